@@ -1,0 +1,27 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Margin",
+    products: [
+        .executable(name: "margin", targets: ["margin"]),
+    ],
+    targets: [
+        // The system SQLite, reached only through MarginSQLite.
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "MarginSQLite", dependencies: ["CSQLite"]),
+        .target(name: "MarginCrypto"),
+        .target(name: "MarginCore", dependencies: ["MarginSQLite", "MarginCrypto"]),
+        .target(name: "MarginCLI", dependencies: ["MarginCore"]),
+        .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
+        .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),
+        .testTarget(name: "MarginCryptoTests", dependencies: ["MarginCrypto"]),
+        .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore"]),
+        .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

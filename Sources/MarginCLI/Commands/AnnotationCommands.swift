@@ -1,0 +1,229 @@
+import Foundation
+import MarginCore
+
+/// Reads `--quote TEXT [--occurrence N]` or `--range START..END`.
+func parseSpan(_ args: inout Arguments) throws -> SpanRequest? {
+    let quote = try args.option("--quote")
+    let occurrence = try args.intOption("--occurrence")
+    let range = try args.option("--range")
+    switch (quote, range) {
+    case (.some, .some): throw UsageError("give --quote or --range, not both")
+    case (.some(let q), nil): return .quote(q, occurrence: occurrence)
+    case (nil, .some(let r)):
+        if occurrence != nil { throw UsageError("--occurrence goes with --quote") }
+        let parts = r.components(separatedBy: "..")
+        guard parts.count == 2, let s = Int(parts[0]), let e = Int(parts[1]) else {
+            throw UsageError("--range takes START..END (scalar offsets), not '\(r)'")
+        }
+        return .range(s, e)
+    case (nil, nil):
+        if occurrence != nil { throw UsageError("--occurrence goes with --quote") }
+        return nil
+    }
+}
+
+struct AnnotateCommand: Command {
+    static let name = "annotate"
+    static let summary = "Code a span of a record's text"
+    static let usage = "margin annotate RECORD --code CODE (--quote TEXT [--occurrence N] | --range START..END) [--value V] [--note N]"
+    static let details = """
+    Marks a span with a code. --quote finds the text in the body (in either
+    script); if it occurs more than once, the occurrences are listed and
+    --occurrence N picks one. --range gives offsets in Unicode code points
+    (scalars) of the body; a span may not split a character.
+
+    options:
+      --code CODE       a code name or id from the codebook
+      --quote TEXT      the exact text to mark
+      --occurrence N    which occurrence of the quote (1 = first)
+      --range S..E      offsets instead of a quote
+      --value V         an extracted value, e.g. the figure 159
+      --note N          a note
+    """
+    var record: String, code: String, span: SpanRequest, value: String?, note: String?
+    init(_ args: inout Arguments) throws {
+        guard let c = try args.option("--code") else { throw UsageError("missing --code CODE") }
+        code = c
+        guard let s = try parseSpan(&args) else { throw UsageError("missing --quote TEXT or --range START..END") }
+        span = s
+        value = try args.option("--value")
+        note = try args.option("--note")
+        record = try args.required("RECORD")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let rid = try store.resolve(record, kind: .record)
+        let id = try store.annotate(record: rid, code: try store.resolveCode(code), span: span, value: value, note: note)
+        if let a = try store.annotation(id) { context.print("annotated " + AnnotationLine.render(a, withRecord: false)) }
+        return ExitCode.success
+    }
+}
+
+struct TagCommand: Command {
+    static let name = "tag"
+    static let summary = "Tag a whole record with a code"
+    static let usage = "margin tag RECORD CODE [--value V] [--note N]"
+    static let details = """
+    A record-level annotation: a code with no span.
+
+    options:
+      --value V   an extracted value
+      --note N    a note
+    """
+    var record: String, code: String, value: String?, note: String?
+    init(_ args: inout Arguments) throws {
+        value = try args.option("--value")
+        note = try args.option("--note")
+        record = try args.required("RECORD")
+        code = try args.required("CODE")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let id = try store.annotate(record: try store.resolve(record, kind: .record), code: try store.resolveCode(code),
+                                    span: nil, value: value, note: note)
+        context.print("tagged \(Format.id(id))")
+        return ExitCode.success
+    }
+}
+
+struct NoteCommand: Command {
+    static let name = "note"
+    static let summary = "Write a note on a record (or on a span with --quote/--range)"
+    static let usage = "margin note RECORD TEXT [--quote Q [--occurrence N] | --range S..E]"
+    static let details = """
+    Adds a note: an annotation with no code. With --quote or --range the note
+    is attached to that span of the text.
+    """
+    var record: String, text: String, span: SpanRequest?
+    init(_ args: inout Arguments) throws {
+        span = try parseSpan(&args)
+        record = try args.required("RECORD")
+        let words = args.remaining()
+        guard !words.isEmpty else { throw UsageError("missing TEXT") }
+        text = words.joined(separator: " ")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let id = try store.annotate(record: try store.resolve(record, kind: .record), code: nil, span: span, value: nil, note: text)
+        context.print("noted \(Format.id(id))")
+        return ExitCode.success
+    }
+}
+
+struct EditCommand: Command {
+    static let name = "edit"
+    static let summary = "Change an annotation, or a record's metadata"
+    static let usage = "margin edit ID [options]"
+    static let details = """
+    ID is an annotation or a record (any unique id prefix).
+
+    For an annotation:
+      --code CODE            recode it
+      --value V | --clear-value
+      --note N | --clear-note
+      --quote Q [--occurrence N] | --range S..E    move the span
+
+    For a record (the body cannot change):
+      --title T, --source S, --published D, --place P, --url U,
+      --author A, --editor E       set a metadata field ("" clears it)
+      --set KEY=VALUE              set a free metadata field (repeatable)
+      --unset KEY                  remove one (repeatable)
+    """
+    var id: String
+    var code: String?, value: String?, note: String?, clearValue: Bool, clearNote: Bool, span: SpanRequest?
+    var recordFields: [(String, String?)] = []
+
+    init(_ args: inout Arguments) throws {
+        code = try args.option("--code")
+        value = try args.option("--value")
+        note = try args.option("--note")
+        clearValue = args.flag("--clear-value")
+        clearNote = args.flag("--clear-note")
+        span = try parseSpan(&args)
+        for field in Record.metadataFields {
+            if let v = try args.option("--\(field)") { recordFields.append((field, v.isEmpty ? nil : v)) }
+        }
+        for pair in try args.options("--set") {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw UsageError("--set takes KEY=VALUE, not '\(pair)'") }
+            recordFields.append((String(pair[..<eq]), String(pair[pair.index(after: eq)...])))
+        }
+        for key in try args.options("--unset") { recordFields.append((key, nil)) }
+        id = try args.required("ID")
+        let annotationEdits = code != nil || value != nil || note != nil || clearValue || clearNote || span != nil
+        if annotationEdits && !recordFields.isEmpty { throw UsageError("annotation options and record options cannot be mixed") }
+        if !annotationEdits && recordFields.isEmpty { throw UsageError("nothing to change (see `margin edit --help`)") }
+        if value != nil && clearValue { throw UsageError("--value and --clear-value contradict each other") }
+        if note != nil && clearNote { throw UsageError("--note and --clear-note contradict each other") }
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        if recordFields.isEmpty {
+            let aid = try store.resolve(id, kind: .annotation)
+            var e = Store.AnnotationEdit()
+            if let code { e.code = .some(try store.resolveCode(code)) }
+            if let value { e.value = .some(value) } else if clearValue { e.value = .some(nil) }
+            if let note { e.note = .some(note) } else if clearNote { e.note = .some(nil) }
+            e.span = span
+            try store.edit(annotation: aid, e)
+            if let a = try store.annotation(aid) { context.print("edited " + AnnotationLine.render(a, withRecord: false)) }
+        } else {
+            let rid = try store.resolve(id, kind: .record)
+            try store.write {
+                for (field, value) in recordFields { try store.setRecordField(rid, field: field, value: value) }
+            }
+            context.print("edited record \(Format.id(rid))")
+        }
+        return ExitCode.success
+    }
+}
+
+struct DeleteCommand: Command {
+    static let name = "delete"
+    static let summary = "Delete an annotation (kept as a tombstone so the deletion syncs)"
+    static let usage = "margin delete ANNOTATION"
+    static let details = "The annotation disappears from every view; its history stays in the log."
+    var id: String
+    init(_ args: inout Arguments) throws { id = try args.required("ANNOTATION") }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let aid = try store.resolve(id, kind: .annotation)
+        try store.delete(annotation: aid)
+        context.print("deleted \(Format.id(aid))")
+        return ExitCode.success
+    }
+}
+
+struct ReviewCommand: Command {
+    static let name = "review"
+    static let summary = "Accept or reject an annotation, with a comment"
+    static let usage = "margin review ANNOTATION (--accept | --reject | --reopen) [--comment C]"
+    static let details = """
+    options:
+      --accept        mark the annotation accepted
+      --reject        mark it rejected
+      --reopen        put it back to open
+      --comment C     the reviewer's comment
+    """
+    var id: String, status: ReviewStatus, comment: String?
+    init(_ args: inout Arguments) throws {
+        let accept = args.flag("--accept"), reject = args.flag("--reject"), reopen = args.flag("--reopen")
+        let chosen = [accept, reject, reopen].filter { $0 }.count
+        guard chosen == 1 else { throw UsageError("give exactly one of --accept, --reject, --reopen") }
+        status = accept ? .accepted : reject ? .rejected : .open
+        comment = try args.option("--comment")
+        id = try args.required("ANNOTATION")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let aid = try store.resolve(id, kind: .annotation)
+        try store.review(annotation: aid, status: status, comment: comment)
+        context.print("\(status.rawValue) \(Format.id(aid))")
+        return ExitCode.success
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import MarginCore
+
+struct CodesCommand: Command {
+    static let name = "codes"
+    static let summary = "Manage the codebook: add, list, rename, describe, merge, import"
+    static let usage = "margin codes [list|add|rename|describe|merge|import] ..."
+    static let details = """
+    subcommands:
+      margin codes list [--json]
+          the codebook as a tree, with the number of annotations per code
+      margin codes add NAME [--description D] [--colour C] [--parent CODE]
+      margin codes rename CODE NEW-NAME
+      margin codes describe CODE [--description D] [--colour C|--no-colour]
+                                 [--parent CODE|--no-parent]
+      margin codes merge CODE INTO-CODE
+          recode CODE's annotations as INTO-CODE; CODE is retired
+      margin codes import FILE
+          one code a line: NAME<TAB>PARENT<TAB>COLOUR<TAB>DESCRIPTION
+
+    Colours are names (red, green, yellow, blue, magenta, cyan, orange,
+    purple, grey, ...) or #rrggbb. Annotations refer to codes by id, so a
+    rename changes no annotation.
+    """
+
+    enum Action {
+        case list(json: Bool)
+        case add(name: String, description: String?, colour: String?, parent: String?)
+        case rename(code: String, name: String)
+        case describe(code: String, description: String?, colour: String??, parent: String??)
+        case merge(code: String, into: String)
+        case importFile(String)
+    }
+    var action: Action
+
+    init(_ args: inout Arguments) throws {
+        let sub = args.positional() ?? "list"
+        switch sub {
+        case "list":
+            action = .list(json: args.flag("--json"))
+        case "add":
+            let d = try args.option("--description"), c = try args.option("--colour", "--color"), p = try args.option("--parent")
+            action = .add(name: try args.required("NAME"), description: d, colour: c, parent: p)
+        case "rename":
+            action = .rename(code: try args.required("CODE"), name: try args.required("NEW-NAME"))
+        case "describe":
+            let d = try args.option("--description")
+            var colour: String?? = nil
+            if let c = try args.option("--colour", "--color") { colour = .some(c) }
+            if args.flag("--no-colour", "--no-color") { colour = .some(nil) }
+            var parent: String?? = nil
+            if let p = try args.option("--parent") { parent = .some(p) }
+            if args.flag("--no-parent") { parent = .some(nil) }
+            let code = try args.required("CODE")
+            if d == nil, colour == nil, parent == nil {
+                let rest = args.remaining()
+                guard !rest.isEmpty else { throw UsageError("nothing to change: give --description, --colour or --parent") }
+                action = .describe(code: code, description: rest.joined(separator: " "), colour: nil, parent: nil)
+            } else {
+                action = .describe(code: code, description: d, colour: colour, parent: parent)
+            }
+        case "merge":
+            action = .merge(code: try args.required("CODE"), into: try args.required("INTO-CODE"))
+        case "import":
+            action = .importFile(try args.required("FILE"))
+        default:
+            throw UsageError("unknown subcommand '\(sub)'")
+        }
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        switch action {
+        case .list(let json):
+            let codes = try store.codes()
+            if json {
+                for c in codes {
+                    var o: [String: Any] = ["id": c.id, "name": c.name, "count": c.count]
+                    if let d = c.description { o["description"] = d }
+                    if let col = c.colour { o["colour"] = col }
+                    if let p = c.parent { o["parent"] = p }
+                    try context.printJSON(o)
+                }
+                return ExitCode.success
+            }
+            if codes.isEmpty { context.warn("the codebook is empty (add codes with `margin codes add NAME`)") }
+            let ids = Set(codes.map(\.id))
+            let children = Dictionary(grouping: codes) { c in c.parent.flatMap { ids.contains($0) ? $0 : nil } ?? "" }
+            func walk(_ parent: String, _ depth: Int) {
+                for c in children[parent] ?? [] {
+                    let indent = String(repeating: "  ", count: depth)
+                    let name = Format.pad(indent + c.name, 28)
+                    let colour = c.colour.map { " \($0)" } ?? ""
+                    let desc = c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? ""
+                    context.print("\(name) \(Format.pad(String(c.count), 5)) \(Format.id(c.id))\(colour)\(desc)")
+                    walk(c.id, depth + 1)
+                }
+            }
+            walk("", 0)
+        case .add(let name, let description, let colour, let parent):
+            let pid = try parent.map { try store.resolveCode($0) }
+            let id = try store.addCode(name: name, description: description, colour: colour, parent: pid)
+            context.print("added code \(name) (\(Format.id(id)))")
+        case .rename(let code, let name):
+            let id = try store.resolveCode(code)
+            try store.renameCode(id, to: name)
+            context.print("renamed \(Format.id(id)) to \(name)")
+        case .describe(let code, let description, let colour, let parent):
+            let id = try store.resolveCode(code)
+            var pid: String?? = nil
+            if let parent { pid = .some(try parent.map { try store.resolveCode($0) }) }
+            try store.describeCode(id, description: description, colour: colour, parent: pid)
+            context.print("updated code \(Format.id(id))")
+        case .merge(let code, let into):
+            let source = try store.resolveCode(code), target = try store.resolveCode(into)
+            let n = try store.mergeCode(source, into: target)
+            context.print("merged \(code) into \(into): \(n) annotation\(n == 1 ? "" : "s") recoded")
+        case .importFile(let file):
+            let path = context.absolute(file)
+            guard let data = FileManager.default.contents(atPath: path) else { throw MarginError.notFound("\(file): no such file") }
+            guard let text = TextNormalization.decodeUTF8(data) else { throw MarginError.invalid("\(file) is not valid UTF-8 text") }
+            let (added, existing) = try store.importCodebook(text)
+            context.print("\(added) codes added, \(existing) already present")
+        }
+        return ExitCode.success
+    }
+}

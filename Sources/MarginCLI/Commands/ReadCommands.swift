@@ -1,0 +1,252 @@
+import Foundation
+import MarginCore
+
+func annotationJSON(_ a: Annotation) -> [String: Any] {
+    var o: [String: Any] = ["id": a.id, "record": a.record, "status": a.status.rawValue, "kind": a.kindLabel,
+                            "created": Format.iso(a.created), "updated": Format.iso(a.updated)]
+    if let c = a.code { o["code"] = c }
+    if let n = a.codeName { o["code_name"] = n }
+    if let s = a.span {
+        o["start"] = s.start; o["end"] = s.end; o["quote"] = s.quote; o["prefix"] = s.prefix; o["suffix"] = s.suffix
+    }
+    for (k, v) in [("value", a.value), ("note", a.note), ("comment", a.comment), ("reviewer", a.reviewer), ("author", a.author)] {
+        if let v { o[k] = v }
+    }
+    return o
+}
+
+func recordJSON(_ r: Record) -> [String: Any] {
+    var o: [String: Any] = ["id": r.id, "body": r.body, "meta": r.meta,
+                            "created": Format.iso(r.created), "updated": Format.iso(r.updated)]
+    for f in Record.metadataFields { if let v = r.metadata(f) { o[f] = v } }
+    return o
+}
+
+func parseStatus(_ raw: String?) throws -> ReviewStatus? {
+    guard let raw else { return nil }
+    guard let s = ReviewStatus(rawValue: raw.lowercased()) else { throw UsageError("--status takes open, accepted or rejected") }
+    return s
+}
+
+struct ListCommand: Command {
+    static let name = "list"
+    static let summary = "List records (or annotations), filtered by code, review status or text"
+    static let usage = "margin list [--code CODE] [--status open|accepted|rejected] [--text TEXT] [--annotations] [-n N] [--json]"
+    static let details = """
+    Lists records, newest publication first, with their annotation counts.
+    Filters combine: --code keeps records with an annotation of that code (or
+    of a code below it or merged into it), --status those with an annotation
+    in that review state, --text those containing TEXT (either script).
+    With --annotations, lists the matching annotations instead.
+
+    options:
+      --code CODE      a code name or id
+      --status S       open, accepted or rejected
+      --text TEXT      full-text filter, Simplified and Traditional alike
+      --annotations    list annotations rather than records
+      -n, --limit N    at most N rows
+      --json           one JSON object a line
+    """
+    var code: String?, status: ReviewStatus?, text: String?, annotations: Bool, limit: Int?, json: Bool
+    init(_ args: inout Arguments) throws {
+        code = try args.option("--code")
+        status = try parseStatus(try args.option("--status"))
+        text = try args.option("--text")
+        annotations = args.flag("--annotations", "-a")
+        limit = try args.intOption("-n", "--limit")
+        json = args.flag("--json")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let codeID = try code.map { try store.resolveCode($0) }
+        if annotations {
+            var list = try store.annotations(code: codeID, status: status)
+            if let text {
+                let ids = Set(try store.records(Store.RecordFilter(text: text)).map(\.id))
+                list = list.filter { ids.contains($0.record) }
+            }
+            if let limit { list = Array(list.prefix(max(0, limit))) }
+            for a in list {
+                if json { try context.printJSON(annotationJSON(a)); continue }
+                context.print(AnnotationLine.render(a, withRecord: true))
+            }
+            return ExitCode.success
+        }
+        let rows = try store.records(Store.RecordFilter(code: codeID, status: status, text: text, limit: limit))
+        for r in rows {
+            if json {
+                var o: [String: Any] = ["id": r.id, "annotations": r.annotations, "open": r.open]
+                if let t = r.title { o["title"] = t }
+                if let p = r.published { o["published"] = p }
+                if let p = r.place { o["place"] = p }
+                try context.printJSON(o)
+                continue
+            }
+            let date = Format.pad(String((r.published ?? "").prefix(10)), 10)
+            context.print("\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? "(untitled)", max: 50))")
+        }
+        if rows.isEmpty && !json { context.warn("no records match") }
+        return ExitCode.success
+    }
+}
+
+enum AnnotationLine {
+    static func render(_ a: Annotation, withRecord: Bool) -> String {
+        var parts = [Format.id(a.id)]
+        if withRecord { parts.append("record \(Format.id(a.record))") }
+        if let s = a.span { parts.append("\(s.start)..\(s.end)") } else { parts.append(a.kindLabel) }
+        parts.append(a.codeName ?? (a.code.map { Format.id($0) } ?? "-"))
+        if let s = a.span { parts.append("\"\(Format.oneLine(s.quote, max: 30))\"") }
+        if let v = a.value { parts.append("value=\(v)") }
+        parts.append("[\(a.status.rawValue)]")
+        if let author = a.author { parts.append("by \(author)") }
+        var line = parts.joined(separator: "  ")
+        if let n = a.note { line += "\n      note: \(Format.oneLine(n, max: 70))" }
+        if let c = a.comment { line += "\n      review: \(c)\(a.reviewer.map { " (\($0))" } ?? "")" }
+        return line
+    }
+}
+
+struct ShowCommand: Command {
+    static let name = "show"
+    static let summary = "Show a record: metadata, the body with coded spans marked, its annotations"
+    static let usage = "margin show RECORD [--json]"
+    static let details = """
+    On a terminal, coded spans are highlighted in their code's colour (not
+    when NO_COLOR is set); otherwise they are marked ⟦text⟧{code}.
+
+    options:
+      --json   one JSON object with the record and its annotations
+    """
+    var id: String, json: Bool
+    init(_ args: inout Arguments) throws {
+        json = args.flag("--json")
+        id = try args.required("RECORD")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let rid = try store.resolve(id, kind: .record)
+        guard let r = try store.record(rid) else { throw MarginError.notFound("no record \(id)") }
+        let annotations = try store.annotations(record: rid)
+        if json {
+            var o = recordJSON(r)
+            o["annotations"] = annotations.map(annotationJSON)
+            try context.printJSON(o)
+            return ExitCode.success
+        }
+        context.print("record \(r.id)")
+        for f in Record.metadataFields { if let v = r.metadata(f) { context.print("\(Format.pad(f, 12)) \(v)") } }
+        for (k, v) in r.meta.sorted(by: { $0.key < $1.key }) { context.print("\(Format.pad(k, 12)) \(v)") }
+        context.print("\(Format.pad("imported", 12)) \(Format.time(r.created))")
+        context.print("")
+        let colours = Dictionary(try store.codes(includeMerged: true).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
+        context.print(Highlighter.render(body: r.body, annotations: annotations, colours: colours, colour: context.useColour))
+        context.print("")
+        context.print("annotations (\(annotations.count))")
+        for a in annotations { context.print("  " + AnnotationLine.render(a, withRecord: false)) }
+        return ExitCode.success
+    }
+}
+
+/// Marks coded spans in a body: ANSI colour on a terminal, `⟦…⟧{code}` otherwise.
+enum Highlighter {
+    static let ansi: [String: String] = [
+        "black": "30", "red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36",
+        "white": "37", "orange": "38;5;208", "purple": "38;5;129", "grey": "90", "gray": "90",
+    ]
+
+    static func sgr(_ colour: String?) -> String {
+        guard let c = colour else { return "\u{1B}[4;33m" }
+        if let code = ansi[c] { return "\u{1B}[4;\(code)m" }
+        if c.hasPrefix("#"), c.count == 7, let v = Int(c.dropFirst(), radix: 16) {
+            return "\u{1B}[4;38;2;\((v >> 16) & 255);\((v >> 8) & 255);\(v & 255)m"
+        }
+        return "\u{1B}[4;33m"
+    }
+
+    static func render(body: String, annotations: [Annotation], colours: [String: String?], colour: Bool) -> String {
+        let text = ScalarText(body)
+        let spans = annotations.compactMap { a in a.span.map { (a, $0) } }.filter { $0.1.matches(text) }
+        var opens: [Int: [(Annotation, Span)]] = [:], closes: [Int: [(Annotation, Span)]] = [:]
+        for (a, s) in spans {
+            opens[s.start, default: []].append((a, s))
+            closes[s.end, default: []].append((a, s))
+        }
+        var out = ""
+        var active: [(Annotation, Span)] = []
+        func label(_ a: Annotation) -> String { a.codeName ?? a.code.map { Format.id($0) } ?? "note" }
+        for i in 0...text.count {
+            if let ending = closes[i] {
+                // Close the spans that end here, inner (later-opened) ones first.
+                for (a, _) in ending.sorted(by: { $0.1.start > $1.1.start }) {
+                    active.removeAll { $0.0.id == a.id }
+                    if colour {
+                        out += "\u{1B}[0m" + "\u{1B}[2m{\(label(a))}\u{1B}[0m"
+                        if let top = active.last { out += sgr(colours[top.0.code ?? ""] ?? nil) }
+                    } else {
+                        out += "⟧{\(label(a))}"
+                    }
+                }
+            }
+            if let starting = opens[i] {
+                for (a, s) in starting.sorted(by: { $0.1.end > $1.1.end }) {
+                    active.append((a, s))
+                    out += colour ? sgr(colours[a.code ?? ""] ?? nil) : "⟦"
+                }
+            }
+            if i < text.count { out.unicodeScalars.append(text.scalars[i]) }
+        }
+        return out
+    }
+}
+
+struct SearchCommand: Command {
+    static let name = "search"
+    static let summary = "Full-text search, Simplified and Traditional alike"
+    static let usage = "margin search TEXT [-n N] [--json]"
+    static let details = """
+    Finds records containing TEXT in their title or body. 党支部 finds 黨支部
+    and the reverse; Latin letters match in either case. TEXT is matched as a
+    literal phrase. Queries of three or more characters use the full-text
+    index; shorter ones scan the text.
+
+    options:
+      -n, --limit N   at most N records
+      --json          one JSON object a line
+    """
+    var text: String, limit: Int?, json: Bool
+    init(_ args: inout Arguments) throws {
+        limit = try args.intOption("-n", "--limit")
+        json = args.flag("--json")
+        let words = args.remaining()
+        guard !words.isEmpty else { throw UsageError("missing TEXT") }
+        text = words.joined(separator: " ")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let hits = try store.search(text, limit: limit)
+        for h in hits {
+            guard let r = try store.record(h.record) else { continue }
+            let body = ScalarText(r.body)
+            if json {
+                var o: [String: Any] = ["record": h.record, "matches": h.matches.map { ["start": $0, "end": $0 + h.matchLength] }]
+                if let t = h.title { o["title"] = t }
+                try context.printJSON(o)
+                continue
+            }
+            context.print("\(Format.id(h.record))  \(Format.oneLine(h.title ?? "(untitled)", max: 60))  (\(h.matches.count) in body)")
+            for start in h.matches.prefix(3) {
+                let before = body.slice(max(0, start - 20), start).replacingOccurrences(of: "\n", with: " ")
+                let match = body.slice(start, start + h.matchLength)
+                let after = body.slice(start + h.matchLength, min(body.count, start + h.matchLength + 20)).replacingOccurrences(of: "\n", with: " ")
+                let marked = context.useColour ? "\u{1B}[1;33m\(match)\u{1B}[0m" : "⟦\(match)⟧"
+                context.print("    \(start): …\(before)\(marked)\(after)…")
+            }
+        }
+        if hits.isEmpty && !json { context.warn("no matches for '\(text)'") }
+        return ExitCode.success
+    }
+}

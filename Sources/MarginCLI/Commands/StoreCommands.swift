@@ -1,0 +1,167 @@
+import Foundation
+import MarginCore
+
+struct InitCommand: Command {
+    static let name = "init"
+    static let summary = "Create a store in ./.margin (or at --store PATH)"
+    static let usage = "margin init [--name NAME] [--store PATH]"
+    static let details = """
+    Creates an empty store with a new random node id. NAME is how this node
+    appears to colleagues (default: the user name).
+
+    options:
+      --name NAME    this node's human name
+      --store PATH   create the store in PATH instead of ./.margin
+    """
+    var name: String?
+    init(_ args: inout Arguments) throws { name = try args.option("--name") }
+
+    func run(_ context: Context) throws -> Int32 {
+        let dir = context.storeOption.map(context.absolute)
+            ?? (context.workingDirectory as NSString).appendingPathComponent(".margin")
+        let nodeName = name ?? context.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "margin"
+        let store = try Store.create(directory: dir, name: nodeName)
+        context.print("Created a Margin store in \(dir)")
+        context.print("node \(store.node.id) (\(store.node.name))")
+        return ExitCode.success
+    }
+}
+
+struct StatusCommand: Command {
+    static let name = "status"
+    static let summary = "Show this node, what the store holds, and what awaits review"
+    static let usage = "margin status [--json]"
+    static let details = "options:\n  --json   print one JSON object"
+    var json: Bool
+    init(_ args: inout Arguments) throws { json = args.flag("--json") }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let s = try store.status()
+        if json {
+            try context.printJSON([
+                "node": ["id": s.node.id, "name": s.node.name], "store": store.directory,
+                "records": s.records, "annotations": s.annotations, "codes": s.codes,
+                "review": ["open": s.open, "accepted": s.accepted, "rejected": s.rejected],
+                "changes": s.changes, "own_changes": s.ownChanges, "open_conflicts": s.openConflicts,
+            ])
+            return ExitCode.success
+        }
+        context.print("node        \(s.node.name) (\(s.node.id))")
+        context.print("store       \(store.directory)")
+        context.print("records     \(s.records)")
+        context.print("annotations \(s.annotations) (open \(s.open), accepted \(s.accepted), rejected \(s.rejected))")
+        context.print("codes       \(s.codes)")
+        context.print("changes     \(s.changes) (\(s.ownChanges) made here)")
+        context.print("conflicts   \(s.openConflicts) open")
+        return ExitCode.success
+    }
+}
+
+func changeJSON(_ c: Change) -> [String: Any] {
+    var o: [String: Any] = [
+        "id": c.id.description, "origin": c.id.origin, "seq": c.id.seq,
+        "hlc": ["ms": c.hlc.milliseconds, "counter": c.hlc.counter],
+        "kind": c.kind.rawValue, "entity": c.entity, "field": c.field,
+    ]
+    switch c.value {
+    case .null: o["value"] = NSNull()
+    case .int(let v): o["value"] = v
+    case .text(let t): o["value"] = t
+    }
+    if let s = c.supersedes { o["supersedes"] = s.description }
+    return o
+}
+
+struct LogCommand: Command {
+    static let name = "log"
+    static let summary = "Show the change log, newest first"
+    static let usage = "margin log [ID] [-n N | --limit N] [--json]"
+    static let details = """
+    Every write is recorded as one change per field: its id (origin node and
+    sequence number), hybrid-clock time, entity, field, new value and the
+    change it superseded. ID limits the log to one record, annotation or code.
+
+    options:
+      -n, --limit N   show at most N changes (default 50; 0 for all)
+      --json          one JSON object a line
+    """
+    var limit: Int?
+    var json: Bool
+    var entity: String?
+    init(_ args: inout Arguments) throws {
+        limit = try args.intOption("-n", "--limit")
+        json = args.flag("--json")
+        entity = args.positional()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        var id: String?
+        if let entity {
+            id = [EntityKind.record, .annotation, .code].lazy.compactMap { try? store.resolve(entity, kind: $0) }.first
+            guard id != nil else { throw MarginError.notFound("no record, annotation or code with id '\(entity)'") }
+        }
+        let n = limit ?? 50
+        for c in try store.log(limit: n == 0 ? nil : n, entity: id) {
+            if json {
+                try context.printJSON(changeJSON(c))
+            } else {
+                let sup = c.supersedes.map { " (was \($0.origin.prefix(6)):\($0.seq))" } ?? ""
+                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.prefix(6)):\(c.id.seq)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
+            }
+        }
+        return ExitCode.success
+    }
+}
+
+struct DigestCommand: Command {
+    static let name = "digest"
+    static let summary = "Print a hash of the visible state, to check that two nodes agree"
+    static let usage = "margin digest [--json]"
+    static let details = """
+    The SHA-256 of every live record, annotation and code field and every
+    open conflict. Two nodes that have exchanged all their changes print the
+    same digest. Timestamps are not included.
+    """
+    var json: Bool
+    init(_ args: inout Arguments) throws { json = args.flag("--json") }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let d = try store.digest()
+        if json { try context.printJSON(["digest": d, "node": store.node.name]) } else { context.print(d) }
+        return ExitCode.success
+    }
+}
+
+struct ExportCommand: Command {
+    static let name = "export"
+    static let summary = "Write records, annotations and codes as JSON Lines"
+    static let usage = "margin export [--format jsonl] [-o FILE]"
+    static let details = """
+    One JSON object a line: codes, then records, then annotations. `margin
+    import FILE.jsonl` reads it back, in this store or another.
+
+    options:
+      --format jsonl   the format (jsonl is the only one)
+      -o, --output F   write to F instead of standard output
+    """
+    var output: String?
+    init(_ args: inout Arguments) throws {
+        if let f = try args.option("--format"), f != "jsonl" { throw UsageError("unknown format '\(f)' (only jsonl)") }
+        output = try args.option("-o", "--output")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let lines = try context.store().exportLines()
+        let text = lines.map { $0 + "\n" }.joined()
+        if let output {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
+            context.warn("exported \(lines.count) objects to \(output)")
+        } else {
+            context.console.out(text)
+        }
+        return ExitCode.success
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import MarginCore
+
+/// Where a command's output goes. The binary writes to the real streams; tests
+/// pass closures that collect text, so most CLI tests run in-process.
+public struct Console {
+    public var out: (String) -> Void
+    public var err: (String) -> Void
+    /// Whether standard output is a terminal (colour, highlighting).
+    public var outIsTerminal: Bool
+    /// Whether standard error is a terminal (progress lines).
+    public var errIsTerminal: Bool
+
+    public init(out: @escaping (String) -> Void, err: @escaping (String) -> Void, outIsTerminal: Bool = false, errIsTerminal: Bool = false) {
+        self.out = out
+        self.err = err
+        self.outIsTerminal = outIsTerminal
+        self.errIsTerminal = errIsTerminal
+    }
+
+    /// The process's own standard output and error.
+    public static func standard() -> Console {
+        Console(out: { FileHandle.standardOutput.write(Data($0.utf8)) },
+                err: { FileHandle.standardError.write(Data($0.utf8)) },
+                outIsTerminal: isatty(1) == 1, errIsTerminal: isatty(2) == 1)
+    }
+}
+
+/// What every command runs with: its console, environment, working
+/// directory, and the store, opened on first use.
+public final class Context {
+    public let console: Console
+    public let environment: [String: String]
+    public let workingDirectory: String
+    /// `--store` given before or after the command name.
+    public var storeOption: String?
+    private var opened: Store?
+
+    public init(console: Console, environment: [String: String], workingDirectory: String) {
+        self.console = console
+        self.environment = environment
+        self.workingDirectory = workingDirectory
+    }
+
+    public func print(_ line: String = "") { console.out(line + "\n") }
+    public func warn(_ line: String) { console.err(line + "\n") }
+
+    /// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+    public var useColour: Bool {
+        console.outIsTerminal && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
+    }
+
+    func absolute(_ path: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
+        return ((workingDirectory as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+    }
+
+    /// The store directory: `--store`, else `MARGIN_STORE`, else the nearest
+    /// `.margin/` from the working directory upwards. A path given explicitly
+    /// may name the `.margin` folder or the folder that holds it.
+    public func storeDirectory() throws -> String {
+        if let explicit = storeOption ?? environment["MARGIN_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            let path = absolute(explicit)
+            let nested = (path as NSString).appendingPathComponent(".margin")
+            if FileManager.default.fileExists(atPath: (nested as NSString).appendingPathComponent(Store.fileName)) { return nested }
+            return path
+        }
+        var dir = workingDirectory
+        while true {
+            let candidate = (dir as NSString).appendingPathComponent(".margin")
+            if FileManager.default.fileExists(atPath: (candidate as NSString).appendingPathComponent(Store.fileName)) { return candidate }
+            let parent = (dir as NSString).deletingLastPathComponent
+            if parent == dir || parent.isEmpty { break }
+            dir = parent
+        }
+        throw MarginError.store("no Margin store here or in any parent folder (run `margin init`, or give --store PATH)")
+    }
+
+    public func store() throws -> Store {
+        if let opened { return opened }
+        let s = try Store(directory: try storeDirectory())
+        opened = s
+        return s
+    }
+
+    /// Prints a JSON value on one line.
+    func printJSON(_ value: Any) throws {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Short forms for display.
+enum Format {
+    static func id(_ id: String) -> String { String(id.prefix(10)) }
+
+    static func time(_ ms: Int64) -> String {
+        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone.current
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return f.string(from: date)
+    }
+
+    static func iso(_ ms: Int64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    static func oneLine(_ s: String, max: Int = 60) -> String {
+        let flat = s.replacingOccurrences(of: "\n", with: " ")
+        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+    }
+
+    /// Pads to a display width, counting CJK characters as two columns.
+    static func pad(_ s: String, _ width: Int) -> String {
+        let w = displayWidth(s)
+        return w >= width ? s : s + String(repeating: " ", count: width - w)
+    }
+
+    static func displayWidth(_ s: String) -> Int {
+        s.unicodeScalars.reduce(0) { n, u in
+            let v = u.value
+            let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
+                || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
+                || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1FAFF).contains(v) || (0x20000...0x3FFFD).contains(v)
+            return n + (wide ? 2 : 1)
+        }
+    }
+}

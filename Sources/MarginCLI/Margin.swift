@@ -1,0 +1,109 @@
+import Foundation
+import MarginCore
+
+/// One `margin` subcommand: parses its own words, has its own help, runs.
+protocol Command: Sendable {
+    static var name: String { get }
+    /// One line for the command list.
+    static var summary: String { get }
+    /// The usage synopsis, printed with usage errors.
+    static var usage: String { get }
+    /// The rest of `--help`: what it does, its options.
+    static var details: String { get }
+    init(_ args: inout Arguments) throws
+    func run(_ context: Context) throws -> Int32
+}
+
+/// Exit statuses, as Unix programs use them.
+public enum ExitCode {
+    public static let success: Int32 = 0
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 64
+}
+
+enum Margin {
+    static let commands: [any Command.Type] = [
+        InitCommand.self, ImportCommand.self, ListCommand.self, ShowCommand.self, SearchCommand.self,
+        AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, DeleteCommand.self,
+        ReviewCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
+        DigestCommand.self, ConflictsCommand.self, ResolveCommand.self,
+    ]
+
+    static let version = "0.1.0"
+
+    static var overview: String {
+        var s = """
+        margin: a local-first store for coding annotated reports
+
+        usage: margin [--store PATH] COMMAND [ARGS...]
+               margin COMMAND --help
+
+        commands:
+
+        """
+        let width = commands.map { $0.name.count }.max() ?? 8
+        for c in commands { s += "  \(c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        s += """
+
+        The store is ./.margin/ or the nearest one above the working directory;
+        --store PATH or MARGIN_STORE choose another. Ids may be shortened to any
+        unique prefix. Read commands take --json.
+        """
+        return s
+    }
+
+    static func help(_ c: any Command.Type) -> String {
+        "usage: \(c.usage)\n\n\(c.summary)\n\n\(c.details)"
+    }
+}
+
+/// Runs `margin` with `arguments` (without the program name) and returns the
+/// exit status. Everything the binary does goes through here.
+public func run(arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment,
+                workingDirectory: String = FileManager.default.currentDirectoryPath,
+                console: Console = .standard()) -> Int32 {
+    let context = Context(console: console, environment: environment, workingDirectory: workingDirectory)
+    var words = arguments
+    // Global options before the command name.
+    while let first = words.first, first.hasPrefix("-") {
+        if first == "--help" || first == "-h" { context.print(Margin.overview); return ExitCode.success }
+        if first == "--version" { context.print("margin \(Margin.version)"); return ExitCode.success }
+        if first == "--store", words.count >= 2 { context.storeOption = words[1]; words.removeFirst(2); continue }
+        if first.hasPrefix("--store=") { context.storeOption = String(first.dropFirst(8)); words.removeFirst(); continue }
+        context.warn("margin: unknown option \(first)\nusage: margin [--store PATH] COMMAND [ARGS...] (see `margin --help`)")
+        return ExitCode.usage
+    }
+    guard let name = words.first else {
+        context.warn(Margin.overview)
+        return ExitCode.usage
+    }
+    if name == "help" {
+        if words.count > 1, let c = Margin.commands.first(where: { $0.name == words[1] }) {
+            context.print(Margin.help(c))
+        } else {
+            context.print(Margin.overview)
+        }
+        return ExitCode.success
+    }
+    guard let type = Margin.commands.first(where: { $0.name == name }) else {
+        context.warn("margin: unknown command '\(name)' (see `margin --help`)")
+        return ExitCode.usage
+    }
+    var args = Arguments(Array(words.dropFirst()))
+    if args.flag("--help", "-h") {
+        context.print(Margin.help(type))
+        return ExitCode.success
+    }
+    do {
+        if let store = try args.option("--store") { context.storeOption = store }
+        let command = try type.init(&args)
+        try args.finish()
+        return try command.run(context)
+    } catch let e as UsageError {
+        context.warn("margin \(name): \(e.message)\nusage: \(type.usage)")
+        return ExitCode.usage
+    } catch {
+        context.warn("margin \(name): \(MarginError.message(for: error))")
+        return ExitCode.failure
+    }
+}

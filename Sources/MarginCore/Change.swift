@@ -1,0 +1,191 @@
+import MarginSQLite
+
+/// A node's identity: 8 random bytes, written as 16 lower-case hex digits.
+public typealias NodeID = String
+
+/// Names one change everywhere: the node it was made on and its place in that
+/// node's dense sequence (1, 2, 3, ...).
+public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var origin: NodeID
+    public var seq: Int64
+
+    public init(origin: NodeID, seq: Int64) {
+        self.origin = origin
+        self.seq = seq
+    }
+
+    public var description: String { "\(origin):\(seq)" }
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let seq = Int64(parts[1]), seq > 0, Node.isValidID(String(parts[0])) else { return nil }
+        self.init(origin: String(parts[0]), seq: seq)
+    }
+
+    public static func < (a: ChangeID, b: ChangeID) -> Bool { (a.origin, a.seq) < (b.origin, b.seq) }
+}
+
+/// What a change writes: a field value is text, an integer, or nothing.
+public enum FieldValue: Hashable, Sendable, CustomStringConvertible {
+    case null
+    case int(Int64)
+    case text(String)
+
+    public var sql: SQLValue {
+        switch self {
+        case .null: return .null
+        case .int(let v): return .integer(v)
+        case .text(let v): return .text(v)
+        }
+    }
+
+    public init(_ sql: SQLValue) throws {
+        switch sql {
+        case .null: self = .null
+        case .integer(let v): self = .int(v)
+        case .text(let v): self = .text(v)
+        default: throw MarginError.corrupt("a change holds a value of an unsupported type")
+        }
+    }
+
+    public var string: String? { if case .text(let s) = self { return s } else { return nil } }
+    public var int: Int64? { if case .int(let v) = self { return v } else { return nil } }
+
+    public var description: String {
+        switch self {
+        case .null: return "(none)"
+        case .int(let v): return String(v)
+        case .text(let s): return s
+        }
+    }
+}
+
+/// The kinds of entity the change log describes.
+public enum EntityKind: String, CaseIterable, Sendable {
+    case record, annotation, code, conflict
+}
+
+/// One entry of the change log: one field of one entity set to one value.
+///
+/// `supersedes` is the change the writer saw as the field's current value
+/// (nil for the first write); two changes that supersede the same base were
+/// made without seeing each other. `deletionBase` is the winning change of the
+/// entity's `deleted` field the writer saw (for changes to other fields), and
+/// `seen` is the writer's version vector (for changes to `deleted`): with them
+/// a delete racing an edit is recognised on every node alike.
+public struct Change: Hashable, Sendable {
+    public var id: ChangeID
+    public var hlc: HLC
+    public var kind: EntityKind
+    public var entity: String
+    public var field: String
+    public var value: FieldValue
+    public var supersedes: ChangeID?
+    public var deletionBase: ChangeID?
+    public var seen: VersionVector?
+
+    public init(id: ChangeID, hlc: HLC, kind: EntityKind, entity: String, field: String, value: FieldValue,
+                supersedes: ChangeID? = nil, deletionBase: ChangeID? = nil, seen: VersionVector? = nil) {
+        self.id = id; self.hlc = hlc; self.kind = kind; self.entity = entity; self.field = field
+        self.value = value; self.supersedes = supersedes; self.deletionBase = deletionBase; self.seen = seen
+    }
+
+    /// The total order that decides every field: hybrid clock first, the
+    /// origin node id breaking ties. Never the value, so every node, whatever
+    /// order changes arrived in, picks the same winner.
+    public struct Stamp: Comparable, Hashable, Sendable {
+        public var hlc: HLC
+        public var origin: NodeID
+        public init(hlc: HLC, origin: NodeID) { self.hlc = hlc; self.origin = origin }
+        public static func < (a: Stamp, b: Stamp) -> Bool {
+            if a.hlc != b.hlc { return a.hlc < b.hlc }
+            return a.origin < b.origin
+        }
+    }
+
+    public var stamp: Stamp { Stamp(hlc: hlc, origin: id.origin) }
+
+    /// The last-writer-wins rule, the only place it is written: a change
+    /// replaces the current value of its field when its stamp is higher.
+    public static func wins(_ candidate: Stamp, over current: Stamp?) -> Bool {
+        guard let current else { return true }
+        return candidate > current
+    }
+}
+
+/// Per origin node, the highest sequence number held (all lower ones are held too).
+public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
+    public var heads: [NodeID: Int64]
+
+    public init(_ heads: [NodeID: Int64] = [:]) { self.heads = heads }
+
+    public func covers(_ id: ChangeID) -> Bool { (heads[id.origin] ?? 0) >= id.seq }
+
+    /// "origin:seq,origin:seq" in origin order: the change-log column form.
+    public var description: String {
+        heads.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+    }
+
+    public init?(parsing text: String) {
+        var heads: [NodeID: Int64] = [:]
+        if !text.isEmpty {
+            for part in text.split(separator: ",") {
+                guard let id = ChangeID(String(part)) else { return nil }
+                heads[id.origin] = id.seq
+            }
+        }
+        self.init(heads)
+    }
+}
+
+/// Which fields each kind has and what type each holds. Changes are checked
+/// against it wherever they come from, so the state tables never hold a field
+/// they do not know.
+public enum FieldSchema {
+    public enum ValueType: Sendable { case text, int, flag }
+
+    public static let recordFields: [String: ValueType] = [
+        "body": .text, "title": .text, "source": .text, "published": .text, "place": .text,
+        "url": .text, "author": .text, "editor": .text, "deleted": .flag,
+    ]
+    public static let annotationFields: [String: ValueType] = [
+        "record": .text, "code": .text, "start": .int, "end": .int, "quote": .text, "prefix": .text,
+        "suffix": .text, "value": .text, "note": .text, "status": .text, "comment": .text,
+        "reviewer": .text, "author": .text, "deleted": .flag,
+    ]
+    public static let codeFields: [String: ValueType] = [
+        "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, "deleted": .flag,
+    ]
+    public static let conflictFields: [String: ValueType] = [
+        "resolution": .text, "comment": .text, "resolver": .text,
+    ]
+
+    /// Free record metadata lives in fields named `meta.<key>`.
+    public static let metaPrefix = "meta."
+
+    public static func fields(of kind: EntityKind) -> [String: ValueType] {
+        switch kind {
+        case .record: return recordFields
+        case .annotation: return annotationFields
+        case .code: return codeFields
+        case .conflict: return conflictFields
+        }
+    }
+
+    public static func type(of kind: EntityKind, field: String) -> ValueType? {
+        if kind == .record, field.hasPrefix(metaPrefix), field.count > metaPrefix.count, field.utf8.count <= 64 { return .text }
+        return fields(of: kind)[field]
+    }
+
+    /// Nil when the change fits the schema, else why not.
+    public static func problem(kind: EntityKind, field: String, value: FieldValue) -> String? {
+        guard let type = type(of: kind, field: field) else { return "unknown field \(kind.rawValue).\(field)" }
+        switch (type, value) {
+        case (_, .null): return nil
+        case (.text, .text): return nil
+        case (.int, .int): return nil
+        case (.flag, .int(let v)) where v == 0 || v == 1: return nil
+        default: return "wrong value type for \(kind.rawValue).\(field)"
+        }
+    }
+}

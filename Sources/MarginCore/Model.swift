@@ -1,0 +1,82 @@
+import Foundation
+
+/// A report as the store shows it now.
+public struct Record: Equatable, Sendable {
+    public var id: String
+    public var title: String?
+    public var source: String?
+    public var published: String?
+    public var place: String?
+    public var url: String?
+    public var author: String?
+    public var editor: String?
+    public var body: String
+    public var meta: [String: String]
+    public var created: Int64
+    public var updated: Int64
+
+    /// The editable metadata fields (the body never changes after import).
+    public static let metadataFields = ["title", "source", "published", "place", "url", "author", "editor"]
+
+    public func metadata(_ field: String) -> String? {
+        switch field {
+        case "title": return title
+        case "source": return source
+        case "published": return published
+        case "place": return place
+        case "url": return url
+        case "author": return author
+        case "editor": return editor
+        default: return meta[field]
+        }
+    }
+}
+
+public enum ReviewStatus: String, CaseIterable, Sendable {
+    case open, accepted, rejected
+}
+
+/// A coded span, record-level tag or note, as the store shows it now.
+public struct Annotation: Equatable, Sendable {
+    public var id: String
+    public var record: String
+    public var code: String?
+    public var codeName: String?
+    public var span: Span?
+    public var value: String?
+    public var note: String?
+    public var status: ReviewStatus
+    public var comment: String?
+    public var reviewer: String?
+    public var author: String?
+    public var created: Int64
+    public var updated: Int64
+
+    public var kindLabel: String { span != nil ? "span" : (code != nil ? "tag" : "note") }
+}
+
+/// A codebook entry. `mergedInto` points at the code that replaced it.
+public struct Code: Equatable, Sendable {
+    public var id: String
+    public var name: String
+    public var description: String?
+    public var colour: String?
+    public var parent: String?
+    public var mergedInto: String?
+    public var count: Int
+}
+
+/// A pair of concurrent changes that the store keeps for review.
+public struct Conflict: Equatable, Sendable {
+    public var id: String
+    public var kind: EntityKind
+    public var entity: String
+    public var field: String
+    public var winner: Change
+    public var loser: Change
+    public var detectedMilliseconds: Int64
+    public var resolution: String?
+    public var comment: String?
+    public var resolver: String?
+    public var isOpen: Bool { resolution == nil }
+}

@@ -1,0 +1,383 @@
+import Foundation
+import MarginCrypto
+import MarginSQLite
+
+/// A report ready to store: cleaned text plus the metadata found in it.
+public struct ReportDraft: Equatable, Sendable {
+    public var body: String
+    public var title: String?
+    public var source: String?
+    public var published: String?
+    public var place: String?
+    public var url: String?
+    public var author: String?
+    public var editor: String?
+    public var meta: [String: String] = [:]
+
+    public init(body: String, title: String? = nil, source: String? = nil, published: String? = nil,
+                place: String? = nil, url: String? = nil, author: String? = nil, editor: String? = nil,
+                meta: [String: String] = [:]) {
+        self.body = body; self.title = title; self.source = source; self.published = published
+        self.place = place; self.url = url; self.author = author; self.editor = editor; self.meta = meta
+    }
+}
+
+/// Where an annotation sits in its record's body.
+public enum SpanRequest: Sendable {
+    case quote(String, occurrence: Int?)
+    case range(Int, Int)
+}
+
+/// The named write operations of Margin. Each runs in one transaction: it
+/// either happens whole, with its change-log entries, or not at all.
+extension Store {
+    /// The record id: a hash of the NFC body, so the same report imported on
+    /// two nodes independently is one record.
+    public static func recordID(body: String) -> String {
+        Array(SHA256.hash(TextNormalization.nfc(body)).prefix(16)).hex
+    }
+
+    public static func randomEntityID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }.hex
+    }
+
+    /// Stores a report. Returns its id and whether it was already present.
+    @discardableResult
+    public func importReport(_ draft: ReportDraft) throws -> (id: String, alreadyPresent: Bool) {
+        let body = TextNormalization.nfc(draft.body)
+        guard !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw MarginError.invalid("the report has no text")
+        }
+        let id = Store.recordID(body: body)
+        return try write {
+            if try winner(.record, id, "body") != nil, try !isDeleted(.record, id) {
+                return (id, true)
+            }
+            try set(.record, id, "body", .text(body))
+            try set(.record, id, "deleted", .null)
+            let fields: [(String, String?)] = [("title", draft.title), ("source", draft.source), ("published", draft.published),
+                                              ("place", draft.place), ("url", draft.url), ("author", draft.author), ("editor", draft.editor)]
+            for (field, value) in fields {
+                if let v = value.map(TextNormalization.nfc), !v.isEmpty { try set(.record, id, field, .text(v)) }
+            }
+            for (key, value) in draft.meta.sorted(by: { $0.key < $1.key }) {
+                try setRecordMeta(id, key: key, value: value)
+            }
+            return (id, false)
+        }
+    }
+
+    func isDeleted(_ kind: EntityKind, _ id: String) throws -> Bool {
+        try winner(kind, id, "deleted")?.value == .int(1)
+    }
+
+    /// Sets a metadata field (title, source, ... or a free key). Nil clears it.
+    public func setRecordField(_ record: String, field: String, value: String?) throws {
+        try write {
+            let v: FieldValue = value.map { .text(TextNormalization.nfc($0)) } ?? .null
+            if Record.metadataFields.contains(field) {
+                try set(.record, record, field, v)
+            } else {
+                try setRecordMeta(record, key: field, value: value)
+            }
+        }
+    }
+
+    private func setRecordMeta(_ record: String, key: String, value: String?) throws {
+        let k = key.trimmingCharacters(in: .whitespaces)
+        guard !k.isEmpty, k.utf8.count <= 59, !k.contains(where: { $0.isNewline || $0 == "=" }) else {
+            throw MarginError.invalid("invalid metadata key '\(key)'")
+        }
+        if k == "body" { throw MarginError.invalid("the body of a record cannot be changed") }
+        try set(.record, record, FieldSchema.metaPrefix + k, value.map { .text(TextNormalization.nfc($0)) } ?? .null)
+    }
+
+    /// Turns a quote or range into a checked span of `body`.
+    public static func locate(_ request: SpanRequest, in body: String) throws -> Span {
+        let text = ScalarText(body)
+        switch request {
+        case .range(let start, let end):
+            return try Span(in: text, start: start, end: end)
+        case .quote(let raw, let occurrence):
+            let quote = TextNormalization.nfc(raw)
+            let needle = Array(quote.unicodeScalars)
+            guard !needle.isEmpty else { throw MarginError.invalid("the quote is empty") }
+            var hits = text.occurrences(of: needle)
+            if hits.isEmpty {
+                // Script-insensitive second try: 党员 finds 黨員. Folding keeps
+                // lengths, so offsets in the folded text are offsets in the body.
+                hits = text.occurrences(of: ScriptFolding.fold(needle), in: ScriptFolding.fold(text.scalars))
+            }
+            guard !hits.isEmpty else {
+                throw MarginError.notFound("quote '\(quote)' not found in the record")
+            }
+            if let n = occurrence {
+                guard n >= 1, n <= hits.count else {
+                    throw MarginError.invalid("--occurrence \(n) is out of range: the quote occurs \(hits.count) time(s)\n"
+                                              + Store.describe(hits, length: needle.count, in: text))
+                }
+                return try Span(in: text, start: hits[n - 1], end: hits[n - 1] + needle.count)
+            }
+            guard hits.count == 1 else {
+                throw MarginError.ambiguous("quote '\(quote)' occurs \(hits.count) times; choose one with --occurrence N:\n"
+                                            + Store.describe(hits, length: needle.count, in: text))
+            }
+            return try Span(in: text, start: hits[0], end: hits[0] + needle.count)
+        }
+    }
+
+    static func describe(_ hits: [Int], length: Int, in text: ScalarText) -> String {
+        hits.enumerated().map { i, start in
+            let before = text.slice(max(0, start - 12), start).replacingOccurrences(of: "\n", with: " ")
+            let match = text.slice(start, start + length)
+            let after = text.slice(start + length, min(text.count, start + length + 12)).replacingOccurrences(of: "\n", with: " ")
+            return "  \(i + 1): \(start)..\(start + length)  …\(before)[\(match)]\(after)…"
+        }.joined(separator: "\n")
+    }
+
+    /// Creates an annotation: a coded span, a record-level tag (no span) or a
+    /// note (no code).
+    @discardableResult
+    public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?) throws -> String {
+        guard let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
+            throw MarginError.notFound("no record \(record)")
+        }
+        if let code { try requireLiveCode(code) }
+        let located = try span.map { try Store.locate($0, in: body) }
+        let id = Store.randomEntityID()
+        try write {
+            try set(.annotation, id, "record", .text(record))
+            if let code { try set(.annotation, id, "code", .text(code)) }
+            if let s = located {
+                try set(.annotation, id, "start", .int(Int64(s.start)))
+                try set(.annotation, id, "end", .int(Int64(s.end)))
+                try set(.annotation, id, "quote", .text(s.quote))
+                try set(.annotation, id, "prefix", .text(s.prefix))
+                try set(.annotation, id, "suffix", .text(s.suffix))
+            }
+            if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value))) }
+            if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note))) }
+            try set(.annotation, id, "status", .text(ReviewStatus.open.rawValue))
+            try set(.annotation, id, "author", .text(node.name))
+        }
+        return id
+    }
+
+    /// Changes to an annotation; nil leaves a field as it is, `.some(nil)` clears it.
+    public struct AnnotationEdit: Sendable {
+        public var code: String?? = nil
+        public var span: SpanRequest? = nil
+        public var value: String?? = nil
+        public var note: String?? = nil
+        public init() {}
+    }
+
+    public func edit(annotation id: String, _ e: AnnotationEdit) throws {
+        let a = try requireLiveAnnotation(id)
+        if case .some(.some(let code)) = e.code { try requireLiveCode(code) }
+        var located: Span?
+        if let request = e.span {
+            guard let body = try winner(.record, a.record, "body")?.value.string else { throw MarginError.notFound("no record \(a.record)") }
+            located = try Store.locate(request, in: body)
+        }
+        try write {
+            if let code = e.code { try set(.annotation, id, "code", code.map { .text($0) } ?? .null) }
+            if let value = e.value { try set(.annotation, id, "value", value.map { .text(TextNormalization.nfc($0)) } ?? .null) }
+            if let note = e.note { try set(.annotation, id, "note", note.map { .text(TextNormalization.nfc($0)) } ?? .null) }
+            if let s = located {
+                try set(.annotation, id, "start", .int(Int64(s.start)))
+                try set(.annotation, id, "end", .int(Int64(s.end)))
+                try set(.annotation, id, "quote", .text(s.quote))
+                try set(.annotation, id, "prefix", .text(s.prefix))
+                try set(.annotation, id, "suffix", .text(s.suffix))
+            }
+        }
+    }
+
+    public func delete(annotation id: String) throws {
+        _ = try requireLiveAnnotation(id)
+        _ = try write { try set(.annotation, id, "deleted", .int(1)) }
+    }
+
+    public func review(annotation id: String, status: ReviewStatus, comment: String?) throws {
+        _ = try requireLiveAnnotation(id)
+        try write {
+            try set(.annotation, id, "status", .text(status.rawValue))
+            if let comment { try set(.annotation, id, "comment", comment.isEmpty ? .null : .text(TextNormalization.nfc(comment))) }
+            try set(.annotation, id, "reviewer", status == .open ? .null : .text(node.name))
+        }
+    }
+
+    @discardableResult
+    func requireLiveAnnotation(_ id: String) throws -> Annotation {
+        guard let a = try annotation(id) else { throw MarginError.notFound("no annotation \(id)") }
+        return a
+    }
+
+    func requireLiveCode(_ id: String) throws {
+        guard try winner(.code, id, "name") != nil, try !isDeleted(.code, id) else { throw MarginError.notFound("no code \(id)") }
+    }
+
+    // MARK: - Codebook
+
+    static let namedColours: Set<String> = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white", "orange", "purple", "grey", "gray"]
+
+    static func checkColour(_ colour: String) throws {
+        let c = colour.lowercased()
+        if namedColours.contains(c) { return }
+        if c.hasPrefix("#"), c.count == 7, c.dropFirst().allSatisfy(\.isHexDigit) { return }
+        throw MarginError.invalid("unknown colour '\(colour)': use a name (\(namedColours.sorted().joined(separator: ", "))) or #rrggbb")
+    }
+
+    static func checkCodeName(_ name: String) throws {
+        let n = name.trimmingCharacters(in: .whitespaces)
+        guard !n.isEmpty, n.count <= 80, !n.contains(where: { $0.isNewline || $0 == "\t" }) else {
+            throw MarginError.invalid("a code name must be one line of 1 to 80 characters")
+        }
+    }
+
+    /// Adds a code. Its id comes from its first name, so the same codebook
+    /// loaded on two nodes independently gives the same ids.
+    @discardableResult
+    public func addCode(name rawName: String, description: String?, colour: String?, parent: String?) throws -> String {
+        let name = TextNormalization.nfc(rawName.trimmingCharacters(in: .whitespaces))
+        try Store.checkCodeName(name)
+        if let colour { try Store.checkColour(colour) }
+        if try liveCodeID(named: name) != nil { throw MarginError.invalid("a code named '\(name)' already exists") }
+        if let parent { try requireLiveCode(parent) }
+        var id = Array(SHA256.hash("code\n" + name).prefix(8)).hex
+        if try winner(.code, id, "name") != nil { id = String(Store.randomEntityID().prefix(16)) }
+        try write {
+            try set(.code, id, "name", .text(name))
+            if let d = description, !d.isEmpty { try set(.code, id, "description", .text(TextNormalization.nfc(d))) }
+            if let colour { try set(.code, id, "colour", .text(colour.lowercased())) }
+            if let parent { try set(.code, id, "parent", .text(parent)) }
+        }
+        return id
+    }
+
+    public func renameCode(_ id: String, to rawName: String) throws {
+        let name = TextNormalization.nfc(rawName.trimmingCharacters(in: .whitespaces))
+        try Store.checkCodeName(name)
+        try requireLiveCode(id)
+        if let other = try liveCodeID(named: name), other != id { throw MarginError.invalid("a code named '\(name)' already exists") }
+        _ = try write { try set(.code, id, "name", .text(name)) }
+    }
+
+    public func describeCode(_ id: String, description: String?, colour: String??, parent: String??) throws {
+        try requireLiveCode(id)
+        if case .some(.some(let c)) = colour { try Store.checkColour(c) }
+        if case .some(.some(let p)) = parent {
+            try requireLiveCode(p)
+            var cursor: String? = p
+            var steps = 0
+            while let c = cursor, steps < 1000 {
+                if c == id { throw MarginError.invalid("a code cannot be its own ancestor") }
+                cursor = try winner(.code, c, "parent")?.value.string
+                steps += 1
+            }
+        }
+        try write {
+            if let description { try set(.code, id, "description", description.isEmpty ? .null : .text(TextNormalization.nfc(description))) }
+            if let colour { try set(.code, id, "colour", colour.map { .text($0.lowercased()) } ?? .null) }
+            if let parent { try set(.code, id, "parent", parent.map { .text($0) } ?? .null) }
+        }
+    }
+
+    /// Merges `source` into `target`: the annotations coded `source` are
+    /// recoded, children move to `target`, and `source` points at `target` so
+    /// annotations that arrive later from other nodes follow it too.
+    public func mergeCode(_ source: String, into target: String) throws -> Int {
+        guard source != target else { throw MarginError.invalid("cannot merge a code into itself") }
+        try requireLiveCode(source)
+        try requireLiveCode(target)
+        return try write {
+            let annotations = try db.rows("SELECT id FROM annotations WHERE code = ? AND deleted = 0", .text(source)).compactMap { $0[0].string }
+            for a in annotations { try set(.annotation, a, "code", .text(target)) }
+            let children = try db.rows("SELECT id FROM codes WHERE parent = ? AND deleted = 0", .text(source)).compactMap { $0[0].string }
+            for c in children where c != target { try set(.code, c, "parent", .text(target)) }
+            try set(.code, source, "merged_into", .text(target))
+            return annotations.count
+        }
+    }
+
+    /// Loads a codebook: one code a line, `name<TAB>parent<TAB>colour<TAB>description`,
+    /// `#` comments. Codes already present by name are left as they are.
+    public func importCodebook(_ text: String) throws -> (added: Int, existing: Int) {
+        var added = 0, existing = 0
+        try write {
+            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
+                if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("#") { continue }
+                let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+                let name = cols[0]
+                do {
+                    if try liveCodeID(named: name) != nil { existing += 1; continue }
+                    var parent: String?
+                    if cols.count > 1, !cols[1].isEmpty {
+                        guard let p = try liveCodeID(named: cols[1]) else { throw MarginError.notFound("unknown parent code '\(cols[1])'") }
+                        parent = p
+                    }
+                    let colour = cols.count > 2 && !cols[2].isEmpty ? cols[2] : nil
+                    let description = cols.count > 3 && !cols[3].isEmpty ? cols[3] : nil
+                    try addCode(name: name, description: description, colour: colour, parent: parent)
+                    added += 1
+                } catch {
+                    throw MarginError.invalid("codebook line \(n + 1): \(MarginError.message(for: error))")
+                }
+            }
+        }
+        return (added, existing)
+    }
+
+    func liveCodeID(named name: String) throws -> String? {
+        try db.scalar("SELECT id FROM codes WHERE name = ? AND deleted = 0 AND merged_into IS NULL ORDER BY id LIMIT 1",
+                      .text(TextNormalization.nfc(name))).string
+    }
+
+    // MARK: - Conflicts
+
+    public enum Resolution: Sendable {
+        case keepWinner
+        case keepOther
+        case value(String)
+    }
+
+    /// Settles a conflict with an ordinary change (it syncs like any other):
+    /// the chosen value is written over the field's current value, and the
+    /// conflict entity records how it was settled.
+    public func resolve(conflict id: String, _ resolution: Resolution, comment: String?) throws {
+        guard let c = try conflict(id) else { throw MarginError.notFound("no conflict \(id)") }
+        guard c.isOpen else { throw MarginError.invalid("conflict \(id) is already resolved") }
+        let isDeletion = c.field == "deleted"
+        try write {
+            switch resolution {
+            case .keepWinner:
+                try set(.conflict, id, "resolution", .text("winner"))
+            case .keepOther:
+                if isDeletion {
+                    // The edit survives: the entity comes back, with the edit in place.
+                    try set(c.kind, c.entity, "deleted", .int(0))
+                } else {
+                    try set(c.kind, c.entity, c.field, c.loser.value)
+                }
+                try set(.conflict, id, "resolution", .text("other"))
+            case .value(let v):
+                guard !isDeletion else { throw MarginError.invalid("a delete-versus-edit conflict takes --keep winner or --keep other") }
+                let value: FieldValue
+                switch FieldSchema.type(of: c.kind, field: c.field) {
+                case .int?, .flag?:
+                    guard let n = Int64(v) else { throw MarginError.invalid("\(c.field) takes a whole number") }
+                    value = .int(n)
+                default: value = .text(TextNormalization.nfc(v))
+                }
+                if let problem = FieldSchema.problem(kind: c.kind, field: c.field, value: value) { throw MarginError.invalid(problem) }
+                try set(c.kind, c.entity, c.field, value)
+                try set(.conflict, id, "resolution", .text("value"))
+            }
+            if let comment, !comment.isEmpty { try set(.conflict, id, "comment", .text(TextNormalization.nfc(comment))) }
+            try set(.conflict, id, "resolver", .text(node.name))
+        }
+    }
+}

@@ -1,0 +1,405 @@
+import Foundation
+import MarginCrypto
+import MarginSQLite
+
+/// Reads of the current state. Deleted entities are hidden everywhere.
+extension Store {
+    // MARK: - Ids
+
+    /// Expands an id prefix among live entities of one kind, as git does
+    /// with commit ids.
+    public func resolve(_ prefix: String, kind: EntityKind) throws -> String {
+        let p = prefix.lowercased()
+        guard !p.isEmpty, p.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+            throw MarginError.notFound("no \(kind.rawValue) with id '\(prefix)' (ids are hexadecimal)")
+        }
+        let table: String
+        switch kind {
+        case .record: table = "records WHERE deleted = 0 AND body IS NOT NULL AND"
+        case .annotation: table = "annotations WHERE deleted = 0 AND record IS NOT NULL AND"
+        case .code: table = "codes WHERE deleted = 0 AND name IS NOT NULL AND"
+        case .conflict: table = "conflicts WHERE"
+        }
+        let rows = try db.rows("SELECT id FROM \(table) id >= ? AND id < ? ORDER BY id LIMIT 6", .text(p), .text(p + "g"))
+        let ids = rows.compactMap { $0[0].string }
+        guard let first = ids.first else { throw MarginError.notFound("no \(kind.rawValue) with id '\(prefix)'") }
+        guard ids.count == 1 else {
+            throw MarginError.ambiguous("\(kind.rawValue) id '\(prefix)' is ambiguous: \(ids.prefix(5).joined(separator: ", "))\(ids.count > 5 ? ", …" : "")")
+        }
+        return first
+    }
+
+    /// A code by exact name, else by id prefix. Merged codes resolve to the
+    /// code they were merged into.
+    public func resolveCode(_ nameOrID: String) throws -> String {
+        let name = TextNormalization.nfc(nameOrID)
+        let byName = try db.rows("SELECT id, merged_into IS NOT NULL FROM codes WHERE name = ? AND deleted = 0 ORDER BY 2, id", .text(name))
+        let live = byName.filter { $0[1].int == 0 }.compactMap { $0[0].string }
+        let id: String
+        if live.count > 1 {
+            throw MarginError.ambiguous("code name '\(nameOrID)' is used by several codes: \(live.joined(separator: ", ")); use an id")
+        } else if let only = live.first ?? byName.first?[0].string {
+            id = only
+        } else {
+            do { id = try resolve(nameOrID, kind: .code) } catch MarginError.notFound(_) {
+                throw MarginError.notFound("no code named '\(nameOrID)' (see `margin codes list`)")
+            }
+        }
+        return try effectiveCode(id)
+    }
+
+    /// Follows `merged_into` to the code that stands for `id` now.
+    public func effectiveCode(_ id: String) throws -> String {
+        var current = id
+        var seen: Set<String> = [id]
+        while let next = try db.scalar("SELECT merged_into FROM codes WHERE id = ?", .text(current)).string {
+            if seen.contains(next) { break }
+            seen.insert(next)
+            current = next
+        }
+        return current
+    }
+
+    /// The ids whose annotations count as `code`: itself, codes merged into it,
+    /// and its descendants.
+    public func codeFamily(_ code: String, includeChildren: Bool) throws -> [String] {
+        var family: Set<String> = [code]
+        var frontier = [code]
+        while let c = frontier.popLast() {
+            var next = try db.rows("SELECT id FROM codes WHERE merged_into = ?", .text(c)).compactMap { $0[0].string }
+            if includeChildren {
+                next += try db.rows("SELECT id FROM codes WHERE parent = ? AND deleted = 0", .text(c)).compactMap { $0[0].string }
+            }
+            for n in next where !family.contains(n) { family.insert(n); frontier.append(n) }
+        }
+        return family.sorted()
+    }
+
+    // MARK: - Records
+
+    static let recordColumns = "id, title, source, published, place, url, author, editor, body, created_ms, updated_ms"
+
+    func recordFrom(_ row: [SQLValue]) throws -> Record {
+        guard let id = row[0].string else { throw MarginError.corrupt("record without id") }
+        var meta: [String: String] = [:]
+        for m in try db.rows("SELECT key, value FROM record_meta WHERE record = ?", .text(id)) {
+            if let k = m[0].string, let v = m[1].string { meta[k] = v }
+        }
+        return Record(id: id, title: row[1].string, source: row[2].string, published: row[3].string, place: row[4].string,
+                      url: row[5].string, author: row[6].string, editor: row[7].string, body: row[8].string ?? "",
+                      meta: meta, created: row[9].int ?? 0, updated: row[10].int ?? 0)
+    }
+
+    public func record(_ id: String) throws -> Record? {
+        let rows = try db.rows("SELECT \(Store.recordColumns) FROM records WHERE id = ? AND deleted = 0 AND body IS NOT NULL", .text(id))
+        return try rows.first.map(recordFrom)
+    }
+
+    public struct RecordFilter: Sendable {
+        public var code: String?
+        public var status: ReviewStatus?
+        public var text: String?
+        public var limit: Int?
+        public init(code: String? = nil, status: ReviewStatus? = nil, text: String? = nil, limit: Int? = nil) {
+            self.code = code; self.status = status; self.text = text; self.limit = limit
+        }
+    }
+
+    public struct RecordSummary: Equatable, Sendable {
+        public var id: String
+        public var title: String?
+        public var published: String?
+        public var place: String?
+        public var annotations: Int
+        public var open: Int
+    }
+
+    /// Records matching every given filter: coded with `code` (or a code
+    /// merged into it or below it), holding an annotation in `status`, or
+    /// containing `text` (script-insensitive).
+    public func records(_ filter: RecordFilter = RecordFilter()) throws -> [RecordSummary] {
+        var conditions = ["r.deleted = 0", "r.body IS NOT NULL"]
+        var values: [SQLValue] = []
+        var annotationConditions = ["a.record = r.id", "a.deleted = 0"]
+        if let code = filter.code {
+            let family = try codeFamily(code, includeChildren: true)
+            annotationConditions.append("a.code IN (\(family.map { _ in "?" }.joined(separator: ",")))")
+            values += family.map { .text($0) }
+        }
+        if let status = filter.status {
+            annotationConditions.append("a.status = ?")
+            values.append(.text(status.rawValue))
+        }
+        if filter.code != nil || filter.status != nil {
+            conditions.append("EXISTS (SELECT 1 FROM annotations a WHERE \(annotationConditions.joined(separator: " AND ")))")
+        }
+        if let text = filter.text {
+            let ids = try searchRecordIDs(text)
+            conditions.append("r.id IN (SELECT value FROM json_each(?))")
+            values.append(.text(jsonArray(ids)))
+        }
+        var sql = """
+            SELECT r.id, r.title, r.published, r.place,
+                (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0),
+                (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND a.status = 'open')
+            FROM records r WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY coalesce(r.published, '') DESC, r.title, r.id
+            """
+        if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
+        return try db.statement(sql).all(values).map { row in
+            RecordSummary(id: row[0].string ?? "", title: row[1].string, published: row[2].string, place: row[3].string,
+                          annotations: Int(row[4].int ?? 0), open: Int(row[5].int ?? 0))
+        }
+    }
+
+    func jsonArray(_ strings: [String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: strings)) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    // MARK: - Annotations
+
+    static let annotationColumns = """
+        a.id, a.record, a.code, c.name, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, a.value, a.note,
+        a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms
+        """
+
+    func annotationFrom(_ row: [SQLValue]) throws -> Annotation {
+        var span: Span?
+        if let s = row[4].int, let e = row[5].int {
+            span = Span(start: Int(s), end: Int(e), quote: row[6].string ?? "", prefix: row[7].string ?? "", suffix: row[8].string ?? "")
+        }
+        var code = row[2].string
+        var codeName = row[3].string
+        if let c = code {
+            let effective = try effectiveCode(c)
+            if effective != c {
+                code = effective
+                codeName = try db.scalar("SELECT name FROM codes WHERE id = ?", .text(effective)).string
+            }
+        }
+        return Annotation(id: row[0].string ?? "", record: row[1].string ?? "", code: code, codeName: codeName, span: span,
+                          value: row[9].string, note: row[10].string,
+                          status: row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
+                          comment: row[12].string, reviewer: row[13].string, author: row[14].string,
+                          created: row[15].int ?? 0, updated: row[16].int ?? 0)
+    }
+
+    public func annotation(_ id: String) throws -> Annotation? {
+        let rows = try db.rows("""
+            SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
+            WHERE a.id = ? AND a.deleted = 0 AND a.record IS NOT NULL
+            """, .text(id))
+        return try rows.first.map(annotationFrom)
+    }
+
+    /// Annotations of one record, or of all records, filtered; spans in body order.
+    public func annotations(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil) throws -> [Annotation] {
+        var conditions = ["a.deleted = 0", "a.record IS NOT NULL",
+                          "EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"]
+        var values: [SQLValue] = []
+        if let record { conditions.append("a.record = ?"); values.append(.text(record)) }
+        if let code {
+            let family = try codeFamily(code, includeChildren: true)
+            conditions.append("a.code IN (\(family.map { _ in "?" }.joined(separator: ",")))")
+            values += family.map { .text($0) }
+        }
+        if let status { conditions.append("a.status = ?"); values.append(.text(status.rawValue)) }
+        let sql = """
+            SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, a.created_ms, a.id
+            """
+        return try db.statement(sql).all(values).map(annotationFrom)
+    }
+
+    // MARK: - Codes
+
+    public func code(_ id: String) throws -> Code? {
+        try codes(includeMerged: true).first { $0.id == id }
+    }
+
+    /// All live codes with the number of live annotations each holds
+    /// (including those of codes merged into it).
+    public func codes(includeMerged: Bool = false) throws -> [Code] {
+        let rows = try db.rows("""
+            SELECT c.id, c.name, c.description, c.colour, c.parent, c.merged_into,
+                (SELECT count(*) FROM annotations a WHERE a.code = c.id AND a.deleted = 0
+                    AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0))
+            FROM codes c WHERE c.deleted = 0 AND c.name IS NOT NULL ORDER BY c.name, c.id
+            """)
+        var all = rows.map { row in
+            Code(id: row[0].string ?? "", name: row[1].string ?? "", description: row[2].string, colour: row[3].string,
+                 parent: row[4].string, mergedInto: row[5].string, count: Int(row[6].int ?? 0))
+        }
+        // Fold the counts of merged codes into the codes they now stand for.
+        var extra: [String: Int] = [:]
+        for c in all where c.mergedInto != nil {
+            extra[try effectiveCode(c.id), default: 0] += c.count
+        }
+        for i in all.indices { all[i].count += extra[all[i].id] ?? 0 }
+        return includeMerged ? all : all.filter { $0.mergedInto == nil }
+    }
+
+    // MARK: - Search
+
+    public struct SearchHit: Equatable, Sendable {
+        public var record: String
+        public var title: String?
+        /// Scalar offsets of matches in the body.
+        public var matches: [Int]
+        public var matchLength: Int
+    }
+
+    /// Normalises a query as the index text is normalised.
+    static func searchKey(_ text: String) -> [Unicode.Scalar] {
+        ScriptFolding.fold(Array(TextNormalization.nfc(text).unicodeScalars))
+    }
+
+    func searchRecordIDs(_ text: String) throws -> [String] {
+        let key = Store.searchKey(text)
+        guard !key.isEmpty else { throw MarginError.invalid("the search text is empty") }
+        var keyString = String.UnicodeScalarView()
+        keyString.append(contentsOf: key)
+        let folded = String(keyString)
+        if key.count >= 3 {
+            // The user's text is always one quoted FTS5 phrase, never query syntax.
+            let phrase = "\"" + folded.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            return try db.rows("""
+                SELECT r.id FROM record_fts JOIN records r ON r.rowid = record_fts.rowid
+                WHERE record_fts MATCH ? AND r.deleted = 0 ORDER BY rank
+                """, .text(phrase)).compactMap { $0[0].string }
+        }
+        // Trigrams cannot match fewer than 3 characters: scan the folded text.
+        return try db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY published DESC, id",
+                           .text(folded)).compactMap { $0[0].string }
+    }
+
+    public func search(_ text: String, limit: Int? = nil) throws -> [SearchHit] {
+        let key = Store.searchKey(text)
+        var ids = try searchRecordIDs(text)
+        if let limit { ids = Array(ids.prefix(max(0, limit))) }
+        var hits: [SearchHit] = []
+        for id in ids {
+            guard let r = try record(id) else { continue }
+            let body = ScalarText(r.body)
+            let matches = body.occurrences(of: key, in: ScriptFolding.fold(body.scalars))
+            hits.append(SearchHit(record: id, title: r.title, matches: matches, matchLength: key.count))
+        }
+        return hits
+    }
+
+    // MARK: - Log, status, conflicts
+
+    /// The change log, newest first.
+    public func log(limit: Int?, entity: String? = nil) throws -> [Change] {
+        var sql = "SELECT \(Store.changeColumns) FROM changes"
+        var values: [SQLValue] = []
+        if let entity { sql += " WHERE entity = ?"; values.append(.text(entity)) }
+        sql += " ORDER BY ms DESC, ctr DESC, origin DESC"
+        if let limit { sql += " LIMIT \(max(0, limit))" }
+        var out: [Change] = []
+        try db.statement(sql).forEach(values) { s in
+            out.append(try Store.change(from: s))
+            return true
+        }
+        return out
+    }
+
+    public struct Status: Equatable, Sendable {
+        public var node: Node
+        public var records: Int
+        public var annotations: Int
+        public var codes: Int
+        public var open: Int
+        public var accepted: Int
+        public var rejected: Int
+        public var changes: Int
+        public var ownChanges: Int
+        public var openConflicts: Int
+    }
+
+    public func status() throws -> Status {
+        func count(_ sql: String, _ values: SQLValue...) throws -> Int { Int(try db.statement(sql).all(values).first?.first?.int ?? 0) }
+        let live = "FROM annotations a WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"
+        return Status(
+            node: node,
+            records: try count("SELECT count(*) FROM records WHERE deleted = 0 AND body IS NOT NULL"),
+            annotations: try count("SELECT count(*) \(live)"),
+            codes: try count("SELECT count(*) FROM codes WHERE deleted = 0 AND name IS NOT NULL AND merged_into IS NULL"),
+            open: try count("SELECT count(*) \(live) AND a.status = 'open'"),
+            accepted: try count("SELECT count(*) \(live) AND a.status = 'accepted'"),
+            rejected: try count("SELECT count(*) \(live) AND a.status = 'rejected'"),
+            changes: try count("SELECT coalesce(sum(seq), 0) FROM heads"),
+            ownChanges: Int(try head(of: node.id)),
+            openConflicts: try conflicts(includeResolved: false).count)
+    }
+
+    public func conflict(_ id: String) throws -> Conflict? {
+        try conflicts(includeResolved: true, id: id).first
+    }
+
+    /// Conflicts, newest first.
+    public func conflicts(includeResolved: Bool, id: String? = nil) throws -> [Conflict] {
+        var sql = """
+            SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,
+                (SELECT value FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'resolution'),
+                (SELECT value FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'comment'),
+                (SELECT value FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'resolver')
+            FROM conflicts c
+            """
+        var values: [SQLValue] = []
+        if let id { sql += " WHERE c.id = ?"; values.append(.text(id)) }
+        sql += " ORDER BY c.ms DESC, c.id"
+        var out: [Conflict] = []
+        for row in try db.statement(sql).all(values) {
+            guard let kind = row[1].string.flatMap(EntityKind.init(rawValue:)),
+                  let wo = row[4].string, let ws = row[5].int, let lo = row[6].string, let ls = row[7].int,
+                  let winner = try change(ChangeID(origin: wo, seq: ws)), let loser = try change(ChangeID(origin: lo, seq: ls)) else {
+                throw MarginError.corrupt("conflict \(row[0]) names changes the log does not hold")
+            }
+            let c = Conflict(id: row[0].string ?? "", kind: kind, entity: row[2].string ?? "", field: row[3].string ?? "",
+                             winner: winner, loser: loser, detectedMilliseconds: row[8].int ?? 0,
+                             resolution: row[9].string, comment: row[10].string, resolver: row[11].string)
+            if includeResolved || c.isOpen { out.append(c) }
+        }
+        return out
+    }
+
+    /// Names of other nodes this store has synced with.
+    public func knownNodeNames() throws -> [NodeID: String] {
+        var out: [NodeID: String] = [:]
+        for row in try db.rows("SELECT id, name FROM peers") {
+            if let id = row[0].string, let name = row[1].string { out[id] = name }
+        }
+        return out
+    }
+
+    // MARK: - Digest
+
+    /// A hash of the visible state: the field values of every live record,
+    /// annotation and code, and the ids of open conflicts. Two stores with the
+    /// same digest show the same thing. Times are left out, so an export
+    /// imported elsewhere has the digest of its source.
+    public func digest() throws -> String {
+        var h = SHA256()
+        func put(_ s: String) { h.update("\(s.utf8.count):"); h.update(s) }
+        try db.statement("""
+            SELECT f.kind, f.entity, f.field, f.value FROM fields f
+            WHERE f.kind IN ('record', 'annotation', 'code') AND f.field <> 'deleted' AND f.value IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM fields d WHERE d.kind = f.kind AND d.entity = f.entity AND d.field = 'deleted' AND d.value = 1)
+            ORDER BY f.kind, f.entity, f.field
+            """).forEach { s in
+            put(s.text(0) ?? ""); put(s.text(1) ?? ""); put(s.text(2) ?? "")
+            switch s.column(3) {
+            case .integer(let v): put("i"); put(String(v))
+            case .text(let t): put("t"); put(t)
+            default: put("n")
+            }
+            return true
+        }
+        h.update("conflicts\n")
+        for c in try conflicts(includeResolved: false).sorted(by: { $0.id < $1.id }) { put(c.id) }
+        return h.finalize().hex
+    }
+}

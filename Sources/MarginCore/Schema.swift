@@ -1,0 +1,71 @@
+import MarginSQLite
+
+/// The store's tables and their forward migrations. Index `i` of `migrations`
+/// brings `user_version` from `i` to `i + 1`.
+///
+/// `changes` is the log and the source of truth. Everything else is derived
+/// from it and can be rebuilt from it: `fields` holds the winning change per
+/// field (the LWW state), `records`/`annotations`/`codes` are column-shaped
+/// projections of `fields` for querying, `conflicts` pairs concurrent changes.
+enum Schema {
+    /// "MRGN": marks a SQLite file as a Margin store.
+    static let applicationID: Int32 = 0x4D52_474E
+
+    static let migrations: [@Sendable (Database) throws -> Void] = [
+        { db in
+            try db.execute("""
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+
+            CREATE TABLE changes(
+                origin TEXT NOT NULL, seq INTEGER NOT NULL,
+                ms INTEGER NOT NULL, ctr INTEGER NOT NULL,
+                kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL, value,
+                sup_origin TEXT, sup_seq INTEGER,
+                del_origin TEXT, del_seq INTEGER,
+                seen TEXT,
+                PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+            CREATE INDEX changes_by_field ON changes(kind, entity, field, sup_origin, sup_seq);
+            CREATE INDEX changes_by_time ON changes(ms, ctr, origin);
+
+            CREATE TABLE heads(origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+
+            CREATE TABLE fields(
+                kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL, value,
+                origin TEXT NOT NULL, seq INTEGER NOT NULL, ms INTEGER NOT NULL, ctr INTEGER NOT NULL,
+                PRIMARY KEY(kind, entity, field)) WITHOUT ROWID;
+
+            CREATE TABLE records(
+                id TEXT PRIMARY KEY, title TEXT, source TEXT, published TEXT, place TEXT, url TEXT,
+                author TEXT, editor TEXT, body TEXT, folded TEXT,
+                deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
+            CREATE TABLE record_meta(
+                record TEXT NOT NULL REFERENCES records(id), key TEXT NOT NULL, value TEXT,
+                PRIMARY KEY(record, key)) WITHOUT ROWID;
+            CREATE TABLE annotations(
+                id TEXT PRIMARY KEY, record TEXT, code TEXT, span_start INTEGER, span_end INTEGER,
+                quote TEXT, prefix TEXT, suffix TEXT, value TEXT, note TEXT, status TEXT, comment TEXT,
+                reviewer TEXT, author TEXT,
+                deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
+            CREATE INDEX annotations_by_record ON annotations(record);
+            CREATE INDEX annotations_by_code ON annotations(code);
+            CREATE TABLE codes(
+                id TEXT PRIMARY KEY, name TEXT, description TEXT, colour TEXT, parent TEXT, merged_into TEXT,
+                deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
+            CREATE TABLE conflicts(
+                id TEXT PRIMARY KEY, kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL,
+                winner_origin TEXT NOT NULL, winner_seq INTEGER NOT NULL,
+                loser_origin TEXT NOT NULL, loser_seq INTEGER NOT NULL, ms INTEGER NOT NULL);
+            CREATE INDEX conflicts_by_time ON conflicts(ms);
+
+            CREATE TABLE peers(
+                id TEXT PRIMARY KEY, name TEXT, address TEXT, last_sync_ms INTEGER,
+                their_vv TEXT, our_vv TEXT) WITHOUT ROWID;
+
+            CREATE VIRTUAL TABLE record_fts USING fts5(folded, content='records', content_rowid='rowid', tokenize='trigram');
+            """)
+        },
+    ]
+
+    /// Tables derived from the log, emptied before a rebuild.
+    static let derivedTables = ["fields", "record_meta", "annotations", "codes", "conflicts", "records"]
+}

@@ -1,0 +1,459 @@
+import Foundation
+import MarginCrypto
+import MarginSQLite
+
+/// This node: a random id that names its changes everywhere, and the name a
+/// person gave it.
+public struct Node: Sendable, Equatable {
+    public var id: NodeID
+    public var name: String
+
+    public static func isValidID(_ s: String) -> Bool {
+        s.utf8.count == 16 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    public static func randomID() -> NodeID {
+        var g = SystemRandomNumberGenerator()
+        return (0..<8).map { _ in UInt8.random(in: 0...255, using: &g) }.hex
+    }
+}
+
+/// A Margin store: one SQLite file holding the change log and the state
+/// derived from it. Every write goes through `write`, which makes it one
+/// transaction together with its change-log entries.
+public final class Store {
+    public static let fileName = "margin.sqlite"
+
+    public let directory: String
+    public let db: Database
+    public private(set) var node: Node
+    var clock: HybridClock
+
+    /// Opens the store in `directory`; it must exist.
+    public init(directory: String, wall: any WallClock = SystemClock()) throws {
+        self.directory = directory
+        let path = (directory as NSString).appendingPathComponent(Store.fileName)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MarginError.store("no Margin store at \(directory) (run `margin init` to create one)")
+        }
+        var options = Database.Options()
+        options.create = false
+        do {
+            db = try Database(path: path, options: options)
+            let appID = try db.applicationID
+            guard appID == Schema.applicationID else {
+                throw MarginError.store("\(path) is not a Margin store")
+            }
+        } catch let e as SQLiteError {
+            if e.isNotADatabase || e.primaryCode == 11 {
+                throw MarginError.store("\(path) is not a Margin store (\(e.message))")
+            }
+            throw e
+        }
+        try Store.configure(db)
+        try db.migrate(Schema.migrations)
+        let meta = try Store.readMeta(db)
+        guard let id = meta["node_id"]?.string, let name = meta["node_name"]?.string else {
+            throw MarginError.store("\(path) is not a Margin store (no node identity)")
+        }
+        node = Node(id: id, name: name)
+        clock = HybridClock(last: HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0), wall: wall)
+    }
+
+    /// Creates a new store in `directory` with a fresh random node id.
+    public static func create(directory: String, name: String, wall: any WallClock = SystemClock()) throws -> Store {
+        let path = (directory as NSString).appendingPathComponent(fileName)
+        if FileManager.default.fileExists(atPath: path) {
+            throw MarginError.invalid("a Margin store already exists at \(directory)")
+        }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, !trimmed.contains(where: \.isNewline) else {
+            throw MarginError.invalid("the node name must be one non-empty line")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do {
+            let db = try Database(path: path)
+            try db.setApplicationID(Schema.applicationID)
+            try configure(db)
+            try db.migrate(Schema.migrations)
+            try db.transaction {
+                let insert = "INSERT INTO meta(key, value) VALUES(?, ?)"
+                try db.run(insert, "node_id", .text(Node.randomID()))
+                try db.run(insert, "node_name", .text(trimmed))
+                try db.run(insert, "created_ms", .integer(wall.nowMilliseconds()))
+            }
+            db.close()
+        } catch {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            throw error
+        }
+        return try Store(directory: directory, wall: wall)
+    }
+
+    /// WAL lets `serve` read while the CLI writes; synchronous=FULL makes a
+    /// commit durable before it returns, so a committed annotation survives a
+    /// power cut.
+    static func configure(_ db: Database) throws {
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+    }
+
+    static func readMeta(_ db: Database) throws -> [String: SQLValue] {
+        var meta: [String: SQLValue] = [:]
+        for row in try db.rows("SELECT key, value FROM meta") {
+            if let k = row[0].string { meta[k] = row[1] }
+        }
+        return meta
+    }
+
+    public var path: String { db.path }
+
+    // MARK: - Writing
+
+    /// Runs `body` as one transaction. Everything `set` records inside it
+    /// commits together or not at all, and the clock is saved with it.
+    public func write<T>(_ body: () throws -> T) throws -> T {
+        let saved = clock
+        do {
+            return try db.transaction {
+                // Another process may have written since this one opened.
+                let meta = try Store.readMeta(db)
+                clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
+                let result = try body()
+                try saveClock()
+                return result
+            }
+        } catch {
+            clock = saved
+            throw error
+        }
+    }
+
+    func saveClock() throws {
+        let upsert = "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+        try db.run(upsert, "clock_ms", .integer(clock.last.milliseconds))
+        try db.run(upsert, "clock_ctr", .integer(clock.last.counter))
+    }
+
+    public func rename(to name: String) throws {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw MarginError.invalid("the node name must not be empty") }
+        try db.run("UPDATE meta SET value = ? WHERE key = 'node_name'", .text(trimmed))
+        node.name = trimmed
+    }
+
+    /// Records a local change to one field, unless the field already holds
+    /// `value`. Must run inside `write`. Returns the change, or nil when
+    /// nothing changed.
+    @discardableResult
+    public func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue) throws -> Change? {
+        guard db.isInTransaction else { throw MarginError.invalid("internal: set outside a write transaction") }
+        if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
+        let current = try winner(kind, entity, field)
+        if let current, current.value == value { return nil }
+        if current == nil && value == .null { return nil }
+        var change = Change(id: ChangeID(origin: node.id, seq: try head(of: node.id) + 1), hlc: clock.tick(),
+                            kind: kind, entity: entity, field: field, value: value, supersedes: current?.id)
+        if field == "deleted" {
+            change.seen = try versionVector()
+        } else {
+            change.deletionBase = try winner(kind, entity, "deleted")?.id
+        }
+        try appendToLog(change)
+        try applyToState(change)
+        return change
+    }
+
+    /// Takes a change made on another node into the log and the state.
+    /// Returns false when it was already held. Refuses a change that would
+    /// leave a gap in its origin's sequence or that does not fit the schema.
+    @discardableResult
+    public func receive(_ change: Change) throws -> Bool {
+        let head = try head(of: change.id.origin)
+        if change.id.seq <= head { return false }
+        guard change.id.seq == head + 1 else {
+            throw MarginError.invalid("sequence gap from \(change.id.origin): expected \(head + 1), got \(change.id.seq)")
+        }
+        if let problem = FieldSchema.problem(kind: change.kind, field: change.field, value: change.value) {
+            throw MarginError.invalid("change \(change.id) refused: \(problem)")
+        }
+        try appendToLog(change)
+        try applyToState(change)
+        return true
+    }
+
+    /// Advances this node's clock past a committed batch of received changes.
+    public func observe(_ hlc: HLC) throws {
+        clock.observe(hlc)
+        try saveClock()
+    }
+
+    // MARK: - The change log
+
+    func appendToLog(_ c: Change) throws {
+        try db.run("""
+            INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen)
+            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter),
+            .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
+            SQLValue(c.supersedes?.origin), SQLValue(c.supersedes?.seq),
+            SQLValue(c.deletionBase?.origin), SQLValue(c.deletionBase?.seq), SQLValue(c.seen?.description))
+        try db.run("INSERT INTO heads(origin, seq) VALUES(?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
+                   .text(c.id.origin), .integer(c.id.seq))
+    }
+
+    public func head(of origin: NodeID) throws -> Int64 {
+        try db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(origin)).int ?? 0
+    }
+
+    public func versionVector() throws -> VersionVector {
+        var heads: [NodeID: Int64] = [:]
+        for row in try db.rows("SELECT origin, seq FROM heads") {
+            if let o = row[0].string, let s = row[1].int { heads[o] = s }
+        }
+        return VersionVector(heads)
+    }
+
+    static let changeColumns = "origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen"
+
+    static func change(from s: Statement) throws -> Change {
+        guard let origin = s.text(0), let kindName = s.text(4), let kind = EntityKind(rawValue: kindName),
+              let entity = s.text(5), let field = s.text(6) else {
+            throw MarginError.corrupt("a change-log row is malformed")
+        }
+        func id(_ o: Int, _ q: Int) -> ChangeID? {
+            guard let origin = s.text(o), !s.isNull(q) else { return nil }
+            return ChangeID(origin: origin, seq: s.int(q))
+        }
+        return Change(id: ChangeID(origin: origin, seq: s.int(1)),
+                      hlc: HLC(milliseconds: s.int(2), counter: s.int(3)),
+                      kind: kind, entity: entity, field: field, value: try FieldValue(s.column(7)),
+                      supersedes: id(8, 9), deletionBase: id(10, 11),
+                      seen: s.text(12).flatMap { VersionVector(parsing: $0) })
+    }
+
+    public func change(_ id: ChangeID) throws -> Change? {
+        var found: Change?
+        try db.statement("SELECT \(Store.changeColumns) FROM changes WHERE origin = ? AND seq = ?")
+            .forEach([.text(id.origin), .integer(id.seq)]) { s in
+                found = try Store.change(from: s)
+                return false
+            }
+        return found
+    }
+
+    /// The winning change of one field: its id, stamp and value.
+    public struct Winner: Equatable, Sendable {
+        public var id: ChangeID
+        public var stamp: Change.Stamp
+        public var value: FieldValue
+    }
+
+    public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
+        let s = try db.statement("SELECT origin, seq, ms, ctr, value FROM fields WHERE kind = ? AND entity = ? AND field = ?")
+        var found: Winner?
+        try s.forEach([.text(kind.rawValue), .text(entity), .text(field)]) { s in
+            guard let origin = s.text(0) else { return false }
+            found = Winner(id: ChangeID(origin: origin, seq: s.int(1)),
+                           stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin),
+                           value: try FieldValue(s.column(4)))
+            return false
+        }
+        return found
+    }
+
+    // MARK: - State: a pure function of the log
+
+    /// Folds one logged change into the derived state. The result does not
+    /// depend on the order changes arrive in: the field takes the change only
+    /// if it wins under LWW, times are minima and maxima, and conflicts are
+    /// pairs found from whichever member arrives second.
+    func applyToState(_ c: Change) throws {
+        let current = try winner(c.kind, c.entity, c.field)
+        try ensureEntityRow(c)
+        if Change.wins(c.stamp, over: current?.stamp) {
+            try db.run("""
+                INSERT INTO fields(kind, entity, field, value, origin, seq, ms, ctr) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(kind, entity, field) DO UPDATE SET value = excluded.value, origin = excluded.origin,
+                    seq = excluded.seq, ms = excluded.ms, ctr = excluded.ctr
+                """,
+                .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
+                .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter))
+            try project(c)
+        }
+        try detectConflicts(c)
+    }
+
+    private static let tables: [EntityKind: String] = [.record: "records", .annotation: "annotations", .code: "codes"]
+
+    private static let columns: [EntityKind: [String: String]] = [
+        .record: ["title": "title", "source": "source", "published": "published", "place": "place", "url": "url",
+                  "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"],
+        .annotation: ["record": "record", "code": "code", "start": "span_start", "end": "span_end", "quote": "quote",
+                      "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
+                      "comment": "comment", "reviewer": "reviewer", "author": "author", "deleted": "deleted"],
+        .code: ["name": "name", "description": "description", "colour": "colour", "parent": "parent",
+                "merged_into": "merged_into", "deleted": "deleted"],
+    ]
+
+    private func ensureEntityRow(_ c: Change) throws {
+        guard let table = Store.tables[c.kind] else { return }
+        try db.run("INSERT OR IGNORE INTO \(table)(id) VALUES(?)", .text(c.entity))
+        try db.run("""
+            UPDATE \(table) SET created_ms = min(coalesce(created_ms, ?1), ?1), updated_ms = max(coalesce(updated_ms, ?1), ?1)
+            WHERE id = ?2
+            """, .integer(c.hlc.milliseconds), .text(c.entity))
+    }
+
+    private func project(_ c: Change) throws {
+        guard let table = Store.tables[c.kind] else { return }
+        if c.kind == .record, c.field.hasPrefix(FieldSchema.metaPrefix) {
+            let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
+            if c.value == .null {
+                try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .text(c.entity), .text(key))
+            } else {
+                try db.run("""
+                    INSERT INTO record_meta(record, key, value) VALUES(?, ?, ?)
+                    ON CONFLICT(record, key) DO UPDATE SET value = excluded.value
+                    """, .text(c.entity), .text(key), c.value.sql)
+            }
+            return
+        }
+        guard let column = Store.columns[c.kind]?[c.field] else { return }
+        let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
+        try db.run("UPDATE \(table) SET \(column) = ? WHERE id = ?", value, .text(c.entity))
+        if c.kind == .record && (c.field == "title" || c.field == "body") {
+            try reindex(record: c.entity)
+        }
+    }
+
+    /// Keeps the full-text index (over the Simplified-folded title and body)
+    /// in step with a record's title and body.
+    private func reindex(record id: String) throws {
+        let rows = try db.rows("SELECT rowid, folded, title, body FROM records WHERE id = ?", .text(id))
+        guard let row = rows.first, let rowid = row[0].int else { return }
+        if let old = row[1].string {
+            try db.run("INSERT INTO record_fts(record_fts, rowid, folded) VALUES('delete', ?, ?)", .integer(rowid), .text(old))
+        }
+        let folded = ScriptFolding.fold((row[2].string ?? "") + "\n" + (row[3].string ?? ""))
+        try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(folded), .integer(rowid))
+        try db.run("INSERT INTO record_fts(rowid, folded) VALUES(?, ?)", .integer(rowid), .text(folded))
+    }
+
+    // MARK: - Conflicts
+
+    /// The conflict rule. Two changes conflict when
+    ///  - they set the same field of the same entity to different values and
+    ///    supersede the same base (neither writer had seen the other), or
+    ///  - one deletes an entity and the other edits it, and neither writer
+    ///    had seen the other (the deletion's `seen` vector does not cover the
+    ///    edit, and the edit's `deletionBase` does not lead to the deletion).
+    /// Both are decided from the changes alone, so every node holding them
+    /// finds the same conflicts.
+    private func detectConflicts(_ c: Change) throws {
+        let siblings = try db.rows("""
+            SELECT origin, seq, ms, ctr, value FROM changes
+            WHERE kind = ? AND entity = ? AND field = ? AND sup_origin IS ? AND sup_seq IS ?
+            """, .text(c.kind.rawValue), .text(c.entity), .text(c.field),
+            SQLValue(c.supersedes?.origin), SQLValue(c.supersedes?.seq))
+        for row in siblings {
+            guard let origin = row[0].string, let seq = row[1].int else { continue }
+            let other = ChangeID(origin: origin, seq: seq)
+            let otherValue = try FieldValue(row[4])
+            if other == c.id || otherValue == c.value { continue }
+            let otherStamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin)
+            let cWins = Change.wins(c.stamp, over: otherStamp)
+            try addConflict(c, field: c.field, winner: cWins ? c.id : other, loser: cWins ? other : c.id,
+                            ms: max(c.hlc.milliseconds, otherStamp.hlc.milliseconds))
+        }
+        guard c.kind != .conflict else { return }
+        if c.field == "deleted" {
+            guard c.value == .int(1), let seen = c.seen else { return }
+            let edits = try db.rows("""
+                SELECT origin, seq, ms, del_origin, del_seq FROM changes
+                WHERE kind = ? AND entity = ? AND field <> 'deleted'
+                """, .text(c.kind.rawValue), .text(c.entity))
+            for row in edits {
+                guard let origin = row[0].string, let seq = row[1].int else { continue }
+                let edit = ChangeID(origin: origin, seq: seq)
+                if seen.covers(edit) { continue }
+                let base = row[3].string.flatMap { o in row[4].int.map { ChangeID(origin: o, seq: $0) } }
+                if try saw(base, deletion: c.id) { continue }
+                try addConflict(c, field: "deleted", winner: c.id, loser: edit, ms: max(c.hlc.milliseconds, row[2].int ?? 0))
+            }
+        } else {
+            let deletions = try db.rows("""
+                SELECT origin, seq, ms, seen FROM changes
+                WHERE kind = ? AND entity = ? AND field = 'deleted' AND value = 1
+                """, .text(c.kind.rawValue), .text(c.entity))
+            for row in deletions {
+                guard let origin = row[0].string, let seq = row[1].int else { continue }
+                let deletion = ChangeID(origin: origin, seq: seq)
+                if let seen = row[3].string.flatMap({ VersionVector(parsing: $0) }), seen.covers(c.id) { continue }
+                if try saw(c.deletionBase, deletion: deletion) { continue }
+                try addConflict(c, field: "deleted", winner: deletion, loser: c.id, ms: max(c.hlc.milliseconds, row[2].int ?? 0))
+            }
+        }
+    }
+
+    /// Whether a writer whose view of the entity's `deleted` field was `base`
+    /// had seen `deletion`: base is the deletion itself, or a later change to
+    /// `deleted` whose writer had it.
+    private func saw(_ base: ChangeID?, deletion: ChangeID) throws -> Bool {
+        guard let base else { return false }
+        if base == deletion { return true }
+        guard let text = try db.scalar("SELECT seen FROM changes WHERE origin = ? AND seq = ?",
+                                       .text(base.origin), .integer(base.seq)).string,
+              let seen = VersionVector(parsing: text) else { return false }
+        return seen.covers(deletion)
+    }
+
+    public static func conflictID(_ a: ChangeID, _ b: ChangeID) -> String {
+        let (x, y) = a < b ? (a, b) : (b, a)
+        return Array(SHA256.hash("conflict\n\(x)\n\(y)").prefix(8)).hex
+    }
+
+    /// Files a conflict pair. A deletion racing an edit is filed under the
+    /// field `deleted`; the edit's own field is on its change.
+    private func addConflict(_ c: Change, field: String, winner: ChangeID, loser: ChangeID, ms: Int64) throws {
+        try db.run("""
+            INSERT OR IGNORE INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
+            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, .text(Store.conflictID(winner, loser)), .text(c.kind.rawValue), .text(c.entity), .text(field),
+            .text(winner.origin), .integer(winner.seq), .text(loser.origin), .integer(loser.seq), .integer(ms))
+    }
+
+    // MARK: - Rebuilding
+
+    /// Empties the derived tables and replays the whole log into them.
+    public func rebuildState() throws {
+        try db.transaction {
+            for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
+            try db.execute("INSERT INTO record_fts(record_fts) VALUES('delete-all')")
+            var all: [Change] = []
+            try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
+                all.append(try Store.change(from: s))
+                return true
+            }
+            for change in all { try applyToState(change) }
+        }
+    }
+
+    /// Every derived row, as text lines in a stable order: two stores whose
+    /// dumps are equal hold the same derived state.
+    public func dumpDerivedState() throws -> [String] {
+        var lines: [String] = []
+        let queries = [
+            "SELECT kind, entity, field, quote(value), origin, seq FROM fields ORDER BY 1, 2, 3",
+            "SELECT id, title, source, published, place, url, author, editor, body, folded, deleted, created_ms, updated_ms FROM records ORDER BY id",
+            "SELECT record, key, value FROM record_meta ORDER BY 1, 2",
+            "SELECT * FROM annotations ORDER BY id",
+            "SELECT * FROM codes ORDER BY id",
+            "SELECT * FROM conflicts ORDER BY id",
+        ]
+        for q in queries {
+            for row in try db.rows(q) { lines.append(row.map { "\($0)" }.joined(separator: "|")) }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Synchronization
+
+/// A body of text addressed the way Margin's spans are: by offsets counted in
+/// Unicode scalar values of the NFC form, as the W3C TextPositionSelector does.
+/// Offsets in scalars, unlike UTF-16 units or bytes, mean the same thing in
+/// every language a peer or an exporter might be written in.
+public struct ScalarText: Sendable {
+    public let string: String
+    public let scalars: [Unicode.Scalar]
+    /// Scalar offsets at which a grapheme cluster starts, plus the end offset.
+    public let boundaries: [Int]
+
+    public init(_ string: String) {
+        self.string = string
+        scalars = Array(string.unicodeScalars)
+        var b: [Int] = [0]
+        var n = 0
+        for character in string {
+            n += character.unicodeScalars.count
+            b.append(n)
+        }
+        boundaries = b
+    }
+
+    public var count: Int { scalars.count }
+
+    public func isBoundary(_ offset: Int) -> Bool {
+        var lo = 0, hi = boundaries.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if boundaries[mid] == offset { return true }
+            if boundaries[mid] < offset { lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return false
+    }
+
+    public func slice(_ start: Int, _ end: Int) -> String {
+        let s = max(0, min(start, count)), e = max(s, min(end, count))
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars[s..<e])
+        return String(out)
+    }
+
+    /// Scalar offsets where `needle` starts, whole grapheme clusters only.
+    public func occurrences(of needle: [Unicode.Scalar], in haystack: [Unicode.Scalar]? = nil) -> [Int] {
+        let hay = haystack ?? scalars
+        guard !needle.isEmpty, needle.count <= hay.count else { return [] }
+        var found: [Int] = []
+        let first = needle[0]
+        var i = 0
+        let last = hay.count - needle.count
+        while i <= last {
+            if hay[i] == first {
+                var j = 1
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
+                if j == needle.count && isBoundary(i) && isBoundary(i + needle.count) { found.append(i) }
+            }
+            i += 1
+        }
+        return found
+    }
+}
+
+/// A span checked against its body: offsets on grapheme boundaries, and the
+/// quote with up to 32 scalars of context on each side (TextQuoteSelector).
+public struct Span: Equatable, Sendable {
+    public var start: Int
+    public var end: Int
+    public var quote: String
+    public var prefix: String
+    public var suffix: String
+
+    public static let contextLength = 32
+
+    public init(start: Int, end: Int, quote: String, prefix: String, suffix: String) {
+        self.start = start; self.end = end; self.quote = quote; self.prefix = prefix; self.suffix = suffix
+    }
+
+    public init(in text: ScalarText, start: Int, end: Int) throws {
+        guard start >= 0, end <= text.count, start < end else {
+            throw MarginError.invalid("range \(start)..\(end) is outside the body (0..\(text.count))")
+        }
+        guard text.isBoundary(start), text.isBoundary(end) else {
+            throw MarginError.invalid("range \(start)..\(end) would split a character (grapheme cluster); choose offsets on character boundaries")
+        }
+        self.start = start
+        self.end = end
+        quote = text.slice(start, end)
+        prefix = text.slice(max(0, start - Span.contextLength), start)
+        suffix = text.slice(end, min(text.count, end + Span.contextLength))
+    }
+
+    /// True when the stored quote still stands at the stored offsets.
+    public func matches(_ text: ScalarText) -> Bool {
+        end <= text.count && text.slice(start, end) == quote
+    }
+}
+
+public enum TextNormalization {
+    public static func nfc(_ s: String) -> String { s.precomposedStringWithCanonicalMapping }
+
+    /// Strict UTF-8 decoding: nil for invalid input rather than replacement characters.
+    public static func decodeUTF8(_ data: Data) -> String? {
+        var bytes = Array(data)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var scalars = String.UnicodeScalarView()
+        scalars.reserveCapacity(bytes.count)
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let s): scalars.append(s)
+            case .emptyInput: return String(scalars)
+            case .error: return nil
+            }
+        }
+    }
+
+    /// Heuristic for binary input: NUL bytes or many control characters.
+    public static func looksBinary(_ data: Data) -> Bool {
+        var controls = 0
+        let sample = data.prefix(8192)
+        for b in sample {
+            if b == 0 { return true }
+            if b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D && b != 0x0C { controls += 1 }
+        }
+        return !sample.isEmpty && controls * 20 > sample.count
+    }
+}
+
+/// Folds Traditional Chinese to Simplified, full-width ASCII to ASCII and
+/// ASCII letters to lower case, one
+/// scalar at a time, so that a search for 党支部 finds 黨支部 and the reverse.
+/// Folding scalar by scalar (ICU's `Hant-Hans`, cached) keeps the folded text
+/// the same length as the original, so a match in folded text maps back to
+/// offsets in the body.
+public enum ScriptFolding {
+    private static let cache = Mutex<[UInt32: UInt32]>([:])
+
+    static func isHan(_ v: UInt32) -> Bool {
+        (0x3400...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) || (0x20000...0x3FFFF).contains(v)
+    }
+
+    public static func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        let v = scalar.value
+        if v < 0x3400 { return (65...90).contains(v) ? Unicode.Scalar(v + 32) ?? scalar : scalar }
+        if (0xFF01...0xFF5E).contains(v) { return fold(Unicode.Scalar(v - 0xFEE0) ?? scalar) }
+        guard isHan(v) else { return scalar }
+        if let hit = cache.withLock({ $0[v] }) { return Unicode.Scalar(hit) ?? scalar }
+        var result = v
+        if let t = String(scalar).applyingTransform(StringTransform("Hant-Hans"), reverse: false),
+           t.unicodeScalars.count == 1, let s = t.unicodeScalars.first {
+            result = s.value
+        }
+        cache.withLock { $0[v] = result }
+        return Unicode.Scalar(result) ?? scalar
+    }
+
+    public static func fold(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] { scalars.map(fold) }
+
+    public static func fold(_ string: String) -> String {
+        var out = String.UnicodeScalarView()
+        for s in string.unicodeScalars { out.append(fold(s)) }
+        return String(out)
+    }
+}

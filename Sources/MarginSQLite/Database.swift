@@ -1,0 +1,330 @@
+import CSQLite
+
+/// A value as SQLite stores it. Margin's change log keeps field values in a
+/// column without type affinity, so the storage class is part of the value.
+public enum SQLValue: Equatable, Hashable, Sendable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    public var int: Int64? { if case .integer(let v) = self { return v } else { return nil } }
+    public var string: String? { if case .text(let v) = self { return v } else { return nil } }
+    public var isNull: Bool { self == .null }
+}
+
+extension SQLValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .text(value) }
+    public init(integerLiteral value: Int64) { self = .integer(value) }
+    public init(nilLiteral: ()) { self = .null }
+}
+
+public extension SQLValue {
+    init(_ v: String?) { self = v.map { .text($0) } ?? .null }
+    init(_ v: Int?) { self = v.map { .integer(Int64($0)) } ?? .null }
+    init(_ v: Int64?) { self = v.map { .integer($0) } ?? .null }
+}
+
+/// An error from SQLite, carrying its result code so callers can tell a full
+/// disk from a busy database from a file that is not a database.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public let code: Int32
+    public let message: String
+    public let sql: String?
+
+    public var primaryCode: Int32 { code & 0xff }
+    public var isNotADatabase: Bool { primaryCode == SQLITE_NOTADB }
+    public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
+    public var isFull: Bool { primaryCode == SQLITE_FULL }
+    public var isReadOnly: Bool { primaryCode == SQLITE_READONLY }
+    public var isCantOpen: Bool { primaryCode == SQLITE_CANTOPEN }
+
+    public var description: String {
+        "SQLite error \(code): \(message)"
+    }
+}
+
+/// One connection to one SQLite file. This type and `Statement` are the only
+/// code in Margin that touches the SQLite C API.
+///
+/// A connection is confined to the thread that uses it (it is not Sendable);
+/// concurrent work opens its own connection, and WAL mode lets readers and
+/// one writer proceed together.
+public final class Database {
+    private var handle: OpaquePointer?
+    private var cache: [String: Statement] = [:]
+    private var transactionDepth = 0
+    public let path: String
+
+    public struct Options: Sendable {
+        public var readOnly = false
+        public var create = true
+        public var busyTimeoutMilliseconds: Int32 = 10_000
+        public init() {}
+    }
+
+    public init(path: String, options: Options = Options()) throws {
+        self.path = path
+        var flags = SQLITE_OPEN_FULLMUTEX
+        if options.readOnly {
+            flags |= SQLITE_OPEN_READONLY
+        } else {
+            flags |= SQLITE_OPEN_READWRITE
+            if options.create { flags |= SQLITE_OPEN_CREATE }
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(db)
+            throw SQLiteError(code: rc, message: message, sql: nil)
+        }
+        handle = db
+        sqlite3_extended_result_codes(db, 1)
+        sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+    }
+
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Closes the connection now; later use throws.
+    public func close() {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+        handle = nil
+    }
+
+    private func check(_ rc: Int32, sql: String? = nil) throws {
+        guard rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE else {
+            throw error(rc, sql: sql)
+        }
+    }
+
+    func error(_ rc: Int32, sql: String?) -> SQLiteError {
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "database is closed"
+        return SQLiteError(code: rc, message: message, sql: sql)
+    }
+
+    /// Runs one or more statements that return no rows (schema, pragmas).
+    public func execute(_ sql: String) throws {
+        guard let handle else { throw SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: sql) }
+        var errmsg: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errmsg)
+        if rc != SQLITE_OK {
+            let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errmsg)
+            throw SQLiteError(code: rc, message: message, sql: sql)
+        }
+    }
+
+    /// A prepared statement for `sql`, prepared on first use and reused
+    /// afterwards: Margin's hot paths run the same few statements many times.
+    public func statement(_ sql: String) throws -> Statement {
+        if let cached = cache[sql] {
+            cached.reset()
+            return cached
+        }
+        guard let handle else { throw SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: sql) }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, sql: sql) }
+        let statement = Statement(database: self, handle: stmt, sql: sql)
+        cache[sql] = statement
+        return statement
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run(_ sql: String, _ values: SQLValue...) throws {
+        try statement(sql).run(values)
+    }
+
+    /// All rows of a query, each as an array of column values.
+    public func rows(_ sql: String, _ values: SQLValue...) throws -> [[SQLValue]] {
+        try statement(sql).all(values)
+    }
+
+    /// The first column of the first row, or `.null` when there is none.
+    public func scalar(_ sql: String, _ values: SQLValue...) throws -> SQLValue {
+        try statement(sql).all(values).first?.first ?? .null
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when
+    /// it throws. Nested calls become savepoints, so a helper that needs
+    /// atomicity can open one whether or not its caller already did.
+    /// The outer transaction is IMMEDIATE so that a writer takes the write lock
+    /// up front and waits on `busy_timeout` instead of failing mid-way.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        let depth = transactionDepth
+        let savepoint = "sp\(depth)"
+        if depth == 0 {
+            try execute("BEGIN IMMEDIATE")
+        } else {
+            try execute("SAVEPOINT \(savepoint)")
+        }
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let result = try body()
+            if depth == 0 {
+                try execute("COMMIT")
+            } else {
+                try execute("RELEASE \(savepoint)")
+            }
+            return result
+        } catch {
+            if depth == 0 {
+                try? execute("ROLLBACK")
+            } else {
+                try? execute("ROLLBACK TO \(savepoint); RELEASE \(savepoint)")
+            }
+            throw error
+        }
+    }
+
+    /// Schema version kept in `PRAGMA user_version`.
+    public var userVersion: Int {
+        get throws { Int(try scalar("PRAGMA user_version").int ?? 0) }
+    }
+
+    public func setUserVersion(_ version: Int) throws {
+        try execute("PRAGMA user_version = \(version)")
+    }
+
+    public var applicationID: Int32 {
+        get throws { Int32(truncatingIfNeeded: try scalar("PRAGMA application_id").int ?? 0) }
+    }
+
+    public func setApplicationID(_ id: Int32) throws {
+        try execute("PRAGMA application_id = \(id)")
+    }
+
+    /// Applies the forward migrations above the stored `user_version`, each in
+    /// its own transaction together with the version bump.
+    /// Throws `MigrationError.newerSchema` for a file written by a newer program.
+    public func migrate(_ migrations: [@Sendable (Database) throws -> Void]) throws {
+        let current = try userVersion
+        if current > migrations.count {
+            throw MigrationError.newerSchema(found: current, known: migrations.count)
+        }
+        for version in current..<migrations.count {
+            try transaction {
+                try migrations[version](self)
+                try setUserVersion(version + 1)
+            }
+        }
+    }
+}
+
+public enum MigrationError: Error, Equatable, Sendable {
+    case newerSchema(found: Int, known: Int)
+}
+
+/// A prepared statement owned by its `Database`.
+public final class Statement {
+    private unowned let database: Database
+    private let handle: OpaquePointer
+    public let sql: String
+
+    init(database: Database, handle: OpaquePointer, sql: String) {
+        self.database = database
+        self.handle = handle
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    public func bind(_ values: [SQLValue]) throws {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(handle, index)
+            case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
+            case .real(let v): rc = sqlite3_bind_double(handle, index, v)
+            case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, Statement.transient)
+            case .blob(let v):
+                rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Statement.transient) }
+            }
+            if rc != SQLITE_OK { throw database.error(rc, sql: sql) }
+        }
+    }
+
+    /// Advances one row; false when the statement is done.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let err = database.error(rc, sql: sql)
+            sqlite3_reset(handle)
+            throw err
+        }
+    }
+
+    public var columnCount: Int { Int(sqlite3_column_count(handle)) }
+
+    public func column(_ i: Int) -> SQLValue {
+        let index = Int32(i)
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
+        case SQLITE_TEXT: return .text(text(i) ?? "")
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(handle, index))
+            guard count > 0, let base = sqlite3_column_blob(handle, index) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: base, count: count)))
+        default: return .null
+        }
+    }
+
+    public func text(_ i: Int) -> String? {
+        guard let c = sqlite3_column_text(handle, Int32(i)) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, Int32(i)))
+        return String(decoding: UnsafeBufferPointer(start: c, count: count), as: UTF8.self)
+    }
+
+    public func int(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
+
+    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+
+    public func row() -> [SQLValue] { (0..<columnCount).map(column) }
+
+    public func run(_ values: [SQLValue] = []) throws {
+        try bind(values)
+        while try step() {}
+        sqlite3_reset(handle)
+    }
+
+    public func all(_ values: [SQLValue] = []) throws -> [[SQLValue]] {
+        try bind(values)
+        var result: [[SQLValue]] = []
+        while try step() { result.append(row()) }
+        sqlite3_reset(handle)
+        return result
+    }
+
+    /// Streams rows to `body` without collecting them; `body` returns false to stop.
+    public func forEach(_ values: [SQLValue] = [], _ body: (Statement) throws -> Bool) throws {
+        try bind(values)
+        defer { sqlite3_reset(handle) }
+        while try step() {
+            if try !body(self) { break }
+        }
+    }
+}

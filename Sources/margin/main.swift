@@ -1,0 +1,4 @@
+import Foundation
+import MarginCLI
+
+exit(run(arguments: Array(CommandLine.arguments.dropFirst())))
