@@ -84,6 +84,8 @@ public enum ReportCleaner {
         if draft.author == nil, let author = trailingByline(kept) {
             draft.author = author
             cleaned.append("author from byline: \(author)")
+        } else if let a = draft.author {
+            cleaned.append("author: \(a)")
         }
         if let p = draft.published { cleaned.append("published: \(p)") }
         if let s = draft.source { cleaned.append("source: \(s)") }
@@ -235,6 +237,7 @@ public enum ReportCleaner {
                 value = date
             } else if field == "source", let date = trailingDate(&value) {
                 fields.append(("published", date))
+                value = value.trimmingCharacters(in: separators)
             }
             if !value.isEmpty { fields.append((field, value)) }
         }
@@ -294,7 +297,7 @@ public enum ReportCleaner {
 
     // MARK: - Pinyin glosses
 
-    static let glossPattern = regex("(?<=\\p{Han})[(（]([a-zA-Zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{1,7})[)）]")
+    static let glossPattern = regex("(?<=\\S)[(（]([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{1,7})[)）]")
     static let toned = CharacterSet(charactersIn: "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ")
     static let syllablePattern = regex("^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|üan|van|ai|ei|ao|ou|an|en|er|ia|ie|iu|in|ua|uo|ui|un|üe|ve|ün|vn|ue|a|o|e|i|u|ü|v|ng|n|m)$")
 
@@ -314,26 +317,34 @@ public enum ReportCleaner {
         return !matches(syllablePattern, plain).isEmpty
     }
 
-    /// Removes pinyin glosses after Han characters. A gloss with a tone mark
-    /// always goes; a toneless one (的(de)) only in a text that has toned
-    /// glosses too, so a parenthesised word in a normal report stays. A
-    /// parenthesised CJK name such as (溫明霞) is never a gloss.
+    /// Removes pinyin glosses. A gloss with a tone mark (網(wǎng)) is never
+    /// prose, so it goes wherever it stands, even after a character the
+    /// conversion site garbled; a toneless one (的(de)) only right after a Han
+    /// character and only in a text that has toned glosses too, so a
+    /// parenthesised word in a normal report stays. A parenthesised CJK name
+    /// such as (溫明霞) is never a gloss.
     static func stripPinyinGlosses(_ text: String) -> (String, Int) {
         let found = matches(glossPattern, text)
         guard !found.isEmpty else { return (text, 0) }
+        let ns = text as NSString
         var candidates: [(NSRange, Bool)] = []
         var tonedCount = 0
         for m in found {
             guard let g = group(m, 1, in: text), isSyllable(g) else { continue }
             let isToned = g.unicodeScalars.contains { toned.contains($0) }
-            if isToned { tonedCount += 1 }
+            if isToned {
+                tonedCount += 1
+            } else {
+                let before = ns.rangeOfComposedCharacterSequence(at: m.range.location - 1)
+                guard ns.substring(with: before).unicodeScalars.allSatisfy({ ScriptFolding.isHan($0.value) }) else { continue }
+            }
             candidates.append((m.range, isToned))
         }
         let remove = candidates.filter { $0.1 || tonedCount >= 2 }
         guard !remove.isEmpty else { return (text, 0) }
-        let ns = NSMutableString(string: text)
-        for (range, _) in remove.reversed() { ns.replaceCharacters(in: range, with: "") }
-        return (ns as String, remove.count)
+        let out = NSMutableString(string: text)
+        for (range, _) in remove.reversed() { out.replaceCharacters(in: range, with: "") }
+        return (out as String, remove.count)
     }
 
     // MARK: - Place and byline
@@ -343,7 +354,7 @@ public enum ReportCleaner {
 
     static func findPlace(title: String?, firstLines: [String]) -> String? {
         if let t = title, let m = matches(titlePlace, t).first { return group(m, 1, in: t) }
-        for line in firstLines {
+        for line in (title.map { [$0] } ?? []) + firstLines {
             if let m = matches(leadPlace, line).first, let p = group(m, 1, in: line) {
                 if ["全县", "全縣", "本县", "本縣", "该县", "該縣", "我县", "我縣", "各县", "各縣"].contains(p) { continue }
                 return p

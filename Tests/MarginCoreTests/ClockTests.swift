@@ -1,0 +1,55 @@
+@testable import MarginCore
+import XCTest
+
+final class ClockTests: XCTestCase {
+    func testMonotonicWhenWallClockGoesBackwards() {
+        let wall = ManualClock(10_000)
+        var clock = HybridClock(wall: wall)
+        let a = clock.tick()
+        wall.now = 4_000   // an NTP step backwards
+        let b = clock.tick()
+        let c = clock.tick()
+        wall.now = 10_000
+        let d = clock.tick()
+        wall.now = 10_001
+        let e = clock.tick()
+        XCTAssertLessThan(a, b)
+        XCTAssertLessThan(b, c)
+        XCTAssertLessThan(c, d)
+        XCTAssertLessThan(d, e)
+        XCTAssertEqual(b, HLC(milliseconds: 10_000, counter: 1))
+        XCTAssertEqual(e, HLC(milliseconds: 10_001, counter: 0))
+    }
+
+    func testObserveMovesPastRemoteReadings() {
+        let wall = ManualClock(1_000)
+        var clock = HybridClock(wall: wall)
+        clock.observe(HLC(milliseconds: 5_000, counter: 7))
+        XCTAssertEqual(clock.tick(), HLC(milliseconds: 5_000, counter: 8))
+        clock.observe(HLC(milliseconds: 2_000, counter: 0))
+        XCTAssertEqual(clock.tick(), HLC(milliseconds: 5_000, counter: 9))
+    }
+
+    func testLWWHighestClockWinsThenNodeIDBreaksTies() {
+        let early = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "ffffffffffffffff")
+        let late = Change.Stamp(hlc: HLC(milliseconds: 101, counter: 0), origin: "0000000000000000")
+        XCTAssertTrue(Change.wins(late, over: early))
+        XCTAssertFalse(Change.wins(early, over: late))
+        let tieLow = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "0000000000000001")
+        let tieHigh = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "0000000000000002")
+        XCTAssertTrue(Change.wins(tieHigh, over: tieLow))
+        XCTAssertFalse(Change.wins(tieLow, over: tieHigh))
+        XCTAssertFalse(Change.wins(tieLow, over: tieLow), "a change does not beat itself")
+        XCTAssertTrue(Change.wins(tieLow, over: nil))
+    }
+
+    func testVersionVectorTextForm() {
+        let v = VersionVector(["bbbbbbbbbbbbbbbb": 3, "aaaaaaaaaaaaaaaa": 12])
+        XCTAssertEqual(v.description, "aaaaaaaaaaaaaaaa:12,bbbbbbbbbbbbbbbb:3")
+        XCTAssertEqual(VersionVector(parsing: v.description), v)
+        XCTAssertTrue(v.covers(ChangeID(origin: "aaaaaaaaaaaaaaaa", seq: 12)))
+        XCTAssertFalse(v.covers(ChangeID(origin: "aaaaaaaaaaaaaaaa", seq: 13)))
+        XCTAssertFalse(v.covers(ChangeID(origin: "cccccccccccccccc", seq: 1)))
+        XCTAssertNil(VersionVector(parsing: "nonsense"))
+    }
+}

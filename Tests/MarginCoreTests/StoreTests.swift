@@ -1,0 +1,276 @@
+import Foundation
+@testable import MarginCore
+import MarginSQLite
+import XCTest
+
+final class StoreTests: StoreTestCase {
+    let body = "曲麻萊縣迅速成立了16個臨時黨支部,共有159名黨員加入其中。全縣共抽調354名幹部。"
+
+    func seeded(_ name: String, wall: any WallClock = SystemClock()) throws -> (Store, String, String) {
+        let s = try makeStore(name, wall: wall)
+        let (rid, _) = try s.importReport(ReportDraft(body: body, title: "曲麻萊縣", place: "曲麻萊縣"))
+        let code = try s.addCode(name: "party-members", description: nil, colour: "red", parent: nil)
+        return (s, rid, code)
+    }
+
+    func testEveryWriteLogsOneChangePerChangedField() throws {
+        let (s, rid, code) = try seeded("a")
+        let before = try s.head(of: s.node.id)
+        let aid = try s.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        let created = try s.log(limit: nil, entity: aid)
+        XCTAssertEqual(Set(created.map(\.field)), ["record", "code", "start", "end", "quote", "prefix", "suffix", "value", "status", "author"])
+        XCTAssertEqual(try s.head(of: s.node.id), before + Int64(created.count))
+        var e = Store.AnnotationEdit()
+        e.value = .some("159")   // unchanged: no change logged
+        e.note = .some("checked against the source")
+        try s.edit(annotation: aid, e)
+        let after = try s.log(limit: 1, entity: aid)
+        XCTAssertEqual(after.first?.field, "note")
+        XCTAssertEqual(after.first?.supersedes, nil)
+        try s.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.note = .some("second"); return e }())
+        let superseding = try s.log(limit: 1, entity: aid)
+        XCTAssertEqual(superseding.first?.supersedes, after.first?.id)
+    }
+
+    func testSameReportImportedTwiceIsOneRecord() throws {
+        let a = try makeStore("a"), b = try makeStore("b")
+        let (ra, newA) = try a.importReport(ReportDraft(body: body, title: "t"))
+        let (rb, _) = try b.importReport(ReportDraft(body: body, title: "t"))
+        let (again, newAgain) = try a.importReport(ReportDraft(body: body, title: "t"))
+        XCTAssertEqual(ra, rb)
+        XCTAssertEqual(ra, again)
+        XCTAssertFalse(newA)
+        XCTAssertTrue(newAgain)
+        try exchange(a, b)
+        XCTAssertEqual(try a.digest(), try b.digest())
+        XCTAssertEqual(try a.conflicts(includeResolved: true).count, 0, "identical imports do not conflict")
+    }
+
+    func testStateIsAReplayOfTheLog() throws {
+        let (s, rid, code) = try seeded("a")
+        let other = try s.addCode(name: "cadres", description: "officials", colour: "#ff8800", parent: code)
+        let a1 = try s.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        let a2 = try s.annotate(record: rid, code: other, span: .quote("354名幹部", occurrence: nil), value: "354", note: "n")
+        _ = try s.annotate(record: rid, code: nil, span: nil, value: nil, note: "a note")
+        try s.review(annotation: a1, status: .accepted, comment: "ok")
+        try s.delete(annotation: a2)
+        try s.renameCode(code, to: "party")
+        try s.setRecordField(rid, field: "source", value: "人民網")
+        try s.setRecordField(rid, field: "subtitle", value: "副題")
+        _ = try s.mergeCode(other, into: code)
+        let before = try s.dumpDerivedState()
+        let digest = try s.digest()
+        try s.rebuildState()
+        XCTAssertEqual(try s.dumpDerivedState(), before)
+        XCTAssertEqual(try s.digest(), digest)
+        XCTAssertEqual(try s.search("黨支部").map(\.record), [rid], "the index is rebuilt too")
+    }
+
+    func testConcurrentEditIsTheSameConflictOnBothNodes() throws {
+        let (a, rid, code) = try seeded("a")
+        let b = try makeStore("b")
+        let aid = try a.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try exchange(a, b)
+        XCTAssertEqual(try a.digest(), try b.digest())
+        // Both change the value without seeing each other.
+        try a.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }())
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }())
+        try exchange(a, b)
+        XCTAssertEqual(try a.digest(), try b.digest())
+        let ca = try a.conflicts(includeResolved: false), cb = try b.conflicts(includeResolved: false)
+        XCTAssertEqual(ca.count, 1)
+        XCTAssertEqual(ca.map(\.id), cb.map(\.id))
+        let c = try XCTUnwrap(ca.first)
+        XCTAssertEqual(c.field, "value")
+        XCTAssertEqual(Set([c.winner.value, c.loser.value]), [.text("160"), .text("158")])
+        XCTAssertEqual(try a.annotation(aid)?.value, c.winner.value.string, "the winner is what every node shows")
+        // Resolving on one node closes it on both after the next exchange.
+        try b.resolve(conflict: c.id, .keepOther, comment: "checked the source")
+        try exchange(a, b)
+        XCTAssertEqual(try a.conflicts(includeResolved: false).count, 0)
+        XCTAssertEqual(try a.annotation(aid)?.value, c.loser.value.string)
+        XCTAssertEqual(try a.conflict(c.id)?.comment, "checked the source")
+        XCTAssertEqual(try a.digest(), try b.digest())
+    }
+
+    func testDeleteRacingAnEditIsAConflict() throws {
+        let (a, rid, code) = try seeded("a")
+        let b = try makeStore("b")
+        let aid = try a.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try exchange(a, b)
+        try a.delete(annotation: aid)
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.note = .some("keep this"); return e }())
+        try exchange(a, b)
+        let conflicts = try a.conflicts(includeResolved: false)
+        XCTAssertEqual(conflicts.count, 1)
+        XCTAssertEqual(conflicts.first?.field, "deleted")
+        XCTAssertEqual(try b.conflicts(includeResolved: false).map(\.id), conflicts.map(\.id))
+        XCTAssertNil(try a.annotation(aid), "the deletion wins")
+        // Keeping the other side restores the annotation, with the edit.
+        try a.resolve(conflict: conflicts[0].id, .keepOther, comment: nil)
+        try exchange(a, b)
+        XCTAssertEqual(try b.annotation(aid)?.note, "keep this")
+        XCTAssertEqual(try b.conflicts(includeResolved: false).count, 0)
+        // Later edits after the restore are not conflicts with the old deletion.
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("159人"); return e }())
+        try exchange(a, b)
+        XCTAssertEqual(try a.conflicts(includeResolved: false).count, 0)
+        XCTAssertEqual(try a.digest(), try b.digest())
+    }
+
+    func testEditAfterSeeingADeletionIsNoConflict() throws {
+        let (a, rid, code) = try seeded("a")
+        let b = try makeStore("b")
+        let aid = try a.annotate(record: rid, code: code, span: nil, value: nil, note: nil)
+        try a.delete(annotation: aid)
+        try exchange(a, b)
+        XCTAssertEqual(try b.conflicts(includeResolved: true).count, 0)
+        XCTAssertThrowsError(try b.review(annotation: aid, status: .accepted, comment: nil), "a deleted annotation cannot be edited")
+    }
+
+    func testReceiveIsIdempotentAndRefusesGapsAndUnknownFields() throws {
+        let (a, _, _) = try seeded("a")
+        let b = try makeStore("b")
+        let changes = try a.log(limit: nil).sorted { $0.id.seq < $1.id.seq }
+        try b.write {
+            XCTAssertTrue(try b.receive(changes[0]))
+            XCTAssertFalse(try b.receive(changes[0]), "a change already held is skipped")
+        }
+        XCTAssertThrowsError(try b.write { try b.receive(changes[2]) }) { error in
+            XCTAssertTrue("\(error)".contains("sequence gap"), "\(error)")
+        }
+        var bad = changes[1]
+        bad.field = "no_such_field"
+        XCTAssertThrowsError(try b.write { try b.receive(bad) })
+        var wrongType = changes[1]
+        wrongType.kind = .annotation
+        wrongType.field = "start"
+        wrongType.value = .text("not a number")
+        XCTAssertThrowsError(try b.write { try b.receive(wrongType) })
+        XCTAssertEqual(try b.head(of: a.node.id), 1, "nothing from a refused batch is kept")
+    }
+
+    func testArrivalOrderDoesNotMatter() throws {
+        let (a, rid, code) = try seeded("a")
+        let b = try makeStore("b"), c = try makeStore("c")
+        try exchange(a, b)
+        let aid = try a.annotate(record: rid, code: code, span: .quote("16個臨時黨支部", occurrence: nil), value: "16", note: nil)
+        try exchange(a, b)
+        try a.review(annotation: aid, status: .accepted, comment: "a says yes")
+        try b.review(annotation: aid, status: .rejected, comment: "b says no")
+        try b.delete(annotation: aid)
+        // c learns b's changes first, then a's; a the other way round.
+        try deliver(b, c)
+        try deliver(a, c)
+        try exchange(a, b)
+        XCTAssertEqual(try c.digest(), try a.digest())
+        XCTAssertEqual(try c.conflicts(includeResolved: true).map(\.id).sorted(), try a.conflicts(includeResolved: true).map(\.id).sorted())
+        XCTAssertEqual(try c.dumpDerivedState(), try a.dumpDerivedState(), "the whole derived state, not just the visible part")
+    }
+
+    func testExportThenImportGivesTheSameState() throws {
+        let (a, rid, code) = try seeded("a")
+        let child = try a.addCode(name: "cadres", description: "幹部", colour: "blue", parent: code)
+        let aid = try a.annotate(record: rid, code: child, span: .quote("354名幹部", occurrence: nil), value: "354", note: "note 𠀋")
+        try a.review(annotation: aid, status: .rejected, comment: "wrong code")
+        try a.setRecordField(rid, field: "subtitle", value: "副題")
+        _ = try a.annotate(record: rid, code: nil, span: nil, value: nil, note: "record-level note")
+        let lines = try a.exportLines()
+        let b = try makeStore("b")
+        let counts = try b.importJSONLines(lines.joined(separator: "\n"))
+        XCTAssertEqual(counts.records, 1)
+        XCTAssertEqual(counts.annotations, 2)
+        XCTAssertEqual(counts.codes, 2)
+        XCTAssertEqual(try b.digest(), try a.digest())
+        XCTAssertEqual(try b.exportLines(), lines)
+        let again = try b.importJSONLines(lines.joined(separator: "\n"))
+        XCTAssertEqual(again.unchanged, lines.count)
+    }
+
+    func testBadJSONLinesChangeNothing() throws {
+        let a = try makeStore("a")
+        let good = try Store.jsonLine(["type": "record", "body": body, "title": "t"])
+        for bad in ["{not json", "{\"type\":\"record\"}", "{\"type\":\"annotation\",\"id\":\"00112233445566778899aabbccddeeff\",\"record\":\"ffff\"}",
+                    "{\"type\":\"record\",\"body\":\"x\",\"colour\":\"red\"}", "[1,2]"] {
+            XCTAssertThrowsError(try a.importJSONLines(good + "\n" + bad)) { error in
+                XCTAssertTrue(MarginError.message(for: error).hasPrefix("line 2:"), MarginError.message(for: error))
+            }
+            XCTAssertEqual(try a.status().records, 0)
+            XCTAssertEqual(try a.status().changes, 0)
+        }
+    }
+
+    func testOpeningBadStores() throws {
+        let missing = dir.appendingPathComponent("nowhere").path
+        XCTAssertThrowsError(try Store(directory: missing)) { XCTAssertTrue("\($0)".contains("no Margin store")) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "opening does not create")
+
+        let junk = dir.appendingPathComponent("junk")
+        try FileManager.default.createDirectory(at: junk, withIntermediateDirectories: true)
+        let junkFile = junk.appendingPathComponent(Store.fileName)
+        try Data(repeating: 0x41, count: 4096).write(to: junkFile)
+        XCTAssertThrowsError(try Store(directory: junk.path)) { XCTAssertTrue("\($0)".contains("not a Margin store"), "\($0)") }
+        XCTAssertEqual(try Data(contentsOf: junkFile), Data(repeating: 0x41, count: 4096), "left untouched")
+
+        let other = dir.appendingPathComponent("other")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        let db = try Database(path: other.appendingPathComponent(Store.fileName).path)
+        try db.execute("CREATE TABLE t(x)")
+        db.close()
+        XCTAssertThrowsError(try Store(directory: other.path)) { XCTAssertTrue("\($0)".contains("not a Margin store"), "\($0)") }
+
+        let s = try makeStore("newer")
+        try s.db.setUserVersion(99)
+        s.db.close()
+        XCTAssertThrowsError(try Store(directory: dir.appendingPathComponent("newer").path)) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("newer margin"), MarginError.message(for: error))
+        }
+    }
+
+    func testCodebookRenameMergeAndTree() throws {
+        let (s, rid, code) = try seeded("a")
+        let b = try s.addCode(name: "members", description: nil, colour: nil, parent: nil)
+        let a1 = try s.annotate(record: rid, code: b, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try s.renameCode(code, to: "party-members-renamed")
+        XCTAssertThrowsError(try s.renameCode(b, to: "party-members-renamed"), "names stay unique")
+        XCTAssertThrowsError(try s.describeCode(code, description: nil, colour: .some("chartreuse-ish"), parent: nil))
+        XCTAssertEqual(try s.mergeCode(b, into: code), 1)
+        XCTAssertEqual(try s.annotation(a1)?.code, code)
+        XCTAssertEqual(try s.resolveCode("members"), code, "a merged code's name leads to its replacement")
+        XCTAssertEqual(try s.codes().first { $0.id == code }?.count, 1)
+        let child = try s.addCode(name: "child", description: nil, colour: nil, parent: code)
+        XCTAssertThrowsError(try s.describeCode(code, description: nil, colour: nil, parent: .some(child)), "no cycles")
+        XCTAssertEqual(try s.records(Store.RecordFilter(code: code)).map(\.id), [rid])
+    }
+
+    func testSearchAcrossScriptsAndShortQueries() throws {
+        let (s, rid, _) = try seeded("a")
+        let (r2, _) = try s.importReport(ReportDraft(body: "同仁县发动1055名网格员,党支部书记带头。", title: "网格"))
+        XCTAssertEqual(Set(try s.search("党支部").map(\.record)), [rid, r2])
+        XCTAssertEqual(Set(try s.search("黨支部").map(\.record)), [rid, r2])
+        XCTAssertEqual(try s.search("网格员").map(\.record), [r2])
+        XCTAssertEqual(Set(try s.search("黨").map(\.record)), [rid, r2], "one character: scan")
+        XCTAssertEqual(try s.search("1055").map(\.record), [r2])
+        XCTAssertEqual(try s.search("\" OR 1=1 --").count, 0, "input is a phrase, never query syntax")
+        XCTAssertEqual(try s.search("NEAR(a b)").count, 0)
+        let hit = try XCTUnwrap(try s.search("臨時党支部").first)
+        XCTAssertEqual(ScalarText(body).slice(hit.matches[0], hit.matches[0] + hit.matchLength), "臨時黨支部")
+    }
+
+    func testIdPrefixes() throws {
+        let (s, rid, _) = try seeded("a")
+        XCTAssertEqual(try s.resolve(String(rid.prefix(6)), kind: .record), rid)
+        XCTAssertEqual(try s.resolve(rid.uppercased(), kind: .record), rid)
+        XCTAssertThrowsError(try s.resolve("zz", kind: .record))
+        XCTAssertThrowsError(try s.resolve("0123456789abcdef", kind: .record))
+        for i in 0..<40 { _ = try s.importReport(ReportDraft(body: "報告 \(i)")) }
+        XCTAssertThrowsError(try s.resolve("", kind: .record))
+        let ids = try s.records().map(\.id)
+        let shared = Dictionary(grouping: ids, by: { $0.prefix(1) }).first { $0.value.count > 1 }
+        if let (p, _) = shared {
+            XCTAssertThrowsError(try s.resolve(String(p), kind: .record)) { error in
+                guard case MarginError.ambiguous = error else { return XCTFail("\(error)") }
+            }
+        }
+    }
+}

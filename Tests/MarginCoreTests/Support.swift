@@ -1,0 +1,48 @@
+import Foundation
+@testable import MarginCore
+import XCTest
+
+/// A wall clock the test sets by hand.
+final class ManualClock: WallClock, @unchecked Sendable {
+    var now: Int64
+    init(_ now: Int64) { self.now = now }
+    func nowMilliseconds() -> Int64 { now }
+}
+
+enum Paths {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let samples = repo.appendingPathComponent("Samples")
+    static let seeds = repo.deletingLastPathComponent().appendingPathComponent("shared/seeds")
+}
+
+class StoreTestCase: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("margin-core-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func makeStore(_ name: String, wall: any WallClock = SystemClock()) throws -> Store {
+        try Store.create(directory: dir.appendingPathComponent(name).path, name: name, wall: wall)
+    }
+
+    /// Copies into `to` every change `from` holds that `to` lacks, in order:
+    /// the exchange the sync protocol performs, without the network.
+    func deliver(_ from: Store, _ to: Store) throws {
+        let theirs = try to.versionVector()
+        var missing = try from.log(limit: nil).filter { !theirs.covers($0.id) }
+        missing.sort { $0.hlc != $1.hlc ? $0.hlc < $1.hlc : $0.id < $1.id }
+        try to.write {
+            for c in missing { try to.receive(c) }
+        }
+    }
+
+    func exchange(_ a: Store, _ b: Store) throws {
+        try deliver(a, b)
+        try deliver(b, a)
+    }
+}
+

@@ -1,0 +1,97 @@
+@testable import MarginCore
+import XCTest
+
+final class TextTests: XCTestCase {
+    /// The quote at a span's offsets is the stored quote, whatever the script.
+    func checkRoundTrip(_ body: String, quote: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let span = try Store.locate(.quote(quote, occurrence: nil), in: body)
+        let text = ScalarText(TextNormalization.nfc(body))
+        XCTAssertEqual(span.quote, TextNormalization.nfc(quote), file: file, line: line)
+        XCTAssertEqual(text.slice(span.start, span.end), span.quote, file: file, line: line)
+        XCTAssertTrue(span.matches(text), file: file, line: line)
+        let again = try Span(in: text, start: span.start, end: span.end)
+        XCTAssertEqual(again, span, file: file, line: line)
+    }
+
+    func testOffsetsAreUnicodeScalars() throws {
+        let body = "𠀋𠀋中文159名黨員"
+        let span = try Store.locate(.quote("159名黨員", occurrence: nil), in: body)
+        // 𠀋 (U+2000B) is one scalar, two UTF-16 units, four UTF-8 bytes.
+        XCTAssertEqual(span.start, 4)
+        XCTAssertEqual(span.end, 10)
+    }
+
+    func testQuoteRoundTripsAcrossScripts() throws {
+        try checkRoundTrip("前文𠀋𠀌後文,共有159名黨員加入", quote: "159名黨員")
+        try checkRoundTrip("志愿者👍🏽👍🏽很多,👨‍👩‍👧家庭", quote: "👨‍👩‍👧")
+        try checkRoundTrip("志愿者👍🏽很多", quote: "👍🏽")
+        try checkRoundTrip("café au lait, Zoë", quote: "Zoe\u{0308}")   // NFD input finds NFC text
+        try checkRoundTrip("第一段\r\n第二段 16個臨時黨支部\r\n", quote: "16個臨時黨支部")
+        try checkRoundTrip("前缀𠀋abc", quote: "𠀋")
+    }
+
+    func testSpansThatSplitAGraphemeClusterAreRefused() throws {
+        let body = "a👍🏽b e\u{0301}x\r\ny"
+        let text = ScalarText(body)
+        // 👍🏽 is two scalars (offsets 1 and 2); offset 2 is inside it.
+        XCTAssertThrowsError(try Span(in: text, start: 1, end: 2))
+        XCTAssertNoThrow(try Span(in: text, start: 1, end: 3))
+        // e + combining acute: offset of the accent is inside the cluster.
+        let e = 5
+        XCTAssertThrowsError(try Span(in: text, start: e + 1, end: e + 2))
+        // CR LF is one grapheme cluster.
+        let cr = Array(text.scalars).firstIndex(of: "\r")!
+        XCTAssertThrowsError(try Span(in: text, start: cr + 1, end: cr + 2))
+        XCTAssertNoThrow(try Span(in: text, start: cr, end: cr + 2))
+        XCTAssertThrowsError(try Span(in: text, start: 0, end: 999))
+        XCTAssertThrowsError(try Span(in: text, start: 3, end: 3))
+        XCTAssertThrowsError(try Span(in: text, start: -1, end: 2))
+    }
+
+    func testQuoteInsideAClusterIsNotFound() {
+        // The combining mark alone is not a whole character of "é".
+        XCTAssertThrowsError(try Store.locate(.quote("\u{0301}", occurrence: nil), in: "e\u{0301}"))
+        XCTAssertThrowsError(try Store.locate(.quote("🏽", occurrence: nil), in: "👍🏽"))
+    }
+
+    func testContextIsUpTo32Scalars() throws {
+        let body = String(repeating: "黨", count: 40) + "159名" + String(repeating: "員", count: 40)
+        let span = try Store.locate(.quote("159名", occurrence: nil), in: body)
+        XCTAssertEqual(span.prefix, String(repeating: "黨", count: 32))
+        XCTAssertEqual(span.suffix, String(repeating: "員", count: 32))
+    }
+
+    func testAmbiguousAndMissingQuotes() throws {
+        let body = "黨員幹部,黨員群眾,黨員"
+        XCTAssertThrowsError(try Store.locate(.quote("黨員", occurrence: nil), in: body)) { error in
+            guard case MarginError.ambiguous(let m) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(m.contains("3 times"), m)
+            XCTAssertTrue(m.contains("1: 0..2"), m)
+        }
+        let second = try Store.locate(.quote("黨員", occurrence: 2), in: body)
+        XCTAssertEqual(second.start, 5)
+        XCTAssertThrowsError(try Store.locate(.quote("黨員", occurrence: 4), in: body))
+        XCTAssertThrowsError(try Store.locate(.quote("不存在", occurrence: nil), in: body)) { error in
+            guard case MarginError.notFound = error else { return XCTFail("\(error)") }
+        }
+        // Simplified input finds Traditional text, and the stored quote is the body's.
+        let folded = try Store.locate(.quote("党员干部", occurrence: nil), in: body)
+        XCTAssertEqual(folded.quote, "黨員幹部")
+    }
+
+    func testFoldingIsLengthPreservingAndSymmetric() {
+        let trad = "黨支部築牢瀘縣ＡＢＣ"
+        let folded = ScriptFolding.fold(trad)
+        XCTAssertEqual(folded, "党支部筑牢泸县abc")
+        XCTAssertEqual(folded.unicodeScalars.count, trad.unicodeScalars.count)
+        XCTAssertEqual(ScriptFolding.fold("党支部"), ScriptFolding.fold("黨支部"))
+    }
+
+    func testStrictUTF8() {
+        XCTAssertEqual(TextNormalization.decodeUTF8(Data("黨員".utf8)), "黨員")
+        XCTAssertNil(TextNormalization.decodeUTF8(Data([0x41, 0xff, 0x42])))
+        XCTAssertNil(TextNormalization.decodeUTF8(Data([0xe9, 0xbb])))
+        XCTAssertTrue(TextNormalization.looksBinary(Data([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1])))
+        XCTAssertFalse(TextNormalization.looksBinary(Data("plain\ttext\r\n".utf8)))
+    }
+}

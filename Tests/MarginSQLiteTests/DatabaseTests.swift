@@ -1,0 +1,117 @@
+import Foundation
+import MarginSQLite
+import XCTest
+
+final class DatabaseTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("margin-sqlite-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ name: String = "t.sqlite") -> String { dir.appendingPathComponent(name).path }
+
+    func testValuesRoundTripWithTheirStorageClass() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v)")
+        let values: [SQLValue] = [.null, .integer(-42), .real(1.5), .text("黨支部 𠀋 👍🏽"), .blob([0, 1, 255])]
+        for v in values { try db.run("INSERT INTO t(v) VALUES(?)", v) }
+        XCTAssertEqual(try db.rows("SELECT v FROM t ORDER BY rowid").map { $0[0] }, values)
+    }
+
+    func testTransactionRollsBackOnThrow() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v INTEGER)")
+        struct Boom: Error {}
+        XCTAssertThrowsError(try db.transaction {
+            try db.run("INSERT INTO t VALUES(1)")
+            throw Boom()
+        })
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM t").int, 0)
+        XCTAssertFalse(db.isInTransaction)
+    }
+
+    func testNestedTransactionIsASavepoint() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v INTEGER)")
+        struct Boom: Error {}
+        try db.transaction {
+            try db.run("INSERT INTO t VALUES(1)")
+            XCTAssertThrowsError(try db.transaction {
+                try db.run("INSERT INTO t VALUES(2)")
+                throw Boom()
+            })
+            try db.run("INSERT INTO t VALUES(3)")
+        }
+        XCTAssertEqual(try db.rows("SELECT v FROM t ORDER BY v").map { $0[0] }, [.integer(1), .integer(3)])
+    }
+
+    func testErrorsCarryCodeAndMessage() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v INTEGER PRIMARY KEY)")
+        try db.run("INSERT INTO t VALUES(1)")
+        do {
+            try db.run("INSERT INTO t VALUES(1)")
+            XCTFail("expected a constraint error")
+        } catch let e as SQLiteError {
+            XCTAssertTrue(e.isConstraint)
+            XCTAssertTrue(e.message.contains("UNIQUE"), e.message)
+        }
+        XCTAssertThrowsError(try db.statement("SELEC nonsense")) { error in
+            XCTAssertEqual((error as? SQLiteError)?.primaryCode, 1)
+        }
+    }
+
+    func testStatementsAreCachedAndReusable() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v INTEGER)")
+        let s1 = try db.statement("INSERT INTO t VALUES(?)")
+        let s2 = try db.statement("INSERT INTO t VALUES(?)")
+        XCTAssertTrue(s1 === s2)
+        for i in 0..<10 { try s1.run([.integer(Int64(i))]) }
+        XCTAssertEqual(try db.scalar("SELECT sum(v) FROM t").int, 45)
+    }
+
+    func testMigrationsRunOnceAndRefuseNewerSchema() throws {
+        let db = try Database(path: path())
+        let migrations: [@Sendable (Database) throws -> Void] = [
+            { try $0.execute("CREATE TABLE a(x)") },
+            { try $0.execute("CREATE TABLE b(x)") },
+        ]
+        try db.migrate(migrations)
+        try db.migrate(migrations)
+        XCTAssertEqual(try db.userVersion, 2)
+        XCTAssertThrowsError(try db.migrate(Array(migrations.prefix(1)))) { error in
+            XCTAssertEqual(error as? MigrationError, .newerSchema(found: 2, known: 1))
+        }
+        // A failing migration leaves the version where it was.
+        let failing: [@Sendable (Database) throws -> Void] = migrations + [{ try $0.execute("CREATE TABLE a(x)") }]
+        XCTAssertThrowsError(try db.migrate(failing))
+        XCTAssertEqual(try db.userVersion, 2)
+    }
+
+    func testNotADatabase() throws {
+        let p = path("junk.sqlite")
+        try Data("this is not a database, just some text that is long enough to be a header".utf8).write(to: URL(fileURLWithPath: p))
+        let db = try Database(path: p)
+        XCTAssertThrowsError(try db.userVersion) { error in
+            XCTAssertTrue((error as? SQLiteError)?.isNotADatabase ?? false, "\(error)")
+        }
+    }
+
+    func testFullDiskIsReported() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v)")
+        let pages = try db.scalar("PRAGMA page_count").int ?? 2
+        try db.execute("PRAGMA max_page_count = \(pages + 1)")
+        XCTAssertThrowsError(try db.transaction {
+            for _ in 0..<100 { try db.run("INSERT INTO t VALUES(?)", .text(String(repeating: "x", count: 4000))) }
+        }) { error in
+            XCTAssertTrue((error as? SQLiteError)?.isFull ?? false, "\(error)")
+        }
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM t").int, 0)
+    }
+}
