@@ -16,12 +16,14 @@ let package = Package(
         .target(name: "MarginSQLite", dependencies: ["CSQLite"]),
         .target(name: "MarginCrypto"),
         .target(name: "MarginCore", dependencies: ["MarginSQLite", "MarginCrypto"]),
-        .target(name: "MarginCLI", dependencies: ["MarginCore"]),
+        .target(name: "MarginSync", dependencies: ["MarginCore", "MarginCrypto"]),
+        .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),
         .testTarget(name: "MarginCryptoTests", dependencies: ["MarginCrypto"]),
         .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore"]),
-        .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore"]),
+        .testTarget(name: "MarginSyncTests", dependencies: ["MarginSync", "MarginCore", "MarginCrypto"]),
+        .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore", "MarginSync"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,7 +26,8 @@ enum Margin {
         InitCommand.self, ImportCommand.self, ListCommand.self, ShowCommand.self, SearchCommand.self,
         AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, DeleteCommand.self,
         ReviewCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
-        DigestCommand.self, ConflictsCommand.self, ResolveCommand.self,
+        DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self,
+        PeersCommand.self,
     ]
 
     static let version = "0.1.0"

@@ -23,6 +23,8 @@ public struct Node: Sendable, Equatable {
 /// transaction together with its change-log entries.
 public final class Store {
     public static let fileName = "margin.sqlite"
+    /// The schema this program writes; peers must match it to sync.
+    public static var schemaVersion: Int { Schema.migrations.count }
 
     public let directory: String
     public let db: Database
@@ -179,12 +181,6 @@ public final class Store {
         try appendToLog(change)
         try applyToState(change)
         return true
-    }
-
-    /// Advances this node's clock past a committed batch of received changes.
-    public func observe(_ hlc: HLC) throws {
-        clock.observe(hlc)
-        try saveClock()
     }
 
     // MARK: - The change log

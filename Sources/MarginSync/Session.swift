@@ -1,0 +1,384 @@
+import Foundation
+import MarginCore
+import MarginCrypto
+
+/// Why a session ended early. The message is one line for the user.
+public struct SyncError: Error, CustomStringConvertible, Sendable {
+    public var code: ErrorCode
+    public var message: String
+    public init(_ code: ErrorCode, _ message: String) { self.code = code; self.message = message }
+    public var description: String { message }
+}
+
+/// The knobs of a session; each has a flag on `margin serve` / `margin sync`.
+public struct SyncOptions: Sendable {
+    /// The team secret (empty: none, and then only loopback is served).
+    public var secret: [UInt8] = []
+    /// Longest wait for the next bytes from the peer.
+    public var idleTimeout: Double = 30
+    /// Longest a whole session may take.
+    public var sessionTimeout: Double = 3600
+    public var connectTimeout: Double = 10
+    public var maxFrame = Wire.defaultMaxFrame
+    public var batchBytes = Wire.batchTargetBytes
+    /// Batches a sender may have in flight before it waits for an ACK.
+    public var window = 8
+    /// Changes stamped further than this ahead of the local clock are held back.
+    public var maxFuture: Double = 3600
+    /// A peer whose wall clock differs by more than this is warned about.
+    public var skewWarning: Double = 300
+    public var sends = true
+    public var receives = true
+    public var wall: @Sendable () -> Int64 = { SystemClock().nowMilliseconds() }
+    public init() {}
+}
+
+/// What a session moved.
+public struct SyncReport: Sendable {
+    public var peerID: NodeID = ""
+    public var peerName = ""
+    public var received = 0
+    public var sent = 0
+    public var records = 0
+    public var annotations = 0
+    public var newConflicts = 0
+    public var heldBack = 0
+    public var warnings: [String] = []
+}
+
+/// Frames over a TCP connection, with the idle and session deadlines.
+final class FramedConnection {
+    let socket: TCPConnection
+    var decoder: FrameDecoder
+    let idle: Double
+    let sessionDeadline: Date
+
+    init(socket: TCPConnection, options: SyncOptions) {
+        self.socket = socket
+        decoder = FrameDecoder(maxFrame: options.maxFrame)
+        idle = options.idleTimeout
+        sessionDeadline = Date().addingTimeInterval(options.sessionTimeout)
+    }
+
+    var deadline: Date { min(Date().addingTimeInterval(idle), sessionDeadline) }
+
+    @discardableResult
+    func send(_ m: Message) throws -> [UInt8] {
+        let f = Wire.frame(m)
+        try sendRaw(f)
+        return f
+    }
+
+    func sendRaw(_ frame: [UInt8]) throws {
+        do { try socket.write(frame, until: deadline) } catch let e as NetworkError { throw SyncError(.timeout, e.message) }
+    }
+
+    func receive() throws -> (Message, [UInt8]) {
+        while true {
+            do {
+                if let f = try decoder.next() { return (try Wire.decode(type: f.type, payload: f.payload), f.raw) }
+            } catch let e as WireError {
+                throw SyncError(.malformed, "malformed message: \(e.message)")
+            }
+            let bytes: [UInt8]
+            do {
+                bytes = try socket.read(max: min(max(decoder.wanted, 1 << 16), 1 << 20), until: deadline)
+            } catch let e as NetworkError {
+                throw SyncError(.timeout, e.kind == .timeout ? "the peer went silent for \(Int(idle)) s" : e.message)
+            }
+            if bytes.isEmpty {
+                throw SyncError(.malformed, decoder.buffered > 0 ? "the peer closed the connection in the middle of a frame"
+                                                                 : "the peer closed the connection")
+            }
+            decoder.append(bytes)
+        }
+    }
+
+    /// Tells the peer why the session ends; best effort, the peer may be gone.
+    func fail(_ error: SyncError) -> SyncError {
+        _ = try? socket.write(Wire.frame(.error(code: error.code.rawValue, message: error.message)),
+                              until: Date().addingTimeInterval(2))
+        return error
+    }
+}
+
+/// One sync session, either side. The sequence (PROTOCOL.md, "Session"):
+/// HELLO both ways, AUTH both ways (client first), HAVE both ways, then the
+/// client's changes to the server, then the server's to the client.
+public final class SyncSession {
+    public enum Role: Sendable { case client, server }
+
+    let store: Store
+    let conn: FramedConnection
+    let options: SyncOptions
+    let role: Role
+    let address: String?
+    var report = SyncReport()
+
+    init(store: Store, socket: TCPConnection, options: SyncOptions, role: Role, address: String?) {
+        self.store = store
+        conn = FramedConnection(socket: socket, options: options)
+        self.options = options
+        self.role = role
+        self.address = address
+    }
+
+    /// Connects to a server and runs one session.
+    public static func sync(store: Store, with endpoint: Endpoint, options: SyncOptions) throws -> SyncReport {
+        let socket: TCPConnection
+        do { socket = try TCPConnection.connect(to: endpoint, timeout: options.connectTimeout) } catch let e as NetworkError {
+            throw SyncError(.internalError, e.message)
+        }
+        defer { socket.close() }
+        return try SyncSession(store: store, socket: socket, options: options, role: .client, address: endpoint.description).run()
+    }
+
+    /// Serves one session on an accepted connection.
+    public static func serve(store: Store, connection: TCPConnection, options: SyncOptions) throws -> SyncReport {
+        try SyncSession(store: store, socket: connection, options: options, role: .server, address: nil).run()
+    }
+
+    static func mac(_ secret: [UInt8], role: Role, transcript: [UInt8]) -> [UInt8] {
+        HMACSHA256.authenticate(Array("margin-auth-v1 \(role == .client ? "client" : "server")".utf8) + transcript, key: secret)
+    }
+
+    /// The transcript hash both proofs cover: SHA-256 of the client's HELLO
+    /// frame followed by the server's, exactly as sent.
+    static func transcript(clientHello: [UInt8], serverHello: [UInt8]) -> [UInt8] {
+        SHA256.hash(clientHello + serverHello)
+    }
+
+    func expect(_ m: Message, _ what: String) throws -> Message {
+        if case .error(let code, let message) = m {
+            throw SyncError(ErrorCode(rawValue: code) ?? .internalError, "the peer refused: \(message)")
+        }
+        return m
+    }
+
+    func versionProblem(_ peer: Hello) -> SyncError? {
+        let me = role == .client ? "client" : "server", them = role == .client ? "server" : "client"
+        if peer.protocolVersion != Wire.protocolVersion {
+            let newer = peer.protocolVersion > Wire.protocolVersion ? me : them
+            return SyncError(.version, "sync protocol mismatch: the \(me) speaks version \(Wire.protocolVersion), the \(them) version \(peer.protocolVersion): upgrade margin on the \(newer == me ? me : them)")
+        }
+        if Int(peer.schemaVersion) != Store.schemaVersion {
+            let older = Int(peer.schemaVersion) < Store.schemaVersion ? them : me
+            return SyncError(.version, "store schema mismatch: the \(me) has schema \(Store.schemaVersion), the \(them) schema \(peer.schemaVersion): upgrade margin on the \(older)")
+        }
+        return nil
+    }
+
+    func run() throws -> SyncReport {
+        do {
+            return try runUnchecked()
+        } catch let e as SyncError {
+            throw e
+        } catch {
+            throw conn.fail(SyncError(.internalError, MarginError.message(for: error)))
+        }
+    }
+
+    private func runUnchecked() throws -> SyncReport {
+        var g = SystemRandomNumberGenerator()
+        let nonce = (0..<Wire.nonceLength).map { _ in UInt8.random(in: 0...255, using: &g) }
+        let mine = Hello(schemaVersion: UInt16(Store.schemaVersion), node: store.node.id, wallClock: options.wall(),
+                         nonce: nonce, sends: options.sends, receives: options.receives, name: store.node.name)
+
+        // HELLO
+        let peer: Hello
+        let clientHello: [UInt8], serverHello: [UInt8]
+        if role == .client {
+            clientHello = try conn.send(.hello(mine))
+            let (m, raw) = try conn.receive()
+            guard case .hello(let h) = try expect(m, "HELLO") else { throw conn.fail(SyncError(.malformed, "expected HELLO")) }
+            peer = h
+            serverHello = raw
+            if let problem = versionProblem(peer) { throw conn.fail(problem) }
+        } else {
+            let (m, raw) = try conn.receive()
+            guard case .hello(let h) = try expect(m, "HELLO") else { throw conn.fail(SyncError(.malformed, "expected HELLO")) }
+            peer = h
+            clientHello = raw
+            if let problem = versionProblem(peer) { throw conn.fail(problem) }
+            serverHello = try conn.send(.hello(mine))
+        }
+        report.peerID = peer.node
+        report.peerName = peer.name
+
+        // AUTH: the client proves first; the server answers only a good proof.
+        let transcript = SyncSession.transcript(clientHello: clientHello, serverHello: serverHello)
+        let clientMAC = SyncSession.mac(options.secret, role: .client, transcript: transcript)
+        let serverMAC = SyncSession.mac(options.secret, role: .server, transcript: transcript)
+        if role == .client {
+            try conn.send(.auth(mac: clientMAC))
+            let (m, _) = try conn.receive()
+            guard case .auth(let mac) = try expect(m, "AUTH") else { throw conn.fail(SyncError(.malformed, "expected AUTH")) }
+            guard HMACSHA256.constantTimeEqual(mac, serverMAC) else {
+                throw conn.fail(SyncError(.authentication, "authentication failed: the server does not know the team secret"))
+            }
+        } else {
+            let (m, _) = try conn.receive()
+            guard case .auth(let mac) = try expect(m, "AUTH") else { throw conn.fail(SyncError(.malformed, "expected AUTH")) }
+            guard HMACSHA256.constantTimeEqual(mac, clientMAC) else {
+                throw conn.fail(SyncError(.authentication, "authentication failed: wrong or missing team secret"))
+            }
+            try conn.send(.auth(mac: serverMAC))
+        }
+        if peer.node == store.node.id {
+            throw conn.fail(SyncError(.refusedChange, "the peer is this very store (same node id)"))
+        }
+        let skew = Double(peer.wallClock - options.wall()) / 1000
+        if abs(skew) > options.skewWarning {
+            report.warnings.append("the clock of \(peer.name) is \(Int(abs(skew) / 60)) minutes \(skew > 0 ? "ahead of" : "behind") this one")
+        }
+
+        // HAVE
+        let ours = try store.versionVector()
+        let theirs: VersionVector
+        if role == .client {
+            try conn.send(.have(ours))
+            theirs = try receiveHave()
+        } else {
+            theirs = try receiveHave()
+            try conn.send(.have(ours))
+        }
+
+        let conflictsBefore = try store.conflictCount()
+        var theyHave = theirs
+        let iSend = mine.sends && peer.receives
+        let theySend = peer.sends && mine.receives
+        if role == .client {
+            try sendChanges(above: theirs, enabled: iSend, into: &theyHave)
+            try receiveChanges(allowed: theySend)
+        } else {
+            try receiveChanges(allowed: theySend)
+            try sendChanges(above: theirs, enabled: iSend, into: &theyHave)
+        }
+        report.newConflicts = try store.conflictCount() - conflictsBefore
+        try store.write {
+            try store.recordPeer(id: peer.node, name: peer.name, address: role == .client ? address : conn.socket.peer,
+                                 theirs: theyHave, ours: try store.versionVector(), at: options.wall())
+        }
+        return report
+    }
+
+    func receiveHave() throws -> VersionVector {
+        let (m, _) = try conn.receive()
+        guard case .have(let vv) = try expect(m, "HAVE") else { throw conn.fail(SyncError(.malformed, "expected HAVE")) }
+        return vv
+    }
+
+    /// Streams every change above `theirs` in batches, keeping up to
+    /// `window` batches in flight, then DONE; returns when all are acknowledged.
+    func sendChanges(above theirs: VersionVector, enabled: Bool, into theyHave: inout VersionVector) throws {
+        var number: UInt64 = 0, acked: UInt64 = 0
+        var total = 0
+        var pending: [Change] = []
+        var writer = ByteWriter()
+        var inFlight: [UInt64: [NodeID: Int64]] = [:]
+        var acknowledged = theyHave
+
+        func awaitAck() throws {
+            let (m, _) = try conn.receive()
+            guard case .ack(let n, _) = try expect(m, "ACK") else { throw conn.fail(SyncError(.malformed, "expected ACK")) }
+            guard n == acked + 1 else { throw conn.fail(SyncError(.malformed, "ACK for batch \(n), expected \(acked + 1)")) }
+            acked = n
+            for (o, s) in inFlight.removeValue(forKey: n) ?? [:] { acknowledged.heads[o] = max(acknowledged.heads[o] ?? 0, s) }
+        }
+
+        func flush() throws {
+            guard !pending.isEmpty else { return }
+            number += 1
+            var heads: [NodeID: Int64] = [:]
+            for c in pending { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
+            inFlight[number] = heads
+            try conn.sendRaw(Wire.batchFrame(number: number, count: pending.count, encodedChanges: writer.bytes))
+            total += pending.count
+            pending.removeAll(keepingCapacity: true)
+            writer = ByteWriter()
+            while number - acked >= UInt64(options.window) { try awaitAck() }
+        }
+
+        if enabled {
+            try store.forEachChange(above: theirs) { c in
+                Wire.encode(c, into: &writer)
+                pending.append(c)
+                if writer.bytes.count >= options.batchBytes { try flush() }
+                return true
+            }
+            try flush()
+        }
+        try conn.send(.done(count: UInt64(total)))
+        while acked < number { try awaitAck() }
+        report.sent = total
+        theyHave = acknowledged
+    }
+
+    /// Applies the peer's batches, each in one transaction, acknowledging
+    /// each after it commits; returns at DONE.
+    func receiveChanges(allowed: Bool) throws {
+        var expected: UInt64 = 1
+        var held: Set<NodeID> = []
+        var records: Set<String> = [], annotations: Set<String> = []
+        while true {
+            let (m, _) = try conn.receive()
+            switch try expect(m, "BATCH") {
+            case .batch(let number, let changes):
+                guard allowed else { throw conn.fail(SyncError(.malformed, "changes sent to a side that asked not to receive them")) }
+                guard number == expected else { throw conn.fail(SyncError(.malformed, "batch \(number) out of order (expected \(expected))")) }
+                expected += 1
+                let horizon = options.wall() + Int64(options.maxFuture * 1000)
+                var accepted: [Change] = []
+                accepted.reserveCapacity(changes.count)
+                for c in changes {
+                    if held.contains(c.id.origin) { report.heldBack += 1; continue }
+                    if c.hlc.milliseconds > horizon {
+                        // Far in the future: not applied (it would drag this
+                        // clock forward); nor is anything after it from the
+                        // same origin, so the origin's sequence stays dense.
+                        held.insert(c.id.origin)
+                        report.heldBack += 1
+                        continue
+                    }
+                    accepted.append(c)
+                }
+                let outcome: Store.BatchOutcome
+                do {
+                    outcome = try store.receiveBatch(accepted)
+                } catch {
+                    throw conn.fail(SyncError(.refusedChange, "batch \(number) refused: \(MarginError.message(for: error))"))
+                }
+                report.received += outcome.applied
+                records.formUnion(outcome.records)
+                annotations.formUnion(outcome.annotations)
+                try conn.send(.ack(number: number, applied: UInt64(outcome.applied)))
+            case .done:
+                report.records = records.count
+                report.annotations = annotations.count
+                if report.heldBack > 0 {
+                    let names = held.map { String($0.prefix(8)) }.sorted().joined(separator: ", ")
+                    report.warnings.append("held back \(report.heldBack) changes stamped more than \(Int(options.maxFuture)) s in the future (from \(names)); they will be taken once this clock catches up")
+                }
+                return
+            default:
+                throw conn.fail(SyncError(.malformed, "unexpected \(m.type) message"))
+            }
+        }
+    }
+}
+
+extension Wire {
+    /// A BATCH frame around changes already encoded, so a sender encodes each
+    /// change once while measuring the batch.
+    public static func batchFrame(number: UInt64, count: Int, encodedChanges: [UInt8]) -> [UInt8] {
+        var head = ByteWriter()
+        head.uvarint(number)
+        head.uvarint(UInt64(count))
+        var w = ByteWriter()
+        w.u32(UInt32(head.bytes.count + encodedChanges.count + 1))
+        w.u8(MessageType.batch.rawValue)
+        w.raw(head.bytes)
+        w.raw(encodedChanges)
+        return w.bytes
+    }
+}

@@ -1,0 +1,250 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failure of the connection itself.
+public struct NetworkError: Error, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable { case refused, unreachable, timeout, closed, other }
+    public var kind: Kind
+    public var message: String
+    public var description: String { message }
+}
+
+/// `host:port`, `[v6]:port` or `host` (default port).
+public struct Endpoint: Equatable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+    public static let defaultPort: UInt16 = 7433
+
+    public init(host: String, port: UInt16) { self.host = host; self.port = port }
+
+    public init?(parsing text: String, defaultHost: String = "127.0.0.1") {
+        var host = text, portText: String?
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty { return nil }
+        } else if let colon = text.lastIndex(of: ":"), text.filter({ $0 == ":" }).count == 1 {
+            host = String(text[..<colon])
+            portText = String(text[text.index(after: colon)...])
+        }
+        if host.isEmpty { host = defaultHost }
+        var port = Endpoint.defaultPort
+        if let p = portText {
+            guard let n = UInt16(p) else { return nil }
+            port = n
+        }
+        self.init(host: host, port: port)
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether this names the loopback interface only.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+}
+
+/// A connected TCP socket with deadline-bounded reads and writes.
+/// Non-blocking underneath; every wait is a `poll` with the time left.
+public final class TCPConnection: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fd: Int32
+    public let peer: String
+
+    init(fd: Int32, peer: String) {
+        self.fd = fd
+        self.peer = peer
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    deinit { close() }
+
+    static func errnoMessage(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
+
+    /// Connects to `endpoint`, trying each address the name resolves to.
+    public static func connect(to endpoint: Endpoint, timeout: Double) throws -> TCPConnection {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
+        guard rc == 0, let first = list else {
+            throw NetworkError(kind: .unreachable, message: "cannot resolve host '\(endpoint.host)': \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(list) }
+        var lastError = NetworkError(kind: .unreachable, message: "cannot connect to \(endpoint)")
+        var cursor: UnsafeMutablePointer<addrinfo>? = first
+        while let ai = cursor {
+            cursor = ai.pointee.ai_next
+            let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
+            if fd < 0 { continue }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            var r = Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen)
+            if r != 0 && errno == EINPROGRESS {
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                let n = poll(&p, 1, Int32(max(1, timeout * 1000)))
+                if n == 0 {
+                    Glibc.close(fd)
+                    lastError = NetworkError(kind: .timeout, message: "connection to \(endpoint) timed out")
+                    continue
+                }
+                var err: Int32 = 0
+                var len = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+                r = err == 0 ? 0 : -1
+                errno = err
+            }
+            if r == 0 { return TCPConnection(fd: fd, peer: endpoint.description) }
+            let kind: NetworkError.Kind = errno == ECONNREFUSED ? .refused : .unreachable
+            let reason = errno == ECONNREFUSED ? "connection refused (is `margin serve` running there?)" : String(cString: strerror(errno))
+            lastError = NetworkError(kind: kind, message: "cannot connect to \(endpoint): \(reason)")
+            Glibc.close(fd)
+        }
+        throw lastError
+    }
+
+    private func wait(_ events: Int32, until deadline: Date) throws {
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw NetworkError(kind: .timeout, message: "the peer went silent (timed out)") }
+            let current = lock.withLock { fd }
+            guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
+            var p = pollfd(fd: current, events: Int16(events), revents: 0)
+            let n = poll(&p, 1, Int32(min(left * 1000, 1000).rounded(.up)))
+            if n > 0 { return }
+            if n < 0 && errno != EINTR { throw NetworkError(kind: .other, message: TCPConnection.errnoMessage("poll")) }
+        }
+    }
+
+    /// Reads up to `max` bytes; an empty result means the peer closed.
+    public func read(max: Int, until deadline: Date) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        while true {
+            let current = lock.withLock { fd }
+            guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
+            let n = buffer.withUnsafeMutableBytes { recv(current, $0.baseAddress, max, 0) }
+            if n > 0 { return Array(buffer[0..<n]) }
+            if n == 0 { return [] }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                try wait(Int32(POLLIN), until: deadline)
+                continue
+            }
+            throw NetworkError(kind: .closed, message: "connection lost: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public func write(_ bytes: [UInt8], until deadline: Date) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let current = lock.withLock { fd }
+            guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
+            let n = bytes.withUnsafeBytes { send(current, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { sent += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                try wait(Int32(POLLOUT), until: deadline)
+                continue
+            }
+            throw NetworkError(kind: .closed, message: "connection lost: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Ends both directions, waking any thread blocked on this socket.
+    public func shutdown() {
+        lock.withLock { if fd >= 0 { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) } }
+    }
+
+    public func close() {
+        lock.withLock {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
+        }
+    }
+}
+
+/// A listening TCP socket.
+public final class TCPListener: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fd: Int32
+    public let endpoint: Endpoint
+
+    public init(endpoint: Endpoint, backlog: Int32 = 64) throws {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &list)
+        guard rc == 0, let ai = list else {
+            throw NetworkError(kind: .unreachable, message: "cannot resolve '\(endpoint.host)': \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(list) }
+        let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
+        guard fd >= 0 else { throw NetworkError(kind: .other, message: TCPConnection.errnoMessage("socket")) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 else {
+            let message = TCPConnection.errnoMessage("cannot listen on \(endpoint)")
+            Glibc.close(fd)
+            throw NetworkError(kind: .other, message: message)
+        }
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let message = TCPConnection.errnoMessage("cannot listen on \(endpoint)")
+            Glibc.close(fd)
+            throw NetworkError(kind: .other, message: message)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        // Learn the port the system chose when asked for port 0.
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        var port = endpoint.port
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        if Int32(storage.ss_family) == AF_INET {
+            port = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+        } else if Int32(storage.ss_family) == AF_INET6 {
+            port = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+        }
+        self.fd = fd
+        self.endpoint = Endpoint(host: endpoint.host, port: port)
+    }
+
+    deinit { close() }
+
+    /// The next connection, or nil when `timeout` passes first (so a serving
+    /// loop can check whether it should stop).
+    public func accept(timeout: Double) throws -> TCPConnection? {
+        let current = lock.withLock { fd }
+        guard current >= 0 else { throw NetworkError(kind: .closed, message: "listener closed") }
+        var p = pollfd(fd: current, events: Int16(POLLIN), revents: 0)
+        let n = poll(&p, 1, Int32(timeout * 1000))
+        guard n > 0 else { return nil }
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let client = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(current, $0, &len) }
+        }
+        guard client >= 0 else { return nil }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var serv = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, len, &host, socklen_t(host.count), &serv, socklen_t(serv.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        func text(_ chars: [CChar]) -> String {
+            String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let peer = named == 0 ? "\(text(host)):\(text(serv))" : "unknown"
+        return TCPConnection(fd: client, peer: peer)
+    }
+
+    public func close() {
+        lock.withLock {
+            if fd >= 0 { Glibc.close(fd); fd = -1 }
+        }
+    }
+}
