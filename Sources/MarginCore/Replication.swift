@@ -123,4 +123,5 @@ extension Store {
     }
 
     public var clockReading: HLC { clock.last }
+    public var wallClock: any WallClock { clock.wall }
 }

@@ -6,7 +6,11 @@ import MarginCrypto
 public struct SyncError: Error, CustomStringConvertible, Sendable {
     public var code: ErrorCode
     public var message: String
-    public init(_ code: ErrorCode, _ message: String) { self.code = code; self.message = message }
+    /// True when the peer sent this error (it is not echoed back).
+    public var fromPeer = false
+    public init(_ code: ErrorCode, _ message: String, fromPeer: Bool = false) {
+        self.code = code; self.message = message; self.fromPeer = fromPeer
+    }
     public var description: String { message }
 }
 
@@ -29,7 +33,8 @@ public struct SyncOptions: Sendable {
     public var skewWarning: Double = 300
     public var sends = true
     public var receives = true
-    public var wall: @Sendable () -> Int64 = { SystemClock().nowMilliseconds() }
+    /// Wall-clock source; nil: the store's own.
+    public var wall: (@Sendable () -> Int64)? = nil
     public init() {}
 }
 
@@ -52,6 +57,7 @@ final class FramedConnection {
     var decoder: FrameDecoder
     let idle: Double
     let sessionDeadline: Date
+    private(set) var errorSent = false
 
     init(socket: TCPConnection, options: SyncOptions) {
         self.socket = socket
@@ -96,6 +102,8 @@ final class FramedConnection {
 
     /// Tells the peer why the session ends; best effort, the peer may be gone.
     func fail(_ error: SyncError) -> SyncError {
+        guard !errorSent, !error.fromPeer else { return error }
+        errorSent = true
         _ = try? socket.write(Wire.frame(.error(code: error.code.rawValue, message: error.message)),
                               until: Date().addingTimeInterval(2))
         return error
@@ -114,6 +122,8 @@ public final class SyncSession {
     let role: Role
     let address: String?
     var report = SyncReport()
+
+    func now() -> Int64 { options.wall?() ?? store.wallClock.nowMilliseconds() }
 
     init(store: Store, socket: TCPConnection, options: SyncOptions, role: Role, address: String?) {
         self.store = store
@@ -150,7 +160,7 @@ public final class SyncSession {
 
     func expect(_ m: Message, _ what: String) throws -> Message {
         if case .error(let code, let message) = m {
-            throw SyncError(ErrorCode(rawValue: code) ?? .internalError, "the peer refused: \(message)")
+            throw SyncError(ErrorCode(rawValue: code) ?? .internalError, "the peer refused: \(message)", fromPeer: true)
         }
         return m
     }
@@ -172,7 +182,7 @@ public final class SyncSession {
         do {
             return try runUnchecked()
         } catch let e as SyncError {
-            throw e
+            throw conn.fail(e)
         } catch {
             throw conn.fail(SyncError(.internalError, MarginError.message(for: error)))
         }
@@ -181,7 +191,7 @@ public final class SyncSession {
     private func runUnchecked() throws -> SyncReport {
         var g = SystemRandomNumberGenerator()
         let nonce = (0..<Wire.nonceLength).map { _ in UInt8.random(in: 0...255, using: &g) }
-        let mine = Hello(schemaVersion: UInt16(Store.schemaVersion), node: store.node.id, wallClock: options.wall(),
+        let mine = Hello(schemaVersion: UInt16(Store.schemaVersion), node: store.node.id, wallClock: now(),
                          nonce: nonce, sends: options.sends, receives: options.receives, name: store.node.name)
 
         // HELLO
@@ -227,7 +237,7 @@ public final class SyncSession {
         if peer.node == store.node.id {
             throw conn.fail(SyncError(.refusedChange, "the peer is this very store (same node id)"))
         }
-        let skew = Double(peer.wallClock - options.wall()) / 1000
+        let skew = Double(peer.wallClock - now()) / 1000
         if abs(skew) > options.skewWarning {
             report.warnings.append("the clock of \(peer.name) is \(Int(abs(skew) / 60)) minutes \(skew > 0 ? "ahead of" : "behind") this one")
         }
@@ -257,7 +267,7 @@ public final class SyncSession {
         report.newConflicts = try store.conflictCount() - conflictsBefore
         try store.write {
             try store.recordPeer(id: peer.node, name: peer.name, address: role == .client ? address : conn.socket.peer,
-                                 theirs: theyHave, ours: try store.versionVector(), at: options.wall())
+                                 theirs: theyHave, ours: try store.versionVector(), at: now())
         }
         return report
     }
@@ -327,7 +337,7 @@ public final class SyncSession {
                 guard allowed else { throw conn.fail(SyncError(.malformed, "changes sent to a side that asked not to receive them")) }
                 guard number == expected else { throw conn.fail(SyncError(.malformed, "batch \(number) out of order (expected \(expected))")) }
                 expected += 1
-                let horizon = options.wall() + Int64(options.maxFuture * 1000)
+                let horizon = now() + Int64(options.maxFuture * 1000)
                 var accepted: [Change] = []
                 accepted.reserveCapacity(changes.count)
                 for c in changes {

@@ -1,0 +1,202 @@
+import Foundation
+import MarginCore
+@testable import MarginSync
+import XCTest
+
+/// A hand-driven peer that can say anything.
+final class RawPeer {
+    let conn: TCPConnection
+    var decoder = FrameDecoder()
+    var sent: [[UInt8]] = []
+
+    init(_ endpoint: Endpoint) throws { conn = try TCPConnection.connect(to: endpoint, timeout: 5) }
+    deinit { conn.close() }
+
+    func send(_ bytes: [UInt8]) throws { try conn.write(bytes, until: Date().addingTimeInterval(5)) }
+
+    @discardableResult
+    func send(_ m: Message) throws -> [UInt8] {
+        let f = Wire.frame(m)
+        sent.append(f)
+        try send(f)
+        return f
+    }
+
+    /// The next message, or nil once the server has closed the connection.
+    func receive(timeout: Double = 10) throws -> (Message, [UInt8])? {
+        while true {
+            if let f = try decoder.next() { return (try Wire.decode(type: f.type, payload: f.payload), f.raw) }
+            let bytes = try conn.read(max: 65536, until: Date().addingTimeInterval(timeout))
+            if bytes.isEmpty { return nil }
+            decoder.append(bytes)
+        }
+    }
+
+    /// Reads to the end; returns the ERROR the server sent, if any.
+    func errorThenClose() throws -> (code: UInt16, message: String)? {
+        var found: (UInt16, String)?
+        while let (m, _) = try receive() {
+            if case .error(let code, let message) = m { found = (code, message) }
+        }
+        return found
+    }
+
+    static func hello(node: NodeID = "0123456789abcdef", version: UInt16 = Wire.protocolVersion) -> Hello {
+        Hello(protocolVersion: version, schemaVersion: UInt16(Store.schemaVersion), node: node,
+              wallClock: SystemClock().nowMilliseconds(), nonce: Array(repeating: 7, count: 32), sends: true, receives: true, name: "raw")
+    }
+
+    /// A correct handshake up to and including HAVE; returns the server's HAVE.
+    func handshake(secret: [UInt8] = [], node: NodeID = "0123456789abcdef") throws -> VersionVector {
+        let clientHello = try send(.hello(RawPeer.hello(node: node)))
+        guard let (m, serverHello) = try receive(), case .hello = m else { throw WireError("no HELLO") }
+        let transcript = SyncSession.transcript(clientHello: clientHello, serverHello: serverHello)
+        try send(.auth(mac: SyncSession.mac(secret, role: .client, transcript: transcript)))
+        guard let (a, _) = try receive(), case .auth = a else { throw WireError("no AUTH") }
+        try send(.have(VersionVector()))
+        guard let (h, _) = try receive(), case .have(let vv) = h else { throw WireError("no HAVE") }
+        return vv
+    }
+}
+
+final class HostilePeerTests: SyncTestCase {
+    var server: TestNode!
+    var good: TestNode!
+    var before = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        server = try node("server") { $0.sync.idleTimeout = 1; $0.sync.maxFrame = 1 << 20 }
+        _ = try seed(server)
+        good = try node("good", serve: false)
+        _ = try good.store.importReport(ReportDraft(body: "好的報告,共有12名黨員參加。"))
+        before = try server.store.digest()
+    }
+
+    /// After each attack: the server logged why, applied nothing from the
+    /// attacker, and still serves a well-behaved peer.
+    func checkServerSurvives(_ mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertTrue(server.log.wait { $0.contains(mentions) }, "server log lacks '\(mentions)': \(server.log.all)", file: file, line: line)
+        XCTAssertEqual(try server.store.digest(), before, "nothing from the refused session was applied", file: file, line: line)
+        XCTAssertNil(try server.store.versionVector().heads["0123456789abcdef"], file: file, line: line)
+        let r = try good.sync(with: server) { $0.receives = false; $0.sends = false }
+        XCTAssertEqual(r.peerName, "server", file: file, line: line)
+    }
+
+    func testGarbage() throws {
+        let p = try RawPeer(server.endpoint)
+        try p.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.malformed.rawValue)
+        try checkServerSurvives("over the limit")
+    }
+
+    func testOversizedFrame() throws {
+        let p = try RawPeer(server.endpoint)
+        try p.send([0x00, 0x20, 0x00, 0x00, 1])   // 2 MiB declared, limit 1 MiB
+        XCTAssertEqual(try p.errorThenClose()?.code, ErrorCode.malformed.rawValue)
+        try checkServerSurvives("over the limit")
+    }
+
+    func testUnknownMessageType() throws {
+        let p = try RawPeer(server.endpoint)
+        try p.send([0, 0, 0, 1, 42])
+        XCTAssertEqual(try p.errorThenClose()?.code, ErrorCode.malformed.rawValue)
+        try checkServerSurvives("unknown message type 42")
+    }
+
+    func testTruncatedFrameThenHangUp() throws {
+        let p = try RawPeer(server.endpoint)
+        let hello = Wire.frame(.hello(RawPeer.hello()))
+        try p.send(Array(hello.dropLast(5)))
+        p.conn.shutdown()
+        try checkServerSurvives("middle of a frame")
+    }
+
+    func testWrongSecretAndReplayedHandshake() throws {
+        let secretServer = try node("locked") { $0.sync.secret = Array("s3cret".utf8) }
+        let p = try RawPeer(secretServer.endpoint)
+        XCTAssertThrowsError(try p.handshake(secret: Array("guess".utf8)))
+        XCTAssertTrue(secretServer.log.wait { $0.contains("authentication failed") })
+        // Capture a good client's HELLO and AUTH, then replay them verbatim.
+        let honest = try RawPeer(secretServer.endpoint)
+        _ = try honest.handshake(secret: Array("s3cret".utf8))
+        let replay = try RawPeer(secretServer.endpoint)
+        try replay.send(honest.sent[0])
+        _ = try replay.receive()            // the server's HELLO, with a fresh nonce
+        try replay.send(honest.sent[1])     // the captured proof no longer fits
+        let e = try replay.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.authentication.rawValue)
+        XCTAssertTrue(secretServer.log.wait { $0.filter { _ in true }.contains("authentication failed") })
+    }
+
+    func testSequenceGapIsRefusedAndNothingApplied() throws {
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        let origin = "0123456789abcdef"
+        let c1 = Change(id: ChangeID(origin: origin, seq: 1), hlc: HLC(milliseconds: 1_000, counter: 0), kind: .code,
+                        entity: "00000000000000aa", field: "name", value: .text("ok"))
+        let c3 = Change(id: ChangeID(origin: origin, seq: 3), hlc: HLC(milliseconds: 1_001, counter: 0), kind: .code,
+                        entity: "00000000000000aa", field: "description", value: .text("gap"))
+        try p.send(.batch(number: 1, changes: [c1, c3]))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue)
+        XCTAssertTrue(e?.message.contains("sequence gap") ?? false, "\(String(describing: e))")
+        try checkServerSurvives("sequence gap")
+    }
+
+    func testUnknownFieldsAndWrongTypesAreRefused() throws {
+        let origin = "0123456789abcdef"
+        let bad: [Change] = [
+            Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .annotation,
+                   entity: "aa", field: "no_such_field", value: .text("x")),
+            Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .annotation,
+                   entity: "aa", field: "start", value: .text("not a number")),
+            Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .record,
+                   entity: "aa", field: "deleted", value: .int(7)),
+        ]
+        for (i, change) in bad.enumerated() {
+            let p = try RawPeer(server.endpoint)
+            _ = try p.handshake()
+            let first = Change(id: ChangeID(origin: origin, seq: 1), hlc: HLC(milliseconds: 1_000, counter: 0), kind: .code,
+                               entity: "00000000000000aa", field: "name", value: .text("would be fine alone"))
+            try p.send(.batch(number: 1, changes: [first, change]))
+            XCTAssertEqual(try p.errorThenClose()?.code, ErrorCode.refusedChange.rawValue, "case \(i)")
+            try checkServerSurvives(i == 0 ? "unknown field" : "wrong value type")
+        }
+    }
+
+    func testPeerThatClaimsAHugeBatchAndGoesSilent() throws {
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        try p.send([0x00, 0x0f, 0x00, 0x00, MessageType.batch.rawValue, 1, 200])   // ~1 MB promised, 2 bytes sent
+        try checkServerSurvives("went silent")
+    }
+
+    func testSilentPeer() throws {
+        let p = try RawPeer(server.endpoint)
+        _ = p
+        try checkServerSurvives("went silent")
+    }
+
+    func testOtherProtocolVersion() throws {
+        let p = try RawPeer(server.endpoint)
+        try p.send(.hello(RawPeer.hello(version: 2)))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.version.rawValue)
+        XCTAssertTrue(e?.message.contains("upgrade margin on the server") ?? false, "\(String(describing: e))")
+        let old = try RawPeer(server.endpoint)
+        try old.send(.hello(RawPeer.hello(version: 0)))
+        XCTAssertTrue(try old.errorThenClose()?.message.contains("upgrade margin on the client") ?? false)
+        try checkServerSurvives("protocol mismatch")
+    }
+
+    func testBusyServerRefusesBeyondItsLimit() throws {
+        let small = try node("small") { $0.maxSessions = 1; $0.sync.idleTimeout = 3 }
+        let hog = try RawPeer(small.endpoint)
+        try hog.send(.hello(RawPeer.hello()))
+        _ = try hog.receive()   // the session is now open and waiting
+        let second = try RawPeer(small.endpoint)
+        XCTAssertEqual(try second.errorThenClose()?.code, ErrorCode.busy.rawValue)
+    }
+}

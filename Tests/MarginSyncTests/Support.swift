@@ -1,0 +1,120 @@
+import Foundation
+import MarginCore
+@testable import MarginSync
+import XCTest
+
+final class ManualClock: WallClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int64
+    init(_ now: Int64) { value = now }
+    var now: Int64 { get { lock.withLock { value } } set { lock.withLock { value = newValue } } }
+    func nowMilliseconds() -> Int64 { now }
+}
+
+/// Collects a server's log lines from its threads.
+final class LogLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ s: String) { lock.withLock { lines.append(s) } }
+    var all: [String] { lock.withLock { lines } }
+    /// Waits (bounded) until a line matching `predicate` has been logged:
+    /// the server logs a session's end after it has closed the socket.
+    func wait(for predicate: (String) -> Bool, timeout: Double = 10) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if all.contains(where: predicate) { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+}
+
+/// A store with a server on 127.0.0.1 (port chosen by the system).
+final class TestNode {
+    let name: String
+    let directory: String
+    let store: Store
+    var server: SyncServer?
+    let log = LogLines()
+    private var done: DispatchSemaphore?
+
+    init(_ name: String, in dir: URL, wall: any WallClock = SystemClock()) throws {
+        self.name = name
+        directory = dir.appendingPathComponent(name).path
+        store = try Store.create(directory: directory, name: name, wall: wall)
+    }
+
+    func startServer(_ configure: (inout SyncServer.Options) -> Void = { _ in }) throws {
+        var options = SyncServer.Options()
+        options.sync.idleTimeout = 5
+        configure(&options)
+        let log = self.log
+        let server = try SyncServer(directory: directory, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: options) { log.add($0) }
+        self.server = server
+        let sem = DispatchSemaphore(value: 0)
+        done = sem
+        Thread.detachNewThread {
+            server.serve()
+            sem.signal()
+        }
+    }
+
+    var endpoint: Endpoint { server!.endpoint }
+
+    func stopServer() {
+        server?.stop()
+        _ = done?.wait(timeout: .now() + 20)
+        done = nil
+        server = nil
+    }
+
+    /// Runs `margin sync` from this node to `peer`'s server.
+    @discardableResult
+    func sync(with peer: TestNode, _ configure: (inout SyncOptions) -> Void = { _ in }) throws -> SyncReport {
+        var options = SyncOptions()
+        options.idleTimeout = 5
+        configure(&options)
+        return try SyncSession.sync(store: store, with: peer.endpoint, options: options)
+    }
+
+    deinit { stopServer() }
+}
+
+class SyncTestCase: XCTestCase {
+    var dir: URL!
+    var nodes: [TestNode] = []
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("margin-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        for n in nodes { n.stopServer() }
+        nodes = []
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    func node(_ name: String, serve: Bool = true, wall: any WallClock = SystemClock(),
+              _ configure: (inout SyncServer.Options) -> Void = { _ in }) throws -> TestNode {
+        let n = try TestNode(name, in: dir, wall: wall)
+        if serve { try n.startServer(configure) }
+        nodes.append(n)
+        return n
+    }
+
+    static let body = "曲麻萊縣迅速成立了16個臨時黨支部,共有159名黨員加入其中。全縣共抽調354名幹部。"
+
+    /// Imports a report and a code on `n`; returns (record, code).
+    func seed(_ n: TestNode) throws -> (String, String) {
+        let (r, _) = try n.store.importReport(ReportDraft(body: SyncTestCase.body, title: "曲麻萊縣"))
+        let c = try n.store.addCode(name: "party-members", description: nil, colour: "red", parent: nil)
+        return (r, c)
+    }
+
+    func edit(_ s: Store, _ annotation: String, value: String) throws {
+        var e = Store.AnnotationEdit()
+        e.value = .some(value)
+        try s.edit(annotation: annotation, e)
+    }
+}

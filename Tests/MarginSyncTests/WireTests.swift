@@ -1,0 +1,154 @@
+import Foundation
+import MarginCore
+@testable import MarginSync
+import XCTest
+
+/// The codec, without sockets.
+final class WireTests: XCTestCase {
+    static let a = "00112233445566aa", b = "ffeeddccbbaa9988"
+
+    static let sample: [Message] = [
+        .hello(Hello(schemaVersion: 1, node: a, wallClock: 1_700_000_000_000, nonce: Array(0..<32), sends: true, receives: false, name: "alice 瑪多")),
+        .auth(mac: Array(repeating: 0xab, count: 32)),
+        .have(VersionVector([a: 12, b: 300])),
+        .have(VersionVector()),
+        .batch(number: 1, changes: [
+            Change(id: ChangeID(origin: a, seq: 1), hlc: HLC(milliseconds: 1_700_000_000_123, counter: 0), kind: .record,
+                   entity: "ebf6ae38d54391c67383e72d88da0836", field: "body", value: .text("共有159名黨員𠀋👍🏽")),
+            Change(id: ChangeID(origin: b, seq: 70_000), hlc: HLC(milliseconds: 5, counter: 400), kind: .annotation,
+                   entity: "aa", field: "start", value: .int(-42), supersedes: ChangeID(origin: a, seq: 3),
+                   deletionBase: ChangeID(origin: b, seq: 9)),
+            Change(id: ChangeID(origin: b, seq: 70_001), hlc: HLC(milliseconds: 6, counter: 0), kind: .annotation,
+                   entity: "aa", field: "deleted", value: .int(1), seen: VersionVector([a: 3, b: 70_000])),
+            Change(id: ChangeID(origin: b, seq: 70_002), hlc: HLC(milliseconds: 7, counter: 0), kind: .conflict,
+                   entity: "c0", field: "comment", value: .null),
+        ]),
+        .batch(number: 2, changes: []),
+        .ack(number: 1, applied: 4),
+        .done(count: 4),
+        .error(code: 3, message: "authentication failed"),
+    ]
+
+    func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> [Message] {
+        var d = FrameDecoder()
+        var out: [Message] = []
+        var i = 0
+        while i < bytes.count {
+            d.append(bytes[i..<min(bytes.count, i + chunk)])
+            i += chunk
+            while let f = try d.next() { out.append(try Wire.decode(type: f.type, payload: f.payload)) }
+        }
+        return out
+    }
+
+    func testRoundTripWhateverTheChunking() throws {
+        let stream = WireTests.sample.flatMap(Wire.frame)
+        for chunk in [1, 2, 3, 7, 64, stream.count] {
+            XCTAssertEqual(try decodeAll(stream, chunk: chunk), WireTests.sample, "chunk \(chunk)")
+        }
+    }
+
+    func testFrameLayout() {
+        XCTAssertEqual(Wire.frame(.done(count: 4)), [0, 0, 0, 2, 6, 4])
+        XCTAssertEqual(Wire.frame(.ack(number: 1, applied: 300)), [0, 0, 0, 4, 5, 1, 0xac, 0x02])
+        XCTAssertEqual(Wire.frame(.error(code: 3, message: "no")), [0, 0, 0, 6, 7, 0, 3, 2, 0x6e, 0x6f])
+        var w = ByteWriter()
+        w.svarint(-1); w.svarint(1); w.svarint(-64)
+        XCTAssertEqual(w.bytes, [1, 2, 127])
+    }
+
+    func testBatchFrameEqualsEncodingTheMessage() {
+        guard case .batch(let n, let changes) = WireTests.sample[4] else { return XCTFail() }
+        var w = ByteWriter()
+        for c in changes { Wire.encode(c, into: &w) }
+        XCTAssertEqual(Wire.batchFrame(number: n, count: changes.count, encodedChanges: w.bytes), Wire.frame(WireTests.sample[4]))
+    }
+
+    func testTruncatedFramesWaitThenFail() throws {
+        let frame = Wire.frame(WireTests.sample[4])
+        var d = FrameDecoder()
+        d.append(frame.dropLast())
+        XCTAssertNil(try d.next(), "an incomplete frame is not returned")
+        XCTAssertEqual(d.wanted, 1)
+        // A frame whose declared length is honest but whose payload stops short.
+        let body = Array(frame[4...].dropLast(5))
+        var cut = ByteWriter()
+        cut.u32(UInt32(body.count))
+        cut.raw(body)
+        var d2 = FrameDecoder()
+        d2.append(cut.bytes)
+        let f = try XCTUnwrap(try d2.next())
+        XCTAssertThrowsError(try Wire.decode(type: f.type, payload: f.payload))
+    }
+
+    func testOversizedAndEmptyFramesAreRefusedBeforeTheBody() {
+        var d = FrameDecoder(maxFrame: 1024)
+        d.append([0x7f, 0xff, 0xff, 0xff, 4])
+        XCTAssertThrowsError(try d.next()) { XCTAssertTrue("\($0)".contains("over the limit"), "\($0)") }
+        var e = FrameDecoder()
+        e.append([0, 0, 0, 0])
+        XCTAssertThrowsError(try e.next())
+    }
+
+    func testMalformedMessages() {
+        func refuses(_ type: UInt8, _ payload: [UInt8], _ why: String, line: UInt = #line) {
+            XCTAssertThrowsError(try Wire.decode(type: type, payload: payload), why, line: line)
+        }
+        refuses(99, [], "unknown message type")
+        refuses(6, [4, 0], "trailing bytes")
+        refuses(6, [0x80], "varint cut short")
+        refuses(6, [0x84, 0x00], "non-minimal varint")
+        refuses(6, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], "varint over 64 bits")
+        refuses(7, [0, 1, 2, 0xff, 0xfe], "invalid UTF-8")
+        refuses(1, Array("XXXX".utf8) + [0, 1], "bad magic")
+        refuses(2, [1, 2, 3], "short MAC")
+        var w = ByteWriter()
+        w.uvarint(1); w.uvarint(1)
+        w.node(WireTests.a); w.uvarint(1); w.uvarint(5); w.uvarint(0)
+        w.u8(9)   // no such entity kind
+        w.string("e"); w.string("f"); w.u8(0); w.u8(0)
+        refuses(4, w.bytes, "unknown entity kind")
+        var huge = ByteWriter()
+        huge.uvarint(1); huge.uvarint(1_000_000_000)
+        refuses(4, huge.bytes, "a count larger than the payload could hold")
+    }
+
+    func testHelloFromAnotherVersionStillYieldsItsVersion() throws {
+        var w = ByteWriter()
+        w.raw(Wire.magic); w.u16(9); w.raw([1, 2, 3])   // the rest is version 9's business
+        guard case .hello(let h) = try Wire.decode(type: 1, payload: w.bytes) else { return XCTFail() }
+        XCTAssertEqual(h.protocolVersion, 9)
+    }
+
+    /// Deterministic random bytes: the decoder never crashes or hangs, it
+    /// returns messages or throws.
+    func testSeededRandomBytes() {
+        var rng = SplitMix64(seed: 0x5EED)
+        for _ in 0..<3000 {
+            let n = Int(rng.next() % 200)
+            var bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            if n > 5 && rng.next() % 2 == 0 {
+                bytes[0] = 0; bytes[1] = 0; bytes[2] = 0; bytes[3] = UInt8(n - 4)
+                bytes[4] = UInt8(1 + rng.next() % 7)
+            }
+            var d = FrameDecoder(maxFrame: 4096)
+            d.append(bytes)
+            while true {
+                guard let f = try? d.next() else { break }
+                _ = try? Wire.decode(type: f.type, payload: f.payload)
+            }
+        }
+    }
+}
+
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return z ^ (z >> 31)
+    }
+}
