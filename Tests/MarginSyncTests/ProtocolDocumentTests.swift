@@ -1,0 +1,76 @@
+import Foundation
+import MarginCore
+import MarginCrypto
+@testable import MarginSync
+import XCTest
+
+/// PROTOCOL.md's worked example must be the bytes this code sends.
+final class ProtocolDocumentTests: XCTestCase {
+    static let secret = Array("correct horse battery staple".utf8)
+    static let alice = "1111111111111111", bob = "2222222222222222"
+
+    static var exampleFrames: [(String, [UInt8])] {
+        let clientHello = Wire.frame(.hello(Hello(schemaVersion: 1, node: alice, wallClock: 1_700_000_000_000,
+                                                  nonce: Array(0..<32), sends: true, receives: true, name: "alice")))
+        let serverHello = Wire.frame(.hello(Hello(schemaVersion: 1, node: bob, wallClock: 1_700_000_000_500,
+                                                  nonce: Array(32..<64), sends: true, receives: true, name: "bob")))
+        let transcript = SyncSession.transcript(clientHello: clientHello, serverHello: serverHello)
+        let change = Change(id: ChangeID(origin: alice, seq: 2), hlc: HLC(milliseconds: 1_700_000_000_001, counter: 0),
+                            kind: .code, entity: "da591c591bdc9edd", field: "name", value: .text("party-members"),
+                            supersedes: ChangeID(origin: alice, seq: 1))
+        return [
+            ("client-hello", clientHello),
+            ("server-hello", serverHello),
+            ("transcript", transcript),
+            ("client-auth", Wire.frame(.auth(mac: SyncSession.mac(secret, role: .client, transcript: transcript)))),
+            ("server-auth", Wire.frame(.auth(mac: SyncSession.mac(secret, role: .server, transcript: transcript)))),
+            ("client-have", Wire.frame(.have(VersionVector([alice: 2])))),
+            ("server-have", Wire.frame(.have(VersionVector([alice: 1])))),
+            ("client-batch", Wire.frame(.batch(number: 1, changes: [change]))),
+            ("client-done", Wire.frame(.done(count: 1))),
+            ("server-ack", Wire.frame(.ack(number: 1, applied: 1))),
+            ("server-done", Wire.frame(.done(count: 0))),
+        ]
+    }
+
+    /// The hex of each ```hex NAME block in PROTOCOL.md, whitespace and
+    /// `#` comments removed.
+    static func documentBlocks() throws -> [String: String] {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("PROTOCOL.md")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        var blocks: [String: String] = [:]
+        var current: String?
+        var hex = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let name = current {
+                if line.hasPrefix("```") { blocks[name] = hex; current = nil; hex = ""; continue }
+                let code = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                hex += code.filter { $0.isHexDigit }
+            } else if line.hasPrefix("```hex ") {
+                current = String(line.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            }
+        }
+        return blocks
+    }
+
+    func testWorkedExampleMatchesTheCode() throws {
+        let blocks = try ProtocolDocumentTests.documentBlocks()
+        for (name, bytes) in ProtocolDocumentTests.exampleFrames {
+            guard let doc = blocks[name] else {
+                XCTFail("PROTOCOL.md has no ```hex \(name) block; the code sends:\n\(bytes.hex)")
+                continue
+            }
+            XCTAssertEqual(doc.lowercased(), bytes.hex, "PROTOCOL.md block \(name)")
+        }
+    }
+
+    func testWorkedExampleDecodes() throws {
+        for (name, bytes) in ProtocolDocumentTests.exampleFrames where name != "transcript" {
+            var d = FrameDecoder()
+            d.append(bytes)
+            let f = try XCTUnwrap(try d.next(), name)
+            XCTAssertNoThrow(try Wire.decode(type: f.type, payload: f.payload), name)
+        }
+    }
+}
