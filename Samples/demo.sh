@@ -1,31 +1,76 @@
 #!/usr/bin/env bash
-# A walk through Margin on the sample reports: one researcher's laptop, offline.
+# Two researchers, two laptops, the sample reports: code offline, sync over
+# TCP on 127.0.0.1, review the conflicts, resolve one, compare digests.
 # Run from anywhere: bash Samples/demo.sh
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-swift build --product margin >/dev/null
+echo "building margin…"
+swift build --product margin 2>&1 | tail -1
 margin="$repo/.build/debug/margin"
 work="$(mktemp -d "${TMPDIR:-/tmp}/margin-demo.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-step() { printf '\n\033[1m$ margin %s\033[0m\n' "$*"; "$margin" --store "$work/alice" "$@"; }
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ]; then kill -INT "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
-"$margin" init --store "$work/alice" --name alice
-step codes import Samples/codebook.tsv
-step import Samples/reports
-step list
-maduo=$("$margin" --store "$work/alice" search 高原防疫卡點 --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-8)
-step annotate "$maduo" --code party-members --quote 38名党员干部 --value 38
-step annotate "$maduo" --code temporary-branch --quote 7個交通卡點 --value 7 --note "checkpoints, not branches?"
-step annotate "$maduo" --code cadres --quote 機關幹部212名 --value 212
-step tag "$maduo" checkpoints
-ann=$("$margin" --store "$work/alice" list --annotations --code temporary-branch --json | sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-8)
-step review "$ann" --reject --comment "7 is the number of checkpoints"
-step show "$maduo"
-step search 党支部
-step codes list
-step status
-step export -o "$work/export.jsonl"
-"$margin" init --store "$work/copy" --name copy >/dev/null
-"$margin" --store "$work/copy" import "$work/export.jsonl"
-printf '\ndigest alice: %s\ndigest copy:  %s\n' "$("$margin" --store "$work/alice" digest)" "$("$margin" --store "$work/copy" digest)"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { local who=$1; shift; printf '\033[2m%s$ margin %s\033[0m\n' "$who" "$*"; "$margin" --store "$work/$who" "$@"; }
+first_id() { sed -n 's/.*"id":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10; }
+
+say "Alice sets up her store with the codebook and the sample reports"
+run alice init --name alice
+run alice codes import Samples/codebook.tsv
+run alice import --quiet Samples/reports
+
+say "Alice codes a report (quotes may be typed in either script)"
+maduo=$("$margin" --store "$work/alice" search 高原防疫卡點 --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)
+run alice annotate "$maduo" --code party-members --quote 38名党员干部 --value 38
+run alice annotate "$maduo" --code temporary-branch --quote 7個交通卡點 --value 7
+run alice annotate "$maduo" --code cadres --quote 機關幹部212名 --value 212
+members=$("$margin" --store "$work/alice" list --annotations --code party-members --json | first_id)
+branch=$("$margin" --store "$work/alice" list --annotations --code temporary-branch --json | first_id)
+
+say "Alice serves her store on 127.0.0.1; Bob, on his laptop, syncs once"
+"$margin" --store "$work/alice" serve --listen 127.0.0.1:0 > "$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do grep -q ' on 127.0.0.1:' "$work/serve.log" 2>/dev/null && break; sleep 0.1; done
+cat "$work/serve.log"
+addr=$(sed -n 's/.* on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$work/serve.log" | head -1)
+run bob init --name bob
+run bob sync "$addr"
+
+say "Offline, both work on the same report"
+run alice edit "$members" --value 38人 --note "counted from the last paragraph"
+run bob edit "$members" --value 39
+run alice delete "$branch"
+run bob edit "$branch" --note "these are checkpoints, not branches"
+run bob annotate "$maduo" --code medical-staff --quote 醫護人員86名 --value 86
+run alice review "$members" --accept --comment "figure checked"
+
+say "Bob syncs: both changes to the same field, and the delete racing an edit, become conflicts"
+run bob sync "$addr"
+run alice conflicts
+run bob conflicts
+conflict=$("$margin" --store "$work/bob" conflicts --json | grep '"field":"value"' | sed -n 's/.*"id":"\([0-9a-f]\{16\}\)".*/\1/p' | head -1 | cut -c1-10)
+run bob conflicts show "$conflict"
+
+say "Bob settles the figure; the resolution syncs like any change"
+run bob resolve "$conflict" --value 38 --comment "the report says 38名黨員幹部"
+run bob sync "$addr"
+run alice conflicts --all
+run alice show "$maduo"
+
+say "Both stores agree"
+run alice digest
+run bob digest
+run bob peers
+if [ "$("$margin" --store "$work/alice" digest)" = "$("$margin" --store "$work/bob" digest)" ]; then
+    echo "digests are equal"
+else
+    echo "digests differ" >&2; exit 1
+fi
+kill -INT "$server_pid"; wait "$server_pid" || true; server_pid=""
+tail -n 4 "$work/serve.log"

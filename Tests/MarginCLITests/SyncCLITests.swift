@@ -1,0 +1,160 @@
+import Foundation
+import MarginCore
+import XCTest
+
+/// A `margin serve` process, with its output collected as it comes.
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var output = ""
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ args: [String], in folder: String, env: [String: String] = [:]) throws {
+        guard let exe = CLITestCase.binary else { throw XCTSkip("margin binary not built") }
+        process.executableURL = exe
+        process.arguments = ["serve"] + args
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(env) { _, b in b }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = pipe.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                lock.withLock { output += String(decoding: data, as: UTF8.self) }
+            }
+            finished.signal()
+        }
+    }
+
+    var text: String { lock.withLock { output } }
+
+    /// Waits (bounded) for output matching `predicate`.
+    func wait(for predicate: (String) -> Bool, timeout: Double = 20) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if predicate(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// The port from the "serving … on 127.0.0.1:PORT" line.
+    func port() -> String? {
+        guard wait(for: { $0.contains(" on 127.0.0.1:") }) else { return nil }
+        let t = text
+        guard let r = t.range(of: " on 127.0.0.1:") else { return nil }
+        return String(t[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+        kill(process.processIdentifier, signal)
+        _ = finished.wait(timeout: .now() + 20)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+final class SyncCLITests: CLITestCase {
+    func folder(_ name: String) throws -> String {
+        let f = dir.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
+        return f
+    }
+
+    func testTwoNodesThroughTheBinary() throws {
+        let alice = try folder("alice"), bob = try folder("bob")
+        XCTAssertEqual(try binary(["init", "--name", "alice"], in: alice).code, 0)
+        XCTAssertEqual(try binary(["init", "--name", "bob"], in: bob).code, 0)
+        XCTAssertEqual(try binary(["codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path], in: alice).code, 0)
+        XCTAssertEqual(try binary(["import", CLITestCase.samples.appendingPathComponent("reports").path], in: alice).code, 0)
+        let server = try ServeProcess(["--listen", "127.0.0.1:0"], in: alice)
+        let port = try XCTUnwrap(server.port(), server.text)
+        XCTAssertTrue(server.text.contains("loopback only"))
+
+        var r = try binary(["sync", "127.0.0.1:\(port)"], in: bob)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("synced with alice"), r.out)
+        XCTAssertTrue(r.out.contains("4 records"), r.out)
+
+        // The same record coded by both, then the same field changed by both.
+        let search = try binary(["search", "高原防疫卡點", "--json"], in: bob).out
+        let record = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(search.split(separator: "\n")[0].utf8)) as? [String: Any])?["record"] as? String)
+        r = try binary(["annotate", String(record.prefix(8)), "--code", "cadres", "--quote", "機關幹部212名", "--value", "212"], in: bob)
+        XCTAssertEqual(r.code, 0, r.err)
+        let annotation = try XCTUnwrap(r.out.split(separator: " ").dropFirst().first.map(String.init))
+        XCTAssertEqual(try binary(["sync", "127.0.0.1:\(port)"], in: bob).code, 0)
+        XCTAssertEqual(try binary(["edit", annotation, "--value", "210"], in: alice).code, 0)
+        XCTAssertEqual(try binary(["edit", annotation, "--value", "212人"], in: bob).code, 0)
+        r = try binary(["sync", "127.0.0.1:\(port)"], in: bob)
+        XCTAssertTrue(r.out.contains("1 new conflict"), r.out)
+
+        let listA = try binary(["conflicts"], in: alice), listB = try binary(["conflicts"], in: bob)
+        XCTAssertEqual(listA.out, listB.out, "the same conflict on both nodes")
+        let conflict = try XCTUnwrap(listB.out.split(separator: " ").first.map(String.init))
+        let shown = try binary(["conflicts", "show", conflict], in: bob)
+        XCTAssertTrue(shown.out.contains("210") && shown.out.contains("212人"), shown.out)
+        XCTAssertTrue(shown.out.contains("by alice") && shown.out.contains("by bob"), shown.out)
+        r = try binary(["resolve", conflict, "--value", "212", "--comment", "the report says 212"], in: bob)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try binary(["sync", "127.0.0.1:\(port)"], in: bob).code, 0)
+        XCTAssertTrue(try binary(["conflicts"], in: alice).err.contains("no open conflicts"))
+        XCTAssertTrue(try binary(["conflicts", "--all"], in: alice).out.contains("resolved"))
+        XCTAssertEqual(try binary(["digest"], in: alice).out, try binary(["digest"], in: bob).out)
+        let peers = try binary(["peers"], in: bob)
+        XCTAssertTrue(peers.out.contains("alice"), peers.out)
+        XCTAssertTrue(peers.out.contains("they have"), peers.out)
+
+        XCTAssertEqual(server.stop(SIGTERM), 0, "SIGTERM stops the server cleanly")
+        XCTAssertTrue(server.text.contains("stopped"), server.text)
+        XCTAssertTrue(server.text.contains("synced with bob"), server.text)
+    }
+
+    func testServeRefusesUnsafeSetups() throws {
+        let a = try folder("a")
+        XCTAssertEqual(try binary(["init", "--name", "a"], in: a).code, 0)
+        var r = try binary(["serve", "--listen", "0.0.0.0:0"], in: a)
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("without a team secret"), r.err)
+        let secret = dir.appendingPathComponent("secret")
+        try Data("zebra-7-quartz\n".utf8).write(to: secret)
+        chmod(secret.path, 0o644)
+        r = try binary(["serve", "--listen", "0.0.0.0:0", "--secret-file", secret.path], in: a)
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("readable by others"), r.err)
+        XCTAssertFalse(r.err.contains("zebra-7-quartz"), "the secret is never printed")
+        chmod(secret.path, 0o600)
+        let server = try ServeProcess(["--listen", "127.0.0.1:0", "--secret-file", secret.path], in: a)
+        let port = try XCTUnwrap(server.port(), server.text)
+        XCTAssertTrue(server.text.contains("team secret required"))
+        let b = try folder("b")
+        XCTAssertEqual(try binary(["init", "--name", "b"], in: b).code, 0)
+        r = try binary(["sync", "127.0.0.1:\(port)"], in: b)
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("authentication failed"), r.err)
+        r = try binary(["sync", "127.0.0.1:\(port)"], in: b, env: ["MARGIN_SECRET": "zebra-7-quartz"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(server.stop(SIGINT), 0)
+        XCTAssertFalse(server.text.contains("zebra-7-quartz"))
+    }
+
+    func testSyncErrorsAndUsage() throws {
+        XCTAssertEqual(try binary(["init", "--name", "x"]).code, 0)
+        var r = try binary(["sync", "127.0.0.1:1"])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("connection refused"), r.err)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+        r = try binary(["sync"])
+        XCTAssertEqual(r.code, 64)
+        r = try binary(["sync", "127.0.0.1:7433", "--pull-only", "--push-only"])
+        XCTAssertEqual(r.code, 64)
+        r = try binary(["sync", "127.0.0.1:notaport"])
+        XCTAssertEqual(r.code, 64)
+        r = try binary(["serve", "--max-sessions", "0"])
+        XCTAssertEqual(r.code, 64)
+    }
+}
