@@ -149,13 +149,7 @@ extension Store {
         try write {
             try set(.annotation, id, "record", .text(record))
             if let code { try set(.annotation, id, "code", .text(code)) }
-            if let s = located {
-                try set(.annotation, id, "start", .int(Int64(s.start)))
-                try set(.annotation, id, "end", .int(Int64(s.end)))
-                try set(.annotation, id, "quote", .text(s.quote))
-                try set(.annotation, id, "prefix", .text(s.prefix))
-                try set(.annotation, id, "suffix", .text(s.suffix))
-            }
+            if let s = located { try setSpan(of: id, s) }
             if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value))) }
             if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note))) }
             try set(.annotation, id, "status", .text(ReviewStatus.open.rawValue))
@@ -185,14 +179,17 @@ extension Store {
             if let code = e.code { try set(.annotation, id, "code", code.map { .text($0) } ?? .null) }
             if let value = e.value { try set(.annotation, id, "value", value.map { .text(TextNormalization.nfc($0)) } ?? .null) }
             if let note = e.note { try set(.annotation, id, "note", note.map { .text(TextNormalization.nfc($0)) } ?? .null) }
-            if let s = located {
-                try set(.annotation, id, "start", .int(Int64(s.start)))
-                try set(.annotation, id, "end", .int(Int64(s.end)))
-                try set(.annotation, id, "quote", .text(s.quote))
-                try set(.annotation, id, "prefix", .text(s.prefix))
-                try set(.annotation, id, "suffix", .text(s.suffix))
-            }
+            if let s = located { try setSpan(of: id, s) }
         }
+    }
+
+    /// A span is five fields: the position and the quote with its context.
+    private func setSpan(of annotation: String, _ s: Span) throws {
+        try set(.annotation, annotation, "start", .int(Int64(s.start)))
+        try set(.annotation, annotation, "end", .int(Int64(s.end)))
+        try set(.annotation, annotation, "quote", .text(s.quote))
+        try set(.annotation, annotation, "prefix", .text(s.prefix))
+        try set(.annotation, annotation, "suffix", .text(s.suffix))
     }
 
     public func delete(annotation id: String) throws {

@@ -143,7 +143,10 @@ public final class TCPConnection: @unchecked Sendable {
         while sent < bytes.count {
             let current = lock.withLock { fd }
             guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
-            let n = bytes.withUnsafeBytes { send(current, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return send(current, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n > 0 { sent += n; continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
                 try wait(Int32(POLLOUT), until: deadline)

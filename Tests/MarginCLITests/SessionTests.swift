@@ -109,6 +109,23 @@ final class SessionTests: CLITestCase {
         XCTAssertEqual(margin("export", in: fresh).out, export.out)
     }
 
+    func testColourOnATerminalUnlessNoColor() throws {
+        XCTAssertEqual(margin("init").code, 0)
+        XCTAssertEqual(margin("codes", "add", "members", "--colour", "red").code, 0)
+        XCTAssertEqual(margin("codes", "add", "teams", "--colour", "#00ff80").code, 0)
+        let r = margin("import", CLITestCase.samples.appendingPathComponent("reports/01-maduo-checkpoints.txt").path)
+        let id = try XCTUnwrap(firstID(r.out, after: "imported"))
+        XCTAssertEqual(margin("annotate", id, "--code", "members", "--quote", "38名黨員幹部").code, 0)
+        XCTAssertEqual(margin("annotate", id, "--code", "teams", "--quote", "黨員突擊隊9支").code, 0)
+        let coloured = marginArgs(["show", id], terminal: true)
+        XCTAssertTrue(coloured.out.contains("\u{1B}[4;31m38名黨員幹部\u{1B}[0m"), "named colour")
+        XCTAssertTrue(coloured.out.contains("\u{1B}[4;38;2;0;255;128m黨員突擊隊9支"), "#rrggbb colour")
+        XCTAssertFalse(coloured.out.contains("⟦"))
+        let plain = marginArgs(["show", id], env: ["NO_COLOR": "1"], terminal: true)
+        XCTAssertFalse(plain.out.contains("\u{1B}["), "NO_COLOR turns colour off")
+        XCTAssertTrue(plain.out.contains("⟦38名黨員幹部⟧{members}"))
+    }
+
     func testStoreDiscoveryAndOverrides() throws {
         XCTAssertEqual(margin("init", "--name", "n").code, 0)
         let sub = dir.appendingPathComponent("a/b").path

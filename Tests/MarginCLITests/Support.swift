@@ -31,9 +31,9 @@ class CLITestCase: XCTestCase {
         marginArgs(args, in: folder, env: env)
     }
 
-    func marginArgs(_ args: [String], in folder: String? = nil, env: [String: String] = [:]) -> CLIResult {
+    func marginArgs(_ args: [String], in folder: String? = nil, env: [String: String] = [:], terminal: Bool = false) -> CLIResult {
         var out = "", err = ""
-        let console = Console(out: { out += $0 }, err: { err += $0 })
+        let console = Console(out: { out += $0 }, err: { err += $0 }, outIsTerminal: terminal, errIsTerminal: terminal)
         var environment = ["USER": "tester"]
         environment.merge(env) { _, b in b }
         let code = MarginCLI.run(arguments: args, environment: environment, workingDirectory: folder ?? cwd, console: console)
