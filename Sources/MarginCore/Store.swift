@@ -178,6 +178,9 @@ public final class Store {
         if let problem = FieldSchema.problem(kind: change.kind, field: change.field, value: change.value) {
             throw MarginError.invalid("change \(change.id) refused: \(problem)")
         }
+        if (change.field == "deleted") != (change.seen != nil) {
+            throw MarginError.invalid("change \(change.id) refused: `seen` must be present exactly on changes to `deleted`")
+        }
         try appendToLog(change)
         try applyToState(change)
         return true

@@ -153,7 +153,9 @@ final class HostilePeerTests: SyncTestCase {
             Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .annotation,
                    entity: "aa", field: "start", value: .text("not a number")),
             Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .record,
-                   entity: "aa", field: "deleted", value: .int(7)),
+                   entity: "aa", field: "deleted", value: .int(7), seen: VersionVector()),
+            Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .record,
+                   entity: "aa", field: "deleted", value: .int(1)),
         ]
         for (i, change) in bad.enumerated() {
             let p = try RawPeer(server.endpoint)
@@ -162,7 +164,7 @@ final class HostilePeerTests: SyncTestCase {
                                entity: "00000000000000aa", field: "name", value: .text("would be fine alone"))
             try p.send(.batch(number: 1, changes: [first, change]))
             XCTAssertEqual(try p.errorThenClose()?.code, ErrorCode.refusedChange.rawValue, "case \(i)")
-            try checkServerSurvives(i == 0 ? "unknown field" : "wrong value type")
+            try checkServerSurvives(["unknown field", "wrong value type", "wrong value type", "`seen` must be present"][i])
         }
     }
 
