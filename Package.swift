@@ -5,6 +5,7 @@ let package = Package(
     name: "Margin",
     products: [
         .executable(name: "margin", targets: ["margin"]),
+        .executable(name: "margin-bench", targets: ["margin-bench"]),
     ],
     targets: [
         // The system SQLite, reached only through MarginSQLite.
@@ -19,6 +20,7 @@ let package = Package(
         .target(name: "MarginSync", dependencies: ["MarginCore", "MarginCrypto"]),
         .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
+        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCLI"]),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),
         .testTarget(name: "MarginCryptoTests", dependencies: ["MarginCrypto"]),
         .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore"]),

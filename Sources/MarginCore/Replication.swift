@@ -69,6 +69,8 @@ extension Store {
     /// batch only once it has committed.
     public func receiveBatch(_ changes: [Change]) throws -> BatchOutcome {
         var outcome = BatchOutcome()
+        batchHeads = [:]
+        defer { batchHeads = nil }
         try write {
             for c in changes {
                 if try receive(c) {
@@ -83,6 +85,7 @@ extension Store {
                     outcome.skipped += 1
                 }
             }
+            for (origin, seq) in batchHeads ?? [:] { try saveHead(origin, seq) }
             // Saved with the batch; `write` restores the reading if the commit fails.
             clock.observe(outcome.maxHLC)
         }

@@ -30,6 +30,9 @@ public final class Store {
     public let db: Database
     public private(set) var node: Node
     var clock: HybridClock
+    /// While a received batch is applied: the sequence heads, kept in memory
+    /// and written once at the end of the batch (same transaction).
+    var batchHeads: [NodeID: Int64]?
 
     /// Opens the store in `directory`; it must exist.
     public init(directory: String, wall: any WallClock = SystemClock()) throws {
@@ -197,12 +200,23 @@ public final class Store {
             .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
             SQLValue(c.supersedes?.origin), SQLValue(c.supersedes?.seq),
             SQLValue(c.deletionBase?.origin), SQLValue(c.deletionBase?.seq), SQLValue(c.seen?.description))
+        if batchHeads != nil {
+            batchHeads?[c.id.origin] = c.id.seq
+        } else {
+            try saveHead(c.id.origin, c.id.seq)
+        }
+    }
+
+    func saveHead(_ origin: NodeID, _ seq: Int64) throws {
         try db.run("INSERT INTO heads(origin, seq) VALUES(?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
-                   .text(c.id.origin), .integer(c.id.seq))
+                   .text(origin), .integer(seq))
     }
 
     public func head(of origin: NodeID) throws -> Int64 {
-        try db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(origin)).int ?? 0
+        if let cached = batchHeads?[origin] { return cached }
+        let stored = try db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(origin)).int ?? 0
+        if batchHeads != nil { batchHeads?[origin] = stored }
+        return stored
     }
 
     public func versionVector() throws -> VersionVector {
@@ -280,7 +294,7 @@ public final class Store {
                 .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter))
             try project(c)
         }
-        try detectConflicts(c)
+        try detectConflicts(c, fieldHadChanges: current != nil)
     }
 
     private static let tables: [EntityKind: String] = [.record: "records", .annotation: "annotations", .code: "codes"]
@@ -295,17 +309,27 @@ public final class Store {
                 "merged_into": "merged_into", "deleted": "deleted"],
     ]
 
+    /// Per kind: the upsert that creates an entity's row and widens its times.
+    private static let entityRowSQL: [EntityKind: String] = tables.mapValues { table in
+        """
+        INSERT INTO \(table)(id, created_ms, updated_ms) VALUES(?1, ?2, ?2)
+        ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2)
+        """
+    }
+
+    /// Per kind and field: the statement that projects the field's value.
+    private static let projectSQL: [EntityKind: [String: String]] = columns.reduce(into: [:]) { out, entry in
+        guard let table = tables[entry.key] else { return }
+        out[entry.key] = entry.value.mapValues { "UPDATE \(table) SET \($0) = ? WHERE id = ?" }
+    }
+
     private func ensureEntityRow(_ c: Change) throws {
-        guard let table = Store.tables[c.kind] else { return }
-        try db.run("INSERT OR IGNORE INTO \(table)(id) VALUES(?)", .text(c.entity))
-        try db.run("""
-            UPDATE \(table) SET created_ms = min(coalesce(created_ms, ?1), ?1), updated_ms = max(coalesce(updated_ms, ?1), ?1)
-            WHERE id = ?2
-            """, .integer(c.hlc.milliseconds), .text(c.entity))
+        guard let sql = Store.entityRowSQL[c.kind] else { return }
+        try db.run(sql, .text(c.entity), .integer(c.hlc.milliseconds))
     }
 
     private func project(_ c: Change) throws {
-        guard let table = Store.tables[c.kind] else { return }
+        guard Store.tables[c.kind] != nil else { return }
         if c.kind == .record, c.field.hasPrefix(FieldSchema.metaPrefix) {
             let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
             if c.value == .null {
@@ -318,9 +342,9 @@ public final class Store {
             }
             return
         }
-        guard let column = Store.columns[c.kind]?[c.field] else { return }
+        guard let sql = Store.projectSQL[c.kind]?[c.field] else { return }
         let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
-        try db.run("UPDATE \(table) SET \(column) = ? WHERE id = ?", value, .text(c.entity))
+        try db.run(sql, value, .text(c.entity))
         if c.kind == .record && (c.field == "title" || c.field == "body") {
             try reindex(record: c.entity)
         }
@@ -349,8 +373,12 @@ public final class Store {
     ///    edit, and the edit's `deletionBase` does not lead to the deletion).
     /// Both are decided from the changes alone, so every node holding them
     /// finds the same conflicts.
-    private func detectConflicts(_ c: Change) throws {
-        let siblings = try db.rows("""
+    ///
+    /// `fieldHadChanges` false means no other change to this field has been
+    /// folded in yet, so there is no sibling to find now; if one arrives
+    /// later, it finds this change.
+    private func detectConflicts(_ c: Change, fieldHadChanges: Bool) throws {
+        let siblings = !fieldHadChanges ? [] : try db.rows("""
             SELECT origin, seq, ms, ctr, value FROM changes
             WHERE kind = ? AND entity = ? AND field = ? AND sup_origin IS ? AND sup_seq IS ?
             """, .text(c.kind.rawValue), .text(c.entity), .text(c.field),
