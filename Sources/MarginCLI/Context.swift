@@ -20,9 +20,25 @@ public struct Console {
 
     /// The process's own standard output and error.
     public static func standard() -> Console {
-        Console(out: { FileHandle.standardOutput.write(Data($0.utf8)) },
-                err: { FileHandle.standardError.write(Data($0.utf8)) },
+        Console(out: { writeAll(1, $0) }, err: { writeAll(2, $0) },
                 outIsTerminal: isatty(1) == 1, errIsTerminal: isatty(2) == 1)
+    }
+
+    /// Writes to a file descriptor with write(2). A reader that has gone
+    /// away (`margin log | head`) ends the output quietly instead of
+    /// crashing, as Foundation's FileHandle.write would.
+    static func writeAll(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return write(fd, base + offset, buffer.count - offset)
+            }
+            if n > 0 { offset += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return   // EPIPE or another failure: nobody is reading
+        }
     }
 }
 
@@ -86,8 +102,7 @@ public final class Context {
 
     /// Prints a JSON value on one line.
     func printJSON(_ value: Any) throws {
-        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])
-        print(String(decoding: data, as: UTF8.self))
+        print(try JSONText.encode(value))
     }
 }
 
@@ -129,5 +144,65 @@ enum Format {
                 || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1FAFF).contains(v) || (0x20000...0x3FFFD).contains(v)
             return n + (wide ? 2 : 1)
         }
+    }
+}
+
+/// JSON for the CLI's output: objects with sorted keys, strings, numbers,
+/// booleans, null, arrays. Written by hand because Foundation's serializer
+/// dominated `margin list --json` on large stores.
+enum JSONText {
+    static func encode(_ value: Any) throws -> String {
+        var out = ""
+        try write(value, into: &out)
+        return out
+    }
+
+    static func write(_ value: Any, into out: inout String) throws {
+        switch value {
+        case let s as String: string(s, into: &out)
+        case let b as Bool: out += b ? "true" : "false"
+        case let i as Int: out += String(i)
+        case let i as Int64: out += String(i)
+        case let d as Double:
+            guard d.isFinite else { throw MarginError.invalid("cannot write \(d) as JSON") }
+            out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case is NSNull: out += "null"
+        case let dict as [String: Any]:
+            out += "{"
+            for (n, key) in dict.keys.sorted().enumerated() {
+                if n > 0 { out += "," }
+                string(key, into: &out)
+                out += ":"
+                try write(dict[key] as Any, into: &out)
+            }
+            out += "}"
+        case let array as [Any]:
+            out += "["
+            for (n, item) in array.enumerated() {
+                if n > 0 { out += "," }
+                try write(item, into: &out)
+            }
+            out += "]"
+        default:
+            throw MarginError.invalid("cannot write a \(type(of: value)) as JSON")
+        }
+    }
+
+    static func string(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        out += "\""
     }
 }

@@ -46,7 +46,7 @@ extension Store {
     @discardableResult
     public func importReport(_ draft: ReportDraft) throws -> (id: String, alreadyPresent: Bool) {
         let body = TextNormalization.nfc(draft.body)
-        guard !body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard TextNormalization.hasText(body) else {
             throw MarginError.invalid("the report has no text")
         }
         let id = Store.recordID(body: body)

@@ -256,7 +256,10 @@ extension Store {
         ScriptFolding.fold(Array(TextNormalization.nfc(text).unicodeScalars))
     }
 
-    func searchRecordIDs(_ text: String) throws -> [String] {
+    /// Ids of live records containing `text`, most recently imported first.
+    /// Newest-first (rather than by rank) lets FTS5 stop after `limit` matches
+    /// instead of scoring every report that contains a common phrase.
+    func searchRecordIDs(_ text: String, limit: Int? = nil) throws -> [String] {
         let key = Store.searchKey(text)
         guard !key.isEmpty else { throw MarginError.invalid("the search text is empty") }
         var keyString = String.UnicodeScalarView()
@@ -267,24 +270,27 @@ extension Store {
             let phrase = "\"" + folded.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             return try db.rows("""
                 SELECT r.id FROM record_fts JOIN records r ON r.rowid = record_fts.rowid
-                WHERE record_fts MATCH ? AND r.deleted = 0 ORDER BY rank
-                """, .text(phrase)).compactMap { $0[0].string }
+                WHERE record_fts MATCH ? AND r.deleted = 0 ORDER BY record_fts.rowid DESC LIMIT ?
+                """, .text(phrase), .integer(Int64(limit ?? -1))).compactMap { $0[0].string }
         }
         // Trigrams cannot match fewer than 3 characters: scan the folded text.
-        return try db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY published DESC, id",
-                           .text(folded)).compactMap { $0[0].string }
+        return try db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC LIMIT ?",
+                           .text(folded), .integer(Int64(limit ?? -1))).compactMap { $0[0].string }
     }
 
     public func search(_ text: String, limit: Int? = nil) throws -> [SearchHit] {
         let key = Store.searchKey(text)
-        var ids = try searchRecordIDs(text)
-        if let limit { ids = Array(ids.prefix(max(0, limit))) }
+        let ids = try searchRecordIDs(text, limit: limit.map { max(0, $0) })
         var hits: [SearchHit] = []
         for id in ids {
-            guard let r = try record(id) else { continue }
-            let body = ScalarText(r.body)
-            let matches = body.occurrences(of: key, in: ScriptFolding.fold(body.scalars))
-            hits.append(SearchHit(record: id, title: r.title, matches: matches, matchLength: key.count))
+            // The stored folded text is fold(title) + "\n" + fold(body), and
+            // folding keeps lengths, so offsets after the title are body offsets.
+            guard let row = try db.rows("SELECT title, folded FROM records WHERE id = ?", .text(id)).first,
+                  let folded = row[1].string else { continue }
+            let title = row[0].string
+            let skip = (title ?? "").unicodeScalars.count + 1
+            let body = ScalarText(String(String.UnicodeScalarView(folded.unicodeScalars.dropFirst(skip))), boundaries: false)
+            hits.append(SearchHit(record: id, title: title, matches: body.occurrences(of: key), matchLength: key.count))
         }
         return hits
     }

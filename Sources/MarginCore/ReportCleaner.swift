@@ -23,7 +23,7 @@ public enum ReportCleaner {
         }
         var cleaned: [String] = []
         var draft = ReportDraft(body: "")
-        var text = TextNormalization.nfc(input).replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        var text = TextNormalization.unixNewlines(TextNormalization.nfc(input))
         let (stripped, glosses) = stripPinyinGlosses(text)
         text = stripped
         if glosses > 0 { cleaned.append("removed \(glosses) pinyin gloss\(glosses == 1 ? "" : "es")") }
@@ -99,7 +99,21 @@ public enum ReportCleaner {
 
     static let spaces = CharacterSet.whitespacesAndNewlines.union(CharacterSet(charactersIn: "\u{00A0}\u{3000}\u{200B}\u{FEFF}"))
 
-    static func trim(_ s: String) -> String { s.trimmingCharacters(in: spaces) }
+    static func isSpace(_ u: Unicode.Scalar) -> Bool {
+        u.properties.isWhitespace || u.value == 0x200B || u.value == 0xFEFF
+    }
+
+    /// Trims scalars matching `drop` from both ends (Foundation's
+    /// `trimmingCharacters` was a seventh of import time).
+    static func trim(_ s: String, where drop: (Unicode.Scalar) -> Bool = isSpace) -> String {
+        let u = s.unicodeScalars
+        var start = u.startIndex, end = u.endIndex
+        while start < end, drop(u[start]) { start = u.index(after: start) }
+        while end > start, drop(u[u.index(before: end)]) { end = u.index(before: end) }
+        return String(u[start..<end])
+    }
+
+    static let bracketsAndSpace: Set<Unicode.Scalar> = ["【", "】", "[", "]", "(", ")", "（", "）", " ", "<", ">", "《", "》"]
 
     static func regex(_ pattern: String) -> NSRegularExpression? {
         try? NSRegularExpression(pattern: pattern, options: [])
@@ -116,14 +130,14 @@ public enum ReportCleaner {
 
     /// The segments of a breadcrumb line (首页 / 要闻 / 动态, 人民網>>四川頻道), or nil.
     static func breadcrumbSegments(_ line: String) -> [String]? {
-        guard line.count <= 120, !line.contains("。") else { return nil }
+        guard line.unicodeScalars.count <= 120, !line.unicodeScalars.contains("。") else { return nil }
         var body = line
-        if let m = matches(breadcrumbLabel, line).first, let r = Range(m.range, in: line) {
+        if line.unicodeScalars.contains("位"), let m = matches(breadcrumbLabel, line).first, let r = Range(m.range, in: line) {
             body = String(line[r.upperBound...])
         }
         let hasLabel = body != line
-        for separator in [">>", "»", "＞＞", " > ", " / ", "／", " | "] where body.contains(separator) {
-            let parts = body.components(separatedBy: separator).map(trim).filter { !$0.isEmpty }
+        for separator in [">>", "»", "＞＞", " > ", " / ", "／", " | "] where TextNormalization.contains(body, separator) {
+            let parts = body.components(separatedBy: separator).map { trim($0) }.filter { !$0.isEmpty }
             guard parts.count >= 2 else { continue }
             if hasLabel || separator == ">>" || separator == "»" || separator == "＞＞" || homeWords.contains(parts[0]) {
                 return parts
@@ -143,7 +157,8 @@ public enum ReportCleaner {
     static let widgetPattern = regex("^[【\\[]?(字[号號])?[:：]?\\s*([大中小]|默认|默認)(\\s+([大中小]|默认|默認))*[】\\]]?$|^([【\\[][^】\\]]{1,8}[】\\]]\\s*)+$")
 
     static func isWidget(_ line: String) -> Bool {
-        let bare = line.trimmingCharacters(in: CharacterSet(charactersIn: "【】[]()（）<>《》 "))
+        guard line.unicodeScalars.count <= 24 else { return false }
+        let bare = trim(line) { bracketsAndSpace.contains($0) }
         if widgetWords.contains(bare) { return true }
         if !matches(widgetPattern, line).isEmpty {
             // Lines of bracketed buttons only: 【打印】【关闭】
@@ -160,9 +175,10 @@ public enum ReportCleaner {
     ]
 
     static func isFooterMarker(_ line: String) -> Bool {
-        let bare = line.trimmingCharacters(in: CharacterSet(charactersIn: "【】[]()（） "))
+        guard line.unicodeScalars.count <= 80 else { return false }
+        let bare = trim(line) { bracketsAndSpace.contains($0) }
         if footerMarkers.contains(where: { bare.hasPrefix($0) }) { return true }
-        return line.count <= 80 && (line.contains("ICP备") || line.contains("ICP備") || line.contains("ICP证") || line.contains("ICP證"))
+        return TextNormalization.contains(line, "ICP")
     }
 
     /// A line of running text rather than a list entry or caption.
@@ -175,7 +191,7 @@ public enum ReportCleaner {
     }
 
     static func urlLine(_ line: String) -> String? {
-        guard let m = matches(urlPattern, line).first, let url = group(m, 2, in: line) else { return nil }
+        guard TextNormalization.contains(line, "http"), let m = matches(urlPattern, line).first, let url = group(m, 2, in: line) else { return nil }
         return url
     }
 
@@ -213,6 +229,7 @@ public enum ReportCleaner {
             line = String(line.dropFirst().dropLast())
         }
         guard line.count <= 160 else { return nil }
+        guard line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" }) || line.first?.isNumber == true else { return nil }
         let found = matches(labelPattern, line)
         var fields: [(String, String)] = []
         if found.isEmpty {
@@ -297,54 +314,65 @@ public enum ReportCleaner {
 
     // MARK: - Pinyin glosses
 
-    static let glossPattern = regex("(?<=\\S)[(（]([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ]{1,7})[)）]")
-    static let toned = CharacterSet(charactersIn: "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ")
-    static let syllablePattern = regex("^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?(iang|iong|uang|ueng|ang|eng|ing|ong|ian|iao|uai|uan|üan|van|ai|ei|ao|ou|an|en|er|ia|ie|iu|in|ua|uo|ui|un|üe|ve|ün|vn|ue|a|o|e|i|u|ü|v|ng|n|m)$")
+    static let toned: Set<Unicode.Scalar> = Set("āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜńňǹḿ".unicodeScalars)
+    static let toneless: [Unicode.Scalar: Character] = {
+        var map: [Unicode.Scalar: Character] = [:]
+        for (plain, marked) in [("a", "āáǎà"), ("e", "ēéěè"), ("i", "īíǐì"), ("o", "ōóǒò"), ("u", "ūúǔù"), ("ü", "ǖǘǚǜ"), ("n", "ńňǹ"), ("m", "ḿ")] {
+            for u in marked.unicodeScalars { map[u] = Character(plain) }
+        }
+        return map
+    }()
+    static let initials = ["zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r", "z", "c", "s", "y", "w", ""]
+    static let finals: Set<String> = [
+        "iang", "iong", "uang", "ueng", "ang", "eng", "ing", "ong", "ian", "iao", "uai", "uan", "üan", "van", "ai", "ei", "ao",
+        "ou", "an", "en", "er", "ia", "ie", "iu", "in", "ua", "uo", "ui", "un", "üe", "ve", "ün", "vn", "ue", "a", "o", "e", "i",
+        "u", "ü", "v", "ng", "n", "m",
+    ]
 
-    static func isSyllable(_ s: String) -> Bool {
-        var plain = String(s.lowercased().unicodeScalars.map { scalar -> Character in
-            if "āáǎà".unicodeScalars.contains(scalar) { return "a" }
-            if "ēéěè".unicodeScalars.contains(scalar) { return "e" }
-            if "īíǐì".unicodeScalars.contains(scalar) { return "i" }
-            if "ōóǒò".unicodeScalars.contains(scalar) { return "o" }
-            if "ūúǔù".unicodeScalars.contains(scalar) { return "u" }
-            if "ǖǘǚǜ".unicodeScalars.contains(scalar) { return "ü" }
-            if "ńňǹ".unicodeScalars.contains(scalar) { return "n" }
-            if "ḿ".unicodeScalars.contains(scalar) { return "m" }
-            return Character(scalar)
-        })
-        if plain.isEmpty { plain = s }
-        return !matches(syllablePattern, plain).isEmpty
+    static func isPinyinLetter(_ u: Unicode.Scalar) -> Bool {
+        ("a"..."z").contains(u) || u == "ü" || toned.contains(u)
     }
 
-    /// Removes pinyin glosses. A gloss with a tone mark (網(wǎng)) is never
-    /// prose, so it goes wherever it stands, even after a character the
-    /// conversion site garbled; a toneless one (的(de)) only right after a Han
-    /// character and only in a text that has toned glosses too, so a
-    /// parenthesised word in a normal report stays. A parenthesised CJK name
-    /// such as (溫明霞) is never a gloss.
+    /// A pinyin syllable, tone marks ignored: an initial and a final.
+    static func isSyllable(_ s: String) -> Bool {
+        let plain = String(s.unicodeScalars.map { toneless[$0] ?? Character($0) })
+        return initials.contains { plain.hasPrefix($0) && finals.contains(String(plain.dropFirst($0.count))) }
+    }
+
+    /// Removes pinyin glosses: `(syllable)` right after a character. A gloss
+    /// with a tone mark (網(wǎng)) is never prose, so it goes wherever it
+    /// stands, even after a character the conversion site garbled; a toneless
+    /// one (的(de)) only right after a Han character and only in a text that
+    /// has toned glosses too, so a parenthesised word in a normal report
+    /// stays. A parenthesised CJK name such as (溫明霞) is never a gloss.
     static func stripPinyinGlosses(_ text: String) -> (String, Int) {
-        let found = matches(glossPattern, text)
-        guard !found.isEmpty else { return (text, 0) }
-        let ns = text as NSString
-        var candidates: [(NSRange, Bool)] = []
-        var tonedCount = 0
-        for m in found {
-            guard let g = group(m, 1, in: text), isSyllable(g) else { continue }
-            let isToned = g.unicodeScalars.contains { toned.contains($0) }
-            if isToned {
-                tonedCount += 1
-            } else {
-                let before = ns.rangeOfComposedCharacterSequence(at: m.range.location - 1)
-                guard ns.substring(with: before).unicodeScalars.allSatisfy({ ScriptFolding.isHan($0.value) }) else { continue }
+        let scalars = Array(text.unicodeScalars)
+        var candidates: [(start: Int, end: Int, toned: Bool)] = []
+        var i = 1
+        while i < scalars.count {
+            guard scalars[i] == "(" || scalars[i] == "（", !isSpace(scalars[i - 1]) else { i += 1; continue }
+            var j = i + 1
+            while j < scalars.count, j - i <= 8, isPinyinLetter(scalars[j]) { j += 1 }
+            let length = j - i - 1
+            guard (1...7).contains(length), j < scalars.count, scalars[j] == ")" || scalars[j] == "）" else { i += 1; continue }
+            let gloss = String(String.UnicodeScalarView(scalars[(i + 1)..<j]))
+            if isSyllable(gloss) {
+                let isToned = gloss.unicodeScalars.contains { toned.contains($0) }
+                if isToned || ScriptFolding.isHan(scalars[i - 1].value) { candidates.append((i, j + 1, isToned)) }
             }
-            candidates.append((m.range, isToned))
+            i = j + 1
         }
-        let remove = candidates.filter { $0.1 || tonedCount >= 2 }
+        let tonedCount = candidates.filter(\.toned).count
+        let remove = candidates.filter { $0.toned || tonedCount >= 2 }
         guard !remove.isEmpty else { return (text, 0) }
-        let out = NSMutableString(string: text)
-        for (range, _) in remove.reversed() { out.replaceCharacters(in: range, with: "") }
-        return (out as String, remove.count)
+        var out = String.UnicodeScalarView()
+        var cursor = 0
+        for r in remove {
+            out.append(contentsOf: scalars[cursor..<r.start])
+            cursor = r.end
+        }
+        out.append(contentsOf: scalars[cursor...])
+        return (String(out), remove.count)
     }
 
     // MARK: - Place and byline

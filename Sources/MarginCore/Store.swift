@@ -33,6 +33,9 @@ public final class Store {
     /// While a received batch is applied: the sequence heads, kept in memory
     /// and written once at the end of the batch (same transaction).
     var batchHeads: [NodeID: Int64]?
+    /// Records whose title or body changed in the current write; their
+    /// full-text entries are refreshed once, just before it commits.
+    var pendingReindex: Set<String> = []
 
     /// Opens the store in `directory`; it must exist.
     public init(directory: String, wall: any WallClock = SystemClock()) throws {
@@ -118,17 +121,20 @@ public final class Store {
     /// commits together or not at all, and the clock is saved with it.
     public func write<T>(_ body: () throws -> T) throws -> T {
         let saved = clock
+        let outermost = !db.isInTransaction
         do {
             return try db.transaction {
                 // Another process may have written since this one opened.
                 let meta = try Store.readMeta(db)
                 clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
                 let result = try body()
+                if outermost { try flushReindex() }
                 try saveClock()
                 return result
             }
         } catch {
             clock = saved
+            if outermost { pendingReindex.removeAll() }
             throw error
         }
     }
@@ -346,14 +352,21 @@ public final class Store {
         let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
         try db.run(sql, value, .text(c.entity))
         if c.kind == .record && (c.field == "title" || c.field == "body") {
-            try reindex(record: c.entity)
+            pendingReindex.insert(c.entity)
         }
+    }
+
+    func flushReindex() throws {
+        let records = pendingReindex
+        pendingReindex.removeAll()
+        for id in records.sorted() { try reindex(record: id) }
     }
 
     /// Keeps the full-text index (over the Simplified-folded title and body)
     /// in step with a record's title and body.
     private func reindex(record id: String) throws {
         let rows = try db.rows("SELECT rowid, folded, title, body FROM records WHERE id = ?", .text(id))
+        // (folded is NULL for a record indexed for the first time)
         guard let row = rows.first, let rowid = row[0].int else { return }
         if let old = row[1].string {
             try db.run("INSERT INTO record_fts(record_fts, rowid, folded) VALUES('delete', ?, ?)", .integer(rowid), .text(old))
@@ -463,6 +476,7 @@ public final class Store {
                 return true
             }
             for change in all { try applyToState(change) }
+            try flushReindex()
         }
     }
 

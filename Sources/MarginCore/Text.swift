@@ -12,8 +12,18 @@ public struct ScalarText: Sendable {
     public let boundaries: [Int]
 
     public init(_ string: String) {
+        self.init(string, boundaries: true)
+    }
+
+    /// Without `boundaries`, `isBoundary` treats every offset as one: for
+    /// display and search, where no span is made from the offsets.
+    public init(_ string: String, boundaries withBoundaries: Bool) {
         self.string = string
         scalars = Array(string.unicodeScalars)
+        guard withBoundaries else {
+            boundaries = []
+            return
+        }
         var b: [Int] = [0]
         var n = 0
         for character in string {
@@ -26,6 +36,7 @@ public struct ScalarText: Sendable {
     public var count: Int { scalars.count }
 
     public func isBoundary(_ offset: Int) -> Bool {
+        if boundaries.isEmpty { return offset >= 0 && offset <= scalars.count }
         var lo = 0, hi = boundaries.count - 1
         while lo <= hi {
             let mid = (lo + hi) / 2
@@ -98,7 +109,42 @@ public struct Span: Equatable, Sendable {
 }
 
 public enum TextNormalization {
-    public static func nfc(_ s: String) -> String { s.precomposedStringWithCanonicalMapping }
+    public static func nfc(_ s: String) -> String {
+        // ASCII text is already in NFC.
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s }
+        return s.precomposedStringWithCanonicalMapping
+    }
+
+    /// True when `s` holds something other than white space.
+    public static func hasText(_ s: String) -> Bool {
+        s.unicodeScalars.contains { !$0.properties.isWhitespace }
+    }
+
+    /// CR LF and lone CR become LF.
+    public static func unixNewlines(_ s: String) -> String {
+        guard s.utf8.contains(13) else { return s }
+        var out = String.UnicodeScalarView()
+        var previousCR = false
+        for u in s.unicodeScalars {
+            if u == "\r" { out.append("\n"); previousCR = true; continue }
+            if u == "\n" && previousCR { previousCR = false; continue }
+            previousCR = false
+            out.append(u)
+        }
+        return String(out)
+    }
+
+    /// Substring test on UTF-8 bytes, without going through Foundation.
+    public static func contains(_ haystack: String, _ needle: String) -> Bool {
+        let h = Array(haystack.utf8), n = Array(needle.utf8)
+        guard !n.isEmpty, n.count <= h.count else { return n.isEmpty }
+        var i = 0
+        while i <= h.count - n.count {
+            if h[i] == n[0] && h[i..<(i + n.count)].elementsEqual(n) { return true }
+            i += 1
+        }
+        return false
+    }
 
     /// Strict UTF-8 decoding: nil for invalid input rather than replacement characters.
     public static func decodeUTF8(_ data: Data) -> String? {
@@ -142,26 +188,47 @@ public enum ScriptFolding {
         (0x3400...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) || (0x20000...0x3FFFF).contains(v)
     }
 
-    public static func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+    /// ICU's Hant-Hans for one Han character; itself when that is not one character.
+    private static func transform(_ v: UInt32) -> UInt32 {
+        guard let scalar = Unicode.Scalar(v),
+              let t = String(scalar).applyingTransform(StringTransform("Hant-Hans"), reverse: false),
+              t.unicodeScalars.count == 1, let folded = t.unicodeScalars.first else { return v }
+        return folded.value
+    }
+
+    /// Folds one scalar; `table` is the cache, held locked by the caller.
+    private static func fold(_ scalar: Unicode.Scalar, table: inout [UInt32: UInt32]) -> Unicode.Scalar {
         let v = scalar.value
         if v < 0x3400 { return (65...90).contains(v) ? Unicode.Scalar(v + 32) ?? scalar : scalar }
-        if (0xFF01...0xFF5E).contains(v) { return fold(Unicode.Scalar(v - 0xFEE0) ?? scalar) }
+        if (0xFF01...0xFF5E).contains(v) { return fold(Unicode.Scalar(v - 0xFEE0) ?? scalar, table: &table) }
         guard isHan(v) else { return scalar }
-        if let hit = cache.withLock({ $0[v] }) { return Unicode.Scalar(hit) ?? scalar }
-        var result = v
-        if let t = String(scalar).applyingTransform(StringTransform("Hant-Hans"), reverse: false),
-           t.unicodeScalars.count == 1, let s = t.unicodeScalars.first {
-            result = s.value
-        }
-        cache.withLock { $0[v] = result }
+        if let hit = table[v] { return Unicode.Scalar(hit) ?? scalar }
+        let result = transform(v)
+        table[v] = result
         return Unicode.Scalar(result) ?? scalar
     }
 
-    public static func fold(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] { scalars.map(fold) }
+    public static func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+        cache.withLock { fold(scalar, table: &$0) }
+    }
+
+    public static func fold(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(scalars.count)
+        foldAll(scalars) { out.append($0) }
+        return out
+    }
 
     public static func fold(_ string: String) -> String {
         var out = String.UnicodeScalarView()
-        for s in string.unicodeScalars { out.append(fold(s)) }
+        foldAll(string.unicodeScalars) { out.append($0) }
         return String(out)
+    }
+
+    /// Folds a run of scalars under one acquisition of the cache lock.
+    static func foldAll<S: Sequence>(_ scalars: S, _ emit: (Unicode.Scalar) -> Void) where S.Element == Unicode.Scalar {
+        cache.withLock { table in
+            for s in scalars { emit(fold(s, table: &table)) }
+        }
     }
 }

@@ -296,7 +296,10 @@ public final class Statement {
     public func text(_ i: Int) -> String? {
         guard let c = sqlite3_column_text(handle, Int32(i)) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, Int32(i)))
-        return String(decoding: UnsafeBufferPointer(start: c, count: count), as: UTF8.self)
+        // Copy, then validate in place: the stdlib's fast path for UTF-8.
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            buffer.initialize(from: UnsafeBufferPointer(start: c, count: count)).1
+        }
     }
 
     public func int(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }

@@ -1,24 +1,455 @@
+// margin-bench: measures Margin against baselines taken in the same run.
+//
+//   swift run -c release margin-bench [--quick] [--json]
+//
+// Every store is built in a temporary folder and removed at the end. The
+// sync metrics run server and client as child processes (this binary again,
+// in a child mode) so each side's peak memory is its own.
 import Foundation
+import MarginCLI
 import MarginCore
+import MarginSQLite
+import MarginSync
 
-let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mb-\(UUID().uuidString)")
-try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-defer { try? FileManager.default.removeItem(at: dir) }
-let origin = "00000000000000aa"
-var changes: [Change] = []
-var seq: Int64 = 0
-let rec = String(repeating: "a", count: 32)
-for i in 0..<(CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])! : 5000) {
-    let id = String(format: "%032x", i + 1)
-    for (f, v) in [("record", FieldValue.text(rec)), ("code", .text("c1")), ("start", .int(5)), ("end", .int(9)), ("quote", .text("159名黨員")), ("prefix", .text("共有")), ("suffix", .text("加入")), ("value", .text("159")), ("status", .text("open")), ("author", .text("x"))] {
-        seq += 1
-        changes.append(Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: 1_700_000_000_000 + seq, counter: 0), kind: .annotation, entity: id, field: f, value: v))
+// MARK: - Child modes
+
+func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+        return kb / 1024
+    }
+    return 0
+}
+
+/// Unbuffered, so a parent reading the pipe sees each line at once.
+func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "--as-margin" {
+    exit(MarginCLI.run(arguments: Array(arguments.dropFirst())))
+}
+if arguments.first == "--child-serve", arguments.count == 2 {
+    signal(SIGPIPE, SIG_IGN)
+    do {
+        let store = try Store(directory: arguments[1])
+        let server = try SyncServer(directory: store.directory, endpoint: Endpoint(host: "127.0.0.1", port: 0),
+                                    options: SyncServer.Options()) { _ in }
+        emit("port \(server.endpoint.port)")
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler { server.stop() }
+        source.resume()
+        server.serve()
+        emit("rss \(peakRSSMegabytes())")
+        exit(0)
+    } catch {
+        emit("error \(error)")
+        exit(1)
     }
 }
-let s = try Store.create(directory: dir.appendingPathComponent("s").path, name: "s")
-let t0 = Date()
-for chunk in stride(from: 0, to: changes.count, by: 5000) {
-    _ = try s.receiveBatch(Array(changes[chunk..<min(changes.count, chunk + 5000)]))
+if arguments.first == "--child-sync", arguments.count == 3 {
+    do {
+        let store = try Store(directory: arguments[1])
+        guard let endpoint = Endpoint(parsing: arguments[2]) else { exit(2) }
+        let start = Date()
+        let r = try SyncSession.sync(store: store, with: endpoint, options: SyncOptions())
+        emit("seconds \(Date().timeIntervalSince(start)) received \(r.received) rss \(peakRSSMegabytes())")
+        exit(0)
+    } catch {
+        emit("error \(error)")
+        exit(1)
+    }
 }
-let dt = Date().timeIntervalSince(t0)
-print("applied \(changes.count) in \(dt) s: \(Int(Double(changes.count) / dt))/s")
+
+// MARK: - Options and output
+
+let quick = arguments.contains("--quick")
+let json = arguments.contains("--json")
+if let unknown = arguments.first(where: { $0 != "--quick" && $0 != "--json" }) {
+    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json]\n".utf8))
+    exit(64)
+}
+
+func note(_ s: String) { FileHandle.standardError.write(Data("\(s)\n".utf8)) }
+
+struct Metric {
+    var name: String
+    var value: Double
+    var baseline: Double?
+    var unit: String
+    var target: String
+    var met: Bool
+    var ratio: Double? { baseline.flatMap { $0 > 0 ? value / $0 : nil } }
+}
+var metrics: [Metric] = []
+
+func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let r = try body()
+    return (r, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+}
+
+func median(_ xs: [Double]) -> Double { xs.sorted()[xs.count / 2] }
+
+let root = FileManager.default.temporaryDirectory.appendingPathComponent("margin-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+defer { try? FileManager.default.removeItem(at: root) }
+func path(_ name: String) -> String { root.appendingPathComponent(name).path }
+
+// Sizes: the full run uses the sizes the targets name; --quick shrinks them.
+let annotationsN = quick ? 10_000 : 100_000          // write_overhead (× ~10 changes each)
+let smallSyncN = quick ? 1_000 : 10_000               // annotations in the small sync store
+let reportsN = quick ? 10_000 : 100_000               // search and CLI store
+let importN = quick ? 500 : 5_000                     // files for import_rate
+
+// MARK: - Synthetic reports
+
+/// Report text in the seeds' style: county reports on epidemic-prevention
+/// work, Simplified or Traditional, full of figures. Deterministic.
+struct ReportMaker {
+    var state: UInt64 = 0x9E3779B97F4A7C15
+    mutating func next(_ n: Int) -> Int {
+        state &+= 0x9E3779B97F4A7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        return Int((z ^ (z >> 31)) % UInt64(n))
+    }
+    static let places = ["曲麻莱县", "玛多县", "同仁县", "泸县", "尖扎县", "泽库县", "河南县", "玉树市", "称多县", "囊谦县"]
+    static let sentences = [
+        "县委迅速成立了%d个临时党支部,组织%d名党员干部下沉一线值守。",
+        "全县共抽调%d名机关干部,组建党员突击队%d支,实行24小时轮班值守。",
+        "卫生健康局抽调医护人员%d名,分成%d个核酸采样小组深入牧区开展采样。",
+        "各乡镇设立交通卡点%d个,累计检查车辆%d辆次,登记过往人员%d人次。",
+        "志愿服务队%d支、志愿者%d名参与小区值守和物资配送工作。",
+        "网格员%d名包户到人,共排查返乡人员%d人次,发放宣传资料%d份。",
+        "县红十字会接受社会各界捐款%d万元,物资价值%d万元。",
+        "通过微信群和广播每日播放防疫知识,引导群众不聚集、不串门、勤洗手。",
+        "纪委监委开展监督检查%d余次,发现并督促整改问题%d个。",
+    ]
+    mutating func body(_ i: Int, paragraphs: Int) -> (title: String, place: String, body: String) {
+        let place = ReportMaker.places[next(ReportMaker.places.count)]
+        var paras: [String] = []
+        for p in 0..<paragraphs {
+            var para = ""
+            for _ in 0..<4 {
+                let template = ReportMaker.sentences[next(ReportMaker.sentences.count)]
+                para += String(format: template, next(900) + 5, next(90) + 2, next(9000) + 10)
+            }
+            if p == 0 { para = "\(place)第\(i)号报告:" + para }
+            paras.append(p % 2 == 1 ? ScriptFolding.traditionalSample(para) : para)
+        }
+        return ("\(place)疫情防控工作报告(\(i))", place, paras.joined(separator: "\n\n"))
+    }
+}
+
+extension ScriptFolding {
+    /// A rough Traditional rendering for test text: a few common characters.
+    static func traditionalSample(_ s: String) -> String {
+        let map: [Character: Character] = ["党": "黨", "员": "員", "县": "縣", "干": "幹", "队": "隊", "卫": "衛", "疗": "療",
+                                           "组": "組", "织": "織", "区": "區", "务": "務", "检": "檢", "传": "傳", "发": "發"]
+        return String(s.map { map[$0] ?? $0 })
+    }
+}
+
+// MARK: - write_overhead
+
+note("write_overhead: \(annotationsN) annotations through the store API vs plain SQLite…")
+let source = try Store.create(directory: path("source"), name: "source")
+let (sourceRecord, _) = try source.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
+let sourceCode = try source.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+let (_, apiSeconds) = try time {
+    try source.write {
+        for i in 0..<annotationsN {
+            _ = try source.annotate(record: sourceRecord, code: sourceCode, span: .range(2, 7), value: "\(i)", note: nil)
+        }
+    }
+}
+let plain = try Database(path: path("plain.sqlite"))
+try plain.execute("""
+    PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
+    CREATE TABLE annotations(id TEXT PRIMARY KEY, record TEXT, code TEXT, span_start INTEGER, span_end INTEGER, quote TEXT,
+        prefix TEXT, suffix TEXT, value TEXT, status TEXT, author TEXT, created_ms INTEGER, updated_ms INTEGER);
+    CREATE INDEX annotations_by_record ON annotations(record); CREATE INDEX annotations_by_code ON annotations(code);
+    CREATE TABLE log(origin TEXT, seq INTEGER, ms INTEGER, kind TEXT, entity TEXT, field TEXT, value, PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+    """)
+let (_, plainSeconds) = try time {
+    try plain.transaction {
+        let insert = try plain.statement("INSERT INTO annotations VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        for i in 0..<annotationsN {
+            try insert.run([.text(Store.randomEntityID()), .text(sourceRecord), .text(sourceCode), .integer(2), .integer(7),
+                            .text("159名黨員"), .text("共有"), .text("加入其中"), .text("\(i)"), .text("open"), .text("source"),
+                            .integer(Int64(i)), .integer(Int64(i))])
+        }
+    }
+}
+let changesPerAnnotation = Double(try source.head(of: source.node.id) - 3) / Double(annotationsN)
+let (_, logFloorSeconds) = try time {
+    try plain.transaction {
+        let insert = try plain.statement("INSERT INTO log VALUES(?, ?, ?, ?, ?, ?, ?)")
+        let rows = Int(changesPerAnnotation * Double(annotationsN))
+        for i in 0..<rows {
+            try insert.run([.text("00112233445566aa"), .integer(Int64(i + 1)), .integer(Int64(i)), .text("annotation"),
+                            .text(Store.randomEntityID()), .text("value"), .text("\(i)")])
+        }
+    }
+}
+metrics.append(Metric(name: "write_overhead", value: apiSeconds, baseline: plainSeconds, unit: "s", target: "ratio ≤ 1.5",
+                      met: apiSeconds / plainSeconds <= 1.5))
+metrics.append(Metric(name: "write_log_floor", value: logFloorSeconds, baseline: plainSeconds, unit: "s",
+                      target: "(bound) plain inserts of the change-log rows alone", met: true))
+
+// MARK: - apply_rate
+
+note("apply_rate: applying the source's log on a second node…")
+let applyTarget = try Store.create(directory: path("apply"), name: "apply")
+var pendingBatch: [Change] = []
+var applied = 0
+var applySeconds = 0.0
+try source.forEachChange(above: VersionVector()) { c in
+    pendingBatch.append(c)
+    if pendingBatch.count == 5_000 {
+        let (o, s) = try time { try applyTarget.receiveBatch(pendingBatch) }
+        applied += o.applied
+        applySeconds += s
+        pendingBatch.removeAll(keepingCapacity: true)
+    }
+    return true
+}
+if !pendingBatch.isEmpty {
+    let (o, s) = try time { try applyTarget.receiveBatch(pendingBatch) }
+    applied += o.applied
+    applySeconds += s
+}
+let (_, rawRowsSeconds) = try time {
+    try plain.transaction {
+        try plain.execute("DELETE FROM log")
+        let insert = try plain.statement("INSERT INTO log VALUES(?, ?, ?, ?, ?, ?, ?)")
+        for i in 0..<applied {
+            try insert.run([.text("00112233445566bb"), .integer(Int64(i + 1)), .integer(Int64(i)), .text("annotation"),
+                            .text("e\(i / 10)"), .text("f\(i % 10)"), .text("\(i)")])
+        }
+    }
+}
+let applyRate = Double(applied) / applySeconds
+metrics.append(Metric(name: "apply_rate", value: applyRate, baseline: Double(applied) / rawRowsSeconds, unit: "/s",
+                      target: "≥ 200000 /s", met: applyRate >= 200_000))
+
+// MARK: - initial_sync and its memory
+
+let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+
+func child(_ args: [String]) throws -> (Process, Pipe) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: me)
+    p.arguments = args
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    try p.run()
+    return (p, pipe)
+}
+
+func readLine(_ pipe: Pipe) -> String {
+    var bytes: [UInt8] = []
+    while true {
+        let d = pipe.fileHandleForReading.readData(ofLength: 1)
+        if d.isEmpty || d.first == 10 { break }
+        bytes += d
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func field(_ line: String, _ key: String) -> Double? {
+    let words = line.split(separator: " ")
+    guard let i = words.firstIndex(of: Substring(key)), i + 1 < words.count else { return nil }
+    return Double(words[i + 1])
+}
+
+/// Syncs an empty store from `from` through two child processes; returns
+/// (seconds, changes received, peak RSS of server, peak RSS of client).
+func processSync(from: String, into: String) throws -> (Double, Int, Double, Double) {
+    _ = try Store.create(directory: into, name: "receiver")
+    let (server, serverOut) = try child(["--child-serve", from])
+    let portLine = readLine(serverOut)
+    guard let port = field(portLine, "port") else { throw MarginError.invalid("server child: \(portLine)") }
+    let (client, clientOut) = try child(["--child-sync", into, "127.0.0.1:\(Int(port))"])
+    let result = readLine(clientOut)
+    client.waitUntilExit()
+    kill(server.processIdentifier, SIGINT)
+    let serverResult = readLine(serverOut)
+    server.waitUntilExit()
+    guard let seconds = field(result, "seconds"), let received = field(result, "received"),
+          let clientRSS = field(result, "rss"), let serverRSS = field(serverResult, "rss") else {
+        throw MarginError.invalid("sync child: \(result) / \(serverResult)")
+    }
+    return (seconds, Int(received), serverRSS, clientRSS)
+}
+
+note("initial_sync: building a store of \(smallSyncN * 10) changes for the small comparison…")
+let small = try Store.create(directory: path("small"), name: "small")
+let (smallRecord, _) = try small.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
+let smallCode = try small.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+try small.write {
+    for i in 0..<smallSyncN { _ = try small.annotate(record: smallRecord, code: smallCode, span: .range(2, 7), value: "\(i)", note: nil) }
+}
+note("initial_sync: \(try source.status().changes) changes between two processes over 127.0.0.1…")
+let smallSync = try processSync(from: small.directory, into: path("small-copy"))
+let bigSync = try processSync(from: source.directory, into: path("copy"))
+metrics.append(Metric(name: "initial_sync", value: bigSync.0, baseline: applySeconds, unit: "s",
+                      target: "≤ 10 s for 1M changes (baseline: in-process apply time)", met: bigSync.0 <= 10 * Double(bigSync.1) / 1_000_000))
+let bigRSS = max(bigSync.2, bigSync.3), smallRSS = max(smallSync.2, smallSync.3)
+metrics.append(Metric(name: "initial_sync_rss", value: bigRSS, baseline: smallRSS, unit: "MB",
+                      target: "≤ 150 MB, flat (baseline: the same at 1/10 the changes)", met: bigRSS <= 150 && bigRSS / smallRSS <= 1.5))
+
+// MARK: - incremental_sync
+
+/// The time of syncing 10 new changes between two stores that share `base`.
+func incremental(_ base: Store, copy: String) throws -> Double {
+    let server = try SyncServer(directory: base.directory, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: SyncServer.Options()) { _ in }
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread { server.serve(); done.signal() }
+    defer { server.stop(); done.wait() }
+    let client = try Store(directory: copy)
+    var times: [Double] = []
+    let (record, _) = try base.importReport(ReportDraft(body: "增量测试报告,共有12名党员参加。", title: "inc"))
+    for round in 0..<5 {
+        try base.write {
+            for i in 0..<10 { try base.setRecordField(record, field: "note\(i)", value: "round \(round)") }
+        }
+        let (r, s) = try time { try SyncSession.sync(store: client, with: server.endpoint, options: SyncOptions()) }
+        guard r.received == 10 || round == 0 else { throw MarginError.invalid("incremental sync moved \(r.received)") }
+        if round > 0 { times.append(s) }
+    }
+    return median(times)
+}
+note("incremental_sync: 10 new changes on stores sharing \(try source.status().changes) vs \(try small.status().changes) changes…")
+let incBig = try incremental(source, copy: path("copy"))
+let incSmall = try incremental(small, copy: path("small-copy"))
+metrics.append(Metric(name: "incremental_sync", value: incBig, baseline: incSmall, unit: "s",
+                      target: "≤ 0.05 s, ratio ≤ 1.5", met: incBig <= 0.05 && incBig / incSmall <= 1.5))
+
+// MARK: - search and CLI on many reports
+
+note("search: building a store of \(reportsN) reports…")
+let reports = try Store.create(directory: path("reports"), name: "reports")
+var maker = ReportMaker()
+var someRecord = ""
+try reports.write {
+    for i in 0..<reportsN {
+        let r = maker.body(i, paragraphs: 4)
+        let (id, _) = try reports.importReport(ReportDraft(body: r.body, title: r.title, published: "2022-11-07", place: r.place))
+        if i == reportsN / 2 { someRecord = id }
+    }
+}
+let queries = ["临时党支部", "黨員突擊隊", "核酸采样小组", "第\(reportsN / 3)号报告", "纪委监委开展"]
+var searchTimes: [Double] = [], ftsTimes: [Double] = []
+for q in queries {
+    for _ in 0..<3 {
+        searchTimes.append(try time { try reports.search(q, limit: 20) }.1)
+        let phrase = "\"" + ScriptFolding.fold(q) + "\""
+        ftsTimes.append(try time { try reports.db.rows("SELECT rowid FROM record_fts WHERE record_fts MATCH ? LIMIT 20", .text(phrase)) }.1)
+    }
+}
+let searchMedian = median(searchTimes)
+metrics.append(Metric(name: "search_latency", value: searchMedian, baseline: median(ftsTimes), unit: "s",
+                      target: "≤ 0.020 s (baseline: the bare FTS5 query)", met: searchMedian <= 0.020))
+var shortTimes: [Double] = [], scanTimes: [Double] = []
+for q in ["党", "黨員", "疫"] {
+    for _ in 0..<3 {
+        shortTimes.append(try time { try reports.search(q, limit: 20) }.1)
+        scanTimes.append(try time { try reports.db.rows("SELECT id FROM records WHERE instr(folded, ?) > 0 LIMIT 20", .text(ScriptFolding.fold(q))) }.1)
+    }
+}
+let shortMedian = median(shortTimes)
+metrics.append(Metric(name: "short_search_latency", value: shortMedian, baseline: median(scanTimes), unit: "s",
+                      target: "≤ 0.200 s (baseline: the bare instr() scan)", met: shortMedian <= 0.200))
+
+func runProcess(_ exe: String, _ args: [String]) throws -> Double {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    let (_, s) = try time { try p.run(); p.waitUntilExit() }
+    guard p.terminationStatus == 0 else { throw MarginError.invalid("\(exe) \(args.joined(separator: " ")) exited \(p.terminationStatus)") }
+    return s
+}
+
+let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let dbFile = (reports.directory as NSString).appendingPathComponent(Store.fileName)
+var showTimes: [Double] = [], listTimes: [Double] = [], sqliteShow: [Double] = [], sqliteList: [Double] = []
+for _ in 0..<5 {
+    showTimes.append(try runProcess(me, ["--as-margin", "--store", reports.directory, "show", someRecord]))
+    listTimes.append(try runProcess(me, ["--as-margin", "--store", reports.directory, "list", "--json"]))
+    if let sqlite3 {
+        sqliteShow.append(try runProcess(sqlite3, [dbFile, "SELECT id, title, source, published, place, body FROM records WHERE id = '\(someRecord)'; SELECT * FROM annotations WHERE record = '\(someRecord)';"]))
+        sqliteList.append(try runProcess(sqlite3, ["-json", dbFile, "SELECT r.id, r.title, r.published, r.place, (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0) AS annotations FROM records r WHERE r.deleted = 0 ORDER BY r.published DESC, r.title, r.id"]))
+    }
+}
+let cliShow = median(showTimes), cliList = median(listTimes)
+let baseShow = sqliteShow.isEmpty ? nil : median(sqliteShow), baseList = sqliteList.isEmpty ? nil : median(sqliteList)
+metrics.append(Metric(name: "cli_latency", value: cliShow, baseline: baseShow, unit: "s", target: "show: ratio ≤ 2 vs sqlite3",
+                      met: baseShow.map { cliShow / $0 <= 2 } ?? false))
+metrics.append(Metric(name: "cli_latency_list", value: cliList, baseline: baseList, unit: "s", target: "list --json: ratio ≤ 2 vs sqlite3",
+                      met: baseList.map { cliList / $0 <= 2 } ?? false))
+
+// MARK: - import_rate
+
+note("import_rate: \(importN) report files through `margin import`…")
+let importDir = root.appendingPathComponent("import-files")
+try FileManager.default.createDirectory(at: importDir, withIntermediateDirectories: true)
+var texts: [String] = []
+for i in 0..<importN {
+    let r = maker.body(reportsN + i, paragraphs: 14)
+    let page = "当前位置:首页 / 工作动态\n\n\(r.title)\n\n来源:\(r.place)融媒体中心     发布时间:2022-11-07 17:00:37\n\n\(r.body)\n\n[责任编辑:海燕]\n"
+    texts.append(page)
+    try Data(page.utf8).write(to: importDir.appendingPathComponent(String(format: "%05d.txt", i)))
+}
+_ = try Store.create(directory: path("imported"), name: "importer")
+let silent = Console(out: { _ in }, err: { _ in })
+let (importStatus, importSeconds) = time {
+    MarginCLI.run(arguments: ["--store", path("imported"), "import", "--quiet", importDir.path], environment: [:],
+                  workingDirectory: root.path, console: silent)
+}
+guard importStatus == 0 else { throw MarginError.invalid("margin import failed") }
+let plainImport = try Database(path: path("plain-import.sqlite"))
+try plainImport.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE reports(id INTEGER PRIMARY KEY, body TEXT);")
+let (_, plainImportSeconds) = try time {
+    try plainImport.transaction {
+        let insert = try plainImport.statement("INSERT INTO reports(body) VALUES(?)")
+        for i in 0..<importN {
+            let data = try Data(contentsOf: importDir.appendingPathComponent(String(format: "%05d.txt", i)))
+            try insert.run([.text(String(decoding: data, as: UTF8.self))])
+        }
+    }
+}
+let importRate = Double(importN) / importSeconds
+metrics.append(Metric(name: "import_rate", value: importRate, baseline: Double(importN) / plainImportSeconds, unit: "/s",
+                      target: "≥ 2000 /s (baseline: reading the files and plain inserts)", met: importRate >= 2_000))
+
+// MARK: - Report
+
+if json {
+    var out: [String: Any] = [:]
+    for m in metrics {
+        var o: [String: Any] = ["value": m.value, "unit": m.unit, "target": m.target, "met": m.met]
+        if let b = m.baseline { o["baseline"] = b }
+        if let r = m.ratio { o["ratio"] = r }
+        out[m.name] = o
+    }
+    out["_sizes"] = ["annotations": annotationsN, "changes": try source.status().changes, "reports": reportsN,
+                     "import_files": importN, "quick": quick]
+    let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+} else {
+    func f(_ v: Double?) -> String {
+        guard let v else { return "-" }
+        return v >= 1000 ? String(format: "%.0f", v) : (v >= 1 ? String(format: "%.2f", v) : String(format: "%.4f", v))
+    }
+    print("metric                 value         baseline      ratio    unit  met   target")
+    for m in metrics {
+        print("\(m.name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(f(m.value).padding(toLength: 13, withPad: " ", startingAt: 0)) \(f(m.baseline).padding(toLength: 13, withPad: " ", startingAt: 0)) \(f(m.ratio).padding(toLength: 8, withPad: " ", startingAt: 0)) \(m.unit.padding(toLength: 5, withPad: " ", startingAt: 0)) \((m.met ? "yes" : "NO").padding(toLength: 5, withPad: " ", startingAt: 0)) \(m.target)")
+    }
+    print("sizes: \(annotationsN) annotations (\(try source.status().changes) changes), \(reportsN) reports, \(importN) import files\(quick ? " (quick)" : "")")
+}

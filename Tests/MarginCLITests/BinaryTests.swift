@@ -27,4 +27,23 @@ final class BinaryTests: CLITestCase {
         r = try binary(["--version"])
         XCTAssertTrue(r.out.hasPrefix("margin "))
     }
+
+    /// `margin log | head -1`: the reader goes away; margin must not crash.
+    func testClosedPipeEndsOutputQuietly() throws {
+        XCTAssertEqual(try binary(["init", "--name", "p"]).code, 0)
+        XCTAssertEqual(try binary(["import", CLITestCase.samples.appendingPathComponent("reports").path]).code, 0)
+        let exe = try XCTUnwrap(CLITestCase.binary)
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = ["log", "-n", "0"]
+        p.currentDirectoryURL = dir
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        try pipe.fileHandleForReading.close()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .exit, "not killed by a signal or a trap")
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
 }

@@ -83,7 +83,8 @@ final class SyncCLITests: CLITestCase {
 
         // The same record coded by both, then the same field changed by both.
         let search = try binary(["search", "高原防疫卡點", "--json"], in: bob).out
-        let record = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(search.split(separator: "\n")[0].utf8)) as? [String: Any])?["record"] as? String)
+        let firstHit = try XCTUnwrap(search.split(separator: "\n").first, "search found nothing")
+        let record = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(firstHit.utf8)) as? [String: Any])?["record"] as? String)
         r = try binary(["annotate", String(record.prefix(8)), "--code", "cadres", "--quote", "機關幹部212名", "--value", "212"], in: bob)
         XCTAssertEqual(r.code, 0, r.err)
         let annotation = try XCTUnwrap(r.out.split(separator: " ").dropFirst().first.map(String.init))

@@ -58,53 +58,85 @@ struct ImportCommand: Command {
         return out
     }
 
+    /// Files share a transaction in chunks (one sync to disk per chunk, not
+    /// per file); each file is a savepoint inside it, so a bad file rolls
+    /// back alone. Lines are printed once their chunk has committed.
+    static let filesPerTransaction = 256
+
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         let list = try files(context)
         var failed = 0, added = 0, present = 0
         let progress = context.console.errIsTerminal && list.count > 1
-        for (n, path) in list.enumerated() {
-            let shown = path.hasPrefix(context.workingDirectory + "/") ? String(path.dropFirst(context.workingDirectory.count + 1)) : path
-            if progress { context.console.err("\r\u{1B}[K[\(n + 1)/\(list.count)] \(Format.oneLine(shown, max: 50))") }
+        for chunkStart in stride(from: 0, to: list.count, by: ImportCommand.filesPerTransaction) {
+            let chunk = list[chunkStart..<min(list.count, chunkStart + ImportCommand.filesPerTransaction)]
+            var lines: [String] = [], errors: [String] = []
+            var chunkAdded = 0, chunkPresent = 0, chunkFailed = 0
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: path))
-                let isExchange = ImportCommand.exchangeExtensions.contains((path as NSString).pathExtension.lowercased())
-                let limit = isExchange ? ImportCommand.maxExchangeBytes : ImportCommand.maxReportBytes
-                guard data.count <= limit else { throw MarginError.invalid("file is too large (\(data.count >> 20) MB; the limit is \(limit >> 20) MB)") }
-                guard !data.isEmpty else { throw MarginError.invalid("file is empty") }
-                guard !TextNormalization.looksBinary(data) else { throw MarginError.invalid("file looks binary, not text") }
-                guard let text = TextNormalization.decodeUTF8(data) else { throw MarginError.invalid("file is not valid UTF-8 text") }
-                if progress { context.console.err("\r\u{1B}[K") }
-                if isExchange {
-                    let c = try store.importJSONLines(text)
-                    context.print("\(shown): \(c.records) records, \(c.annotations) annotations, \(c.codes) codes imported; \(c.unchanged) already present")
-                    added += c.records
-                    continue
-                }
-                guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw MarginError.invalid("file holds only white space") }
-                let cleaned = ReportCleaner.clean(text, raw: raw)
-                guard !cleaned.draft.body.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                    throw MarginError.invalid("no report text left after removing page furniture (try --raw)")
-                }
-                let result = try store.importReport(cleaned.draft)
-                let title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
-                if result.alreadyPresent {
-                    present += 1
-                    context.print("\(shown): already present as \(Format.id(result.id)) \(title)")
-                } else {
-                    added += 1
-                    context.print("\(shown): imported \(Format.id(result.id)) \(title)")
-                    if !quiet { for line in cleaned.cleaned { context.print("    \(Format.oneLine(line, max: 70))") } }
+                try store.write {
+                    for (n, path) in chunk.enumerated() {
+                        let shown = path.hasPrefix(context.workingDirectory + "/") ? String(path.dropFirst(context.workingDirectory.count + 1)) : path
+                        if progress { context.console.err("\r\u{1B}[K[\(chunkStart + n + 1)/\(list.count)] \(Format.oneLine(shown, max: 50))") }
+                        do {
+                            switch try importFile(path, into: store) {
+                            case .exchange(let c):
+                                lines.append("\(shown): \(c.records) records, \(c.annotations) annotations, \(c.codes) codes imported; \(c.unchanged) already present")
+                                chunkAdded += c.records
+                            case .report(let id, let title, let cleaned, let alreadyPresent):
+                                if alreadyPresent {
+                                    chunkPresent += 1
+                                    lines.append("\(shown): already present as \(Format.id(id)) \(title)")
+                                } else {
+                                    chunkAdded += 1
+                                    lines.append("\(shown): imported \(Format.id(id)) \(title)")
+                                    if !quiet { for line in cleaned { lines.append("    \(Format.oneLine(line, max: 70))") } }
+                                }
+                            }
+                        } catch {
+                            chunkFailed += 1
+                            errors.append("margin import: \(shown): \(MarginError.message(for: error))")
+                        }
+                    }
                 }
             } catch {
-                if progress { context.console.err("\r\u{1B}[K") }
-                failed += 1
-                context.warn("margin import: \(shown): \(MarginError.message(for: error))")
+                // The chunk did not commit: none of its files went in.
+                lines = []
+                errors = chunk.map { "margin import: \($0): \(MarginError.message(for: error))" }
+                chunkAdded = 0; chunkPresent = 0; chunkFailed = chunk.count
             }
+            if progress { context.console.err("\r\u{1B}[K") }
+            if !lines.isEmpty { context.console.out(lines.map { $0 + "\n" }.joined()) }
+            for e in errors { context.warn(e) }
+            added += chunkAdded; present += chunkPresent; failed += chunkFailed
         }
         if list.count > 1 {
             context.print("\(added) imported, \(present) already present, \(failed) failed")
         }
         return failed > 0 ? ExitCode.failure : ExitCode.success
+    }
+
+    enum Imported {
+        case report(id: String, title: String, cleaned: [String], alreadyPresent: Bool)
+        case exchange(Store.ExchangeCounts)
+    }
+
+    /// One file, whole or not at all (a savepoint when inside a chunk).
+    func importFile(_ path: String, into store: Store) throws -> Imported {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let isExchange = ImportCommand.exchangeExtensions.contains((path as NSString).pathExtension.lowercased())
+        let limit = isExchange ? ImportCommand.maxExchangeBytes : ImportCommand.maxReportBytes
+        guard data.count <= limit else { throw MarginError.invalid("file is too large (\(data.count >> 20) MB; the limit is \(limit >> 20) MB)") }
+        guard !data.isEmpty else { throw MarginError.invalid("file is empty") }
+        guard !TextNormalization.looksBinary(data) else { throw MarginError.invalid("file looks binary, not text") }
+        guard let text = TextNormalization.decodeUTF8(data) else { throw MarginError.invalid("file is not valid UTF-8 text") }
+        if isExchange { return .exchange(try store.importJSONLines(text)) }
+        guard TextNormalization.hasText(text) else { throw MarginError.invalid("file holds only white space") }
+        let cleaned = ReportCleaner.clean(text, raw: raw)
+        guard TextNormalization.hasText(cleaned.draft.body) else {
+            throw MarginError.invalid("no report text left after removing page furniture (try --raw)")
+        }
+        let result = try store.importReport(cleaned.draft)
+        let title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
+        return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
     }
 }

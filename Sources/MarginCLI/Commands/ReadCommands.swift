@@ -74,18 +74,21 @@ struct ListCommand: Command {
             return ExitCode.success
         }
         let rows = try store.records(Store.RecordFilter(code: codeID, status: status, text: text, limit: limit))
+        var output = ""
+        output.reserveCapacity(rows.count * 120)
         for r in rows {
             if json {
                 var o: [String: Any] = ["id": r.id, "annotations": r.annotations, "open": r.open]
                 if let t = r.title { o["title"] = t }
                 if let p = r.published { o["published"] = p }
                 if let p = r.place { o["place"] = p }
-                try context.printJSON(o)
+                output += try JSONText.encode(o) + "\n"
                 continue
             }
             let date = Format.pad(String((r.published ?? "").prefix(10)), 10)
-            context.print("\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? "(untitled)", max: 50))")
+            output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? "(untitled)", max: 50))\n"
         }
+        context.console.out(output)
         if rows.isEmpty && !json { context.warn("no records match") }
         return ExitCode.success
     }
@@ -207,10 +210,10 @@ struct SearchCommand: Command {
     static let summary = "Full-text search, Simplified and Traditional alike"
     static let usage = "margin search TEXT [-n N] [--json]"
     static let details = """
-    Finds records containing TEXT in their title or body. 党支部 finds 黨支部
-    and the reverse; Latin letters match in either case. TEXT is matched as a
-    literal phrase. Queries of three or more characters use the full-text
-    index; shorter ones scan the text.
+    Finds records containing TEXT in their title or body, most recently
+    imported first. 党支部 finds 黨支部 and the reverse; Latin letters match in
+    either case. TEXT is matched as a literal phrase. Queries of three or more
+    characters use the full-text index; shorter ones scan the text.
 
     options:
       -n, --limit N   at most N records
@@ -230,7 +233,7 @@ struct SearchCommand: Command {
         let hits = try store.search(text, limit: limit)
         for h in hits {
             guard let r = try store.record(h.record) else { continue }
-            let body = ScalarText(r.body)
+            let body = ScalarText(r.body, boundaries: false)
             if json {
                 var o: [String: Any] = ["record": h.record, "matches": h.matches.map { ["start": $0, "end": $0 + h.matchLength] }]
                 if let t = h.title { o["title"] = t }

@@ -1,0 +1,22 @@
+import Foundation
+@testable import MarginCLI
+import XCTest
+
+final class JSONTextTests: XCTestCase {
+    func testRoundTripsThroughFoundationsParser() throws {
+        let value: [String: Any] = [
+            "z": "quote \" backslash \\ newline \n tab \t bell \u{07} 黨員 𠀋 👍🏽 / slash",
+            "a": 159, "b": Int64(-42), "c": 1.5, "d": true, "e": NSNull(),
+            "f": ["x": "y", "n": [1, 2, 3]], "g": [["k": "v"]],
+        ]
+        let text = try JSONText.encode(value)
+        XCTAssertFalse(text.contains("\n"), "one line")
+        XCTAssertTrue(text.hasPrefix("{\"a\":159,\"b\":-42,\"c\":1.5,\"d\":true,\"e\":null,"), "sorted keys: \(text)")
+        XCTAssertTrue(text.contains("\\u0007"))
+        let parsed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        XCTAssertEqual(parsed["z"] as? String, value["z"] as? String)
+        XCTAssertEqual(parsed["b"] as? Int, -42)
+        XCTAssertEqual((parsed["f"] as? [String: Any])?["n"] as? [Int], [1, 2, 3])
+        XCTAssertThrowsError(try JSONText.encode(["x": Double.nan]))
+    }
+}
