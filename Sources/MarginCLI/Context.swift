@@ -188,8 +188,38 @@ enum JSONText {
         }
     }
 
+    /// A JSON value with its type known, for output written in bulk (no
+    /// casts from `Any`).
+    enum Value {
+        case string(String), int(Int), null
+        case object([(String, Value)])
+    }
+
+    /// Writes an object; `pairs` must already be in key order.
+    static func write(_ value: Value, into out: inout String) {
+        switch value {
+        case .string(let s): string(s, into: &out)
+        case .int(let i): out += String(i)
+        case .null: out += "null"
+        case .object(let pairs):
+            out += "{"
+            for (n, (key, v)) in pairs.enumerated() {
+                if n > 0 { out += "," }
+                string(key, into: &out)
+                out += ":"
+                write(v, into: &out)
+            }
+            out += "}"
+        }
+    }
+
     static func string(_ s: String, into out: inout String) {
         out += "\""
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -118,7 +118,9 @@ extension Store {
     /// merged into it or below it), holding an annotation in `status`, or
     /// containing `text` (script-insensitive).
     public func records(_ filter: RecordFilter = RecordFilter()) throws -> [RecordSummary] {
-        var conditions = ["r.deleted = 0", "r.body IS NOT NULL"]
+        // typeof() is read from the row header; `body IS NOT NULL` would load
+        // every report's text from its overflow pages.
+        var conditions = ["r.deleted = 0", "typeof(r.body) = 'text'"]
         var values: [SQLValue] = []
         var annotationConditions = ["a.record = r.id", "a.deleted = 0"]
         if let code = filter.code {

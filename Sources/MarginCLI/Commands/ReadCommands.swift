@@ -78,11 +78,13 @@ struct ListCommand: Command {
         output.reserveCapacity(rows.count * 120)
         for r in rows {
             if json {
-                var o: [String: Any] = ["id": r.id, "annotations": r.annotations, "open": r.open]
-                if let t = r.title { o["title"] = t }
-                if let p = r.published { o["published"] = p }
-                if let p = r.place { o["place"] = p }
-                output += try JSONText.encode(o) + "\n"
+                // Keys in sorted order, as every --json output has them.
+                var pairs: [(String, JSONText.Value)] = [("annotations", .int(r.annotations)), ("id", .string(r.id)), ("open", .int(r.open))]
+                if let p = r.place { pairs.append(("place", .string(p))) }
+                if let p = r.published { pairs.append(("published", .string(p))) }
+                if let t = r.title { pairs.append(("title", .string(t))) }
+                JSONText.write(.object(pairs), into: &output)
+                output += "\n"
                 continue
             }
             let date = Format.pad(String((r.published ?? "").prefix(10)), 10)
