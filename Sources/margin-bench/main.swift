@@ -362,7 +362,8 @@ try reports.write {
         if i == reportsN / 2 { someRecord = id }
     }
 }
-let queries = ["临时党支部", "黨員突擊隊", "核酸采样小组", "第\(reportsN / 3)号报告", "纪委监委开展"]
+// Common phrases, one rare report, and a phrase in no report at all.
+let queries = ["临时党支部", "黨員突擊隊", "核酸采样小组", "第\(reportsN / 3)号报告", "纪委监委开展", "冰雹灾害"]
 var searchTimes: [Double] = [], ftsTimes: [Double] = []
 for q in queries {
     for _ in 0..<3 {
@@ -371,19 +372,21 @@ for q in queries {
         ftsTimes.append(try time { try reports.db.rows("SELECT rowid FROM record_fts WHERE record_fts MATCH ? LIMIT 20", .text(phrase)) }.1)
     }
 }
-let searchMedian = median(searchTimes)
-metrics.append(Metric(name: "search_latency", value: searchMedian, baseline: median(ftsTimes), unit: "s",
-                      target: "≤ 0.020 s (baseline: the bare FTS5 query)", met: searchMedian <= 0.020))
+// The slowest query counts, not the typical one.
+let searchWorst = searchTimes.max() ?? 0
+metrics.append(Metric(name: "search_latency", value: searchWorst, baseline: ftsTimes.max(), unit: "s",
+                      target: "≤ 0.020 s, slowest query (baseline: the bare FTS5 query)", met: searchWorst <= 0.020))
 var shortTimes: [Double] = [], scanTimes: [Double] = []
-for q in ["党", "黨員", "疫"] {
+// "雹" is in no report: the scan reads every one.
+for q in ["党", "黨員", "疫", "雹"] {
     for _ in 0..<3 {
         shortTimes.append(try time { try reports.search(q, limit: 20) }.1)
         scanTimes.append(try time { try reports.db.rows("SELECT id FROM records WHERE instr(folded, ?) > 0 LIMIT 20", .text(ScriptFolding.fold(q))) }.1)
     }
 }
-let shortMedian = median(shortTimes)
-metrics.append(Metric(name: "short_search_latency", value: shortMedian, baseline: median(scanTimes), unit: "s",
-                      target: "≤ 0.200 s (baseline: the bare instr() scan)", met: shortMedian <= 0.200))
+let shortWorst = shortTimes.max() ?? 0
+metrics.append(Metric(name: "short_search_latency", value: shortWorst, baseline: scanTimes.max(), unit: "s",
+                      target: "≤ 0.200 s, slowest query (baseline: the bare instr() scan)", met: shortWorst <= 0.200))
 
 func runProcess(_ exe: String, _ args: [String]) throws -> Double {
     let p = Process()
