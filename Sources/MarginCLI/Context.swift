@@ -195,22 +195,35 @@ enum JSONText {
         case object([(String, Value)])
     }
 
-    /// Writes an object; `pairs` must already be in key order.
-    static func write(_ value: Value, into out: inout String) {
+    /// Writes a value as UTF-8 bytes; an object's `pairs` must already be in
+    /// key order. Bytes, not String appends: this is the bulk-output path.
+    static func write(_ value: Value, into out: inout [UInt8]) {
         switch value {
         case .string(let s): string(s, into: &out)
-        case .int(let i): out += String(i)
-        case .null: out += "null"
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .null: out.append(contentsOf: "null".utf8)
         case .object(let pairs):
-            out += "{"
+            out.append(UInt8(ascii: "{"))
             for (n, (key, v)) in pairs.enumerated() {
-                if n > 0 { out += "," }
+                if n > 0 { out.append(UInt8(ascii: ",")) }
                 string(key, into: &out)
-                out += ":"
+                out.append(UInt8(ascii: ":"))
                 write(v, into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
+    }
+
+    static func string(_ s: String, into out: inout [UInt8]) {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        var escaped = ""
+        string(s, into: &escaped)
+        out.append(contentsOf: escaped.utf8)
     }
 
     static func string(_ s: String, into out: inout String) {

@@ -333,7 +333,7 @@ func incremental(_ base: Store, copy: String) throws -> Double {
     let client = try Store(directory: copy)
     var times: [Double] = []
     let (record, _) = try base.importReport(ReportDraft(body: "增量测试报告,共有12名党员参加。", title: "inc"))
-    for round in 0..<5 {
+    for round in 0..<16 {
         try base.write {
             for i in 0..<10 { try base.setRecordField(record, field: "note\(i)", value: "round \(round)") }
         }
@@ -412,10 +412,15 @@ for _ in 0..<5 {
 }
 let cliShow = median(showTimes), cliList = median(listTimes)
 let baseShow = sqliteShow.isEmpty ? nil : median(sqliteShow), baseList = sqliteList.isEmpty ? nil : median(sqliteList)
-metrics.append(Metric(name: "cli_latency", value: cliShow, baseline: baseShow, unit: "s", target: "show: ratio ≤ 2 vs sqlite3",
-                      met: baseShow.map { cliShow / $0 <= 2 } ?? false))
-metrics.append(Metric(name: "cli_latency_list", value: cliList, baseline: baseList, unit: "s", target: "list --json: ratio ≤ 2 vs sqlite3",
-                      met: baseList.map { cliList / $0 <= 2 } ?? false))
+let showMetric = Metric(name: "cli_latency_show", value: cliShow, baseline: baseShow, unit: "s", target: "show: ratio ≤ 2 vs sqlite3",
+                        met: baseShow.map { cliShow / $0 <= 2 } ?? false)
+let listMetric = Metric(name: "cli_latency_list", value: cliList, baseline: baseList, unit: "s", target: "list --json: ratio ≤ 2 vs sqlite3",
+                        met: baseList.map { cliList / $0 <= 2 } ?? false)
+// cli_latency is the worse of the two commands.
+var worse = (showMetric.ratio ?? .infinity) >= (listMetric.ratio ?? .infinity) ? showMetric : listMetric
+worse.name = "cli_latency"
+worse.target = "ratio ≤ 2 vs sqlite3, the worse of show and list --json"
+metrics += [worse, showMetric, listMetric]
 
 // MARK: - import_rate
 

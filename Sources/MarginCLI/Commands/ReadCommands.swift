@@ -75,7 +75,8 @@ struct ListCommand: Command {
         }
         let rows = try store.records(Store.RecordFilter(code: codeID, status: status, text: text, limit: limit))
         var output = ""
-        output.reserveCapacity(rows.count * 120)
+        var bytes: [UInt8] = []
+        if json { bytes.reserveCapacity(rows.count * 160) }
         for r in rows {
             if json {
                 // Keys in sorted order, as every --json output has them.
@@ -83,14 +84,14 @@ struct ListCommand: Command {
                 if let p = r.place { pairs.append(("place", .string(p))) }
                 if let p = r.published { pairs.append(("published", .string(p))) }
                 if let t = r.title { pairs.append(("title", .string(t))) }
-                JSONText.write(.object(pairs), into: &output)
-                output += "\n"
+                JSONText.write(.object(pairs), into: &bytes)
+                bytes.append(UInt8(ascii: "\n"))
                 continue
             }
             let date = Format.pad(String((r.published ?? "").prefix(10)), 10)
             output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? "(untitled)", max: 50))\n"
         }
-        context.console.out(output)
+        context.console.out(json ? String(decoding: bytes, as: UTF8.self) : output)
         if rows.isEmpty && !json { context.warn("no records match") }
         return ExitCode.success
     }
