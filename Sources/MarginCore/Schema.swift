@@ -37,7 +37,7 @@ enum Schema {
             CREATE TABLE records(
                 id TEXT PRIMARY KEY, title TEXT, source TEXT, published TEXT, place TEXT, url TEXT,
                 author TEXT, editor TEXT, body TEXT, folded TEXT,
-                deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
+                deleted INTEGER NOT NULL DEFAULT 0, ever_deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
             CREATE TABLE record_meta(
                 record TEXT NOT NULL REFERENCES records(id), key TEXT NOT NULL, value TEXT,
                 PRIMARY KEY(record, key)) WITHOUT ROWID;
@@ -45,12 +45,12 @@ enum Schema {
                 id TEXT PRIMARY KEY, record TEXT, code TEXT, span_start INTEGER, span_end INTEGER,
                 quote TEXT, prefix TEXT, suffix TEXT, value TEXT, note TEXT, status TEXT, comment TEXT,
                 reviewer TEXT, author TEXT,
-                deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
+                deleted INTEGER NOT NULL DEFAULT 0, ever_deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
             CREATE INDEX annotations_by_record ON annotations(record);
             CREATE INDEX annotations_by_code ON annotations(code);
             CREATE TABLE codes(
                 id TEXT PRIMARY KEY, name TEXT, description TEXT, colour TEXT, parent TEXT, merged_into TEXT,
-                deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
+                deleted INTEGER NOT NULL DEFAULT 0, ever_deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER);
             CREATE TABLE conflicts(
                 id TEXT PRIMARY KEY, kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL,
                 winner_origin TEXT NOT NULL, winner_seq INTEGER NOT NULL,

@@ -290,8 +290,8 @@ public final class Store {
     /// pairs found from whichever member arrives second.
     func applyToState(_ c: Change) throws {
         let current = try winner(c.kind, c.entity, c.field)
-        try ensureEntityRow(c)
-        if Change.wins(c.stamp, over: current?.stamp) {
+        let wins = Change.wins(c.stamp, over: current?.stamp)
+        if wins {
             try db.run("""
                 INSERT INTO fields(kind, entity, field, value, origin, seq, ms, ctr) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(kind, entity, field) DO UPDATE SET value = excluded.value, origin = excluded.origin,
@@ -299,9 +299,10 @@ public final class Store {
                 """,
                 .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
                 .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter))
-            try project(c)
         }
-        try detectConflicts(c, fieldHadChanges: current != nil)
+        let everDeleted = try touchEntity(c, wins: wins)
+        if wins { try projectOutsideRow(c) }
+        try detectConflicts(c, fieldHadChanges: current != nil, entityEverDeleted: everDeleted)
     }
 
     private static let tables: [EntityKind: String] = [.record: "records", .annotation: "annotations", .code: "codes"]
@@ -316,28 +317,54 @@ public final class Store {
                 "merged_into": "merged_into", "deleted": "deleted"],
     ]
 
-    /// Per kind: the upsert that creates an entity's row and widens its times.
+    /// Per kind: the upsert that creates an entity's row and widens its
+    /// times, returning whether the entity was ever deleted.
     private static let entityRowSQL: [EntityKind: String] = tables.mapValues { table in
         """
         INSERT INTO \(table)(id, created_ms, updated_ms) VALUES(?1, ?2, ?2)
         ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2)
+        RETURNING ever_deleted
         """
     }
 
-    /// Per kind and field: the statement that projects the field's value.
-    private static let projectSQL: [EntityKind: [String: String]] = columns.reduce(into: [:]) { out, entry in
+    /// Per kind and field: the same upsert, also projecting the field into
+    /// its column when the change wins (?4), and noting a deletion (?5).
+    /// One statement where there were two: this is the hot path of a sync.
+    private static let rowAndColumnSQL: [EntityKind: [String: String]] = columns.reduce(into: [:]) { out, entry in
         guard let table = tables[entry.key] else { return }
-        out[entry.key] = entry.value.mapValues { "UPDATE \(table) SET \($0) = ? WHERE id = ?" }
+        out[entry.key] = entry.value.mapValues { column in
+            let fresh = column == "deleted" ? "CASE WHEN ?4 THEN ?3 ELSE 0 END" : "CASE WHEN ?4 THEN ?3 END"
+            return """
+                INSERT INTO \(table)(id, created_ms, updated_ms, \(column), ever_deleted) VALUES(?1, ?2, ?2, \(fresh), ?5)
+                ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2),
+                    \(column) = CASE WHEN ?4 THEN ?3 ELSE \(column) END, ever_deleted = max(ever_deleted, ?5)
+                RETURNING ever_deleted
+                """
+        }
     }
 
-    private func ensureEntityRow(_ c: Change) throws {
-        guard let sql = Store.entityRowSQL[c.kind] else { return }
-        try db.run(sql, .text(c.entity), .integer(c.hlc.milliseconds))
+    /// Creates or updates the entity's row for change `c`; returns whether a
+    /// deletion of the entity has ever been folded in.
+    private func touchEntity(_ c: Change, wins: Bool) throws -> Bool {
+        let row: [[SQLValue]]
+        if let sql = Store.rowAndColumnSQL[c.kind]?[c.field] {
+            let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
+            let deletes: Int64 = c.field == "deleted" && c.value == .int(1) ? 1 : 0
+            row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds), value,
+                                             .integer(wins ? 1 : 0), .integer(deletes)])
+        } else if let sql = Store.entityRowSQL[c.kind] {
+            row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds)])
+        } else {
+            return false
+        }
+        return row.first?.first?.int == 1
     }
 
-    private func project(_ c: Change) throws {
-        guard Store.tables[c.kind] != nil else { return }
-        if c.kind == .record, c.field.hasPrefix(FieldSchema.metaPrefix) {
+    /// What a winning change projects beyond its entity's row: free record
+    /// metadata, and the full-text index for a title or body.
+    private func projectOutsideRow(_ c: Change) throws {
+        guard c.kind == .record else { return }
+        if c.field.hasPrefix(FieldSchema.metaPrefix) {
             let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
             if c.value == .null {
                 try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .text(c.entity), .text(key))
@@ -347,12 +374,7 @@ public final class Store {
                     ON CONFLICT(record, key) DO UPDATE SET value = excluded.value
                     """, .text(c.entity), .text(key), c.value.sql)
             }
-            return
-        }
-        guard let sql = Store.projectSQL[c.kind]?[c.field] else { return }
-        let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
-        try db.run(sql, value, .text(c.entity))
-        if c.kind == .record && (c.field == "title" || c.field == "body") {
+        } else if c.field == "title" || c.field == "body" {
             pendingReindex.insert(c.entity)
         }
     }
@@ -390,8 +412,9 @@ public final class Store {
     ///
     /// `fieldHadChanges` false means no other change to this field has been
     /// folded in yet, so there is no sibling to find now; if one arrives
-    /// later, it finds this change.
-    private func detectConflicts(_ c: Change, fieldHadChanges: Bool) throws {
+    /// later, it finds this change. Likewise `entityEverDeleted` false means
+    /// no deletion to race with yet; a deletion arriving later scans the edits.
+    private func detectConflicts(_ c: Change, fieldHadChanges: Bool, entityEverDeleted: Bool) throws {
         let siblings = !fieldHadChanges ? [] : try db.rows("""
             SELECT origin, seq, ms, ctr, value FROM changes
             WHERE kind = ? AND entity = ? AND field = ? AND sup_origin IS ? AND sup_seq IS ?
@@ -422,7 +445,7 @@ public final class Store {
                 if try saw(base, deletion: c.id) { continue }
                 try addConflict(c, field: "deleted", winner: c.id, loser: edit, ms: max(c.hlc.milliseconds, row[2].int ?? 0))
             }
-        } else {
+        } else if entityEverDeleted {
             let deletions = try db.rows("""
                 SELECT origin, seq, ms, seen FROM changes
                 WHERE kind = ? AND entity = ? AND field = 'deleted' AND value = 1

@@ -66,7 +66,9 @@ public final class Database {
 
     public init(path: String, options: Options = Options()) throws {
         self.path = path
-        var flags = SQLITE_OPEN_FULLMUTEX
+        // A connection is used by one thread at a time (see the type's
+        // documentation), so SQLite need not lock around every call.
+        var flags = SQLITE_OPEN_NOMUTEX
         if options.readOnly {
             flags |= SQLITE_OPEN_READONLY
         } else {
@@ -123,10 +125,8 @@ public final class Database {
     /// A prepared statement for `sql`, prepared on first use and reused
     /// afterwards: Margin's hot paths run the same few statements many times.
     public func statement(_ sql: String) throws -> Statement {
-        if let cached = cache[sql] {
-            cached.reset()
-            return cached
-        }
+        // Reset happens in `bind`, once per use.
+        if let cached = cache[sql] { return cached }
         guard let handle else { throw SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: sql) }
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
@@ -241,11 +241,6 @@ public final class Statement {
 
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
-    func reset() {
-        sqlite3_reset(handle)
-        sqlite3_clear_bindings(handle)
-    }
-
     public func bind(_ values: [SQLValue]) throws {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
@@ -308,17 +303,17 @@ public final class Statement {
 
     public func row() -> [SQLValue] { (0..<columnCount).map(column) }
 
+    /// Runs to completion. A statement that has returned SQLITE_DONE holds
+    /// no cursor or lock, so it is reset only when next bound.
     public func run(_ values: [SQLValue] = []) throws {
         try bind(values)
         while try step() {}
-        sqlite3_reset(handle)
     }
 
     public func all(_ values: [SQLValue] = []) throws -> [[SQLValue]] {
         try bind(values)
         var result: [[SQLValue]] = []
         while try step() { result.append(row()) }
-        sqlite3_reset(handle)
         return result
     }
 
