@@ -407,7 +407,8 @@ for _ in 0..<5 {
     listTimes.append(try runProcess(me, ["--as-margin", "--store", reports.directory, "list", "--json"]))
     if let sqlite3 {
         sqliteShow.append(try runProcess(sqlite3, [dbFile, "SELECT id, title, source, published, place, body FROM records WHERE id = '\(someRecord)'; SELECT * FROM annotations WHERE record = '\(someRecord)';"]))
-        sqliteList.append(try runProcess(sqlite3, ["-json", dbFile, "SELECT r.id, r.title, r.published, r.place, (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0) AS annotations FROM records r WHERE r.deleted = 0 ORDER BY r.published DESC, r.title, r.id"]))
+        // Exactly the SQL that `margin list` runs.
+        sqliteList.append(try runProcess(sqlite3, ["-json", dbFile, Store.recordListSQL()]))
     }
 }
 let cliShow = median(showTimes), cliList = median(listTimes)
