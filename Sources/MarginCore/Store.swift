@@ -389,8 +389,9 @@ public final class Store {
     /// in step with a record's title and body.
     private func reindex(record id: String) throws {
         let rows = try db.rows("SELECT rowid, folded, title, body FROM records WHERE id = ?", .text(id))
-        // (folded is NULL for a record indexed for the first time)
         guard let row = rows.first, let rowid = row[0].int else { return }
+        // The old entry is removed with the text it was indexed from; a record
+        // indexed for the first time has none.
         if let old = row[1].string {
             try db.run("INSERT INTO record_fts(record_fts, rowid, folded) VALUES('delete', ?, ?)", .integer(rowid), .text(old))
         }
