@@ -34,7 +34,11 @@ extension Store {
     /// The record id: a hash of the NFC body, so the same report imported on
     /// two nodes independently is one record.
     public static func recordID(body: String) -> String {
-        Array(SHA256.hash(TextNormalization.nfc(body)).prefix(16)).hex
+        recordID(normalizedBody: TextNormalization.nfc(body))
+    }
+
+    static func recordID(normalizedBody: String) -> String {
+        Array(SHA256.hash(normalizedBody).prefix(16)).hex
     }
 
     public static func randomEntityID() -> String {
@@ -49,7 +53,7 @@ extension Store {
         guard TextNormalization.hasText(body) else {
             throw MarginError.invalid("the report has no text")
         }
-        let id = Store.recordID(body: body)
+        let id = Store.recordID(normalizedBody: body)
         return try write {
             if try winner(.record, id, "body") != nil, try !isDeleted(.record, id) {
                 return (id, true)

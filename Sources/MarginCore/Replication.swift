@@ -50,11 +50,6 @@ extension Store {
         }
     }
 
-    /// The number of changes above `theirs`.
-    public func countChanges(above theirs: VersionVector) throws -> Int64 {
-        try versionVector().heads.reduce(0) { n, entry in n + max(0, entry.value - (theirs.heads[entry.key] ?? 0)) }
-    }
-
     /// What one received batch did.
     public struct BatchOutcome: Equatable, Sendable {
         public var applied = 0

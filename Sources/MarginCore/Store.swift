@@ -125,12 +125,15 @@ public final class Store {
         let outermost = !db.isInTransaction
         do {
             return try db.transaction {
-                // Another process may have written since this one opened.
-                let meta = try Store.readMeta(db)
-                clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
+                // The clock is loaded and saved once, by the outermost write:
+                // another process may have written since this one opened.
+                if outermost {
+                    let meta = try Store.readMeta(db)
+                    clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
+                }
                 let result = try body()
                 try flushReindex()
-                try saveClock()
+                if outermost { try saveClock() }
                 return result
             }
         } catch {
