@@ -188,12 +188,17 @@ extension Store {
     }
 
     /// A span is five fields: the position and the quote with its context.
+    /// They are written as one group (see `set`), all five every time.
     private func setSpan(of annotation: String, _ s: Span) throws {
-        try set(.annotation, annotation, "start", .int(Int64(s.start)))
-        try set(.annotation, annotation, "end", .int(Int64(s.end)))
-        try set(.annotation, annotation, "quote", .text(s.quote))
-        try set(.annotation, annotation, "prefix", .text(s.prefix))
-        try set(.annotation, annotation, "suffix", .text(s.suffix))
+        let fields: [(String, FieldValue)] = [
+            ("start", .int(Int64(s.start))), ("end", .int(Int64(s.end))),
+            ("quote", .text(s.quote)), ("prefix", .text(s.prefix)), ("suffix", .text(s.suffix)),
+        ]
+        var unchanged = true
+        for (field, value) in fields where try winner(.annotation, annotation, field)?.value != value { unchanged = false }
+        if unchanged { return }
+        let stamp = clock.tick()
+        for (field, value) in fields { try set(.annotation, annotation, field, value, stamp: stamp, always: true) }
     }
 
     public func delete(annotation id: String) throws {

@@ -159,14 +159,21 @@ public final class Store {
     /// Records a local change to one field, unless the field already holds
     /// `value`. Must run inside `write`. Returns the change, or nil when
     /// nothing changed.
+    ///
+    /// Fields that only make sense together (a span's offsets, quote and
+    /// context) are written with one shared `stamp` and `always`, even when a
+    /// value is unchanged: then a concurrent write of the same group on
+    /// another node either wins every field or loses every one, and the
+    /// group is never torn between two writers.
     @discardableResult
-    public func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue) throws -> Change? {
+    public func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+                    stamp: HLC? = nil, always: Bool = false) throws -> Change? {
         guard db.isInTransaction else { throw MarginError.invalid("internal: set outside a write transaction") }
         if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
         let current = try winner(kind, entity, field)
-        if let current, current.value == value { return nil }
+        if let current, current.value == value, !always { return nil }
         if current == nil && value == .null { return nil }
-        var change = Change(id: ChangeID(origin: node.id, seq: try head(of: node.id) + 1), hlc: clock.tick(),
+        var change = Change(id: ChangeID(origin: node.id, seq: try head(of: node.id) + 1), hlc: stamp ?? clock.tick(),
                             kind: kind, entity: entity, field: field, value: value, supersedes: current?.id)
         if field == "deleted" {
             change.seen = try versionVector()

@@ -1,0 +1,181 @@
+import Foundation
+import MarginCrypto
+import MarginSQLite
+
+extension Store {
+    /// Verifies that the store is sound, from the file up: SQLite's own
+    /// integrity check, the full-text index, the change log (dense per-origin
+    /// sequences, heads, references, schema), the derived state (rebuilt from
+    /// the log in a scratch copy and compared with the live state), and every
+    /// annotation's quote against its record's text.
+    ///
+    /// `passed` is called with one line per check that passed. The first
+    /// inconsistency is thrown as `MarginError.corrupt` naming it. Nothing in
+    /// the store is changed.
+    public func check(passed: (String) -> Void = { _ in }) throws {
+        try checkFile(passed)
+        try checkLog(passed)
+        try checkRebuild(passed)
+        try checkSpans(passed)
+    }
+
+    private func checkFile(_ passed: (String) -> Void) throws {
+        let result = try db.rows("PRAGMA integrity_check(1)").first?.first?.string ?? "no answer"
+        guard result == "ok" else { throw MarginError.corrupt("SQLite integrity check failed: \(result)") }
+        if let row = try db.rows("PRAGMA foreign_key_check").first {
+            throw MarginError.corrupt("a row of \(row.first?.string ?? "a table") refers to a missing row")
+        }
+        passed("SQLite integrity check: ok")
+        do {
+            try db.execute("INSERT INTO record_fts(record_fts) VALUES('integrity-check')")
+            passed("full-text index matches the records")
+        } catch let e as SQLiteError where e.isReadOnly {
+            passed("full-text index: not checked (the store is read-only)")
+        } catch let e as SQLiteError where e.primaryCode == 11 || e.primaryCode == 267 {
+            throw MarginError.corrupt("the full-text index does not match the records (\(e.message))")
+        }
+    }
+
+    private func checkLog(_ passed: (String) -> Void) throws {
+        var total: Int64 = 0
+        var origins = 0
+        let heads = Dictionary(uniqueKeysWithValues: try db.rows("SELECT origin, seq FROM heads").compactMap { row in
+            row[0].string.map { ($0, row[1].int ?? 0) }
+        })
+        for row in try db.rows("SELECT origin, COUNT(*), MIN(seq), MAX(seq) FROM changes GROUP BY origin") {
+            let origin = row[0].string ?? "?", count = row[1].int ?? 0, low = row[2].int ?? 0, high = row[3].int ?? 0
+            guard low == 1, high == count else {
+                throw MarginError.corrupt("the change log of node \(origin) has gaps: \(count) changes numbered \(low) to \(high)")
+            }
+            guard heads[origin] == high else {
+                throw MarginError.corrupt("node \(origin): the log holds changes up to \(high) but its head says \(heads[origin].map(String.init) ?? "nothing")")
+            }
+            total += count
+            origins += 1
+        }
+        if heads.count != origins, let origin = heads.keys.sorted().first(where: { (heads[$0] ?? 0) > 0 }) {
+            throw MarginError.corrupt("node \(origin) has a head but no changes in the log")
+        }
+
+        // Every change fits the schema, and what it refers to is in the log.
+        let referenced = try db.statement("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?")
+        var ownLatest = HLC(milliseconds: 0, counter: 0)
+        var problem: String?
+        try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
+            let c = try Store.change(from: s)
+            if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) {
+                problem = "change \(c.id) does not fit the schema: \(p)"
+                return false
+            }
+            if (c.field == "deleted") != (c.seen != nil) {
+                problem = "change \(c.id): `seen` must be present exactly on changes to `deleted`"
+                return false
+            }
+            for (role, target) in [("supersedes", c.supersedes), ("names as its deletion base", c.deletionBase)] {
+                guard let target else { continue }
+                var found: [String?]?
+                try referenced.forEach([.text(target.origin), .integer(target.seq)]) { r in
+                    found = [r.text(0), r.text(1), r.text(2)]
+                    return false
+                }
+                guard let found else {
+                    problem = "change \(c.id) \(role) \(target), which is not in the log"
+                    return false
+                }
+                let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
+                guard found == expected.map(Optional.some) else {
+                    problem = "change \(c.id) \(role) \(target), which is a change to another field"
+                    return false
+                }
+            }
+            if c.id.origin == node.id && ownLatest < c.hlc { ownLatest = c.hlc }
+            return true
+        }
+        if let problem { throw MarginError.corrupt(problem) }
+        let meta = try Store.readMeta(db)
+        let saved = HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0)
+        guard !(saved < ownLatest) else {
+            throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
+        }
+        passed("change log: \(total) changes from \(origins) node(s); sequences dense, heads match, references present")
+    }
+
+    /// A snapshot of the store is copied with `VACUUM INTO`; its derived
+    /// tables are the live state at that moment. They are then rebuilt from
+    /// the copy's log and the two are compared.
+    private func checkRebuild(_ passed: (String) -> Void) throws {
+        let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("margin-check-\(Store.randomEntityID())")
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let copyPath = (scratch as NSString).appendingPathComponent(Store.fileName)
+        do {
+            try db.run("VACUUM INTO ?", .text(copyPath))
+        } catch {
+            throw MarginError.store("could not make a scratch copy in \(NSTemporaryDirectory()): \(MarginError.message(for: error))")
+        }
+        let copy = try Store(directory: scratch)
+        defer { copy.db.close() }
+        let live = try copy.dumpDerivedState()
+        try copy.rebuildState()
+        let rebuilt = try copy.dumpDerivedState()
+        guard live == rebuilt else {
+            let liveSet = Set(live), rebuiltSet = Set(rebuilt)
+            if let extra = live.first(where: { !rebuiltSet.contains($0) }) {
+                throw MarginError.corrupt("the live state holds a row the log does not give: \(clip(extra))")
+            }
+            if let missing = rebuilt.first(where: { !liveSet.contains($0) }) {
+                throw MarginError.corrupt("the live state lacks a row the log gives: \(clip(missing))")
+            }
+            throw MarginError.corrupt("the live state's rows are in a different order than the log gives")
+        }
+        var h = SHA256()
+        for line in live { h.update(line); h.update("\n") }
+        passed("state rebuilt from the log matches the live state (\(live.count) rows, digest \(h.finalize().hex.prefix(16)))")
+    }
+
+    private func clip(_ line: String) -> String {
+        line.count <= 120 ? line : String(line.prefix(120)) + "…"
+    }
+
+    private func checkSpans(_ passed: (String) -> Void) throws {
+        var checked = 0
+        var currentRecord: String?
+        var text: ScalarText?
+        var problem: String?
+        try db.statement("""
+            SELECT a.id, a.record, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, r.body
+            FROM annotations a LEFT JOIN records r ON r.id = a.record
+            WHERE a.deleted = 0 ORDER BY a.record
+            """).forEach { s in
+            let id = s.text(0) ?? "?"
+            guard let record = s.text(1), let body = s.text(7) else {
+                problem = "annotation \(id) refers to a record that is not in the store"
+                return false
+            }
+            if record != currentRecord {
+                currentRecord = record
+                text = ScalarText(body, boundaries: false)
+            }
+            guard let text, !s.isNull(2), !s.isNull(3) else {
+                problem = "annotation \(id) has no span"
+                return false
+            }
+            let start = Int(s.int(2)), end = Int(s.int(3))
+            guard 0 <= start, start < end, end <= text.count else {
+                problem = "annotation \(id): span \(start)..<\(end) is outside its record (\(text.count) characters)"
+                return false
+            }
+            let expected = [text.slice(start, end),
+                            text.slice(max(0, start - Span.contextLength), start),
+                            text.slice(end, min(text.count, end + Span.contextLength))]
+            for (i, part) in ["quote", "prefix", "suffix"].enumerated() where s.text(4 + i) != expected[i] {
+                problem = "annotation \(id): its \(part) no longer matches the record text at \(start)..<\(end)"
+                return false
+            }
+            checked += 1
+            return true
+        }
+        if let problem { throw MarginError.corrupt(problem) }
+        passed("annotations: \(checked) quotes match their records' text at their offsets")
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+@testable import MarginCore
+import MarginSQLite
+import XCTest
+
+/// A wall clock that moves on by `step` milliseconds at every reading, so a
+/// write of several fields spans several milliseconds.
+final class SteppingClock: WallClock, @unchecked Sendable {
+    var now: Int64
+    let step: Int64
+    init(_ now: Int64, step: Int64) { self.now = now; self.step = step }
+    func nowMilliseconds() -> Int64 { defer { now += step }; return now }
+}
+
+final class CheckTests: StoreTestCase {
+    let body = "曲麻萊縣迅速成立了16個臨時黨支部,共有159名黨員加入其中。全縣共抽調354名幹部,組成工作組。"
+
+    /// A store with every kind of change: records, codes, annotations,
+    /// reviews, deletions and a resolved and an open conflict.
+    func populated() throws -> (Store, Store, String) {
+        let a = try makeStore("a"), b = try makeStore("b")
+        let (rid, _) = try a.importReport(ReportDraft(body: body, title: "曲麻萊縣", place: "曲麻萊縣"))
+        let code = try a.addCode(name: "party", description: nil, colour: nil, parent: nil)
+        let a1 = try a.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        let a2 = try a.annotate(record: rid, code: code, span: .quote("354名幹部", occurrence: nil), value: "354", note: nil)
+        try exchange(a, b)
+        try a.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }())
+        try b.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }())
+        try b.review(annotation: a2, status: .accepted, comment: "ok")
+        try a.delete(annotation: a2)
+        try exchange(a, b)
+        let open = try a.conflicts(includeResolved: false)
+        XCTAssertGreaterThanOrEqual(open.count, 2, "a value conflict and delete-versus-review conflicts")
+        try a.resolve(conflict: open[0].id, .keepOther, comment: nil)
+        try exchange(a, b)
+        return (a, b, a1)
+    }
+
+    func testASoundStorePassesEveryCheck() throws {
+        let (a, b, _) = try populated()
+        for s in [a, b] {
+            var lines: [String] = []
+            try s.check { lines.append($0) }
+            XCTAssertEqual(lines.count, 5, "\(lines)")
+            XCTAssertTrue(lines.contains { $0.hasPrefix("annotations: 2 quotes match") }, "\(lines)")
+            XCTAssertTrue(lines.contains { $0.contains("from 2 node(s)") }, "\(lines)")
+        }
+    }
+
+    func assertCorrupt(_ store: Store, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try store.check(), file: file, line: line) { error in
+            guard case MarginError.corrupt(let message) = error else {
+                return XCTFail("not a corruption: \(error)", file: file, line: line)
+            }
+            XCTAssertTrue(message.contains(expected), message, file: file, line: line)
+        }
+    }
+
+    func testAGapInTheLogIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("DELETE FROM changes WHERE origin = ? AND seq = 3", .text(a.node.id))
+        assertCorrupt(a, "has gaps")
+    }
+
+    func testAHeadThatDisagreesWithTheLogIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("UPDATE heads SET seq = seq + 1 WHERE origin = ?", .text(a.node.id))
+        assertCorrupt(a, "its head says")
+    }
+
+    func testAMissingSupersededChangeIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("UPDATE changes SET sup_seq = 999 WHERE (origin, seq) = (SELECT origin, seq FROM changes WHERE sup_seq IS NOT NULL LIMIT 1)")
+        assertCorrupt(a, "which is not in the log")
+    }
+
+    func testALiveStateThatTheLogDoesNotGiveIsNamed() throws {
+        let (a, _, aid) = try populated()
+        try a.db.run("UPDATE fields SET value = 'tampered' WHERE kind = 'annotation' AND entity = ? AND field = 'value'", .text(aid))
+        assertCorrupt(a, "the live state holds a row the log does not give")
+    }
+
+    func testAQuoteThatNoLongerMatchesIsNamed() throws {
+        let (a, _, aid) = try populated()
+        // A log whose span fields disagree, with the state rebuilt from it,
+        // so that only the quote check can notice.
+        try a.db.run("UPDATE changes SET value = value + 1 WHERE kind = 'annotation' AND entity = ? AND field = 'start'", .text(aid))
+        try a.rebuildState()
+        assertCorrupt(a, "annotation \(aid)")
+    }
+
+    func testAClockBehindTheLogIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("UPDATE meta SET value = 0 WHERE key IN ('clock_ms', 'clock_ctr')")
+        assertCorrupt(a, "the saved clock")
+    }
+
+    func testNotADatabaseFileIsCaughtByOpenOrCheck() throws {
+        let (a, _, _) = try populated()
+        let path = a.path
+        a.db.close()
+        // Overwrite a page in the middle of the file: SQLite's own check finds it.
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: size / 2)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: 4096))
+        try handle.close()
+        do {
+            let reopened = try Store(directory: (path as NSString).deletingLastPathComponent)
+            XCTAssertThrowsError(try reopened.check())
+        } catch {
+            XCTAssertFalse(MarginError.message(for: error).isEmpty)
+        }
+    }
+
+    /// Two nodes move the same annotation concurrently while their clocks run
+    /// at different speeds, so the five span fields are stamped across
+    /// several milliseconds. Field-by-field LWW would mix the two spans; the
+    /// span must come whole from one writer, and check must pass.
+    func testConcurrentSpanEditsAreNeverTorn() throws {
+        let wallA = SteppingClock(1_000_000, step: 1), wallB = SteppingClock(1_000_000, step: 2)
+        let a = try makeStore("a", wall: wallA), b = try makeStore("b", wall: wallB)
+        let (rid, _) = try a.importReport(ReportDraft(body: body, title: "t"))
+        let aid = try a.annotate(record: rid, code: nil, span: .quote("159名黨員", occurrence: nil), value: nil, note: nil)
+        try exchange(a, b)
+        // B's clock starts just behind A's and runs twice as fast: stamped one
+        // reading per field, B would lose the first fields and win the last.
+        wallB.now = wallA.now - 3
+        try a.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.span = .quote("16個臨時黨支部", occurrence: nil); return e }())
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.span = .quote("354名幹部", occurrence: nil); return e }())
+        try exchange(a, b)
+        XCTAssertEqual(try a.digest(), try b.digest())
+        let quote = try XCTUnwrap(try a.annotation(aid)?.span?.quote)
+        XCTAssertTrue(["16個臨時黨支部", "354名幹部"].contains(quote), quote)
+        try a.check()
+        try b.check()
+    }
+
+    func testCheckChangesNothing() throws {
+        let (a, _, _) = try populated()
+        let before = try a.dumpDerivedState(), log = try a.log(limit: nil)
+        try a.check()
+        XCTAssertEqual(try a.dumpDerivedState(), before)
+        XCTAssertEqual(try a.log(limit: nil), log)
+    }
+}
