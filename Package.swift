@@ -6,6 +6,9 @@ let package = Package(
     products: [
         .executable(name: "margin", targets: ["margin"]),
         .executable(name: "margin-bench", targets: ["margin-bench"]),
+        // For the fuzz targets in Tests/Fuzz, which build apart.
+        .library(name: "MarginCore", targets: ["MarginCore"]),
+        .library(name: "MarginSync", targets: ["MarginSync"]),
     ],
     targets: [
         // The system SQLite, reached only through MarginSQLite.

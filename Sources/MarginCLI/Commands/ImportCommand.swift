@@ -20,7 +20,6 @@ struct ImportCommand: Command {
     """
     static let reportExtensions: Set<String> = ["txt", "text"]
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
-    static let maxReportBytes = 10 << 20
     static let maxExchangeBytes = 1 << 30
 
     var raw: Bool
@@ -122,19 +121,14 @@ struct ImportCommand: Command {
 
     /// One file, whole or not at all (a savepoint when inside a chunk).
     func importFile(_ path: String, into store: Store) throws -> Imported {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let isExchange = ImportCommand.exchangeExtensions.contains((path as NSString).pathExtension.lowercased())
-        let limit = isExchange ? ImportCommand.maxExchangeBytes : ImportCommand.maxReportBytes
-        guard data.count <= limit else { throw MarginError.invalid("file is too large (\(data.count >> 20) MB; the limit is \(limit >> 20) MB)") }
-        guard !data.isEmpty else { throw MarginError.invalid("file is empty") }
-        guard !TextNormalization.looksBinary(data) else { throw MarginError.invalid("file looks binary, not text") }
-        guard let text = TextNormalization.decodeUTF8(data) else { throw MarginError.invalid("file is not valid UTF-8 text") }
-        if isExchange { return .exchange(try store.importJSONLines(text)) }
-        guard TextNormalization.hasText(text) else { throw MarginError.invalid("file holds only white space") }
-        let cleaned = ReportCleaner.clean(text, raw: raw)
-        guard TextNormalization.hasText(cleaned.draft.body) else {
-            throw MarginError.invalid("no report text left after removing page furniture (try --raw)")
-        }
+        let limit = isExchange ? ImportCommand.maxExchangeBytes : ReportFile.maxBytes
+        // Refuse an oversized file before reading it into memory.
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
+        let cleaned = try ReportFile.parse(data, raw: raw)
         let result = try store.importReport(cleaned.draft)
         let title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
         return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
