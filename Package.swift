@@ -24,11 +24,13 @@ let package = Package(
         .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
         .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCLI"]),
+        // Seeded generators and generated stores shared by the test targets.
+        .target(name: "MarginTestSupport", dependencies: ["MarginCore"], path: "Tests/MarginTestSupport"),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),
         .testTarget(name: "MarginCryptoTests", dependencies: ["MarginCrypto"]),
         .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore"]),
-        .testTarget(name: "MarginSyncTests", dependencies: ["MarginSync", "MarginCore", "MarginCrypto"]),
-        .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore", "MarginSync"]),
+        .testTarget(name: "MarginSyncTests", dependencies: ["MarginSync", "MarginCore", "MarginCrypto", "MarginTestSupport"]),
+        .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore", "MarginSync", "MarginTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

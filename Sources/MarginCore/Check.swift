@@ -156,8 +156,10 @@ extension Store {
                 currentRecord = record
                 text = ScalarText(body, boundaries: false)
             }
+            // A record-level code or note has no span at all.
+            if s.isNull(2) && s.isNull(3) && s.isNull(4) { return true }
             guard let text, !s.isNull(2), !s.isNull(3) else {
-                problem = "annotation \(id) has no span"
+                problem = "annotation \(id) has part of a span"
                 return false
             }
             let start = Int(s.int(2)), end = Int(s.int(3))

@@ -47,15 +47,19 @@ class CLITestCase: XCTestCase {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    func binary(_ args: [String], in folder: String? = nil, env: [String: String] = [:], stdin: Data? = nil) throws -> CLIResult {
+    func binary(_ args: [String], in folder: String? = nil, env: [String: String] = [:]) throws -> CLIResult {
+        try CLITestCase.runBinary(args, in: folder ?? cwd, env: env)
+    }
+
+    /// Runs the real binary to the end; usable from any thread.
+    static func runBinary(_ args: [String], in folder: String, env: [String: String] = [:]) throws -> CLIResult {
         guard let exe = CLITestCase.binary else {
-            XCTFail("the margin binary is not built next to the tests (run `swift build` first)")
-            return CLIResult(code: -1, out: "", err: "")
+            throw XCTSkip("the margin binary is not built next to the tests (run `swift build` first)")
         }
         let p = Process()
         p.executableURL = exe
         p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: folder ?? cwd)
+        p.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "MARGIN_STORE")
         environment.merge(env) { _, b in b }
@@ -89,5 +93,73 @@ class CLITestCase: XCTestCase {
             if let word = line.split(separator: " ").first(where: { $0.count == 10 && $0.allSatisfy(\.isHexDigit) }) { return String(word) }
         }
         return nil
+    }
+}
+
+/// A `margin` process running alongside the test (a server, a sync to be
+/// killed), with its output collected as it comes.
+final class MarginProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var output = ""
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(_ args: [String], in folder: String, env: [String: String] = [:]) throws {
+        guard let exe = CLITestCase.binary else { throw XCTSkip("margin binary not built") }
+        process.executableURL = exe
+        process.arguments = args
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        var environment = ProcessInfo.processInfo.environment
+        environment.merge(env) { _, b in b }
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        Thread.detachNewThread { [self] in
+            while true {
+                let data = pipe.fileHandleForReading.availableData
+                if data.isEmpty { break }
+                lock.withLock { output += String(decoding: data, as: UTF8.self) }
+            }
+            finished.signal()
+        }
+    }
+
+    var text: String { lock.withLock { output } }
+
+    /// Waits (bounded) for output matching `predicate`.
+    func wait(for predicate: (String) -> Bool, timeout: Double = 20) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if predicate(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// The port from the "serving … on 127.0.0.1:PORT" line.
+    func port() -> String? {
+        guard wait(for: { $0.contains(" on 127.0.0.1:") }) else { return nil }
+        let t = text
+        guard let r = t.range(of: " on 127.0.0.1:") else { return nil }
+        return String(t[r.upperBound...].prefix { $0.isNumber })
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// The exit status once the process has ended, or nil after `timeout`.
+    func waitForExit(timeout: Double = 30) -> Int32? {
+        guard finished.wait(timeout: .now() + timeout) == .success else { return nil }
+        finished.signal()   // for the next waiter
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
+        kill(process.processIdentifier, signal)
+        if finished.wait(timeout: .now() + 20) == .success { finished.signal() }
+        process.waitUntilExit()
+        return process.terminationStatus
     }
 }

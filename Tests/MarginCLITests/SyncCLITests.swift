@@ -2,63 +2,6 @@ import Foundation
 import MarginCore
 import XCTest
 
-/// A `margin serve` process, with its output collected as it comes.
-final class ServeProcess: @unchecked Sendable {
-    let process = Process()
-    private let lock = NSLock()
-    private var output = ""
-    private let finished = DispatchSemaphore(value: 0)
-
-    init(_ args: [String], in folder: String, env: [String: String] = [:]) throws {
-        guard let exe = CLITestCase.binary else { throw XCTSkip("margin binary not built") }
-        process.executableURL = exe
-        process.arguments = ["serve"] + args
-        process.currentDirectoryURL = URL(fileURLWithPath: folder)
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(env) { _, b in b }
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        Thread.detachNewThread { [self] in
-            while true {
-                let data = pipe.fileHandleForReading.availableData
-                if data.isEmpty { break }
-                lock.withLock { output += String(decoding: data, as: UTF8.self) }
-            }
-            finished.signal()
-        }
-    }
-
-    var text: String { lock.withLock { output } }
-
-    /// Waits (bounded) for output matching `predicate`.
-    func wait(for predicate: (String) -> Bool, timeout: Double = 20) -> Bool {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if predicate(text) { return true }
-            usleep(20_000)
-        }
-        return false
-    }
-
-    /// The port from the "serving … on 127.0.0.1:PORT" line.
-    func port() -> String? {
-        guard wait(for: { $0.contains(" on 127.0.0.1:") }) else { return nil }
-        let t = text
-        guard let r = t.range(of: " on 127.0.0.1:") else { return nil }
-        return String(t[r.upperBound...].prefix { $0.isNumber })
-    }
-
-    func stop(_ signal: Int32 = SIGTERM) -> Int32 {
-        kill(process.processIdentifier, signal)
-        _ = finished.wait(timeout: .now() + 20)
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-}
-
 final class SyncCLITests: CLITestCase {
     func folder(_ name: String) throws -> String {
         let f = dir.appendingPathComponent(name).path
@@ -72,7 +15,7 @@ final class SyncCLITests: CLITestCase {
         XCTAssertEqual(try binary(["init", "--name", "bob"], in: bob).code, 0)
         XCTAssertEqual(try binary(["codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path], in: alice).code, 0)
         XCTAssertEqual(try binary(["import", CLITestCase.samples.appendingPathComponent("reports").path], in: alice).code, 0)
-        let server = try ServeProcess(["--listen", "127.0.0.1:0"], in: alice)
+        let server = try MarginProcess(["serve", "--listen", "127.0.0.1:0"], in: alice)
         let port = try XCTUnwrap(server.port(), server.text)
         XCTAssertTrue(server.text.contains("loopback only"))
 
@@ -129,7 +72,7 @@ final class SyncCLITests: CLITestCase {
         XCTAssertTrue(r.err.contains("readable by others"), r.err)
         XCTAssertFalse(r.err.contains("zebra-7-quartz"), "the secret is never printed")
         chmod(secret.path, 0o600)
-        let server = try ServeProcess(["--listen", "127.0.0.1:0", "--secret-file", secret.path], in: a)
+        let server = try MarginProcess(["serve", "--listen", "127.0.0.1:0", "--secret-file", secret.path], in: a)
         let port = try XCTUnwrap(server.port(), server.text)
         XCTAssertTrue(server.text.contains("team secret required"))
         let b = try folder("b")

@@ -23,6 +23,7 @@ final class CheckTests: StoreTestCase {
         let code = try a.addCode(name: "party", description: nil, colour: nil, parent: nil)
         let a1 = try a.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
         let a2 = try a.annotate(record: rid, code: code, span: .quote("354名幹部", occurrence: nil), value: "354", note: nil)
+        _ = try a.annotate(record: rid, code: nil, span: nil, value: nil, note: "a note on the whole record")
         try exchange(a, b)
         try a.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }())
         try b.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }())

@@ -1,5 +1,6 @@
 import Foundation
 import MarginCore
+import MarginTestSupport
 @testable import MarginSync
 import XCTest
 

@@ -1,5 +1,6 @@
 import Foundation
 import MarginCore
+import MarginTestSupport
 @testable import MarginSync
 import XCTest
 
@@ -138,17 +139,5 @@ final class WireTests: XCTestCase {
                 _ = try? Wire.decode(type: f.type, payload: f.payload)
             }
         }
-    }
-}
-
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
     }
 }
