@@ -28,6 +28,8 @@ public final class Store {
 
     public let directory: String
     public let db: Database
+    /// This user may not write the store file or its folder.
+    public let isReadOnly: Bool
     public private(set) var node: Node
     var clock: HybridClock
     /// While a received batch is applied: the sequence heads, kept in memory
@@ -46,6 +48,14 @@ public final class Store {
         }
         var options = Database.Options()
         options.create = false
+        // A store this user cannot write is opened for reading only, so
+        // that reading commands work and writing ones fail before starting.
+        isReadOnly = access(path, W_OK) != 0 || access(directory, W_OK) != 0
+        if isReadOnly {
+            // With no -wal file nobody is writing; SQLite could not create
+            // the -shm file it needs, so it is told the file will not change.
+            if FileManager.default.fileExists(atPath: path + "-wal") { options.readOnly = true } else { options.immutable = true }
+        }
         do {
             db = try Database(path: path, options: options)
             let appID = try db.applicationID
@@ -58,7 +68,10 @@ public final class Store {
             }
             throw e
         }
-        try Store.configure(db)
+        if !isReadOnly { try Store.configure(db) }
+        if isReadOnly, try db.userVersion < Store.schemaVersion {
+            throw MarginError.store("the store at \(directory) needs upgrading to schema \(Store.schemaVersion), but this user cannot write it")
+        }
         try db.migrate(Schema.migrations)
         let meta = try Store.readMeta(db)
         guard let id = meta["node_id"]?.string, let name = meta["node_name"]?.string else {
@@ -121,6 +134,7 @@ public final class Store {
     /// Runs `body` as one transaction. Everything `set` records inside it
     /// commits together or not at all, and the clock is saved with it.
     public func write<T>(_ body: () throws -> T) throws -> T {
+        try requireWritable()
         let saved = clock
         let outermost = !db.isInTransaction
         do {
@@ -140,6 +154,13 @@ public final class Store {
             clock = saved
             if outermost { pendingReindex.removeAll() }
             throw error
+        }
+    }
+
+    /// Fails, naming why, when this user cannot write the store.
+    public func requireWritable() throws {
+        guard !isReadOnly else {
+            throw MarginError.store("the store at \(directory) is read-only for this user (no permission to write \(Store.fileName) or its folder); nothing was written")
         }
     }
 

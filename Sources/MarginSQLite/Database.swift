@@ -59,6 +59,10 @@ public final class Database {
 
     public struct Options: Sendable {
         public var readOnly = false
+        /// Read-only, and promise SQLite that nobody changes the file while
+        /// it is open: lets a WAL database be read where its `-shm` file
+        /// cannot be created (a folder the user cannot write).
+        public var immutable = false
         public var create = true
         public var busyTimeoutMilliseconds: Int32 = 10_000
         public init() {}
@@ -69,14 +73,18 @@ public final class Database {
         // A connection is used by one thread at a time (see the type's
         // documentation), so SQLite need not lock around every call.
         var flags = SQLITE_OPEN_NOMUTEX
-        if options.readOnly {
+        var name = path
+        if options.immutable {
+            flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+            name = "file:" + Database.uriEscaped(path) + "?immutable=1"
+        } else if options.readOnly {
             flags |= SQLITE_OPEN_READONLY
         } else {
             flags |= SQLITE_OPEN_READWRITE
             if options.create { flags |= SQLITE_OPEN_CREATE }
         }
         var db: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(db)
@@ -85,6 +93,21 @@ public final class Database {
         handle = db
         sqlite3_extended_result_codes(db, 1)
         sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+    }
+
+    /// A path as a `file:` URI path: `?`, `#` and `%` (and bytes outside
+    /// printable ASCII) percent-encoded.
+    static func uriEscaped(_ path: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for b in path.utf8 {
+            if b == UInt8(ascii: "?") || b == UInt8(ascii: "#") || b == UInt8(ascii: "%") || b < 0x21 || b > 0x7e {
+                out += [UInt8(ascii: "%"), hex[Int(b >> 4)], hex[Int(b & 0xf)]]
+            } else {
+                out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     deinit {

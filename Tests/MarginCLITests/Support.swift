@@ -51,14 +51,20 @@ class CLITestCase: XCTestCase {
         try CLITestCase.runBinary(args, in: folder ?? cwd, env: env)
     }
 
-    /// Runs the real binary to the end; usable from any thread.
-    static func runBinary(_ args: [String], in folder: String, env: [String: String] = [:]) throws -> CLIResult {
+    /// Runs the real binary to the end; usable from any thread. With
+    /// `user`, runs it as that unprivileged user id through setpriv(1).
+    static func runBinary(_ args: [String], in folder: String, env: [String: String] = [:], user: Int? = nil) throws -> CLIResult {
         guard let exe = CLITestCase.binary else {
             throw XCTSkip("the margin binary is not built next to the tests (run `swift build` first)")
         }
         let p = Process()
-        p.executableURL = exe
-        p.arguments = args
+        if let user {
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            p.arguments = ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", "--", exe.path] + args
+        } else {
+            p.executableURL = exe
+            p.arguments = args
+        }
         p.currentDirectoryURL = URL(fileURLWithPath: folder)
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "MARGIN_STORE")

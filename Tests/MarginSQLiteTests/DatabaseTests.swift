@@ -22,6 +22,21 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(try db.rows("SELECT v FROM t ORDER BY rowid").map { $0[0] }, values)
     }
 
+    func testImmutableOpenReadsAnyPathAndRefusesWrites() throws {
+        let odd = path("a ?b#c%d 黨.sqlite")
+        let db = try Database(path: odd)
+        try db.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(v); INSERT INTO t VALUES('kept')")
+        db.close()
+        var options = Database.Options()
+        options.immutable = true
+        let reader = try Database(path: odd, options: options)
+        XCTAssertEqual(try reader.scalar("SELECT v FROM t"), .text("kept"))
+        XCTAssertThrowsError(try reader.execute("INSERT INTO t VALUES('no')")) { error in
+            XCTAssertTrue((error as? SQLiteError)?.isReadOnly == true, "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: odd + "-shm"), "nothing was created beside the file")
+    }
+
     func testTransactionRollsBackOnThrow() throws {
         let db = try Database(path: path())
         try db.execute("CREATE TABLE t(v INTEGER)")

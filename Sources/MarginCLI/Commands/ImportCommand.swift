@@ -64,6 +64,7 @@ struct ImportCommand: Command {
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
+        try store.requireWritable()
         let list = try files(context)
         var failed = 0, added = 0, present = 0
         let progress = context.console.errIsTerminal && list.count > 1
