@@ -8,6 +8,9 @@ public final class SyncServer: @unchecked Sendable {
         public var sync = SyncOptions()
         /// Sessions beyond this are refused with ERROR busy.
         public var maxSessions = 16
+        /// Sessions from one address beyond this are refused the same way,
+        /// so that one host's flood of connections leaves room for others.
+        public var maxSessionsPerAddress = 4
         public init() {}
     }
 
@@ -49,16 +52,20 @@ public final class SyncServer: @unchecked Sendable {
     }
 
     private func start(_ connection: TCPConnection) {
-        let admitted: Bool = lock.withLock {
-            guard !stopped, active.count < options.maxSessions else { return false }
+        let refusal: String? = lock.withLock {
+            if stopped { return "the server is stopping" }
+            if active.count >= options.maxSessions { return "too many sessions" }
+            if active.values.filter({ $0.peerHost == connection.peerHost }).count >= options.maxSessionsPerAddress {
+                return "too many sessions from \(connection.peerHost)"
+            }
             active[ObjectIdentifier(connection)] = connection
-            return true
+            return nil
         }
-        guard admitted else {
-            _ = try? connection.write(Wire.frame(.error(code: ErrorCode.busy.rawValue, message: "the server is busy; try again")),
+        if let refusal {
+            _ = try? connection.write(Wire.frame(.error(code: ErrorCode.busy.rawValue, message: "the server is busy (\(refusal)); try again")),
                                       until: Date().addingTimeInterval(1))
             connection.close()
-            log("refused \(connection.peer): too many sessions")
+            log("refused \(connection.peer): \(refusal)")
             return
         }
         sessions.enter()

@@ -22,6 +22,10 @@ public struct SyncOptions: Sendable {
     public var idleTimeout: Double = 30
     /// Longest a whole session may take.
     public var sessionTimeout: Double = 3600
+    /// Longest the HELLO and AUTH exchange may take, however steadily the
+    /// peer trickles bytes: a peer without the secret cannot hold a session
+    /// slot for longer than this.
+    public var handshakeTimeout: Double = 10
     public var connectTimeout: Double = 10
     public var maxFrame = Wire.defaultMaxFrame
     public var batchBytes = Wire.batchTargetBytes
@@ -57,6 +61,9 @@ final class FramedConnection {
     var decoder: FrameDecoder
     let idle: Double
     let sessionDeadline: Date
+    let handshakeTimeout: Double
+    /// Until the peer has authenticated.
+    private var handshakeDeadline: Date?
     private(set) var errorSent = false
 
     init(socket: TCPConnection, options: SyncOptions) {
@@ -64,9 +71,20 @@ final class FramedConnection {
         decoder = FrameDecoder(maxFrame: options.maxFrame)
         idle = options.idleTimeout
         sessionDeadline = Date().addingTimeInterval(options.sessionTimeout)
+        handshakeTimeout = options.handshakeTimeout
+        handshakeDeadline = Date().addingTimeInterval(options.handshakeTimeout)
     }
 
-    var deadline: Date { min(Date().addingTimeInterval(idle), sessionDeadline) }
+    func authenticated() { handshakeDeadline = nil }
+
+    var deadline: Date { min(Date().addingTimeInterval(idle), sessionDeadline, handshakeDeadline ?? .distantFuture) }
+
+    /// Why a wait ran out: the deadline that was reached.
+    func timeoutMessage() -> String {
+        if let h = handshakeDeadline, h <= Date() { return "the peer did not complete the handshake within \(Int(handshakeTimeout)) s" }
+        if sessionDeadline <= Date() { return "the session reached its time limit" }
+        return "the peer went silent for \(Int(idle)) s"
+    }
 
     @discardableResult
     func send(_ m: Message) throws -> [UInt8] {
@@ -76,7 +94,7 @@ final class FramedConnection {
     }
 
     func sendRaw(_ frame: [UInt8]) throws {
-        do { try socket.write(frame, until: deadline) } catch let e as NetworkError { throw SyncError(.timeout, e.message) }
+        do { try socket.write(frame, until: deadline) } catch let e as NetworkError { throw SyncError(.timeout, e.kind == .timeout ? timeoutMessage() : e.message) }
     }
 
     func receive() throws -> (Message, [UInt8]) {
@@ -90,7 +108,7 @@ final class FramedConnection {
             do {
                 bytes = try socket.read(max: min(max(decoder.wanted, 1 << 16), 1 << 20), until: deadline)
             } catch let e as NetworkError {
-                throw SyncError(.timeout, e.kind == .timeout ? "the peer went silent for \(Int(idle)) s" : e.message)
+                throw SyncError(.timeout, e.kind == .timeout ? timeoutMessage() : e.message)
             }
             if bytes.isEmpty {
                 throw SyncError(.malformed, decoder.buffered > 0 ? "the peer closed the connection in the middle of a frame"
@@ -234,6 +252,7 @@ public final class SyncSession {
             }
             try conn.send(.auth(mac: serverMAC))
         }
+        conn.authenticated()
         if peer.node == store.node.id {
             throw conn.fail(SyncError(.refusedChange, "the peer is this very store (same node id)"))
         }

@@ -52,11 +52,15 @@ public struct Endpoint: Equatable, Sendable, CustomStringConvertible {
 public final class TCPConnection: @unchecked Sendable {
     private let lock = NSLock()
     private var fd: Int32
+    /// The peer as `host:port`, for messages.
     public let peer: String
+    /// The peer's address alone, for per-address limits.
+    public let peerHost: String
 
-    init(fd: Int32, peer: String) {
+    init(fd: Int32, peer: String, peerHost: String) {
         self.fd = fd
         self.peer = peer
+        self.peerHost = peerHost
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -99,7 +103,7 @@ public final class TCPConnection: @unchecked Sendable {
                 r = err == 0 ? 0 : -1
                 errno = err
             }
-            if r == 0 { return TCPConnection(fd: fd, peer: endpoint.description) }
+            if r == 0 { return TCPConnection(fd: fd, peer: endpoint.description, peerHost: endpoint.host) }
             let kind: NetworkError.Kind = errno == ECONNREFUSED ? .refused : .unreachable
             let reason = errno == ECONNREFUSED ? "connection refused (is `margin serve` running there?)" : String(cString: strerror(errno))
             lastError = NetworkError(kind: kind, message: "cannot connect to \(endpoint): \(reason)")
@@ -241,8 +245,9 @@ public final class TCPListener: @unchecked Sendable {
         func text(_ chars: [CChar]) -> String {
             String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        let peer = named == 0 ? "\(text(host)):\(text(serv))" : "unknown"
-        return TCPConnection(fd: client, peer: peer)
+        let peerHost = named == 0 ? text(host) : "unknown"
+        let peer = named == 0 ? (peerHost.contains(":") ? "[\(peerHost)]:\(text(serv))" : "\(peerHost):\(text(serv))") : "unknown"
+        return TCPConnection(fd: client, peer: peer, peerHost: peerHost)
     }
 
     public func close() {

@@ -10,6 +10,29 @@ final class RawPeer {
     var sent: [[UInt8]] = []
 
     init(_ endpoint: Endpoint) throws { conn = try TCPConnection.connect(to: endpoint, timeout: 5) }
+
+    /// Connects from another loopback address (127.0.0.0/8 is all local on
+    /// Linux), to stand for a different host.
+    init(_ endpoint: Endpoint, from source: String) throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw WireError("socket failed") }
+        func address(_ host: String, _ port: UInt16) -> sockaddr_in {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = port.bigEndian
+            inet_pton(AF_INET, host, &a.sin_addr)
+            return a
+        }
+        var local = address(source, 0), remote = address(endpoint.host, endpoint.port)
+        let size = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
+        let connected = withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) } }
+        guard bound == 0, connected == 0 else {
+            close(fd)
+            throw WireError("cannot connect from \(source): \(String(cString: strerror(errno)))")
+        }
+        conn = TCPConnection(fd: fd, peer: "\(endpoint)", peerHost: endpoint.host)
+    }
     deinit { conn.close() }
 
     func send(_ bytes: [UInt8]) throws { try conn.write(bytes, until: Date().addingTimeInterval(5)) }
@@ -198,6 +221,48 @@ final class HostilePeerTests: SyncTestCase {
         try old.send(.hello(RawPeer.hello(version: 0)))
         XCTAssertTrue(try old.errorThenClose()?.message.contains("upgrade margin on the client") ?? false)
         try checkServerSurvives("protocol mismatch")
+    }
+
+    /// While a flood of silent connections from one host and a peer that
+    /// trickles its handshake hold sessions open, a well-behaved peer syncs
+    /// real changes, and nothing from the attackers is applied.
+    func testAttackersDoNotStarveAWellBehavedPeer() throws {
+        let target = try node("target") { $0.maxSessions = 8; $0.maxSessionsPerAddress = 3; $0.sync.idleTimeout = 30; $0.sync.handshakeTimeout = 1 }
+        _ = try seed(target)
+        let flood = try (0..<6).map { _ in try RawPeer(target.endpoint, from: "127.0.0.2") }
+        // Three are admitted and sit silent; the rest are refused at once.
+        var refused = 0
+        for p in flood.suffix(3) where try p.errorThenClose()?.code == ErrorCode.busy.rawValue { refused += 1 }
+        XCTAssertEqual(refused, 3)
+        XCTAssertTrue(target.log.wait { $0.contains("too many sessions from 127.0.0.2") }, "\(target.log.all)")
+
+        // A peer that trickles a byte at a time stays inside the idle limit
+        // but not the handshake limit.
+        let trickler = try RawPeer(target.endpoint, from: "127.0.0.3")
+        let hello = Wire.frame(.hello(RawPeer.hello(node: "aaaaaaaaaaaaaaaa")))
+        let trickled = DispatchSemaphore(value: 0)
+        let slow = trickler.conn
+        Thread.detachNewThread {
+            for b in hello {
+                guard (try? slow.write([b], until: Date().addingTimeInterval(5))) != nil else { break }
+                usleep(100_000)
+            }
+            trickled.signal()
+        }
+
+        // Meanwhile the colleague's sync goes through, both ways.
+        _ = try good.store.importReport(ReportDraft(body: "同時進行:共有8名黨員值守卡點。"))
+        let r = try good.sync(with: target)
+        XCTAssertGreaterThan(r.sent, 0)
+        XCTAssertGreaterThan(r.received, 0)
+        XCTAssertEqual(try good.store.digest(), try target.store.digest())
+
+        XCTAssertTrue(target.log.wait { $0.contains("did not complete the handshake within 1 s") }, "\(target.log.all)")
+        _ = trickled.wait(timeout: .now() + 30)
+        for origin in ["0123456789abcdef", "aaaaaaaaaaaaaaaa"] {
+            XCTAssertNil(try target.store.versionVector().heads[origin], "nothing from an attacker was applied")
+        }
+        _ = (flood, trickler)
     }
 
     func testBusyServerRefusesBeyondItsLimit() throws {

@@ -58,22 +58,28 @@ struct ServeCommand: Command {
                               port 0 picks a free port)
       --secret-file F         the team secret (mode 600)
       --max-sessions N        concurrent sessions (default 16)
+      --max-per-address N     concurrent sessions from one address (default 4)
       --idle-timeout S        seconds a peer may stay silent (default 30)
+      --handshake-timeout S   seconds a peer has to authenticate (default 10)
       --session-timeout S     seconds a session may last (default 3600)
       --max-frame BYTES       largest frame accepted (default 16777216)
       --max-future S          hold back changes stamped more than S seconds
                               ahead of this clock (default 3600)
     """
-    var listen: String, secretFile: String?, maxSessions: Int?, idle: Double?, total: Double?, maxFuture: Double?, maxFrame: Int?
+    var listen: String, secretFile: String?, maxSessions: Int?, maxPerAddress: Int?, idle: Double?, handshake: Double?
+    var total: Double?, maxFuture: Double?, maxFrame: Int?
     init(_ args: inout Arguments) throws {
         listen = try args.option("--listen") ?? "127.0.0.1:\(Endpoint.defaultPort)"
         secretFile = try args.option("--secret-file")
         maxSessions = try args.intOption("--max-sessions")
+        maxPerAddress = try args.intOption("--max-per-address")
         idle = try seconds(&args, "--idle-timeout")
+        handshake = try seconds(&args, "--handshake-timeout")
         total = try seconds(&args, "--session-timeout")
         maxFuture = try seconds(&args, "--max-future")
         maxFrame = try args.intOption("--max-frame")
         if let m = maxSessions, m < 1 { throw UsageError("--max-sessions must be at least 1") }
+        if let m = maxPerAddress, m < 1 { throw UsageError("--max-per-address must be at least 1") }
         if let f = maxFrame, f < 1024 { throw UsageError("--max-frame must be at least 1024") }
     }
 
@@ -87,7 +93,9 @@ struct ServeCommand: Command {
         var options = SyncServer.Options()
         options.sync.secret = secret
         if let m = maxSessions { options.maxSessions = m }
+        if let m = maxPerAddress { options.maxSessionsPerAddress = m }
         if let i = idle { options.sync.idleTimeout = i }
+        if let h = handshake { options.sync.handshakeTimeout = h }
         if let t = total { options.sync.sessionTimeout = t }
         if let f = maxFuture { options.sync.maxFuture = f }
         if let f = maxFrame { options.sync.maxFrame = f }
