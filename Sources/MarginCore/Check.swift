@@ -13,10 +13,14 @@ extension Store {
     /// inconsistency is thrown as `MarginError.corrupt` naming it. Nothing in
     /// the store is changed.
     public func check(passed: (String) -> Void = { _ in }) throws {
-        try checkFile(passed)
-        try checkLog(passed)
-        try checkRebuild(passed)
-        try checkSpans(passed)
+        do {
+            try checkFile(passed)
+            try checkLog(passed)
+            try checkRebuild(passed)
+            try checkSpans(passed)
+        } catch let e as SQLiteError where e.primaryCode == 11 {
+            throw MarginError.corrupt("SQLite finds the file damaged: \(e.message)")
+        }
     }
 
     private func checkFile(_ passed: (String) -> Void) throws {
@@ -31,7 +35,7 @@ extension Store {
             passed("full-text index matches the records")
         } catch let e as SQLiteError where e.isReadOnly {
             passed("full-text index: not checked (the store is read-only)")
-        } catch let e as SQLiteError where e.primaryCode == 11 || e.primaryCode == 267 {
+        } catch let e as SQLiteError where e.primaryCode == 11 {
             throw MarginError.corrupt("the full-text index does not match the records (\(e.message))")
         }
     }

@@ -27,6 +27,7 @@ public enum MarginError: Error, Equatable, CustomStringConvertible {
             if e.isFull { return "the disk is full (or the store reached its size limit); nothing was written" }
             if e.isReadOnly { return "the store is read-only; nothing was written" }
             if e.isNotADatabase { return "the store file is not a database" }
+            if e.primaryCode == 11 { return "the store file is damaged (\(e.message)): restore it from a backup, or create a new store and sync it from a colleague" }
             if e.primaryCode == 5 { return "the store is busy (locked by another process); try again" }
             return "storage error: \(e.message) (SQLite code \(e.code))"
         }

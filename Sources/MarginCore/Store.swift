@@ -63,8 +63,11 @@ public final class Store {
                 throw MarginError.store("\(path) is not a Margin store")
             }
         } catch let e as SQLiteError {
-            if e.isNotADatabase || e.primaryCode == 11 {
+            if e.isNotADatabase {
                 throw MarginError.store("\(path) is not a Margin store (\(e.message))")
+            }
+            if e.primaryCode == 11 {
+                throw MarginError.corrupt("\(path) is damaged (\(e.message)): restore it from a backup, or create a new store and sync it from a colleague")
             }
             throw e
         }

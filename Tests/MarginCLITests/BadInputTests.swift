@@ -45,6 +45,18 @@ final class BadInputTests: CLITestCase {
         try expectRefusal(["import", try write("furniture.txt", Data("分享到:\n返回顶部\n".utf8))], mentions: "no report text")
     }
 
+    func testFiftyMegabytesOfTextIsRefusedBeforeReading() throws {
+        let path = dir.appendingPathComponent("huge.txt").path
+        let line = Data("全縣共抽調354名幹部,組成16個工作組,深入各村開展排查。\n".utf8)
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+        var chunk = Data()
+        while chunk.count < 1 << 20 { chunk.append(line) }
+        for _ in 0..<50 { try handle.write(contentsOf: chunk) }
+        try handle.close()
+        try expectRefusal(["import", path], mentions: "too large (50 MB; the limit is 10 MB)")
+    }
+
     func testGoodFilesGoInWhileBadOnesAreNamed() throws {
         let folder = dir.appendingPathComponent("mixed")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -89,6 +101,18 @@ final class BadInputTests: CLITestCase {
         XCTAssertEqual(r.code, 1)
         XCTAssertTrue(r.err.contains("not a Margin store"), r.err)
         XCTAssertEqual(r.err.split(separator: "\n").count, 1)
+
+        // A store file cut short (a copy that stopped half-way).
+        let truncated = dir.appendingPathComponent("truncated/.margin")
+        try FileManager.default.createDirectory(at: truncated, withIntermediateDirectories: true)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: cwd + "/.margin/margin.sqlite"))
+        try whole.prefix(whole.count / 3).write(to: truncated.appendingPathComponent("margin.sqlite"))
+        for args in [["list"], ["check"], ["tag", record, "party-members"]] {
+            let t = marginArgs(args, in: dir.appendingPathComponent("truncated").path)
+            XCTAssertEqual(t.code, 1, "\(args): \(t.out)")
+            XCTAssertEqual(t.err.split(separator: "\n").count, 1, t.err)
+            XCTAssertTrue(t.err.contains("malformed") || t.err.contains("not a Margin store") || t.err.contains("damaged"), t.err)
+        }
 
         let s = try Store(directory: cwd + "/.margin")
         try s.db.setUserVersion(7)

@@ -84,6 +84,18 @@ final class SyncCLITests: CLITestCase {
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertEqual(server.stop(SIGINT), 0)
         XCTAssertFalse(server.text.contains("zebra-7-quartz"))
+        // Nor in any output, nor in either store's files.
+        for folder in [a, b] {
+            for args in [["peers", "--json"], ["status", "--json"], ["log", "--json"], ["export"], ["check", "--json"]] {
+                let out = try binary(args, in: folder)
+                XCTAssertFalse((out.out + out.err).contains("zebra-7-quartz"), "\(args)")
+            }
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder + "/.margin")
+            for f in files {
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: folder + "/.margin/" + f))
+                XCTAssertNil(bytes.range(of: Data("zebra-7-quartz".utf8)), "the secret is not stored in \(f)")
+            }
+        }
     }
 
     func testSyncErrorsAndUsage() throws {
