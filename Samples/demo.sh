@@ -67,6 +67,7 @@ say "Both stores agree"
 run alice digest
 run bob digest
 run bob peers
+run bob check
 if [ "$("$margin" --store "$work/alice" digest)" = "$("$margin" --store "$work/bob" digest)" ]; then
     echo "digests are equal"
 else

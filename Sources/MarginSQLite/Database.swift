@@ -115,6 +115,8 @@ public final class Database {
         sqlite3_close_v2(handle)
     }
 
+    public var isOpen: Bool { handle != nil }
+
     /// Closes the connection now; later use throws.
     public func close() {
         cache.removeAll()

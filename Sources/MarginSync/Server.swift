@@ -10,7 +10,7 @@ public final class SyncServer: @unchecked Sendable {
         public var maxSessions = 16
         /// Sessions from one address beyond this are refused the same way,
         /// so that one host's flood of connections leaves room for others.
-        public var maxSessionsPerAddress = 4
+        public var maxSessionsPerAddress = 8
         public init() {}
     }
 

@@ -23,10 +23,21 @@ class StoreTestCase: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    /// Stores made by the test; each must pass `check` when it ends.
+    var made: [Store] = []
+    /// Off for tests that damage their stores on purpose.
+    var checkStoresAtTheEnd = true
+
+    override func tearDownWithError() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
+        if checkStoresAtTheEnd { for s in made where s.db.isOpen { try s.check() } }
+        made = []
+    }
 
     func makeStore(_ name: String, wall: any WallClock = SystemClock()) throws -> Store {
-        try Store.create(directory: dir.appendingPathComponent(name).path, name: name, wall: wall)
+        let s = try Store.create(directory: dir.appendingPathComponent(name).path, name: name, wall: wall)
+        made.append(s)
+        return s
     }
 
     /// Copies into `to` every change `from` holds that `to` lacks, in order:

@@ -89,10 +89,13 @@ class SyncTestCase: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     }
 
+    /// Every node's store must pass `check` when the test ends.
     override func tearDownWithError() throws {
+        defer { try? FileManager.default.removeItem(at: dir) }
         for n in nodes { n.stopServer() }
+        let all = nodes
         nodes = []
-        try? FileManager.default.removeItem(at: dir)
+        for n in all { try n.store.check() }
     }
 
     func node(_ name: String, serve: Bool = true, wall: any WallClock = SystemClock(),

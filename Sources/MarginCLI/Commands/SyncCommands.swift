@@ -58,7 +58,7 @@ struct ServeCommand: Command {
                               port 0 picks a free port)
       --secret-file F         the team secret (mode 600)
       --max-sessions N        concurrent sessions (default 16)
-      --max-per-address N     concurrent sessions from one address (default 4)
+      --max-per-address N     concurrent sessions from one address (default 8)
       --idle-timeout S        seconds a peer may stay silent (default 30)
       --handshake-timeout S   seconds a peer has to authenticate (default 10)
       --session-timeout S     seconds a session may last (default 3600)
