@@ -51,6 +51,18 @@ class CLITestCase: XCTestCase {
         try CLITestCase.runBinary(args, in: folder ?? cwd, env: env)
     }
 
+    /// Runs a system command quietly; its exit status.
+    static func runCommand(_ path: String, _ args: [String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
     /// Runs the real binary to the end; usable from any thread. With
     /// `user`, runs it as that unprivileged user id through setpriv(1).
     static func runBinary(_ args: [String], in folder: String, env: [String: String] = [:], user: Int? = nil) throws -> CLIResult {
