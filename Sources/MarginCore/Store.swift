@@ -529,12 +529,11 @@ public final class Store {
         try db.transaction {
             for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
             try db.execute("INSERT INTO record_fts(record_fts) VALUES('delete-all')")
-            var all: [Change] = []
+            // Streamed: the log is read while the derived tables are written.
             try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
-                all.append(try Store.change(from: s))
+                try applyToState(try Store.change(from: s))
                 return true
             }
-            for change in all { try applyToState(change) }
             try flushReindex()
         }
     }
