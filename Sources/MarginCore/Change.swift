@@ -93,17 +93,22 @@ public struct Change: Hashable, Sendable {
     /// The total order that decides every field: hybrid clock first, the
     /// origin node id breaking ties. Never the value, so every node, whatever
     /// order changes arrived in, picks the same winner.
+    /// What LWW compares: the clock reading, then the origin, then the
+    /// sequence number, so that the order is total even for a writer that
+    /// stamps two changes to one field with the same reading.
     public struct Stamp: Comparable, Hashable, Sendable {
         public var hlc: HLC
         public var origin: NodeID
-        public init(hlc: HLC, origin: NodeID) { self.hlc = hlc; self.origin = origin }
+        public var seq: Int64
+        public init(hlc: HLC, origin: NodeID, seq: Int64) { self.hlc = hlc; self.origin = origin; self.seq = seq }
         public static func < (a: Stamp, b: Stamp) -> Bool {
             if a.hlc != b.hlc { return a.hlc < b.hlc }
-            return a.origin < b.origin
+            if a.origin != b.origin { return a.origin < b.origin }
+            return a.seq < b.seq
         }
     }
 
-    public var stamp: Stamp { Stamp(hlc: hlc, origin: id.origin) }
+    public var stamp: Stamp { Stamp(hlc: hlc, origin: id.origin, seq: id.seq) }
 
     /// The last-writer-wins rule, the only place it is written: a change
     /// replaces the current value of its field when its stamp is higher.

@@ -309,7 +309,7 @@ public final class Store {
         try s.forEach([.text(kind.rawValue), .text(entity), .text(field)]) { s in
             guard let origin = s.text(0) else { return false }
             found = Winner(id: ChangeID(origin: origin, seq: s.int(1)),
-                           stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin),
+                           stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
                            value: try FieldValue(s.column(4)))
             return false
         }
@@ -460,7 +460,7 @@ public final class Store {
             let other = ChangeID(origin: origin, seq: seq)
             let otherValue = try FieldValue(row[4])
             if other == c.id || otherValue == c.value { continue }
-            let otherStamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin)
+            let otherStamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq)
             let cWins = Change.wins(c.stamp, over: otherStamp)
             try addConflict(c, field: c.field, winner: cWins ? c.id : other, loser: cWins ? other : c.id,
                             ms: max(c.hlc.milliseconds, otherStamp.hlc.milliseconds))

@@ -30,17 +30,22 @@ final class ClockTests: XCTestCase {
         XCTAssertEqual(clock.tick(), HLC(milliseconds: 5_000, counter: 9))
     }
 
-    func testLWWHighestClockWinsThenNodeIDBreaksTies() {
-        let early = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "ffffffffffffffff")
-        let late = Change.Stamp(hlc: HLC(milliseconds: 101, counter: 0), origin: "0000000000000000")
+    func testLWWHighestClockWinsThenNodeIDThenSeqBreakTies() {
+        let early = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "ffffffffffffffff", seq: 9)
+        let late = Change.Stamp(hlc: HLC(milliseconds: 101, counter: 0), origin: "0000000000000000", seq: 1)
         XCTAssertTrue(Change.wins(late, over: early))
         XCTAssertFalse(Change.wins(early, over: late))
-        let tieLow = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "0000000000000001")
-        let tieHigh = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "0000000000000002")
+        let tieLow = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "0000000000000001", seq: 7)
+        let tieHigh = Change.Stamp(hlc: HLC(milliseconds: 100, counter: 5), origin: "0000000000000002", seq: 3)
         XCTAssertTrue(Change.wins(tieHigh, over: tieLow))
         XCTAssertFalse(Change.wins(tieLow, over: tieHigh))
         XCTAssertFalse(Change.wins(tieLow, over: tieLow), "a change does not beat itself")
         XCTAssertTrue(Change.wins(tieLow, over: nil))
+        // Same reading and origin (a writer that broke the rule): seq decides.
+        var again = tieLow
+        again.seq += 1
+        XCTAssertTrue(Change.wins(again, over: tieLow))
+        XCTAssertFalse(Change.wins(tieLow, over: again))
     }
 
     func testVersionVectorTextForm() {
