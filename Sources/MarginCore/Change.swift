@@ -83,12 +83,20 @@ public struct Change: Hashable, Sendable {
     public var supersedes: ChangeID?
     public var deletionBase: ChangeID?
     public var seen: VersionVector?
+    /// The hash of the origin's previous change (`ChangeHash.genesis` for
+    /// its first): the link of the origin's hash chain.
+    public var prev: [UInt8]
 
     public init(id: ChangeID, hlc: HLC, kind: EntityKind, entity: String, field: String, value: FieldValue,
-                supersedes: ChangeID? = nil, deletionBase: ChangeID? = nil, seen: VersionVector? = nil) {
+                supersedes: ChangeID? = nil, deletionBase: ChangeID? = nil, seen: VersionVector? = nil,
+                prev: [UInt8] = ChangeHash.genesis) {
         self.id = id; self.hlc = hlc; self.kind = kind; self.entity = entity; self.field = field
         self.value = value; self.supersedes = supersedes; self.deletionBase = deletionBase; self.seen = seen
+        self.prev = prev
     }
+
+    /// This change's link in its origin's hash chain (see `ChangeHash`).
+    public var hash: [UInt8] { ChangeHash.of(self) }
 
     /// The total order that decides every field: hybrid clock first, the
     /// origin node id breaking ties. Never the value, so every node, whatever
@@ -156,7 +164,7 @@ public enum FieldSchema {
     public static let annotationFields: [String: ValueType] = [
         "record": .text, "code": .text, "start": .int, "end": .int, "quote": .text, "prefix": .text,
         "suffix": .text, "value": .text, "note": .text, "status": .text, "comment": .text,
-        "reviewer": .text, "author": .text, "deleted": .flag,
+        "reviewer": .text, "reviewed": .text, "author": .text, "deleted": .flag,
     ]
     public static let codeFields: [String: ValueType] = [
         "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, "deleted": .flag,
@@ -164,6 +172,21 @@ public enum FieldSchema {
     public static let conflictFields: [String: ValueType] = [
         "resolution": .text, "comment": .text, "resolver": .text,
     ]
+
+    /// Fields that are only meaningful together. A writer writes all of a
+    /// group's fields every time, with one clock reading, so a concurrent
+    /// write of the same group elsewhere wins every field or none, and the
+    /// group is never torn between two writers. A group's first field stands
+    /// for it in conflicts.
+    public static let groups: [EntityKind: [[String]]] = [
+        .annotation: [["start", "end", "quote", "prefix", "suffix"], ["status", "comment", "reviewer", "reviewed"]],
+        .conflict: [["resolution", "comment", "resolver"]],
+    ]
+
+    /// The group `field` belongs to, if any.
+    public static func group(of kind: EntityKind, field: String) -> [String]? {
+        groups[kind]?.first { $0.contains(field) }
+    }
 
     /// Free record metadata lives in fields named `meta.<key>`.
     public static let metaPrefix = "meta."

@@ -65,8 +65,14 @@ extension Store {
         let referenced = try db.statement("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?")
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         var problem: String?
-        try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
+        try db.statement("SELECT \(Store.changeColumns), hash FROM changes").forEach { s in
             let c = try Store.change(from: s)
+            // The hash covers the change and its link to the one before, so
+            // this checks each origin's whole chain.
+            guard s.column(14).blob == c.hash else {
+                problem = "change \(c.id) does not match its hash: its content or its origin's chain was altered in this store"
+                return false
+            }
             if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) {
                 problem = "change \(c.id) does not fit the schema: \(p)"
                 return false
@@ -101,7 +107,7 @@ extension Store {
         guard !(saved < ownLatest) else {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
-        passed("change log: \(total) changes from \(origins) node(s); sequences dense, heads match, references present")
+        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
     }
 
     /// A snapshot of the store is copied with `VACUUM INTO`; its derived

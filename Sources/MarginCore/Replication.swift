@@ -57,34 +57,242 @@ extension Store {
         public var records: Set<String> = []
         public var annotations: Set<String> = []
         public var maxHLC: HLC = .zero
+        /// Changes not applied because their origin is held back (see `held`).
+        public var heldBack = 0
+        /// Origins held back from here on: a change stamped beyond the
+        /// horizon, or a fork. The caller passes them to later batches of
+        /// the same session, so each origin stays dense.
+        public var held: Set<NodeID> = []
+        /// Origins held back for a far-future stamp.
+        public var future: Set<NodeID> = []
+        /// Forks of other nodes' histories met in this batch.
+        public var forks: [ChangeID] = []
+        /// This store's own changes it had lost (restored from a backup) and took back.
+        public var tookBack = 0
+        /// This store had been restored or copied and had written on: what it did.
+        public var recovery: ForkRecovery?
+        /// This store's own history forked, but the batch did not show where:
+        /// the next session asks for all of it again (see `offeredVector`).
+        public var ownForkPending = false
     }
 
-    /// Applies a batch from a peer in one transaction: every change is checked
-    /// (schema, density) before any is kept, and the clock moves past the
-    /// batch only once it has committed.
-    public func receiveBatch(_ changes: [Change]) throws -> BatchOutcome {
+    /// A store that learned it had been restored from a backup, or copied,
+    /// after writing under sequence numbers its old self had already used.
+    public struct ForkRecovery: Equatable, Sendable {
+        /// The node id the store wrote under until now.
+        public var formerID: NodeID
+        /// The fresh node id it writes under from now on.
+        public var newID: NodeID
+        /// The first sequence number of `formerID` that had two histories.
+        public var from: Int64
+        /// This store's divergent changes, issued again as `newID`:1…`reissued`.
+        public var reissued: Int
+
+        public var summary: String {
+            "this store was restored from a backup or copied: node \(formerID) had already written changes from \(from) on elsewhere; "
+                + "took those back, and issued this copy's \(reissued) change\(reissued == 1 ? "" : "s") again as new node \(newID)"
+        }
+    }
+
+    /// Applies a batch from a peer (or a bundle) in one transaction: every
+    /// change is checked (schema, density, hash chain) before it is kept,
+    /// and the clock moves past the batch only once it has committed.
+    ///
+    /// Changes of an origin in `holding`, or stamped after `horizon` (ms),
+    /// are not applied, and neither is anything after them from the same
+    /// origin. A fork of another node's history is held back the same way
+    /// and recorded. A fork of this node's own history means this store was
+    /// restored or copied: it takes the peer's history of its node id, and
+    /// issues its own divergent changes again under a fresh node id
+    /// (`ForkRecovery`); nothing is lost.
+    public func receiveBatch(_ changes: [Change], horizon: Int64? = nil, holding: Set<NodeID> = [],
+                             peer: String? = nil) throws -> BatchOutcome {
         var outcome = BatchOutcome()
+        outcome.held = holding
         batchHeads = [:]
-        defer { batchHeads = nil }
+        batchTips = [:]
+        defer { batchHeads = nil; batchTips = [:] }
         try write {
+            var parked: [Change] = []
             for c in changes {
-                if try receive(c) {
+                let origin = c.id.origin
+                if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
+                if let horizon, c.hlc.milliseconds > horizon {
+                    outcome.held.insert(origin)
+                    outcome.future.insert(origin)
+                    outcome.heldBack += 1
+                    continue
+                }
+                var arrival = try arrive(c)
+                if case .fork(let exact) = arrival {
+                    if origin == node.id && exact && outcome.recovery == nil {
+                        parked = try park(from: c.id.seq)
+                        let former = node.id
+                        try adopt(Node.randomID())
+                        outcome.recovery = ForkRecovery(formerID: former, newID: node.id, from: c.id.seq, reissued: parked.count)
+                        arrival = try arrive(c)
+                    } else if origin == node.id {
+                        try setMeta("own_rewind", .integer(0))
+                        outcome.ownForkPending = true
+                    } else {
+                        try recordFork(c, peer: peer)
+                        outcome.forks.append(c.id)
+                    }
+                }
+                switch arrival {
+                case .applied:
                     outcome.applied += 1
                     if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
+                    if origin == node.id || origin == outcome.recovery?.formerID { outcome.tookBack += 1 }
                     switch c.kind {
                     case .record: outcome.records.insert(c.entity)
                     case .annotation: outcome.annotations.insert(c.entity)
                     default: break
                     }
-                } else {
+                case .alreadyHeld:
                     outcome.skipped += 1
+                case .fork:
+                    outcome.held.insert(origin)
+                    outcome.heldBack += 1
                 }
             }
+            if let recovery = outcome.recovery {
+                try reissue(parked, from: recovery)
+                try setMeta("own_rewind", .null)
+            }
             for (origin, seq) in batchHeads ?? [:] { try saveHead(origin, seq) }
+            // Parked changes left the log: the state is folded anew from it.
+            if outcome.recovery != nil { try rebuildState() }
             // Saved with the batch; `write` restores the reading if the commit fails.
             clock.observe(outcome.maxHLC)
         }
         return outcome
+    }
+
+    /// Takes this node's own changes from `seq` on out of the log (they are
+    /// issued again under a new id by `reissue`).
+    private func park(from seq: Int64) throws -> [Change] {
+        var parked: [Change] = []
+        try db.statement("SELECT \(Store.changeColumns) FROM changes WHERE origin = ? AND seq >= ? ORDER BY seq")
+            .forEach([.text(node.id), .integer(seq)]) { s in
+                parked.append(try Store.change(from: s))
+                return true
+            }
+        try db.run("DELETE FROM changes WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
+        batchHeads?[node.id] = seq - 1
+        batchTips[node.id] = nil
+        return parked
+    }
+
+    /// Starts writing under a fresh node id; the former ones are remembered.
+    private func adopt(_ id: NodeID) throws {
+        let former = try db.scalar("SELECT value FROM meta WHERE key = 'former_ids'").string
+        try setMeta("former_ids", .text(former.map { $0 + "," + node.id } ?? node.id))
+        try setMeta("node_id", .text(id))
+        node.id = id
+    }
+
+    func setMeta(_ key: String, _ value: SQLValue) throws {
+        if value == .null {
+            try db.run("DELETE FROM meta WHERE key = ?", .text(key))
+        } else {
+            try db.run("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                       .text(key), value)
+        }
+    }
+
+    /// Issues parked changes again, in their order and with their clock
+    /// readings, as the new node's 1, 2, 3, …; references among them (what
+    /// they superseded, the deletion they saw, the conflicts they resolved,
+    /// the vectors of deletions) follow them to their new ids.
+    private func reissue(_ parked: [Change], from r: ForkRecovery) throws {
+        func moved(_ id: ChangeID?) -> ChangeID? {
+            guard let id, id.origin == r.formerID, id.seq >= r.from else { return id }
+            return ChangeID(origin: r.newID, seq: id.seq - r.from + 1)
+        }
+        var prev = ChangeHash.genesis
+        for p in parked {
+            var c = p
+            c.id = ChangeID(origin: r.newID, seq: p.id.seq - r.from + 1)
+            c.supersedes = moved(p.supersedes)
+            c.deletionBase = moved(p.deletionBase)
+            if var seen = c.seen, let s = seen.heads[r.formerID], s >= r.from {
+                seen.heads[r.formerID] = r.from - 1
+                seen.heads[r.newID] = s - r.from + 1
+                c.seen = seen
+            }
+            if c.kind == .conflict, let pair = try db.rows("SELECT winner_origin, winner_seq, loser_origin, loser_seq, field FROM conflicts WHERE id = ?",
+                                                            .text(c.entity)).first,
+               let wo = pair[0].string, let ws = pair[1].int, let lo = pair[2].string, let ls = pair[3].int,
+               let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
+                c.entity = pair[4].string == "deleted" ? Store.deletionConflictID(winner) : Store.conflictID(winner, loser)
+            }
+            c.prev = prev
+            prev = c.hash
+            try appendToLog(c)
+        }
+    }
+
+    private func recordFork(_ c: Change, peer: String?) throws {
+        try recordFork(c.id, theirs: c.hash, peer: peer)
+    }
+
+    private func recordFork(_ id: ChangeID, theirs: [UInt8], peer: String?) throws {
+        try db.run("""
+            INSERT OR IGNORE INTO forks(origin, seq, peer, ours, theirs, detected_ms) VALUES(?, ?, ?, ?, ?, ?)
+            """, .text(id.origin), .integer(id.seq), SQLValue(peer), try storedHash(id).map { SQLValue.blob($0) } ?? .null,
+            .blob(theirs), .integer(clock.wall.nowMilliseconds()))
+    }
+
+    /// For each origin of `vector`, the hash of the change at that sequence
+    /// number: what HAVE carries, so that two histories of one origin are
+    /// told apart even when neither side has changes the other lacks.
+    public func tips(of vector: VersionVector) throws -> [NodeID: [UInt8]] {
+        var out: [NodeID: [UInt8]] = [:]
+        for (origin, seq) in vector.heads { out[origin] = try tip(of: origin, head: seq) }
+        return out
+    }
+
+    /// Other nodes' origins whose change at the peer's head (`theirs`,
+    /// `tips`) differs from the change this store holds at that sequence
+    /// number: forks, recorded and returned. This node's own origin is left
+    /// to the changes the peer sends back (see `offeredVector`).
+    public func forks(in theirs: VersionVector, tips: [NodeID: [UInt8]], peer: String) throws -> [ChangeID] {
+        var found: [ChangeID] = []
+        let mine = try versionVector()
+        for (origin, seq) in theirs.heads.sorted(by: { $0.key < $1.key }) where origin != node.id {
+            guard seq <= (mine.heads[origin] ?? 0), let tip = tips[origin] else { continue }
+            let id = ChangeID(origin: origin, seq: seq)
+            if try storedHash(id) != tip { found.append(id) }
+        }
+        if !found.isEmpty {
+            try write { for id in found { try recordFork(id, theirs: tips[id.origin] ?? [], peer: peer) } }
+        }
+        return found
+    }
+
+    /// The version vector to offer a peer in HAVE. For this node's own
+    /// origin it offers no more than the peer confirmed holding at the end of
+    /// the last session (and nothing at all after an unlocated fork): were
+    /// this store restored from a backup, or copied, the peer then sends back
+    /// what this node id wrote elsewhere, and the store finds its lost
+    /// changes, or the exact point where two histories split.
+    public func offeredVector(to peer: NodeID) throws -> VersionVector {
+        var v = try versionVector()
+        let head = v.heads[node.id] ?? 0
+        let confirmed = try peers().first(where: { $0.id == peer })?.theirs.heads[node.id] ?? 0
+        var offered = min(head, confirmed)
+        if let rewind = try db.scalar("SELECT value FROM meta WHERE key = 'own_rewind'").int { offered = min(offered, rewind) }
+        v.heads[node.id] = offered > 0 ? offered : nil
+        return v
+    }
+
+    /// Forks of other nodes' histories this store has met, newest first.
+    public func forks() throws -> [(origin: NodeID, seq: Int64, peer: String?, detected: Int64)] {
+        try db.rows("SELECT origin, seq, peer, detected_ms FROM forks ORDER BY detected_ms DESC").compactMap { row in
+            guard let o = row[0].string, let s = row[1].int else { return nil }
+            return (o, s, row[2].string, row[3].int ?? 0)
+        }
     }
 
     // MARK: - Peers

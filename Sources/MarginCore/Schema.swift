@@ -64,6 +64,31 @@ enum Schema {
             CREATE VIRTUAL TABLE record_fts USING fts5(folded, content='records', content_rowid='rowid', tokenize='trigram');
             """)
         },
+        { db in
+            // Schema 2: the hash chain of every origin (PROTOCOL.md §1), what
+            // a review reviewed, and the forks this node has seen. Hashes of
+            // the existing log are computed here; every node computes the
+            // same ones from the same changes.
+            try db.execute("""
+            ALTER TABLE changes ADD COLUMN hash BLOB;
+            ALTER TABLE annotations ADD COLUMN reviewed TEXT;
+            CREATE TABLE forks(
+                origin TEXT NOT NULL, seq INTEGER NOT NULL, peer TEXT, ours BLOB, theirs BLOB, detected_ms INTEGER NOT NULL,
+                PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+            """)
+            var hashes: [(ChangeID, [UInt8])] = []
+            var origin = "", prev = ChangeHash.genesis
+            try db.statement("SELECT \(Store.baseChangeColumns) FROM changes ORDER BY origin, seq").forEach { s in
+                var c = try Store.change(from: s)
+                if c.id.origin != origin { origin = c.id.origin; prev = ChangeHash.genesis }
+                c.prev = prev
+                prev = c.hash
+                hashes.append((c.id, prev))
+                return true
+            }
+            let update = try db.statement("UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?")
+            for (id, hash) in hashes { try update.run([.blob(hash), .text(id.origin), .integer(id.seq)]) }
+        },
     ]
 
     /// Tables derived from the log, emptied before a rebuild.

@@ -30,11 +30,13 @@ public final class Store {
     public let db: Database
     /// This user may not write the store file or its folder.
     public let isReadOnly: Bool
-    public private(set) var node: Node
+    public internal(set) var node: Node
     var clock: HybridClock
     /// While a received batch is applied: the sequence heads, kept in memory
     /// and written once at the end of the batch (same transaction).
     var batchHeads: [NodeID: Int64]?
+    /// Likewise the hash of each origin's last change, while a batch is applied.
+    var batchTips: [NodeID: [UInt8]] = [:]
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.
     var pendingReindex: Set<String> = []
@@ -75,6 +77,7 @@ public final class Store {
         if isReadOnly, try db.userVersion < Store.schemaVersion {
             throw MarginError.store("the store at \(directory) needs upgrading to schema \(Store.schemaVersion), but this user cannot write it")
         }
+        let found = try db.userVersion
         try db.migrate(Schema.migrations)
         let meta = try Store.readMeta(db)
         guard let id = meta["node_id"]?.string, let name = meta["node_name"]?.string else {
@@ -82,6 +85,9 @@ public final class Store {
         }
         node = Node(id: id, name: name)
         clock = HybridClock(last: HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0), wall: wall)
+        // Schema 2 files conflicts by field group and by deletion, and tells
+        // reviews that went stale: the derived state is folded anew.
+        if found == 1 { try rebuildState() }
     }
 
     /// Creates a new store in `directory` with a fresh random node id.
@@ -138,7 +144,7 @@ public final class Store {
     /// commits together or not at all, and the clock is saved with it.
     public func write<T>(_ body: () throws -> T) throws -> T {
         try requireWritable()
-        let saved = clock
+        let saved = clock, savedNode = node
         let outermost = !db.isInTransaction
         do {
             return try db.transaction {
@@ -147,6 +153,8 @@ public final class Store {
                 if outermost {
                     let meta = try Store.readMeta(db)
                     clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
+                    // Another session may have moved this store to a new node id.
+                    if let id = meta["node_id"]?.string { node.id = id }
                 }
                 let result = try body()
                 try flushReindex()
@@ -155,6 +163,7 @@ public final class Store {
             }
         } catch {
             clock = saved
+            node = savedNode
             if outermost { pendingReindex.removeAll() }
             throw error
         }
@@ -196,9 +205,11 @@ public final class Store {
         if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
         let current = try winner(kind, entity, field)
         if let current, current.value == value, !always { return nil }
-        if current == nil && value == .null { return nil }
-        var change = Change(id: ChangeID(origin: node.id, seq: try head(of: node.id) + 1), hlc: stamp ?? clock.tick(),
-                            kind: kind, entity: entity, field: field, value: value, supersedes: current?.id)
+        if current == nil && value == .null && !always { return nil }
+        let head = try head(of: node.id)
+        var change = Change(id: ChangeID(origin: node.id, seq: head + 1), hlc: stamp ?? clock.tick(),
+                            kind: kind, entity: entity, field: field, value: value, supersedes: current?.id,
+                            prev: try tip(of: node.id, head: head))
         if field == "deleted" {
             change.seen = try versionVector()
         } else {
@@ -209,15 +220,31 @@ public final class Store {
         return change
     }
 
-    /// Takes a change made on another node into the log and the state.
-    /// Returns false when it was already held. Refuses a change that would
-    /// leave a gap in its origin's sequence or that does not fit the schema.
-    @discardableResult
-    public func receive(_ change: Change) throws -> Bool {
-        let head = try head(of: change.id.origin)
-        if change.id.seq <= head { return false }
+    /// What receiving one change found.
+    enum Arrival: Equatable {
+        case applied
+        /// Already held: the same change (same hash) is in the log.
+        case alreadyHeld
+        /// The log holds a different change under this origin and sequence
+        /// number, or the change does not continue the origin's chain as held
+        /// here: the origin's history has forked. `exact` when the chains
+        /// agree up to the change before, so the fork is at `change.id.seq`.
+        case fork(exact: Bool)
+    }
+
+    /// Takes a change made on another node into the log and the state,
+    /// checking it against the origin's hash chain. Refuses a change that
+    /// would leave a gap in its origin's sequence or that does not fit the
+    /// schema. Must run inside `write`.
+    func arrive(_ change: Change) throws -> Arrival {
+        let origin = change.id.origin
+        let head = try head(of: origin)
+        if change.id.seq <= head {
+            if try storedHash(change.id) == change.hash { return .alreadyHeld }
+            return .fork(exact: try tip(of: origin, head: change.id.seq - 1) == change.prev)
+        }
         guard change.id.seq == head + 1 else {
-            throw MarginError.invalid("sequence gap from \(change.id.origin): expected \(head + 1), got \(change.id.seq)")
+            throw MarginError.invalid("sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
         }
         if let problem = FieldSchema.problem(kind: change.kind, field: change.field, value: change.value) {
             throw MarginError.invalid("change \(change.id) refused: \(problem)")
@@ -225,27 +252,55 @@ public final class Store {
         if (change.field == "deleted") != (change.seen != nil) {
             throw MarginError.invalid("change \(change.id) refused: `seen` must be present exactly on changes to `deleted`")
         }
+        if try tip(of: origin, head: head) != change.prev { return .fork(exact: false) }
         try appendToLog(change)
         try applyToState(change)
-        return true
+        return .applied
+    }
+
+    /// `arrive` for callers that expect no fork: true when applied, false
+    /// when already held.
+    @discardableResult
+    public func receive(_ change: Change) throws -> Bool {
+        switch try arrive(change) {
+        case .applied: return true
+        case .alreadyHeld: return false
+        case .fork: throw MarginError.invalid("change \(change.id) forks the history of \(change.id.origin)")
+        }
     }
 
     // MARK: - The change log
 
     func appendToLog(_ c: Change) throws {
+        let hash = c.hash
         try db.run("""
-            INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen)
-            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash)
+            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter),
             .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
             SQLValue(c.supersedes?.origin), SQLValue(c.supersedes?.seq),
-            SQLValue(c.deletionBase?.origin), SQLValue(c.deletionBase?.seq), SQLValue(c.seen?.description))
+            SQLValue(c.deletionBase?.origin), SQLValue(c.deletionBase?.seq), SQLValue(c.seen?.description), .blob(hash))
         if batchHeads != nil {
             batchHeads?[c.id.origin] = c.id.seq
+            batchTips[c.id.origin] = hash
         } else {
             try saveHead(c.id.origin, c.id.seq)
         }
+    }
+
+    /// The hash of `origin`'s change number `head` (the chain's genesis for 0).
+    func tip(of origin: NodeID, head: Int64) throws -> [UInt8] {
+        guard head > 0 else { return ChangeHash.genesis }
+        if batchHeads?[origin] == head, let cached = batchTips[origin] { return cached }
+        return try storedHash(ChangeID(origin: origin, seq: head)) ?? ChangeHash.genesis
+    }
+
+    func storedHash(_ id: ChangeID) throws -> [UInt8]? {
+        if case .blob(let b) = try db.scalar("SELECT hash FROM changes WHERE origin = ? AND seq = ?", .text(id.origin), .integer(id.seq)) {
+            return b
+        }
+        return nil
     }
 
     func saveHead(_ origin: NodeID, _ seq: Int64) throws {
@@ -268,7 +323,11 @@ public final class Store {
         return VersionVector(heads)
     }
 
-    static let changeColumns = "origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen"
+    static let baseChangeColumns = "origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen"
+    /// A change with its chain link: `prev` is the hash of the origin's
+    /// change before it (a primary-key probe).
+    static let changeColumns = baseChangeColumns
+        + ", (SELECT p.hash FROM changes p WHERE p.origin = changes.origin AND p.seq = changes.seq - 1)"
 
     static func change(from s: Statement) throws -> Change {
         guard let origin = s.text(0), let kindName = s.text(4), let kind = EntityKind(rawValue: kindName),
@@ -283,7 +342,8 @@ public final class Store {
                       hlc: HLC(milliseconds: s.int(2), counter: s.int(3)),
                       kind: kind, entity: entity, field: field, value: try FieldValue(s.column(7)),
                       supersedes: id(8, 9), deletionBase: id(10, 11),
-                      seen: s.text(12).flatMap { VersionVector(parsing: $0) })
+                      seen: s.text(12).flatMap { VersionVector(parsing: $0) },
+                      prev: s.columnCount > 13 && !s.isNull(13) ? (s.column(13).blob ?? ChangeHash.genesis) : ChangeHash.genesis)
     }
 
     public func change(_ id: ChangeID) throws -> Change? {
@@ -346,7 +406,7 @@ public final class Store {
                   "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"],
         .annotation: ["record": "record", "code": "code", "start": "span_start", "end": "span_end", "quote": "quote",
                       "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
-                      "comment": "comment", "reviewer": "reviewer", "author": "author", "deleted": "deleted"],
+                      "comment": "comment", "reviewer": "reviewer", "reviewed": "reviewed", "author": "author", "deleted": "deleted"],
         .code: ["name": "name", "description": "description", "colour": "colour", "parent": "parent",
                 "merged_into": "merged_into", "deleted": "deleted"],
     ]
@@ -450,6 +510,10 @@ public final class Store {
     /// later, it finds this change. Likewise `entityEverDeleted` false means
     /// no deletion to race with yet; a deletion arriving later scans the edits.
     private func detectConflicts(_ c: Change, fieldHadChanges: Bool, entityEverDeleted: Bool) throws {
+        // Resolutions are settled by LWW alone: two people resolving one
+        // conflict at once is not a conflict about the conflict (the values
+        // they wrote to the field conflict, if they differ).
+        guard c.kind != .conflict else { return }
         let siblings = !fieldHadChanges ? [] : try db.rows("""
             SELECT origin, seq, ms, ctr, value FROM changes
             WHERE kind = ? AND entity = ? AND field = ? AND sup_origin IS ? AND sup_seq IS ?
@@ -462,23 +526,31 @@ public final class Store {
             if other == c.id || otherValue == c.value { continue }
             let otherStamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq)
             let cWins = Change.wins(c.stamp, over: otherStamp)
-            try addConflict(c, field: c.field, winner: cWins ? c.id : other, loser: cWins ? other : c.id,
+            // A field of a group is filed under the group's first field, so
+            // two concurrent reviews or span edits are one conflict.
+            var field = c.field, mine = c.id, theirs = other
+            if let lead = FieldSchema.group(of: c.kind, field: c.field)?.first, lead != c.field {
+                field = lead
+                mine = try groupLead(lead, of: c.kind, c.entity, stamp: c.stamp) ?? c.id
+                theirs = try groupLead(lead, of: c.kind, c.entity, stamp: otherStamp) ?? other
+            }
+            try addConflict(c, field: field, winner: cWins ? mine : theirs, loser: cWins ? theirs : mine,
                             ms: max(c.hlc.milliseconds, otherStamp.hlc.milliseconds))
         }
-        guard c.kind != .conflict else { return }
         if c.field == "deleted" {
             guard c.value == .int(1), let seen = c.seen else { return }
             let edits = try db.rows("""
-                SELECT origin, seq, ms, del_origin, del_seq FROM changes
+                SELECT origin, seq, ms, ctr, del_origin, del_seq FROM changes
                 WHERE kind = ? AND entity = ? AND field <> 'deleted'
                 """, .text(c.kind.rawValue), .text(c.entity))
             for row in edits {
                 guard let origin = row[0].string, let seq = row[1].int else { continue }
                 let edit = ChangeID(origin: origin, seq: seq)
                 if seen.covers(edit) { continue }
-                let base = row[3].string.flatMap { o in row[4].int.map { ChangeID(origin: o, seq: $0) } }
+                let base = row[4].string.flatMap { o in row[5].int.map { ChangeID(origin: o, seq: $0) } }
                 if try saw(base, deletion: c.id) { continue }
-                try addConflict(c, field: "deleted", winner: c.id, loser: edit, ms: max(c.hlc.milliseconds, row[2].int ?? 0))
+                let stamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq)
+                try addDeletionConflict(c.kind, c.entity, deletion: c.id, deletionMs: c.hlc.milliseconds, edit: edit, editStamp: stamp)
             }
         } else if entityEverDeleted {
             let deletions = try db.rows("""
@@ -490,9 +562,19 @@ public final class Store {
                 let deletion = ChangeID(origin: origin, seq: seq)
                 if let seen = row[3].string.flatMap({ VersionVector(parsing: $0) }), seen.covers(c.id) { continue }
                 if try saw(c.deletionBase, deletion: deletion) { continue }
-                try addConflict(c, field: "deleted", winner: deletion, loser: c.id, ms: max(c.hlc.milliseconds, row[2].int ?? 0))
+                try addDeletionConflict(c.kind, c.entity, deletion: deletion, deletionMs: row[2].int ?? 0, edit: c.id, editStamp: c.stamp)
             }
         }
+    }
+
+    /// The change to a group's first field written with the same reading by
+    /// the same origin as one of the group's other fields.
+    private func groupLead(_ lead: String, of kind: EntityKind, _ entity: String, stamp: Change.Stamp) throws -> ChangeID? {
+        try db.scalar("""
+            SELECT seq FROM changes WHERE origin = ? AND kind = ? AND entity = ? AND field = ? AND ms = ? AND ctr = ?
+            ORDER BY seq LIMIT 1
+            """, .text(stamp.origin), .text(kind.rawValue), .text(entity), .text(lead),
+            .integer(stamp.hlc.milliseconds), .integer(stamp.hlc.counter)).int.map { ChangeID(origin: stamp.origin, seq: $0) }
     }
 
     /// Whether a writer whose view of the entity's `deleted` field was `base`
@@ -512,14 +594,43 @@ public final class Store {
         return Array(SHA256.hash("conflict\n\(x)\n\(y)").prefix(8)).hex
     }
 
-    /// Files a conflict pair. A deletion racing an edit is filed under the
-    /// field `deleted`; the edit's own field is on its change.
+    /// A deletion that raced edits is one conflict, whatever it raced.
+    public static func deletionConflictID(_ deletion: ChangeID) -> String {
+        Array(SHA256.hash("conflict\n\(deletion)\ndeleted").prefix(8)).hex
+    }
+
     private func addConflict(_ c: Change, field: String, winner: ChangeID, loser: ChangeID, ms: Int64) throws {
         try db.run("""
             INSERT OR IGNORE INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
             VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, .text(Store.conflictID(winner, loser)), .text(c.kind.rawValue), .text(c.entity), .text(field),
             .text(winner.origin), .integer(winner.seq), .text(loser.origin), .integer(loser.seq), .integer(ms))
+    }
+
+    /// Files, or widens, the conflict of a deletion with the edits it raced:
+    /// its `other` is the racing edit with the highest stamp and its time
+    /// the latest of them, so the row is the same whatever order they came in.
+    private func addDeletionConflict(_ kind: EntityKind, _ entity: String, deletion: ChangeID, deletionMs: Int64,
+                                     edit: ChangeID, editStamp: Change.Stamp) throws {
+        let id = Store.deletionConflictID(deletion)
+        let ms = max(deletionMs, editStamp.hlc.milliseconds)
+        if let row = try db.rows("""
+            SELECT c.loser_origin, c.loser_seq, l.ms, l.ctr FROM conflicts c
+            JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq WHERE c.id = ?
+            """, .text(id)).first, let lo = row[0].string, let ls = row[1].int {
+            let current = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: lo, seq: ls)
+            let newer = Change.wins(editStamp, over: current)
+            try db.run("""
+                UPDATE conflicts SET loser_origin = CASE WHEN ?2 THEN ?3 ELSE loser_origin END,
+                    loser_seq = CASE WHEN ?2 THEN ?4 ELSE loser_seq END, ms = max(ms, ?5) WHERE id = ?1
+                """, .text(id), .integer(newer ? 1 : 0), .text(edit.origin), .integer(edit.seq), .integer(ms))
+            return
+        }
+        try db.run("""
+            INSERT INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
+            VALUES(?, ?, ?, 'deleted', ?, ?, ?, ?, ?)
+            """, .text(id), .text(kind.rawValue), .text(entity), .text(deletion.origin), .integer(deletion.seq),
+            .text(edit.origin), .integer(edit.seq), .integer(ms))
     }
 
     // MARK: - Rebuilding

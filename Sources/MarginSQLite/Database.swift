@@ -11,6 +11,7 @@ public enum SQLValue: Equatable, Hashable, Sendable {
 
     public var int: Int64? { if case .integer(let v) = self { return v } else { return nil } }
     public var string: String? { if case .text(let v) = self { return v } else { return nil } }
+    public var blob: [UInt8]? { if case .blob(let v) = self { return v } else { return nil } }
     public var isNull: Bool { self == .null }
 }
 
@@ -276,7 +277,16 @@ public final class Statement {
             case .null: rc = sqlite3_bind_null(handle, index)
             case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
             case .real(let v): rc = sqlite3_bind_double(handle, index, v)
-            case .text(let v): rc = sqlite3_bind_text(handle, index, v, -1, Statement.transient)
+            case .text(let v):
+                // With its byte length, never as a C string: a NUL inside the
+                // text must not cut it short.
+                var text = v
+                rc = text.withUTF8 { utf8 in
+                    guard utf8.count > 0 else { return sqlite3_bind_text(handle, index, "", 0, Statement.transient) }
+                    return utf8.withMemoryRebound(to: CChar.self) {
+                        sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Statement.transient)
+                    }
+                }
             case .blob(let v):
                 rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Statement.transient) }
             }

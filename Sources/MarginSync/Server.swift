@@ -81,6 +81,7 @@ public final class SyncServer: @unchecked Sendable {
                 var line = "synced with \(r.peerName) (\(connection.peer)): received \(r.received), sent \(r.sent)"
                 if r.newConflicts > 0 { line += ", \(r.newConflicts) new conflicts" }
                 log(line)
+                if let recovery = r.recovery { log(recovery.summary) }
                 for w in r.warnings { log("warning: \(w)") }
             } catch {
                 log("session with \(connection.peer) ended: \(MarginError.message(for: error))")

@@ -52,6 +52,12 @@ public struct SyncReport: Sendable {
     public var annotations = 0
     public var newConflicts = 0
     public var heldBack = 0
+    /// This store had been restored from a backup or copied; what it did.
+    public var recovery: Store.ForkRecovery?
+    /// This store's own changes it had lost and took back from the peer.
+    public var tookBack = 0
+    /// This store's own history forked and the next session locates it.
+    public var ownForkPending = false
     public var warnings: [String] = []
 }
 
@@ -262,28 +268,38 @@ public final class SyncSession {
         }
 
         // HAVE
-        let ours = try store.versionVector()
-        let theirs: VersionVector
+        let ours = try store.offeredVector(to: peer.node)
+        let ourTips = try store.tips(of: ours)
+        var theirs: VersionVector, theirTips: [NodeID: [UInt8]]
         if role == .client {
-            try conn.send(.have(ours))
-            theirs = try receiveHave()
+            try conn.send(.have(ours, tips: ourTips))
+            (theirs, theirTips) = try receiveHave()
         } else {
-            theirs = try receiveHave()
-            try conn.send(.have(ours))
+            (theirs, theirTips) = try receiveHave()
+            try conn.send(.have(ours, tips: ourTips))
+        }
+        // An origin whose change at the peer's head differs from ours here
+        // has two histories: neither side sends or takes it in this session.
+        let forked = try store.forks(in: theirs, tips: theirTips, peer: peer.name)
+        for f in forked {
+            report.warnings.append(forkWarning(f, peerName: peer.name))
+            if let mine = try store.versionVector().heads[f.origin] { theirs.heads[f.origin] = max(theirs.heads[f.origin] ?? 0, mine) }
         }
 
-        let conflictsBefore = try store.conflictCount()
+        let openBefore = Set(try store.conflicts(includeResolved: false).map(\.id))
         var theyHave = theirs
         let iSend = mine.sends && peer.receives
         let theySend = peer.sends && mine.receives
         if role == .client {
             try sendChanges(above: theirs, enabled: iSend, into: &theyHave)
-            try receiveChanges(allowed: theySend)
+            try receiveChanges(allowed: theySend, peerName: peer.name, holding: Set(forked.map(\.origin)))
         } else {
-            try receiveChanges(allowed: theySend)
+            try receiveChanges(allowed: theySend, peerName: peer.name, holding: Set(forked.map(\.origin)))
             try sendChanges(above: theirs, enabled: iSend, into: &theyHave)
         }
-        report.newConflicts = try store.conflictCount() - conflictsBefore
+        // New means open now and not before: a conflict that arrived already
+        // resolved is not news.
+        report.newConflicts = Set(try store.conflicts(includeResolved: false).map(\.id)).subtracting(openBefore).count
         try store.write {
             try store.recordPeer(id: peer.node, name: peer.name, address: role == .client ? address : conn.socket.peer,
                                  theirs: theyHave, ours: try store.versionVector(), at: now())
@@ -291,10 +307,14 @@ public final class SyncSession {
         return report
     }
 
-    func receiveHave() throws -> VersionVector {
+    func receiveHave() throws -> (VersionVector, [NodeID: [UInt8]]) {
         let (m, _) = try conn.receive()
-        guard case .have(let vv) = try expect(m, "HAVE") else { throw conn.fail(SyncError(.malformed, "expected HAVE")) }
-        return vv
+        guard case .have(let vv, let tips) = try expect(m, "HAVE") else { throw conn.fail(SyncError(.malformed, "expected HAVE")) }
+        return (vv, tips)
+    }
+
+    func forkWarning(_ f: ChangeID, peerName: String) -> String {
+        "the history of node \(f.origin) forks at or before change \(f.seq): \(peerName) holds a different change there than this store; that node's changes are held back (its store was restored from a backup or copied; see README, Backups)"
     }
 
     /// Streams every change above `theirs` in batches, keeping up to
@@ -330,7 +350,7 @@ public final class SyncSession {
 
         if enabled {
             try store.forEachChange(above: theirs) { c in
-                Wire.encode(c, into: &writer)
+                ChangeCodec.encode(c, into: &writer)
                 pending.append(c)
                 if writer.bytes.count >= options.batchBytes { try flush() }
                 return true
@@ -345,9 +365,10 @@ public final class SyncSession {
 
     /// Applies the peer's batches, each in one transaction, acknowledging
     /// each after it commits; returns at DONE.
-    func receiveChanges(allowed: Bool) throws {
+    func receiveChanges(allowed: Bool, peerName: String, holding: Set<NodeID>) throws {
         var expected: UInt64 = 1
-        var held: Set<NodeID> = []
+        var held = holding, future: Set<NodeID> = []
+        var forks: [ChangeID] = []
         var records: Set<String> = [], annotations: Set<String> = []
         while true {
             let (m, _) = try conn.receive()
@@ -356,37 +377,36 @@ public final class SyncSession {
                 guard allowed else { throw conn.fail(SyncError(.malformed, "changes sent to a side that asked not to receive them")) }
                 guard number == expected else { throw conn.fail(SyncError(.malformed, "batch \(number) out of order (expected \(expected))")) }
                 expected += 1
+                // Far in the future: not applied (it would drag this clock
+                // forward); nor is anything after it from the same origin.
                 let horizon = now() + Int64(options.maxFuture * 1000)
-                var accepted: [Change] = []
-                accepted.reserveCapacity(changes.count)
-                for c in changes {
-                    if held.contains(c.id.origin) { report.heldBack += 1; continue }
-                    if c.hlc.milliseconds > horizon {
-                        // Far in the future: not applied (it would drag this
-                        // clock forward); nor is anything after it from the
-                        // same origin, so the origin's sequence stays dense.
-                        held.insert(c.id.origin)
-                        report.heldBack += 1
-                        continue
-                    }
-                    accepted.append(c)
-                }
                 let outcome: Store.BatchOutcome
                 do {
-                    outcome = try store.receiveBatch(accepted)
+                    outcome = try store.receiveBatch(changes, horizon: horizon, holding: held, peer: peerName)
                 } catch {
                     throw conn.fail(SyncError(.refusedChange, "batch \(number) refused: \(MarginError.message(for: error))"))
                 }
+                held = outcome.held
+                future.formUnion(outcome.future)
+                forks += outcome.forks
+                report.heldBack += outcome.heldBack
                 report.received += outcome.applied
+                report.tookBack += outcome.tookBack
+                if let r = outcome.recovery { report.recovery = r }
+                if outcome.ownForkPending { report.ownForkPending = true }
                 records.formUnion(outcome.records)
                 annotations.formUnion(outcome.annotations)
                 try conn.send(.ack(number: number, applied: UInt64(outcome.applied)))
             case .done:
                 report.records = records.count
                 report.annotations = annotations.count
-                if report.heldBack > 0 {
-                    let names = held.map { String($0.prefix(8)) }.sorted().joined(separator: ", ")
-                    report.warnings.append("held back \(report.heldBack) changes stamped more than \(Int(options.maxFuture)) s in the future (from \(names)); they will be taken once this clock catches up")
+                if !future.isEmpty {
+                    let names = future.map { String($0.prefix(8)) }.sorted().joined(separator: ", ")
+                    report.warnings.append("held back changes stamped more than \(Int(options.maxFuture)) s in the future (from \(names)); they will be taken once this clock catches up")
+                }
+                for f in forks { report.warnings.append(forkWarning(f, peerName: peerName)) }
+                if report.ownForkPending {
+                    report.warnings.append("this store's own history forks (it was restored from a backup or copied); the next sync finds where and repairs it")
                 }
                 return
             default:

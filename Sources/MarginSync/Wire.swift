@@ -8,7 +8,7 @@ import MarginCrypto
 public enum Wire {
     public static let magic: [UInt8] = Array("MRGN".utf8)
     /// Bumped whenever a message's layout or meaning changes.
-    public static let protocolVersion: UInt16 = 1
+    public static let protocolVersion: UInt16 = 2
     /// Frames larger than this are refused before they are read.
     public static let defaultMaxFrame = 16 << 20
     /// A sender closes a batch once its encoded changes pass this size.
@@ -48,7 +48,9 @@ public enum ErrorCode: UInt16, Sendable {
 public enum Message: Equatable, Sendable {
     case hello(Hello)
     case auth(mac: [UInt8])
-    case have(VersionVector)
+    /// The sender's version vector, and for each origin in it the hash of
+    /// the change at that sequence number.
+    case have(VersionVector, tips: [NodeID: [UInt8]] = [:])
     case batch(number: UInt64, changes: [Change])
     case ack(number: UInt64, applied: UInt64)
     case done(count: UInt64)
@@ -67,155 +69,9 @@ public enum Message: Equatable, Sendable {
     }
 }
 
-/// A malformed frame or message.
-public struct WireError: Error, Equatable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
-// MARK: - Primitives
-
-/// Appends the protocol's primitive types to a byte buffer.
-public struct ByteWriter {
-    public private(set) var bytes: [UInt8] = []
-    public init() {}
-
-    public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    public mutating func u16(_ v: UInt16) { bytes.append(UInt8(v >> 8)); bytes.append(UInt8(v & 0xff)) }
-    public mutating func u32(_ v: UInt32) { for s in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
-    public mutating func i64(_ v: Int64) { let u = UInt64(bitPattern: v); for s in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: u >> UInt64(s))) } }
-    /// Unsigned LEB128: 7 bits a byte, low first, high bit set on all but the last.
-    public mutating func uvarint(_ v: UInt64) {
-        var x = v
-        while x >= 0x80 { bytes.append(UInt8(x & 0x7f) | 0x80); x >>= 7 }
-        bytes.append(UInt8(x))
-    }
-    /// Zigzag then LEB128, for signed integers.
-    public mutating func svarint(_ v: Int64) { uvarint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
-    public mutating func raw(_ b: [UInt8]) { bytes += b }
-    public mutating func string(_ s: String) { uvarint(UInt64(s.utf8.count)); bytes += s.utf8 }
-    public mutating func node(_ id: NodeID) { bytes += MarginCrypto.bytes(fromHex: id) ?? [UInt8](repeating: 0, count: 8) }
-    public mutating func changeID(_ id: ChangeID) { node(id.origin); uvarint(UInt64(id.seq)) }
-}
-
-/// Reads the protocol's primitive types, refusing anything out of bounds.
-public struct ByteReader {
-    let bytes: [UInt8]
-    public private(set) var offset = 0
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    public var remaining: Int { bytes.count - offset }
-
-    mutating func take(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, n <= remaining else { throw WireError("message truncated") }
-        defer { offset += n }
-        return bytes[offset..<(offset + n)]
-    }
-
-    public mutating func u8() throws -> UInt8 { try take(1).first ?? 0 }
-    public mutating func u16() throws -> UInt16 { try take(2).reduce(0) { $0 << 8 | UInt16($1) } }
-    public mutating func i64() throws -> Int64 { Int64(bitPattern: try take(8).reduce(0) { $0 << 8 | UInt64($1) }) }
-    public mutating func uvarint() throws -> UInt64 {
-        var result: UInt64 = 0
-        for i in 0..<10 {
-            let b = try u8()
-            if i == 9 && b > 1 { throw WireError("varint overflows 64 bits") }
-            result |= UInt64(b & 0x7f) << UInt64(7 * i)
-            if b & 0x80 == 0 {
-                if i > 0 && b == 0 { throw WireError("varint is not minimally encoded") }
-                return result
-            }
-        }
-        throw WireError("varint too long")
-    }
-    public mutating func svarint() throws -> Int64 {
-        let u = try uvarint()
-        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
-    }
-    /// A non-negative integer that fits Int64.
-    public mutating func count(max: Int? = nil) throws -> Int {
-        let v = try uvarint()
-        guard v <= UInt64(Int64.max), max.map({ v <= UInt64($0) }) ?? true else { throw WireError("count out of range") }
-        return Int(v)
-    }
-    public mutating func raw(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
-    public mutating func string() throws -> String {
-        let n = try count(max: remaining)
-        guard let s = TextNormalization.decodeUTF8(Data(try take(n))) else { throw WireError("string is not valid UTF-8") }
-        return s
-    }
-    public mutating func node() throws -> NodeID { Array(try take(8)).hex }
-    public mutating func changeID() throws -> ChangeID {
-        let origin = try node()
-        let seq = try count()
-        guard seq >= 1 else { throw WireError("sequence numbers start at 1") }
-        return ChangeID(origin: origin, seq: Int64(seq))
-    }
-    public func finish() throws { if remaining != 0 { throw WireError("\(remaining) unexpected bytes at the end of a message") } }
-}
-
 // MARK: - Messages
 
 extension Wire {
-    static let kindCodes: [EntityKind: UInt8] = [.record: 1, .annotation: 2, .code: 3, .conflict: 4]
-    static let kindsByCode: [UInt8: EntityKind] = [1: .record, 2: .annotation, 3: .code, 4: .conflict]
-
-    public static func encode(_ c: Change, into w: inout ByteWriter) {
-        w.changeID(c.id)
-        w.uvarint(UInt64(max(0, c.hlc.milliseconds)))
-        w.uvarint(UInt64(max(0, c.hlc.counter)))
-        w.u8(kindCodes[c.kind] ?? 0)
-        w.string(c.entity)
-        w.string(c.field)
-        switch c.value {
-        case .null: w.u8(0)
-        case .int(let v): w.u8(1); w.svarint(v)
-        case .text(let t): w.u8(2); w.string(t)
-        }
-        var flags: UInt8 = 0
-        if c.supersedes != nil { flags |= 1 }
-        if c.deletionBase != nil { flags |= 2 }
-        if c.seen != nil { flags |= 4 }
-        w.u8(flags)
-        if let s = c.supersedes { w.changeID(s) }
-        if let d = c.deletionBase { w.changeID(d) }
-        if let seen = c.seen {
-            let entries = seen.heads.sorted { $0.key < $1.key }
-            w.uvarint(UInt64(entries.count))
-            for (origin, seq) in entries { w.node(origin); w.uvarint(UInt64(seq)) }
-        }
-    }
-
-    public static func decodeChange(_ r: inout ByteReader) throws -> Change {
-        let id = try r.changeID()
-        let ms = try r.count(), counter = try r.count()
-        let kindCode = try r.u8()
-        guard let kind = kindsByCode[kindCode] else { throw WireError("unknown entity kind \(kindCode)") }
-        let entity = try r.string(), field = try r.string()
-        guard !entity.isEmpty, entity.utf8.count <= 128 else { throw WireError("entity id must be 1 to 128 bytes") }
-        let value: FieldValue
-        switch try r.u8() {
-        case 0: value = .null
-        case 1: value = .int(try r.svarint())
-        case 2: value = .text(try r.string())
-        case let t: throw WireError("unknown value tag \(t)")
-        }
-        let flags = try r.u8()
-        guard flags & ~7 == 0 else { throw WireError("unknown change flags \(flags)") }
-        let supersedes = flags & 1 != 0 ? try r.changeID() : nil
-        let deletionBase = flags & 2 != 0 ? try r.changeID() : nil
-        var seen: VersionVector?
-        if flags & 4 != 0 {
-            let n = try r.count(max: r.remaining / 9)
-            var heads: [NodeID: Int64] = [:]
-            for _ in 0..<n { let o = try r.node(); heads[o] = Int64(try r.count()) }
-            seen = VersionVector(heads)
-        }
-        return Change(id: id, hlc: HLC(milliseconds: Int64(ms), counter: Int64(counter)), kind: kind, entity: entity,
-                      field: field, value: value, supersedes: supersedes, deletionBase: deletionBase, seen: seen)
-    }
-
     /// The payload of a message (without the frame header).
     public static func payload(_ m: Message) -> [UInt8] {
         var w = ByteWriter()
@@ -231,14 +87,18 @@ extension Wire {
             w.string(h.name)
         case .auth(let mac):
             w.raw(mac)
-        case .have(let vv):
+        case .have(let vv, let tips):
             let entries = vv.heads.sorted { $0.key < $1.key }
             w.uvarint(UInt64(entries.count))
-            for (origin, seq) in entries { w.node(origin); w.uvarint(UInt64(seq)) }
+            for (origin, seq) in entries {
+                w.node(origin)
+                w.uvarint(UInt64(seq))
+                w.raw(tips[origin] ?? ChangeHash.genesis)
+            }
         case .batch(let number, let changes):
             w.uvarint(number)
             w.uvarint(UInt64(changes.count))
-            for c in changes { encode(c, into: &w) }
+            for c in changes { ChangeCodec.encode(c, into: &w) }
         case .ack(let number, let applied):
             w.uvarint(number)
             w.uvarint(applied)
@@ -287,21 +147,23 @@ extension Wire {
         case .auth:
             m = .auth(mac: try r.raw(macLength))
         case .have:
-            let n = try r.count(max: r.remaining / 9)
-            var heads: [NodeID: Int64] = [:]
+            let n = try r.count(max: r.remaining / (9 + ChangeHash.length))
+            var heads: [NodeID: Int64] = [:], tips: [NodeID: [UInt8]] = [:]
             for _ in 0..<n {
                 let o = try r.node()
                 let s = try r.count()
+                guard s >= 1 else { throw WireError("HAVE lists \(o) with sequence 0") }
                 guard heads[o] == nil else { throw WireError("origin listed twice in HAVE") }
                 heads[o] = Int64(s)
+                tips[o] = try r.raw(ChangeHash.length)
             }
-            m = .have(VersionVector(heads))
+            m = .have(VersionVector(heads), tips: tips)
         case .batch:
             let number = try r.uvarint()
-            let n = try r.count(max: r.remaining / 16)
+            let n = try r.count(max: r.remaining / 48)
             var changes: [Change] = []
             changes.reserveCapacity(n)
-            for _ in 0..<n { changes.append(try decodeChange(&r)) }
+            for _ in 0..<n { changes.append(try ChangeCodec.decode(&r)) }
             m = .batch(number: number, changes: changes)
         case .ack:
             m = .ack(number: try r.uvarint(), applied: try r.uvarint())

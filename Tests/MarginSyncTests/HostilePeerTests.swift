@@ -77,7 +77,7 @@ final class RawPeer {
         try send(.auth(mac: SyncSession.mac(secret, role: .client, transcript: transcript)))
         guard let (a, _) = try receive(), case .auth = a else { throw WireError("no AUTH") }
         try send(.have(VersionVector()))
-        guard let (h, _) = try receive(), case .have(let vv) = h else { throw WireError("no HAVE") }
+        guard let (h, _) = try receive(), case .have(let vv, _) = h else { throw WireError("no HAVE") }
         return vv
     }
 }
@@ -213,7 +213,7 @@ final class HostilePeerTests: SyncTestCase {
 
     func testOtherProtocolVersion() throws {
         let p = try RawPeer(server.endpoint)
-        try p.send(.hello(RawPeer.hello(version: 2)))
+        try p.send(.hello(RawPeer.hello(version: Wire.protocolVersion + 1)))
         let e = try p.errorThenClose()
         XCTAssertEqual(e?.code, ErrorCode.version.rawValue)
         XCTAssertTrue(e?.message.contains("upgrade margin on the server") ?? false, "\(String(describing: e))")

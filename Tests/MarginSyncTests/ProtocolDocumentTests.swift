@@ -10,23 +10,29 @@ final class ProtocolDocumentTests: XCTestCase {
     static let alice = "1111111111111111", bob = "2222222222222222"
 
     static var exampleFrames: [(String, [UInt8])] {
-        let clientHello = Wire.frame(.hello(Hello(schemaVersion: 1, node: alice, wallClock: 1_700_000_000_000,
+        let schema = UInt16(Store.schemaVersion)
+        let clientHello = Wire.frame(.hello(Hello(schemaVersion: schema, node: alice, wallClock: 1_700_000_000_000,
                                                   nonce: Array(0..<32), sends: true, receives: true, name: "alice")))
-        let serverHello = Wire.frame(.hello(Hello(schemaVersion: 1, node: bob, wallClock: 1_700_000_000_500,
+        let serverHello = Wire.frame(.hello(Hello(schemaVersion: schema, node: bob, wallClock: 1_700_000_000_500,
                                                   nonce: Array(32..<64), sends: true, receives: true, name: "bob")))
         let transcript = SyncSession.transcript(clientHello: clientHello, serverHello: serverHello)
-        let change = Change(id: ChangeID(origin: alice, seq: 2), hlc: HLC(milliseconds: 1_700_000_000_001, counter: 0),
-                            kind: .code, entity: "da591c591bdc9edd", field: "name", value: .text("party-members"),
-                            supersedes: ChangeID(origin: alice, seq: 1))
+        let first = Change(id: ChangeID(origin: alice, seq: 1), hlc: HLC(milliseconds: 1_700_000_000_000, counter: 0),
+                           kind: .code, entity: "da591c591bdc9edd", field: "name", value: .text("party-members"))
+        let second = Change(id: ChangeID(origin: alice, seq: 2), hlc: HLC(milliseconds: 1_700_000_000_001, counter: 0),
+                            kind: .code, entity: "da591c591bdc9edd", field: "name", value: .text("party-member"),
+                            supersedes: first.id, prev: first.hash)
         return [
+            ("change-1", ChangeCodec.encoded(first)),
+            ("change-1-hash", first.hash),
+            ("change-2-hash", second.hash),
             ("client-hello", clientHello),
             ("server-hello", serverHello),
             ("transcript", transcript),
             ("client-auth", Wire.frame(.auth(mac: SyncSession.mac(secret, role: .client, transcript: transcript)))),
             ("server-auth", Wire.frame(.auth(mac: SyncSession.mac(secret, role: .server, transcript: transcript)))),
-            ("client-have", Wire.frame(.have(VersionVector([alice: 2])))),
-            ("server-have", Wire.frame(.have(VersionVector([alice: 1])))),
-            ("client-batch", Wire.frame(.batch(number: 1, changes: [change]))),
+            ("client-have", Wire.frame(.have(VersionVector([alice: 1]), tips: [alice: first.hash]))),
+            ("server-have", Wire.frame(.have(VersionVector([alice: 1]), tips: [alice: first.hash]))),
+            ("client-batch", Wire.frame(.batch(number: 1, changes: [second]))),
             ("client-done", Wire.frame(.done(count: 1))),
             ("server-ack", Wire.frame(.ack(number: 1, applied: 1))),
             ("server-done", Wire.frame(.done(count: 0))),
@@ -66,7 +72,7 @@ final class ProtocolDocumentTests: XCTestCase {
     }
 
     func testWorkedExampleDecodes() throws {
-        for (name, bytes) in ProtocolDocumentTests.exampleFrames where name != "transcript" {
+        for (name, bytes) in ProtocolDocumentTests.exampleFrames where !["transcript", "change-1", "change-1-hash", "change-2-hash"].contains(name) {
             var d = FrameDecoder()
             d.append(bytes)
             let f = try XCTUnwrap(try d.next(), name)

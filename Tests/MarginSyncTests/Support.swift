@@ -33,7 +33,7 @@ final class LogLines: @unchecked Sendable {
 final class TestNode {
     let name: String
     let directory: String
-    let store: Store
+    private(set) var store: Store
     var server: SyncServer?
     let log = LogLines()
     private var done: DispatchSemaphore?
@@ -42,6 +42,28 @@ final class TestNode {
         self.name = name
         directory = dir.appendingPathComponent(name).path
         store = try Store.create(directory: directory, name: name, wall: wall)
+    }
+
+    /// A node made from a copy of another's store folder, as a user copies
+    /// `.margin/` to a second laptop: the same node id.
+    init(_ name: String, copyOf other: TestNode, in dir: URL) throws {
+        self.name = name
+        directory = dir.appendingPathComponent(name).path
+        try FileManager.default.copyItem(atPath: other.directory, toPath: directory)
+        store = try Store(directory: directory)
+    }
+
+    /// Copies the store folder, as `cp -a .margin backup` does.
+    func backup(to path: String) throws {
+        try FileManager.default.copyItem(atPath: directory, toPath: path)
+    }
+
+    /// Puts a backup in place of the store folder and opens it again.
+    func restore(from path: String) throws {
+        store.db.close()
+        try FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.copyItem(atPath: path, toPath: directory)
+        store = try Store(directory: directory)
     }
 
     func startServer(_ configure: (inout SyncServer.Options) -> Void = { _ in }) throws {

@@ -11,8 +11,8 @@ final class WireTests: XCTestCase {
     static let sample: [Message] = [
         .hello(Hello(schemaVersion: 1, node: a, wallClock: 1_700_000_000_000, nonce: Array(0..<32), sends: true, receives: false, name: "alice 瑪多")),
         .auth(mac: Array(repeating: 0xab, count: 32)),
-        .have(VersionVector([a: 12, b: 300])),
-        .have(VersionVector()),
+        .have(VersionVector([a: 12, b: 300]), tips: [a: [UInt8](repeating: 7, count: 32), b: ChangeHash.genesis]),
+        .have(VersionVector(), tips: [:]),
         .batch(number: 1, changes: [
             Change(id: ChangeID(origin: a, seq: 1), hlc: HLC(milliseconds: 1_700_000_000_123, counter: 0), kind: .record,
                    entity: "ebf6ae38d54391c67383e72d88da0836", field: "body", value: .text("共有159名黨員𠀋👍🏽")),
@@ -61,7 +61,7 @@ final class WireTests: XCTestCase {
     func testBatchFrameEqualsEncodingTheMessage() {
         guard case .batch(let n, let changes) = WireTests.sample[4] else { return XCTFail() }
         var w = ByteWriter()
-        for c in changes { Wire.encode(c, into: &w) }
+        for c in changes { ChangeCodec.encode(c, into: &w) }
         XCTAssertEqual(Wire.batchFrame(number: n, count: changes.count, encodedChanges: w.bytes), Wire.frame(WireTests.sample[4]))
     }
 

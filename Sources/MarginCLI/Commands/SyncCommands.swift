@@ -162,14 +162,36 @@ struct SyncCommand: Command {
         options.receives = !pushOnly
         if let i = idle { options.idleTimeout = i }
         if let f = maxFuture { options.maxFuture = f }
-        let r = try SyncSession.sync(store: store, with: endpoint, options: options)
+        var r = try SyncSession.sync(store: store, with: endpoint, options: options)
+        var recovery = r.recovery
+        var tookBack = r.tookBack
+        // A store that found it had been restored or copied runs one more
+        // session: to send the changes it issued again under its new id, or
+        // to locate a fork the first session could not.
+        for _ in 0..<2 where (r.recovery != nil && options.sends) || r.ownForkPending {
+            let first = r
+            r = try SyncSession.sync(store: store, with: endpoint, options: options)
+            recovery = recovery ?? r.recovery
+            tookBack += r.tookBack
+            r.received += first.received
+            r.sent += first.sent
+            r.newConflicts += first.newConflicts
+            r.warnings = first.warnings.filter { !$0.hasPrefix("this store's own history forks") } + r.warnings
+        }
         for w in r.warnings { context.warn("warning: \(w)") }
         if json {
-            try context.printJSON(["peer": ["id": r.peerID, "name": r.peerName], "received": r.received, "sent": r.sent,
-                                   "records": r.records, "annotations": r.annotations, "new_conflicts": r.newConflicts,
-                                   "held_back": r.heldBack])
+            var o: [String: Any] = ["peer": ["id": r.peerID, "name": r.peerName], "received": r.received, "sent": r.sent,
+                                    "records": r.records, "annotations": r.annotations, "new_conflicts": r.newConflicts,
+                                    "held_back": r.heldBack, "took_back": tookBack]
+            if let recovery {
+                o["recovered"] = ["former_id": recovery.formerID, "new_id": recovery.newID, "from": recovery.from,
+                                  "reissued": recovery.reissued]
+            }
+            try context.printJSON(o)
             return ExitCode.success
         }
+        if let recovery { context.print(recovery.summary) }
+        else if tookBack > 0 { context.print("took back \(tookBack) of this store's own changes that it did not hold (was it restored from a backup?)") }
         context.print("synced with \(r.peerName) (\(r.peerID.prefix(8))) at \(endpoint)")
         context.print("received \(r.received) changes (\(r.records) records, \(r.annotations) annotations touched); sent \(r.sent) changes")
         if r.newConflicts > 0 {

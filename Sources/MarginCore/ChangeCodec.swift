@@ -1,0 +1,91 @@
+import MarginCrypto
+
+/// The byte form of one change (PROTOCOL.md §5, "A change"), the only place
+/// it is written. The sync protocol sends changes in this form, bundles store
+/// them in it, and a change's hash is SHA-256 of it, so that every node
+/// computes the same hash chain from the same change.
+public enum ChangeCodec {
+    static let kindCodes: [EntityKind: UInt8] = [.record: 1, .annotation: 2, .code: 3, .conflict: 4]
+    static let kindsByCode: [UInt8: EntityKind] = [1: .record, 2: .annotation, 3: .code, 4: .conflict]
+
+    public static func encode(_ c: Change, into w: inout ByteWriter) {
+        w.changeID(c.id)
+        w.uvarint(UInt64(max(0, c.hlc.milliseconds)))
+        w.uvarint(UInt64(max(0, c.hlc.counter)))
+        w.u8(kindCodes[c.kind] ?? 0)
+        w.string(c.entity)
+        w.string(c.field)
+        switch c.value {
+        case .null: w.u8(0)
+        case .int(let v): w.u8(1); w.svarint(v)
+        case .text(let t): w.u8(2); w.string(t)
+        }
+        var flags: UInt8 = 0
+        if c.supersedes != nil { flags |= 1 }
+        if c.deletionBase != nil { flags |= 2 }
+        if c.seen != nil { flags |= 4 }
+        w.u8(flags)
+        if let s = c.supersedes { w.changeID(s) }
+        if let d = c.deletionBase { w.changeID(d) }
+        if let seen = c.seen {
+            let entries = seen.heads.sorted { $0.key < $1.key }
+            w.uvarint(UInt64(entries.count))
+            for (origin, seq) in entries { w.node(origin); w.uvarint(UInt64(seq)) }
+        }
+        w.raw(c.prev)
+    }
+
+    public static func encoded(_ c: Change) -> [UInt8] {
+        var w = ByteWriter()
+        encode(c, into: &w)
+        return w.bytes
+    }
+
+    public static func decode(_ r: inout ByteReader) throws -> Change {
+        let id = try r.changeID()
+        let ms = try r.count(), counter = try r.count()
+        let kindCode = try r.u8()
+        guard let kind = kindsByCode[kindCode] else { throw WireError("unknown entity kind \(kindCode)") }
+        let entity = try r.string(), field = try r.string()
+        guard !entity.isEmpty, entity.utf8.count <= 128 else { throw WireError("entity id must be 1 to 128 bytes") }
+        let value: FieldValue
+        switch try r.u8() {
+        case 0: value = .null
+        case 1: value = .int(try r.svarint())
+        case 2: value = .text(try r.string())
+        case let t: throw WireError("unknown value tag \(t)")
+        }
+        let flags = try r.u8()
+        guard flags & ~7 == 0 else { throw WireError("unknown change flags \(flags)") }
+        let supersedes = flags & 1 != 0 ? try r.changeID() : nil
+        let deletionBase = flags & 2 != 0 ? try r.changeID() : nil
+        var seen: VersionVector?
+        if flags & 4 != 0 {
+            let n = try r.count(max: r.remaining / 9)
+            var heads: [NodeID: Int64] = [:]
+            for _ in 0..<n {
+                let o = try r.node()
+                guard heads[o] == nil else { throw WireError("origin listed twice in seen") }
+                heads[o] = Int64(try r.count())
+            }
+            seen = VersionVector(heads)
+        }
+        let prev = try r.raw(ChangeHash.length)
+        return Change(id: id, hlc: HLC(milliseconds: Int64(ms), counter: Int64(counter)), kind: kind, entity: entity,
+                      field: field, value: value, supersedes: supersedes, deletionBase: deletionBase, seen: seen, prev: prev)
+    }
+}
+
+/// The hash chain of each origin's changes. A change's hash covers its
+/// content and its `prev`, the hash of its origin's previous change, so one
+/// hash names a change together with everything its origin wrote before it:
+/// two stores that hold different changes under one `origin:seq` (a store
+/// restored from a backup, or copied, that went on writing) are told apart by
+/// hash wherever their changes meet.
+public enum ChangeHash {
+    public static let length = 32
+    /// The `prev` of an origin's first change.
+    public static let genesis = [UInt8](repeating: 0, count: length)
+
+    public static func of(_ c: Change) -> [UInt8] { SHA256.hash(ChangeCodec.encoded(c)) }
+}
