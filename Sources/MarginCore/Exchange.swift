@@ -1,28 +1,48 @@
 import Foundation
+import MarginCrypto
+import MarginSQLite
 
-/// The JSON Lines export format: one object a line, `"type"` first among
-/// `code`, `record`, `annotation`, fields named as in the change log, absent
-/// fields left out. Importing an export into an empty store gives a store with
-/// the same digest.
+/// Two ways out of a store and back in.
+///
+/// - The **JSON Lines export** is the visible state, one object a line
+///   (`"type"` among `code`, `record`, `annotation`), fields named as in the
+///   change log, for other tools. Each object carries `"stamps"`: for each
+///   field, the stamp (`ms.counter origin:seq`) of the change that set it.
+///   Importing merges by the same last-writer-wins rule as sync, so an old
+///   export never reverts newer work or brings back what was deleted.
+/// - A **bundle** is the change log itself (PROTOCOL.md, "Bundles"): another
+///   store imports it exactly as if it had synced. It is the sneaker-net path
+///   for field work with no network.
 extension Store {
     public static func jsonLine(_ object: [String: Any]) throws -> String {
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 
-    private func liveFields(_ kind: EntityKind, _ id: String) throws -> [String: FieldValue] {
-        var out: [String: FieldValue] = [:]
-        for row in try db.rows("SELECT field, value FROM fields WHERE kind = ? AND entity = ? AND value IS NOT NULL",
-                               .text(kind.rawValue), .text(id)) {
-            if let f = row[0].string, f != "deleted" { out[f] = try FieldValue(row[1]) }
-        }
-        return out
+    /// `ms.counter origin:seq`: the stamp LWW compares (PROTOCOL.md §2).
+    public static func stampText(_ s: Change.Stamp) -> String {
+        "\(s.hlc.milliseconds).\(s.hlc.counter) \(s.origin):\(s.seq)"
+    }
+
+    public static func parseStamp(_ text: String) -> Change.Stamp? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 2, let id = ChangeID(String(parts[1])) else { return nil }
+        let clock = parts[0].split(separator: ".")
+        guard clock.count == 2, let ms = Int64(clock[0]), let ctr = Int64(clock[1]), ms >= 0, ctr >= 0 else { return nil }
+        return Change.Stamp(hlc: HLC(milliseconds: ms, counter: ctr), origin: id.origin, seq: id.seq)
     }
 
     private func object(_ kind: EntityKind, _ id: String) throws -> [String: Any] {
         var obj: [String: Any] = ["type": kind.rawValue, "id": id]
-        var meta: [String: String] = [:]
-        for (field, value) in try liveFields(kind, id) {
+        var meta: [String: String] = [:], stamps: [String: String] = [:]
+        for row in try db.rows("SELECT field, value, origin, seq, ms, ctr FROM fields WHERE kind = ? AND entity = ?",
+                               .text(kind.rawValue), .text(id)) {
+            guard let field = row[0].string, let origin = row[2].string, let seq = row[3].int else { continue }
+            let value = try FieldValue(row[1])
+            if value == .null && field != "deleted" { continue }
+            stamps[field] = Store.stampText(Change.Stamp(hlc: HLC(milliseconds: row[4].int ?? 0, counter: row[5].int ?? 0),
+                                                         origin: origin, seq: seq))
+            if field == "deleted" { continue }
             let v: Any
             switch value {
             case .int(let n): v = n
@@ -36,6 +56,7 @@ extension Store {
             }
         }
         if !meta.isEmpty { obj["meta"] = meta }
+        obj["stamps"] = stamps
         return obj
     }
 
@@ -58,10 +79,17 @@ extension Store {
 
     public struct ExchangeCounts: Equatable, Sendable {
         public var records = 0, annotations = 0, codes = 0, unchanged = 0
+        /// Fields the store already held at a newer stamp than the import's.
+        public var newerHere = 0
+        /// Entities deleted here after the export was made: left deleted.
+        public var deletedHere = 0
     }
 
-    /// Imports an export. The whole text is one transaction: a bad line
-    /// leaves the store as it was.
+    /// Imports a JSON Lines export, merging field by field under
+    /// last-writer-wins: a field is written only where the export's stamp
+    /// for it is newer than the store's (a field without a stamp, as from
+    /// another tool, only where the store has no value). The whole text is
+    /// one transaction: a bad line leaves the store as it was.
     public func importJSONLines(_ text: String) throws -> ExchangeCounts {
         var counts = ExchangeCounts()
         try write {
@@ -69,13 +97,11 @@ extension Store {
                 let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
                 if line.isEmpty { continue }
                 do {
-                    guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                        throw MarginError.invalid("not a JSON object")
-                    }
-                    guard let typeName = obj["type"] as? String, let kind = EntityKind(rawValue: typeName), kind != .conflict else {
+                    guard let obj = try JSONValue.parse(line).object else { throw MarginError.invalid("not a JSON object") }
+                    guard let typeName = obj["type"]?.string, let kind = EntityKind(rawValue: typeName), kind != .conflict else {
                         throw MarginError.invalid("\"type\" must be code, record or annotation")
                     }
-                    let changed = try importObject(kind, obj)
+                    let changed = try importObject(kind, obj, &counts)
                     if !changed { counts.unchanged += 1 } else {
                         switch kind {
                         case .record: counts.records += 1
@@ -92,23 +118,43 @@ extension Store {
         return counts
     }
 
-    private func importObject(_ kind: EntityKind, _ obj: [String: Any]) throws -> Bool {
-        var id = obj["id"] as? String
+    /// Fields whose text may run over lines; every other text field is one line.
+    static let multilineFields: Set<String> = ["body", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
+
+    private func importObject(_ kind: EntityKind, _ obj: [String: JSONValue], _ counts: inout ExchangeCounts) throws -> Bool {
+        var id = obj["id"]?.string
         var values: [(String, FieldValue)] = []
-        for (key, raw) in obj where key != "type" && key != "id" && key != "meta" {
+        for (key, raw) in obj where !["type", "id", "meta", "stamps"].contains(key) {
             guard let type = FieldSchema.type(of: kind, field: key), key != "deleted" else {
                 throw MarginError.invalid("unknown \(kind.rawValue) field '\(key)'")
             }
             switch (type, raw) {
-            case (.text, let s as String): values.append((key, .text(TextNormalization.nfc(s))))
-            case (.int, let n as NSNumber) where Double(n.int64Value) == n.doubleValue && !(raw is Bool):
-                values.append((key, .int(n.int64Value)))
+            case (.text, .string(let s)):
+                if Store.multilineFields.contains(key) { try TextRules.requireText(s, what: "field '\(key)'") }
+                else { try TextRules.requireLine(s, what: "field '\(key)'") }
+                values.append((key, .text(TextNormalization.nfc(s))))
+            case (.int, .int(let n)): values.append((key, .int(n)))
             default: throw MarginError.invalid("field '\(key)' has the wrong type")
             }
         }
         if let meta = obj["meta"] {
-            guard kind == .record, let m = meta as? [String: String] else { throw MarginError.invalid("\"meta\" must be an object of strings") }
-            for (k, v) in m { values.append((FieldSchema.metaPrefix + k, .text(TextNormalization.nfc(v)))) }
+            guard kind == .record, let m = meta.object else { throw MarginError.invalid("\"meta\" must be an object of strings") }
+            for (k, v) in m {
+                guard let text = v.string else { throw MarginError.invalid("\"meta\" must be an object of strings") }
+                try TextRules.requireLine(k, what: "metadata key")
+                try TextRules.requireText(text, what: "metadata '\(k)'")
+                values.append((FieldSchema.metaPrefix + k, .text(TextNormalization.nfc(text))))
+            }
+        }
+        var stamps: [String: Change.Stamp] = [:]
+        if let raw = obj["stamps"] {
+            guard let m = raw.object else { throw MarginError.invalid("\"stamps\" must be an object") }
+            for (field, v) in m {
+                guard let text = v.string, let stamp = Store.parseStamp(text) else {
+                    throw MarginError.invalid("the stamp of '\(field)' must read \"MS.COUNTER ORIGIN:SEQ\"")
+                }
+                stamps[field] = stamp
+            }
         }
         let field = Dictionary(values, uniquingKeysWith: { a, _ in a })
         switch kind {
@@ -131,8 +177,11 @@ extension Store {
                 guard let s = field["start"]?.int, let e = field["end"]?.int, let quote = field["quote"]?.string else {
                     throw MarginError.invalid("annotation \(given) has an incomplete span")
                 }
-                let span = try Span(in: ScalarText(body), start: Int(s), end: Int(e))
+                guard let start = Int(exactly: s), let end = Int(exactly: e) else { throw MarginError.invalid("annotation \(given): span out of range") }
+                let span = try Span(in: ScalarText(body), start: start, end: end)
                 guard span.quote == quote else { throw MarginError.invalid("annotation \(given): the quote does not match the record at \(s)..\(e)") }
+                if let p = field["prefix"]?.string, p != span.prefix { throw MarginError.invalid("annotation \(given): the prefix does not match the record") }
+                if let p = field["suffix"]?.string, p != span.suffix { throw MarginError.invalid("annotation \(given): the suffix does not match the record") }
             }
         case .code:
             guard let given = id, Store.isEntityID(given) else { throw MarginError.invalid("a code needs a hexadecimal id") }
@@ -143,15 +192,111 @@ extension Store {
             throw MarginError.invalid("conflicts are not imported")
         }
         guard let entity = id else { throw MarginError.invalid("missing id") }
+        // An entity deleted here stays deleted unless the export saw it
+        // restored after that deletion.
+        if let deletion = try winner(kind, entity, "deleted"), deletion.value == .int(1) {
+            guard let restored = stamps["deleted"], Change.wins(restored, over: deletion.stamp) else {
+                counts.deletedHere += 1
+                return false
+            }
+            try set(kind, entity, "deleted", .int(0))
+        }
         var changed = false
-        if try isDeleted(kind, entity) { changed = try set(kind, entity, "deleted", .int(0)) != nil || changed }
         for (f, v) in values.sorted(by: { $0.0 < $1.0 }) {
-            if try set(kind, entity, f, v) != nil { changed = true }
+            let current = try winner(kind, entity, f)
+            if let current {
+                if current.value == v { continue }
+                guard let given = stamps[f], Change.wins(given, over: current.stamp) else { counts.newerHere += 1; continue }
+            }
+            // Written with the reading the export carries, never a newer one,
+            // so a value imported now still loses to work done after the
+            // export was made, here or anywhere it syncs.
+            var reading: HLC?
+            if let given = stamps[f]?.hlc {
+                let now = clock.tick()
+                reading = given < now ? given : now
+            }
+            if try set(kind, entity, f, v, stamp: reading, always: current == nil) != nil { changed = true }
         }
         return changed
     }
 
     static func isEntityID(_ s: String) -> Bool {
         (8...64).contains(s.utf8.count) && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+}
+
+// MARK: - Bundles
+
+/// A bundle: the change log as a file (PROTOCOL.md, "Bundles").
+public enum Bundle {
+    public static let magic = Array("MRGNBNDL".utf8)
+    public static let formatVersion: UInt16 = 1
+
+    /// True when `bytes` start like a bundle (so `import` can tell it from text).
+    public static func looksLikeBundle(_ bytes: some Collection<UInt8>) -> Bool { bytes.starts(with: magic) }
+}
+
+extension Store {
+    /// Every change this store holds, in the order sync sends them, as a bundle.
+    public func bundle() throws -> [UInt8] {
+        var w = ByteWriter()
+        w.raw(Bundle.magic)
+        w.u16(Bundle.formatVersion)
+        w.u16(UInt16(Store.schemaVersion))
+        let total = try versionVector().heads.values.reduce(0, +)
+        w.uvarint(UInt64(total))
+        var written: Int64 = 0
+        try forEachChange(above: VersionVector()) { c in
+            ChangeCodec.encode(c, into: &w)
+            written += 1
+            return true
+        }
+        guard written == total else { throw MarginError.corrupt("the change log changed while the bundle was written") }
+        w.raw(SHA256.hash(w.bytes))
+        return w.bytes
+    }
+
+    /// What importing a bundle did.
+    public struct BundleOutcome: Sendable {
+        public var changes = 0
+        public var applied = 0
+        public var outcome: BatchOutcome
+    }
+
+    /// Imports a bundle as a sync would, in one transaction: a bundle that
+    /// does not fit (other schema, damaged, a gap) is refused whole, and
+    /// one already imported changes nothing.
+    public func importBundle(_ bytes: [UInt8]) throws -> BundleOutcome {
+        guard Bundle.looksLikeBundle(bytes) else { throw MarginError.invalid("not a Margin bundle") }
+        guard bytes.count >= Bundle.magic.count + 4 + 1 + ChangeHash.length else { throw MarginError.invalid("the bundle is truncated") }
+        let body = Array(bytes.dropLast(ChangeHash.length))
+        guard SHA256.hash(body) == Array(bytes.suffix(ChangeHash.length)) else {
+            throw MarginError.invalid("the bundle is damaged or truncated (its checksum does not match)")
+        }
+        var r = ByteReader(body)
+        do {
+            _ = try r.raw(Bundle.magic.count)
+            let format = try r.u16(), schema = try r.u16()
+            guard format == Bundle.formatVersion else {
+                throw MarginError.invalid("bundle format \(format) is not known to this margin (it knows \(Bundle.formatVersion)): upgrade margin")
+            }
+            guard Int(schema) == Store.schemaVersion else {
+                let which = Int(schema) > Store.schemaVersion ? "upgrade margin here" : "upgrade margin where the bundle was made, and make it again"
+                throw MarginError.invalid("the bundle has schema \(schema), this store \(Store.schemaVersion): \(which)")
+            }
+            let count = try r.count(max: r.remaining / 48)
+            var changes: [Change] = []
+            changes.reserveCapacity(count)
+            for _ in 0..<count { changes.append(try ChangeCodec.decode(&r)) }
+            try r.finish()
+            let outcome = try receiveBatch(changes, horizon: clock.wall.nowMilliseconds() + 3_600_000, peer: "a bundle")
+            return BundleOutcome(changes: count, applied: outcome.applied, outcome: outcome)
+        } catch let e as WireError {
+            throw MarginError.invalid("the bundle is malformed: \(e.message)")
+        } catch let e as MarginError {
+            if case .invalid(let m) = e, m.hasPrefix("sequence gap") { throw MarginError.invalid("the bundle does not fit this store: \(m)") }
+            throw e
+        }
     }
 }

@@ -51,6 +51,11 @@ public struct Annotation: Equatable, Sendable {
     public var author: String?
     public var created: Int64
     public var updated: Int64
+    /// The review (accepted or rejected) that went stale: the code, span or
+    /// value changed after, or concurrently with, it. `status` is then open.
+    public var staleReview: ReviewStatus? = nil
+    /// What the review reviewed (PROTOCOL.md §1, "Field groups").
+    public var reviewed: String? = nil
 
     public var kindLabel: String { span != nil ? "span" : (code != nil ? "tag" : "note") }
 }

@@ -53,6 +53,11 @@ extension Store {
         guard TextNormalization.hasText(body) else {
             throw MarginError.invalid("the report has no text")
         }
+        try TextRules.requireText(body, what: "the report")
+        for (field, value) in [("title", draft.title), ("source", draft.source), ("published", draft.published), ("place", draft.place),
+                               ("url", draft.url), ("author", draft.author), ("editor", draft.editor)] {
+            if let value { try TextRules.requireLine(value, what: "the \(field)") }
+        }
         let id = Store.recordID(normalizedBody: body)
         return try write {
             if try winner(.record, id, "body") != nil, try !isDeleted(.record, id) {
@@ -72,7 +77,7 @@ extension Store {
         }
     }
 
-    func isDeleted(_ kind: EntityKind, _ id: String) throws -> Bool {
+    public func isDeleted(_ kind: EntityKind, _ id: String) throws -> Bool {
         try winner(kind, id, "deleted")?.value == .int(1)
     }
 
@@ -148,6 +153,8 @@ extension Store {
             throw MarginError.notFound("no record \(record)")
         }
         if let code { try requireLiveCode(code) }
+        if let value { try TextRules.requireText(value, what: "the value") }
+        if let note { try TextRules.requireText(note, what: "the note") }
         let located = try span.map { try Store.locate($0, in: body) }
         let id = Store.randomEntityID()
         try write {
@@ -174,6 +181,8 @@ extension Store {
     public func edit(annotation id: String, _ e: AnnotationEdit) throws {
         let a = try requireLiveAnnotation(id)
         if case .some(.some(let code)) = e.code { try requireLiveCode(code) }
+        if case .some(.some(let value)) = e.value { try TextRules.requireText(value, what: "the value") }
+        if case .some(.some(let note)) = e.note { try TextRules.requireText(note, what: "the note") }
         var located: Span?
         if let request = e.span {
             guard let body = try winner(.record, a.record, "body")?.value.string else { throw MarginError.notFound("no record \(a.record)") }
@@ -187,18 +196,31 @@ extension Store {
         }
     }
 
-    /// A span is five fields: the position and the quote with its context.
-    /// They are written as one group (see `set`), all five every time.
+    /// A span is five fields: the position and the quote with its context,
+    /// written as one group.
     private func setSpan(of annotation: String, _ s: Span) throws {
-        let fields: [(String, FieldValue)] = [
+        try setGroup(.annotation, annotation, [
             ("start", .int(Int64(s.start))), ("end", .int(Int64(s.end))),
             ("quote", .text(s.quote)), ("prefix", .text(s.prefix)), ("suffix", .text(s.suffix)),
-        ]
-        var unchanged = true
-        for (field, value) in fields where try winner(.annotation, annotation, field)?.value != value { unchanged = false }
+        ])
+    }
+
+    /// Writes a field group (`FieldSchema.groups`): every field, with one
+    /// clock reading, unless every field already holds its value.
+    func setGroup(_ kind: EntityKind, _ entity: String, _ fields: [(String, FieldValue)], force: Bool = false) throws {
+        var unchanged = !force
+        for (field, value) in fields where unchanged {
+            if try winner(kind, entity, field)?.value ?? .null != value { unchanged = false }
+        }
         if unchanged { return }
         let stamp = clock.tick()
-        for (field, value) in fields { try set(.annotation, annotation, field, value, stamp: stamp, always: true) }
+        for (field, value) in fields { try set(kind, entity, field, value, stamp: stamp, always: true) }
+    }
+
+    /// What a review reviews: the winning changes of the annotation's code,
+    /// span and value, as `code/start/value` change ids (`-` for none).
+    func reviewSignature(_ annotation: String) throws -> String {
+        try ["code", "start", "value"].map { try winner(.annotation, annotation, $0)?.id.description ?? "-" }.joined(separator: "/")
     }
 
     public func delete(annotation id: String) throws {
@@ -206,12 +228,22 @@ extension Store {
         _ = try write { try set(.annotation, id, "deleted", .int(1)) }
     }
 
+    /// Reviews an annotation. Status, comment, reviewer and what was
+    /// reviewed are one group, written together with one stamp: concurrent
+    /// reviews make one conflict, and a resolution never mixes one person's
+    /// status with another's comment. A review is of the code, span and
+    /// value the reviewer saw; when any of them changes later, the
+    /// annotation shows as open again ("changed since accepted by …").
     public func review(annotation id: String, status: ReviewStatus, comment: String?) throws {
         _ = try requireLiveAnnotation(id)
+        if let comment { try TextRules.requireText(comment, what: "the comment") }
         try write {
-            try set(.annotation, id, "status", .text(status.rawValue))
-            if let comment { try set(.annotation, id, "comment", comment.isEmpty ? .null : .text(TextNormalization.nfc(comment))) }
-            try set(.annotation, id, "reviewer", status == .open ? .null : .text(node.name))
+            try setGroup(.annotation, id, [
+                ("status", .text(status.rawValue)),
+                ("comment", comment.flatMap { $0.isEmpty ? nil : FieldValue.text(TextNormalization.nfc($0)) } ?? .null),
+                ("reviewer", status == .open ? .null : .text(node.name)),
+                ("reviewed", status == .open ? .null : .text(try reviewSignature(id))),
+            ], force: true)
         }
     }
 
@@ -357,20 +389,32 @@ extension Store {
         guard let c = try conflict(id) else { throw MarginError.notFound("no conflict \(id)") }
         guard c.isOpen else { throw MarginError.invalid("conflict \(id) is already resolved") }
         let isDeletion = c.field == "deleted"
+        let resolutionName: String
+        switch resolution {
+        case .keepWinner: resolutionName = "winner"
+        case .keepOther: resolutionName = "other"
+        case .value: resolutionName = "value"
+        }
+        if let comment { try TextRules.requireText(comment, what: "the comment") }
         try write {
             switch resolution {
             case .keepWinner:
-                try set(.conflict, id, "resolution", .text("winner"))
+                break
             case .keepOther:
                 if isDeletion {
-                    // The edit survives: the entity comes back, with the edit in place.
+                    // The edits survive: the entity comes back, with them in place.
                     try set(c.kind, c.entity, "deleted", .int(0))
+                } else if let group = FieldSchema.group(of: c.kind, field: c.field) {
+                    // The other writer's whole group, never a mix of the two.
+                    try setGroup(c.kind, c.entity, try group.map { ($0, try groupValue($0, of: c.loser) ?? .null) })
                 } else {
                     try set(c.kind, c.entity, c.field, c.loser.value)
                 }
-                try set(.conflict, id, "resolution", .text("other"))
             case .value(let v):
                 guard !isDeletion else { throw MarginError.invalid("a delete-versus-edit conflict takes --keep winner or --keep other") }
+                guard FieldSchema.group(of: c.kind, field: c.field) == nil else {
+                    throw MarginError.invalid("a conflict over a \(c.field == "start" ? "span" : "review") takes --keep winner or --keep other")
+                }
                 let value: FieldValue
                 switch FieldSchema.type(of: c.kind, field: c.field) {
                 case .int?, .flag?:
@@ -380,10 +424,12 @@ extension Store {
                 }
                 if let problem = FieldSchema.problem(kind: c.kind, field: c.field, value: value) { throw MarginError.invalid(problem) }
                 try set(c.kind, c.entity, c.field, value)
-                try set(.conflict, id, "resolution", .text("value"))
             }
-            if let comment, !comment.isEmpty { try set(.conflict, id, "comment", .text(TextNormalization.nfc(comment))) }
-            try set(.conflict, id, "resolver", .text(node.name))
+            try setGroup(.conflict, id, [
+                ("resolution", .text(resolutionName)),
+                ("comment", comment.flatMap { $0.isEmpty ? nil : FieldValue.text(TextNormalization.nfc($0)) } ?? .null),
+                ("resolver", .text(node.name)),
+            ], force: true)
         }
     }
 }

@@ -129,7 +129,7 @@ extension Store {
             values += family.map { .text($0) }
         }
         if let status = filter.status {
-            annotationConditions.append("a.status = ?")
+            annotationConditions.append("\(Store.effectiveStatusSQL) = ?")
             values.append(.text(status.rawValue))
         }
         if filter.code != nil || filter.status != nil {
@@ -157,7 +157,7 @@ extension Store {
         """
         SELECT r.id, r.title, r.published, r.place,
             (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0),
-            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND a.status = 'open')
+            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND \(effectiveStatusSQL) = 'open')
         FROM records r WHERE \(conditions.joined(separator: " AND "))
         ORDER BY coalesce(r.published, '') DESC, r.title, r.id
         """
@@ -170,9 +170,21 @@ extension Store {
 
     // MARK: - Annotations
 
+    /// What a review of annotation `a` would record now (see `reviewSignature`).
+    static let currentSignatureSQL = ["code", "start", "value"].map {
+        "coalesce((SELECT f.origin || ':' || f.seq FROM fields f WHERE f.kind = 'annotation' AND f.entity = a.id AND f.field = '\($0)'), '-')"
+    }.joined(separator: " || '/' || ")
+
+    /// An accepted or rejected annotation whose code, span or value changed
+    /// after (or concurrently with) its review.
+    static let staleReviewSQL = "(a.status <> 'open' AND a.reviewed IS NOT NULL AND a.reviewed <> \(currentSignatureSQL))"
+
+    /// The status a person sees: a stale review counts as open.
+    public static let effectiveStatusSQL = "(CASE WHEN \(staleReviewSQL) THEN 'open' ELSE a.status END)"
+
     static let annotationColumns = """
         a.id, a.record, a.code, c.name, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, a.value, a.note,
-        a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms
+        \(effectiveStatusSQL), a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, \(staleReviewSQL), a.reviewed
         """
 
     func annotationFrom(_ row: [SQLValue]) throws -> Annotation {
@@ -193,15 +205,44 @@ extension Store {
                           value: row[9].string, note: row[10].string,
                           status: row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
                           comment: row[12].string, reviewer: row[13].string, author: row[14].string,
-                          created: row[15].int ?? 0, updated: row[16].int ?? 0)
+                          created: row[15].int ?? 0, updated: row[16].int ?? 0,
+                          staleReview: row[18].int == 1 ? row[17].string.flatMap(ReviewStatus.init(rawValue:)) : nil,
+                          reviewed: row[19].string)
     }
 
-    public func annotation(_ id: String) throws -> Annotation? {
+    /// A live annotation; with `includingDeleted`, also one that is deleted
+    /// (to show what a conflict is about).
+    public func annotation(_ id: String, includingDeleted: Bool = false) throws -> Annotation? {
         let rows = try db.rows("""
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
-            WHERE a.id = ? AND a.deleted = 0 AND a.record IS NOT NULL
-            """, .text(id))
+            WHERE a.id = ? AND (a.deleted = 0 OR ?) AND a.record IS NOT NULL
+            """, .text(id), .integer(includingDeleted ? 1 : 0))
         return try rows.first.map(annotationFrom)
+    }
+
+    /// What changed since a stale review: for code, span and value whose
+    /// winning change is not the one reviewed, the reviewed value and the
+    /// current one (the span as its quote).
+    public func reviewDrift(_ a: Annotation) throws -> [(field: String, then: String, now: String)] {
+        guard a.staleReview != nil, let reviewed = a.reviewed else { return [] }
+        let ids = reviewed.split(separator: "/").map(String.init)
+        var out: [(String, String, String)] = []
+        for (i, field) in ["code", "start", "value"].enumerated() where i < ids.count {
+            let current = try winner(.annotation, a.id, field)
+            if current?.id.description ?? "-" == ids[i] { continue }
+            func shown(_ c: Change?) throws -> String {
+                guard let c else { return "(none)" }
+                switch field {
+                case "code": return try c.value.string.flatMap { try db.scalar("SELECT name FROM codes WHERE id = ?", .text($0)).string } ?? "(none)"
+                case "start": return try groupValue("quote", of: c)?.string.map { "\"\($0)\"" } ?? "(none)"
+                default: return c.value == .null ? "(none)" : c.value.description
+                }
+            }
+            let then = try ChangeID(ids[i]).flatMap { try change($0) }
+            let now = try current.flatMap { try change($0.id) }
+            out.append((field == "start" ? "span" : field, try shown(then), try shown(now)))
+        }
+        return out
     }
 
     /// Annotations of one record, or of all records, filtered; spans in body order.
@@ -215,7 +256,7 @@ extension Store {
             conditions.append("a.code IN (\(family.map { _ in "?" }.joined(separator: ",")))")
             values += family.map { .text($0) }
         }
-        if let status { conditions.append("a.status = ?"); values.append(.text(status.rawValue)) }
+        if let status { conditions.append("\(Store.effectiveStatusSQL) = ?"); values.append(.text(status.rawValue)) }
         let sql = """
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE \(conditions.joined(separator: " AND "))
@@ -344,9 +385,9 @@ extension Store {
             records: try count("SELECT count(*) FROM records WHERE deleted = 0 AND body IS NOT NULL"),
             annotations: try count("SELECT count(*) \(live)"),
             codes: try count("SELECT count(*) FROM codes WHERE deleted = 0 AND name IS NOT NULL AND merged_into IS NULL"),
-            open: try count("SELECT count(*) \(live) AND a.status = 'open'"),
-            accepted: try count("SELECT count(*) \(live) AND a.status = 'accepted'"),
-            rejected: try count("SELECT count(*) \(live) AND a.status = 'rejected'"),
+            open: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'open'"),
+            accepted: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'accepted'"),
+            rejected: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'rejected'"),
             changes: try count("SELECT coalesce(sum(seq), 0) FROM heads"),
             ownChanges: Int(try head(of: node.id)),
             openConflicts: try conflicts(includeResolved: false).count)

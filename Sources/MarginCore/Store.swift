@@ -567,14 +567,21 @@ public final class Store {
         }
     }
 
-    /// The change to a group's first field written with the same reading by
-    /// the same origin as one of the group's other fields.
-    private func groupLead(_ lead: String, of kind: EntityKind, _ entity: String, stamp: Change.Stamp) throws -> ChangeID? {
+    /// The change to `field` written with the same reading by the same
+    /// origin, to the same entity, as another field of its group.
+    func groupLead(_ field: String, of kind: EntityKind, _ entity: String, stamp: Change.Stamp) throws -> ChangeID? {
         try db.scalar("""
             SELECT seq FROM changes WHERE origin = ? AND kind = ? AND entity = ? AND field = ? AND ms = ? AND ctr = ?
             ORDER BY seq LIMIT 1
-            """, .text(stamp.origin), .text(kind.rawValue), .text(entity), .text(lead),
+            """, .text(stamp.origin), .text(kind.rawValue), .text(entity), .text(field),
             .integer(stamp.hlc.milliseconds), .integer(stamp.hlc.counter)).int.map { ChangeID(origin: stamp.origin, seq: $0) }
+    }
+
+    /// The value `field` got in the same group write as `change`.
+    public func groupValue(_ field: String, of change: Change) throws -> FieldValue? {
+        if field == change.field { return change.value }
+        guard let id = try groupLead(field, of: change.kind, change.entity, stamp: change.stamp) else { return nil }
+        return try self.change(id)?.value
     }
 
     /// Whether a writer whose view of the entity's `deleted` field was `base`

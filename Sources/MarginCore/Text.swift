@@ -232,3 +232,36 @@ public enum ScriptFolding {
         }
     }
 }
+
+/// What text a person may store. NUL and the other C0 control characters
+/// have no place in reports, notes or names, and a NUL cuts C strings short
+/// wherever the text goes next; refusing them keeps every store and export
+/// able to carry what it holds.
+public enum TextRules {
+    /// Free text (a body, note, comment or value): tab, newline and carriage
+    /// return are allowed, no other C0 control.
+    public static func problem(inText s: String) -> String? {
+        for (i, u) in s.unicodeScalars.enumerated() where u.value < 0x20 && u != "\t" && u != "\n" && u != "\r" {
+            return u.value == 0 ? "contains a NUL character (at character \(i + 1))"
+                                : "contains the control character U+\(String(format: "%04X", u.value)) (at character \(i + 1))"
+        }
+        return nil
+    }
+
+    /// One line (a name, title, key): no C0 control at all.
+    public static func problem(inLine s: String) -> String? {
+        for (i, u) in s.unicodeScalars.enumerated() where u.value < 0x20 {
+            return u.value == 0 ? "contains a NUL character (at character \(i + 1))"
+                                : "contains a line break or control character (at character \(i + 1))"
+        }
+        return nil
+    }
+
+    public static func requireText(_ s: String, what: String) throws {
+        if let p = problem(inText: s) { throw MarginError.invalid("\(what) \(p)") }
+    }
+
+    public static func requireLine(_ s: String, what: String) throws {
+        if let p = problem(inLine: s) { throw MarginError.invalid("\(what) \(p)") }
+    }
+}

@@ -62,6 +62,35 @@ final class CheckTests: StoreTestCase {
         }
     }
 
+    /// Recomputes every hash chain after a test altered the log behind the
+    /// store's back, so that a later check, not the chain's, is the one tried.
+    func rehash(_ s: Store) throws {
+        var hashes: [(ChangeID, [UInt8])] = []
+        var origin = "", prev = ChangeHash.genesis
+        try s.db.statement("SELECT \(Store.baseChangeColumns) FROM changes ORDER BY origin, seq").forEach { st in
+            var c = try Store.change(from: st)
+            if c.id.origin != origin { origin = c.id.origin; prev = ChangeHash.genesis }
+            c.prev = prev
+            prev = c.hash
+            hashes.append((c.id, prev))
+            return true
+        }
+        for (id, h) in hashes { try s.db.run("UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?", .blob(h), .text(id.origin), .integer(id.seq)) }
+    }
+
+    /// A bit flipped in one stored change (its value, or a link of its chain).
+    func testAnAlteredChangeIsNamedByItsHash() throws {
+        let (a, _, aid) = try populated()
+        try a.db.run("UPDATE changes SET value = '161' WHERE kind = 'annotation' AND entity = ? AND field = 'value' AND value = '160'", .text(aid))
+        assertCorrupt(a, "does not match its hash")
+    }
+
+    func testABrokenChainLinkIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("UPDATE changes SET hash = zeroblob(32) WHERE origin = ? AND seq = 2", .text(a.node.id))
+        assertCorrupt(a, "does not match its hash")
+    }
+
     func testAGapInTheLogIsNamed() throws {
         let (a, _, _) = try populated()
         try a.db.run("DELETE FROM changes WHERE origin = ? AND seq = 3", .text(a.node.id))
@@ -77,6 +106,7 @@ final class CheckTests: StoreTestCase {
     func testAMissingSupersededChangeIsNamed() throws {
         let (a, _, _) = try populated()
         try a.db.run("UPDATE changes SET sup_seq = 999 WHERE (origin, seq) = (SELECT origin, seq FROM changes WHERE sup_seq IS NOT NULL LIMIT 1)")
+        try rehash(a)
         assertCorrupt(a, "which is not in the log")
     }
 
@@ -91,6 +121,7 @@ final class CheckTests: StoreTestCase {
         // A log whose span fields disagree, with the state rebuilt from it,
         // so that only the quote check can notice.
         try a.db.run("UPDATE changes SET value = value + 1 WHERE kind = 'annotation' AND entity = ? AND field = 'start'", .text(aid))
+        try rehash(a)
         try a.rebuildState()
         assertCorrupt(a, "annotation \(aid)")
     }

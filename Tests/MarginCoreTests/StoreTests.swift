@@ -182,7 +182,15 @@ final class StoreTests: StoreTestCase {
         XCTAssertEqual(counts.annotations, 2)
         XCTAssertEqual(counts.codes, 2)
         XCTAssertEqual(try b.digest(), try a.digest())
-        XCTAssertEqual(try b.exportLines(), lines)
+        // The same objects, stamped by b's own changes.
+        func unstamped(_ lines: [String]) throws -> [JSONValue] {
+            try lines.map { line -> JSONValue in
+                guard var o = try JSONValue.parse(line).object else { return .null }
+                o["stamps"] = nil
+                return .object(o)
+            }
+        }
+        XCTAssertEqual(try unstamped(try b.exportLines()), try unstamped(lines))
         let again = try b.importJSONLines(lines.joined(separator: "\n"))
         XCTAssertEqual(again.unchanged, lines.count)
     }

@@ -40,6 +40,21 @@ struct ConflictsCommand: Command {
         return field == "deleted" ? "\(c.field) = \(c.value)" : c.value.description
     }
 
+    /// What one side of a conflict wrote, in full: the value, a whole group
+    /// (span or review) field by field, or the deletion and the edits it raced.
+    static func sides(_ c: Conflict, in store: Store) throws -> (winner: [String], other: [String]) {
+        if let group = FieldSchema.group(of: c.kind, field: c.field) {
+            func lines(_ change: Change) throws -> [String] {
+                try group.map { f in "\(f): \(try store.groupValue(f, of: change).map { $0 == .null ? "(none)" : $0.description } ?? "(none)")" }
+            }
+            return (try lines(c.winner), try lines(c.loser))
+        }
+        if c.field == "deleted" {
+            return (["deleted"], ["edited \(c.loser.field): \(c.loser.value)"])
+        }
+        return ([c.winner.value.description], [c.loser.value.description])
+    }
+
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         let names = try PeerNames(store)
@@ -47,31 +62,46 @@ struct ConflictsCommand: Command {
             let id = try store.resolve(show, kind: .conflict)
             guard let c = try store.conflict(id) else { throw MarginError.notFound("no conflict \(show)") }
             if json { try context.printJSON(conflictJSON(c)); return ExitCode.success }
-            context.print("conflict \(c.id)  \(c.isOpen ? "open" : "resolved (\(c.resolution ?? ""))")")
-            context.print("\(c.kind.rawValue)  \(c.entity)")
-            if c.kind == .annotation, let a = try store.annotation(c.entity) {
-                context.print("record      \(a.record)")
-                if let q = a.span?.quote { context.print("span        \"\(q)\"") }
+            context.print("conflict \(c.id)  \(c.isOpen ? "open" : "resolved (\(c.resolution ?? ""))\(c.resolver.map { " by \($0)" } ?? "")")")
+            context.print("\(Format.pad(c.kind.rawValue, 11)) \(c.entity)\(try store.isDeleted(c.kind, c.entity) ? "  (deleted)" : "")")
+            if c.kind == .annotation, let a = try store.annotation(c.entity, includingDeleted: true) {
+                let title = try store.record(a.record)?.title
+                context.print("\(Format.pad("record", 11)) \(a.record)\(title.map { "  \($0)" } ?? "")")
+                if let span = a.span { context.print("\(Format.pad("span", 11)) \(span.start)..\(span.end) \"\(span.quote)\"") }
+                if let code = a.codeName { context.print("\(Format.pad("code", 11)) \(code)") }
+            } else if c.kind == .record, let title = try store.winner(.record, c.entity, "title")?.value.string {
+                context.print("\(Format.pad("title", 11)) \(title)")
+            } else if c.kind == .code, let name = try store.winner(.code, c.entity, "name")?.value.string {
+                context.print("\(Format.pad("name", 11)) \(name)")
             }
-            context.print("field       \(c.field == "deleted" ? "deleted vs. edited \(c.loser.field)" : c.field)")
-            context.print("")
-            let w = ConflictsCommand.describe(c.winner, field: c.field), o = ConflictsCommand.describe(c.loser, field: c.field)
-            let width = max(24, min(40, max(Format.displayWidth(w), Format.displayWidth(o)) + 2))
-            context.print("  \(Format.pad("winner (shown)", width))other (kept)")
-            context.print("  \(Format.pad(Format.oneLine(w, max: 38), width))\(Format.oneLine(o, max: 38))")
-            context.print("  \(Format.pad("by " + names.name(c.winner.id.origin), width))by \(names.name(c.loser.id.origin))")
-            context.print("  \(Format.pad(Format.time(c.winner.hlc.milliseconds), width))\(Format.time(c.loser.hlc.milliseconds))")
-            context.print("  \(Format.pad(c.winner.id.description, width))\(c.loser.id.description)")
+            let what: String
+            if c.field == "deleted" { what = "deleted by one, edited by the other" }
+            else if c.field == "start" { what = "span (start, end, quote, prefix, suffix)" }
+            else if c.field == "status" { what = "review (status, comment, reviewer)" }
+            else { what = c.field }
+            context.print("\(Format.pad("field", 11)) \(what)")
+            let (w, o) = try ConflictsCommand.sides(c, in: store)
+            for (label, change, lines) in [("winner (shown)", c.winner, w), ("other (kept)", c.loser, o)] {
+                context.print("")
+                context.print("\(label): by \(names.name(change.id.origin)), \(Format.time(change.hlc.milliseconds)), change \(change.id)")
+                for line in lines {
+                    for part in line.split(separator: "\n", omittingEmptySubsequences: false) { context.print("    \(part)") }
+                }
+            }
             if let comment = c.comment { context.print("\ncomment: \(comment)\(c.resolver.map { " (\($0))" } ?? "")") }
-            if c.isOpen { context.print("\nresolve with: margin resolve \(Format.id(c.id)) --keep winner|other  or  --value V") }
+            if c.isOpen {
+                let valueHint = c.field == "deleted" || FieldSchema.group(of: c.kind, field: c.field) != nil ? "" : "  or  --value V"
+                context.print("\nresolve with: margin resolve \(Format.id(c.id)) --keep winner|other\(valueHint)")
+            }
             return ExitCode.success
         }
         let list = try store.conflicts(includeResolved: all)
         for c in list {
             if json { try context.printJSON(conflictJSON(c)); continue }
             let state = c.isOpen ? "open" : "resolved"
-            let w = Format.oneLine(ConflictsCommand.describe(c.winner, field: c.field), max: 24)
-            let o = Format.oneLine(ConflictsCommand.describe(c.loser, field: c.field), max: 24)
+            let (ws, os) = try ConflictsCommand.sides(c, in: store)
+            let w = Format.oneLine(ws.joined(separator: ", "), max: 24)
+            let o = Format.oneLine(os.joined(separator: ", "), max: 24)
             context.print("\(Format.id(c.id))  \(state)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field)  \"\(w)\" (\(names.name(c.winner.id.origin))) vs \"\(o)\" (\(names.name(c.loser.id.origin)))")
         }
         if list.isEmpty && !json { context.warn(all ? "no conflicts" : "no open conflicts") }

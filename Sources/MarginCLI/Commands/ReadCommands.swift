@@ -12,6 +12,7 @@ func annotationJSON(_ a: Annotation) -> [String: Any] {
     for (k, v) in [("value", a.value), ("note", a.note), ("comment", a.comment), ("reviewer", a.reviewer), ("author", a.author)] {
         if let v { o[k] = v }
     }
+    if let stale = a.staleReview { o["changed_since"] = stale.rawValue }
     return o
 }
 
@@ -98,18 +99,24 @@ struct ListCommand: Command {
 }
 
 enum AnnotationLine {
-    static func render(_ a: Annotation, withRecord: Bool) -> String {
+    /// `drift`: what changed since a stale review (`Store.reviewDrift`).
+    static func render(_ a: Annotation, withRecord: Bool, drift: [(field: String, then: String, now: String)] = []) -> String {
         var parts = [Format.id(a.id)]
         if withRecord { parts.append("record \(Format.id(a.record))") }
         if let s = a.span { parts.append("\(s.start)..\(s.end)") } else { parts.append(a.kindLabel) }
         parts.append(a.codeName ?? (a.code.map { Format.id($0) } ?? "-"))
         if let s = a.span { parts.append("\"\(Format.oneLine(s.quote, max: 30))\"") }
         if let v = a.value { parts.append("value=\(v)") }
-        parts.append("[\(a.status.rawValue)]")
+        if let stale = a.staleReview {
+            parts.append("[open: changed since \(stale.rawValue) by \(a.reviewer ?? "?")]")
+        } else {
+            parts.append("[\(a.status.rawValue)]")
+        }
         if let author = a.author { parts.append("by \(author)") }
         var line = parts.joined(separator: "  ")
         if let n = a.note { line += "\n      note: \(Format.oneLine(n, max: 70))" }
         if let c = a.comment { line += "\n      review: \(c)\(a.reviewer.map { " (\($0))" } ?? "")" }
+        for d in drift { line += "\n      \(d.field): \(d.then) when reviewed, now \(d.now)" }
         return line
     }
 }
@@ -151,7 +158,7 @@ struct ShowCommand: Command {
         context.print(Highlighter.render(body: r.body, annotations: annotations, colours: colours, colour: context.useColour))
         context.print("")
         context.print("annotations (\(annotations.count))")
-        for a in annotations { context.print("  " + AnnotationLine.render(a, withRecord: false)) }
+        for a in annotations { context.print("  " + AnnotationLine.render(a, withRecord: false, drift: try store.reviewDrift(a))) }
         return ExitCode.success
     }
 }

@@ -1,0 +1,190 @@
+/// A JSON value as the text wrote it (RFC 8259). Foundation's
+/// JSONSerialization on Linux reads 0 and 1 as booleans, which made every
+/// export with a span at offset 0 or 1 unimportable; this reader keeps an
+/// integer an integer, a boolean a boolean, and refuses duplicate keys.
+public enum JSONValue: Equatable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var int: Int64? { if case .int(let n) = self { return n } else { return nil } }
+    public var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
+
+    /// Parses one JSON text; anything but white space after it is an error.
+    public static func parse(_ text: String) throws -> JSONValue {
+        var p = JSONParser(Array(text.utf8))
+        p.skipSpace()
+        let v = try p.value(depth: 0)
+        p.skipSpace()
+        guard p.i == p.bytes.count else { throw p.error("unexpected text after the JSON value") }
+        return v
+    }
+}
+
+struct JSONParser {
+    let bytes: [UInt8]
+    var i = 0
+    static let maxDepth = 64
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func error(_ message: String) -> MarginError { MarginError.invalid("invalid JSON at byte \(i + 1): \(message)") }
+
+    mutating func skipSpace() {
+        while i < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[i]) { i += 1 }
+    }
+
+    mutating func literal(_ word: String, _ v: JSONValue) throws -> JSONValue {
+        let w = Array(word.utf8)
+        guard i + w.count <= bytes.count, Array(bytes[i..<(i + w.count)]) == w else { throw error("unknown literal") }
+        i += w.count
+        return v
+    }
+
+    mutating func value(depth: Int) throws -> JSONValue {
+        guard depth < JSONParser.maxDepth else { throw error("nested too deeply") }
+        guard i < bytes.count else { throw error("unexpected end") }
+        switch bytes[i] {
+        case UInt8(ascii: "{"):
+            i += 1
+            var out: [String: JSONValue] = [:]
+            skipSpace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
+            while true {
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("expected a key") }
+                let key = try string()
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                i += 1
+                skipSpace()
+                guard out[key] == nil else { throw error("key \"\(key)\" appears twice") }
+                out[key] = try value(depth: depth + 1)
+                skipSpace()
+                guard i < bytes.count else { throw error("unexpected end") }
+                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                if bytes[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
+                throw error("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            var out: [JSONValue] = []
+            skipSpace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
+            while true {
+                skipSpace()
+                out.append(try value(depth: depth + 1))
+                skipSpace()
+                guard i < bytes.count else { throw error("unexpected end") }
+                if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                if bytes[i] == UInt8(ascii: "]") { i += 1; return .array(out) }
+                throw error("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): return try literal("true", .bool(true))
+        case UInt8(ascii: "f"): return try literal("false", .bool(false))
+        case UInt8(ascii: "n"): return try literal("null", .null)
+        default: return try number()
+        }
+    }
+
+    mutating func number() throws -> JSONValue {
+        let start = i
+        func digits() -> Int {
+            let s = i
+            while i < bytes.count, (0x30...0x39).contains(bytes[i]) { i += 1 }
+            return i - s
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        let intStart = i
+        guard digits() > 0 else { throw error("expected a value") }
+        if bytes[intStart] == 0x30 && i - intStart > 1 { throw error("a number has a leading zero") }
+        var integral = true
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            integral = false
+            guard digits() > 0 else { throw error("a number needs digits after '.'") }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            integral = false
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { throw error("a number needs digits in its exponent") }
+        }
+        let text = String(decoding: bytes[start..<i], as: UTF8.self)
+        if integral {
+            guard let n = Int64(text) else { throw error("integer \(text) is out of range") }
+            return .int(n)
+        }
+        guard let d = Double(text), d.isFinite else { throw error("number \(text) is out of range") }
+        return .double(d)
+    }
+
+    mutating func hex4() throws -> UInt32 {
+        guard i + 4 <= bytes.count else { throw error("unexpected end in \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[i]
+            let d: UInt32
+            switch b {
+            case 0x30...0x39: d = UInt32(b - 0x30)
+            case 0x41...0x46: d = UInt32(b - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(b - 0x61 + 10)
+            default: throw error("bad \\u escape")
+            }
+            v = v << 4 | d
+            i += 1
+        }
+        return v
+    }
+
+    /// A string, the opening quote at `i`.
+    mutating func string() throws -> String {
+        i += 1
+        var out: [UInt8] = []
+        while true {
+            guard i < bytes.count else { throw error("unterminated string") }
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") { i += 1; break }
+            if b < 0x20 { throw error("a control character inside a string must be escaped") }
+            if b != UInt8(ascii: "\\") { out.append(b); i += 1; continue }
+            i += 1
+            guard i < bytes.count else { throw error("unterminated escape") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5c)
+            case UInt8(ascii: "/"): out.append(0x2f)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0c)
+            case UInt8(ascii: "n"): out.append(0x0a)
+            case UInt8(ascii: "r"): out.append(0x0d)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var code = try hex4()
+                if (0xD800...0xDBFF).contains(code) {
+                    guard i + 2 <= bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        throw error("a lone surrogate in a \\u escape")
+                    }
+                    i += 2
+                    let low = try hex4()
+                    guard (0xDC00...0xDFFF).contains(low) else { throw error("a lone surrogate in a \\u escape") }
+                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                } else if (0xDC00...0xDFFF).contains(code) {
+                    throw error("a lone surrogate in a \\u escape")
+                }
+                guard let scalar = Unicode.Scalar(code) else { throw error("bad \\u escape") }
+                out += Array(String(Character(scalar)).utf8)
+            default: throw error("unknown escape \\\(Character(Unicode.Scalar(e)))")
+            }
+        }
+        guard let s = String(validating: out, as: UTF8.self) else { throw error("a string is not valid UTF-8") }
+        return s
+    }
+}
