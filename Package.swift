@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "MarginTestSupport", dependencies: ["MarginCore"], path: "Tests/MarginTestSupport"),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),
         .testTarget(name: "MarginCryptoTests", dependencies: ["MarginCrypto"]),
-        .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore", "MarginCrypto", "MarginTestSupport"]),
+        .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore", "MarginCrypto", "MarginTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MarginSyncTests", dependencies: ["MarginSync", "MarginCore", "MarginCrypto", "MarginTestSupport"]),
         .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore", "MarginSync", "MarginTestSupport"]),
     ],

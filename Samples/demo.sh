@@ -41,6 +41,8 @@ cat "$work/serve.log"
 addr=$(sed -n 's/.* on \(127\.0\.0\.1:[0-9]*\).*/\1/p' "$work/serve.log" | head -1)
 run bob init --name bob
 run bob sync "$addr"
+echo "(bob backs up his store: cp -a)"
+cp -a "$work/bob" "$work/bob-backup"
 
 say "Offline, both work on the same report"
 run alice edit "$members" --value 38人 --note "counted from the last paragraph"
@@ -62,6 +64,13 @@ run bob resolve "$conflict" --value 38 --comment "the report says 38名黨員幹
 run bob sync "$addr"
 run alice conflicts --all
 run alice show "$maduo"
+
+say "Bob's laptop is restored from the backup he made after his first sync; he keeps coding"
+rm -rf "$work/bob"
+cp -a "$work/bob-backup" "$work/bob"
+run bob note "$maduo" "re-read after restoring the backup"
+run bob sync "$addr"
+run bob status
 
 say "Both stores agree"
 run alice digest

@@ -49,6 +49,10 @@ public struct Arguments {
             let token = tokens[i]
             if names.contains(token) {
                 guard i + 1 < tokens.count else { throw UsageError("\(token) needs a value") }
+                // `--value --note` is a missing value, not the value "--note".
+                guard !tokens[i + 1].hasPrefix("--") else {
+                    throw UsageError("\(token) needs a value (to give one that starts with --, write \(token)=\(tokens[i + 1]))")
+                }
                 out.append(tokens[i + 1])
                 tokens.removeSubrange(i...(i + 1))
                 continue
@@ -63,10 +67,14 @@ public struct Arguments {
         return out
     }
 
-    /// An integer option, checked.
-    public mutating func intOption(_ names: String...) throws -> Int? {
+    /// An integer option, checked against its range.
+    public mutating func intOption(_ names: String..., min: Int = Int.min, max: Int = Int.max) throws -> Int? {
         guard let raw = try values(names).last else { return nil }
         guard let n = Int(raw) else { throw UsageError("\(names[0]) takes a whole number, not '\(raw)'") }
+        guard n >= min, n <= max else {
+            if max == Int.max { throw UsageError("\(names[0]) must be at least \(min), not \(n)") }
+            throw UsageError("\(names[0]) must be between \(min) and \(max), not \(n)")
+        }
         return n
     }
 

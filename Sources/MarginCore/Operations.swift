@@ -82,7 +82,19 @@ extension Store {
     }
 
     /// Sets a metadata field (title, source, ... or a free key). Nil clears it.
-    public func setRecordField(_ record: String, field: String, value: String?) throws {
+    public func setRecordField(_ record: String, field: String, value rawValue: String?) throws {
+        var value = rawValue
+        if field == "published", let raw = rawValue {
+            // The formats the importer reads, stored the way it stores them.
+            guard let date = ReportCleaner.normalizedDate(raw) else {
+                throw MarginError.invalid("'\(raw)' is not a date margin reads: use 2022-09-23, 2022-09-23 14:54, 2022/9/23 or 2022年9月23日")
+            }
+            value = date
+        }
+        if let value {
+            if Record.metadataFields.contains(field) { try TextRules.requireLine(value, what: "the \(field)") }
+            else { try TextRules.requireText(value, what: "metadata '\(field)'") }
+        }
         try write {
             let v: FieldValue = value.map { .text(TextNormalization.nfc($0)) } ?? .null
             if Record.metadataFields.contains(field) {

@@ -399,11 +399,18 @@ extension Store {
 
     /// Conflicts, newest first.
     public func conflicts(includeResolved: Bool, id: String? = nil) throws -> [Conflict] {
+        // The resolution is the conflict entity's resolution group; for a
+        // deletion conflict, the newest group under its id or an alias.
+        let entity = """
+            (SELECT f.entity FROM fields f WHERE f.kind = 'conflict' AND f.field = 'resolution' AND f.value IS NOT NULL
+                AND (f.entity = c.id OR f.entity IN (SELECT alias FROM conflict_aliases WHERE id = c.id))
+             ORDER BY f.ms DESC, f.ctr DESC, f.origin DESC, f.seq DESC LIMIT 1)
+            """
         var sql = """
             SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,
-                (SELECT value FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'resolution'),
-                (SELECT value FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'comment'),
-                (SELECT value FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'resolver')
+                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolution'),
+                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'comment'),
+                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolver')
             FROM conflicts c
             """
         var values: [SQLValue] = []

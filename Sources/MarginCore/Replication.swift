@@ -253,14 +253,15 @@ extension Store {
         return out
     }
 
-    /// Other nodes' origins whose change at the peer's head (`theirs`,
+    /// Origins of third nodes whose change at the peer's head (`theirs`,
     /// `tips`) differs from the change this store holds at that sequence
-    /// number: forks, recorded and returned. This node's own origin is left
-    /// to the changes the peer sends back (see `offeredVector`).
-    public func forks(in theirs: VersionVector, tips: [NodeID: [UInt8]], peer: String) throws -> [ChangeID] {
+    /// number: forks, recorded and returned. This node's own origin and the
+    /// peer's are left to the changes the two send each other (see
+    /// `resendFrom`): that is where a restored or copied store repairs itself.
+    public func forks(in theirs: VersionVector, tips: [NodeID: [UInt8]], peerID: NodeID, peer: String) throws -> [ChangeID] {
         var found: [ChangeID] = []
         let mine = try versionVector()
-        for (origin, seq) in theirs.heads.sorted(by: { $0.key < $1.key }) where origin != node.id {
+        for (origin, seq) in theirs.heads.sorted(by: { $0.key < $1.key }) where origin != node.id && origin != peerID {
             guard seq <= (mine.heads[origin] ?? 0), let tip = tips[origin] else { continue }
             let id = ChangeID(origin: origin, seq: seq)
             if try storedHash(id) != tip { found.append(id) }
@@ -271,20 +272,41 @@ extension Store {
         return found
     }
 
-    /// The version vector to offer a peer in HAVE. For this node's own
-    /// origin it offers no more than the peer confirmed holding at the end of
-    /// the last session (and nothing at all after an unlocated fork): were
-    /// this store restored from a backup, or copied, the peer then sends back
-    /// what this node id wrote elsewhere, and the store finds its lost
-    /// changes, or the exact point where two histories split.
-    public func offeredVector(to peer: NodeID) throws -> VersionVector {
-        var v = try versionVector()
-        let head = v.heads[node.id] ?? 0
-        let confirmed = try peers().first(where: { $0.id == peer })?.theirs.heads[node.id] ?? 0
-        var offered = min(head, confirmed)
-        if let rewind = try db.scalar("SELECT value FROM meta WHERE key = 'own_rewind'").int { offered = min(offered, rewind) }
-        v.heads[node.id] = offered > 0 ? offered : nil
-        return v
+    /// The sequence number after which this node asks a peer, in HAVE, to
+    /// send this node's own changes: its head, normally (nothing more to
+    /// send); 0 once it has seen that its own history forked somewhere it
+    /// could not locate, so that the peer sends its whole history of this id
+    /// and the store finds the exact point where the two split.
+    public func ownResendFrom() throws -> Int64 {
+        if try db.scalar("SELECT value FROM meta WHERE key = 'own_rewind'").int != nil { return 0 }
+        return try head(of: node.id)
+    }
+
+    /// Whether a peer's HAVE shows this node's own history forked: the peer
+    /// holds a change of this node's id, at or below this store's head, that
+    /// differs from the one here. The next session asks for it all again
+    /// (`ownResendFrom`).
+    public func ownForkSeen(in theirs: VersionVector, tips: [NodeID: [UInt8]]) throws -> Bool {
+        guard let seq = theirs.heads[node.id], seq <= (try head(of: node.id)), let tip = tips[node.id] else { return false }
+        guard try storedHash(ChangeID(origin: node.id, seq: seq)) != tip else { return false }
+        try write { try setMeta("own_rewind", .integer(0)) }
+        return true
+    }
+
+    public func clearOwnRewind() throws {
+        try write { try setMeta("own_rewind", .null) }
+    }
+
+    /// Whether this store holds a change of `origin` at `seq` that differs
+    /// from the one whose hash is `tip`.
+    public func holdsOther(than tip: [UInt8]?, at id: ChangeID) throws -> Bool {
+        guard let tip, let mine = try storedHash(id) else { return false }
+        return mine != tip
+    }
+
+    /// The node ids this store wrote under before, oldest first.
+    public func formerNodeIDs() throws -> [NodeID] {
+        (try db.scalar("SELECT value FROM meta WHERE key = 'former_ids'").string ?? "").split(separator: ",").map(String.init)
     }
 
     /// Forks of other nodes' histories this store has met, newest first.

@@ -72,6 +72,7 @@ enum Schema {
             try db.execute("""
             ALTER TABLE changes ADD COLUMN hash BLOB;
             ALTER TABLE annotations ADD COLUMN reviewed TEXT;
+            CREATE TABLE conflict_aliases(alias TEXT PRIMARY KEY, id TEXT NOT NULL) WITHOUT ROWID;
             CREATE TABLE forks(
                 origin TEXT NOT NULL, seq INTEGER NOT NULL, peer TEXT, ours BLOB, theirs BLOB, detected_ms INTEGER NOT NULL,
                 PRIMARY KEY(origin, seq)) WITHOUT ROWID;
@@ -92,5 +93,5 @@ enum Schema {
     ]
 
     /// Tables derived from the log, emptied before a rebuild.
-    static let derivedTables = ["fields", "record_meta", "annotations", "codes", "conflicts", "records"]
+    static let derivedTables = ["fields", "record_meta", "annotations", "codes", "conflicts", "conflict_aliases", "records"]
 }

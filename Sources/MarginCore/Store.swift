@@ -621,6 +621,9 @@ public final class Store {
                                      edit: ChangeID, editStamp: Change.Stamp) throws {
         let id = Store.deletionConflictID(deletion)
         let ms = max(deletionMs, editStamp.hlc.milliseconds)
+        // Schema 1 filed one conflict per racing edit, under the pair's id; a
+        // resolution written under that id still settles this conflict.
+        try db.run("INSERT OR IGNORE INTO conflict_aliases(alias, id) VALUES(?, ?)", .text(Store.conflictID(deletion, edit)), .text(id))
         if let row = try db.rows("""
             SELECT c.loser_origin, c.loser_seq, l.ms, l.ctr FROM conflicts c
             JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq WHERE c.id = ?

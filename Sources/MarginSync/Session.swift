@@ -167,6 +167,31 @@ public final class SyncSession {
         return try SyncSession(store: store, socket: socket, options: options, role: .client, address: endpoint.description).run()
     }
 
+    /// What `margin sync` does: one session, and a second (at most two
+    /// more) when the first found this store restored or copied, to send
+    /// the changes it issued again under its new id, or to locate a fork of
+    /// its own history. The reports are added up.
+    public static func syncSettling(store: Store, with endpoint: Endpoint, options: SyncOptions) throws -> SyncReport {
+        var total = try sync(store: store, with: endpoint, options: options)
+        var last = total
+        var rounds = 0
+        while rounds < 2, (last.recovery != nil && options.sends) || last.ownForkPending {
+            rounds += 1
+            last = try sync(store: store, with: endpoint, options: options)
+            total.recovery = total.recovery ?? last.recovery
+            total.ownForkPending = last.ownForkPending
+            total.tookBack += last.tookBack
+            total.received += last.received
+            total.sent += last.sent
+            total.records += last.records
+            total.annotations += last.annotations
+            total.newConflicts += last.newConflicts
+            total.heldBack += last.heldBack
+            total.warnings = total.warnings.filter { !$0.hasPrefix("this store's own history forks") } + last.warnings
+        }
+        return total
+    }
+
     /// Serves one session on an accepted connection.
     public static func serve(store: Store, connection: TCPConnection, options: SyncOptions) throws -> SyncReport {
         try SyncSession(store: store, socket: connection, options: options, role: .server, address: nil).run()
@@ -267,36 +292,69 @@ public final class SyncSession {
             report.warnings.append("the clock of \(peer.name) is \(Int(abs(skew) / 60)) minutes \(skew > 0 ? "ahead of" : "behind") this one")
         }
 
-        // HAVE
-        let ours = try store.offeredVector(to: peer.node)
-        let ourTips = try store.tips(of: ours)
-        var theirs: VersionVector, theirTips: [NodeID: [UInt8]]
+        // HAVE. The server answers the client's HAVE, so it can already ask
+        // for its own history again if the client's shows it forked; a
+        // client that finds so in the server's HAVE asks in the next session.
+        let ours = try store.versionVector()
+        func have(_ resendFrom: Int64) throws -> Message {
+            .have(ours, tips: try store.tips(of: ours), resendFrom: UInt64(max(0, resendFrom)))
+        }
+        let theirs: VersionVector, theirTips: [NodeID: [UInt8]], peerResendFrom: UInt64
+        var ownFork = false
+        // Whether this side asks for all of its own history (0 with a head).
+        var askedAll = false
         if role == .client {
-            try conn.send(.have(ours, tips: ourTips))
-            (theirs, theirTips) = try receiveHave()
+            let from = try store.ownResendFrom()
+            askedAll = from == 0 && ours.heads[store.node.id] != nil
+            try conn.send(try have(from))
+            (theirs, theirTips, peerResendFrom) = try receiveHave()
+            if try store.ownForkSeen(in: theirs, tips: theirTips) {
+                ownFork = true
+                report.ownForkPending = true
+            }
         } else {
-            (theirs, theirTips) = try receiveHave()
-            try conn.send(.have(ours, tips: ourTips))
+            (theirs, theirTips, peerResendFrom) = try receiveHave()
+            let forkedHere = try store.ownForkSeen(in: theirs, tips: theirTips)
+            let from = forkedHere ? 0 : try store.ownResendFrom()
+            askedAll = from == 0 && ours.heads[store.node.id] != nil
+            try conn.send(try have(from))
         }
         // An origin whose change at the peer's head differs from ours here
         // has two histories: neither side sends or takes it in this session.
-        let forked = try store.forks(in: theirs, tips: theirTips, peer: peer.name)
+        let forked = try store.forks(in: theirs, tips: theirTips, peerID: peer.node, peer: peer.name)
+        var delta = theirs
         for f in forked {
             report.warnings.append(forkWarning(f, peerName: peer.name))
-            if let mine = try store.versionVector().heads[f.origin] { theirs.heads[f.origin] = max(theirs.heads[f.origin] ?? 0, mine) }
+            if let mine = try store.versionVector().heads[f.origin] { delta.heads[f.origin] = max(delta.heads[f.origin] ?? 0, mine) }
         }
+        // The peer's own origin: sent from where it asks; all of it when the
+        // change it lists as its head differs from ours (its store was
+        // restored or copied, and it needs our history to find the split).
+        if let held = theirs.heads[peer.node] {
+            if try store.holdsOther(than: theirTips[peer.node], at: ChangeID(origin: peer.node, seq: held)) {
+                delta.heads[peer.node] = nil
+            } else if UInt64(held) > peerResendFrom {
+                delta.heads[peer.node] = peerResendFrom > 0 ? Int64(peerResendFrom) : nil
+            }
+        }
+        // Our own origin, when we know it forked: nothing of it goes out until
+        // the next session has located the split.
+        if ownFork { delta.heads[store.node.id] = ours.heads[store.node.id] }
 
         let openBefore = Set(try store.conflicts(includeResolved: false).map(\.id))
         var theyHave = theirs
         let iSend = mine.sends && peer.receives
         let theySend = peer.sends && mine.receives
         if role == .client {
-            try sendChanges(above: theirs, enabled: iSend, into: &theyHave)
+            try sendChanges(above: delta, enabled: iSend, into: &theyHave)
             try receiveChanges(allowed: theySend, peerName: peer.name, holding: Set(forked.map(\.origin)))
         } else {
             try receiveChanges(allowed: theySend, peerName: peer.name, holding: Set(forked.map(\.origin)))
-            try sendChanges(above: theirs, enabled: iSend, into: &theyHave)
+            try sendChanges(above: delta, enabled: iSend, into: &theyHave)
         }
+        // Asked for all of our own history and found no fork left to locate:
+        // the next sessions ask for nothing again.
+        if askedAll && !report.ownForkPending && theySend { try store.clearOwnRewind() }
         // New means open now and not before: a conflict that arrived already
         // resolved is not news.
         report.newConflicts = Set(try store.conflicts(includeResolved: false).map(\.id)).subtracting(openBefore).count
@@ -307,10 +365,10 @@ public final class SyncSession {
         return report
     }
 
-    func receiveHave() throws -> (VersionVector, [NodeID: [UInt8]]) {
+    func receiveHave() throws -> (VersionVector, [NodeID: [UInt8]], UInt64) {
         let (m, _) = try conn.receive()
-        guard case .have(let vv, let tips) = try expect(m, "HAVE") else { throw conn.fail(SyncError(.malformed, "expected HAVE")) }
-        return (vv, tips)
+        guard case .have(let vv, let tips, let resendFrom) = try expect(m, "HAVE") else { throw conn.fail(SyncError(.malformed, "expected HAVE")) }
+        return (vv, tips, resendFrom)
     }
 
     func forkWarning(_ f: ChangeID, peerName: String) -> String {

@@ -48,9 +48,10 @@ public enum ErrorCode: UInt16, Sendable {
 public enum Message: Equatable, Sendable {
     case hello(Hello)
     case auth(mac: [UInt8])
-    /// The sender's version vector, and for each origin in it the hash of
-    /// the change at that sequence number.
-    case have(VersionVector, tips: [NodeID: [UInt8]] = [:])
+    /// The sender's version vector, for each origin in it the hash of the
+    /// change at that sequence number, and the sequence number after which
+    /// the sender asks for its own origin's changes again (PROTOCOL.md §6).
+    case have(VersionVector, tips: [NodeID: [UInt8]] = [:], resendFrom: UInt64 = 0)
     case batch(number: UInt64, changes: [Change])
     case ack(number: UInt64, applied: UInt64)
     case done(count: UInt64)
@@ -87,7 +88,7 @@ extension Wire {
             w.string(h.name)
         case .auth(let mac):
             w.raw(mac)
-        case .have(let vv, let tips):
+        case .have(let vv, let tips, let resendFrom):
             let entries = vv.heads.sorted { $0.key < $1.key }
             w.uvarint(UInt64(entries.count))
             for (origin, seq) in entries {
@@ -95,6 +96,7 @@ extension Wire {
                 w.uvarint(UInt64(seq))
                 w.raw(tips[origin] ?? ChangeHash.genesis)
             }
+            w.uvarint(resendFrom)
         case .batch(let number, let changes):
             w.uvarint(number)
             w.uvarint(UInt64(changes.count))
@@ -147,7 +149,7 @@ extension Wire {
         case .auth:
             m = .auth(mac: try r.raw(macLength))
         case .have:
-            let n = try r.count(max: r.remaining / (9 + ChangeHash.length))
+            let n = try r.count(max: max(0, r.remaining - 1) / (9 + ChangeHash.length))
             var heads: [NodeID: Int64] = [:], tips: [NodeID: [UInt8]] = [:]
             for _ in 0..<n {
                 let o = try r.node()
@@ -157,7 +159,7 @@ extension Wire {
                 heads[o] = Int64(s)
                 tips[o] = try r.raw(ChangeHash.length)
             }
-            m = .have(VersionVector(heads), tips: tips)
+            m = .have(VersionVector(heads), tips: tips, resendFrom: try r.uvarint())
         case .batch:
             let number = try r.uvarint()
             let n = try r.count(max: r.remaining / 48)

@@ -22,6 +22,19 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(try db.rows("SELECT v FROM t ORDER BY rowid").map { $0[0] }, values)
     }
 
+    /// Text is bound with its byte length: a NUL inside it (after 8 KB, or
+    /// anywhere) used to cut it short, as a C string would.
+    func testTextWithANULIsBoundWholeAndTheEmptyStringIsNotNull() throws {
+        let db = try Database(path: path())
+        try db.execute("CREATE TABLE t(v)")
+        let long = String(repeating: "黨", count: 4000) + "\u{0}tail"
+        for v in [long, "a\u{0}b", ""] { try db.run("INSERT INTO t(v) VALUES(?)", .text(v)) }
+        let rows = try db.rows("SELECT v, length(CAST(v AS BLOB)), typeof(v) FROM t ORDER BY rowid")
+        XCTAssertEqual(rows.map { $0[0] }, [.text(long), .text("a\u{0}b"), .text("")])
+        XCTAssertEqual(rows.map { $0[1] }, [.integer(Int64(long.utf8.count)), .integer(3), .integer(0)])
+        XCTAssertEqual(rows.map { $0[2] }, [.text("text"), .text("text"), .text("text")])
+    }
+
     func testImmutableOpenReadsAnyPathAndRefusesWrites() throws {
         let odd = path("a ?b#c%d 黨.sqlite")
         let db = try Database(path: odd)

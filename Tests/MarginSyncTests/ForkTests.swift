@@ -140,4 +140,26 @@ final class ForkTests: SyncTestCase {
         XCTAssertEqual(try c.store.digest(), before, "nothing of the other history was applied")
         XCTAssertEqual(try c.store.forks().first?.origin, a.store.node.id)
     }
+
+    /// Asking a peer for one's own changes again costs nothing once the peer
+    /// has confirmed them: repeated syncs send and receive nothing, in both
+    /// directions (an earlier design hid a node's own head in HAVE, and the
+    /// peer later sent it all of its own changes back).
+    func testSyncsAfterTheFirstMoveNothing() throws {
+        let a = try node("alice"), b = try node("bob", serve: false)
+        let (rid, code) = try seed(a)
+        XCTAssertGreaterThan(try b.sync(with: a).received, 0)
+        _ = try b.store.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        XCTAssertGreaterThan(try b.sync(with: a).sent, 0)
+        for _ in 0..<2 {
+            let r = try b.sync(with: a)
+            XCTAssertEqual(r.sent, 0)
+            XCTAssertEqual(r.received, 0)
+        }
+        XCTAssertTrue(a.log.wait { $0.hasSuffix("received 0, sent 0") }, "alice sent nothing either: \(a.log.all)")
+        try b.startServer()
+        let back = try a.sync(with: b)
+        XCTAssertEqual(back.sent, 0, "alice sends bob nothing of his own")
+        XCTAssertTrue(b.log.wait { $0.hasSuffix("received 0, sent 0") }, "bob sends alice nothing of her own: \(b.log.all)")
+    }
 }

@@ -77,7 +77,7 @@ final class RawPeer {
         try send(.auth(mac: SyncSession.mac(secret, role: .client, transcript: transcript)))
         guard let (a, _) = try receive(), case .auth = a else { throw WireError("no AUTH") }
         try send(.have(VersionVector()))
-        guard let (h, _) = try receive(), case .have(let vv, _) = h else { throw WireError("no HAVE") }
+        guard let (h, _) = try receive(), case .have(let vv, _, _) = h else { throw WireError("no HAVE") }
         return vv
     }
 }

@@ -96,7 +96,7 @@ final class TestNode {
         var options = SyncOptions()
         options.idleTimeout = 5
         configure(&options)
-        return try SyncSession.sync(store: store, with: peer.endpoint, options: options)
+        return try SyncSession.syncSettling(store: store, with: peer.endpoint, options: options)
     }
 
     deinit { stopServer() }

@@ -11,8 +11,8 @@ final class WireTests: XCTestCase {
     static let sample: [Message] = [
         .hello(Hello(schemaVersion: 1, node: a, wallClock: 1_700_000_000_000, nonce: Array(0..<32), sends: true, receives: false, name: "alice 瑪多")),
         .auth(mac: Array(repeating: 0xab, count: 32)),
-        .have(VersionVector([a: 12, b: 300]), tips: [a: [UInt8](repeating: 7, count: 32), b: ChangeHash.genesis]),
-        .have(VersionVector(), tips: [:]),
+        .have(VersionVector([a: 12, b: 300]), tips: [a: [UInt8](repeating: 7, count: 32), b: ChangeHash.genesis], resendFrom: 9),
+        .have(VersionVector(), tips: [:], resendFrom: 0),
         .batch(number: 1, changes: [
             Change(id: ChangeID(origin: a, seq: 1), hlc: HLC(milliseconds: 1_700_000_000_123, counter: 0), kind: .record,
                    entity: "ebf6ae38d54391c67383e72d88da0836", field: "body", value: .text("共有159名黨員𠀋👍🏽")),

@@ -4,7 +4,7 @@ import MarginCore
 /// Reads `--quote TEXT [--occurrence N]` or `--range START..END`.
 func parseSpan(_ args: inout Arguments) throws -> SpanRequest? {
     let quote = try args.option("--quote")
-    let occurrence = try args.intOption("--occurrence")
+    let occurrence = try args.intOption("--occurrence", min: 1)
     let range = try args.option("--range")
     switch (quote, range) {
     case (.some, .some): throw UsageError("give --quote or --range, not both")
@@ -12,9 +12,10 @@ func parseSpan(_ args: inout Arguments) throws -> SpanRequest? {
     case (nil, .some(let r)):
         if occurrence != nil { throw UsageError("--occurrence goes with --quote") }
         let parts = r.components(separatedBy: "..")
-        guard parts.count == 2, let s = Int(parts[0]), let e = Int(parts[1]) else {
-            throw UsageError("--range takes START..END (scalar offsets), not '\(r)'")
+        guard parts.count == 2, let s = Int(parts[0]), let e = Int(parts[1]), s >= 0 else {
+            throw UsageError("--range takes START..END (scalar offsets from 0), not '\(r)'")
         }
+        guard e > s else { throw UsageError("--range \(r) is backwards or empty: END must be greater than START") }
         return .range(s, e)
     case (nil, nil):
         if occurrence != nil { throw UsageError("--occurrence goes with --quote") }
@@ -48,6 +49,7 @@ struct AnnotateCommand: Command {
         span = s
         value = try args.option("--value")
         note = try args.option("--note")
+        if note?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true { throw UsageError("the note is empty") }
         record = try args.required("RECORD")
     }
 
@@ -75,6 +77,7 @@ struct TagCommand: Command {
     init(_ args: inout Arguments) throws {
         value = try args.option("--value")
         note = try args.option("--note")
+        if note?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true { throw UsageError("the note is empty") }
         record = try args.required("RECORD")
         code = try args.required("CODE")
     }
@@ -103,6 +106,7 @@ struct NoteCommand: Command {
         let words = args.remaining()
         guard !words.isEmpty else { throw UsageError("missing TEXT") }
         text = words.joined(separator: " ")
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw UsageError("the note is empty") }
     }
 
     func run(_ context: Context) throws -> Int32 {
@@ -140,6 +144,7 @@ struct EditCommand: Command {
         code = try args.option("--code")
         value = try args.option("--value")
         note = try args.option("--note")
+        if note?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true { throw UsageError("the note is empty (use --clear-note to remove it)") }
         clearValue = args.flag("--clear-value")
         clearNote = args.flag("--clear-note")
         span = try parseSpan(&args)

@@ -3,11 +3,12 @@ import MarginCore
 
 struct ImportCommand: Command {
     static let name = "import"
-    static let summary = "Import reports (plain text) or an export (JSON Lines)"
+    static let summary = "Import reports (plain text), an export (JSON Lines) or a bundle"
     static let usage = "margin import [--raw] [--quiet] PATH..."
     static let details = """
-    Each PATH is a file or a folder (its .txt, .text, .jsonl and .ndjson files,
-    recursively). A plain-text report is cleaned of page furniture: title,
+    Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson and
+    .bundle files, recursively). A bundle (`margin export --log`) is taken as
+    if this store had synced with the one that made it. A plain-text report is cleaned of page furniture: title,
     date, source, author and editor lines become metadata; breadcrumbs, share
     and footer lines, echoed captions and pinyin glosses such as 網(wǎng) are
     removed, and what was removed is listed. A report already in the store is
@@ -20,6 +21,7 @@ struct ImportCommand: Command {
     """
     static let reportExtensions: Set<String> = ["txt", "text"]
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
+    static let bundleExtensions: Set<String> = ["bundle"]
     static let maxExchangeBytes = 1 << 30
 
     var raw: Bool
@@ -46,12 +48,13 @@ struct ImportCommand: Command {
                     let name = (rel as NSString).lastPathComponent
                     if name.hasPrefix(".") { if (e.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { e.skipDescendants() }; continue }
                     let ext = (name as NSString).pathExtension.lowercased()
-                    if ImportCommand.reportExtensions.contains(ext) || ImportCommand.exchangeExtensions.contains(ext) {
+                    if ImportCommand.reportExtensions.contains(ext) || ImportCommand.exchangeExtensions.contains(ext)
+                        || ImportCommand.bundleExtensions.contains(ext) {
                         found.append((path as NSString).appendingPathComponent(rel))
                     }
                 }
             }
-            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson) in this folder") }
+            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson, .bundle) in this folder") }
             out += found.sorted()
         }
         return out
@@ -80,8 +83,16 @@ struct ImportCommand: Command {
                         do {
                             switch try importFile(path, into: store) {
                             case .exchange(let c):
-                                lines.append("\(shown): \(c.records) records, \(c.annotations) annotations, \(c.codes) codes imported; \(c.unchanged) already present")
+                                var line = "\(shown): \(c.records) records, \(c.annotations) annotations, \(c.codes) codes imported; \(c.unchanged) already present"
+                                if c.newerHere > 0 { line += "; \(c.newerHere) fields kept (newer here)" }
+                                if c.deletedHere > 0 { line += "; \(c.deletedHere) left deleted (deleted here since)" }
+                                lines.append(line)
                                 chunkAdded += c.records
+                            case .bundle(let b):
+                                lines.append("\(shown): bundle of \(b.changes) changes: \(b.applied) new, \(b.outcome.skipped) already held")
+                                if let r = b.outcome.recovery { lines.append("    " + r.summary) }
+                                for f in b.outcome.forks { lines.append("    the history of node \(f.origin) forks at change \(f.seq); its changes from there are held back") }
+                                if !b.outcome.future.isEmpty { lines.append("    \(b.outcome.heldBack) changes stamped more than an hour ahead of this clock held back") }
                             case .report(let id, let title, let cleaned, let alreadyPresent):
                                 if alreadyPresent {
                                     chunkPresent += 1
@@ -118,16 +129,20 @@ struct ImportCommand: Command {
     enum Imported {
         case report(id: String, title: String, cleaned: [String], alreadyPresent: Bool)
         case exchange(Store.ExchangeCounts)
+        case bundle(Store.BundleOutcome)
     }
 
     /// One file, whole or not at all (a savepoint when inside a chunk).
     func importFile(_ path: String, into store: Store) throws -> Imported {
-        let isExchange = ImportCommand.exchangeExtensions.contains((path as NSString).pathExtension.lowercased())
+        let ext = (path as NSString).pathExtension.lowercased()
+        let isExchange = ImportCommand.exchangeExtensions.contains(ext) || ImportCommand.bundleExtensions.contains(ext)
         let limit = isExchange ? ImportCommand.maxExchangeBytes : ReportFile.maxBytes
         // Refuse an oversized file before reading it into memory.
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        if Bundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
+        if ImportCommand.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
         if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
         let cleaned = try ReportFile.parse(data, raw: raw)
         let result = try store.importReport(cleaned.draft)

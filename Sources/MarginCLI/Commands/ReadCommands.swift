@@ -54,7 +54,7 @@ struct ListCommand: Command {
         status = try parseStatus(try args.option("--status"))
         text = try args.option("--text")
         annotations = args.flag("--annotations", "-a")
-        limit = try args.intOption("-n", "--limit")
+        limit = try args.intOption("-n", "--limit", min: 0)
         json = args.flag("--json")
     }
 
@@ -231,7 +231,7 @@ struct SearchCommand: Command {
     """
     var text: String, limit: Int?, json: Bool
     init(_ args: inout Arguments) throws {
-        limit = try args.intOption("-n", "--limit")
+        limit = try args.intOption("-n", "--limit", min: 0)
         json = args.flag("--json")
         let words = args.remaining()
         guard !words.isEmpty else { throw UsageError("missing TEXT") }

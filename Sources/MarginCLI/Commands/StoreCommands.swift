@@ -3,27 +3,80 @@ import MarginCore
 
 struct InitCommand: Command {
     static let name = "init"
-    static let summary = "Create a store in ./.margin (or at --store PATH)"
-    static let usage = "margin init [--name NAME] [--store PATH]"
+    static let summary = "Create a store in ./.margin (or at --store PATH), empty or from another store"
+    static let usage = "margin init [--name NAME] [--from STORE|BUNDLE] [--store PATH]"
     static let details = """
-    Creates an empty store with a new random node id. NAME is how this node
-    appears to colleagues (default: the user name).
+    Creates a store with a new random node id. NAME is how this node appears
+    to colleagues and the author of every change made here (default: your
+    login name).
+
+    With --from, the new store starts with everything another store holds
+    (a store folder, or a bundle made by `margin export --log`), under its
+    own new node id: the way to set up a second laptop. Copying a .margin
+    folder instead also works, but then both copies share one node id
+    until the first sync that meets the other's changes gives one of them a
+    new id (README, "Backups and copies").
 
     options:
-      --name NAME    this node's human name
-      --store PATH   create the store in PATH instead of ./.margin
+      --name NAME      this node's human name
+      --from SOURCE    copy every change of a store folder or a bundle
+      --store PATH     create the store in PATH instead of ./.margin
+                       (MARGIN_STORE does the same)
     """
-    var name: String?
-    init(_ args: inout Arguments) throws { name = try args.option("--name") }
+    var name: String?, from: String?
+    init(_ args: inout Arguments) throws {
+        name = try args.option("--name")
+        from = try args.option("--from")
+    }
+
+    /// The user's login name, as `whoami` gives it.
+    static func loginName(_ environment: [String: String]) -> String? {
+        for key in ["USER", "LOGNAME"] { if let v = environment[key], !v.isEmpty { return v } }
+        guard let pw = getpwuid(getuid()), let cname = pw.pointee.pw_name else { return nil }
+        let name = String(cString: cname)
+        return name.isEmpty ? nil : name
+    }
 
     func run(_ context: Context) throws -> Int32 {
-        let dir = context.storeOption.map(context.absolute)
-            ?? (context.workingDirectory as NSString).appendingPathComponent(".margin")
-        let nodeName = name ?? context.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "margin"
+        let explicit = context.storeOption ?? context.environment["MARGIN_STORE"].flatMap { $0.isEmpty ? nil : $0 }
+        let dir = explicit.map(context.absolute) ?? (context.workingDirectory as NSString).appendingPathComponent(".margin")
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), !isDir.boolValue {
+            throw MarginError.invalid("\(dir) is a file, not a folder: give --store a folder for the store")
+        }
+        let nodeName = name ?? InitCommand.loginName(context.environment) ?? "margin"
+        // Read the source before creating anything, so a bad one leaves no store behind.
+        var bundle: [UInt8]?
+        if let from { bundle = try InitCommand.bundle(from: context.absolute(from)) }
         let store = try Store.create(directory: dir, name: nodeName)
-        context.print("Created a Margin store in \(dir)")
+        if let bundle {
+            do {
+                let r = try store.importBundle(bundle)
+                context.print("Created a Margin store in \(dir) with the \(r.applied) changes of \(from ?? "")")
+            } catch {
+                store.db.close()
+                for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.path + suffix) }
+                throw error
+            }
+        } else {
+            context.print("Created a Margin store in \(dir)")
+        }
         context.print("node \(store.node.id) (\(store.node.name))")
         return ExitCode.success
+    }
+
+    /// Every change of a store folder (or the folder holding `.margin`), or a bundle file.
+    static func bundle(from path: String) throws -> [UInt8] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(path): no such store or bundle") }
+        if !isDir.boolValue {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard Bundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
+            return Array(data)
+        }
+        let nested = (path as NSString).appendingPathComponent(".margin")
+        let dir = FileManager.default.fileExists(atPath: (nested as NSString).appendingPathComponent(Store.fileName)) ? nested : path
+        return try Store(directory: dir).bundle()
     }
 }
 
@@ -44,6 +97,8 @@ struct StatusCommand: Command {
                 "records": s.records, "annotations": s.annotations, "codes": s.codes,
                 "review": ["open": s.open, "accepted": s.accepted, "rejected": s.rejected],
                 "changes": s.changes, "own_changes": s.ownChanges, "open_conflicts": s.openConflicts,
+                "former_ids": try store.formerNodeIDs(),
+                "forks": try store.forks().map { ["origin": $0.origin, "seq": $0.seq, "peer": $0.peer ?? ""] as [String: Any] },
             ])
             return ExitCode.success
         }
@@ -54,6 +109,12 @@ struct StatusCommand: Command {
         context.print("codes       \(s.codes)")
         context.print("changes     \(s.changes) (\(s.ownChanges) made here)")
         context.print("conflicts   \(s.openConflicts) open")
+        if let former = try store.formerNodeIDs().last {
+            context.print("former id   \(former) (this store was restored or copied, and moved to a new id)")
+        }
+        for f in try store.forks() {
+            context.print("fork        node \(f.origin) has two histories from change \(f.seq) or before (met \(f.peer.map { "through \($0)" } ?? "") \(Format.time(f.detected))); its changes are held back")
+        }
         return ExitCode.success
     }
 }
@@ -90,7 +151,7 @@ struct LogCommand: Command {
     var json: Bool
     var entity: String?
     init(_ args: inout Arguments) throws {
-        limit = try args.intOption("-n", "--limit")
+        limit = try args.intOption("-n", "--limit", min: 0)
         json = args.flag("--json")
         entity = args.positional()
     }
@@ -137,24 +198,43 @@ struct DigestCommand: Command {
 
 struct ExportCommand: Command {
     static let name = "export"
-    static let summary = "Write records, annotations and codes as JSON Lines"
-    static let usage = "margin export [--format jsonl] [-o FILE]"
+    static let summary = "Write the store's contents as JSON Lines, or its change log as a bundle"
+    static let usage = "margin export [--format jsonl] [-o FILE] | margin export --log -o FILE"
     static let details = """
-    One JSON object a line: codes, then records, then annotations. `margin
-    import FILE.jsonl` reads it back, in this store or another.
+    JSON Lines (the default): one object a line, codes, then records, then
+    annotations, each with the stamp of every field. `margin import
+    FILE.jsonl` reads it back into this store or another, field by field
+    under last-writer-wins: an old export never undoes newer work, and what
+    was deleted since stays deleted.
+
+    --log writes a bundle: every change this store holds, as a file another
+    store imports exactly as if the two had synced (`margin import FILE` or
+    `margin init --from FILE`). Importing it twice changes nothing. This is
+    the way to carry work between laptops with no network.
 
     options:
       --format jsonl   the format (jsonl is the only one)
+      --log            a bundle of the change log instead (needs -o)
       -o, --output F   write to F instead of standard output
     """
-    var output: String?
+    var output: String?, log: Bool
     init(_ args: inout Arguments) throws {
         if let f = try args.option("--format"), f != "jsonl" { throw UsageError("unknown format '\(f)' (only jsonl)") }
         output = try args.option("-o", "--output")
+        log = args.flag("--log")
+        if log && output == nil { throw UsageError("--log writes a binary bundle: give -o FILE") }
     }
 
     func run(_ context: Context) throws -> Int32 {
-        let lines = try context.store().exportLines()
+        let store = try context.store()
+        if log, let output {
+            let bytes = try store.bundle()
+            try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
+            let count = try store.versionVector().heads.values.reduce(0, +)
+            context.warn("wrote a bundle of \(count) changes (\(bytes.count) bytes) to \(output)")
+            return ExitCode.success
+        }
+        let lines = try store.exportLines()
         let text = lines.map { $0 + "\n" }.joined()
         if let output {
             try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
@@ -172,8 +252,9 @@ struct CheckCommand: Command {
     static let usage = "margin check [--json]"
     static let details = """
     Runs SQLite's integrity check and the full-text index's; verifies that
-    every node's changes are numbered without gaps and that every change
-    they refer to is present; rebuilds the state from the change log in a
+    every node's changes are numbered without gaps, that each matches its
+    hash and its node's hash chain, and that every change they refer to is
+    present; rebuilds the state from the change log in a
     scratch copy (in the temporary folder) and compares it with the live
     state; and checks that every annotation's quote still matches its
     record's text at its offsets. Prints each check that passed. Exits 1

@@ -25,7 +25,8 @@ func loadSecret(_ file: String?, _ context: Context) throws -> [UInt8] {
 
 func seconds(_ args: inout Arguments, _ name: String) throws -> Double? {
     guard let raw = try args.option(name) else { return nil }
-    guard let v = Double(raw), v > 0, v.isFinite else { throw UsageError("\(name) takes a positive number of seconds") }
+    // At most ten years: the value becomes milliseconds in a 64-bit integer.
+    guard let v = Double(raw), v > 0, v <= 315_360_000 else { throw UsageError("\(name) takes a number of seconds between 0 and 315360000 (ten years), not '\(raw)'") }
     return v
 }
 
@@ -71,13 +72,13 @@ struct ServeCommand: Command {
     init(_ args: inout Arguments) throws {
         listen = try args.option("--listen") ?? "127.0.0.1:\(Endpoint.defaultPort)"
         secretFile = try args.option("--secret-file")
-        maxSessions = try args.intOption("--max-sessions")
-        maxPerAddress = try args.intOption("--max-per-address")
+        maxSessions = try args.intOption("--max-sessions", min: 1, max: 10_000)
+        maxPerAddress = try args.intOption("--max-per-address", min: 1, max: 10_000)
         idle = try seconds(&args, "--idle-timeout")
         handshake = try seconds(&args, "--handshake-timeout")
         total = try seconds(&args, "--session-timeout")
         maxFuture = try seconds(&args, "--max-future")
-        maxFrame = try args.intOption("--max-frame")
+        maxFrame = try args.intOption("--max-frame", min: 1024, max: 1 << 30)
         if let m = maxSessions, m < 1 { throw UsageError("--max-sessions must be at least 1") }
         if let m = maxPerAddress, m < 1 { throw UsageError("--max-per-address must be at least 1") }
         if let f = maxFrame, f < 1024 { throw UsageError("--max-frame must be at least 1024") }
@@ -162,22 +163,8 @@ struct SyncCommand: Command {
         options.receives = !pushOnly
         if let i = idle { options.idleTimeout = i }
         if let f = maxFuture { options.maxFuture = f }
-        var r = try SyncSession.sync(store: store, with: endpoint, options: options)
-        var recovery = r.recovery
-        var tookBack = r.tookBack
-        // A store that found it had been restored or copied runs one more
-        // session: to send the changes it issued again under its new id, or
-        // to locate a fork the first session could not.
-        for _ in 0..<2 where (r.recovery != nil && options.sends) || r.ownForkPending {
-            let first = r
-            r = try SyncSession.sync(store: store, with: endpoint, options: options)
-            recovery = recovery ?? r.recovery
-            tookBack += r.tookBack
-            r.received += first.received
-            r.sent += first.sent
-            r.newConflicts += first.newConflicts
-            r.warnings = first.warnings.filter { !$0.hasPrefix("this store's own history forks") } + r.warnings
-        }
+        let r = try SyncSession.syncSettling(store: store, with: endpoint, options: options)
+        let recovery = r.recovery, tookBack = r.tookBack
         for w in r.warnings { context.warn("warning: \(w)") }
         if json {
             var o: [String: Any] = ["peer": ["id": r.peerID, "name": r.peerName], "received": r.received, "sent": r.sent,

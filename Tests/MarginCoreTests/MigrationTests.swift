@@ -1,0 +1,50 @@
+import Foundation
+@testable import MarginCore
+import MarginSQLite
+import XCTest
+
+/// A store made by the release before schema 2 (Fixtures/schema1-alice.sql,
+/// `sqlite3 .dump` of a real store) upgrades in place: hash chains computed,
+/// conflicts filed by the new rules, schema-1 resolutions kept.
+final class MigrationTests: StoreTestCase {
+    func schema1Store() throws -> Store {
+        let sql = try String(contentsOf: Paths.repo.appendingPathComponent("Tests/MarginCoreTests/Fixtures/schema1-alice.sql"), encoding: .utf8)
+        let folder = dir.appendingPathComponent("alice").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let db = try Database(path: (folder as NSString).appendingPathComponent(Store.fileName))
+        try db.execute(sql)
+        XCTAssertEqual(try db.userVersion, 1)
+        db.close()
+        let s = try Store(directory: folder)
+        made.append(s)
+        return s
+    }
+
+    func testASchema1StoreUpgradesInPlace() throws {
+        let s = try schema1Store()
+        XCTAssertEqual(try s.db.userVersion, Store.schemaVersion)
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM changes WHERE hash IS NULL").int, 0, "every change hashed")
+        try s.check()
+        XCTAssertEqual(try s.status().records, 1)
+        XCTAssertEqual(try s.status().annotations, 3, "the annotation restored by bob's --keep other is live")
+        // Schema 1 had three conflicts: a value conflict and one per field bob
+        // edited on the annotation alice deleted; bob resolved one of those.
+        // Now the deletion is one conflict, settled by that resolution.
+        let open = try s.conflicts(includeResolved: false)
+        XCTAssertEqual(open.map(\.field), ["value"])
+        let all = try s.conflicts(includeResolved: true)
+        XCTAssertEqual(all.count, 2)
+        let deletion = try XCTUnwrap(all.first { $0.field == "deleted" })
+        XCTAssertEqual(deletion.resolution, "other")
+        XCTAssertEqual(deletion.resolver, "bob")
+
+        // The upgraded store writes and syncs with a store of this release.
+        let fresh = try makeStore("fresh")
+        try exchange(s, fresh)
+        let id = try XCTUnwrap(try s.annotations().first).id
+        try s.review(annotation: id, status: .rejected, comment: "after the upgrade")
+        try exchange(s, fresh)
+        XCTAssertEqual(try fresh.digest(), try s.digest())
+        XCTAssertEqual(try fresh.annotation(id)?.status, .rejected)
+    }
+}
