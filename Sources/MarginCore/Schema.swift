@@ -77,18 +77,7 @@ enum Schema {
                 origin TEXT NOT NULL, seq INTEGER NOT NULL, peer TEXT, ours BLOB, theirs BLOB, detected_ms INTEGER NOT NULL,
                 PRIMARY KEY(origin, seq)) WITHOUT ROWID;
             """)
-            var hashes: [(ChangeID, [UInt8])] = []
-            var origin = "", prev = ChangeHash.genesis
-            try db.statement("SELECT \(Store.baseChangeColumns) FROM changes ORDER BY origin, seq").forEach { s in
-                var c = try Store.change(from: s)
-                if c.id.origin != origin { origin = c.id.origin; prev = ChangeHash.genesis }
-                c.prev = prev
-                prev = c.hash
-                hashes.append((c.id, prev))
-                return true
-            }
-            let update = try db.statement("UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?")
-            for (id, hash) in hashes { try update.run([.blob(hash), .text(id.origin), .integer(id.seq)]) }
+            try Store.rehashLog(db)
         },
     ]
 

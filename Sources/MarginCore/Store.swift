@@ -289,6 +289,23 @@ public final class Store {
         }
     }
 
+    /// Computes every origin's hash chain from the log's content and stores
+    /// it: the schema-2 migration (and tests that alter the log on purpose).
+    static func rehashLog(_ db: Database) throws {
+        var hashes: [(ChangeID, [UInt8])] = []
+        var origin = "", prev = ChangeHash.genesis
+        try db.statement("SELECT \(Store.baseChangeColumns) FROM changes ORDER BY origin, seq").forEach { s in
+            var c = try Store.change(from: s)
+            if c.id.origin != origin { origin = c.id.origin; prev = ChangeHash.genesis }
+            c.prev = prev
+            prev = c.hash
+            hashes.append((c.id, prev))
+            return true
+        }
+        let update = try db.statement("UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?")
+        for (id, hash) in hashes { try update.run([.blob(hash), .text(id.origin), .integer(id.seq)]) }
+    }
+
     /// The hash of `origin`'s change number `head` (the chain's genesis for 0).
     func tip(of origin: NodeID, head: Int64) throws -> [UInt8] {
         guard head > 0 else { return ChangeHash.genesis }

@@ -4,16 +4,7 @@ import MarginCore
 import XCTest
 
 /// Each bad input: one clear line on stderr, exit 1, nothing changed.
-final class BadInputTests: CLITestCase {
-    var record = ""
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        XCTAssertEqual(margin("init", "--name", "t").code, 0)
-        XCTAssertEqual(margin("codes", "add", "party-members").code, 0)
-        let r = margin("import", CLITestCase.samples.appendingPathComponent("reports/03-tongren-grid.txt").path)
-        record = try XCTUnwrap(firstID(r.out, after: "imported"))
-    }
+final class BadInputTests: OneReportTestCase {
 
     func expectRefusal(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let before = try storeState()

@@ -181,3 +181,16 @@ final class MarginProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 }
+
+/// A store in the test folder holding one code and one sample report.
+class OneReportTestCase: CLITestCase {
+    var record = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(margin("init", "--name", "t").code, 0)
+        XCTAssertEqual(margin("codes", "add", "party-members").code, 0)
+        let r = margin("import", CLITestCase.samples.appendingPathComponent("reports/03-tongren-grid.txt").path)
+        record = try XCTUnwrap(firstID(r.out, after: "imported"))
+    }
+}

@@ -5,16 +5,7 @@ import XCTest
 
 /// Issue "No silent loss", 5, and option bounds: every usage error exits 64
 /// with one line naming it and changes nothing; every failure exits 1.
-final class UsageRulesTests: CLITestCase {
-    var record = ""
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        XCTAssertEqual(margin("init", "--name", "t").code, 0)
-        XCTAssertEqual(margin("codes", "add", "party-members").code, 0)
-        let r = margin("import", CLITestCase.samples.appendingPathComponent("reports/03-tongren-grid.txt").path)
-        record = try XCTUnwrap(firstID(r.out, after: "imported"))
-    }
+final class UsageRulesTests: OneReportTestCase {
 
     func expectUsage(_ args: [String], mentions: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let before = try storeState()
