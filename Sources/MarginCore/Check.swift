@@ -62,7 +62,6 @@ extension Store {
         }
 
         // Every change fits the schema, and what it refers to is in the log.
-        let referenced = try db.statement("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?")
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         var problem: String?
         try db.statement("SELECT \(Store.changeColumns), hash FROM changes").forEach { s in
@@ -73,35 +72,23 @@ extension Store {
                 problem = "change \(c.id) does not match its hash: its content or its origin's chain was altered in this store"
                 return false
             }
-            if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) {
-                problem = "change \(c.id) does not fit the schema: \(p)"
+            // The same rules a receiver enforces (ChangeRules).
+            if let p = try ruleProblem(c) {
+                problem = "change \(c.id) breaks a rule: \(p)"
                 return false
-            }
-            if (c.field == "deleted") != (c.seen != nil) {
-                problem = "change \(c.id): `seen` must be present exactly on changes to `deleted`"
-                return false
-            }
-            for (role, target) in [("supersedes", c.supersedes), ("names as its deletion base", c.deletionBase)] {
-                guard let target else { continue }
-                var found: [String?]?
-                try referenced.forEach([.text(target.origin), .integer(target.seq)]) { r in
-                    found = [r.text(0), r.text(1), r.text(2)]
-                    return false
-                }
-                guard let found else {
-                    problem = "change \(c.id) \(role) \(target), which is not in the log"
-                    return false
-                }
-                let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
-                guard found == expected.map(Optional.some) else {
-                    problem = "change \(c.id) \(role) \(target), which is a change to another field"
-                    return false
-                }
             }
             if c.id.origin == node.id && ownLatest < c.hlc { ownLatest = c.hlc }
             return true
         }
         if let problem { throw MarginError.corrupt(problem) }
+        // Every span group whole: five fields from one writer with one reading.
+        if let row = try db.rows("""
+            SELECT entity, origin, ms, ctr, count(*) FROM changes
+            WHERE kind = 'annotation' AND field IN ('start', 'end', 'quote', 'prefix', 'suffix')
+            GROUP BY entity, origin, ms, ctr HAVING count(*) <> 5 LIMIT 1
+            """).first {
+            throw MarginError.corrupt("annotation \(row[0].string ?? "?"): a span written by \(row[1].string ?? "?") at \(row[2].int ?? 0).\(row[3].int ?? 0) is torn (\(row[4].int ?? 0) of its 5 fields)")
+        }
         let meta = try Store.readMeta(db)
         let saved = HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0)
         guard !(saved < ownLatest) else {
@@ -180,7 +167,9 @@ extension Store {
             let expected = [text.slice(start, end),
                             text.slice(max(0, start - Span.contextLength), start),
                             text.slice(end, min(text.count, end + Span.contextLength))]
-            for (i, part) in ["quote", "prefix", "suffix"].enumerated() where s.text(4 + i) != expected[i] {
+            // Compared scalar by scalar: String == would take canonically
+            // equivalent texts as equal.
+            for (i, part) in ["quote", "prefix", "suffix"].enumerated() where !(s.text(4 + i) ?? "").utf8.elementsEqual(expected[i].utf8) {
                 problem = "annotation \(id): its \(part) no longer matches the record text at \(start)..<\(end)"
                 return false
             }

@@ -44,20 +44,42 @@ public struct HybridClock {
         self.wall = wall
     }
 
-    /// A reading for a local event.
+    /// A reading for a local event. It saturates instead of overflowing: a
+    /// counter at its bound moves on to the next millisecond, and a clock at
+    /// the last millisecond stays there (readings then repeat, which LWW's
+    /// tie-break on origin and sequence number still orders).
     public mutating func tick() -> HLC {
-        let now = wall.nowMilliseconds()
+        let now = min(max(0, wall.nowMilliseconds()), HybridClock.maxMilliseconds)
         if now > last.milliseconds {
             last = HLC(milliseconds: now, counter: 0)
         } else {
-            last = HLC(milliseconds: last.milliseconds, counter: last.counter + 1)
+            last = HybridClock.successor(of: last)
         }
         return last
     }
 
+    /// A reading after `reading` (and this clock's last), for a change that
+    /// must come after one it names.
+    public mutating func after(_ reading: HLC) -> HLC {
+        observe(reading)
+        return tick()
+    }
+
+    static let maxMilliseconds: Int64 = (1 << 47) - 1
+    static let maxCounter: Int64 = (1 << 32) - 1
+
+    static func successor(of r: HLC) -> HLC {
+        if r.counter < maxCounter { return HLC(milliseconds: r.milliseconds, counter: r.counter + 1) }
+        if r.milliseconds < maxMilliseconds { return HLC(milliseconds: r.milliseconds + 1, counter: 0) }
+        return r
+    }
+
     /// Moves the clock past a reading received from another node, so later
     /// local changes are ordered after everything this node has seen.
+    /// Readings beyond the bounds (refused on receipt) are clamped.
     public mutating func observe(_ remote: HLC) {
-        if remote > last { last = remote }
+        let bounded = HLC(milliseconds: min(max(0, remote.milliseconds), HybridClock.maxMilliseconds),
+                          counter: min(max(0, remote.counter), HybridClock.maxCounter))
+        if bounded > last { last = bounded }
     }
 }

@@ -69,6 +69,9 @@ public struct Code: Equatable, Sendable {
     public var parent: String?
     public var mergedInto: String?
     public var count: Int
+    /// A link this code's changes set but that is ignored because it closes
+    /// a cycle (see `Store.codeLinks`), for display.
+    public var ignoredLink: String? = nil
 }
 
 /// A pair of concurrent changes that the store keeps for review.

@@ -37,7 +37,7 @@ extension Store {
         recordID(normalizedBody: TextNormalization.nfc(body))
     }
 
-    static func recordID(normalizedBody: String) -> String {
+    public static func recordID(normalizedBody: String) -> String {
         Array(SHA256.hash(normalizedBody).prefix(16)).hex
     }
 
@@ -225,7 +225,12 @@ extension Store {
             if try winner(kind, entity, field)?.value ?? .null != value { unchanged = false }
         }
         if unchanged { return }
-        let stamp = clock.tick()
+        // One reading for the whole group, after every change the group's
+        // fields supersede (so `set` never has to move one field's reading).
+        var stamp = clock.tick()
+        for field in fields.map(\.0) + ["deleted"] {
+            if let w = try winner(kind, entity, field), !(w.stamp.hlc < stamp) { stamp = clock.after(w.stamp.hlc) }
+        }
         for (field, value) in fields { try set(kind, entity, field, value, stamp: stamp, always: true) }
     }
 

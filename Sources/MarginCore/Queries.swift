@@ -48,12 +48,54 @@ extension Store {
         return try effectiveCode(id)
     }
 
+    /// Code links (`parent` or `merged_into`) as every node reads them. Two
+    /// people's concurrent edits can close a cycle (each made a code the
+    /// other's parent, or merged two codes into each other); in each cycle
+    /// the link with the newest stamp is ignored, so every node shows the
+    /// same tree whatever order the changes came in (PROTOCOL.md §3).
+    public func codeLinks(_ field: String) throws -> (links: [String: String], ignored: [String: String]) {
+        // Cached until this connection changes a code or another commits.
+        let version = try db.scalar("PRAGMA data_version").int ?? 0
+        if let cached = codeLinkCache[field], cached.version == version { return cached.value }
+        let value = try computeCodeLinks(field)
+        codeLinkCache[field] = (version, value)
+        return value
+    }
+
+    private func computeCodeLinks(_ field: String) throws -> (links: [String: String], ignored: [String: String]) {
+        var links: [String: (target: String, stamp: Change.Stamp)] = [:]
+        for row in try db.rows("""
+            SELECT f.entity, f.value, f.ms, f.ctr, f.origin, f.seq FROM fields f JOIN codes c ON c.id = f.entity
+            WHERE f.kind = 'code' AND f.field = ? AND f.value IS NOT NULL AND c.deleted = 0
+            """, .text(field)) {
+            guard let id = row[0].string, let target = row[1].string, let origin = row[4].string, let seq = row[5].int else { continue }
+            links[id] = (target, Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq))
+        }
+        var ignored: [String: String] = [:]
+        // Each code has at most one link, so every cycle is found by walking
+        // from each code; breaking one link per cycle, newest first.
+        for start in links.keys.sorted() {
+            var path: [String] = [], onPath: Set<String> = []
+            var current = start
+            while let next = links[current]?.target, !onPath.contains(current) {
+                path.append(current); onPath.insert(current)
+                current = next
+            }
+            guard onPath.contains(current), let from = path.firstIndex(of: current) else { continue }
+            let cycle = path[from...]
+            guard let newest = cycle.max(by: { links[$0]!.stamp < links[$1]!.stamp }) else { continue }
+            ignored[newest] = links[newest]?.target
+            links[newest] = nil
+        }
+        return (links.mapValues(\.target), ignored)
+    }
+
     /// Follows `merged_into` to the code that stands for `id` now.
     public func effectiveCode(_ id: String) throws -> String {
+        let merges = try codeLinks("merged_into").links
         var current = id
         var seen: Set<String> = [id]
-        while let next = try db.scalar("SELECT merged_into FROM codes WHERE id = ?", .text(current)).string {
-            if seen.contains(next) { break }
+        while let next = merges[current], !seen.contains(next) {
             seen.insert(next)
             current = next
         }
@@ -63,13 +105,12 @@ extension Store {
     /// The ids whose annotations count as `code`: itself, codes merged into it,
     /// and its descendants.
     public func codeFamily(_ code: String, includeChildren: Bool) throws -> [String] {
+        let merges = try codeLinks("merged_into").links, parents = try codeLinks("parent").links
         var family: Set<String> = [code]
         var frontier = [code]
         while let c = frontier.popLast() {
-            var next = try db.rows("SELECT id FROM codes WHERE merged_into = ?", .text(c)).compactMap { $0[0].string }
-            if includeChildren {
-                next += try db.rows("SELECT id FROM codes WHERE parent = ? AND deleted = 0", .text(c)).compactMap { $0[0].string }
-            }
+            var next = merges.filter { $0.value == c }.map(\.key)
+            if includeChildren { next += parents.filter { $0.value == c }.map(\.key) }
             for n in next where !family.contains(n) { family.insert(n); frontier.append(n) }
         }
         return family.sorted()
@@ -280,9 +321,12 @@ extension Store {
                     AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0))
             FROM codes c WHERE c.deleted = 0 AND c.name IS NOT NULL ORDER BY c.name, c.id
             """)
-        var all = rows.map { row in
-            Code(id: row[0].string ?? "", name: row[1].string ?? "", description: row[2].string, colour: row[3].string,
-                 parent: row[4].string, mergedInto: row[5].string, count: Int(row[6].int ?? 0))
+        let parents = try codeLinks("parent"), merges = try codeLinks("merged_into")
+        var all = rows.map { row -> Code in
+            let id = row[0].string ?? ""
+            return Code(id: id, name: row[1].string ?? "", description: row[2].string, colour: row[3].string,
+                        parent: parents.links[id], mergedInto: merges.links[id], count: Int(row[6].int ?? 0),
+                        ignoredLink: parents.ignored[id].map { "parent \($0)" } ?? merges.ignored[id].map { "merge into \($0)" })
         }
         // Fold the counts of merged codes into the codes they now stand for.
         var extra: [String: Int] = [:]

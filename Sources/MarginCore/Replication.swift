@@ -114,15 +114,25 @@ extension Store {
         defer { batchHeads = nil; batchTips = [:] }
         try write {
             var parked: [Change] = []
+            var spans: [String: (annotation: String, fields: [String: FieldValue])] = [:]
+            let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
             for c in changes {
                 let origin = c.id.origin
                 if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
+                // A reading out of bounds breaks a rule; one merely far ahead waits.
+                if let problem = ChangeRules.problem(c) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
                 if let horizon, c.hlc.milliseconds > horizon {
                     outcome.held.insert(origin)
                     outcome.future.insert(origin)
                     outcome.heldBack += 1
                     continue
                 }
+                // A change naming a change of a held-back origin that is not
+                // here waits with it, rather than breaking a rule.
+                for ref in [c.supersedes, c.deletionBase].compactMap({ $0 }) where outcome.held.contains(ref.origin) {
+                    if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
+                }
+                if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
                 var arrival = try arrive(c)
                 if case .fork(let exact) = arrival {
                     if origin == node.id && exact && outcome.recovery == nil {
@@ -141,6 +151,10 @@ extension Store {
                 }
                 switch arrival {
                 case .applied:
+                    if c.kind == .annotation, spanFields.contains(c.field) {
+                        let key = "\(c.entity) \(c.id.origin) \(c.hlc)"
+                        spans[key, default: (c.entity, [:])].fields[c.field] = c.value
+                    }
                     outcome.applied += 1
                     if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
                     if origin == node.id || origin == outcome.recovery?.formerID { outcome.tookBack += 1 }
@@ -154,6 +168,11 @@ extension Store {
                 case .fork:
                     outcome.held.insert(origin)
                     outcome.heldBack += 1
+                }
+            }
+            for (_, group) in spans.sorted(by: { $0.key < $1.key }) {
+                if let problem = try spanGroupProblem(annotation: group.annotation, group.fields) {
+                    throw MarginError.invalid("change refused: \(problem)")
                 }
             }
             if let recovery = outcome.recovery {

@@ -40,6 +40,9 @@ public final class Store {
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.
     var pendingReindex: Set<String> = []
+    /// `codeLinks` per field, with the `PRAGMA data_version` it was read at;
+    /// emptied whenever this connection folds in a change to a code.
+    var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
 
     /// Opens the store in `directory`; it must exist.
     public init(directory: String, wall: any WallClock = SystemClock()) throws {
@@ -210,11 +213,20 @@ public final class Store {
         var change = Change(id: ChangeID(origin: node.id, seq: head + 1), hlc: stamp ?? clock.tick(),
                             kind: kind, entity: entity, field: field, value: value, supersedes: current?.id,
                             prev: try tip(of: node.id, head: head))
+        var deletion: Winner?
         if field == "deleted" {
             change.seen = try versionVector()
         } else {
-            change.deletionBase = try winner(kind, entity, "deleted")?.id
+            deletion = try winner(kind, entity, "deleted")
+            change.deletionBase = deletion?.id
         }
+        // A reading given by the caller (an import keeps the export's) still
+        // comes after the changes this one names, so every node can apply
+        // changes in reading order.
+        for r in [current?.stamp.hlc, deletion?.stamp.hlc].compactMap({ $0 }) where !(r < change.hlc) {
+            change.hlc = clock.after(r)
+        }
+        if let problem = try ruleProblem(change) { throw MarginError.invalid(problem) }
         try appendToLog(change)
         try applyToState(change)
         return change
@@ -246,12 +258,7 @@ public final class Store {
         guard change.id.seq == head + 1 else {
             throw MarginError.invalid("sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
         }
-        if let problem = FieldSchema.problem(kind: change.kind, field: change.field, value: change.value) {
-            throw MarginError.invalid("change \(change.id) refused: \(problem)")
-        }
-        if (change.field == "deleted") != (change.seen != nil) {
-            throw MarginError.invalid("change \(change.id) refused: `seen` must be present exactly on changes to `deleted`")
-        }
+        if let problem = try ruleProblem(change) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
         if try tip(of: origin, head: head) != change.prev { return .fork(exact: false) }
         try appendToLog(change)
         try applyToState(change)
@@ -400,6 +407,7 @@ public final class Store {
     /// if it wins under LWW, times are minima and maxima, and conflicts are
     /// pairs found from whichever member arrives second.
     func applyToState(_ c: Change) throws {
+        if c.kind == .code { codeLinkCache.removeAll() }
         let current = try winner(c.kind, c.entity, c.field)
         let wins = Change.wins(c.stamp, over: current?.stamp)
         if wins {

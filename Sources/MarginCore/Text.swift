@@ -104,7 +104,7 @@ public struct Span: Equatable, Sendable {
 
     /// True when the stored quote still stands at the stored offsets.
     public func matches(_ text: ScalarText) -> Bool {
-        end <= text.count && text.slice(start, end) == quote
+        end <= text.count && text.slice(start, end).utf8.elementsEqual(quote.utf8)
     }
 }
 

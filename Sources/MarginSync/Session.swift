@@ -408,9 +408,14 @@ public final class SyncSession {
 
         if enabled {
             try store.forEachChange(above: theirs) { c in
+                // Changes of one origin with one reading (a field group) are
+                // never split across batches: a receiver checks a group whole.
+                if writer.bytes.count >= options.batchBytes, let last = pending.last,
+                   last.id.origin != c.id.origin || last.hlc != c.hlc {
+                    try flush()
+                }
                 ChangeCodec.encode(c, into: &writer)
                 pending.append(c)
-                if writer.bytes.count >= options.batchBytes { try flush() }
                 return true
             }
             try flush()

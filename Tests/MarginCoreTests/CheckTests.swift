@@ -95,7 +95,7 @@ final class CheckTests: StoreTestCase {
         let (a, _, _) = try populated()
         try a.db.run("UPDATE changes SET sup_seq = 999 WHERE (origin, seq) = (SELECT origin, seq FROM changes WHERE sup_seq IS NOT NULL LIMIT 1)")
         try rehash(a)
-        assertCorrupt(a, "which is not in the log")
+        assertCorrupt(a, "supersedes \(a.node.id):999 is not held")
     }
 
     func testALiveStateThatTheLogDoesNotGiveIsNamed() throws {

@@ -1,0 +1,132 @@
+import Foundation
+
+/// The rules every change keeps, wherever it comes from: written here once,
+/// enforced when a change is received (sync and bundles) and checked again
+/// by `margin check`. PROTOCOL.md §1, "Rules", states them with their errors.
+/// A change that breaks one is refused with the batch that holds it.
+public enum ChangeRules {
+    /// Clock readings stay within these bounds (milliseconds up to the year
+    /// 6429, counters up to 2^32 - 1), so that no arithmetic on them can
+    /// overflow, on any node they reach.
+    public static let maxMilliseconds = HybridClock.maxMilliseconds
+    public static let maxCounter = HybridClock.maxCounter
+
+    /// Fields whose text may hold tab and line breaks; every other text
+    /// field holds one line.
+    static let multiline: Set<String> = ["body", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
+
+    /// Fields whose value names another entity, and the kind it names.
+    static let references: [EntityKind: [String: EntityKind]] = [
+        .annotation: ["record": .record, "code": .code],
+        .code: ["parent": .code, "merged_into": .code],
+    ]
+
+    /// The id form of each kind: lower-case hex of a fixed length.
+    public static let idLength: [EntityKind: Int] = [.record: 32, .annotation: 32, .code: 16, .conflict: 16]
+
+    public static func isID(_ s: String, of kind: EntityKind) -> Bool {
+        s.utf8.count == idLength[kind] && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    /// The rules a change keeps on its own. Nil when it keeps them all.
+    public static func problem(_ c: Change) -> String? {
+        guard (0...maxMilliseconds).contains(c.hlc.milliseconds), (0...maxCounter).contains(c.hlc.counter) else {
+            return "clock reading \(c.hlc) is out of bounds (ms 0…\(maxMilliseconds), counter 0…\(maxCounter))"
+        }
+        if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) { return p }
+        if (c.field == "deleted") != (c.seen != nil) { return "`seen` must be present exactly on changes to `deleted`" }
+        guard isID(c.entity, of: c.kind) else {
+            return "\(c.kind.rawValue) id '\(Printable.line(c.entity))' is not \(idLength[c.kind] ?? 0) lower-case hex digits"
+        }
+        if c.field.hasPrefix(FieldSchema.metaPrefix) {
+            let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
+            if TextRules.problem(inLine: key) != nil || key.contains("=") || key != key.trimmingCharacters(in: .whitespaces) {
+                return "metadata key '\(Printable.line(key))' must be one line without '=' or surrounding spaces"
+            }
+        }
+        guard case .text(let text) = c.value else {
+            if (c.field == "start" || c.field == "end"), let n = c.value.int, n < 0 { return "\(c.field) must not be negative" }
+            return nil
+        }
+        let isMultiline = multiline.contains(c.field) || c.field.hasPrefix(FieldSchema.metaPrefix)
+        if let p = isMultiline ? TextRules.problem(inText: text) : TextRules.problem(inLine: text) { return "\(c.field) \(p)" }
+        if let target = references[c.kind]?[c.field] {
+            guard isID(text, of: target) else { return "\(c.field) must name a \(target.rawValue) id, not '\(Printable.line(text))'" }
+            if c.kind == .code && text == c.entity { return "a code cannot be its own \(c.field == "parent" ? "parent" : "merge target")" }
+        }
+        switch (c.kind, c.field) {
+        case (.record, "body"):
+            // Scalars, not String ==, which holds canonically equivalent texts equal.
+            guard TextNormalization.nfc(text).utf8.elementsEqual(text.utf8) else { return "a record body must be NFC-normalised" }
+            guard Store.recordID(normalizedBody: text) == c.entity else { return "the body does not hash to the record id \(c.entity)" }
+        case (.annotation, "status"):
+            guard ReviewStatus(rawValue: text) != nil else { return "unknown status '\(Printable.line(text))' (open, accepted or rejected)" }
+        case (.code, "colour"):
+            do { try Store.checkColour(text) } catch { return MarginError.message(for: error) }
+        case (.code, "name"):
+            do { try Store.checkCodeName(text) } catch { return MarginError.message(for: error) }
+        case (.conflict, "resolution"):
+            guard ["winner", "other", "value"].contains(text) else { return "unknown resolution '\(Printable.line(text))'" }
+        default: break
+        }
+        return nil
+    }
+}
+
+extension Store {
+    /// The rules a change keeps against the log it joins: what it names is
+    /// held. Nil when it keeps them.
+    func ruleProblem(_ c: Change) throws -> String? {
+        if let p = ChangeRules.problem(c) { return p }
+        for (role, target) in [("supersedes", c.supersedes), ("deletion_base", c.deletionBase)] {
+            guard let target else { continue }
+            guard let row = try db.rows("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?",
+                                        .text(target.origin), .integer(target.seq)).first else {
+                return "\(role) \(target) is not held"
+            }
+            let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
+            guard row.map(\.string) == expected.map(Optional.some) else {
+                return role == "supersedes" ? "supersedes \(target), a change to another field"
+                                            : "deletion_base \(target) is not a deletion of the same entity"
+            }
+        }
+        if c.kind == .annotation, c.field == "record", let record = c.value.string {
+            guard try winner(.record, record, "body") != nil else { return "record \(record) is not held" }
+        }
+        return nil
+    }
+
+    /// A span group (PROTOCOL.md §1) as received: all five fields, from one
+    /// writer with one reading, making a span that fits its record's body.
+    func spanGroupProblem(annotation: String, _ fields: [String: FieldValue]) throws -> String? {
+        let names = FieldSchema.groups[.annotation]?.first ?? []
+        guard names.allSatisfy({ fields[$0] != nil }) else { return "annotation \(annotation): a span must arrive whole (start, end, quote, prefix, suffix together)" }
+        if names.allSatisfy({ fields[$0] == .null }) { return nil }
+        guard let s = fields["start"]?.int, let e = fields["end"]?.int, let quote = fields["quote"]?.string,
+              let prefix = fields["prefix"]?.string, let suffix = fields["suffix"]?.string else {
+            return "annotation \(annotation): a span needs start, end, quote, prefix and suffix"
+        }
+        guard let record = try winner(.annotation, annotation, "record")?.value.string,
+              let body = try winner(.record, record, "body")?.value.string else {
+            return "annotation \(annotation): a span needs the annotation's record"
+        }
+        let text = ScalarText(body)
+        guard s >= 0, e > s, e <= Int64(text.count) else { return "annotation \(annotation): span \(s)..\(e) is not within the body (0..\(text.count))" }
+        let span: Span
+        do { span = try Span(in: text, start: Int(s), end: Int(e)) } catch { return "annotation \(annotation): \(MarginError.message(for: error))" }
+        guard span.quote.utf8.elementsEqual(quote.utf8) else { return "annotation \(annotation): the quote does not match the body at \(s)..\(e)" }
+        guard span.prefix.utf8.elementsEqual(prefix.utf8), span.suffix.utf8.elementsEqual(suffix.utf8) else { return "annotation \(annotation): the prefix or suffix does not match the body around \(s)..\(e)" }
+        return nil
+    }
+}
+
+/// Text from elsewhere made safe to quote in a one-line message.
+enum Printable {
+    static func line(_ s: String, max: Int = 40) -> String {
+        var out = ""
+        for u in s.unicodeScalars.prefix(max) {
+            if u.value < 0x20 || (0x7f...0x9f).contains(u.value) { out += String(format: "\\u{%X}", u.value) } else { out.unicodeScalars.append(u) }
+        }
+        return s.unicodeScalars.count > max ? out + "…" : out
+    }
+}

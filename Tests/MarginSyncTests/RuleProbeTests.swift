@@ -1,0 +1,101 @@
+import Foundation
+import MarginCore
+@testable import MarginSync
+import XCTest
+
+/// Issue "Every change is checked and signed", 1: each change a peer written
+/// from PROTOCOL.md alone, or a hostile one, got accepted before, sent to a
+/// real server. Each must be refused with the rule it breaks, nothing
+/// applied, a colleague's sync unaffected, and `check` passing (the base
+/// class checks every store at the end).
+final class RuleProbeTests: HostileServerTestCase {
+    let origin = "0123456789abcdef"
+    let annotation = String(repeating: "ab", count: 16)
+
+    func change(_ seq: Int64, _ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+                ms: Int64? = nil, counter: Int64 = 0, supersedes: ChangeID? = nil, deletionBase: ChangeID? = nil,
+                seen: VersionVector? = nil) -> Change {
+        Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms ?? (1_700_000_000_000 + seq), counter: counter),
+               kind: kind, entity: entity, field: field, value: value,
+               supersedes: supersedes, deletionBase: deletionBase, seen: seen)
+    }
+
+    /// Links `changes` into one hash chain, as a correct writer would.
+    func chained(_ changes: [Change]) -> [Change] {
+        var prev = ChangeHash.genesis
+        return changes.map { c in
+            var c = c
+            c.prev = prev
+            prev = c.hash
+            return c
+        }
+    }
+
+    func probe(_ changes: [Change], _ rule: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        try p.send(.batch(number: 1, changes: chained(changes)))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue, "\(rule): \(String(describing: e))", file: file, line: line)
+        XCTAssertTrue(e?.message.contains(rule) ?? false, "expected '\(rule)' in \(String(describing: e))", file: file, line: line)
+        try checkServerSurvives(rule, file: file, line: line)
+    }
+
+    var record: String { Store.recordID(body: SyncTestCase.body) }
+
+    /// A span group for `annotation` on the seeded record, one reading.
+    func span(from seq: Int64, _ start: Int64, _ end: Int64, quote: String, prefix: String = "", suffix: String = "") -> [Change] {
+        let ms: Int64 = 1_700_000_001_000
+        return [change(seq, .annotation, annotation, "start", .int(start), ms: ms),
+                change(seq + 1, .annotation, annotation, "end", .int(end), ms: ms),
+                change(seq + 2, .annotation, annotation, "quote", .text(quote), ms: ms),
+                change(seq + 3, .annotation, annotation, "prefix", .text(prefix), ms: ms),
+                change(seq + 4, .annotation, annotation, "suffix", .text(suffix), ms: ms)]
+    }
+
+    func testReferencesMustNameHeldChangesOfTheRightField() throws {
+        let first = change(1, .annotation, annotation, "record", .text(record))
+        try probe([first, change(2, .annotation, annotation, "value", .text("9"), supersedes: first.id)], "a change to another field")
+        try probe([first, change(2, .annotation, annotation, "value", .text("9"), supersedes: ChangeID(origin: "fedcba9876543210", seq: 5))],
+                  "is not held")
+        try probe([first, change(2, .annotation, annotation, "note", .text("n"), deletionBase: first.id)], "is not a deletion")
+        try probe([change(1, .annotation, annotation, "record", .text(String(repeating: "f", count: 32)))], "record ffffffff")
+    }
+
+    func testSpansMustFitTheirRecord() throws {
+        let head = change(1, .annotation, annotation, "record", .text(record))
+        let body = ScalarText(SyncTestCase.body)
+        try probe([head] + span(from: 2, -5, 1_000_000_000_000, quote: "x"), "must not be negative")
+        try probe([head] + span(from: 2, Int64.min, Int64.max, quote: "x"), "must not be negative")
+        try probe([head] + span(from: 2, 0, 1_000_000_000_000, quote: "x"), "is not within the body")
+        try probe([head] + span(from: 2, 5, 3, quote: "x"), "is not within the body")
+        try probe([head] + span(from: 2, 0, 3, quote: "xyz", suffix: body.slice(3, 35)), "the quote does not match")
+        try probe([head] + span(from: 2, 0, 3, quote: body.slice(0, 3), suffix: "wrong"), "prefix or suffix")
+        try probe([head] + Array(span(from: 2, 0, 3, quote: body.slice(0, 3)).prefix(2)), "must arrive whole")
+    }
+
+    func testRecordsAreTheirBodysHashAndWrittenOnce() throws {
+        try probe([change(1, .record, record, "body", .text("另一篇完全不同的報告。"))], "does not hash to the record id")
+        let decomposed = "Cafe\u{301} 報告"
+        try probe([change(1, .record, Store.recordID(normalizedBody: decomposed), "body", .text(decomposed))], "NFC")
+        try probe([change(1, .record, "0123456789abcdef\n0123456789abcde", "title", .text("x"))], "is not 32 lower-case hex digits")
+    }
+
+    func testValuesMustBeDocumented() throws {
+        try probe([change(1, .annotation, annotation, "status", .text("maybe"))], "unknown status")
+        try probe([change(1, .code, "00000000000000aa", "name", .text("two\nlines"))], "name contains a line break")
+        try probe([change(1, .code, "00000000000000aa", "colour", .text("plaid"))], "unknown colour")
+        try probe([change(1, .code, "00000000000000aa", "parent", .text("00000000000000aa"))], "its own parent")
+        try probe([change(1, .code, "00000000000000aa", "merged_into", .text("00000000000000aa"))], "its own merge target")
+        try probe([change(1, .annotation, annotation, "note", .text("a\u{0}b"))], "NUL")
+    }
+
+    /// One received counter of Int64.max used to make every later local write
+    /// on every node it reached crash in HybridClock.tick.
+    func testClockReadingsOutOfBoundsAreRefused() throws {
+        try probe([change(1, .code, "00000000000000aa", "name", .text("x"), counter: Int64.max)], "out of bounds")
+        try probe([change(1, .code, "00000000000000aa", "name", .text("x"), ms: Int64.max)], "out of bounds")
+        _ = try server.store.addCode(name: "still-writable", description: nil, colour: nil, parent: nil)
+        before = try server.store.digest()
+    }
+}
