@@ -16,6 +16,7 @@ extension Store {
         do {
             try checkFile(passed)
             try checkLog(passed)
+            try checkSignatures(passed)
             try checkRebuild(passed)
             try checkSpans(passed)
         } catch let e as SQLiteError where e.primaryCode == 11 {
@@ -95,6 +96,30 @@ extension Store {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
         passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
+    }
+
+    /// Every signature the store holds verifies, under its origin's key,
+    /// against the hash of the change it names, and this node's own head is
+    /// signed: with the hash chains checked above, every change of a signed
+    /// origin up to its signed head is as its origin wrote it.
+    private func checkSignatures(_ passed: (String) -> Void) throws {
+        var count = 0
+        for row in try db.rows("SELECT origin, seq, signature FROM signatures ORDER BY origin, seq") {
+            guard let origin = row[0].string, let seq = row[1].int, let signature = row[2].blob else { continue }
+            guard let hash = try storedHash(ChangeID(origin: origin, seq: seq)) else {
+                throw MarginError.corrupt("a signature names \(origin):\(seq), which is not in the log")
+            }
+            guard let key = try publicKey(of: origin) else { throw MarginError.corrupt("no key is known for \(origin), whose changes are signed") }
+            if let problem = try signatureProblem(HeadSignature(origin: origin, seq: seq, publicKey: key, signature: signature), hash: hash) {
+                throw MarginError.corrupt(problem)
+            }
+            count += 1
+        }
+        let head = try head(of: node.id)
+        if head > 0, !isReadOnly, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int == nil {
+            throw MarginError.corrupt("this node's latest change \(node.id):\(head) is not signed")
+        }
+        passed("signatures: \(count) verified")
     }
 
     /// A snapshot of the store is copied with `VACUUM INTO`; its derived

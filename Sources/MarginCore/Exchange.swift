@@ -244,15 +244,17 @@ extension Store {
         w.raw(Bundle.magic)
         w.u16(Bundle.formatVersion)
         w.u16(UInt16(Store.schemaVersion))
-        let total = try versionVector().heads.values.reduce(0, +)
-        w.uvarint(UInt64(total))
-        var written: Int64 = 0
-        try forEachChange(above: VersionVector()) { c in
-            ChangeCodec.encode(c, into: &w)
-            written += 1
+        var changes = ByteWriter(), signatures: [HeadSignature] = []
+        var count = 0
+        try forEachSignedChange(above: VersionVector()) { c, signature in
+            ChangeCodec.encode(c, into: &changes)
+            if let signature { signatures.append(signature) }
+            count += 1
             return true
         }
-        guard written == total else { throw MarginError.corrupt("the change log changed while the bundle was written") }
+        w.uvarint(UInt64(count))
+        w.raw(changes.bytes)
+        HeadSignature.encode(signatures, into: &w)
         w.raw(SHA256.hash(w.bytes))
         return w.bytes
     }
@@ -289,8 +291,9 @@ extension Store {
             var changes: [Change] = []
             changes.reserveCapacity(count)
             for _ in 0..<count { changes.append(try ChangeCodec.decode(&r)) }
+            let signatures = try HeadSignature.decodeList(&r)
             try r.finish()
-            let outcome = try receiveBatch(changes, horizon: clock.wall.nowMilliseconds() + 3_600_000, peer: "a bundle")
+            let outcome = try importSignedChanges(changes, signatures, horizon: clock.wall.nowMilliseconds() + 3_600_000)
             return BundleOutcome(changes: count, applied: outcome.applied, outcome: outcome)
         } catch let e as WireError {
             throw MarginError.invalid("the bundle is malformed: \(e.message)")
@@ -298,5 +301,41 @@ extension Store {
             if case .invalid(let m) = e, m.hasPrefix("sequence gap") { throw MarginError.invalid("the bundle does not fit this store: \(m)") }
             throw e
         }
+    }
+
+    /// Applies signed changes in batches of about 1 MB that each end, for
+    /// every origin, at a signed change (as a sync session would), all in one
+    /// transaction: a store that imported a bundle can pass its changes on
+    /// in batches of the same size.
+    func importSignedChanges(_ changes: [Change], _ signatures: [HeadSignature], horizon: Int64) throws -> BatchOutcome {
+        var bySeq: [String: HeadSignature] = [:]
+        for s in signatures { bySeq["\(s.origin):\(s.seq)"] = s }
+        var total = BatchOutcome()
+        try write {
+            var chunk: [Change] = [], chunkSignatures: [HeadSignature] = [], bytes = 0
+            var unsigned: Set<NodeID> = []
+            func apply() throws {
+                guard !chunk.isEmpty else { return }
+                let o = try receiveBatch(chunk, signatures: chunkSignatures, horizon: horizon, holding: total.held, peer: "a bundle")
+                total.applied += o.applied; total.skipped += o.skipped; total.heldBack += o.heldBack
+                total.held = o.held; total.future.formUnion(o.future); total.forks += o.forks
+                total.tookBack += o.tookBack; total.recovery = total.recovery ?? o.recovery
+                if o.ownForkPending { total.ownForkPending = true }
+                chunk.removeAll(); chunkSignatures.removeAll(); bytes = 0
+            }
+            for c in changes {
+                if bytes >= 1 << 20, unsigned.isEmpty, let last = chunk.last, last.id.origin != c.id.origin || last.hlc != c.hlc { try apply() }
+                chunk.append(c)
+                bytes += ChangeCodec.encoded(c).count
+                if let s = bySeq["\(c.id)"] {
+                    chunkSignatures.append(s)
+                    unsigned.remove(c.id.origin)
+                } else if try !isUnsignedLegacy(c.id.origin) {
+                    unsigned.insert(c.id.origin)
+                }
+            }
+            try apply()
+        }
+        return total
     }
 }

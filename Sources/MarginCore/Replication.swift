@@ -1,4 +1,6 @@
 import Foundation
+import Glibc
+import MarginCrypto
 import MarginSQLite
 
 /// What the sync module needs from a store: the delta another node lacks, in
@@ -12,22 +14,43 @@ extension Store {
     /// a dense prefix of every origin and everything each held change had seen.
     /// `body` returns false to stop early.
     public func forEachChange(above theirs: VersionVector, _ body: (Change) throws -> Bool) throws {
-        let mine = try versionVector()
-        var cursors: [(origin: NodeID, next: Int64, last: Int64)] = mine.heads.compactMap { origin, head in
+        try forEachSignedChange(above: theirs) { c, _ in try body(c) }
+    }
+
+    /// The same, stopping each origin at the last change this store holds a
+    /// signature for (an origin's changes travel only under its signature;
+    /// unsigned schema-2 history excepted), and giving each change's
+    /// signature where it has one.
+    public func forEachSignedChange(above theirs: VersionVector, _ body: (Change, HeadSignature?) throws -> Bool) throws {
+        let mine = try versionVector(), signed = try signedHeads()
+        var keys: [NodeID: [UInt8]] = [:]
+        var cursors: [(origin: NodeID, next: Int64, last: Int64)] = []
+        for (origin, head) in mine.heads.sorted(by: { $0.key < $1.key }) {
+            let last = try isUnsignedLegacy(origin) ? head : min(head, signed.heads[origin] ?? 0)
             let from = (theirs.heads[origin] ?? 0) + 1
-            return from <= head ? (origin, from, head) : nil
+            if from <= last { cursors.append((origin, from, last)) }
+            keys[origin] = try publicKey(of: origin)
         }
         guard !cursors.isEmpty else { return }
         // Read each origin in chunks; merge the chunk heads by stamp.
         let chunk: Int64 = 512
-        var buffers: [[Change]] = Array(repeating: [], count: cursors.count)
-        let sql = "SELECT \(Store.changeColumns) FROM changes WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq"
+        var buffers: [[(Change, [UInt8]?)]] = Array(repeating: [], count: cursors.count)
+        let sql = """
+            SELECT \(Store.changeColumns),
+                (SELECT s.signature FROM signatures s WHERE s.origin = changes.origin AND s.seq = changes.seq), hash
+            FROM changes WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq
+            """
         func refill(_ i: Int) throws {
             guard buffers[i].isEmpty, cursors[i].next <= cursors[i].last else { return }
             let upper = min(cursors[i].last, cursors[i].next + chunk - 1)
-            var rows: [Change] = []
+            var rows: [(Change, [UInt8]?)] = []
             try db.statement(sql).forEach([.text(cursors[i].origin), .integer(cursors[i].next), .integer(upper)]) { s in
-                rows.append(try Store.change(from: s))
+                let change = try Store.change(from: s)
+                // A change altered at rest is never passed on as sound.
+                guard s.column(15).blob == change.hash else {
+                    throw MarginError.corrupt("change \(change.id) does not match its hash: this store is damaged (run `margin check`); it was not sent")
+                }
+                rows.append((change, s.column(14).blob))
                 return true
             }
             guard rows.count == Int(upper - cursors[i].next + 1) else {
@@ -40,12 +63,13 @@ extension Store {
         while true {
             var best: Int?
             for i in buffers.indices {
-                guard let c = buffers[i].last else { continue }
-                if let b = best, let current = buffers[b].last, !(c.stamp < current.stamp) { continue }
+                guard let c = buffers[i].last?.0 else { continue }
+                if let b = best, let current = buffers[b].last?.0, !(c.stamp < current.stamp) { continue }
                 best = i
             }
-            guard let i = best, let change = buffers[i].popLast() else { return }
-            if try !body(change) { return }
+            guard let i = best, let (change, sig) = buffers[i].popLast() else { return }
+            let signature = sig.flatMap { s in keys[change.id.origin].map { HeadSignature(origin: change.id.origin, seq: change.id.seq, publicKey: $0, signature: s) } }
+            if try !body(change, signature) { return }
             try refill(i)
         }
     }
@@ -105,14 +129,61 @@ extension Store {
     /// restored or copied: it takes the peer's history of its node id, and
     /// issues its own divergent changes again under a fresh node id
     /// (`ForkRecovery`); nothing is lost.
-    public func receiveBatch(_ changes: [Change], horizon: Int64? = nil, holding: Set<NodeID> = [],
-                             peer: String? = nil) throws -> BatchOutcome {
+    public func receiveBatch(_ changes: [Change], signatures: [HeadSignature] = [], horizon: Int64? = nil,
+                             holding: Set<NodeID> = [], peer: String? = nil) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         outcome.held = holding
         batchHeads = [:]
         batchTips = [:]
         defer { batchHeads = nil; batchTips = [:] }
-        try write {
+        let nextKey = (directory as NSString).appendingPathComponent(NodeKey.fileName + ".next")
+        do {
+            try write { try receiveBatchUnchecked(changes, signatures: signatures, horizon: horizon, peer: peer, into: &outcome) }
+        } catch {
+            unlink(nextKey)
+            throw error
+        }
+        if outcome.recovery != nil {
+            _ = Glibc.rename(nextKey, (directory as NSString).appendingPathComponent(NodeKey.fileName))
+        }
+        return outcome
+    }
+
+    /// Checks that every origin's changes in a batch come with its signature
+    /// on the last of them, verifying one signature per origin; returns the
+    /// verified signatures, to keep.
+    private func verifiedSignatures(_ changes: [Change], _ signatures: [HeadSignature]) throws -> [HeadSignature] {
+        var last: [NodeID: Change] = [:], previous: [NodeID: Change] = [:]
+        for c in changes {
+            // Within the batch each origin's changes must form one chain.
+            if let p = previous[c.id.origin], c.id.seq == p.id.seq + 1 {
+                guard c.prev == p.hash else {
+                    throw MarginError.invalid("change \(c.id) refused: it does not follow \(p.id) in its origin's hash chain")
+                }
+            }
+            previous[c.id.origin] = c
+            last[c.id.origin] = c
+        }
+        var verified: [HeadSignature] = []
+        // An origin whose last change here is already held (same hash) brings
+        // nothing new; every other one, a fork's other branch included, must
+        // come signed.
+        for (origin, c) in last.sorted(by: { $0.key < $1.key }) where try storedHash(c.id) != c.hash {
+            guard let s = signatures.first(where: { $0.origin == origin && $0.seq == c.id.seq }) else {
+                // Schema 2 history whose node has not signed it yet, here.
+                if try isUnsignedLegacy(origin) { continue }
+                throw MarginError.invalid("change \(c.id) refused: the batch carries no signature of \(origin) on it")
+            }
+            if let problem = try signatureProblem(s, hash: c.hash) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
+            verified.append(s)
+        }
+        return verified
+    }
+
+    private func receiveBatchUnchecked(_ changes: [Change], signatures: [HeadSignature], horizon: Int64?, peer: String?,
+                                       into outcome: inout BatchOutcome) throws {
+        let verified = try verifiedSignatures(changes, signatures)
+        do {
             var parked: [Change] = []
             var spans: [String: (annotation: String, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
@@ -138,7 +209,7 @@ extension Store {
                     if origin == node.id && exact && outcome.recovery == nil {
                         parked = try park(from: c.id.seq)
                         let former = node.id
-                        try adopt(Node.randomID())
+                        try adoptNewKey()
                         outcome.recovery = ForkRecovery(formerID: former, newID: node.id, from: c.id.seq, reissued: parked.count)
                         arrival = try arrive(c)
                     } else if origin == node.id {
@@ -182,10 +253,15 @@ extension Store {
             for (origin, seq) in batchHeads ?? [:] { try saveHead(origin, seq) }
             // Parked changes left the log: the state is folded anew from it.
             if outcome.recovery != nil { try rebuildState() }
+            // Keep each verified signature whose change this batch applied.
+            for s in verified where try head(of: s.origin) >= s.seq && storedHash(ChangeID(origin: s.origin, seq: s.seq)) != nil {
+                try pin(s.origin, s.publicKey)
+                try db.run("INSERT OR IGNORE INTO signatures(origin, seq, signature) VALUES(?, ?, ?)",
+                           .text(s.origin), .integer(s.seq), .blob(s.signature))
+            }
             // Saved with the batch; `write` restores the reading if the commit fails.
             clock.observe(outcome.maxHLC)
         }
-        return outcome
     }
 
     /// Takes this node's own changes from `seq` on out of the log (they are
@@ -198,17 +274,24 @@ extension Store {
                 return true
             }
         try db.run("DELETE FROM changes WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
+        try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
         batchHeads?[node.id] = seq - 1
         batchTips[node.id] = nil
         return parked
     }
 
     /// Starts writing under a fresh node id; the former ones are remembered.
-    private func adopt(_ id: NodeID) throws {
+    /// Moves to a fresh key and the node id derived from it. The key is
+    /// written beside the old one and put in its place only once the batch
+    /// has committed (see `receiveBatch`, `loadKey`).
+    private func adoptNewKey() throws {
+        let seed = try NodeKey.create(in: directory, name: NodeKey.fileName + ".next")
+        let id = NodeKey.derivedID(Ed25519.publicKey(seed: seed))
         let former = try db.scalar("SELECT value FROM meta WHERE key = 'former_ids'").string
         try setMeta("former_ids", .text(former.map { $0 + "," + node.id } ?? node.id))
         try setMeta("node_id", .text(id))
         node.id = id
+        signingSeed = seed
     }
 
     func setMeta(_ key: String, _ value: SQLValue) throws {

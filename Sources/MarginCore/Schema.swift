@@ -79,6 +79,17 @@ enum Schema {
             """)
             try Store.rehashLog(db)
         },
+        { db in
+            // Schema 3: signed chain heads (PROTOCOL.md §1, "Signatures"), and
+            // the key each origin signs with.
+            try db.execute("""
+            CREATE TABLE keys(origin TEXT PRIMARY KEY, public_key BLOB NOT NULL) WITHOUT ROWID;
+            CREATE TABLE signatures(origin TEXT NOT NULL, seq INTEGER NOT NULL, signature BLOB NOT NULL,
+                PRIMARY KEY(origin, seq)) WITHOUT ROWID;
+            CREATE TABLE legacy_origins(origin TEXT PRIMARY KEY) WITHOUT ROWID;
+            INSERT INTO legacy_origins(origin) SELECT DISTINCT origin FROM changes;
+            """)
+        },
     ]
 
     /// Tables derived from the log, emptied before a rebuild.

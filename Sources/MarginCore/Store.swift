@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MarginCrypto
 import MarginSQLite
 
@@ -31,6 +32,9 @@ public final class Store {
     /// This user may not write the store file or its folder.
     public let isReadOnly: Bool
     public internal(set) var node: Node
+    /// This node's Ed25519 seed (`node.key`), nil for a store this user
+    /// cannot write.
+    var signingSeed: [UInt8]?
     var clock: HybridClock
     /// While a received batch is applied: the sequence heads, kept in memory
     /// and written once at the end of the batch (same transaction).
@@ -91,6 +95,28 @@ public final class Store {
         // Schema 2 files conflicts by field group and by deletion, and tells
         // reviews that went stale: the derived state is folded anew.
         if found == 1 { try rebuildState() }
+        try loadKey()
+    }
+
+    /// Loads the node key. A key rotated by a fork recovery that did not
+    /// commit is dropped; one that did is moved into place. A store from
+    /// before signatures (schema 2) gets a key for its node id now, and signs
+    /// its history once.
+    private func loadKey() throws {
+        let next = (directory as NSString).appendingPathComponent(NodeKey.fileName + ".next")
+        if let pending = try? NodeKey.load(from: directory, name: NodeKey.fileName + ".next") {
+            if !isReadOnly, NodeKey.derivedID(Ed25519.publicKey(seed: pending)) == node.id {
+                _ = Glibc.rename(next, (directory as NSString).appendingPathComponent(NodeKey.fileName))
+            } else if !isReadOnly {
+                unlink(next)
+            }
+        }
+        signingSeed = try NodeKey.load(from: directory)
+        guard !isReadOnly else { return }
+        if signingSeed == nil {
+            signingSeed = try NodeKey.create(in: directory)
+        }
+        try write { try signOwnHead() }
     }
 
     /// Creates a new store in `directory` with a fresh random node id.
@@ -111,13 +137,15 @@ public final class Store {
             try db.migrate(Schema.migrations)
             try db.transaction {
                 let insert = "INSERT INTO meta(key, value) VALUES(?, ?)"
-                try db.run(insert, "node_id", .text(Node.randomID()))
+                let seed = try NodeKey.create(in: directory)
+                try db.run(insert, "node_id", .text(NodeKey.derivedID(Ed25519.publicKey(seed: seed))))
                 try db.run(insert, "node_name", .text(trimmed))
                 try db.run(insert, "created_ms", .integer(wall.nowMilliseconds()))
             }
             db.close()
         } catch {
             for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(NodeKey.fileName))
             throw error
         }
         return try Store(directory: directory, wall: wall)
@@ -147,7 +175,7 @@ public final class Store {
     /// commits together or not at all, and the clock is saved with it.
     public func write<T>(_ body: () throws -> T) throws -> T {
         try requireWritable()
-        let saved = clock, savedNode = node
+        let saved = clock, savedNode = node, savedSeed = signingSeed
         let outermost = !db.isInTransaction
         do {
             return try db.transaction {
@@ -161,12 +189,16 @@ public final class Store {
                 }
                 let result = try body()
                 try flushReindex()
-                if outermost { try saveClock() }
+                if outermost {
+                    try signOwnHead()
+                    try saveClock()
+                }
                 return result
             }
         } catch {
             clock = saved
             node = savedNode
+            signingSeed = savedSeed
             if outermost { pendingReindex.removeAll() }
             throw error
         }
@@ -268,7 +300,7 @@ public final class Store {
     /// `arrive` for callers that expect no fork: true when applied, false
     /// when already held.
     @discardableResult
-    public func receive(_ change: Change) throws -> Bool {
+    func receive(_ change: Change) throws -> Bool {
         switch try arrive(change) {
         case .applied: return true
         case .alreadyHeld: return false

@@ -15,16 +15,17 @@ public enum Ed25519 {
     public static func publicKey(seed: [UInt8]) -> [UInt8] {
         precondition(seed.count == seedLength, "an Ed25519 seed is 32 bytes")
         let (a, _) = expand(seed)
-        return Point.base.multiplied(by: a).encoded()
+        return Point.baseMultiple(a).encoded()
     }
 
     /// The signature of `message` under the key of `seed`.
-    public static func sign(_ message: [UInt8], seed: [UInt8]) -> [UInt8] {
+    /// `publicKey`, when the caller has it, saves computing it again.
+    public static func sign(_ message: [UInt8], seed: [UInt8], publicKey known: [UInt8]? = nil) -> [UInt8] {
         precondition(seed.count == seedLength, "an Ed25519 seed is 32 bytes")
         let (a, prefix) = expand(seed)
-        let publicKey = Point.base.multiplied(by: a).encoded()
+        let publicKey = known ?? Point.baseMultiple(a).encoded()
         let r = Scalar.reduce(SHA512.hash(prefix + message))
-        let rEncoded = Point.base.multiplied(by: r.bytes).encoded()
+        let rEncoded = Point.baseMultiple(r.bytes).encoded()
         let k = Scalar.reduce(SHA512.hash(rEncoded + publicKey + message))
         let s = Scalar.multiplyAdd(k, Scalar(bytes: a), r)
         return rEncoded + s.bytes
@@ -38,7 +39,7 @@ public enum Ed25519 {
         let rEncoded = Array(signature[0..<32]), sBytes = Array(signature[32..<64])
         guard Scalar.isCanonical(sBytes), let a = Point(decoding: publicKey) else { return false }
         let k = Scalar.reduce(SHA512.hash(rEncoded + publicKey + message))
-        let check = Point.base.multiplied(by: sBytes).adding(a.negated().multiplied(by: k.bytes))
+        let check = Point.baseMultiple(sBytes).adding(a.negated().multiplied(by: k.bytes))
         return check.encoded() == rEncoded
     }
 
@@ -278,6 +279,37 @@ struct Point {
 
     static func select(_ a: Point, _ b: Point, _ flag: UInt64) -> Point {
         Point(x: .select(a.x, b.x, flag), y: .select(a.y, b.y, flag), z: .select(a.z, b.z, flag), t: .select(a.t, b.t, flag))
+    }
+
+    /// j · 16^i · B for i in 0..<64, j in 0..<16: the base point's multiples
+    /// by each 4-bit digit at each position, computed once.
+    static let baseTable: [[Point]] = {
+        var table: [[Point]] = []
+        var power = base
+        for _ in 0..<64 {
+            var row = [identity]
+            for _ in 1..<16 { row.append(row[row.count - 1].adding(power)) }
+            table.append(row)
+            for _ in 0..<4 { power = power.doubled() }
+        }
+        return table
+    }()
+
+    /// [k]B by 4-bit digits from the table: each digit's entry is taken by
+    /// a scan that touches all sixteen, so which one is taken leaves no
+    /// trace in time or memory access.
+    static func baseMultiple(_ k: [UInt8]) -> Point {
+        var q = identity
+        for i in 0..<64 {
+            let digit = UInt64((k[i >> 1] >> UInt8((i & 1) * 4)) & 0x0f)
+            var entry = identity
+            for (j, candidate) in baseTable[i].enumerated() {
+                let equal = UInt64(truncatingIfNeeded: ((UInt64(j) ^ digit) &- 1) >> 63)
+                entry = select(entry, candidate, equal)
+            }
+            q = q.adding(entry)
+        }
+        return q
     }
 
     /// [k]self for a 32-byte little-endian scalar: double and always add,

@@ -381,6 +381,12 @@ public final class SyncSession {
         var number: UInt64 = 0, acked: UInt64 = 0
         var total = 0
         var pending: [Change] = []
+        var signatures: [HeadSignature] = []
+        // Origins whose last change in the batch has no signature yet: the
+        // batch may not close until every origin's has (or is unsigned
+        // schema-2 history).
+        var unsigned: Set<NodeID> = []
+        var legacy: [NodeID: Bool] = [:]
         var writer = ByteWriter()
         var inFlight: [UInt64: [NodeID: Int64]] = [:]
         var acknowledged = theyHave
@@ -399,23 +405,33 @@ public final class SyncSession {
             var heads: [NodeID: Int64] = [:]
             for c in pending { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
             inFlight[number] = heads
-            try conn.sendRaw(Wire.batchFrame(number: number, count: pending.count, encodedChanges: writer.bytes))
+            try conn.sendRaw(Wire.batchFrame(number: number, count: pending.count, encodedChanges: writer.bytes, signatures: signatures))
             total += pending.count
             pending.removeAll(keepingCapacity: true)
+            signatures.removeAll()
             writer = ByteWriter()
             while number - acked >= UInt64(options.window) { try awaitAck() }
         }
 
         if enabled {
-            try store.forEachChange(above: theirs) { c in
+            try store.forEachSignedChange(above: theirs) { c, signature in
                 // Changes of one origin with one reading (a field group) are
                 // never split across batches: a receiver checks a group whole.
-                if writer.bytes.count >= options.batchBytes, let last = pending.last,
+                if writer.bytes.count >= options.batchBytes, unsigned.isEmpty, let last = pending.last,
                    last.id.origin != c.id.origin || last.hlc != c.hlc {
                     try flush()
                 }
                 ChangeCodec.encode(c, into: &writer)
                 pending.append(c)
+                if let signature {
+                    signatures.append(signature)
+                    unsigned.remove(c.id.origin)
+                } else if try !(legacy[c.id.origin] ?? store.isUnsignedLegacy(c.id.origin)) {
+                    legacy[c.id.origin] = false
+                    unsigned.insert(c.id.origin)
+                } else {
+                    legacy[c.id.origin] = true
+                }
                 return true
             }
             try flush()
@@ -436,7 +452,7 @@ public final class SyncSession {
         while true {
             let (m, _) = try conn.receive()
             switch try expect(m, "BATCH") {
-            case .batch(let number, let changes):
+            case .batch(let number, let changes, let signatures):
                 guard allowed else { throw conn.fail(SyncError(.malformed, "changes sent to a side that asked not to receive them")) }
                 guard number == expected else { throw conn.fail(SyncError(.malformed, "batch \(number) out of order (expected \(expected))")) }
                 expected += 1
@@ -445,7 +461,7 @@ public final class SyncSession {
                 let horizon = now() + Int64(options.maxFuture * 1000)
                 let outcome: Store.BatchOutcome
                 do {
-                    outcome = try store.receiveBatch(changes, horizon: horizon, holding: held, peer: peerName)
+                    outcome = try store.receiveBatch(changes, signatures: signatures, horizon: horizon, holding: held, peer: peerName)
                 } catch {
                     throw conn.fail(SyncError(.refusedChange, "batch \(number) refused: \(MarginError.message(for: error))"))
                 }
@@ -482,15 +498,18 @@ public final class SyncSession {
 extension Wire {
     /// A BATCH frame around changes already encoded, so a sender encodes each
     /// change once while measuring the batch.
-    public static func batchFrame(number: UInt64, count: Int, encodedChanges: [UInt8]) -> [UInt8] {
+    public static func batchFrame(number: UInt64, count: Int, encodedChanges: [UInt8], signatures: [HeadSignature]) -> [UInt8] {
         var head = ByteWriter()
         head.uvarint(number)
         head.uvarint(UInt64(count))
+        var tail = ByteWriter()
+        HeadSignature.encode(signatures, into: &tail)
         var w = ByteWriter()
-        w.u32(UInt32(head.bytes.count + encodedChanges.count + 1))
+        w.u32(UInt32(head.bytes.count + encodedChanges.count + tail.bytes.count + 1))
         w.u8(MessageType.batch.rawValue)
         w.raw(head.bytes)
         w.raw(encodedChanges)
+        w.raw(tail.bytes)
         return w.bytes
     }
 }

@@ -8,7 +8,7 @@ import MarginCrypto
 public enum Wire {
     public static let magic: [UInt8] = Array("MRGN".utf8)
     /// Bumped whenever a message's layout or meaning changes.
-    public static let protocolVersion: UInt16 = 2
+    public static let protocolVersion: UInt16 = 3
     /// Frames larger than this are refused before they are read.
     public static let defaultMaxFrame = 16 << 20
     /// A sender closes a batch once its encoded changes pass this size.
@@ -52,7 +52,9 @@ public enum Message: Equatable, Sendable {
     /// change at that sequence number, and the sequence number after which
     /// the sender asks for its own origin's changes again (PROTOCOL.md §6).
     case have(VersionVector, tips: [NodeID: [UInt8]] = [:], resendFrom: UInt64 = 0)
-    case batch(number: UInt64, changes: [Change])
+    /// Changes, then the signatures that vouch for them: for every origin in
+    /// the batch, at least its signature on its last change here.
+    case batch(number: UInt64, changes: [Change], signatures: [HeadSignature] = [])
     case ack(number: UInt64, applied: UInt64)
     case done(count: UInt64)
     case error(code: UInt16, message: String)
@@ -97,10 +99,11 @@ extension Wire {
                 w.raw(tips[origin] ?? ChangeHash.genesis)
             }
             w.uvarint(resendFrom)
-        case .batch(let number, let changes):
+        case .batch(let number, let changes, let signatures):
             w.uvarint(number)
             w.uvarint(UInt64(changes.count))
             for c in changes { ChangeCodec.encode(c, into: &w) }
+            HeadSignature.encode(signatures, into: &w)
         case .ack(let number, let applied):
             w.uvarint(number)
             w.uvarint(applied)
@@ -166,7 +169,7 @@ extension Wire {
             var changes: [Change] = []
             changes.reserveCapacity(n)
             for _ in 0..<n { changes.append(try ChangeCodec.decode(&r)) }
-            m = .batch(number: number, changes: changes)
+            m = .batch(number: number, changes: changes, signatures: try HeadSignature.decodeList(&r))
         case .ack:
             m = .ack(number: try r.uvarint(), applied: try r.uvarint())
         case .done:

@@ -47,17 +47,22 @@ final class DiskFullTests: StoreTestCase {
     func testAReceivedBatchThatDoesNotFitIsRefusedWhole() throws {
         let a = try makeStore("a"), b = try makeStore("b")
         for i in 0..<3 { _ = try a.importReport(bigReport(i)) }
-        let changes = try a.log(limit: nil).sorted { $0.id.seq < $1.id.seq }
+        var changes: [Change] = [], signatures: [HeadSignature] = []
+        try a.forEachSignedChange(above: VersionVector()) { c, s in
+            changes.append(c)
+            if let s { signatures.append(s) }
+            return true
+        }
         try fill(b)
         let heads = try b.versionVector()
-        XCTAssertThrowsError(try b.receiveBatch(changes)) { error in
+        XCTAssertThrowsError(try b.receiveBatch(changes, signatures: signatures)) { error in
             XCTAssertTrue(MarginError.message(for: error).contains("disk is full"), "\(error)")
         }
         XCTAssertEqual(try b.versionVector(), heads, "no part of the batch was kept")
         XCTAssertEqual(try b.status().changes, 0)
         try b.db.execute("PRAGMA max_page_count = 1073741823")
         try b.check()
-        _ = try b.receiveBatch(changes)
+        _ = try b.receiveBatch(changes, signatures: signatures)
         XCTAssertEqual(try b.digest(), try a.digest())
         try b.check()
     }

@@ -122,10 +122,12 @@ final class ExchangeTests: StoreTestCase {
         let count = try r.count()
         var changes: [Change] = []
         for _ in 0..<count { changes.append(try ChangeCodec.decode(&r)) }
+        let signatures = try HeadSignature.decodeList(&r)
         var w = ByteWriter()
         w.raw(Array(bundle.prefix(12)))
         w.uvarint(UInt64(count - 1))
         for c in changes.dropFirst() { ChangeCodec.encode(c, into: &w) }
+        HeadSignature.encode(signatures, into: &w)
         refused(resealed(w.bytes), "does not fit this store")
         refused(Array("MRGNBNDL".utf8), "truncated")
     }

@@ -87,6 +87,8 @@ final class RawPeer {
 class HostileServerTestCase: SyncTestCase {
     var server: TestNode!
     var good: TestNode!
+    /// The key an attacker signs its own changes with.
+    let attacker = TestSigner(0x42)
     var before = ""
 
     override func setUpWithError() throws {
@@ -107,7 +109,7 @@ class HostileServerTestCase: SyncTestCase {
         XCTAssertTrue(log.wait { _ in log.all.filter { $0.contains(mentions) }.count >= occurrence },
                       "server log lacks '\(mentions)' (\(occurrence)×): \(log.all)", file: file, line: line)
         XCTAssertEqual(try server.store.digest(), before, "nothing from the refused session was applied", file: file, line: line)
-        XCTAssertNil(try server.store.versionVector().heads["0123456789abcdef"], file: file, line: line)
+        XCTAssertNil(try server.store.versionVector().heads[attacker.origin], file: file, line: line)
         let r = try good.sync(with: server) { $0.receives = false; $0.sends = false }
         XCTAssertEqual(r.peerName, "server", file: file, line: line)
     }
@@ -166,12 +168,13 @@ final class HostilePeerTests: HostileServerTestCase {
     func testSequenceGapIsRefusedAndNothingApplied() throws {
         let p = try RawPeer(server.endpoint)
         _ = try p.handshake()
-        let origin = "0123456789abcdef"
+        let origin = attacker.origin
         let c1 = Change(id: ChangeID(origin: origin, seq: 1), hlc: HLC(milliseconds: 1_000, counter: 0), kind: .code,
                         entity: "00000000000000aa", field: "name", value: .text("ok"))
         let c3 = Change(id: ChangeID(origin: origin, seq: 3), hlc: HLC(milliseconds: 1_001, counter: 0), kind: .code,
                         entity: "00000000000000aa", field: "description", value: .text("gap"))
-        try p.send(.batch(number: 1, changes: [c1, c3]))
+        let (changes, signatures) = attacker.chained([c1, c3])
+        try p.send(.batch(number: 1, changes: changes, signatures: signatures))
         let e = try p.errorThenClose()
         XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue)
         XCTAssertTrue(e?.message.contains("sequence gap") ?? false, "\(String(describing: e))")
@@ -179,7 +182,7 @@ final class HostilePeerTests: HostileServerTestCase {
     }
 
     func testUnknownFieldsAndWrongTypesAreRefused() throws {
-        let origin = "0123456789abcdef"
+        let origin = attacker.origin
         let bad: [Change] = [
             Change(id: ChangeID(origin: origin, seq: 2), hlc: HLC(milliseconds: 1_000, counter: 1), kind: .annotation,
                    entity: "aa", field: "no_such_field", value: .text("x")),
@@ -195,7 +198,8 @@ final class HostilePeerTests: HostileServerTestCase {
             _ = try p.handshake()
             let first = Change(id: ChangeID(origin: origin, seq: 1), hlc: HLC(milliseconds: 1_000, counter: 0), kind: .code,
                                entity: "00000000000000aa", field: "name", value: .text("would be fine alone"))
-            try p.send(.batch(number: 1, changes: [first, change]))
+            let (changes, signatures) = attacker.chained([first, change])
+            try p.send(.batch(number: 1, changes: changes, signatures: signatures))
             XCTAssertEqual(try p.errorThenClose()?.code, ErrorCode.refusedChange.rawValue, "case \(i)")
             try checkServerSurvives(["unknown field", "wrong value type", "wrong value type", "`seen` must be present"][i],
                                     occurrence: i == 2 ? 2 : 1)

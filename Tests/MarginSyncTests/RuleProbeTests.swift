@@ -9,7 +9,7 @@ import XCTest
 /// applied, a colleague's sync unaffected, and `check` passing (the base
 /// class checks every store at the end).
 final class RuleProbeTests: HostileServerTestCase {
-    let origin = "0123456789abcdef"
+    var origin: NodeID { attacker.origin }
     let annotation = String(repeating: "ab", count: 16)
 
     func change(_ seq: Int64, _ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
@@ -20,21 +20,12 @@ final class RuleProbeTests: HostileServerTestCase {
                supersedes: supersedes, deletionBase: deletionBase, seen: seen)
     }
 
-    /// Links `changes` into one hash chain, as a correct writer would.
-    func chained(_ changes: [Change]) -> [Change] {
-        var prev = ChangeHash.genesis
-        return changes.map { c in
-            var c = c
-            c.prev = prev
-            prev = c.hash
-            return c
-        }
-    }
-
     func probe(_ changes: [Change], _ rule: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let p = try RawPeer(server.endpoint)
         _ = try p.handshake()
-        try p.send(.batch(number: 1, changes: chained(changes)))
+        // Linked and signed as a correct writer would: only the rule is broken.
+        let (linked, signatures) = attacker.chained(changes)
+        try p.send(.batch(number: 1, changes: linked, signatures: signatures))
         let e = try p.errorThenClose()
         XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue, "\(rule): \(String(describing: e))", file: file, line: line)
         XCTAssertTrue(e?.message.contains(rule) ?? false, "expected '\(rule)' in \(String(describing: e))", file: file, line: line)

@@ -1,5 +1,6 @@
 import Foundation
 import MarginCore
+import MarginCrypto
 @testable import MarginSync
 import XCTest
 
@@ -141,5 +142,33 @@ class SyncTestCase: XCTestCase {
         var e = Store.AnnotationEdit()
         e.value = .some(value)
         try s.edit(annotation: annotation, e)
+    }
+}
+
+/// A node's key outside any store, for tests that speak the protocol by
+/// hand: its id is derived from the key, and it signs what it sends.
+struct TestSigner {
+    let seed: [UInt8]
+    init(_ byte: UInt8) { seed = [UInt8](repeating: byte, count: 32) }
+    var publicKey: [UInt8] { Ed25519.publicKey(seed: seed) }
+    var origin: NodeID { NodeKey.derivedID(publicKey) }
+
+    /// Links `changes` (all of this origin, in order, from the chain's
+    /// start) into one hash chain and signs the last.
+    func chained(_ changes: [Change], prev start: [UInt8] = ChangeHash.genesis) -> (changes: [Change], signatures: [HeadSignature]) {
+        var prev = start
+        let linked = changes.map { c -> Change in
+            var c = c
+            c.prev = prev
+            prev = c.hash
+            return c
+        }
+        guard let last = linked.last else { return ([], []) }
+        return (linked, [sign(last)])
+    }
+
+    func sign(_ c: Change) -> HeadSignature {
+        HeadSignature(origin: c.id.origin, seq: c.id.seq, publicKey: publicKey,
+                      signature: Ed25519.sign(NodeKey.message(origin: c.id.origin, seq: c.id.seq, hash: c.hash), seed: seed))
     }
 }

@@ -23,7 +23,7 @@ final class WireTests: XCTestCase {
                    entity: "aa", field: "deleted", value: .int(1), seen: VersionVector([a: 3, b: 70_000])),
             Change(id: ChangeID(origin: b, seq: 70_002), hlc: HLC(milliseconds: 7, counter: 0), kind: .conflict,
                    entity: "c0", field: "comment", value: .null),
-        ]),
+        ], signatures: [HeadSignature(origin: b, seq: 70_002, publicKey: Array(repeating: 1, count: 32), signature: Array(repeating: 2, count: 64))]),
         .batch(number: 2, changes: []),
         .ack(number: 1, applied: 4),
         .done(count: 4),
@@ -59,10 +59,11 @@ final class WireTests: XCTestCase {
     }
 
     func testBatchFrameEqualsEncodingTheMessage() {
-        guard case .batch(let n, let changes) = WireTests.sample[4] else { return XCTFail() }
+        guard case .batch(let n, let changes, let signatures) = WireTests.sample[4] else { return XCTFail() }
         var w = ByteWriter()
         for c in changes { ChangeCodec.encode(c, into: &w) }
-        XCTAssertEqual(Wire.batchFrame(number: n, count: changes.count, encodedChanges: w.bytes), Wire.frame(WireTests.sample[4]))
+        XCTAssertEqual(Wire.batchFrame(number: n, count: changes.count, encodedChanges: w.bytes, signatures: signatures),
+                       Wire.frame(WireTests.sample[4]))
     }
 
     func testTruncatedFramesWaitThenFail() throws {

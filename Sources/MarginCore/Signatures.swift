@@ -1,0 +1,170 @@
+import Foundation
+import MarginCrypto
+import MarginSQLite
+
+/// An origin's signature on one of its chain heads: the Ed25519 signature,
+/// by the origin's key, of `SignedHead.message(origin, seq, hash)`. Since a
+/// change's hash covers every change its origin made before it, one
+/// signature vouches for the whole chain up to `seq`.
+public struct HeadSignature: Equatable, Sendable {
+    public var origin: NodeID
+    public var seq: Int64
+    public var publicKey: [UInt8]
+    public var signature: [UInt8]
+
+    public init(origin: NodeID, seq: Int64, publicKey: [UInt8], signature: [UInt8]) {
+        self.origin = origin; self.seq = seq; self.publicKey = publicKey; self.signature = signature
+    }
+}
+
+extension HeadSignature {
+    /// The byte form of a list of signatures (PROTOCOL.md §5, BATCH; and
+    /// bundles): `uvarint` count, then count × (node origin, uvarint seq,
+    /// 32-byte public key, 64-byte signature).
+    public static func encode(_ signatures: [HeadSignature], into w: inout ByteWriter) {
+        w.uvarint(UInt64(signatures.count))
+        for s in signatures {
+            w.node(s.origin)
+            w.uvarint(UInt64(max(0, s.seq)))
+            w.raw(s.publicKey)
+            w.raw(s.signature)
+        }
+    }
+
+    public static func decodeList(_ r: inout ByteReader) throws -> [HeadSignature] {
+        let n = try r.count(max: r.remaining / 105)
+        var out: [HeadSignature] = []
+        for _ in 0..<n {
+            let origin = try r.node()
+            let seq = try r.count()
+            guard seq >= 1 else { throw WireError("a signature names sequence 0") }
+            out.append(HeadSignature(origin: origin, seq: Int64(seq), publicKey: try r.raw(32), signature: try r.raw(64)))
+        }
+        return out
+    }
+}
+
+/// A node's signing key, and how ids and signed messages derive from keys
+/// (PROTOCOL.md §1, "Signatures").
+public enum NodeKey {
+    /// The 32-byte secret seed, in the store folder, mode 600. Never synced,
+    /// never printed.
+    public static let fileName = "node.key"
+
+    /// A node id made from a public key: the first 8 bytes, hex, of its SHA-256.
+    public static func derivedID(_ publicKey: [UInt8]) -> NodeID {
+        Array(SHA256.hash(publicKey).prefix(8)).hex
+    }
+
+    /// What an origin signs for its change `seq` with hash `hash`.
+    public static func message(origin: NodeID, seq: Int64, hash: [UInt8]) -> [UInt8] {
+        var w = ByteWriter()
+        w.raw(Array("margin-head-v1\n".utf8))
+        w.node(origin)
+        w.i64(seq)
+        w.raw(hash)
+        return w.bytes
+    }
+
+    public static func randomSeed() -> [UInt8] {
+        var g = SystemRandomNumberGenerator()
+        return (0..<Ed25519.seedLength).map { _ in UInt8.random(in: 0...255, using: &g) }
+    }
+
+    /// Writes a new seed to `directory`/node.key, readable by its owner only.
+    static func create(in directory: String, name: String = fileName) throws -> [UInt8] {
+        let seed = randomSeed()
+        let path = (directory as NSString).appendingPathComponent(name)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw MarginError.store("cannot write the node key \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let text = Array((seed.hex + "\n").utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == text.count, fsync(fd) == 0 else { throw MarginError.store("cannot write the node key \(path)") }
+        return seed
+    }
+
+    /// The seed in `directory`, or nil when there is none. A key readable by
+    /// group or others is refused, as ssh refuses such a key.
+    static func load(from directory: String, name: String = fileName) throws -> [UInt8]? {
+        let path = (directory as NSString).appendingPathComponent(name)
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        // Another user's store, opened to read: its key is not this user's to use.
+        if access(path, R_OK) != 0 { return nil }
+        if st.st_mode & 0o077 != 0 {
+            throw MarginError.store("the node key \(path) is readable by others; run `chmod 600 \(path)`")
+        }
+        guard let data = FileManager.default.contents(atPath: path),
+              let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+              let seed = bytes(fromHex: text), seed.count == Ed25519.seedLength else {
+            throw MarginError.store("the node key \(path) is damaged: restore it from a backup (it cannot be made again)")
+        }
+        return seed
+    }
+}
+
+extension Store {
+    /// Signs this node's chain head, once per local write transaction (and
+    /// after a fork recovery): what lets every other node accept its changes.
+    func signOwnHead() throws {
+        guard let seed = signingSeed else { return }
+        let head = try head(of: node.id)
+        guard head > 0 else { return }
+        if try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int != nil { return }
+        let hash = try tip(of: node.id, head: head)
+        let publicKey = try self.publicKey(of: node.id) ?? Ed25519.publicKey(seed: seed)
+        let signature = Ed25519.sign(NodeKey.message(origin: node.id, seq: head, hash: hash), seed: seed, publicKey: publicKey)
+        try pin(node.id, publicKey)
+        try db.run("INSERT INTO signatures(origin, seq, signature) VALUES(?, ?, ?)", .text(node.id), .integer(head), .blob(signature))
+    }
+
+    /// Records the key an origin signs with. An id derived from a key needs
+    /// no more; an older random id (schema 2) is bound to the first key
+    /// that signs for it here, and only to that one afterwards.
+    func pin(_ origin: NodeID, _ publicKey: [UInt8]) throws {
+        try db.run("INSERT OR IGNORE INTO keys(origin, public_key) VALUES(?, ?)", .text(origin), .blob(publicKey))
+    }
+
+    public func publicKey(of origin: NodeID) throws -> [UInt8]? {
+        try db.scalar("SELECT public_key FROM keys WHERE origin = ?", .text(origin)).blob
+    }
+
+    /// Why `s` cannot vouch for `origin`'s change with hash `hash`, or nil.
+    func signatureProblem(_ s: HeadSignature, hash: [UInt8]) throws -> String? {
+        guard s.publicKey.count == Ed25519.publicKeyLength else { return "a public key is 32 bytes" }
+        if NodeKey.derivedID(s.publicKey) != s.origin, let pinned = try publicKey(of: s.origin), pinned != s.publicKey {
+            return "signed with a key that is not \(s.origin)'s"
+        }
+        guard Ed25519.verify(s.signature, of: NodeKey.message(origin: s.origin, seq: s.seq, hash: hash), publicKey: s.publicKey) else {
+            return "the signature of \(s.origin):\(s.seq) does not verify (the change was altered, or forged)"
+        }
+        return nil
+    }
+
+    /// The signature this store holds on `origin`'s change `seq`.
+    public func headSignature(_ origin: NodeID, _ seq: Int64) throws -> HeadSignature? {
+        guard let sig = try db.scalar("SELECT signature FROM signatures WHERE origin = ? AND seq = ?", .text(origin), .integer(seq)).blob,
+              let key = try publicKey(of: origin) else { return nil }
+        return HeadSignature(origin: origin, seq: seq, publicKey: key, signature: sig)
+    }
+
+    /// An origin this store held before signatures (schema 2) whose key it
+    /// has not seen: its changes still travel unsigned until its node, once
+    /// upgraded, signs them (PROTOCOL.md §1, "Signatures").
+    public func isUnsignedLegacy(_ origin: NodeID) throws -> Bool {
+        try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .text(origin)).int != nil
+            && publicKey(of: origin) == nil
+    }
+
+    /// Per origin, the highest change this store holds a signature for:
+    /// what it can pass on (a change is sent only with a signature at or
+    /// after it in the same batch).
+    public func signedHeads() throws -> VersionVector {
+        var heads: [NodeID: Int64] = [:]
+        for row in try db.rows("SELECT origin, max(seq) FROM signatures GROUP BY origin") {
+            if let o = row[0].string, let s = row[1].int { heads[o] = s }
+        }
+        return VersionVector(heads)
+    }
+}
