@@ -7,7 +7,10 @@ import XCTest
 /// PROTOCOL.md's worked example must be the bytes this code sends.
 final class ProtocolDocumentTests: XCTestCase {
     static let secret = Array("correct horse battery staple".utf8)
-    static let alice = "1111111111111111", bob = "2222222222222222"
+    /// Alice's and Bob's keys: seeds of 32 bytes 01 and 02.
+    static let aliceSeed = [UInt8](repeating: 1, count: 32), bobSeed = [UInt8](repeating: 2, count: 32)
+    static let alice = NodeKey.derivedID(Ed25519.publicKey(seed: aliceSeed))
+    static let bob = NodeKey.derivedID(Ed25519.publicKey(seed: bobSeed))
 
     static var exampleFrames: [(String, [UInt8])] {
         let schema = UInt16(Store.schemaVersion)
@@ -21,7 +24,12 @@ final class ProtocolDocumentTests: XCTestCase {
         let second = Change(id: ChangeID(origin: alice, seq: 2), hlc: HLC(milliseconds: 1_700_000_000_001, counter: 0),
                             kind: .code, entity: "da591c591bdc9edd", field: "name", value: .text("party-member"),
                             supersedes: first.id, prev: first.hash)
+        let message = NodeKey.message(origin: alice, seq: 2, hash: second.hash)
+        let signature = HeadSignature(origin: alice, seq: 2, publicKey: Ed25519.publicKey(seed: aliceSeed),
+                                      signature: Ed25519.sign(message, seed: aliceSeed))
         return [
+            ("alice-public-key", Ed25519.publicKey(seed: aliceSeed)),
+            ("signed-message", message),
             ("change-1", ChangeCodec.encoded(first)),
             ("change-1-hash", first.hash),
             ("change-2-hash", second.hash),
@@ -30,9 +38,9 @@ final class ProtocolDocumentTests: XCTestCase {
             ("transcript", transcript),
             ("client-auth", Wire.frame(.auth(mac: SyncSession.mac(secret, role: .client, transcript: transcript)))),
             ("server-auth", Wire.frame(.auth(mac: SyncSession.mac(secret, role: .server, transcript: transcript)))),
-            ("client-have", Wire.frame(.have(VersionVector([alice: 2]), tips: [alice: second.hash], resendFrom: 1))),
+            ("client-have", Wire.frame(.have(VersionVector([alice: 2]), tips: [alice: second.hash], resendFrom: 2))),
             ("server-have", Wire.frame(.have(VersionVector([alice: 1]), tips: [alice: first.hash], resendFrom: 0))),
-            ("client-batch", Wire.frame(.batch(number: 1, changes: [second]))),
+            ("client-batch", Wire.frame(.batch(number: 1, changes: [second], signatures: [signature]))),
             ("client-done", Wire.frame(.done(count: 1))),
             ("server-ack", Wire.frame(.ack(number: 1, applied: 1))),
             ("server-done", Wire.frame(.done(count: 0))),
@@ -72,7 +80,7 @@ final class ProtocolDocumentTests: XCTestCase {
     }
 
     func testWorkedExampleDecodes() throws {
-        for (name, bytes) in ProtocolDocumentTests.exampleFrames where !["transcript", "change-1", "change-1-hash", "change-2-hash"].contains(name) {
+        for (name, bytes) in ProtocolDocumentTests.exampleFrames where !["transcript", "change-1", "change-1-hash", "change-2-hash", "alice-public-key", "signed-message"].contains(name) {
             var d = FrameDecoder()
             d.append(bytes)
             let f = try XCTUnwrap(try d.next(), name)
