@@ -133,8 +133,16 @@ extension Store {
     /// Why `s` cannot vouch for `origin`'s change with hash `hash`, or nil.
     func signatureProblem(_ s: HeadSignature, hash: [UInt8]) throws -> String? {
         guard s.publicKey.count == Ed25519.publicKeyLength else { return "a public key is 32 bytes" }
-        if NodeKey.derivedID(s.publicKey) != s.origin, let pinned = try publicKey(of: s.origin), pinned != s.publicKey {
-            return "signed with a key that is not \(s.origin)'s"
+        // A key vouches for the id derived from it; a schema-2 id, for the
+        // first key seen signing for it, only.
+        if NodeKey.derivedID(s.publicKey) != s.origin {
+            if let pinned = try publicKey(of: s.origin) {
+                guard pinned == s.publicKey else { return "signed with a key that is not \(s.origin)'s" }
+            } else {
+                guard try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .text(s.origin)).int != nil else {
+                    return "signed with a key that is not \(s.origin)'s"
+                }
+            }
         }
         guard Ed25519.verify(s.signature, of: NodeKey.message(origin: s.origin, seq: s.seq, hash: hash), publicKey: s.publicKey) else {
             return "the signature of \(s.origin):\(s.seq) does not verify (the change was altered, or forged)"

@@ -58,3 +58,31 @@ final class ClockTests: XCTestCase {
         XCTAssertNil(VersionVector(parsing: "nonsense"))
     }
 }
+
+/// A received reading near the bounds, and a local clock that sees it,
+/// never trap (a counter of Int64.max once made every later write crash).
+final class ClockBoundTests: XCTestCase {
+    func testTheClockSaturatesInsteadOfOverflowing() {
+        var clock = HybridClock(last: .zero, wall: ManualClock(ChangeRules.maxMilliseconds))
+        clock.observe(HLC(milliseconds: Int64.max, counter: Int64.max))
+        XCTAssertEqual(clock.last, HLC(milliseconds: ChangeRules.maxMilliseconds, counter: ChangeRules.maxCounter))
+        let a = clock.tick(), b = clock.tick()
+        XCTAssertEqual(a, b, "at the very last reading the clock stays")
+        var near = HybridClock(last: HLC(milliseconds: 1_000, counter: ChangeRules.maxCounter - 1), wall: ManualClock(0))
+        XCTAssertEqual(near.tick(), HLC(milliseconds: 1_000, counter: ChangeRules.maxCounter))
+        XCTAssertEqual(near.tick(), HLC(milliseconds: 1_001, counter: 0), "a full counter moves on to the next millisecond")
+        var backwards = HybridClock(last: .zero, wall: ManualClock(-5))
+        XCTAssertEqual(backwards.tick(), HLC(milliseconds: 0, counter: 1), "a wall clock before 1970 reads as 0")
+    }
+
+    func testAStoreThatSawAReadingAtTheBoundStillWrites() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("margin-clock-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let s = try Store.create(directory: dir.path, name: "n", wall: ManualClock(1_700_000_000_000))
+        try s.write { s.clock.observe(HLC(milliseconds: ChangeRules.maxMilliseconds, counter: ChangeRules.maxCounter)) }
+        _ = try s.addCode(name: "after", description: nil, colour: nil, parent: nil)
+        _ = try s.addCode(name: "and-again", description: nil, colour: nil, parent: nil)
+        XCTAssertEqual(try s.codes().count, 2)
+        try s.check()
+    }
+}
