@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "MarginSync", dependencies: ["MarginCore", "MarginCrypto"]),
         .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
-        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCLI"]),
+        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI"]),
         // Seeded generators and generated stores shared by the test targets.
         .target(name: "MarginTestSupport", dependencies: ["MarginCore"], path: "Tests/MarginTestSupport"),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),

@@ -312,27 +312,19 @@ extension Store {
         for s in signatures { bySeq["\(s.origin):\(s.seq)"] = s }
         var total = BatchOutcome()
         try write {
-            var chunk: [Change] = [], chunkSignatures: [HeadSignature] = [], bytes = 0
-            var unsigned: Set<NodeID> = []
+            var batcher = SignedBatcher(targetBytes: 1 << 20)
             func apply() throws {
-                guard !chunk.isEmpty else { return }
-                let o = try receiveBatch(chunk, signatures: chunkSignatures, horizon: horizon, holding: total.held, peer: "a bundle")
+                let b = batcher.take()
+                guard !b.changes.isEmpty else { return }
+                let o = try receiveBatch(b.changes, signatures: b.signatures, horizon: horizon, holding: total.held, peer: "a bundle")
                 total.applied += o.applied; total.skipped += o.skipped; total.heldBack += o.heldBack
                 total.held = o.held; total.future.formUnion(o.future); total.forks += o.forks
                 total.tookBack += o.tookBack; total.recovery = total.recovery ?? o.recovery
                 if o.ownForkPending { total.ownForkPending = true }
-                chunk.removeAll(); chunkSignatures.removeAll(); bytes = 0
             }
             for c in changes {
-                if bytes >= 1 << 20, unsigned.isEmpty, let last = chunk.last, last.id.origin != c.id.origin || last.hlc != c.hlc { try apply() }
-                chunk.append(c)
-                bytes += ChangeCodec.encoded(c).count
-                if let s = bySeq["\(c.id)"] {
-                    chunkSignatures.append(s)
-                    unsigned.remove(c.id.origin)
-                } else if try !isUnsignedLegacy(c.id.origin) {
-                    unsigned.insert(c.id.origin)
-                }
+                if batcher.mayClose(before: c) { try apply() }
+                try batcher.add(c, signature: bySeq["\(c.id)"], in: self)
             }
             try apply()
         }

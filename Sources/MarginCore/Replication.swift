@@ -313,6 +313,7 @@ extension Store {
             return ChangeID(origin: r.newID, seq: id.seq - r.from + 1)
         }
         var prev = ChangeHash.genesis
+        var previousHLC: HLC?
         for p in parked {
             var c = p
             c.id = ChangeID(origin: r.newID, seq: p.id.seq - r.from + 1)
@@ -329,9 +330,11 @@ extension Store {
                let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
                 c.entity = pair[4].string == "deleted" ? Store.deletionConflictID(winner) : Store.conflictID(winner, loser)
             }
+            if unsignedOwnChanges >= Store.signEvery, let last = previousHLC, last != c.hlc { try signOwnHead() }
             c.prev = prev
             prev = c.hash
             try appendToLog(c)
+            previousHLC = c.hlc
         }
     }
 

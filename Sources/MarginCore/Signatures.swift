@@ -111,6 +111,7 @@ extension Store {
         guard let seed = signingSeed else { return }
         let head = try head(of: node.id)
         guard head > 0 else { return }
+        unsignedOwnChanges = 0
         if try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int != nil { return }
         let hash = try tip(of: node.id, head: head)
         let publicKey = try self.publicKey(of: node.id) ?? Ed25519.publicKey(seed: seed)
@@ -174,5 +175,65 @@ extension Store {
             if let o = row[0].string, let s = row[1].int { heads[o] = s }
         }
         return VersionVector(heads)
+    }
+}
+
+/// Groups changes into batches the way every sender does (PROTOCOL.md §6,
+/// "Batches and acknowledgement"): a batch closes once it reaches its target
+/// size, but only where every origin's last change in it is signed (or is
+/// unsigned schema-2 history), and never inside a field group (changes of
+/// one origin with one reading).
+public struct SignedBatcher {
+    public let targetBytes: Int
+    public private(set) var changes: [Change] = []
+    public private(set) var signatures: [HeadSignature] = []
+    public private(set) var encoded = ByteWriter()
+    private var unsigned: Set<NodeID> = []
+    private var legacy: [NodeID: Bool] = [:]
+
+    public init(targetBytes: Int) { self.targetBytes = targetBytes }
+
+    /// Whether the batch may close before `next` is added.
+    public func mayClose(before next: Change) -> Bool {
+        guard encoded.bytes.count >= targetBytes, unsigned.isEmpty, let last = changes.last else { return false }
+        return last.id.origin != next.id.origin || last.hlc != next.hlc
+    }
+
+    public mutating func add(_ c: Change, signature: HeadSignature?, in store: Store) throws {
+        ChangeCodec.encode(c, into: &encoded)
+        changes.append(c)
+        if let signature {
+            signatures.append(signature)
+            unsigned.remove(c.id.origin)
+        } else {
+            let isLegacy = try legacy[c.id.origin] ?? store.isUnsignedLegacy(c.id.origin)
+            legacy[c.id.origin] = isLegacy
+            if !isLegacy { unsigned.insert(c.id.origin) }
+        }
+    }
+
+    /// Takes the batch, leaving the batcher empty.
+    public mutating func take() -> (changes: [Change], signatures: [HeadSignature], encoded: [UInt8]) {
+        defer { changes = []; signatures = []; encoded = ByteWriter() }
+        return (changes, signatures, encoded.bytes)
+    }
+}
+
+extension Store {
+    /// Every change above `theirs` that this store may pass on, in batches
+    /// of about `targetBytes` closed as `SignedBatcher` says.
+    public func forEachSignedBatch(above theirs: VersionVector, targetBytes: Int,
+                                   _ body: ([Change], [HeadSignature], [UInt8]) throws -> Void) throws {
+        var batcher = SignedBatcher(targetBytes: targetBytes)
+        try forEachSignedChange(above: theirs) { c, signature in
+            if batcher.mayClose(before: c) {
+                let b = batcher.take()
+                try body(b.changes, b.signatures, b.encoded)
+            }
+            try batcher.add(c, signature: signature, in: self)
+            return true
+        }
+        let b = batcher.take()
+        if !b.changes.isEmpty { try body(b.changes, b.signatures, b.encoded) }
     }
 }

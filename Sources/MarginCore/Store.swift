@@ -41,6 +41,11 @@ public final class Store {
     var batchHeads: [NodeID: Int64]?
     /// Likewise the hash of each origin's last change, while a batch is applied.
     var batchTips: [NodeID: [UInt8]] = [:]
+    /// This node's changes appended since its head was last signed: a long
+    /// write signs every `Store.signEvery` of them, so that no signed stretch
+    /// of the log outgrows a batch.
+    var unsignedOwnChanges = 0
+    static let signEvery = 1000
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.
     var pendingReindex: Set<String> = []
@@ -237,6 +242,8 @@ public final class Store {
     public func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
                     stamp: HLC? = nil, always: Bool = false) throws -> Change? {
         guard db.isInTransaction else { throw MarginError.invalid("internal: set outside a write transaction") }
+        // Between changes (never inside a group written with one stamp).
+        if stamp == nil, unsignedOwnChanges >= Store.signEvery { try signOwnHead() }
         if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
         let current = try winner(kind, entity, field)
         if let current, current.value == value, !always { return nil }
@@ -326,6 +333,7 @@ public final class Store {
         } else {
             try saveHead(c.id.origin, c.id.seq)
         }
+        if c.id.origin == node.id { unsignedOwnChanges += 1 }
     }
 
     /// Computes every origin's hash chain from the log's content and stores

@@ -380,14 +380,6 @@ public final class SyncSession {
     func sendChanges(above theirs: VersionVector, enabled: Bool, into theyHave: inout VersionVector) throws {
         var number: UInt64 = 0, acked: UInt64 = 0
         var total = 0
-        var pending: [Change] = []
-        var signatures: [HeadSignature] = []
-        // Origins whose last change in the batch has no signature yet: the
-        // batch may not close until every origin's has (or is unsigned
-        // schema-2 history).
-        var unsigned: Set<NodeID> = []
-        var legacy: [NodeID: Bool] = [:]
-        var writer = ByteWriter()
         var inFlight: [UInt64: [NodeID: Int64]] = [:]
         var acknowledged = theyHave
 
@@ -399,42 +391,16 @@ public final class SyncSession {
             for (o, s) in inFlight.removeValue(forKey: n) ?? [:] { acknowledged.heads[o] = max(acknowledged.heads[o] ?? 0, s) }
         }
 
-        func flush() throws {
-            guard !pending.isEmpty else { return }
-            number += 1
-            var heads: [NodeID: Int64] = [:]
-            for c in pending { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
-            inFlight[number] = heads
-            try conn.sendRaw(Wire.batchFrame(number: number, count: pending.count, encodedChanges: writer.bytes, signatures: signatures))
-            total += pending.count
-            pending.removeAll(keepingCapacity: true)
-            signatures.removeAll()
-            writer = ByteWriter()
-            while number - acked >= UInt64(options.window) { try awaitAck() }
-        }
-
         if enabled {
-            try store.forEachSignedChange(above: theirs) { c, signature in
-                // Changes of one origin with one reading (a field group) are
-                // never split across batches: a receiver checks a group whole.
-                if writer.bytes.count >= options.batchBytes, unsigned.isEmpty, let last = pending.last,
-                   last.id.origin != c.id.origin || last.hlc != c.hlc {
-                    try flush()
-                }
-                ChangeCodec.encode(c, into: &writer)
-                pending.append(c)
-                if let signature {
-                    signatures.append(signature)
-                    unsigned.remove(c.id.origin)
-                } else if try !(legacy[c.id.origin] ?? store.isUnsignedLegacy(c.id.origin)) {
-                    legacy[c.id.origin] = false
-                    unsigned.insert(c.id.origin)
-                } else {
-                    legacy[c.id.origin] = true
-                }
-                return true
+            try store.forEachSignedBatch(above: theirs, targetBytes: options.batchBytes) { changes, signatures, encoded in
+                number += 1
+                var heads: [NodeID: Int64] = [:]
+                for c in changes { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
+                inFlight[number] = heads
+                try conn.sendRaw(Wire.batchFrame(number: number, count: changes.count, encodedChanges: encoded, signatures: signatures))
+                total += changes.count
+                while number - acked >= UInt64(options.window) { try awaitAck() }
             }
-            try flush()
         }
         try conn.send(.done(count: UInt64(total)))
         while acked < number { try awaitAck() }

@@ -6,7 +6,8 @@ struct InitCommand: Command {
     static let summary = "Create a store in ./.margin (or at --store PATH), empty or from another store"
     static let usage = "margin init [--name NAME] [--from STORE|BUNDLE] [--store PATH]"
     static let details = """
-    Creates a store with a new random node id. NAME is how this node appears
+    Creates a store with a new key pair (node.key, mode 600, never synced)
+    and the node id derived from it. NAME is how this node appears
     to colleagues and the author of every change made here (default: your
     login name).
 
