@@ -166,6 +166,21 @@ extension Store {
             && publicKey(of: origin) == nil
     }
 
+    /// The schema-2 node ids this store held when it was upgraded.
+    public func legacyOrigins() throws -> [NodeID] {
+        try db.rows("SELECT origin FROM legacy_origins ORDER BY origin").compactMap { $0[0].string }
+    }
+
+    /// Trusts the schema-2 node ids another store of this user's trusts
+    /// (`margin init --from` a store folder), before taking its changes.
+    public func trustLegacyOrigins(_ origins: [NodeID]) throws {
+        try write {
+            for o in origins where Node.isValidID(o) {
+                try db.run("INSERT OR IGNORE INTO legacy_origins(origin) VALUES(?)", .text(o))
+            }
+        }
+    }
+
     /// Per origin, the highest change this store holds a signature for:
     /// what it can pass on (a change is sent only with a signature at or
     /// after it in the same batch).

@@ -54,6 +54,13 @@ final class TestNode {
         store = try Store(directory: directory)
     }
 
+    /// A node on a store folder that exists already.
+    init(_ name: String, opening directory: String) throws {
+        self.name = name
+        self.directory = directory
+        store = try Store(directory: directory)
+    }
+
     /// Copies the store folder, as `cp -a .margin backup` does.
     func backup(to path: String) throws {
         try FileManager.default.copyItem(atPath: directory, toPath: path)

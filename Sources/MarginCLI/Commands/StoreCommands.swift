@@ -47,11 +47,12 @@ struct InitCommand: Command {
         }
         let nodeName = name ?? InitCommand.loginName(context.environment) ?? "margin"
         // Read the source before creating anything, so a bad one leaves no store behind.
-        var bundle: [UInt8]?
-        if let from { bundle = try InitCommand.bundle(from: context.absolute(from)) }
+        var source: (bundle: [UInt8], legacy: [NodeID])?
+        if let from { source = try InitCommand.bundle(from: context.absolute(from)) }
         let store = try Store.create(directory: dir, name: nodeName)
-        if let bundle {
+        if let (bundle, legacy) = source {
             do {
+                try store.trustLegacyOrigins(legacy)
                 let r = try store.importBundle(bundle)
                 context.print("Created a Margin store in \(dir) with the \(r.applied) changes of \(from ?? "")")
             } catch {
@@ -67,17 +68,20 @@ struct InitCommand: Command {
     }
 
     /// Every change of a store folder (or the folder holding `.margin`), or a bundle file.
-    static func bundle(from path: String) throws -> [UInt8] {
+    /// The changes of a store folder (with the schema-2 node ids that store
+    /// trusts, so the new one trusts them too), or of a bundle file.
+    static func bundle(from path: String) throws -> (bundle: [UInt8], legacy: [NodeID]) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(path): no such store or bundle") }
         if !isDir.boolValue {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             guard Bundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
-            return Array(data)
+            return (Array(data), [])
         }
         let nested = (path as NSString).appendingPathComponent(".margin")
         let dir = FileManager.default.fileExists(atPath: (nested as NSString).appendingPathComponent(Store.fileName)) ? nested : path
-        return try Store(directory: dir).bundle()
+        let source = try Store(directory: dir)
+        return (try source.bundle(), try source.legacyOrigins())
     }
 }
 
