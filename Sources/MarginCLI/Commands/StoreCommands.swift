@@ -258,8 +258,9 @@ struct CheckCommand: Command {
     static let details = """
     Runs SQLite's integrity check and the full-text index's; verifies that
     every node's changes are numbered without gaps, that each matches its
-    hash and its node's hash chain, and that every change they refer to is
-    present; rebuilds the state from the change log in a
+    hash and its node's hash chain, that it keeps every rule a receiver
+    enforces (PROTOCOL.md §1), and that every change it refers to is present;
+    verifies every signature the store holds; rebuilds the state from the change log in a
     scratch copy (in the temporary folder) and compares it with the live
     state; and checks that every annotation's quote still matches its
     record's text at its offsets. Prints each check that passed. Exits 1
