@@ -121,7 +121,12 @@ public final class Store {
         if signingSeed == nil {
             signingSeed = try NodeKey.create(in: directory)
         }
-        try write { try signOwnHead() }
+        // Only a store whose head is not signed yet (just upgraded) writes
+        // here; opening a store to read it writes nothing.
+        let head = try head(of: node.id)
+        if head > 0, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int == nil {
+            try write { try signOwnHead() }
+        }
     }
 
     /// Creates a new store in `directory` with a fresh random node id.
