@@ -374,10 +374,10 @@ struct Scalar {
             var difference = [UInt64](repeating: 0, count: 9)
             var borrow: UInt64 = 0
             for i in 0..<9 {
-                let (d1, o1) = r[i].subtractingReportingOverflow(shifted[i])
-                let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-                difference[i] = d2
-                borrow = (o1 ? 1 : 0) | (o2 ? 1 : 0)
+                // In 128 bits, so the borrow is arithmetic, not a flag.
+                let d = UInt128(r[i]) &- UInt128(shifted[i]) &- UInt128(borrow)
+                difference[i] = UInt64(truncatingIfNeeded: d)
+                borrow = UInt64(truncatingIfNeeded: d >> 127)
             }
             let keep = 0 &- (1 &- borrow)   // all ones when no borrow: r >= L·2^shift
             for i in 0..<9 { r[i] = r[i] ^ (keep & (r[i] ^ difference[i])) }
@@ -397,12 +397,11 @@ struct Scalar {
             }
             product[i + 4] = UInt64(truncatingIfNeeded: carry)
         }
-        var carry: UInt64 = 0
+        var carry: UInt128 = 0
         for i in 0..<8 {
-            let (s1, o1) = product[i].addingReportingOverflow(i < 4 ? r.limbs[i] : 0)
-            let (s2, o2) = s1.addingReportingOverflow(carry)
-            product[i] = s2
-            carry = (o1 ? 1 : 0) | (o2 ? 1 : 0)
+            let s = UInt128(product[i]) &+ UInt128(i < 4 ? r.limbs[i] : 0) &+ carry
+            product[i] = UInt64(truncatingIfNeeded: s)
+            carry = s >> 64
         }
         return reduce(product)
     }
