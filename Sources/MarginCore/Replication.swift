@@ -152,29 +152,28 @@ extension Store {
     /// Checks that every origin's changes in a batch come with its signature
     /// on the last of them, verifying one signature per origin; returns the
     /// verified signatures, to keep.
-    private func verifiedSignatures(_ changes: [Change], _ signatures: [HeadSignature]) throws -> [HeadSignature] {
-        var last: [NodeID: Change] = [:], previous: [NodeID: Change] = [:]
-        for c in changes {
+    private func verifiedSignatures(_ changes: [Change], _ hashes: [[UInt8]], _ signatures: [HeadSignature]) throws -> [HeadSignature] {
+        var last: [NodeID: (change: Change, hash: [UInt8])] = [:]
+        for (c, hash) in zip(changes, hashes) {
             // Within the batch each origin's changes must form one chain.
-            if let p = previous[c.id.origin], c.id.seq == p.id.seq + 1 {
+            if let p = last[c.id.origin], c.id.seq == p.change.id.seq + 1 {
                 guard c.prev == p.hash else {
-                    throw MarginError.invalid("change \(c.id) refused: it does not follow \(p.id) in its origin's hash chain")
+                    throw MarginError.invalid("change \(c.id) refused: it does not follow \(p.change.id) in its origin's hash chain")
                 }
             }
-            previous[c.id.origin] = c
-            last[c.id.origin] = c
+            last[c.id.origin] = (c, hash)
         }
         var verified: [HeadSignature] = []
         // An origin whose last change here is already held (same hash) brings
         // nothing new; every other one, a fork's other branch included, must
         // come signed.
-        for (origin, c) in last.sorted(by: { $0.key < $1.key }) where try storedHash(c.id) != c.hash {
+        for (origin, (c, hash)) in last.sorted(by: { $0.key < $1.key }) where try storedHash(c.id) != hash {
             guard let s = signatures.first(where: { $0.origin == origin && $0.seq == c.id.seq }) else {
                 // Schema 2 history whose node has not signed it yet, here.
                 if try isUnsignedLegacy(origin) { continue }
                 throw MarginError.invalid("change \(c.id) refused: the batch carries no signature of \(origin) on it")
             }
-            if let problem = try signatureProblem(s, hash: c.hash) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
+            if let problem = try signatureProblem(s, hash: hash) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
             verified.append(s)
         }
         return verified
@@ -182,12 +181,14 @@ extension Store {
 
     private func receiveBatchUnchecked(_ changes: [Change], signatures: [HeadSignature], horizon: Int64?, peer: String?,
                                        into outcome: inout BatchOutcome) throws {
-        let verified = try verifiedSignatures(changes, signatures)
+        // Each change hashed once, here, for the chain, the signatures and the log.
+        let hashes = changes.map(\.hash)
+        let verified = try verifiedSignatures(changes, hashes, signatures)
         do {
             var parked: [Change] = []
             var spans: [String: (annotation: String, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
-            for c in changes {
+            for (c, hash) in zip(changes, hashes) {
                 let origin = c.id.origin
                 if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
                 // A reading out of bounds breaks a rule; one merely far ahead waits.
@@ -204,19 +205,19 @@ extension Store {
                     if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
                 }
                 if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
-                var arrival = try arrive(c)
+                var arrival = try arrive(c, hash: hash)
                 if case .fork(let exact) = arrival {
                     if origin == node.id && exact && outcome.recovery == nil {
                         parked = try park(from: c.id.seq)
                         let former = node.id
                         try adoptNewKey()
                         outcome.recovery = ForkRecovery(formerID: former, newID: node.id, from: c.id.seq, reissued: parked.count)
-                        arrival = try arrive(c)
+                        arrival = try arrive(c, hash: hash)
                     } else if origin == node.id {
                         try setMeta("own_rewind", .integer(0))
                         outcome.ownForkPending = true
                     } else {
-                        try recordFork(c, peer: peer)
+                        try recordFork(c.id, theirs: hash, peer: peer)
                         outcome.forks.append(c.id)
                     }
                 }
@@ -336,10 +337,6 @@ extension Store {
             try appendToLog(c)
             previousHLC = c.hlc
         }
-    }
-
-    private func recordFork(_ c: Change, peer: String?) throws {
-        try recordFork(c.id, theirs: c.hash, peer: peer)
     }
 
     private func recordFork(_ id: ChangeID, theirs: [UInt8], peer: String?) throws {

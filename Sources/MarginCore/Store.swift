@@ -292,11 +292,13 @@ public final class Store {
     /// checking it against the origin's hash chain. Refuses a change that
     /// would leave a gap in its origin's sequence or that does not fit the
     /// schema. Must run inside `write`.
-    func arrive(_ change: Change) throws -> Arrival {
+    /// `hash`: the change's hash, when the caller has computed it already.
+    func arrive(_ change: Change, hash known: [UInt8]? = nil) throws -> Arrival {
         let origin = change.id.origin
         let head = try head(of: origin)
+        let hash = known ?? change.hash
         if change.id.seq <= head {
-            if try storedHash(change.id) == change.hash { return .alreadyHeld }
+            if try storedHash(change.id) == hash { return .alreadyHeld }
             return .fork(exact: try tip(of: origin, head: change.id.seq - 1) == change.prev)
         }
         guard change.id.seq == head + 1 else {
@@ -304,7 +306,7 @@ public final class Store {
         }
         if let problem = try ruleProblem(change) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
         if try tip(of: origin, head: head) != change.prev { return .fork(exact: false) }
-        try appendToLog(change)
+        try appendToLog(change, hash: hash)
         try applyToState(change)
         return .applied
     }
@@ -322,8 +324,8 @@ public final class Store {
 
     // MARK: - The change log
 
-    func appendToLog(_ c: Change) throws {
-        let hash = c.hash
+    func appendToLog(_ c: Change, hash known: [UInt8]? = nil) throws {
+        let hash = known ?? c.hash
         try db.run("""
             INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash)
             VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
