@@ -125,10 +125,15 @@ enum Format {
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 
+    /// Text from elsewhere on one line: line breaks as spaces, controls
+    /// escaped (`Printable`), cut at `max` characters.
     static func oneLine(_ s: String, max: Int = 60) -> String {
-        let flat = s.replacingOccurrences(of: "\n", with: " ")
+        let flat = Printable.line(s.replacingOccurrences(of: "\n", with: " "), max: nil)
         return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
     }
+
+    /// Text from elsewhere on one line, not cut.
+    static func safe(_ s: String) -> String { Printable.line(s, max: nil) }
 
     /// Pads to a display width, counting CJK characters as two columns.
     static func pad(_ s: String, _ width: Int) -> String {

@@ -120,13 +120,36 @@ extension Store {
     }
 }
 
-/// Text from elsewhere made safe to quote in a one-line message.
-enum Printable {
-    static func line(_ s: String, max: Int = 40) -> String {
-        var out = ""
-        for u in s.unicodeScalars.prefix(max) {
-            if u.value < 0x20 || (0x7f...0x9f).contains(u.value) { out += String(format: "\\u{%X}", u.value) } else { out.unicodeScalars.append(u) }
-        }
-        return s.unicodeScalars.count > max ? out + "…" : out
+/// Text that came from a peer, a file or another person, made safe to show
+/// on a terminal or in a log: C0 and C1 control characters (ESC among them),
+/// DEL and the bidirectional controls are shown as `\u{…}` instead of acting
+/// on the terminal, so nothing a peer sends can colour, move, retitle or
+/// forge lines of the user's screen or log.
+public enum Printable {
+    static func isUnsafe(_ u: Unicode.Scalar) -> Bool {
+        let v = u.value
+        return v < 0x20 || (0x7f...0x9f).contains(v) || v == 0x061c || v == 0x200e || v == 0x200f
+            || (0x202a...0x202e).contains(v) || (0x2066...0x2069).contains(v)
     }
+
+    static func escape(_ s: String, keepingLineBreaks: Bool, max: Int?) -> String {
+        var out = String.UnicodeScalarView()
+        var count = 0
+        for u in s.unicodeScalars {
+            if let max, count >= max { return String(out) + "…" }
+            count += 1
+            if keepingLineBreaks && (u == "\n" || u == "\t") || !isUnsafe(u) {
+                out.append(u)
+            } else {
+                out.append(contentsOf: String(format: "\\u{%X}", u.value).unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    /// One line: line breaks escaped too.
+    public static func line(_ s: String, max: Int? = 40) -> String { escape(s, keepingLineBreaks: false, max: max) }
+
+    /// Text shown as text (a report's body): tabs and line feeds kept.
+    public static func text(_ s: String) -> String { escape(s, keepingLineBreaks: true, max: nil) }
 }

@@ -89,13 +89,13 @@ struct CodesCommand: Command {
             func walk(_ parent: String, _ depth: Int) {
                 for c in children[parent] ?? [] {
                     let indent = String(repeating: "  ", count: depth)
-                    let name = Format.pad(indent + c.name, 28)
+                    let name = Format.pad(indent + Format.safe(c.name), 28)
                     let colour = c.colour.map { " \($0)" } ?? ""
                     let desc = c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? ""
                     // A link two people's concurrent edits made into a cycle.
                     let ignored = c.ignoredLink.map { link -> String in
                         let target = String(link.split(separator: " ").last ?? "")
-                        let shown = codes.first { $0.id == target }?.name ?? target
+                        let shown = Format.safe(codes.first { $0.id == target }?.name ?? target)
                         return "  (\(link.hasPrefix("parent") ? "parent" : "merge into") \(shown) ignored: it would close a cycle)"
                     } ?? ""
                     context.print("\(name) \(Format.pad(String(c.count), 5)) \(Format.id(c.id))\(colour)\(desc)\(ignored)")

@@ -62,17 +62,17 @@ struct ConflictsCommand: Command {
             let id = try store.resolve(show, kind: .conflict)
             guard let c = try store.conflict(id) else { throw MarginError.notFound("no conflict \(show)") }
             if json { try context.printJSON(conflictJSON(c)); return ExitCode.success }
-            context.print("conflict \(c.id)  \(c.isOpen ? "open" : "resolved (\(c.resolution ?? ""))\(c.resolver.map { " by \($0)" } ?? "")")")
+            context.print("conflict \(c.id)  \(c.isOpen ? "open" : "resolved (\(Format.safe(c.resolution ?? "")))\(c.resolver.map { " by \(Format.safe($0))" } ?? "")")")
             context.print("\(Format.pad(c.kind.rawValue, 11)) \(c.entity)\(try store.isDeleted(c.kind, c.entity) ? "  (deleted)" : "")")
             if c.kind == .annotation, let a = try store.annotation(c.entity, includingDeleted: true) {
                 let title = try store.record(a.record)?.title
-                context.print("\(Format.pad("record", 11)) \(a.record)\(title.map { "  \($0)" } ?? "")")
-                if let span = a.span { context.print("\(Format.pad("span", 11)) \(span.start)..\(span.end) \"\(span.quote)\"") }
-                if let code = a.codeName { context.print("\(Format.pad("code", 11)) \(code)") }
+                context.print("\(Format.pad("record", 11)) \(a.record)\(title.map { "  \(Format.safe($0))" } ?? "")")
+                if let span = a.span { context.print("\(Format.pad("span", 11)) \(span.start)..\(span.end) \"\(Format.safe(span.quote))\"") }
+                if let code = a.codeName { context.print("\(Format.pad("code", 11)) \(Format.safe(code))") }
             } else if c.kind == .record, let title = try store.winner(.record, c.entity, "title")?.value.string {
-                context.print("\(Format.pad("title", 11)) \(title)")
+                context.print("\(Format.pad("title", 11)) \(Format.safe(title))")
             } else if c.kind == .code, let name = try store.winner(.code, c.entity, "name")?.value.string {
-                context.print("\(Format.pad("name", 11)) \(name)")
+                context.print("\(Format.pad("name", 11)) \(Format.safe(name))")
             }
             let what: String
             if c.field == "deleted" { what = "deleted by one, edited by the other" }
@@ -85,10 +85,10 @@ struct ConflictsCommand: Command {
                 context.print("")
                 context.print("\(label): by \(names.name(change.id.origin)), \(Format.time(change.hlc.milliseconds)), change \(change.id)")
                 for line in lines {
-                    for part in line.split(separator: "\n", omittingEmptySubsequences: false) { context.print("    \(part)") }
+                    for part in line.split(separator: "\n", omittingEmptySubsequences: false) { context.print("    \(Format.safe(String(part)))") }
                 }
             }
-            if let comment = c.comment { context.print("\ncomment: \(comment)\(c.resolver.map { " (\($0))" } ?? "")") }
+            if let comment = c.comment { context.print("\ncomment: \(Format.oneLine(comment, max: 500))\(c.resolver.map { " (\(Format.safe($0)))" } ?? "")") }
             if c.isOpen {
                 let valueHint = c.field == "deleted" || FieldSchema.group(of: c.kind, field: c.field) != nil ? "" : "  or  --value V"
                 context.print("\nresolve with: margin resolve \(Format.id(c.id)) --keep winner|other\(valueHint)")
@@ -116,7 +116,7 @@ struct PeerNames {
         names = [store.node.id: store.node.name]
         names.merge(try store.knownNodeNames(), uniquingKeysWith: { a, _ in a })
     }
-    func name(_ id: NodeID) -> String { names[id] ?? String(id.prefix(8)) }
+    func name(_ id: NodeID) -> String { names[id].map(Format.safe) ?? String(id.prefix(8)) }
 }
 
 struct ResolveCommand: Command {

@@ -104,19 +104,19 @@ enum AnnotationLine {
         var parts = [Format.id(a.id)]
         if withRecord { parts.append("record \(Format.id(a.record))") }
         if let s = a.span { parts.append("\(s.start)..\(s.end)") } else { parts.append(a.kindLabel) }
-        parts.append(a.codeName ?? (a.code.map { Format.id($0) } ?? "-"))
+        parts.append(a.codeName.map(Format.safe) ?? (a.code.map { Format.id($0) } ?? "-"))
         if let s = a.span { parts.append("\"\(Format.oneLine(s.quote, max: 30))\"") }
         if let v = a.value { parts.append("value=\(v)") }
         if let stale = a.staleReview {
-            parts.append("[open: changed since \(stale.rawValue) by \(a.reviewer ?? "?")]")
+            parts.append("[open: changed since \(stale.rawValue) by \(Format.safe(a.reviewer ?? "?"))]")
         } else {
             parts.append("[\(a.status.rawValue)]")
         }
-        if let author = a.author { parts.append("by \(author)") }
+        if let author = a.author { parts.append("by \(Format.safe(author))") }
         var line = parts.joined(separator: "  ")
         if let n = a.note { line += "\n      note: \(Format.oneLine(n, max: 70))" }
-        if let c = a.comment { line += "\n      review: \(c)\(a.reviewer.map { " (\($0))" } ?? "")" }
-        for d in drift { line += "\n      \(d.field): \(d.then) when reviewed, now \(d.now)" }
+        if let c = a.comment { line += "\n      review: \(Format.oneLine(c, max: 200))\(a.reviewer.map { " (\(Format.safe($0)))" } ?? "")" }
+        for d in drift { line += "\n      \(d.field): \(Format.oneLine(d.then, max: 80)) when reviewed, now \(Format.oneLine(d.now, max: 80))" }
         return line
     }
 }
@@ -150,8 +150,8 @@ struct ShowCommand: Command {
             return ExitCode.success
         }
         context.print("record \(r.id)")
-        for f in Record.metadataFields { if let v = r.metadata(f) { context.print("\(Format.pad(f, 12)) \(v)") } }
-        for (k, v) in r.meta.sorted(by: { $0.key < $1.key }) { context.print("\(Format.pad(k, 12)) \(v)") }
+        for f in Record.metadataFields { if let v = r.metadata(f) { context.print("\(Format.pad(f, 12)) \(Format.safe(v))") } }
+        for (k, v) in r.meta.sorted(by: { $0.key < $1.key }) { context.print("\(Format.pad(Format.safe(k), 12)) \(Format.safe(v))") }
         context.print("\(Format.pad("imported", 12)) \(Format.time(r.created))")
         context.print("")
         let colours = Dictionary(try store.codes(includeMerged: true).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
@@ -189,7 +189,7 @@ enum Highlighter {
         }
         var out = ""
         var active: [(Annotation, Span)] = []
-        func label(_ a: Annotation) -> String { a.codeName ?? a.code.map { Format.id($0) } ?? "note" }
+        func label(_ a: Annotation) -> String { a.codeName.map(Format.safe) ?? a.code.map { Format.id($0) } ?? "note" }
         for i in 0...text.count {
             if let ending = closes[i] {
                 // Close the spans that end here, inner (later-opened) ones first.
@@ -209,7 +209,8 @@ enum Highlighter {
                     out += colour ? sgr(colours[a.code ?? ""] ?? nil) : "⟦"
                 }
             }
-            if i < text.count { out.unicodeScalars.append(text.scalars[i]) }
+            // The body's own characters, controls escaped (paragraph breaks kept).
+            if i < text.count { out += Printable.text(String(Character(text.scalars[i]))) }
         }
         return out
     }
@@ -252,9 +253,9 @@ struct SearchCommand: Command {
             }
             context.print("\(Format.id(h.record))  \(Format.oneLine(h.title ?? "(untitled)", max: 60))  (\(h.matches.count) in body)")
             for start in h.matches.prefix(3) {
-                let before = body.slice(max(0, start - 20), start).replacingOccurrences(of: "\n", with: " ")
-                let match = body.slice(start, start + h.matchLength)
-                let after = body.slice(start + h.matchLength, min(body.count, start + h.matchLength + 20)).replacingOccurrences(of: "\n", with: " ")
+                let before = Format.oneLine(body.slice(max(0, start - 20), start), max: 40)
+                let match = Format.safe(body.slice(start, start + h.matchLength))
+                let after = Format.oneLine(body.slice(start + h.matchLength, min(body.count, start + h.matchLength + 20)), max: 40)
                 let marked = context.useColour ? "\u{1B}[1;33m\(match)\u{1B}[0m" : "⟦\(match)⟧"
                 context.print("    \(start): …\(before)\(marked)\(after)…")
             }

@@ -37,7 +37,9 @@ final class LockedLog: @unchecked Sendable {
     init(_ console: Console) { self.console = console }
     func line(_ s: String) {
         let stamp = Format.time(SystemClock().nowMilliseconds())
-        lock.withLock { console.out("\(stamp)  \(s)\n") }
+        // A line names peers and what they sent: escaped whole, so no peer
+        // can colour it or forge the next one.
+        lock.withLock { console.out("\(stamp)  \(Format.safe(s))\n") }
     }
 }
 
@@ -165,7 +167,7 @@ struct SyncCommand: Command {
         if let f = maxFuture { options.maxFuture = f }
         let r = try SyncSession.syncSettling(store: store, with: endpoint, options: options)
         let recovery = r.recovery, tookBack = r.tookBack
-        for w in r.warnings { context.warn("warning: \(w)") }
+        for w in r.warnings { context.warn("warning: \(Format.safe(w))") }
         if json {
             var o: [String: Any] = ["peer": ["id": r.peerID, "name": r.peerName], "received": r.received, "sent": r.sent,
                                     "records": r.records, "annotations": r.annotations, "new_conflicts": r.newConflicts,
@@ -179,7 +181,7 @@ struct SyncCommand: Command {
         }
         if let recovery { context.print(recovery.summary) }
         else if tookBack > 0 { context.print("took back \(tookBack) of this store's own changes that it did not hold (was it restored from a backup?)") }
-        context.print("synced with \(r.peerName) (\(r.peerID.prefix(8))) at \(endpoint)")
+        context.print("synced with \(Format.safe(r.peerName)) (\(r.peerID.prefix(8))) at \(endpoint)")
         context.print("received \(r.received) changes (\(r.records) records, \(r.annotations) annotations touched); sent \(r.sent) changes")
         if r.newConflicts > 0 {
             context.print("\(r.newConflicts) new conflict\(r.newConflicts == 1 ? "" : "s"): see `margin conflicts`")
@@ -216,7 +218,7 @@ struct PeersCommand: Command {
                 try context.printJSON(o)
                 continue
             }
-            context.print("\(p.name) (\(p.id.prefix(8)))  \(p.address ?? "")")
+            context.print("\(Format.safe(p.name)) (\(p.id.prefix(8)))  \(Format.safe(p.address ?? ""))")
             context.print("    last sync   \(p.lastSync.map(Format.time) ?? "never")")
             context.print("    they have   \(theyHaveOurs) of our \(own) changes")
             context.print("    we have     \(weHaveTheirs) of their \(theirOwn) changes")
