@@ -1,6 +1,7 @@
 import MarginSQLite
 
-/// A node's identity: 8 random bytes, written as 16 lower-case hex digits.
+/// A node's identity: 8 bytes derived from its public key (random for a store
+/// made before schema 3), written as 16 lower-case hex digits.
 public typealias NodeID = String
 
 /// Names one change everywhere: the node it was made on and its place in that

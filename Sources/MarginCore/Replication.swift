@@ -96,7 +96,7 @@ extension Store {
         /// This store had been restored or copied and had written on: what it did.
         public var recovery: ForkRecovery?
         /// This store's own history forked, but the batch did not show where:
-        /// the next session asks for all of it again (see `offeredVector`).
+        /// the next session asks for all of it again (see `ownResendFrom`).
         public var ownForkPending = false
     }
 
@@ -118,9 +118,10 @@ extension Store {
         }
     }
 
-    /// Applies a batch from a peer (or a bundle) in one transaction: every
-    /// change is checked (schema, density, hash chain) before it is kept,
-    /// and the clock moves past the batch only once it has committed.
+    /// Applies a batch from a peer (or a bundle) in one transaction: each
+    /// origin's signature on its last change here is verified first, then
+    /// every change is checked (rules, density, hash chain) before it is
+    /// kept, and the clock moves past the batch only once it has committed.
     ///
     /// Changes of an origin in `holding`, or stamped after `horizon` (ms),
     /// are not applied, and neither is anything after them from the same

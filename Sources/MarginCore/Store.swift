@@ -3,19 +3,14 @@ import Glibc
 import MarginCrypto
 import MarginSQLite
 
-/// This node: a random id that names its changes everywhere, and the name a
-/// person gave it.
+/// This node: the id (derived from its key) that names its changes
+/// everywhere, and the name a person gave it.
 public struct Node: Sendable, Equatable {
     public var id: NodeID
     public var name: String
 
     public static func isValidID(_ s: String) -> Bool {
         s.utf8.count == 16 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-    }
-
-    public static func randomID() -> NodeID {
-        var g = SystemRandomNumberGenerator()
-        return (0..<8).map { _ in UInt8.random(in: 0...255, using: &g) }.hex
     }
 }
 
