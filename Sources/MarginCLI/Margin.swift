@@ -27,7 +27,7 @@ enum Margin {
         AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, DeleteCommand.self,
         ReviewCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
         DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self,
-        PeersCommand.self, CheckCommand.self,
+        PeersCommand.self, SecretCommand.self, CheckCommand.self,
     ]
 
     static let version = "0.1.0"

@@ -118,10 +118,18 @@ extension Store {
         }
     }
 
-    /// Applies a batch from a peer (or a bundle) in one transaction: each
-    /// origin's signature on its last change here is verified first, then
-    /// every change is checked (rules, density, hash chain) before it is
-    /// kept, and the clock moves past the batch only once it has committed.
+    /// Applies a batch from a peer (or a bundle): each origin's signature on
+    /// its last change here is verified first, then every change is checked
+    /// (rules, density, hash chain) before it is kept, and the clock moves
+    /// past the changes only once they have committed.
+    ///
+    /// Without `stepMilliseconds` the batch is one transaction. With it, the
+    /// batch is committed in steps sized to hold the write lock about that
+    /// long, so that the CLI on the same store never waits more than a
+    /// moment behind a peer's large batch; a step never ends inside a
+    /// one-reading group. Every step is a prefix of chains whose signatures
+    /// have already verified, so a change refused in a later step leaves the
+    /// earlier steps true and complete.
     ///
     /// Changes of an origin in `holding`, or stamped after `horizon` (ms),
     /// are not applied, and neither is anything after them from the same
@@ -131,23 +139,50 @@ extension Store {
     /// issues its own divergent changes again under a fresh node id
     /// (`ForkRecovery`); nothing is lost.
     public func receiveBatch(_ changes: [Change], signatures: [HeadSignature] = [], horizon: Int64? = nil,
-                             holding: Set<NodeID> = [], peer: String? = nil) throws -> BatchOutcome {
+                             holding: Set<NodeID> = [], peer: String? = nil, stepMilliseconds: Double? = nil) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         outcome.held = holding
+        // Each change hashed once, here, for the chain, the signatures and the log.
+        let hashes = changes.map(\.hash)
+        let verified = try verifiedSignatures(changes, hashes, signatures)
+        var start = 0
+        var size = stepMilliseconds == nil ? changes.count : 256
+        repeat {
+            var end = min(changes.count, start + max(1, size))
+            while end < changes.count && !Store.mayEndStep(between: changes[end - 1], and: changes[end]) { end += 1 }
+            let began = DispatchTime.now().uptimeNanoseconds
+            try applyStep(changes[start..<end], hashes[start..<end], verified: verified, horizon: horizon, peer: peer, into: &outcome)
+            if let budget = stepMilliseconds {
+                let took = max(0.05, Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6)
+                size = min(50_000, max(16, Int(Double(end - start) * budget / took)))
+            }
+            start = end
+        } while start < changes.count
+        return outcome
+    }
+
+    /// Whether a step may end between `a` and `b`: not inside the fields of
+    /// one span reading (one annotation, one origin, one clock reading).
+    static func mayEndStep(between a: Change, and b: Change) -> Bool {
+        !(a.kind == .annotation && b.kind == .annotation && a.entity == b.entity && a.id.origin == b.id.origin && a.hlc == b.hlc)
+    }
+
+    private func applyStep(_ changes: ArraySlice<Change>, _ hashes: ArraySlice<[UInt8]>, verified: [HeadSignature],
+                           horizon: Int64?, peer: String?, into outcome: inout BatchOutcome) throws {
         batchHeads = [:]
         batchTips = [:]
         defer { batchHeads = nil; batchTips = [:] }
+        let recoveredBefore = outcome.recovery != nil
         let nextKey = (directory as NSString).appendingPathComponent(NodeKey.fileName + ".next")
         do {
-            try write { try receiveBatchUnchecked(changes, signatures: signatures, horizon: horizon, peer: peer, into: &outcome) }
+            try write { try receiveBatchUnchecked(changes, hashes, verified: verified, horizon: horizon, peer: peer, into: &outcome) }
         } catch {
             unlink(nextKey)
             throw error
         }
-        if outcome.recovery != nil {
+        if outcome.recovery != nil && !recoveredBefore {
             _ = Glibc.rename(nextKey, (directory as NSString).appendingPathComponent(NodeKey.fileName))
         }
-        return outcome
     }
 
     /// Checks that every origin's changes in a batch come with its signature
@@ -180,11 +215,8 @@ extension Store {
         return verified
     }
 
-    private func receiveBatchUnchecked(_ changes: [Change], signatures: [HeadSignature], horizon: Int64?, peer: String?,
-                                       into outcome: inout BatchOutcome) throws {
-        // Each change hashed once, here, for the chain, the signatures and the log.
-        let hashes = changes.map(\.hash)
-        let verified = try verifiedSignatures(changes, hashes, signatures)
+    private func receiveBatchUnchecked(_ changes: ArraySlice<Change>, _ hashes: ArraySlice<[UInt8]>, verified: [HeadSignature],
+                                       horizon: Int64?, peer: String?, into outcome: inout BatchOutcome) throws {
         do {
             var parked: [Change] = []
             var spans: [String: (annotation: String, fields: [String: FieldValue])] = [:]

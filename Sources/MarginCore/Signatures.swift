@@ -151,6 +151,31 @@ extension Store {
         return nil
     }
 
+    /// Signs `message` (a session's handshake hash) with this node's key:
+    /// how a peer learns, inside the encryption, which node it talks to.
+    public func signSession(_ message: [UInt8]) -> (publicKey: [UInt8], signature: [UInt8])? {
+        guard let seed = signingSeed else { return nil }
+        let key = Ed25519.publicKey(seed: seed)
+        return (key, Ed25519.sign(message, seed: seed, publicKey: key))
+    }
+
+    /// Why `publicKey`'s `signature` on `message` does not prove `node`,
+    /// or nil: the same rule as for change signatures (the id is derived
+    /// from the key, or it is an older id bound to this key here, or a
+    /// trusted legacy id not yet bound to any key).
+    public func identityProblem(node: NodeID, publicKey: [UInt8], signature: [UInt8], message: [UInt8]) throws -> String? {
+        guard publicKey.count == Ed25519.publicKeyLength else { return "a public key is 32 bytes" }
+        if NodeKey.derivedID(publicKey) != node {
+            if let pinned = try self.publicKey(of: node) {
+                guard pinned == publicKey else { return "the key it signed with is not \(node)'s" }
+            } else if try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .text(node)).int == nil {
+                return "the key it signed with is not \(node)'s"
+            }
+        }
+        guard Ed25519.verify(signature, of: message, publicKey: publicKey) else { return "its signature over the handshake does not verify" }
+        return nil
+    }
+
     /// The signature this store holds on `origin`'s change `seq`.
     public func headSignature(_ origin: NodeID, _ seq: Int64) throws -> HeadSignature? {
         guard let sig = try db.scalar("SELECT signature FROM signatures WHERE origin = ? AND seq = ?", .text(origin), .integer(seq)).blob,

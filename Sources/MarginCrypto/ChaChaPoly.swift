@@ -9,8 +9,11 @@ public enum ChaChaPoly {
     /// `plaintext` encrypted, then its 16-byte tag over `aad` and the ciphertext.
     public static func seal(_ plaintext: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8] = []) -> [UInt8] {
         precondition(key.count == keyLength && nonce.count == nonceLength, "ChaCha20-Poly1305 takes a 32-byte key and a 12-byte nonce")
-        let ciphertext = ChaCha20.xor(plaintext, key: key, nonce: nonce, counter: 1)
-        return ciphertext + tag(key: key, nonce: nonce, aad: aad, ciphertext: ciphertext)
+        var out = plaintext
+        out.reserveCapacity(plaintext.count + tagLength)
+        ChaCha20.xorInPlace(&out, key: key, nonce: nonce, counter: 1)
+        out += tag(key: key, nonce: nonce, aad: aad, ciphertext: out[...])
+        return out
     }
 
     /// The plaintext of `sealed` (ciphertext then tag), or nil when the tag
@@ -18,25 +21,32 @@ public enum ChaChaPoly {
     /// nonce or associated data.
     public static func open(_ sealed: [UInt8], key: [UInt8], nonce: [UInt8], aad: [UInt8] = []) -> [UInt8]? {
         guard key.count == keyLength, nonce.count == nonceLength, sealed.count >= tagLength else { return nil }
-        let ciphertext = Array(sealed.dropLast(tagLength)), given = Array(sealed.suffix(tagLength))
+        let ciphertext = sealed[..<(sealed.count - tagLength)], given = Array(sealed.suffix(tagLength))
         guard HMACSHA256.constantTimeEqual(tag(key: key, nonce: nonce, aad: aad, ciphertext: ciphertext), given) else { return nil }
-        return ChaCha20.xor(ciphertext, key: key, nonce: nonce, counter: 1)
+        var out = Array(ciphertext)
+        ChaCha20.xorInPlace(&out, key: key, nonce: nonce, counter: 1)
+        return out
     }
 
-    static func tag(key: [UInt8], nonce: [UInt8], aad: [UInt8], ciphertext: [UInt8]) -> [UInt8] {
+    static func tag(key: [UInt8], nonce: [UInt8], aad: [UInt8], ciphertext: ArraySlice<UInt8>) -> [UInt8] {
         let polyKey = Array(ChaCha20.block(key: key, nonce: nonce, counter: 0).prefix(32))
-        var data = aad
-        data += [UInt8](repeating: 0, count: (16 - aad.count % 16) % 16)
-        data += ciphertext
-        data += [UInt8](repeating: 0, count: (16 - ciphertext.count % 16) % 16)
+        var mac = Poly1305(key: polyKey)
+        mac.update(aad[...])
+        mac.update([UInt8](repeating: 0, count: (16 - aad.count % 16) % 16)[...])
+        mac.update(ciphertext)
+        mac.update([UInt8](repeating: 0, count: (16 - ciphertext.count % 16) % 16)[...])
+        var lengths: [UInt8] = []
         for length in [UInt64(aad.count), UInt64(ciphertext.count)] {
-            for i in 0..<8 { data.append(UInt8(truncatingIfNeeded: length >> UInt64(8 * i))) }
+            for i in 0..<8 { lengths.append(UInt8(truncatingIfNeeded: length >> UInt64(8 * i))) }
         }
-        return Poly1305.authenticate(data, key: polyKey)
+        mac.update(lengths[...])
+        return mac.finish()
     }
 }
 
-/// The ChaCha20 stream cipher (RFC 8439, section 2.3 and 2.4).
+/// The ChaCha20 stream cipher (RFC 8439, section 2.3 and 2.4). The state
+/// lives in sixteen local words and the data is XORed in place, a block at
+/// a time: the whole cost of an encrypted session is here and in Poly1305.
 public enum ChaCha20 {
     @inline(__always) static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
 
@@ -44,88 +54,155 @@ public enum ChaCha20 {
         UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
     }
 
-    /// One 64-byte keystream block.
-    public static func block(key: [UInt8], nonce: [UInt8], counter: UInt32) -> [UInt8] {
-        var s: [UInt32] = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]
-        for i in 0..<8 { s.append(word(key, i * 4)) }
-        s.append(counter)
-        for i in 0..<3 { s.append(word(nonce, i * 4)) }
-        var x = s
-        @inline(__always) func quarter(_ a: Int, _ b: Int, _ c: Int, _ d: Int) {
-            x[a] &+= x[b]; x[d] ^= x[a]; x[d] = rotl(x[d], 16)
-            x[c] &+= x[d]; x[b] ^= x[c]; x[b] = rotl(x[b], 12)
-            x[a] &+= x[b]; x[d] ^= x[a]; x[d] = rotl(x[d], 8)
-            x[c] &+= x[d]; x[b] ^= x[c]; x[b] = rotl(x[b], 7)
+    /// The sixteen keystream words of block `counter`.
+    @inline(__always)
+    static func keystream(_ s: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
+                          counter: UInt32, into out: UnsafeMutablePointer<UInt32>) {
+        var x0: UInt32 = 0x61707865, x1: UInt32 = 0x3320646e, x2: UInt32 = 0x79622d32, x3: UInt32 = 0x6b206574
+        var x4 = s.0, x5 = s.1, x6 = s.2, x7 = s.3, x8 = s.4, x9 = s.5, x10 = s.6, x11 = s.7
+        var x12 = counter, x13 = s.8, x14 = s.9, x15 = s.10
+        @inline(__always) func qr(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32, _ d: inout UInt32) {
+            a &+= b; d ^= a; d = rotl(d, 16)
+            c &+= d; b ^= c; b = rotl(b, 12)
+            a &+= b; d ^= a; d = rotl(d, 8)
+            c &+= d; b ^= c; b = rotl(b, 7)
         }
         for _ in 0..<10 {
-            quarter(0, 4, 8, 12); quarter(1, 5, 9, 13); quarter(2, 6, 10, 14); quarter(3, 7, 11, 15)
-            quarter(0, 5, 10, 15); quarter(1, 6, 11, 12); quarter(2, 7, 8, 13); quarter(3, 4, 9, 14)
+            qr(&x0, &x4, &x8, &x12); qr(&x1, &x5, &x9, &x13); qr(&x2, &x6, &x10, &x14); qr(&x3, &x7, &x11, &x15)
+            qr(&x0, &x5, &x10, &x15); qr(&x1, &x6, &x11, &x12); qr(&x2, &x7, &x8, &x13); qr(&x3, &x4, &x9, &x14)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for i in 0..<16 {
-            let v = x[i] &+ s[i]
-            out += [UInt8(truncatingIfNeeded: v), UInt8(truncatingIfNeeded: v >> 8), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 24)]
-        }
+        out[0] = x0 &+ 0x61707865; out[1] = x1 &+ 0x3320646e; out[2] = x2 &+ 0x79622d32; out[3] = x3 &+ 0x6b206574
+        out[4] = x4 &+ s.0; out[5] = x5 &+ s.1; out[6] = x6 &+ s.2; out[7] = x7 &+ s.3
+        out[8] = x8 &+ s.4; out[9] = x9 &+ s.5; out[10] = x10 &+ s.6; out[11] = x11 &+ s.7
+        out[12] = x12 &+ counter; out[13] = x13 &+ s.8; out[14] = x14 &+ s.9; out[15] = x15 &+ s.10
+    }
+
+    static func setup(key: [UInt8], nonce: [UInt8]) -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) {
+        (word(key, 0), word(key, 4), word(key, 8), word(key, 12), word(key, 16), word(key, 20), word(key, 24), word(key, 28),
+         word(nonce, 0), word(nonce, 4), word(nonce, 8), 0)
+    }
+
+    /// One 64-byte keystream block.
+    public static func block(key: [UInt8], nonce: [UInt8], counter: UInt32) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
+        xorInPlace(&out, key: key, nonce: nonce, counter: counter)
         return out
     }
 
     /// `data` XORed with the keystream from block `counter` on.
     public static func xor(_ data: [UInt8], key: [UInt8], nonce: [UInt8], counter: UInt32) -> [UInt8] {
         var out = data
-        var blockCounter = counter
-        var offset = 0
-        while offset < data.count {
-            let stream = block(key: key, nonce: nonce, counter: blockCounter)
-            for i in 0..<min(64, data.count - offset) { out[offset + i] ^= stream[i] }
-            offset += 64
-            blockCounter &+= 1
-        }
+        xorInPlace(&out, key: key, nonce: nonce, counter: counter)
         return out
+    }
+
+    public static func xorInPlace(_ data: inout [UInt8], key: [UInt8], nonce: [UInt8], counter: UInt32) {
+        let s = setup(key: key, nonce: nonce)
+        let stream = UnsafeMutablePointer<UInt32>.allocate(capacity: 16)
+        defer { stream.deallocate() }
+        var blockCounter = counter
+        data.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let count = buffer.count
+            var offset = 0
+            while offset < count {
+                keystream(s, counter: blockCounter, into: stream)
+                let n = min(64, count - offset)
+                if n == 64 {
+                    for i in 0..<16 {
+                        let at = base + offset + 4 * i
+                        let v = at.loadUnaligned(as: UInt32.self)
+                        at.storeBytes(of: v ^ UInt32(littleEndian: stream[i]).littleEndian, as: UInt32.self)
+                    }
+                } else {
+                    for i in 0..<n {
+                        let byte = UInt8(truncatingIfNeeded: stream[i / 4] >> UInt32(8 * (i % 4)))
+                        base.storeBytes(of: base.load(fromByteOffset: offset + i, as: UInt8.self) ^ byte, toByteOffset: offset + i, as: UInt8.self)
+                    }
+                }
+                offset += 64
+                blockCounter &+= 1
+            }
+        }
     }
 }
 
 /// The Poly1305 one-time authenticator (RFC 8439, section 2.5), in 26-bit
-/// limbs with 64-bit products.
-public enum Poly1305 {
-    public static func authenticate(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
+/// limbs with 64-bit products, fed incrementally so that a message is never
+/// copied to be authenticated.
+public struct Poly1305 {
+    let r0: UInt64, r1: UInt64, r2: UInt64, r3: UInt64, r4: UInt64
+    let s1: UInt64, s2: UInt64, s3: UInt64, s4: UInt64
+    let pad: [UInt64]
+    var h0: UInt64 = 0, h1: UInt64 = 0, h2: UInt64 = 0, h3: UInt64 = 0, h4: UInt64 = 0
+    var partial: [UInt8] = []
+
+    @inline(__always) static func le32(_ p: UnsafeRawPointer, _ i: Int) -> UInt64 {
+        UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+    }
+
+    public init(key: [UInt8]) {
         precondition(key.count == 32, "a Poly1305 key is 32 bytes")
-        func le32(_ b: [UInt8], _ i: Int) -> UInt64 {
-            UInt64(b[i]) | UInt64(b[i + 1]) << 8 | UInt64(b[i + 2]) << 16 | UInt64(b[i + 3]) << 24
-        }
+        func le32(_ i: Int) -> UInt64 { UInt64(ChaCha20.word(key, i)) }
         // r, clamped, in five 26-bit limbs.
-        let r0 = le32(key, 0) & 0x3ffffff
-        let r1 = (le32(key, 3) >> 2) & 0x3ffff03
-        let r2 = (le32(key, 6) >> 4) & 0x3ffc0ff
-        let r3 = (le32(key, 9) >> 6) & 0x3f03fff
-        let r4 = (le32(key, 12) >> 8) & 0x00fffff
-        let s1 = r1 * 5, s2 = r2 * 5, s3 = r3 * 5, s4 = r4 * 5
-        var h0: UInt64 = 0, h1: UInt64 = 0, h2: UInt64 = 0, h3: UInt64 = 0, h4: UInt64 = 0
-        var offset = 0
-        while offset < message.count {
-            var block = [UInt8](repeating: 0, count: 17)
-            let n = min(16, message.count - offset)
-            for i in 0..<n { block[i] = message[offset + i] }
-            block[n] = 1
-            let hibit = UInt64(block[16]) << 24
-            h0 += le32(block, 0) & 0x3ffffff
-            h1 += (le32(block, 3) >> 2) & 0x3ffffff
-            h2 += (le32(block, 6) >> 4) & 0x3ffffff
-            h3 += (le32(block, 9) >> 6) & 0x3ffffff
-            h4 += (le32(block, 12) >> 8) | hibit
-            let d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1
-            var d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2
-            var d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3
-            var d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4
-            var d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0
-            var c = d0 >> 26; h0 = d0 & 0x3ffffff
-            d1 += c; c = d1 >> 26; h1 = d1 & 0x3ffffff
-            d2 += c; c = d2 >> 26; h2 = d2 & 0x3ffffff
-            d3 += c; c = d3 >> 26; h3 = d3 & 0x3ffffff
-            d4 += c; c = d4 >> 26; h4 = d4 & 0x3ffffff
-            h0 += c * 5; c = h0 >> 26; h0 &= 0x3ffffff
-            h1 += c
-            offset += 16
+        r0 = le32(0) & 0x3ffffff
+        r1 = (le32(3) >> 2) & 0x3ffff03
+        r2 = (le32(6) >> 4) & 0x3ffc0ff
+        r3 = (le32(9) >> 6) & 0x3f03fff
+        r4 = (le32(12) >> 8) & 0x00fffff
+        pad = (0..<4).map { le32(16 + 4 * $0) }
+        s1 = r1 * 5; s2 = r2 * 5; s3 = r3 * 5; s4 = r4 * 5
+    }
+
+    /// Absorbs one 16-byte block; `hibit` is 1 << 24 for a full block.
+    @inline(__always) mutating func block(_ p: UnsafeRawPointer, hibit: UInt64) {
+        h0 += Poly1305.le32(p, 0) & 0x3ffffff
+        h1 += (Poly1305.le32(p, 3) >> 2) & 0x3ffffff
+        h2 += (Poly1305.le32(p, 6) >> 4) & 0x3ffffff
+        h3 += (Poly1305.le32(p, 9) >> 6) & 0x3ffffff
+        h4 += (Poly1305.le32(p, 12) >> 8) | hibit
+        let d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1
+        var d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2
+        var d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3
+        var d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4
+        var d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0
+        var c = d0 >> 26; h0 = d0 & 0x3ffffff
+        d1 += c; c = d1 >> 26; h1 = d1 & 0x3ffffff
+        d2 += c; c = d2 >> 26; h2 = d2 & 0x3ffffff
+        d3 += c; c = d3 >> 26; h3 = d3 & 0x3ffffff
+        d4 += c; c = d4 >> 26; h4 = d4 & 0x3ffffff
+        h0 += c * 5; c = h0 >> 26; h0 &= 0x3ffffff
+        h1 += c
+    }
+
+    public mutating func update(_ bytes: ArraySlice<UInt8>) {
+        var bytes = bytes
+        if !partial.isEmpty {
+            let take = min(16 - partial.count, bytes.count)
+            partial += bytes.prefix(take)
+            bytes = bytes.dropFirst(take)
+            guard partial.count == 16 else { return }
+            partial.withUnsafeBytes { if let p = $0.baseAddress { block(p, hibit: 1 << 24) } }
+            partial = []
+        }
+        let whole = bytes.count / 16 * 16
+        bytes.withUnsafeBytes { b in
+            guard let base = b.baseAddress else { return }
+            var offset = 0
+            while offset < whole {
+                block(base + offset, hibit: 1 << 24)
+                offset += 16
+            }
+        }
+        partial = Array(bytes.dropFirst(whole))
+    }
+
+    public mutating func finish() -> [UInt8] {
+        if !partial.isEmpty {
+            var last = partial + [1]
+            last += [UInt8](repeating: 0, count: 16 - last.count)
+            last.withUnsafeBytes { if let p = $0.baseAddress { block(p, hibit: 0) } }
+            partial = []
         }
         // Full carry, then h - p where that does not go below zero, by mask.
         var c = h1 >> 26; h1 &= 0x3ffffff
@@ -153,11 +230,17 @@ public enum Poly1305 {
         var out: [UInt8] = []
         var carry: UInt64 = 0
         for (i, w) in [w0, w1, w2, w3].enumerated() {
-            let t = w + le32(key, 16 + i * 4) + carry
+            let t = w + pad[i] + carry
             carry = t >> 32
             out += [UInt8(truncatingIfNeeded: t), UInt8(truncatingIfNeeded: t >> 8), UInt8(truncatingIfNeeded: t >> 16), UInt8(truncatingIfNeeded: t >> 24)]
         }
         return out
+    }
+
+    public static func authenticate(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
+        var mac = Poly1305(key: key)
+        mac.update(message[...])
+        return mac.finish()
     }
 }
 

@@ -17,7 +17,8 @@ public enum Noise {
         var key: [UInt8]?
         var nonce: UInt64 = 0
 
-        init(key: [UInt8]? = nil) { self.key = key }
+        /// Without a key it passes messages through unchanged (Noise §5.1).
+        public init(key: [UInt8]? = nil) { self.key = key }
 
         static func nonceBytes(_ n: UInt64) -> [UInt8] {
             [0, 0, 0, 0] + (0..<8).map { UInt8(truncatingIfNeeded: n >> UInt64(8 * $0)) }

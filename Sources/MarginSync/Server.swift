@@ -1,17 +1,35 @@
 import Foundation
 import MarginCore
 
-/// Serves sync sessions on one listener, each on its own thread with its own
-/// connection to the store, until `stop()`.
+/// Serves sync sessions on one listener, each on its own thread, until
+/// `stop()`. A connection is first a pending handshake, with its own small
+/// quota and a short time limit; only a peer that has proven the team
+/// secret takes a session slot and gets the store opened for it. So a flood
+/// of connections that cannot authenticate delays a colleague by at most a
+/// handshake, and never locks them out.
 public final class SyncServer: @unchecked Sendable {
     public struct Options: Sendable {
         public var sync = SyncOptions()
-        /// Sessions beyond this are refused with ERROR busy.
+        /// Authenticated sessions beyond this are refused with ERROR busy.
         public var maxSessions = 16
-        /// Sessions from one address beyond this are refused the same way,
-        /// so that one host's flood of connections leaves room for others.
+        /// Authenticated sessions from one address beyond this are refused
+        /// the same way, so that one host leaves room for others.
         public var maxSessionsPerAddress = 8
-        public init() {}
+        /// Handshakes in progress. When full, one is cut to make room: the
+        /// oldest of the address with the most, so that a flood cuts its own
+        /// and cannot keep a newcomer from starting its handshake.
+        public var maxPending = 64
+        /// Handshakes in progress from one address; the same rule, per address.
+        public var maxPendingPerAddress = 8
+        /// Failed authentications from one address that are free; each one
+        /// after doubles the time (from 0.25 s, to at most `maxPenalty`)
+        /// during which that address's connections are closed at once.
+        public var freeFailures = 3
+        public var maxPenalty: Double = 30
+        /// A burst of failures from one address ends after this many quiet
+        /// seconds; its first failure is logged at once, the rest as a count.
+        public var burstQuiet: Double = 10
+        public init() { sync.handshakeTimeout = 5 }
     }
 
     public let directory: String
@@ -20,8 +38,19 @@ public final class SyncServer: @unchecked Sendable {
     private let log: @Sendable (String) -> Void
     private let lock = NSLock()
     private var stopped = false
-    private var active: [ObjectIdentifier: TCPConnection] = [:]
+    private var pending: [ObjectIdentifier: (connection: TCPConnection, host: String, started: Date)] = [:]
+    private var active: [ObjectIdentifier: (connection: TCPConnection, host: String)] = [:]
+    private var failures: [String: Failures] = [:]
     private let sessions = DispatchGroup()
+
+    /// One address's recent failed handshakes.
+    struct Failures {
+        var authentication = 0
+        var penaltyUntil = Date.distantPast
+        var last = Date()
+        var burstStart = Date()
+        var unlogged = 0
+    }
 
     public init(directory: String, endpoint: Endpoint, options: Options, log: @escaping @Sendable (String) -> Void) throws {
         self.directory = directory
@@ -35,10 +64,12 @@ public final class SyncServer: @unchecked Sendable {
     /// Accepts until stopped, then waits for running sessions to end.
     public func serve() {
         while !lock.withLock({ stopped }) {
+            flushBursts(force: false)
             guard let connection = try? listener.accept(timeout: 0.2) else { continue }
             start(connection)
         }
         sessions.wait()
+        flushBursts(force: true)
     }
 
     /// Stops accepting and cuts running sessions; an unfinished batch is
@@ -46,46 +77,134 @@ public final class SyncServer: @unchecked Sendable {
     public func stop() {
         lock.withLock {
             stopped = true
-            for c in active.values { c.shutdown() }
+            for c in active.values { c.connection.shutdown() }
+            for c in pending.values { c.connection.shutdown() }
         }
         listener.close()
     }
 
     private func start(_ connection: TCPConnection) {
+        let host = connection.peerHost
+        let id = ObjectIdentifier(connection)
         let refusal: String? = lock.withLock {
             if stopped { return "the server is stopping" }
-            if active.count >= options.maxSessions { return "too many sessions" }
-            if active.values.filter({ $0.peerHost == connection.peerHost }).count >= options.maxSessionsPerAddress {
-                return "too many sessions from \(connection.peerHost)"
+            if let f = failures[host], f.penaltyUntil > Date() {
+                return "too many failed authentications from \(host); wait \(Int(f.penaltyUntil.timeIntervalSinceNow.rounded(.up))) s"
             }
-            active[ObjectIdentifier(connection)] = connection
+            // Room for this handshake: when a quota is reached, cut the
+            // oldest handshake of the same address, or else of the address
+            // with the most handshakes pending, so a flood cuts its own.
+            let mine = pending.filter { $0.value.host == host }
+            var victim: ObjectIdentifier?
+            if mine.count >= options.maxPendingPerAddress {
+                victim = mine.min(by: { $0.value.started < $1.value.started })?.key
+            } else if pending.count >= options.maxPending {
+                var counts: [String: Int] = [:]
+                for p in pending.values { counts[p.host, default: 0] += 1 }
+                victim = pending.min(by: { a, b in
+                    let ca = counts[a.value.host] ?? 0, cb = counts[b.value.host] ?? 0
+                    return ca != cb ? ca > cb : a.value.started < b.value.started
+                })?.key
+            }
+            if let victim, let p = pending.removeValue(forKey: victim) { p.connection.shutdown() }
+            pending[id] = (connection, host, Date())
             return nil
         }
         if let refusal {
-            _ = try? connection.write(Wire.frame(.error(code: ErrorCode.busy.rawValue, message: "the server is busy (\(refusal)); try again")),
-                                      until: Date().addingTimeInterval(1))
+            // Said in clear, before any handshake: it names nothing of this node.
+            _ = try? connection.write(Wire.frame(.error(code: ErrorCode.busy.rawValue, message: refusal)), until: Date().addingTimeInterval(0.5))
             connection.close()
-            log("refused \(connection.peer): \(refusal)")
             return
         }
         sessions.enter()
         Thread.detachNewThread { [self] in
+            var admitted = false
             defer {
                 connection.close()
-                lock.withLock { _ = active.removeValue(forKey: ObjectIdentifier(connection)) }
+                lock.withLock {
+                    pending[id] = nil
+                    active[id] = nil
+                }
                 sessions.leave()
             }
             do {
-                let store = try Store(directory: directory)
-                let r = try SyncSession.serve(store: store, connection: connection, options: options.sync)
+                let r = try SyncSession.serve(stream: connection, options: options.sync, admit: {
+                    admitted = true
+                    return admit(id, connection, host)
+                }, openStore: { try Store(directory: directory) })
                 var line = "synced with \(r.peerName) (\(connection.peer)): received \(r.received), sent \(r.sent)"
                 if r.newConflicts > 0 { line += ", \(r.newConflicts) new conflicts" }
                 log(line)
                 if let recovery = r.recovery { log(recovery.summary) }
                 for w in r.warnings { log("warning: \(w)") }
             } catch {
-                log("session with \(connection.peer) ended: \(MarginError.message(for: error))")
+                let message = "session with \(connection.peer) ended: \(MarginError.message(for: error))"
+                if admitted {
+                    log(message)
+                } else {
+                    let isAuthentication = (error as? SyncError).map { $0.code == .authentication && !$0.fromPeer } ?? false
+                    failed(host, message, authentication: isAuthentication)
+                }
             }
         }
+    }
+
+    /// The peer proved the secret: a session slot, if one is free.
+    private func admit(_ id: ObjectIdentifier, _ connection: TCPConnection, _ host: String) -> String? {
+        let refusal: String? = lock.withLock {
+            pending[id] = nil
+            failures[host]?.authentication = 0
+            if stopped { return "the server is stopping" }
+            if active.count >= options.maxSessions { return "too many sessions" }
+            if active.values.filter({ $0.host == host }).count >= options.maxSessionsPerAddress {
+                return "too many sessions from \(host)"
+            }
+            active[id] = (connection, host)
+            return nil
+        }
+        if let refusal { log("refused \(connection.peer): \(refusal)") }
+        return refusal
+    }
+
+    /// A handshake that failed: logged if it starts a burst, counted if not;
+    /// a failed authentication also lengthens the address's penalty.
+    private func failed(_ host: String, _ message: String, authentication: Bool) {
+        let now = Date()
+        let logNow: Bool = lock.withLock {
+            var f = failures[host] ?? Failures()
+            var starts = false
+            if failures[host] == nil || now.timeIntervalSince(f.last) > options.burstQuiet {
+                f.burstStart = now
+                f.unlogged = 0
+                starts = true
+            } else {
+                f.unlogged += 1
+            }
+            f.last = now
+            if authentication {
+                f.authentication += 1
+                let over = f.authentication - options.freeFailures
+                if over > 0 { f.penaltyUntil = now.addingTimeInterval(min(options.maxPenalty, 0.25 * pow(2, Double(min(over, 20) - 1)))) }
+            }
+            failures[host] = f
+            return starts
+        }
+        if logNow { log(message) }
+    }
+
+    /// Logs the count of each burst that has gone quiet (all, when stopping).
+    private func flushBursts(force: Bool) {
+        let now = Date()
+        let lines: [String] = lock.withLock {
+            var out: [String] = []
+            for (host, f) in failures where force || now.timeIntervalSince(f.last) > options.burstQuiet {
+                if f.unlogged > 0 {
+                    out.append("\(f.unlogged) more failed handshakes from \(host) in \(Int(f.last.timeIntervalSince(f.burstStart).rounded(.up))) s")
+                }
+                if f.penaltyUntil < now { failures[host] = nil } else { failures[host]?.unlogged = 0 }
+            }
+            return out
+        }
+        lines.forEach(log)
     }
 }

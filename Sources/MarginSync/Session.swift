@@ -22,13 +22,15 @@ public struct SyncOptions: Sendable {
     public var idleTimeout: Double = 30
     /// Longest a whole session may take.
     public var sessionTimeout: Double = 3600
-    /// Longest the HELLO and AUTH exchange may take, however steadily the
-    /// peer trickles bytes: a peer without the secret cannot hold a session
-    /// slot for longer than this.
+    /// Longest the handshake may take, however steadily the peer trickles
+    /// bytes: a peer without the secret cannot hold a connection longer.
     public var handshakeTimeout: Double = 10
     public var connectTimeout: Double = 10
     public var maxFrame = Wire.defaultMaxFrame
     public var batchBytes = Wire.batchTargetBytes
+    /// A received batch is committed in steps that hold the store's write
+    /// lock about this long, so local commands wait at most a moment.
+    public var applyStepMilliseconds: Double = 100
     /// Batches a sender may have in flight before it waits for an ACK.
     public var window = 8
     /// Changes stamped further than this ahead of the local clock are held back.
@@ -37,6 +39,10 @@ public struct SyncOptions: Sendable {
     public var skewWarning: Double = 300
     public var sends = true
     public var receives = true
+    /// Off only in `margin-bench`, to measure what encryption costs: frames
+    /// then travel in SEALED frames without a cipher. Not on the wire and
+    /// not in the CLI; both sides must agree.
+    public var encryptsTransport = true
     /// Wall-clock source; nil: the store's own.
     public var wall: (@Sendable () -> Int64)? = nil
     public init() {}
@@ -61,87 +67,15 @@ public struct SyncReport: Sendable {
     public var warnings: [String] = []
 }
 
-/// Frames over a TCP connection, with the idle and session deadlines.
-final class FramedConnection {
-    let socket: TCPConnection
-    var decoder: FrameDecoder
-    let idle: Double
-    let sessionDeadline: Date
-    let handshakeTimeout: Double
-    /// Until the peer has authenticated.
-    private var handshakeDeadline: Date?
-    private(set) var errorSent = false
-
-    init(socket: TCPConnection, options: SyncOptions) {
-        self.socket = socket
-        decoder = FrameDecoder(maxFrame: options.maxFrame)
-        idle = options.idleTimeout
-        sessionDeadline = Date().addingTimeInterval(options.sessionTimeout)
-        handshakeTimeout = options.handshakeTimeout
-        handshakeDeadline = Date().addingTimeInterval(options.handshakeTimeout)
-    }
-
-    func authenticated() { handshakeDeadline = nil }
-
-    var deadline: Date { min(Date().addingTimeInterval(idle), sessionDeadline, handshakeDeadline ?? .distantFuture) }
-
-    /// Why a wait ran out: the deadline that was reached.
-    func timeoutMessage() -> String {
-        if let h = handshakeDeadline, h <= Date() { return "the peer did not complete the handshake within \(Int(handshakeTimeout)) s" }
-        if sessionDeadline <= Date() { return "the session reached its time limit" }
-        return "the peer went silent for \(Int(idle)) s"
-    }
-
-    @discardableResult
-    func send(_ m: Message) throws -> [UInt8] {
-        let f = Wire.frame(m)
-        try sendRaw(f)
-        return f
-    }
-
-    func sendRaw(_ frame: [UInt8]) throws {
-        do { try socket.write(frame, until: deadline) } catch let e as NetworkError { throw SyncError(.timeout, e.kind == .timeout ? timeoutMessage() : e.message) }
-    }
-
-    func receive() throws -> (Message, [UInt8]) {
-        while true {
-            do {
-                if let f = try decoder.next() { return (try Wire.decode(type: f.type, payload: f.payload), f.raw) }
-            } catch let e as WireError {
-                throw SyncError(.malformed, "malformed message: \(e.message)")
-            }
-            let bytes: [UInt8]
-            do {
-                bytes = try socket.read(max: min(max(decoder.wanted, 1 << 16), 1 << 20), until: deadline)
-            } catch let e as NetworkError {
-                throw SyncError(.timeout, e.kind == .timeout ? timeoutMessage() : e.message)
-            }
-            if bytes.isEmpty {
-                throw SyncError(.malformed, decoder.buffered > 0 ? "the peer closed the connection in the middle of a frame"
-                                                                 : "the peer closed the connection")
-            }
-            decoder.append(bytes)
-        }
-    }
-
-    /// Tells the peer why the session ends; best effort, the peer may be gone.
-    func fail(_ error: SyncError) -> SyncError {
-        guard !errorSent, !error.fromPeer else { return error }
-        errorSent = true
-        _ = try? socket.write(Wire.frame(.error(code: error.code.rawValue, message: error.message)),
-                              until: Date().addingTimeInterval(2))
-        return error
-    }
-}
-
-/// One sync session, either side. The sequence (PROTOCOL.md, "Session"):
-/// HELLO both ways, AUTH both ways (client first), HAVE both ways, then the
-/// client's changes to the server, then the server's to the client.
+/// One sync session, either side. The sequence (PROTOCOL.md §4): the Noise
+/// handshake (OPEN, HANDSHAKE, HANDSHAKE), then inside the encryption HELLO
+/// both ways (client first), HAVE both ways, then the client's changes to
+/// the server, then the server's to the client.
 public final class SyncSession {
     public enum Role: Sendable { case client, server }
 
     let store: Store
-    let conn: FramedConnection
+    let conn: SecureChannel
     let options: SyncOptions
     let role: Role
     let address: String?
@@ -149,9 +83,9 @@ public final class SyncSession {
 
     func now() -> Int64 { options.wall?() ?? store.wallClock.nowMilliseconds() }
 
-    init(store: Store, socket: TCPConnection, options: SyncOptions, role: Role, address: String?) {
+    init(store: Store, channel: SecureChannel, options: SyncOptions, role: Role, address: String?) {
         self.store = store
-        conn = FramedConnection(socket: socket, options: options)
+        conn = channel
         self.options = options
         self.role = role
         self.address = address
@@ -164,20 +98,37 @@ public final class SyncSession {
             throw SyncError(.internalError, e.message)
         }
         defer { socket.close() }
-        return try SyncSession(store: store, socket: socket, options: options, role: .client, address: endpoint.description).run()
+        return try sync(store: store, over: socket, options: options, address: endpoint.description)
+    }
+
+    /// Runs one session as the client over a stream already open (a TCP
+    /// connection, or the pipes to `ssh host margin serve --stdio`).
+    public static func sync(store: Store, over stream: any ByteStream, options: SyncOptions, address: String) throws -> SyncReport {
+        let channel = SecureChannel(stream: stream, options: options)
+        return try run(channel) {
+            try channel.clientHandshake(psk: SessionKeys.psk(options.secret))
+            return try SyncSession(store: store, channel: channel, options: options, role: .client, address: address).runUnchecked()
+        }
     }
 
     /// What `margin sync` does: one session, and a second (at most two
     /// more) when the first found this store restored or copied, to send
     /// the changes it issued again under its new id, or to locate a fork of
-    /// its own history. The reports are added up.
-    public static func syncSettling(store: Store, with endpoint: Endpoint, options: SyncOptions) throws -> SyncReport {
-        var total = try sync(store: store, with: endpoint, options: options)
+    /// its own history. The reports are added up. `connect` opens a fresh
+    /// stream for each session.
+    public static func syncSettling(store: Store, options: SyncOptions, address: String,
+                                    connect: () throws -> any ByteStream) throws -> SyncReport {
+        func once() throws -> SyncReport {
+            let stream = try connect()
+            defer { stream.close() }
+            return try sync(store: store, over: stream, options: options, address: address)
+        }
+        var total = try once()
         var last = total
         var rounds = 0
         while rounds < 2, (last.recovery != nil && options.sends) || last.ownForkPending {
             rounds += 1
-            last = try sync(store: store, with: endpoint, options: options)
+            last = try once()
             total.recovery = total.recovery ?? last.recovery
             total.ownForkPending = last.ownForkPending
             total.tookBack += last.tookBack
@@ -192,19 +143,42 @@ public final class SyncSession {
         return total
     }
 
-    /// Serves one session on an accepted connection.
-    public static func serve(store: Store, connection: TCPConnection, options: SyncOptions) throws -> SyncReport {
-        try SyncSession(store: store, socket: connection, options: options, role: .server, address: nil).run()
+    public static func syncSettling(store: Store, with endpoint: Endpoint, options: SyncOptions) throws -> SyncReport {
+        try syncSettling(store: store, options: options, address: endpoint.description) {
+            do { return try TCPConnection.connect(to: endpoint, timeout: options.connectTimeout) } catch let e as NetworkError {
+                throw SyncError(.internalError, e.message)
+            }
+        }
     }
 
-    static func mac(_ secret: [UInt8], role: Role, transcript: [UInt8]) -> [UInt8] {
-        HMACSHA256.authenticate(Array("margin-auth-v1 \(role == .client ? "client" : "server")".utf8) + transcript, key: secret)
+    /// Serves one session on an accepted stream. The store is opened only
+    /// once the peer has proven the team secret, and `admit` is asked then
+    /// for a session slot (nil: admitted; else why not): a peer without the
+    /// secret costs a thread and a few hundred bytes, nothing more.
+    public static func serve(stream: any ByteStream, options: SyncOptions, admit: () -> String? = { nil },
+                             openStore: () throws -> Store) throws -> SyncReport {
+        let channel = SecureChannel(stream: stream, options: options)
+        return try run(channel) {
+            try channel.serverHandshake(psk: SessionKeys.psk(options.secret))
+            if let refusal = admit() { throw SyncError(.busy, "the server is busy (\(refusal)); try again") }
+            let store = try openStore()
+            return try SyncSession(store: store, channel: channel, options: options, role: .server, address: nil).runUnchecked()
+        }
     }
 
-    /// The transcript hash both proofs cover: SHA-256 of the client's HELLO
-    /// frame followed by the server's, exactly as sent.
-    static func transcript(clientHello: [UInt8], serverHello: [UInt8]) -> [UInt8] {
-        SHA256.hash(clientHello + serverHello)
+    /// Serves one session on a store already open.
+    public static func serve(store: Store, connection: any ByteStream, options: SyncOptions) throws -> SyncReport {
+        try serve(stream: connection, options: options) { store }
+    }
+
+    private static func run(_ channel: SecureChannel, _ body: () throws -> SyncReport) throws -> SyncReport {
+        do {
+            return try body()
+        } catch let e as SyncError {
+            throw channel.fail(e)
+        } catch {
+            throw channel.fail(SyncError(.internalError, MarginError.message(for: error)))
+        }
     }
 
     func expect(_ m: Message, _ what: String) throws -> Message {
@@ -214,79 +188,51 @@ public final class SyncSession {
         return m
     }
 
-    func versionProblem(_ peer: Hello) -> SyncError? {
-        let me = role == .client ? "client" : "server", them = role == .client ? "server" : "client"
-        if peer.protocolVersion != Wire.protocolVersion {
-            let newer = peer.protocolVersion > Wire.protocolVersion ? me : them
-            return SyncError(.version, "sync protocol mismatch: the \(me) speaks version \(Wire.protocolVersion), the \(them) version \(peer.protocolVersion): upgrade margin on the \(newer == me ? me : them)")
+    /// This side's HELLO: its node key signs the handshake hash.
+    func hello() throws -> Hello {
+        guard let proof = store.signSession(SessionKeys.identityMessage(signerIsClient: role == .client, handshakeHash: conn.handshakeHash)) else {
+            throw SyncError(.internalError, "this store has no node key to prove who it is (is it read-only?)")
         }
+        return Hello(schemaVersion: UInt16(Store.schemaVersion), node: store.node.id, publicKey: proof.publicKey, signature: proof.signature,
+                     wallClock: now(), sends: options.sends, receives: options.receives, name: store.node.name)
+    }
+
+    /// Why the peer's HELLO cannot be accepted, or nil.
+    func helloProblem(_ peer: Hello) throws -> SyncError? {
+        let me = role == .client ? "client" : "server", them = role == .client ? "server" : "client"
         if Int(peer.schemaVersion) != Store.schemaVersion {
             let older = Int(peer.schemaVersion) < Store.schemaVersion ? them : me
             return SyncError(.version, "store schema mismatch: the \(me) has schema \(Store.schemaVersion), the \(them) schema \(peer.schemaVersion): upgrade margin on the \(older)")
         }
+        let message = SessionKeys.identityMessage(signerIsClient: role == .server, handshakeHash: conn.handshakeHash)
+        if let problem = try store.identityProblem(node: peer.node, publicKey: peer.publicKey, signature: peer.signature, message: message) {
+            return SyncError(.authentication, "the \(them) did not prove its node id: \(problem)")
+        }
+        if peer.node == store.node.id {
+            return SyncError(.refusedChange, "the peer is this very store (same node id)")
+        }
         return nil
     }
 
-    func run() throws -> SyncReport {
-        do {
-            return try runUnchecked()
-        } catch let e as SyncError {
-            throw conn.fail(e)
-        } catch {
-            throw conn.fail(SyncError(.internalError, MarginError.message(for: error)))
-        }
+    func receiveHello() throws -> Hello {
+        guard case .hello(let h) = try expect(try conn.receive(), "HELLO") else { throw SyncError(.malformed, "expected HELLO") }
+        if let problem = try helloProblem(h) { throw problem }
+        return h
     }
 
-    private func runUnchecked() throws -> SyncReport {
-        var g = SystemRandomNumberGenerator()
-        let nonce = (0..<Wire.nonceLength).map { _ in UInt8.random(in: 0...255, using: &g) }
-        let mine = Hello(schemaVersion: UInt16(Store.schemaVersion), node: store.node.id, wallClock: now(),
-                         nonce: nonce, sends: options.sends, receives: options.receives, name: store.node.name)
-
-        // HELLO
+    func runUnchecked() throws -> SyncReport {
+        let mine = try hello()
         let peer: Hello
-        let clientHello: [UInt8], serverHello: [UInt8]
         if role == .client {
-            clientHello = try conn.send(.hello(mine))
-            let (m, raw) = try conn.receive()
-            guard case .hello(let h) = try expect(m, "HELLO") else { throw conn.fail(SyncError(.malformed, "expected HELLO")) }
-            peer = h
-            serverHello = raw
-            if let problem = versionProblem(peer) { throw conn.fail(problem) }
+            try conn.send(.hello(mine))
+            peer = try receiveHello()
         } else {
-            let (m, raw) = try conn.receive()
-            guard case .hello(let h) = try expect(m, "HELLO") else { throw conn.fail(SyncError(.malformed, "expected HELLO")) }
-            peer = h
-            clientHello = raw
-            if let problem = versionProblem(peer) { throw conn.fail(problem) }
-            serverHello = try conn.send(.hello(mine))
-        }
-        report.peerID = peer.node
-        report.peerName = peer.name
-
-        // AUTH: the client proves first; the server answers only a good proof.
-        let transcript = SyncSession.transcript(clientHello: clientHello, serverHello: serverHello)
-        let clientMAC = SyncSession.mac(options.secret, role: .client, transcript: transcript)
-        let serverMAC = SyncSession.mac(options.secret, role: .server, transcript: transcript)
-        if role == .client {
-            try conn.send(.auth(mac: clientMAC))
-            let (m, _) = try conn.receive()
-            guard case .auth(let mac) = try expect(m, "AUTH") else { throw conn.fail(SyncError(.malformed, "expected AUTH")) }
-            guard HMACSHA256.constantTimeEqual(mac, serverMAC) else {
-                throw conn.fail(SyncError(.authentication, "authentication failed: the server does not know the team secret"))
-            }
-        } else {
-            let (m, _) = try conn.receive()
-            guard case .auth(let mac) = try expect(m, "AUTH") else { throw conn.fail(SyncError(.malformed, "expected AUTH")) }
-            guard HMACSHA256.constantTimeEqual(mac, clientMAC) else {
-                throw conn.fail(SyncError(.authentication, "authentication failed: wrong or missing team secret"))
-            }
-            try conn.send(.auth(mac: serverMAC))
+            peer = try receiveHello()
+            try conn.send(.hello(mine))
         }
         conn.authenticated()
-        if peer.node == store.node.id {
-            throw conn.fail(SyncError(.refusedChange, "the peer is this very store (same node id)"))
-        }
+        report.peerID = peer.node
+        report.peerName = peer.name
         let skew = Double(peer.wallClock - now()) / 1000
         if abs(skew) > options.skewWarning {
             report.warnings.append("the clock of \(peer.name) is \(Int(abs(skew) / 60)) minutes \(skew > 0 ? "ahead of" : "behind") this one")
@@ -359,15 +305,15 @@ public final class SyncSession {
         // resolved is not news.
         report.newConflicts = Set(try store.conflicts(includeResolved: false).map(\.id)).subtracting(openBefore).count
         try store.write {
-            try store.recordPeer(id: peer.node, name: peer.name, address: role == .client ? address : conn.socket.peer,
+            try store.recordPeer(id: peer.node, name: peer.name, address: role == .client ? address : conn.stream.peer,
                                  theirs: theyHave, ours: try store.versionVector(), at: now())
         }
         return report
     }
 
     func receiveHave() throws -> (VersionVector, [NodeID: [UInt8]], UInt64) {
-        let (m, _) = try conn.receive()
-        guard case .have(let vv, let tips, let resendFrom) = try expect(m, "HAVE") else { throw conn.fail(SyncError(.malformed, "expected HAVE")) }
+        let m = try conn.receive()
+        guard case .have(let vv, let tips, let resendFrom) = try expect(m, "HAVE") else { throw SyncError(.malformed, "expected HAVE") }
         return (vv, tips, resendFrom)
     }
 
@@ -384,9 +330,9 @@ public final class SyncSession {
         var acknowledged = theyHave
 
         func awaitAck() throws {
-            let (m, _) = try conn.receive()
-            guard case .ack(let n, _) = try expect(m, "ACK") else { throw conn.fail(SyncError(.malformed, "expected ACK")) }
-            guard n == acked + 1 else { throw conn.fail(SyncError(.malformed, "ACK for batch \(n), expected \(acked + 1)")) }
+            let m = try conn.receive()
+            guard case .ack(let n, _) = try expect(m, "ACK") else { throw SyncError(.malformed, "expected ACK") }
+            guard n == acked + 1 else { throw SyncError(.malformed, "ACK for batch \(n), expected \(acked + 1)") }
             acked = n
             for (o, s) in inFlight.removeValue(forKey: n) ?? [:] { acknowledged.heads[o] = max(acknowledged.heads[o] ?? 0, s) }
         }
@@ -397,7 +343,7 @@ public final class SyncSession {
                 var heads: [NodeID: Int64] = [:]
                 for c in changes { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
                 inFlight[number] = heads
-                try conn.sendRaw(Wire.batchFrame(number: number, count: changes.count, encodedChanges: encoded, signatures: signatures))
+                try conn.sendFrame(Wire.batchFrame(number: number, count: changes.count, encodedChanges: encoded, signatures: signatures))
                 total += changes.count
                 while number - acked >= UInt64(options.window) { try awaitAck() }
             }
@@ -408,28 +354,29 @@ public final class SyncSession {
         theyHave = acknowledged
     }
 
-    /// Applies the peer's batches, each in one transaction, acknowledging
-    /// each after it commits; returns at DONE.
+    /// Applies the peer's batches, each in short steps, acknowledging each
+    /// after its last step commits; returns at DONE.
     func receiveChanges(allowed: Bool, peerName: String, holding: Set<NodeID>) throws {
         var expected: UInt64 = 1
         var held = holding, future: Set<NodeID> = []
         var forks: [ChangeID] = []
         var records: Set<String> = [], annotations: Set<String> = []
         while true {
-            let (m, _) = try conn.receive()
+            let m = try conn.receive()
             switch try expect(m, "BATCH") {
             case .batch(let number, let changes, let signatures):
-                guard allowed else { throw conn.fail(SyncError(.malformed, "changes sent to a side that asked not to receive them")) }
-                guard number == expected else { throw conn.fail(SyncError(.malformed, "batch \(number) out of order (expected \(expected))")) }
+                guard allowed else { throw SyncError(.malformed, "changes sent to a side that asked not to receive them") }
+                guard number == expected else { throw SyncError(.malformed, "batch \(number) out of order (expected \(expected))") }
                 expected += 1
                 // Far in the future: not applied (it would drag this clock
                 // forward); nor is anything after it from the same origin.
                 let horizon = now() + Int64(options.maxFuture * 1000)
                 let outcome: Store.BatchOutcome
                 do {
-                    outcome = try store.receiveBatch(changes, signatures: signatures, horizon: horizon, holding: held, peer: peerName)
+                    outcome = try store.receiveBatch(changes, signatures: signatures, horizon: horizon, holding: held, peer: peerName,
+                                                     stepMilliseconds: options.applyStepMilliseconds)
                 } catch {
-                    throw conn.fail(SyncError(.refusedChange, "batch \(number) refused: \(MarginError.message(for: error))"))
+                    throw SyncError(.refusedChange, "batch \(number) refused: \(MarginError.message(for: error))")
                 }
                 held = outcome.held
                 future.formUnion(outcome.future)
@@ -455,7 +402,7 @@ public final class SyncSession {
                 }
                 return
             default:
-                throw conn.fail(SyncError(.malformed, "unexpected \(m.type) message"))
+                throw SyncError(.malformed, "unexpected \(m.type) message")
             }
         }
     }

@@ -41,15 +41,127 @@ public struct Endpoint: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
-    /// Whether this names the loopback interface only.
+    /// Whether this names the loopback interface by its address. A name
+    /// proves nothing until resolved: see `TCPListener.isLoopback`.
     public var isLoopback: Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        host == "::1" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
+    }
+}
+
+/// The byte pipe a session runs over: a TCP connection, or the standard
+/// input and output of `margin serve --stdio` and of the ssh it runs under.
+public protocol ByteStream: AnyObject, Sendable {
+    /// The peer as `host:port` (or what the pipe leads to), for messages.
+    var peer: String { get }
+    /// The peer's address alone, for per-address limits.
+    var peerHost: String { get }
+    /// Up to `max` bytes; an empty result means the peer closed.
+    func read(max: Int, until deadline: Date) throws -> [UInt8]
+    func write(_ bytes: [UInt8], until deadline: Date) throws
+    /// Ends both directions, waking any thread blocked on this stream.
+    func shutdown()
+    func close()
+}
+
+/// Reads and writes on non-blocking descriptors, every wait a `poll` with
+/// the time left: what TCP connections and pipes share.
+enum Descriptor {
+    static func wait(_ fd: Int32, _ events: Int32, until deadline: Date) throws {
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { throw NetworkError(kind: .timeout, message: "the peer went silent (timed out)") }
+            guard fd >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
+            var p = pollfd(fd: fd, events: Int16(events), revents: 0)
+            let n = poll(&p, 1, Int32(min(left * 1000, 1000).rounded(.up)))
+            if n > 0 { return }
+            if n < 0 && errno != EINTR { throw NetworkError(kind: .other, message: TCPConnection.errnoMessage("poll")) }
+        }
+    }
+
+    static func read(_ current: () -> Int32, max: Int, until deadline: Date, socket: Bool) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        while true {
+            let fd = current()
+            guard fd >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
+            let n = buffer.withUnsafeMutableBytes { socket ? recv(fd, $0.baseAddress, max, 0) : Glibc.read(fd, $0.baseAddress, max) }
+            if n > 0 { return Array(buffer[0..<n]) }
+            if n == 0 { return [] }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                try wait(fd, Int32(POLLIN), until: deadline)
+                continue
+            }
+            throw NetworkError(kind: .closed, message: "connection lost: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func write(_ current: () -> Int32, _ bytes: [UInt8], until deadline: Date, socket: Bool) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let fd = current()
+            guard fd >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
+            let n = bytes.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return socket ? send(fd, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) : Glibc.write(fd, base + sent, bytes.count - sent)
+            }
+            if n > 0 { sent += n; continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                try wait(fd, Int32(POLLOUT), until: deadline)
+                continue
+            }
+            throw NetworkError(kind: .closed, message: "connection lost: \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// A pair of pipes (or any two descriptors) as one stream: `margin serve
+/// --stdio` reads its standard input and writes its standard output, and
+/// `margin sync ssh://…` the other ends, through ssh.
+public final class PipeStream: ByteStream, @unchecked Sendable {
+    private let lock = NSLock()
+    private var input: Int32, output: Int32
+    private let owns: Bool
+    public let peer: String
+    public let peerHost: String
+
+    /// `owns`: whether `close()` closes the descriptors.
+    public init(input: Int32, output: Int32, peer: String, owns: Bool = true) {
+        self.input = input
+        self.output = output
+        self.owns = owns
+        self.peer = peer
+        peerHost = peer
+        for fd in [input, output] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        // A reader gone away must be an error to the writer, not a signal.
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    deinit { close() }
+
+    public func read(max: Int, until deadline: Date) throws -> [UInt8] {
+        try Descriptor.read({ lock.withLock { input } }, max: max, until: deadline, socket: false)
+    }
+
+    public func write(_ bytes: [UInt8], until deadline: Date) throws {
+        try Descriptor.write({ lock.withLock { output } }, bytes, until: deadline, socket: false)
+    }
+
+    public func shutdown() { close() }
+
+    public func close() {
+        lock.withLock {
+            if owns {
+                if input >= 0 { Glibc.close(input) }
+                if output >= 0 && output != input { Glibc.close(output) }
+            }
+            input = -1
+            output = -1
+        }
     }
 }
 
 /// A connected TCP socket with deadline-bounded reads and writes.
 /// Non-blocking underneath; every wait is a `poll` with the time left.
-public final class TCPConnection: @unchecked Sendable {
+public final class TCPConnection: ByteStream, @unchecked Sendable {
     private let lock = NSLock()
     private var fd: Int32
     /// The peer as `host:port`, for messages.
@@ -112,52 +224,13 @@ public final class TCPConnection: @unchecked Sendable {
         throw lastError
     }
 
-    private func wait(_ events: Int32, until deadline: Date) throws {
-        while true {
-            let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { throw NetworkError(kind: .timeout, message: "the peer went silent (timed out)") }
-            let current = lock.withLock { fd }
-            guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
-            var p = pollfd(fd: current, events: Int16(events), revents: 0)
-            let n = poll(&p, 1, Int32(min(left * 1000, 1000).rounded(.up)))
-            if n > 0 { return }
-            if n < 0 && errno != EINTR { throw NetworkError(kind: .other, message: TCPConnection.errnoMessage("poll")) }
-        }
-    }
-
     /// Reads up to `max` bytes; an empty result means the peer closed.
     public func read(max: Int, until deadline: Date) throws -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: max)
-        while true {
-            let current = lock.withLock { fd }
-            guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
-            let n = buffer.withUnsafeMutableBytes { recv(current, $0.baseAddress, max, 0) }
-            if n > 0 { return Array(buffer[0..<n]) }
-            if n == 0 { return [] }
-            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
-                try wait(Int32(POLLIN), until: deadline)
-                continue
-            }
-            throw NetworkError(kind: .closed, message: "connection lost: \(String(cString: strerror(errno)))")
-        }
+        try Descriptor.read({ lock.withLock { fd } }, max: max, until: deadline, socket: true)
     }
 
     public func write(_ bytes: [UInt8], until deadline: Date) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let current = lock.withLock { fd }
-            guard current >= 0 else { throw NetworkError(kind: .closed, message: "connection closed") }
-            let n = bytes.withUnsafeBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return 0 }
-                return send(current, base + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
-            }
-            if n > 0 { sent += n; continue }
-            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-                try wait(Int32(POLLOUT), until: deadline)
-                continue
-            }
-            throw NetworkError(kind: .closed, message: "connection lost: \(String(cString: strerror(errno)))")
-        }
+        try Descriptor.write({ lock.withLock { fd } }, bytes, until: deadline, socket: true)
     }
 
     /// Ends both directions, waking any thread blocked on this socket.
@@ -177,6 +250,10 @@ public final class TCPListener: @unchecked Sendable {
     private let lock = NSLock()
     private var fd: Int32
     public let endpoint: Endpoint
+    /// Whether the address actually bound is a loopback one (127.0.0.0/8 or
+    /// ::1), whatever name it was given by: `127.lan` may well resolve to
+    /// 0.0.0.0, every interface.
+    public let isLoopback: Bool
 
     public init(endpoint: Endpoint, backlog: Int32 = 64) throws {
         var hints = addrinfo()
@@ -210,11 +287,24 @@ public final class TCPListener: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
+        var loopback = false
         if Int32(storage.ss_family) == AF_INET {
-            port = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+            (port, loopback) = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    (UInt16(bigEndian: $0.pointee.sin_port), UInt32(bigEndian: $0.pointee.sin_addr.s_addr) >> 24 == 127)
+                }
+            }
         } else if Int32(storage.ss_family) == AF_INET6 {
-            port = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+            (port, loopback) = withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                    let a = withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+                    let isOne = a.prefix(15).allSatisfy { $0 == 0 } && a[15] == 1
+                    let mapped = a.prefix(10).allSatisfy { $0 == 0 } && a[10] == 0xff && a[11] == 0xff && a[12] == 127
+                    return (UInt16(bigEndian: $0.pointee.sin6_port), isOne || mapped)
+                }
+            }
         }
+        isLoopback = loopback
         self.fd = fd
         self.endpoint = Endpoint(host: endpoint.host, port: port)
     }

@@ -8,35 +8,43 @@ import MarginCrypto
 public enum Wire {
     public static let magic: [UInt8] = Array("MRGN".utf8)
     /// Bumped whenever a message's layout or meaning changes.
-    public static let protocolVersion: UInt16 = 3
+    public static let protocolVersion: UInt16 = 4
     /// Frames larger than this are refused before they are read.
     public static let defaultMaxFrame = 16 << 20
+    /// The limit on every frame before the peer has proven the team secret:
+    /// the handshake's messages are under 200 bytes.
+    public static let handshakeMaxFrame = 4096
+    /// A Noise transport message is at most 65535 bytes, its tag included
+    /// (Noise §3), so a SEALED frame carries at most this much plaintext.
+    public static let sealedPlaintextMax = 65535 - 16
     /// A sender closes a batch once its encoded changes pass this size.
     public static let batchTargetBytes = 1 << 20
-    public static let nonceLength = 32
-    public static let macLength = 32
+    public static let signatureLength = 64
 }
 
 public enum MessageType: UInt8, Sendable {
-    case hello = 1, auth = 2, have = 3, batch = 4, ack = 5, done = 6, error = 7
+    /// In clear: OPEN, HANDSHAKE and SEALED, and ERROR before the handshake
+    /// completes. Inside SEALED: HELLO, HAVE, BATCH, ACK, DONE, ERROR.
+    case open = 1, handshake = 2, have = 3, batch = 4, ack = 5, done = 6, error = 7, hello = 8, sealed = 9
 }
 
-/// The first message each side sends.
+/// What each side says first inside the encrypted channel: who it is, proven
+/// by its node key's signature over the handshake hash (PROTOCOL.md §4).
 public struct Hello: Equatable, Sendable {
-    public var protocolVersion: UInt16
     public var schemaVersion: UInt16
     public var node: NodeID
+    public var publicKey: [UInt8]
+    public var signature: [UInt8]
     public var wallClock: Int64
-    public var nonce: [UInt8]
     /// Whether this side will send its changes / wants the other's.
     public var sends: Bool
     public var receives: Bool
     public var name: String
 
-    public init(protocolVersion: UInt16 = Wire.protocolVersion, schemaVersion: UInt16, node: NodeID, wallClock: Int64,
-                nonce: [UInt8], sends: Bool, receives: Bool, name: String) {
-        self.protocolVersion = protocolVersion; self.schemaVersion = schemaVersion; self.node = node
-        self.wallClock = wallClock; self.nonce = nonce; self.sends = sends; self.receives = receives; self.name = name
+    public init(schemaVersion: UInt16, node: NodeID, publicKey: [UInt8], signature: [UInt8], wallClock: Int64,
+                sends: Bool, receives: Bool, name: String) {
+        self.schemaVersion = schemaVersion; self.node = node; self.publicKey = publicKey; self.signature = signature
+        self.wallClock = wallClock; self.sends = sends; self.receives = receives; self.name = name
     }
 }
 
@@ -46,8 +54,15 @@ public enum ErrorCode: UInt16, Sendable {
 }
 
 public enum Message: Equatable, Sendable {
+    /// The client's first frame, the only one whose layout never changes:
+    /// the magic, the protocol version, then Noise message 1. A version other
+    /// than this one decodes with `noise` empty.
+    case open(version: UInt16, noise: [UInt8])
+    /// Noise handshake message 2 (server) or 3 (client).
+    case handshake([UInt8])
+    /// One Noise transport message: a piece of the encrypted frame stream.
+    case sealed([UInt8])
     case hello(Hello)
-    case auth(mac: [UInt8])
     /// The sender's version vector, for each origin in it the hash of the
     /// change at that sequence number, and the sequence number after which
     /// the sender asks for its own origin's changes again (PROTOCOL.md §6).
@@ -61,8 +76,10 @@ public enum Message: Equatable, Sendable {
 
     public var type: MessageType {
         switch self {
+        case .open: return .open
+        case .handshake: return .handshake
+        case .sealed: return .sealed
         case .hello: return .hello
-        case .auth: return .auth
         case .have: return .have
         case .batch: return .batch
         case .ack: return .ack
@@ -79,17 +96,20 @@ extension Wire {
     public static func payload(_ m: Message) -> [UInt8] {
         var w = ByteWriter()
         switch m {
-        case .hello(let h):
+        case .open(let version, let noise):
             w.raw(magic)
-            w.u16(h.protocolVersion)
+            w.u16(version)
+            w.raw(noise)
+        case .handshake(let noise), .sealed(let noise):
+            w.raw(noise)
+        case .hello(let h):
             w.u16(h.schemaVersion)
             w.node(h.node)
+            w.raw(h.publicKey)
+            w.raw(h.signature)
             w.i64(h.wallClock)
-            w.raw(h.nonce)
             w.u8((h.sends ? 1 : 0) | (h.receives ? 2 : 0))
             w.string(h.name)
-        case .auth(let mac):
-            w.raw(mac)
         case .have(let vv, let tips, let resendFrom):
             let entries = vv.heads.sorted { $0.key < $1.key }
             w.uvarint(UInt64(entries.count))
@@ -132,25 +152,27 @@ extension Wire {
         var r = ByteReader(payload)
         let m: Message
         switch t {
-        case .hello:
+        case .open:
             guard try r.raw(4) == magic else { throw WireError("not a Margin peer (bad magic)") }
-            let pv = try r.u16()
+            let version = try r.u16()
             // Everything after the version may change between versions.
-            if pv != protocolVersion {
-                return .hello(Hello(protocolVersion: pv, schemaVersion: 0, node: "0000000000000000", wallClock: 0,
-                                    nonce: [], sends: false, receives: false, name: ""))
-            }
+            if version != protocolVersion { return .open(version: version, noise: []) }
+            m = .open(version: version, noise: try r.raw(r.remaining))
+        case .handshake:
+            m = .handshake(try r.raw(r.remaining))
+        case .sealed:
+            m = .sealed(try r.raw(r.remaining))
+        case .hello:
             let sv = try r.u16()
             let node = try r.node()
+            let key = try r.raw(Ed25519.publicKeyLength)
+            let signature = try r.raw(signatureLength)
             let wall = try r.i64()
-            let nonce = try r.raw(nonceLength)
             let flags = try r.u8()
             guard flags & ~3 == 0 else { throw WireError("unknown hello flags \(flags)") }
             let name = try r.string()
-            m = .hello(Hello(protocolVersion: pv, schemaVersion: sv, node: node, wallClock: wall, nonce: nonce,
+            m = .hello(Hello(schemaVersion: sv, node: node, publicKey: key, signature: signature, wallClock: wall,
                              sends: flags & 1 != 0, receives: flags & 2 != 0, name: name))
-        case .auth:
-            m = .auth(mac: try r.raw(macLength))
         case .have:
             let n = try r.count(max: max(0, r.remaining - 1) / (9 + ChangeHash.length))
             var heads: [NodeID: Int64] = [:], tips: [NodeID: [UInt8]] = [:]
@@ -186,7 +208,8 @@ extension Wire {
 /// buffers more than one frame, and refuses a frame whose declared length is
 /// over the limit before reading its body.
 public struct FrameDecoder {
-    public let maxFrame: Int
+    /// Changes when a session moves from its handshake to its encrypted frames.
+    public var maxFrame: Int
     private var buffer: [UInt8] = []
     private var start = 0
 

@@ -19,7 +19,7 @@ final class ConvergenceTests: SyncTestCase {
         }
         guard let (real, signature) = last, let signature else { return nil }
         let p = try RawPeer(target.endpoint)
-        _ = try p.handshake(node: attacker.origin)
+        _ = try p.handshake(as: attacker)
         switch kind % 3 {
         case 0:
             // The victim's latest change, its value altered, its real signature kept.

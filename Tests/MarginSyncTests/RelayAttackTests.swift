@@ -20,7 +20,7 @@ final class RelayAttackTests: SyncTestCase {
 
     func relay(_ changes: [Change], _ signatures: [HeadSignature], to c: TestNode, as b: TestSigner) throws -> (code: UInt16, message: String)? {
         let p = try RawPeer(c.endpoint)
-        _ = try p.handshake(node: b.origin)
+        _ = try p.handshake(as: b)
         try p.send(.batch(number: 1, changes: changes, signatures: signatures))
         try p.send(.done(count: UInt64(changes.count)))
         // Phase 2: acknowledge whatever C sends, to the end of the session.

@@ -49,7 +49,7 @@ final class UpgradeTests: SyncTestCase {
                             entity: String(repeating: "ef", count: 16), field: "status", value: .text("open"))
         try bob.startServer()
         let p = try RawPeer(bob.endpoint)
-        _ = try p.handshake(node: forger.origin)
+        _ = try p.handshake(as: forger)
         try p.send(.batch(number: 1, changes: [forged], signatures: [forger.sign(forged)]))
         let e = try p.errorThenClose()
         XCTAssertTrue(e?.message.contains("not \(alice.store.node.id)'s") ?? false, "\(String(describing: e))")

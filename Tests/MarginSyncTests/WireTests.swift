@@ -9,8 +9,11 @@ final class WireTests: XCTestCase {
     static let a = "00112233445566aa", b = "ffeeddccbbaa9988"
 
     static let sample: [Message] = [
-        .hello(Hello(schemaVersion: 1, node: a, wallClock: 1_700_000_000_000, nonce: Array(0..<32), sends: true, receives: false, name: "alice 瑪多")),
-        .auth(mac: Array(repeating: 0xab, count: 32)),
+        .open(version: Wire.protocolVersion, noise: Array(0..<48)),
+        .handshake(Array(repeating: 0xab, count: 96)),
+        .sealed(Array(repeating: 0xcd, count: 17)),
+        .hello(Hello(schemaVersion: 1, node: a, publicKey: Array(0..<32), signature: Array(repeating: 9, count: 64),
+                     wallClock: 1_700_000_000_000, sends: true, receives: false, name: "alice 瑪多")),
         .have(VersionVector([a: 12, b: 300]), tips: [a: [UInt8](repeating: 7, count: 32), b: ChangeHash.genesis], resendFrom: 9),
         .have(VersionVector(), tips: [:], resendFrom: 0),
         .batch(number: 1, changes: [
@@ -29,6 +32,8 @@ final class WireTests: XCTestCase {
         .done(count: 4),
         .error(code: 3, message: "authentication failed"),
     ]
+
+    static let batchIndex = 6
 
     func decodeAll(_ bytes: [UInt8], chunk: Int) throws -> [Message] {
         var d = FrameDecoder()
@@ -59,15 +64,15 @@ final class WireTests: XCTestCase {
     }
 
     func testBatchFrameEqualsEncodingTheMessage() {
-        guard case .batch(let n, let changes, let signatures) = WireTests.sample[4] else { return XCTFail() }
+        guard case .batch(let n, let changes, let signatures) = WireTests.sample[WireTests.batchIndex] else { return XCTFail() }
         var w = ByteWriter()
         for c in changes { ChangeCodec.encode(c, into: &w) }
         XCTAssertEqual(Wire.batchFrame(number: n, count: changes.count, encodedChanges: w.bytes, signatures: signatures),
-                       Wire.frame(WireTests.sample[4]))
+                       Wire.frame(WireTests.sample[WireTests.batchIndex]))
     }
 
     func testTruncatedFramesWaitThenFail() throws {
-        let frame = Wire.frame(WireTests.sample[4])
+        let frame = Wire.frame(WireTests.sample[WireTests.batchIndex])
         var d = FrameDecoder()
         d.append(frame.dropLast())
         XCTAssertNil(try d.next(), "an incomplete frame is not returned")
@@ -103,7 +108,8 @@ final class WireTests: XCTestCase {
         refuses(6, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f], "varint over 64 bits")
         refuses(7, [0, 1, 2, 0xff, 0xfe], "invalid UTF-8")
         refuses(1, Array("XXXX".utf8) + [0, 1], "bad magic")
-        refuses(2, [1, 2, 3], "short MAC")
+        refuses(8, [0, 1] + Array("00112233445566aa".utf8) + [UInt8](repeating: 0, count: 95), "short HELLO")
+        refuses(1, Array("MRGN".utf8) + [0], "version cut short")
         var w = ByteWriter()
         w.uvarint(1); w.uvarint(1)
         w.node(WireTests.a); w.uvarint(1); w.uvarint(5); w.uvarint(0)
@@ -115,11 +121,15 @@ final class WireTests: XCTestCase {
         refuses(4, huge.bytes, "a count larger than the payload could hold")
     }
 
-    func testHelloFromAnotherVersionStillYieldsItsVersion() throws {
+    func testOpenFromAnotherVersionStillYieldsItsVersion() throws {
         var w = ByteWriter()
         w.raw(Wire.magic); w.u16(9); w.raw([1, 2, 3])   // the rest is version 9's business
-        guard case .hello(let h) = try Wire.decode(type: 1, payload: w.bytes) else { return XCTFail() }
-        XCTAssertEqual(h.protocolVersion, 9)
+        XCTAssertEqual(try Wire.decode(type: 1, payload: w.bytes), .open(version: 9, noise: []))
+        // A version-3 client's HELLO has the same first six bytes: the server
+        // reads its version and can answer it in words it understands.
+        var old = ByteWriter()
+        old.raw(Wire.magic); old.u16(3); old.u16(3); old.raw(Array("0123456789abcdef".utf8))
+        XCTAssertEqual(try Wire.decode(type: 1, payload: old.bytes), .open(version: 3, noise: []))
     }
 
     /// Deterministic random bytes: the decoder never crashes or hangs, it
@@ -131,7 +141,7 @@ final class WireTests: XCTestCase {
             var bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             if n > 5 && rng.next() % 2 == 0 {
                 bytes[0] = 0; bytes[1] = 0; bytes[2] = 0; bytes[3] = UInt8(n - 4)
-                bytes[4] = UInt8(1 + rng.next() % 7)
+                bytes[4] = UInt8(1 + rng.next() % 9)
             }
             var d = FrameDecoder(maxFrame: 4096)
             d.append(bytes)

@@ -2,9 +2,12 @@ import Foundation
 import MarginCore
 import MarginSync
 
-/// Reads the team secret from `--secret-file` or `MARGIN_SECRET`. A file
-/// that others can read is refused, as ssh refuses such a key.
+/// Reads the team secret from `--secret-file` or `MARGIN_SECRET`, both
+/// trimmed of surrounding blanks and newlines. A file that others can read
+/// is refused, as ssh refuses such a key; a secret weaker than a generated
+/// one is taken with a warning that names the risk.
 func loadSecret(_ file: String?, _ context: Context) throws -> [UInt8] {
+    let text: String
     if let file {
         let path = context.absolute(file)
         var st = stat()
@@ -12,15 +15,20 @@ func loadSecret(_ file: String?, _ context: Context) throws -> [UInt8] {
         if st.st_mode & 0o077 != 0 {
             throw MarginError.invalid("secret file \(file) is readable by others; run `chmod 600 \(file)`")
         }
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let t = String(data: data, encoding: .utf8) else {
             throw MarginError.invalid("secret file \(file) cannot be read as text")
         }
-        let secret = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !secret.isEmpty else { throw MarginError.invalid("secret file \(file) is empty") }
-        return Array(secret.utf8)
+        text = t.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw MarginError.invalid("secret file \(file) is empty") }
+    } else if let env = context.environment["MARGIN_SECRET"], !env.isEmpty {
+        text = env.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !text.isEmpty else { throw MarginError.invalid("MARGIN_SECRET holds only blanks") }
+    } else {
+        return []
     }
-    if let env = context.environment["MARGIN_SECRET"], !env.isEmpty { return Array(env.utf8) }
-    return []
+    let secret = TeamSecret.parse(text)
+    if !secret.fullStrength { context.warn(TeamSecret.weakWarning) }
+    return secret.bytes
 }
 
 func seconds(_ args: inout Arguments, _ name: String) throws -> Double? {
@@ -46,62 +54,78 @@ final class LockedLog: @unchecked Sendable {
 struct ServeCommand: Command {
     static let name = "serve"
     static let summary = "Accept sync sessions from colleagues until interrupted"
-    static let usage = "margin serve [--listen HOST:PORT] [--secret-file F] [options]"
+    static let usage = "margin serve [--listen HOST:PORT | --stdio] [--secret-file F] [options]"
     static let details = """
     Serves this store to peers running `margin sync`, many at once, while the
     store keeps being edited. Ctrl-C (SIGINT) or SIGTERM stops it; a session
-    cut short keeps only its committed batches.
+    cut short keeps only its committed batches. Every session is encrypted
+    and authenticated (Noise, see PROTOCOL.md); the log goes to stdout.
 
-    Without a team secret it listens on 127.0.0.1 only. Binding any other
-    address needs a secret (--secret-file F, or MARGIN_SECRET); traffic is
-    authenticated, not encrypted (see PROTOCOL.md for an SSH tunnel).
+    Without a team secret it listens on loopback only. Any other address
+    needs one (--secret-file F, or MARGIN_SECRET; make it with `margin secret
+    new`). The address is checked after the name is resolved.
+
+    --stdio serves one session on standard input and output, logging to
+    standard error: what `margin sync ssh://...` runs on the far side, and
+    what inetd or a systemd socket unit can run. A socket from a non-loopback
+    address on standard input needs a team secret, as --listen does.
 
     options:
       --listen HOST:PORT      address to listen on (default 127.0.0.1:7433;
                               port 0 picks a free port)
+      --stdio                 one session on standard input and output
       --secret-file F         the team secret (mode 600)
-      --max-sessions N        concurrent sessions (default 16)
-      --max-per-address N     concurrent sessions from one address (default 8)
+      --max-sessions N        concurrent authenticated sessions (default 16)
+      --max-per-address N     of them from one address (default 8)
+      --max-pending N         handshakes in progress (default 64; when full,
+                              the oldest is cut for a newcomer)
       --idle-timeout S        seconds a peer may stay silent (default 30)
-      --handshake-timeout S   seconds a peer has to authenticate (default 10)
+      --handshake-timeout S   seconds a peer has to authenticate (default 5)
       --session-timeout S     seconds a session may last (default 3600)
-      --max-frame BYTES       largest frame accepted (default 16777216)
+      --max-frame BYTES       largest frame accepted after the handshake
+                              (default 16777216; before it, 4096)
       --max-future S          hold back changes stamped more than S seconds
                               ahead of this clock (default 3600)
     """
-    var listen: String, secretFile: String?, maxSessions: Int?, maxPerAddress: Int?, idle: Double?, handshake: Double?
-    var total: Double?, maxFuture: Double?, maxFrame: Int?
+    var listen: String?, stdio: Bool, secretFile: String?, maxSessions: Int?, maxPerAddress: Int?, maxPending: Int?
+    var idle: Double?, handshake: Double?, total: Double?, maxFuture: Double?, maxFrame: Int?
     init(_ args: inout Arguments) throws {
-        listen = try args.option("--listen") ?? "127.0.0.1:\(Endpoint.defaultPort)"
+        listen = try args.option("--listen")
+        stdio = args.flag("--stdio")
         secretFile = try args.option("--secret-file")
         maxSessions = try args.intOption("--max-sessions", min: 1, max: 10_000)
         maxPerAddress = try args.intOption("--max-per-address", min: 1, max: 10_000)
+        maxPending = try args.intOption("--max-pending", min: 1, max: 10_000)
         idle = try seconds(&args, "--idle-timeout")
         handshake = try seconds(&args, "--handshake-timeout")
         total = try seconds(&args, "--session-timeout")
         maxFuture = try seconds(&args, "--max-future")
         maxFrame = try args.intOption("--max-frame", min: 1024, max: 1 << 30)
-        if let m = maxSessions, m < 1 { throw UsageError("--max-sessions must be at least 1") }
-        if let m = maxPerAddress, m < 1 { throw UsageError("--max-per-address must be at least 1") }
-        if let f = maxFrame, f < 1024 { throw UsageError("--max-frame must be at least 1024") }
+        if stdio && listen != nil { throw UsageError("--stdio and --listen exclude each other") }
+    }
+
+    func syncOptions(_ secret: [UInt8]) -> SyncOptions {
+        var o = SyncServer.Options().sync
+        o.secret = secret
+        if let i = idle { o.idleTimeout = i }
+        if let h = handshake { o.handshakeTimeout = h }
+        if let t = total { o.sessionTimeout = t }
+        if let f = maxFuture { o.maxFuture = f }
+        if let f = maxFrame { o.maxFrame = f }
+        return o
     }
 
     func run(_ context: Context) throws -> Int32 {
+        if stdio { return try runStdio(context) }
+        let listen = self.listen ?? "127.0.0.1:\(Endpoint.defaultPort)"
         guard let endpoint = Endpoint(parsing: listen) else { throw UsageError("--listen takes HOST:PORT, not '\(listen)'") }
         let secret = try loadSecret(secretFile, context)
-        if secret.isEmpty && !endpoint.isLoopback {
-            throw MarginError.invalid("refusing to listen on \(endpoint) without a team secret: give --secret-file F or MARGIN_SECRET, or listen on 127.0.0.1")
-        }
         let store = try context.store()
         var options = SyncServer.Options()
-        options.sync.secret = secret
+        options.sync = syncOptions(secret)
         if let m = maxSessions { options.maxSessions = m }
         if let m = maxPerAddress { options.maxSessionsPerAddress = m }
-        if let i = idle { options.sync.idleTimeout = i }
-        if let h = handshake { options.sync.handshakeTimeout = h }
-        if let t = total { options.sync.sessionTimeout = t }
-        if let f = maxFuture { options.sync.maxFuture = f }
-        if let f = maxFrame { options.sync.maxFrame = f }
+        if let m = maxPending { options.maxPending = m }
         let log = LockedLog(context.console)
         let server: SyncServer
         do {
@@ -109,8 +133,12 @@ struct ServeCommand: Command {
         } catch let e as NetworkError {
             throw MarginError.invalid(e.message)
         }
+        if secret.isEmpty && !server.listener.isLoopback {
+            server.listener.close()
+            throw MarginError.invalid("refusing to listen on \(endpoint) without a team secret: it is not a loopback address once resolved; give --secret-file F or MARGIN_SECRET (see `margin secret new`), or listen on 127.0.0.1")
+        }
         let mode = secret.isEmpty ? "no secret: loopback only" : "team secret required"
-        context.print("serving \(store.node.name) on \(server.endpoint) (\(mode)); Ctrl-C stops")
+        context.print("serving \(Format.safe(store.node.name)) on \(server.endpoint) (\(mode), encrypted); Ctrl-C stops")
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
@@ -124,48 +152,130 @@ struct ServeCommand: Command {
         context.print("stopped")
         return ExitCode.success
     }
+
+    /// One session on standard input and output; the log on standard error.
+    func runStdio(_ context: Context) throws -> Int32 {
+        let secret = try loadSecret(secretFile, context)
+        if secret.isEmpty, let peer = StdioPeer.remoteSocketPeer(), !peer.loopback {
+            throw MarginError.invalid("refusing to serve \(peer.address) on standard input without a team secret: give --secret-file F or MARGIN_SECRET")
+        }
+        let directory = try context.store().directory
+        let stream = PipeStream(input: 0, output: 1, peer: StdioPeer.remoteSocketPeer()?.address ?? "stdio", owns: false)
+        let r = try SyncSession.serve(stream: stream, options: syncOptions(secret)) { try Store(directory: directory) }
+        var line = "synced with \(r.peerName) over standard input: received \(r.received), sent \(r.sent)"
+        if r.newConflicts > 0 { line += ", \(r.newConflicts) new conflicts" }
+        context.warn(Format.safe(line))
+        for w in r.warnings { context.warn("warning: \(Format.safe(w))") }
+        return ExitCode.success
+    }
+}
+
+/// What is on standard input when `serve --stdio` runs under inetd or a
+/// socket unit: a TCP socket, whose peer may be anyone.
+enum StdioPeer {
+    static func remoteSocketPeer() -> (address: String, loopback: Bool)? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let r = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(0, $0, &len) } }
+        guard r == 0 else { return nil }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getnameinfo($0, len, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) }
+        }
+        guard named == 0 else { return ("an unknown socket peer", false) }
+        let address = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if Int32(storage.ss_family) == AF_UNIX { return nil }
+        let loopback = address == "::1" || address.hasPrefix("127.") || address.hasPrefix("::ffff:127.")
+        return (address, loopback)
+    }
 }
 
 struct SyncCommand: Command {
     static let name = "sync"
-    static let summary = "Exchange changes with a peer running `margin serve`"
-    static let usage = "margin sync HOST:PORT [--secret-file F] [--pull-only | --push-only] [options]"
+    static let summary = "Exchange changes with a peer running `margin serve`, or over ssh"
+    static let usage = "margin sync HOST:PORT | ssh://[USER@]HOST[:PORT]/PATH [--secret-file F] [--pull-only | --push-only] [options]"
     static let details = """
     One session: this store sends what the peer lacks and takes what it
     lacks, then prints what moved. Concurrent edits of the same field become
     conflicts (see `margin conflicts`); every node picks the same winner.
+    Sessions are encrypted and authenticated; a TCP peer must share the team
+    secret (none is needed on loopback).
+
+    ssh://[USER@]HOST[:PORT]/PATH runs `margin serve --stdio --store PATH` on
+    HOST through ssh, as git does: ssh's own keys authenticate, no team secret
+    is needed, and HOST needs only `margin` on its PATH. A PATH beginning
+    /~/ is relative to the remote home. MARGIN_SSH replaces the ssh command
+    (as GIT_SSH_COMMAND does), e.g. MARGIN_SSH='ssh -i ~/.ssh/team'.
 
     options:
       --secret-file F     the team secret (or MARGIN_SECRET)
       --pull-only         take the peer's changes, send none
       --push-only         send this store's changes, take none
+      --remote-margin CMD the margin command on the ssh host (default margin)
       --idle-timeout S    seconds the peer may stay silent (default 30)
       --max-future S      hold back changes stamped more than S seconds ahead
                           of this clock (default 3600)
       --json              print the summary as JSON
     """
     var address: String, secretFile: String?, pullOnly: Bool, pushOnly: Bool, idle: Double?, maxFuture: Double?, json: Bool
+    var remoteMargin: String?
     init(_ args: inout Arguments) throws {
         secretFile = try args.option("--secret-file")
         pullOnly = args.flag("--pull-only")
         pushOnly = args.flag("--push-only")
+        remoteMargin = try args.option("--remote-margin")
         idle = try seconds(&args, "--idle-timeout")
         maxFuture = try seconds(&args, "--max-future")
         json = args.flag("--json")
-        address = try args.required("HOST:PORT")
+        address = try args.required("HOST:PORT or ssh://HOST/PATH")
         if pullOnly && pushOnly { throw UsageError("--pull-only and --push-only exclude each other") }
+        if let r = remoteMargin, r.trimmingCharacters(in: .whitespaces).isEmpty { throw UsageError("--remote-margin takes a command") }
     }
 
     func run(_ context: Context) throws -> Int32 {
-        guard let endpoint = Endpoint(parsing: address) else { throw UsageError("expected HOST:PORT, not '\(address)'") }
-        let store = try context.store()
         var options = SyncOptions()
-        options.secret = try loadSecret(secretFile, context)
         options.sends = !pullOnly
         options.receives = !pushOnly
         if let i = idle { options.idleTimeout = i }
         if let f = maxFuture { options.maxFuture = f }
-        let r = try SyncSession.syncSettling(store: store, with: endpoint, options: options)
+        let r: SyncReport
+        let shownAddress: String
+        if address.hasPrefix("ssh://") {
+            guard let target = SSHTarget(parsing: address) else {
+                throw UsageError("expected ssh://[USER@]HOST[:PORT]/PATH, not '\(address)'")
+            }
+            if secretFile != nil { throw UsageError("an ssh:// sync needs no team secret: ssh authenticates both sides") }
+            let store = try context.store()
+            let ssh = context.environment["MARGIN_SSH"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "ssh"
+            let arguments = target.sshArguments(remoteMargin: remoteMargin ?? "margin")
+            shownAddress = target.description
+            var last: ProcessStream?
+            do {
+                r = try SyncSession.syncSettling(store: store, options: options, address: shownAddress) {
+                    let p = try ProcessStream(command: ssh, arguments: arguments, peer: shownAddress)
+                    last = p
+                    return p
+                }
+            } catch let e as SyncError where !e.fromPeer {
+                // ssh that failed (no such host, refused key, no margin
+                // there) says why on stderr; the pipe only closes.
+                if let status = last?.exitStatus(wait: true), status != 0 {
+                    throw MarginError.invalid("\(ssh) \(target.host) exited with status \(status)\(status == 127 ? " (is margin on the remote PATH? see --remote-margin)" : "") (its message is above)")
+                }
+                throw e
+            }
+        } else {
+            if remoteMargin != nil { throw UsageError("--remote-margin is for ssh:// addresses") }
+            guard let endpoint = Endpoint(parsing: address) else { throw UsageError("expected HOST:PORT or ssh://HOST/PATH, not '\(address)'") }
+            options.secret = try loadSecret(secretFile, context)
+            let store = try context.store()
+            r = try SyncSession.syncSettling(store: store, with: endpoint, options: options)
+            shownAddress = endpoint.description
+        }
+        return try report(r, at: shownAddress, context)
+    }
+
+    func report(_ r: SyncReport, at endpoint: String, _ context: Context) throws -> Int32 {
         let recovery = r.recovery, tookBack = r.tookBack
         for w in r.warnings { context.warn("warning: \(Format.safe(w))") }
         if json {
@@ -224,6 +334,55 @@ struct PeersCommand: Command {
             context.print("    we have     \(weHaveTheirs) of their \(theirOwn) changes")
         }
         if list.isEmpty && !json { context.warn("no peers yet (run `margin sync HOST:PORT`)") }
+        return ExitCode.success
+    }
+}
+
+struct SecretCommand: Command {
+    static let name = "secret"
+    static let summary = "Make a team secret for `margin serve` and `margin sync`"
+    static let usage = "margin secret new [FILE]"
+    static let details = """
+    margin secret new [FILE]
+        makes a fresh 256-bit team secret: 52 letters and digits in groups of
+        four, easy to read out or type (case, spaces and dashes do not
+        matter). With FILE it is written there with mode 600, and the file
+        must not exist yet; without, it is printed.
+
+    Give it to each colleague by a channel you already trust (in person, or
+    a messenger with end-to-end encryption), never in the same e-mail as the
+    address of your server. Each keeps it in a file (`--secret-file F`) or
+    in MARGIN_SECRET. A passphrase of your own also works, with a warning:
+    anyone who can pose as your server can test guesses against it offline.
+    """
+    var file: String?
+    init(_ args: inout Arguments) throws {
+        guard let sub = args.positional() else { throw UsageError("say what to do: margin secret new [FILE]") }
+        guard sub == "new" else { throw UsageError("unknown subcommand '\(sub)' (margin secret new [FILE])") }
+        file = args.positional()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let secret = TeamSecret.generate()
+        guard let file else {
+            context.print(secret)
+            return ExitCode.success
+        }
+        let path = context.absolute(file)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let reason = errno == EEXIST ? "it exists already (a secret is never overwritten; remove it first)" : String(cString: strerror(errno))
+            throw MarginError.invalid("cannot write \(file): \(reason)")
+        }
+        let bytes = Array((secret + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let closed = close(fd)
+        guard written == bytes.count, closed == 0 else {
+            unlink(path)
+            throw MarginError.store("cannot write \(file): \(String(cString: strerror(errno)))")
+        }
+        context.print("wrote a new 256-bit team secret to \(file) (mode 600)")
+        context.print("use it with --secret-file \(file); give it to colleagues by a channel you trust (see `margin secret --help`)")
         return ExitCode.success
     }
 }
