@@ -49,7 +49,9 @@ public final class Store {
     var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
 
     /// Opens the store in `directory`; it must exist.
-    public init(directory: String, wall: any WallClock = SystemClock()) throws {
+    /// `busyTimeoutMilliseconds`: how long a write waits for another
+    /// writer's lock before failing with "the store is busy" (10 s).
+    public init(directory: String, wall: any WallClock = SystemClock(), busyTimeoutMilliseconds: Int32 = 10_000) throws {
         self.directory = directory
         let path = (directory as NSString).appendingPathComponent(Store.fileName)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -57,6 +59,7 @@ public final class Store {
         }
         var options = Database.Options()
         options.create = false
+        options.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         // A store this user cannot write is opened for reading only, so
         // that reading commands work and writing ones fail before starting.
         isReadOnly = access(path, W_OK) != 0 || access(directory, W_OK) != 0

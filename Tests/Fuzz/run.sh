@@ -46,8 +46,8 @@ stream = b""
 for name, body in re.findall(r"```hex ([\w-]+)\n(.*?)```", text, re.S):
     hexdigits = "".join(line.split("#")[0] for line in body.splitlines()).replace(" ", "")
     data = bytes.fromhex(hexdigits)
-    if name == "transcript":
-        continue
+    if not name.startswith(("client-", "server-")):
+        continue   # keys, hashes and single changes, not frames
     stream += data
     (out / "frames" / name).write_bytes(data)
     (out / "messages" / name).write_bytes(data[4:])
