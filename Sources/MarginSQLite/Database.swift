@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A value as SQLite stores it. Margin's change log keeps field values in a
 /// column without type affinity, so the storage class is part of the value.
@@ -93,8 +96,20 @@ public final class Database {
         }
         handle = db
         sqlite3_extended_result_codes(db, 1)
-        sqlite3_busy_timeout(db, options.busyTimeoutMilliseconds)
+        // SQLite's own busy handler sleeps longer and longer (up to 100 ms
+        // a try), so a waiting CLI command keeps missing the moment between
+        // two steps of a server applying a large batch. Trying every 2 ms
+        // takes that moment. The time-out travels as the context pointer.
+        let timeout = max(1, Int(options.busyTimeoutMilliseconds))
+        sqlite3_busy_handler(db, { context, attempts in
+            let limit = Int(bitPattern: context) * 1000 / Database.busyPollMicroseconds
+            guard Int(attempts) < limit else { return 0 }
+            usleep(useconds_t(Database.busyPollMicroseconds))
+            return 1
+        }, UnsafeMutableRawPointer(bitPattern: timeout))
     }
+
+    static let busyPollMicroseconds = 2_000
 
     /// A path as a `file:` URI path: `?`, `#` and `%` (and bytes outside
     /// printable ASCII) percent-encoded.
