@@ -177,7 +177,8 @@ extension Store {
             conditions.append("EXISTS (SELECT 1 FROM annotations a WHERE \(annotationConditions.joined(separator: " AND ")))")
         }
         if let text = filter.text {
-            let ids = try searchRecordIDs(text)
+            var ids: [String] = []
+            try forEachSearchHit(text) { ids.append($0.record); return true }
             conditions.append("r.id IN (SELECT value FROM json_each(?))")
             values.append(.text(jsonArray(ids)))
         }
@@ -342,52 +343,114 @@ extension Store {
     public struct SearchHit: Equatable, Sendable {
         public var record: String
         public var title: String?
-        /// Scalar offsets of matches in the body.
+        /// How many times the text occurs in the body.
+        public var matchCount: Int
+        /// Scalar offsets of the first matches in the body (at most
+        /// `matchesKept`); `forEachMatch` gives every one.
         public var matches: [Int]
         public var matchLength: Int
+        /// The body's folded text and the folded query, to walk all matches.
+        let folded: ScalarText
+        let key: [Unicode.Scalar]
+
+        public static let matchesKept = 3
+
+        /// Every match offset, in order, until `body` returns false.
+        public func forEachMatch(_ body: (Int) throws -> Bool) rethrows {
+            try folded.forEachOccurrence(of: key, body)
+        }
+
+        public static func == (a: SearchHit, b: SearchHit) -> Bool {
+            a.record == b.record && a.title == b.title && a.matchCount == b.matchCount && a.matches == b.matches && a.matchLength == b.matchLength
+        }
     }
+
+    /// The longest search text, in characters: a phrase, not a document.
+    /// Longer queries cost memory in the full-text index for nothing.
+    public static let maxSearchLength = 200
+    /// How many of the query's trigrams the index is asked for; every
+    /// candidate is then checked for the whole text. Bounds the index's work
+    /// and memory whatever the query's length.
+    static let searchTrigrams = 6
+
+    /// The length of `text` as a search counts it (characters, once normalised).
+    public static func searchLength(_ text: String) -> Int { searchKey(text).count }
 
     /// Normalises a query as the index text is normalised.
     static func searchKey(_ text: String) -> [Unicode.Scalar] {
         ScriptFolding.fold(Array(TextNormalization.nfc(text).unicodeScalars))
     }
 
-    /// Ids of live records containing `text`, most recently imported first.
-    /// Newest-first (rather than by rank) lets FTS5 stop after `limit` matches
-    /// instead of scoring every report that contains a common phrase.
-    func searchRecordIDs(_ text: String, limit: Int? = nil) throws -> [String] {
+    /// Calls `body` with each live record containing `text`, most recently
+    /// imported first, until it returns false or `limit` records have
+    /// matched. Holds one record at a time: memory depends on neither the
+    /// number of hits nor the length of the query. Newest-first (rather than
+    /// by rank) lets the index stop early instead of scoring every report
+    /// that contains a common phrase.
+    public func forEachSearchHit(_ text: String, limit: Int? = nil, _ body: (SearchHit) throws -> Bool) throws {
         let key = Store.searchKey(text)
         guard !key.isEmpty else { throw MarginError.invalid("the search text is empty") }
+        guard key.count <= Store.maxSearchLength else {
+            throw MarginError.invalid("the search text is \(key.count) characters long; at most \(Store.maxSearchLength) are allowed (search for a distinctive part of it)")
+        }
+        if let limit, limit <= 0 { return }
         var keyString = String.UnicodeScalarView()
         keyString.append(contentsOf: key)
         let folded = String(keyString)
+        let sql: String, value: String
         if key.count >= 3 {
-            // The user's text is always one quoted FTS5 phrase, never query syntax.
-            let phrase = "\"" + folded.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            return try db.rows("""
-                SELECT r.id FROM record_fts JOIN records r ON r.rowid = record_fts.rowid
-                WHERE record_fts MATCH ? AND r.deleted = 0 ORDER BY record_fts.rowid DESC LIMIT ?
-                """, .text(phrase), .integer(Int64(limit ?? -1))).compactMap { $0[0].string }
+            // A few of the query's trigrams, each one quoted FTS5 phrase (the
+            // user's text is never query syntax), spread over the query.
+            let starts = key.count - 2
+            let picks = Set((0..<min(Store.searchTrigrams, starts)).map { $0 * max(1, starts - 1) / max(1, min(Store.searchTrigrams, starts) - 1) })
+            value = picks.sorted().map { i -> String in
+                var t = String.UnicodeScalarView()
+                t.append(contentsOf: key[i..<min(key.count, i + 3)])
+                return "\"" + String(t).replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            }.joined(separator: " AND ")
+            sql = """
+                SELECT r.id, r.title, r.folded FROM record_fts JOIN records r ON r.rowid = record_fts.rowid
+                WHERE record_fts MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL ORDER BY record_fts.rowid DESC
+                """
+        } else {
+            // Trigrams cannot match fewer than 3 characters: scan the folded text.
+            value = folded
+            sql = "SELECT id, title, folded FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC"
         }
-        // Trigrams cannot match fewer than 3 characters: scan the folded text.
-        return try db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC LIMIT ?",
-                           .text(folded), .integer(Int64(limit ?? -1))).compactMap { $0[0].string }
-    }
-
-    public func search(_ text: String, limit: Int? = nil) throws -> [SearchHit] {
-        let key = Store.searchKey(text)
-        let ids = try searchRecordIDs(text, limit: limit.map { max(0, $0) })
-        var hits: [SearchHit] = []
-        for id in ids {
+        var found = 0
+        try db.statement(sql).forEach([.text(value)]) { row in
+            guard let id = row.column(0).string, let foldedText = row.column(2).string else { return true }
+            let title = row.column(1).string
             // The stored folded text is fold(title) + "\n" + fold(body), and
             // folding keeps lengths, so offsets after the title are body offsets.
-            guard let row = try db.rows("SELECT title, folded FROM records WHERE id = ?", .text(id)).first,
-                  let folded = row[1].string else { continue }
-            let title = row[0].string
             let skip = (title ?? "").unicodeScalars.count + 1
-            let body = ScalarText(String(String.UnicodeScalarView(folded.unicodeScalars.dropFirst(skip))), boundaries: false)
-            hits.append(SearchHit(record: id, title: title, matches: body.occurrences(of: key), matchLength: key.count))
+            let bodyText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.dropFirst(skip))), boundaries: false)
+            var count = 0
+            var first: [Int] = []
+            bodyText.forEachOccurrence(of: key) { offset in
+                if first.count < SearchHit.matchesKept { first.append(offset) }
+                count += 1
+                return true
+            }
+            // A candidate from the index may hold the trigrams but not the
+            // text; it counts only if the body or the title holds the text.
+            if count == 0 {
+                let titleText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.prefix(max(0, skip - 1)))), boundaries: false)
+                var inTitle = false
+                titleText.forEachOccurrence(of: key) { _ in inTitle = true; return false }
+                guard inTitle else { return true }
+            }
+            found += 1
+            let hit = SearchHit(record: id, title: title, matchCount: count, matches: first, matchLength: key.count, folded: bodyText, key: key)
+            guard try body(hit) else { return false }
+            return limit.map { found < $0 } ?? true
         }
+    }
+
+    /// Every hit, collected (for tests and the benchmark; the CLI streams).
+    public func search(_ text: String, limit: Int? = nil) throws -> [SearchHit] {
+        var hits: [SearchHit] = []
+        try forEachSearchHit(text, limit: limit) { hits.append($0); return true }
         return hits
     }
 

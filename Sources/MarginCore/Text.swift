@@ -55,9 +55,16 @@ public struct ScalarText: Sendable {
 
     /// Scalar offsets where `needle` starts, whole grapheme clusters only.
     public func occurrences(of needle: [Unicode.Scalar], in haystack: [Unicode.Scalar]? = nil) -> [Int] {
-        let hay = haystack ?? scalars
-        guard !needle.isEmpty, needle.count <= hay.count else { return [] }
         var found: [Int] = []
+        forEachOccurrence(of: needle, in: haystack) { found.append($0); return true }
+        return found
+    }
+
+    /// Calls `body` with each offset where `needle` starts, in order, until
+    /// it returns false; holds nothing per match.
+    public func forEachOccurrence(of needle: [Unicode.Scalar], in haystack: [Unicode.Scalar]? = nil, _ body: (Int) throws -> Bool) rethrows {
+        let hay = haystack ?? scalars
+        guard !needle.isEmpty, needle.count <= hay.count else { return }
         let first = needle[0]
         var i = 0
         let last = hay.count - needle.count
@@ -65,11 +72,12 @@ public struct ScalarText: Sendable {
             if hay[i] == first {
                 var j = 1
                 while j < needle.count && hay[i + j] == needle[j] { j += 1 }
-                if j == needle.count && isBoundary(i) && isBoundary(i + needle.count) { found.append(i) }
+                if j == needle.count && isBoundary(i) && isBoundary(i + needle.count) {
+                    guard try body(i) else { return }
+                }
             }
             i += 1
         }
-        return found
     }
 }
 

@@ -30,7 +30,7 @@ public struct SyncOptions: Sendable {
     public var batchBytes = Wire.batchTargetBytes
     /// A received batch is committed in steps that hold the store's write
     /// lock about this long, so local commands wait at most a moment.
-    public var applyStepMilliseconds: Double = 100
+    public var applyStepMilliseconds: Double = 150
     /// Batches a sender may have in flight before it waits for an ACK.
     public var window = 8
     /// Changes stamped further than this ahead of the local clock are held back.

@@ -1,6 +1,7 @@
 // margin-bench: measures Margin against baselines taken in the same run.
 //
 //   swift run -c release margin-bench [--quick] [--json]
+//   swift run -c release margin-bench --large-batch N [--steps]   (one batch of N changes)
 //
 // Every store is built in a temporary folder and removed at the end. The
 // sync metrics run server and client as child processes (this binary again,
@@ -30,12 +31,17 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--as-margin" {
     exit(MarginCLI.run(arguments: Array(arguments.dropFirst())))
 }
-if arguments.first == "--child-serve", arguments.count == 2 {
+// `--plain` (last) runs the session with the record layer's cipher off: the
+// baseline that prices encryption. Both children must agree.
+let plainTransport = arguments.last == "--plain"
+if arguments.first == "--child-serve", arguments.count == 2 || (arguments.count == 3 && plainTransport) {
     signal(SIGPIPE, SIG_IGN)
     do {
         let store = try Store(directory: arguments[1])
+        var options = SyncServer.Options()
+        options.sync.encryptsTransport = !plainTransport
         let server = try SyncServer(directory: store.directory, endpoint: Endpoint(host: "127.0.0.1", port: 0),
-                                    options: SyncServer.Options()) { _ in }
+                                    options: options) { _ in }
         emit("port \(server.endpoint.port)")
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
@@ -49,13 +55,50 @@ if arguments.first == "--child-serve", arguments.count == 2 {
         exit(1)
     }
 }
-if arguments.first == "--child-sync", arguments.count == 3 {
+if arguments.first == "--child-sync", arguments.count == 3 || (arguments.count == 4 && plainTransport) {
     do {
         let store = try Store(directory: arguments[1])
         guard let endpoint = Endpoint(parsing: arguments[2]) else { exit(2) }
         let start = Date()
-        let r = try SyncSession.sync(store: store, with: endpoint, options: SyncOptions())
+        var options = SyncOptions()
+        options.encryptsTransport = !plainTransport
+        let r = try SyncSession.sync(store: store, with: endpoint, options: options)
         emit("seconds \(Date().timeIntervalSince(start)) received \(r.received) rss \(peakRSSMegabytes())")
+        exit(0)
+    } catch {
+        emit("error \(error)")
+        exit(1)
+    }
+}
+
+// `--large-batch N`: one origin's N signed changes applied as one batch in
+// one transaction, timed; how the apply rate depends on a batch's size.
+if arguments.first == "--large-batch", arguments.count >= 2, let n = Int(arguments[1]), n > 0 {
+    do {
+        let seed = [UInt8](repeating: 0x61, count: 32)
+        let key = Ed25519.publicKey(seed: seed)
+        let origin = NodeKey.derivedID(key)
+        var prev = ChangeHash.genesis
+        var changes: [Change] = []
+        changes.reserveCapacity(n)
+        for i in 1...n {
+            var c = Change(id: ChangeID(origin: origin, seq: Int64(i)), hlc: HLC(milliseconds: 1_700_000_000_000 + Int64(i), counter: 0),
+                           kind: .code, entity: String(Store.randomEntityID().prefix(16)), field: "name", value: .text("code-\(i)"))
+            c.prev = prev
+            prev = c.hash
+            changes.append(c)
+        }
+        let last = changes[changes.count - 1]
+        let signature = HeadSignature(origin: origin, seq: last.id.seq, publicKey: key,
+                                      signature: Ed25519.sign(NodeKey.message(origin: origin, seq: last.id.seq, hash: last.hash), seed: seed))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("margin-large-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try Store.create(directory: dir, name: "large")
+        let steps = CommandLine.arguments.contains("--steps")
+        let start = Date()
+        _ = try store.receiveBatch(changes, signatures: [signature], stepMilliseconds: steps ? 150 : nil)
+        let seconds = Date().timeIntervalSince(start)
+        emit("changes \(n) seconds \(seconds) rate \(Double(n) / seconds)")
         exit(0)
     } catch {
         emit("error \(error)")
@@ -68,7 +111,7 @@ if arguments.first == "--child-sync", arguments.count == 3 {
 let quick = arguments.contains("--quick")
 let json = arguments.contains("--json")
 if let unknown = arguments.first(where: { $0 != "--quick" && $0 != "--json" }) {
-    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json]\n".utf8))
+    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps]\n".utf8))
     exit(64)
 }
 
@@ -268,6 +311,24 @@ metrics.append(Metric(name: "apply_verification_cost", value: applyRate, baselin
 metrics.append(Metric(name: "apply_log_floor", value: Double(applied) / logIndexedSeconds, baseline: Double(applied) / rawRowsSeconds,
                       unit: "/s", target: "(bound) log rows with the log's indexes, nothing else", met: true))
 
+// MARK: - large_batch
+
+// One batch far larger than a sender makes (a foreign or hostile peer's),
+// applied in one transaction and in the ~150 ms steps a session uses.
+let largeN = quick ? 50_000 : 300_000
+var large: [Change] = [], largeSignatures: [HeadSignature] = []
+for (changes, signatures) in batches where large.count < largeN {
+    large += changes
+    largeSignatures += signatures
+}
+note("large_batch: one batch of \(large.count) changes, one transaction vs steps…")
+let oneTarget = try Store.create(directory: path("large-one"), name: "one")
+let (_, oneSeconds) = try time { try oneTarget.receiveBatch(large, signatures: largeSignatures) }
+let stepTarget = try Store.create(directory: path("large-steps"), name: "steps")
+let (_, stepSeconds) = try time { try stepTarget.receiveBatch(large, signatures: largeSignatures, stepMilliseconds: 150) }
+metrics.append(Metric(name: "large_batch_steps", value: Double(large.count) / stepSeconds, baseline: Double(large.count) / oneSeconds,
+                      unit: "/s", target: "steps of ~150 ms lose ≤ 15% against one transaction", met: oneSeconds / stepSeconds >= 0.85))
+
 // MARK: - initial_sync and its memory
 
 let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
@@ -300,12 +361,13 @@ func field(_ line: String, _ key: String) -> Double? {
 
 /// Syncs an empty store from `from` through two child processes; returns
 /// (seconds, changes received, peak RSS of server, peak RSS of client).
-func processSync(from: String, into: String) throws -> (Double, Int, Double, Double) {
+func processSync(from: String, into: String, plain: Bool = false) throws -> (Double, Int, Double, Double) {
     _ = try Store.create(directory: into, name: "receiver")
-    let (server, serverOut) = try child(["--child-serve", from])
+    let flag = plain ? ["--plain"] : []
+    let (server, serverOut) = try child(["--child-serve", from] + flag)
     let portLine = readLine(serverOut)
     guard let port = field(portLine, "port") else { throw MarginError.invalid("server child: \(portLine)") }
-    let (client, clientOut) = try child(["--child-sync", into, "127.0.0.1:\(Int(port))"])
+    let (client, clientOut) = try child(["--child-sync", into, "127.0.0.1:\(Int(port))"] + flag)
     let result = readLine(clientOut)
     client.waitUntilExit()
     kill(server.processIdentifier, SIGINT)
@@ -330,6 +392,10 @@ let smallSync = try processSync(from: small.directory, into: path("small-copy"))
 let bigSync = try processSync(from: source.directory, into: path("copy"))
 metrics.append(Metric(name: "initial_sync", value: bigSync.0, baseline: applySeconds, unit: "s",
                       target: "≤ 10 s for 1M changes (baseline: in-process apply time)", met: bigSync.0 <= 10 * Double(bigSync.1) / 1_000_000))
+note("sync_encryption_cost: the same initial sync with the cipher off…")
+let plainSync = try processSync(from: source.directory, into: path("copy-plain"), plain: true)
+metrics.append(Metric(name: "sync_encryption_cost", value: bigSync.0, baseline: plainSync.0, unit: "s",
+                      target: "encrypted ≤ 1.15 × the same sync unencrypted", met: bigSync.0 <= 1.15 * plainSync.0))
 let bigRSS = max(bigSync.2, bigSync.3), smallRSS = max(smallSync.2, smallSync.3)
 metrics.append(Metric(name: "initial_sync_rss", value: bigRSS, baseline: smallRSS, unit: "MB",
                       target: "≤ 150 MB, flat (baseline: the same at 1/10 the changes)", met: bigRSS <= 150 && bigRSS / smallRSS <= 1.5))

@@ -223,12 +223,14 @@ struct SearchCommand: Command {
     static let details = """
     Finds records containing TEXT in their title or body, most recently
     imported first. 党支部 finds 黨支部 and the reverse; Latin letters match in
-    either case. TEXT is matched as a literal phrase. Queries of three or more
-    characters use the full-text index; shorter ones scan the text.
+    either case. TEXT is matched as a literal phrase of at most 200
+    characters. Queries of three or more characters use the full-text index;
+    shorter ones scan the text. Results are printed as they are found.
 
     options:
       -n, --limit N   at most N records
-      --json          one JSON object a line
+      --json          one JSON object a line: the record, its title, and
+                      every match as {"start", "end"} in scalar offsets
     """
     var text: String, limit: Int?, json: Bool
     init(_ args: inout Arguments) throws {
@@ -237,30 +239,59 @@ struct SearchCommand: Command {
         let words = args.remaining()
         guard !words.isEmpty else { throw UsageError("missing TEXT") }
         text = words.joined(separator: " ")
+        let length = Store.searchLength(text)
+        if length > Store.maxSearchLength {
+            throw UsageError("the search text is \(length) characters long; at most \(Store.maxSearchLength) are allowed (search for a distinctive part of it)")
+        }
+        if length == 0 { throw UsageError("the search text is empty") }
     }
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let hits = try store.search(text, limit: limit)
-        for h in hits {
-            guard let r = try store.record(h.record) else { continue }
-            let body = ScalarText(r.body, boundaries: false)
+        var any = false
+        try store.forEachSearchHit(text, limit: limit) { h in
+            any = true
             if json {
-                var o: [String: Any] = ["record": h.record, "matches": h.matches.map { ["start": $0, "end": $0 + h.matchLength] }]
-                if let t = h.title { o["title"] = t }
-                try context.printJSON(o)
-                continue
+                try printJSON(h, context)
+                return true
             }
-            context.print("\(Format.id(h.record))  \(Format.oneLine(h.title ?? "(untitled)", max: 60))  (\(h.matches.count) in body)")
-            for start in h.matches.prefix(3) {
+            guard let r = try store.record(h.record) else { return true }
+            let body = ScalarText(r.body, boundaries: false)
+            context.print("\(Format.id(h.record))  \(Format.oneLine(h.title ?? "(untitled)", max: 60))  (\(h.matchCount) in body)")
+            for start in h.matches {
                 let before = Format.oneLine(body.slice(max(0, start - 20), start), max: 40)
                 let match = Format.safe(body.slice(start, start + h.matchLength))
                 let after = Format.oneLine(body.slice(start + h.matchLength, min(body.count, start + h.matchLength + 20)), max: 40)
                 let marked = context.useColour ? "\u{1B}[1;33m\(match)\u{1B}[0m" : "⟦\(match)⟧"
                 context.print("    \(start): …\(before)\(marked)\(after)…")
             }
+            return true
         }
-        if hits.isEmpty && !json { context.warn("no matches for '\(text)'") }
+        if !any && !json { context.warn("no matches for '\(Format.oneLine(text, max: 60))'") }
         return ExitCode.success
+    }
+
+    /// One hit as one JSON line, its matches written a thousand at a time so
+    /// that a record with a million matches needs no million-entry array.
+    func printJSON(_ h: Store.SearchHit, _ context: Context) throws {
+        // Keys in sorted order, as every JSON line of the CLI has them.
+        var chunk = "{\"match_count\":\(h.matchCount),\"matches\":["
+        var first = true
+        h.forEachMatch { start in
+            chunk += (first ? "" : ",") + "{\"end\":\(start + h.matchLength),\"start\":\(start)}"
+            first = false
+            if chunk.utf8.count > 32_768 {
+                context.console.out(chunk)
+                chunk = ""
+            }
+            return true
+        }
+        chunk += "],\"record\":"
+        JSONText.string(h.record, into: &chunk)
+        if let t = h.title {
+            chunk += ",\"title\":"
+            JSONText.string(t, into: &chunk)
+        }
+        context.console.out(chunk + "}\n")
     }
 }
