@@ -32,7 +32,7 @@ extension Store {
         }
         passed("SQLite integrity check: ok")
         do {
-            try db.execute("INSERT INTO record_fts(record_fts) VALUES('integrity-check')")
+            try db.execute("INSERT INTO record_grams(record_grams) VALUES('integrity-check')")
             passed("full-text index matches the records")
         } catch let e as SQLiteError where e.isReadOnly {
             passed("full-text index: not checked (the store is read-only)")

@@ -41,6 +41,19 @@ extension Store {
         Array(SHA256.hash(normalizedBody).prefix(16)).hex
     }
 
+    /// A new annotation id: 16 bits of the creation time (in units of
+    /// 1.024 s, wrapping every 18.6 hours), then 112 random bits, in hex.
+    /// Ids made one after another share or follow their neighbours' first
+    /// four digits, so the changes of a sync, which come in time order,
+    /// insert near one another in every index that leads with the id, not
+    /// at places scattered over all of it. The first ten digits, which the
+    /// CLI shows, still hold 24 random bits, so shown ids stay distinct.
+    public static func newAnnotationID(milliseconds: Int64) -> String {
+        let bucket = UInt16(truncatingIfNeeded: max(0, milliseconds) >> 10)
+        var g = SystemRandomNumberGenerator()
+        return ([UInt8(bucket >> 8), UInt8(bucket & 0xff)] + (0..<14).map { _ in UInt8.random(in: 0...255, using: &g) }).hex
+    }
+
     public static func randomEntityID() -> String {
         var g = SystemRandomNumberGenerator()
         return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }.hex
@@ -168,7 +181,7 @@ extension Store {
         if let value { try TextRules.requireText(value, what: "the value") }
         if let note { try TextRules.requireText(note, what: "the note") }
         let located = try span.map { try Store.locate($0, in: body) }
-        let id = Store.randomEntityID()
+        let id = Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
         try write {
             try set(.annotation, id, "record", .text(record))
             if let code { try set(.annotation, id, "code", .text(code)) }

@@ -368,10 +368,13 @@ extension Store {
     /// The longest search text, in characters: a phrase, not a document.
     /// Longer queries cost memory in the full-text index for nothing.
     public static let maxSearchLength = 200
-    /// How many of the query's trigrams the index is asked for; every
-    /// candidate is then checked for the whole text. Bounds the index's work
-    /// and memory whatever the query's length.
-    static let searchTrigrams = 6
+
+    /// The index query a search for `text` runs before checking candidates
+    /// (for the benchmark's bare-index baseline), or nil when it scans.
+    public static func indexQuery(_ text: String) -> String? { GramIndex.query(searchKey(text)) }
+
+    /// What the index holds for a folded text (for the benchmark's floor).
+    public static func indexedGrams(_ folded: String) -> String { GramIndex.grams(folded) }
 
     /// The length of `text` as a search counts it (characters, once normalised).
     public static func searchLength(_ text: String) -> Int { searchKey(text).count }
@@ -398,22 +401,17 @@ extension Store {
         keyString.append(contentsOf: key)
         let folded = String(keyString)
         let sql: String, value: String
-        if key.count >= 3 {
-            // A few of the query's trigrams, each one quoted FTS5 phrase (the
-            // user's text is never query syntax), spread over the query.
-            let starts = key.count - 2
-            let picks = Set((0..<min(Store.searchTrigrams, starts)).map { $0 * max(1, starts - 1) / max(1, min(Store.searchTrigrams, starts) - 1) })
-            value = picks.sorted().map { i -> String in
-                var t = String.UnicodeScalarView()
-                t.append(contentsOf: key[i..<min(key.count, i + 3)])
-                return "\"" + String(t).replacingOccurrences(of: "\"", with: "\"\"") + "\""
-            }.joined(separator: " AND ")
+        if let terms = GramIndex.query(key) {
+            // A few of the query's characters and pairs (the user's text is
+            // never query syntax: each term is quoted, and quotes separate);
+            // every candidate is checked below for the whole text.
+            value = terms
             sql = """
-                SELECT r.id, r.title, r.folded FROM record_fts JOIN records r ON r.rowid = record_fts.rowid
-                WHERE record_fts MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL ORDER BY record_fts.rowid DESC
+                SELECT r.id, r.title, r.folded FROM record_grams JOIN records r ON r.rowid = record_grams.rowid
+                WHERE record_grams MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL ORDER BY record_grams.rowid DESC
                 """
         } else {
-            // Trigrams cannot match fewer than 3 characters: scan the folded text.
+            // No letter or digit in it (punctuation alone): scan the folded text.
             value = folded
             sql = "SELECT id, title, folded FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC"
         }
@@ -432,7 +430,7 @@ extension Store {
                 count += 1
                 return true
             }
-            // A candidate from the index may hold the trigrams but not the
+            // A candidate from the index may hold the pairs but not the
             // text; it counts only if the body or the title holds the text.
             if count == 0 {
                 let titleText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.prefix(max(0, skip - 1)))), boundaries: false)

@@ -90,7 +90,27 @@ enum Schema {
             INSERT INTO legacy_origins(origin) SELECT DISTINCT origin FROM changes;
             """)
         },
+        { db in
+            // File version 4 (data schema still 3): the index of characters
+            // and pairs (GramIndex) in place of the trigram index, filled
+            // from the records' folded text.
+            try db.execute("DROP TABLE record_fts")
+            try db.execute(GramIndex.createTable)
+            let insert = try db.statement("INSERT INTO record_grams(rowid, grams) VALUES(?, ?)")
+            try db.statement("SELECT rowid, folded FROM records WHERE folded IS NOT NULL").forEach { s in
+                if let id = s.column(0).int, let folded = s.column(1).string {
+                    try insert.run([.integer(id), .text(GramIndex.grams(folded))])
+                }
+                return true
+            }
+        },
     ]
+
+    /// The version of the file's layout: one per migration.
+    static var fileVersion: Int { migrations.count }
+    /// The version of the data model peers exchange (fields, kinds, rules):
+    /// the file version of the last migration that changed it.
+    static let dataVersion = 3
 
     /// Tables derived from the log, emptied before a rebuild.
     static let derivedTables = ["fields", "record_meta", "annotations", "codes", "conflicts", "conflict_aliases", "records"]

@@ -19,8 +19,10 @@ public struct Node: Sendable, Equatable {
 /// transaction together with its change-log entries.
 public final class Store {
     public static let fileName = "margin.sqlite"
-    /// The schema this program writes; peers must match it to sync.
-    public static var schemaVersion: Int { Schema.migrations.count }
+    /// The data schema (fields, kinds and rules) this program writes; peers
+    /// and bundles must match it. Local-only migrations (an index) do not
+    /// change it: the file's own version is `Schema.fileVersion`.
+    public static var schemaVersion: Int { Schema.dataVersion }
 
     public let directory: String
     public let db: Database
@@ -84,8 +86,8 @@ public final class Store {
             throw e
         }
         if !isReadOnly { try Store.configure(db) }
-        if isReadOnly, try db.userVersion < Store.schemaVersion {
-            throw MarginError.store("the store at \(directory) needs upgrading to schema \(Store.schemaVersion), but this user cannot write it")
+        if isReadOnly, try db.userVersion < Schema.fileVersion {
+            throw MarginError.store("the store at \(directory) needs upgrading to schema \(Schema.fileVersion), but this user cannot write it")
         }
         let found = try db.userVersion
         try db.migrate(Schema.migrations)
@@ -164,7 +166,7 @@ public final class Store {
     /// power cut. A 32 MB page cache (SQLite's default is 2 MB) keeps the
     /// log's indexes in memory while large batches are applied.
     static func configure(_ db: Database) throws {
-        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;")
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;")
     }
 
     static func readMeta(_ db: Database) throws -> [String: SQLValue] {
@@ -196,8 +198,12 @@ public final class Store {
                     if let id = meta["node_id"]?.string { node.id = id }
                 }
                 let result = try body()
-                try flushReindex()
+                // The full-text entries are written once, by the outermost
+                // write: FTS5 flushes what it holds at every savepoint, so
+                // indexing inside each nested write (one per imported file)
+                // cost a flush per document.
                 if outermost {
+                    try flushReindex()
                     try signOwnHead()
                     try saveClock()
                 }
@@ -557,11 +563,11 @@ public final class Store {
         // The old entry is removed with the text it was indexed from; a record
         // indexed for the first time has none.
         if let old = row[1].string {
-            try db.run("INSERT INTO record_fts(record_fts, rowid, folded) VALUES('delete', ?, ?)", .integer(rowid), .text(old))
+            try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', ?, ?)", .integer(rowid), .text(GramIndex.grams(old)))
         }
         let folded = ScriptFolding.fold((row[2].string ?? "") + "\n" + (row[3].string ?? ""))
         try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(folded), .integer(rowid))
-        try db.run("INSERT INTO record_fts(rowid, folded) VALUES(?, ?)", .integer(rowid), .text(folded))
+        try db.run("INSERT INTO record_grams(rowid, grams) VALUES(?, ?)", .integer(rowid), .text(GramIndex.grams(folded)))
     }
 
     // MARK: - Conflicts
@@ -719,7 +725,7 @@ public final class Store {
     public func rebuildState() throws {
         try db.transaction {
             for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
-            try db.execute("INSERT INTO record_fts(record_fts) VALUES('delete-all')")
+            try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
             // Streamed: the log is read while the derived tables are written.
             try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
                 try applyToState(try Store.change(from: s))

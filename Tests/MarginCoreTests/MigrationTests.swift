@@ -22,7 +22,7 @@ final class MigrationTests: StoreTestCase {
 
     func testASchema1StoreUpgradesInPlace() throws {
         let s = try schema1Store()
-        XCTAssertEqual(try s.db.userVersion, Store.schemaVersion)
+        XCTAssertEqual(try s.db.userVersion, Schema.fileVersion)
         XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM changes WHERE hash IS NULL").int, 0, "every change hashed")
         try s.check()
         XCTAssertEqual(try s.status().records, 1)

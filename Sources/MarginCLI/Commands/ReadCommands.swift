@@ -224,8 +224,9 @@ struct SearchCommand: Command {
     Finds records containing TEXT in their title or body, most recently
     imported first. 党支部 finds 黨支部 and the reverse; Latin letters match in
     either case. TEXT is matched as a literal phrase of at most 200
-    characters. Queries of three or more characters use the full-text index;
-    shorter ones scan the text. Results are printed as they are found.
+    characters. The index of characters and character pairs finds the
+    candidates (a query of punctuation alone scans); each is checked for the
+    whole text. Results are printed as they are found.
 
     options:
       -n, --limit N   at most N records

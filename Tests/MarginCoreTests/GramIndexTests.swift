@@ -1,0 +1,76 @@
+import Foundation
+@testable import MarginCore
+import MarginSQLite
+import XCTest
+
+/// One- and two-character searches answered by the index of characters and
+/// pairs, checked against a scan of the same text.
+final class GramIndexTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("margin-short-\(UUID().uuidString)")
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func testGramsFollowTheTokenizer() {
+        XCTAssertEqual(GramIndex.grams("共有159名, ab"), "共 有 共有 1 有1 5 15 9 59 名 9名 a b ab ")
+        XCTAssertNil(GramIndex.query([",", "。"]), "no letter or digit: the scan")
+        XCTAssertEqual(GramIndex.query(["党", "员"]), "\"党员\"")
+        XCTAssertEqual(GramIndex.query(["临", "时", "党"]), "\"临时\" AND \"时党\"")
+        XCTAssertEqual(GramIndex.query(["a", "-", "1", "9"]), "\"a\" AND \"19\"")
+        let long = Array("一二三四五六七八九十".unicodeScalars)
+        XCTAssertEqual(GramIndex.query(long)?.components(separatedBy: " AND ").count, GramIndex.maxTerms)
+    }
+
+    /// What a scan of the folded text finds, newest first: the reference.
+    func scan(_ s: Store, _ text: String) throws -> [String] {
+        let key = Store.searchKey(text)
+        var v = String.UnicodeScalarView()
+        v.append(contentsOf: key)
+        return try s.db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC",
+                             .text(String(v))).compactMap { $0[0].string }
+    }
+
+    func testIndexAnswersAsTheScanDoesAndFollowsEdits() throws {
+        let s = try Store.create(directory: dir.path, name: "t")
+        var ids: [String] = []
+        let bodies = ["曲麻萊縣成立16個臨時黨支部,159名黨員參加。", "玛多县组建党员突击队3支。", "Covid-19 test: 12 teams, 黨員 x2",
+                      "疫情防控:网格员102名。", "没有匹配的字。"]
+        for (i, b) in bodies.enumerated() { ids.append(try s.importReport(ReportDraft(body: b, title: "報告\(i)")).id) }
+        let queries = ["黨", "党员", "黨員", "1", "16", "9", "x", "X2", "co", "疫", ":", "員參", "。", "名黨", "報", "zz",
+                       "臨時黨支部", "covid-19", "12 teams", ": 12", "159名黨員參加", "网格员102名", "不在任何報告裡", "報告1"]
+        for q in queries { XCTAssertEqual(try s.search(q).map(\.record), try scan(s, q), q) }
+        // An edited title is followed: the old one's pairs are gone.
+        try s.setRecordField(ids[4], field: "title", value: "黨的報告")
+        XCTAssertEqual(try s.search("黨的").map(\.record), [ids[4]])
+        XCTAssertEqual(try s.search("報告4").map(\.record), [])
+        for q in queries { XCTAssertEqual(try s.search(q).map(\.record), try scan(s, q), q) }
+        XCTAssertNoThrow(try s.check())
+        // Rebuilt from the log, the index answers the same.
+        try s.rebuildState()
+        for q in queries { XCTAssertEqual(try s.search(q).map(\.record), try scan(s, q), "after rebuild: \(q)") }
+    }
+
+    /// A store as the previous release wrote it (file version 3, no
+    /// character index) is upgraded in place on opening.
+    func testAStoreFromThePreviousReleaseGetsTheIndex() throws {
+        var s: Store? = try Store.create(directory: dir.path, name: "t")
+        let id = try s!.importReport(ReportDraft(body: "共有159名黨員參加。", title: "舊")).id
+        // As the previous release left it: a trigram index over the records, no character index.
+        try s!.db.execute("""
+            DROP TABLE record_grams;
+            CREATE VIRTUAL TABLE record_fts USING fts5(folded, content='records', content_rowid='rowid', tokenize='trigram');
+            INSERT INTO record_fts(record_fts) VALUES('rebuild');
+            PRAGMA user_version = 3;
+            """)
+        s!.db.close()
+        s = nil
+        let upgraded = try Store(directory: dir.path)
+        XCTAssertEqual(try upgraded.db.userVersion, Schema.fileVersion)
+        XCTAssertEqual(try upgraded.search("黨").map(\.record), [id])
+        XCTAssertEqual(try upgraded.search("舊").map(\.record), [id], "the title is indexed too")
+        XCTAssertNoThrow(try upgraded.check())
+        XCTAssertNil(try upgraded.db.scalar("SELECT name FROM sqlite_master WHERE name = 'record_fts'").string, "the trigram index is gone")
+        XCTAssertEqual(Store.schemaVersion, 3, "a local index does not change the schema peers exchange")
+    }
+}
