@@ -5,12 +5,6 @@ import XCTest
 /// Issue "No silent loss", 1 and 2, as a user types them, through the real
 /// binary and a real server on 127.0.0.1.
 final class BackupRestoreCLITests: CLITestCase {
-    func folder(_ name: String) throws -> String {
-        let f = dir.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
-        return f
-    }
-
     func cp(_ from: String, _ to: String) throws {
         XCTAssertEqual(try CLITestCase.runCommand("/bin/cp", ["-a", from, to]), 0)
     }

@@ -6,12 +6,6 @@ import XCTest
 /// stand-in that runs the remote command here, and with a real sshd on
 /// 127.0.0.1 when one is installed.
 final class SSHSyncTests: CLITestCase {
-    func folder(_ name: String) throws -> String {
-        let f = dir.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
-        return f
-    }
-
     /// Two stores, each with a report of its own.
     func pair() throws -> (a: String, b: String) {
         let a = try folder("a"), b = try folder("b")
@@ -132,14 +126,12 @@ final class SSHSyncTests: CLITestCase {
         // Wait (bounded) until sshd accepts connections.
         var ready = false
         for _ in 0..<100 where !ready {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var target = sockaddr_in()
-            target.sin_family = sa_family_t(AF_INET)
-            target.sin_port = port.bigEndian
-            inet_pton(AF_INET, "127.0.0.1", &target.sin_addr)
-            ready = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
-            close(fd)
-            if !ready { usleep(50_000) }
+            if let fd = CLITestCase.connectLoopback(port) {
+                close(fd)
+                ready = true
+            } else {
+                usleep(50_000)
+            }
         }
         guard ready else {
             throw XCTSkip("sshd did not start here: \((try? String(contentsOfFile: "\(keys)/sshd.log", encoding: .utf8)) ?? "")")

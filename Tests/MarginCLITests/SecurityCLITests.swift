@@ -5,12 +5,6 @@ import XCTest
 /// Team secrets, the listen address, a server under a pre-authentication
 /// flood, and searches that cannot exhaust memory: through the real binary.
 final class SecurityCLITests: CLITestCase {
-    func folder(_ name: String) throws -> String {
-        let f = dir.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
-        return f
-    }
-
     func testSecretNewWritesAFullStrengthSecretWithMode600() throws {
         let file = dir.appendingPathComponent("team.secret").path
         var r = try binary(["secret", "new", file])
@@ -106,16 +100,8 @@ final class SecurityCLITests: CLITestCase {
             group.enter()
             Thread.detachNewThread {
                 defer { group.leave() }
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                guard let fd = CLITestCase.connectLoopback(port) else { return }
                 defer { close(fd) }
-                var addr = sockaddr_in()
-                addr.sin_family = sa_family_t(AF_INET)
-                addr.sin_port = port.bigEndian
-                inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-                let connected = withUnsafePointer(to: &addr) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                guard connected == 0 else { return }
                 var frame: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x01] + Array("MRGN".utf8) + [0, 4]
                 frame += [UInt8](repeating: 0x41, count: 1 << 20)
                 for _ in 0..<16 where send(fd, frame, frame.count, Int32(MSG_NOSIGNAL)) > 0 {
@@ -127,16 +113,8 @@ final class SecurityCLITests: CLITestCase {
         let after = try XCTUnwrap(SecurityCLITests.residentMegabytes(server.pid))
         XCTAssertLessThan(after - before, 40, "the server grew from \(before) MB to \(after) MB")
         // What such a client is told: the limit, before anything else.
-        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let probe = try XCTUnwrap(CLITestCase.connectLoopback(port))
         defer { close(probe) }
-        var target = sockaddr_in()
-        target.sin_family = sa_family_t(AF_INET)
-        target.sin_port = port.bigEndian
-        inet_pton(AF_INET, "127.0.0.1", &target.sin_addr)
-        let linked = withUnsafePointer(to: &target) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        XCTAssertEqual(linked, 0)
         let header: [UInt8] = [0x01, 0x00, 0x00, 0x00, 0x01] + Array("MRGN".utf8) + [0, 4]
         XCTAssertEqual(send(probe, header, header.count, Int32(MSG_NOSIGNAL)), header.count)
         var reply = [UInt8](repeating: 0, count: 512), got = 0

@@ -26,6 +26,27 @@ class CLITestCase: XCTestCase {
     static let samples = repo.appendingPathComponent("Samples")
     static let seeds = repo.deletingLastPathComponent().appendingPathComponent("shared/seeds")
 
+    /// A plain TCP socket connected to 127.0.0.1:`port`, or nil.
+    static func connectLoopback(_ port: UInt16) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { close(fd); return nil }
+        return fd
+    }
+
+    /// A new folder in the test's folder, for one more store.
+    func folder(_ name: String) throws -> String {
+        let f = dir.appendingPathComponent(name).path
+        try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
+        return f
+    }
+
     @discardableResult
     func margin(_ args: String..., in folder: String? = nil, env: [String: String] = [:]) -> CLIResult {
         marginArgs(args, in: folder, env: env)

@@ -3,12 +3,6 @@ import MarginCore
 import XCTest
 
 final class SyncCLITests: CLITestCase {
-    func folder(_ name: String) throws -> String {
-        let f = dir.appendingPathComponent(name).path
-        try FileManager.default.createDirectory(atPath: f, withIntermediateDirectories: true)
-        return f
-    }
-
     func testTwoNodesThroughTheBinary() throws {
         let alice = try folder("alice"), bob = try folder("bob")
         XCTAssertEqual(try binary(["init", "--name", "alice"], in: alice).code, 0)
