@@ -23,15 +23,38 @@ public struct SHA256: Sendable {
 
     public init() { buffer.reserveCapacity(SHA256.blockSize) }
 
+    /// Absorbs `bytes`: whole 64-byte blocks straight from contiguous
+    /// storage (arrays, slices, native strings' UTF-8), the rest buffered.
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        let done: Void? = bytes.withContiguousStorageIfAvailable { update(contiguous: UnsafeRawBufferPointer($0)) }
+        if done != nil { return }
         for byte in bytes {
             buffer.append(byte)
             length &+= 1
             if buffer.count == SHA256.blockSize {
-                compress(buffer)
+                buffer.withUnsafeBytes { if let p = $0.baseAddress { compress(p) } }
                 buffer.removeAll(keepingCapacity: true)
             }
         }
+    }
+
+    private mutating func update(contiguous raw: UnsafeRawBufferPointer) {
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        var offset = 0
+        length &+= UInt64(raw.count)
+        if !buffer.isEmpty {
+            let take = min(SHA256.blockSize - buffer.count, raw.count)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(start: base, count: take))
+            offset = take
+            guard buffer.count == SHA256.blockSize else { return }
+            buffer.withUnsafeBytes { if let p = $0.baseAddress { compress(p) } }
+            buffer.removeAll(keepingCapacity: true)
+        }
+        while raw.count - offset >= SHA256.blockSize {
+            compress(base + offset)
+            offset += SHA256.blockSize
+        }
+        if offset < raw.count { buffer.append(contentsOf: UnsafeRawBufferPointer(start: base + offset, count: raw.count - offset)) }
     }
 
     public mutating func update(_ string: String) { update(string.utf8) }
@@ -41,12 +64,12 @@ public struct SHA256: Sendable {
         buffer.append(0x80)
         if buffer.count > 56 {
             while buffer.count < 64 { buffer.append(0) }
-            compress(buffer)
+            buffer.withUnsafeBytes { if let p = $0.baseAddress { compress(p) } }
             buffer.removeAll(keepingCapacity: true)
         }
         while buffer.count < 56 { buffer.append(0) }
         for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        compress(buffer)
+        buffer.withUnsafeBytes { if let p = $0.baseAddress { compress(p) } }
         buffer.removeAll()
         var out: [UInt8] = []
         out.reserveCapacity(32)
@@ -69,10 +92,17 @@ public struct SHA256: Sendable {
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
-    private mutating func compress(_ block: [UInt8]) {
-        var w = [UInt32](repeating: 0, count: 64)
+    /// One 64-byte block at `block`. The message schedule lives in a
+    /// stack buffer: no allocation per block.
+    private mutating func compress(_ block: UnsafeRawPointer) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            compress(block, schedule: w)
+        }
+    }
+
+    private mutating func compress(_ block: UnsafeRawPointer, schedule w: UnsafeMutableBufferPointer<UInt32>) {
         for i in 0..<16 {
-            w[i] = UInt32(block[i * 4]) << 24 | UInt32(block[i * 4 + 1]) << 16 | UInt32(block[i * 4 + 2]) << 8 | UInt32(block[i * 4 + 3])
+            w[i] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
         }
         for i in 16..<64 {
             let s0 = SHA256.rotr(w[i - 15], 7) ^ SHA256.rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)

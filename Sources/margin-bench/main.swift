@@ -2,6 +2,7 @@
 //
 //   swift run -c release margin-bench [--quick] [--json]
 //   swift run -c release margin-bench --large-batch N [--steps]   (one batch of N changes)
+//   swift run -c release margin-bench --apply N                   (N annotations applied, for perf)
 //
 // Every store is built in a temporary folder and removed at the end. The
 // sync metrics run server and client as child processes (this binary again,
@@ -106,12 +107,42 @@ if arguments.first == "--large-batch", arguments.count >= 2, let n = Int(argumen
     }
 }
 
+// `--apply N`: N annotations made through the API on one store, then its
+// whole log applied on a second, as from a peer; prints the apply rate.
+// For profiling the apply path on its own (perf record margin-bench --apply N).
+if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1]), n > 0 {
+    do {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-apply-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let from = try Store.create(directory: base + "/from", name: "from")
+        let (record, _) = try from.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
+        let code = try from.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+        try from.write {
+            for i in 0..<n { _ = try from.annotate(record: record, code: code, span: .range(2, 7), value: "\(i)", note: nil) }
+        }
+        var batches: [([Change], [HeadSignature])] = []
+        try from.forEachSignedBatch(above: VersionVector(), targetBytes: 1 << 20) { changes, signatures, _ in
+            batches.append((changes, signatures))
+        }
+        let into = try Store.create(directory: base + "/into", name: "into")
+        let start = Date()
+        var applied = 0
+        for (changes, signatures) in batches { applied += try into.receiveBatch(changes, signatures: signatures).applied }
+        let seconds = Date().timeIntervalSince(start)
+        emit("applied \(applied) seconds \(seconds) rate \(Double(applied) / seconds)")
+        exit(0)
+    } catch {
+        emit("error \(error)")
+        exit(1)
+    }
+}
+
 // MARK: - Options and output
 
 let quick = arguments.contains("--quick")
 let json = arguments.contains("--json")
 if let unknown = arguments.first(where: { $0 != "--quick" && $0 != "--json" }) {
-    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps]\n".utf8))
+    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --apply N\n".utf8))
     exit(64)
 }
 

@@ -26,6 +26,11 @@ final class SHA256Tests: XCTestCase {
             h.update(data[..<split])
             h.update(data[split...])
             XCTAssertEqual(h.finalize(), SHA256.hash(data), "split at \(split)")
+            // The same through a sequence without contiguous storage, then an array.
+            var g = SHA256()
+            g.update(data[..<split].lazy.map { $0 })
+            g.update(Array(data[split...]))
+            XCTAssertEqual(g.finalize(), SHA256.hash(data), "split at \(split), byte by byte first")
         }
     }
 
