@@ -400,23 +400,26 @@ extension Store {
         var keyString = String.UnicodeScalarView()
         keyString.append(contentsOf: key)
         let folded = String(keyString)
-        let sql: String, value: String
+        let sql: String, values: [SQLValue]
         if let terms = GramIndex.query(key) {
             // A few of the query's characters and pairs (the user's text is
             // never query syntax: each term is quoted, and quotes separate);
-            // every candidate is checked below for the whole text.
-            value = terms
+            // SQLite's instr() drops the candidates without the whole text
+            // before any is decoded here (a rare phrase made of common pairs
+            // has many), and the rest are checked below, match by match.
+            values = [.text(terms), .text(folded)]
             sql = """
                 SELECT r.id, r.title, r.folded FROM record_grams JOIN records r ON r.rowid = record_grams.rowid
-                WHERE record_grams MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL ORDER BY record_grams.rowid DESC
+                WHERE record_grams MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL AND instr(r.folded, ?) > 0
+                ORDER BY record_grams.rowid DESC
                 """
         } else {
             // No letter or digit in it (punctuation alone): scan the folded text.
-            value = folded
+            values = [.text(folded)]
             sql = "SELECT id, title, folded FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC"
         }
         var found = 0
-        try db.statement(sql).forEach([.text(value)]) { row in
+        try db.statement(sql).forEach(values) { row in
             guard let id = row.column(0).string, let foldedText = row.column(2).string else { return true }
             let title = row.column(1).string
             // The stored folded text is fold(title) + "\n" + fold(body), and
