@@ -72,10 +72,22 @@ if arguments.first == "--child-sync", arguments.count == 3 || (arguments.count =
     }
 }
 
+/// Runs a one-off mode: prints the line `body` returns and exits 0, or
+/// prints the error and exits 1.
+func runMode(_ body: () throws -> String) -> Never {
+    do {
+        emit(try body())
+        exit(0)
+    } catch {
+        emit("error \(error)")
+        exit(1)
+    }
+}
+
 // `--large-batch N`: one origin's N signed changes applied as one batch in
 // one transaction, timed; how the apply rate depends on a batch's size.
 if arguments.first == "--large-batch", arguments.count >= 2, let n = Int(arguments[1]), n > 0 {
-    do {
+    runMode {
         let seed = [UInt8](repeating: 0x61, count: 32)
         let key = Ed25519.publicKey(seed: seed)
         let origin = NodeKey.derivedID(key)
@@ -99,11 +111,7 @@ if arguments.first == "--large-batch", arguments.count >= 2, let n = Int(argumen
         let start = Date()
         _ = try store.receiveBatch(changes, signatures: [signature], stepMilliseconds: steps ? 150 : nil)
         let seconds = Date().timeIntervalSince(start)
-        emit("changes \(n) seconds \(seconds) rate \(Double(n) / seconds)")
-        exit(0)
-    } catch {
-        emit("error \(error)")
-        exit(1)
+        return "changes \(n) seconds \(seconds) rate \(Double(n) / seconds)"
     }
 }
 
@@ -111,7 +119,7 @@ if arguments.first == "--large-batch", arguments.count >= 2, let n = Int(argumen
 // whole log applied on a second, as from a peer; prints the apply rate.
 // For profiling the apply path on its own (perf record margin-bench --apply N).
 if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1]), n > 0 {
-    do {
+    runMode {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-apply-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let from = try Store.create(directory: base + "/from", name: "from")
@@ -129,11 +137,7 @@ if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1])
         var applied = 0
         for (changes, signatures) in batches { applied += try into.receiveBatch(changes, signatures: signatures).applied }
         let seconds = Date().timeIntervalSince(start)
-        emit("applied \(applied) seconds \(seconds) rate \(Double(applied) / seconds)")
-        exit(0)
-    } catch {
-        emit("error \(error)")
-        exit(1)
+        return "applied \(applied) seconds \(seconds) rate \(Double(applied) / seconds)"
     }
 }
 
