@@ -40,12 +40,6 @@ public struct Endpoint: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
-    /// Whether this names the loopback interface by its address. A name
-    /// proves nothing until resolved: see `TCPListener.isLoopback`.
-    public var isLoopback: Bool {
-        host == "::1" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil })
-    }
 }
 
 /// The byte pipe a session runs over: a TCP connection, or the standard

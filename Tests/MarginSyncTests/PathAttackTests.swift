@@ -143,9 +143,12 @@ final class PathAttackTests: SyncTestCase {
                        alice.store.node.id, bob.store.node.id] {
             XCTAssertFalse(contains(Array(secret.utf8)), "'\(secret)' crossed the wire in clear")
         }
-        // Nor the node ids as the 8 raw bytes HELLO would carry them.
+        // Nor the node ids as the 8 raw bytes HELLO carries them.
         for id in [alice.store.node.id, bob.store.node.id] {
-            XCTAssertFalse(contains(Array(id.utf8.prefix(8))))
+            let hex = Array(id.utf8)
+            let raw = stride(from: 0, to: hex.count, by: 2).compactMap { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) }
+            XCTAssertEqual(raw.count, 8)
+            XCTAssertFalse(contains(raw), "node id \(id) crossed the wire in clear")
         }
     }
 

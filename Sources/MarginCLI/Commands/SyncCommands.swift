@@ -156,12 +156,15 @@ struct ServeCommand: Command {
     /// One session on standard input and output; the log on standard error.
     func runStdio(_ context: Context) throws -> Int32 {
         let secret = try loadSecret(secretFile, context)
-        if secret.isEmpty, let peer = StdioPeer.remoteSocketPeer(), !peer.loopback {
+        let peer = StdioPeer.remoteSocketPeer()
+        if secret.isEmpty, let peer, !peer.loopback {
             throw MarginError.invalid("refusing to serve \(peer.address) on standard input without a team secret: give --secret-file F or MARGIN_SECRET")
         }
-        let directory = try context.store().directory
-        let stream = PipeStream(input: 0, output: 1, peer: StdioPeer.remoteSocketPeer()?.address ?? "stdio", owns: false)
-        let r = try SyncSession.serve(stream: stream, options: syncOptions(secret)) { try Store(directory: directory) }
+        // Opened before the handshake, unlike a listening server's: one
+        // session, and a wrong --store is said at once, in words ssh passes on.
+        let store = try context.store()
+        let stream = PipeStream(input: 0, output: 1, peer: peer?.address ?? "stdio", owns: false)
+        let r = try SyncSession.serve(stream: stream, options: syncOptions(secret)) { store }
         var line = "synced with \(r.peerName) over standard input: received \(r.received), sent \(r.sent)"
         if r.newConflicts > 0 { line += ", \(r.newConflicts) new conflicts" }
         context.warn(Format.safe(line))
