@@ -75,11 +75,14 @@ public enum ChangeRules {
 
 extension Store {
     /// The rules a change keeps against the log it joins: what it names is
-    /// held. Nil when it keeps them.
-    func ruleProblem(_ c: Change) throws -> String? {
+    /// held. Nil when it keeps them. `field`: the logged changes to the
+    /// change's field, when the caller has read them; what it supersedes is
+    /// then looked for there first.
+    func ruleProblem(_ c: Change, field: [FieldChange]? = nil) throws -> String? {
         if let p = ChangeRules.problem(c) { return p }
         for (role, target) in [("supersedes", c.supersedes), ("deletion_base", c.deletionBase)] {
             guard let target else { continue }
+            if role == "supersedes", field?.contains(where: { $0.id == target }) == true { continue }
             guard let row = try db.rows("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?",
                                         .text(target.origin), .integer(target.seq)).first else {
                 return "\(role) \(target) is not held"

@@ -72,7 +72,8 @@ extension Store {
             if let value { try TextRules.requireLine(value, what: "the \(field)") }
         }
         let id = Store.recordID(normalizedBody: body)
-        return try write {
+        // Reads from the log only, so the record's row is written once.
+        return try write { try coalescingRows {
             if try winner(.record, id, "body") != nil, try !isDeleted(.record, id) {
                 return (id, true)
             }
@@ -87,7 +88,7 @@ extension Store {
                 try setRecordMeta(id, key: key, value: value)
             }
             return (id, false)
-        }
+        } }
     }
 
     public func isDeleted(_ kind: EntityKind, _ id: String) throws -> Bool {
@@ -182,7 +183,8 @@ extension Store {
         if let note { try TextRules.requireText(note, what: "the note") }
         let located = try span.map { try Store.locate($0, in: body) }
         let id = Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
-        try write {
+        // Reads from the log only, so the annotation's row is written once.
+        try write { try coalescingRows {
             try set(.annotation, id, "record", .text(record))
             if let code { try set(.annotation, id, "code", .text(code)) }
             if let s = located { try setSpan(of: id, s) }
@@ -190,7 +192,7 @@ extension Store {
             if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note))) }
             try set(.annotation, id, "status", .text(ReviewStatus.open.rawValue))
             try set(.annotation, id, "author", .text(node.name))
-        }
+        } }
         return id
     }
 

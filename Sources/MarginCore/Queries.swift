@@ -461,7 +461,11 @@ extension Store {
     public func log(limit: Int?, entity: String? = nil) throws -> [Change] {
         var sql = "SELECT \(Store.changeColumns) FROM changes"
         var values: [SQLValue] = []
-        if let entity { sql += " WHERE entity = ?"; values.append(.text(entity)) }
+        // Every kind named, so that the clustered key (kind, entity, …) finds the entity's rows.
+        if let entity {
+            sql += " WHERE kind IN (\(EntityKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))) AND entity = ?"
+            values.append(.text(entity))
+        }
         sql += " ORDER BY ms DESC, ctr DESC, origin DESC"
         if let limit { sql += " LIMIT \(max(0, limit))" }
         var out: [Change] = []

@@ -224,58 +224,62 @@ extension Store {
             var parked: [Change] = []
             var spans: [String: (annotation: String, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
-            for (c, hash) in zip(changes, hashes) {
-                let origin = c.id.origin
-                if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
-                // A reading out of bounds breaks a rule; one merely far ahead waits.
-                if let problem = ChangeRules.problem(c) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
-                if let horizon, c.hlc.milliseconds > horizon {
-                    outcome.held.insert(origin)
-                    outcome.future.insert(origin)
-                    outcome.heldBack += 1
-                    continue
-                }
-                // A change naming a change of a held-back origin that is not
-                // here waits with it, rather than breaking a rule.
-                for ref in [c.supersedes, c.deletionBase].compactMap({ $0 }) where outcome.held.contains(ref.origin) {
-                    if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
-                }
-                if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
-                var arrival = try arrive(c, hash: hash)
-                if case .fork(let exact) = arrival {
-                    if origin == node.id && exact && outcome.recovery == nil {
-                        parked = try park(from: c.id.seq)
-                        let former = node.id
-                        try adoptNewKey()
-                        outcome.recovery = ForkRecovery(formerID: former, newID: node.id, from: c.id.seq, reissued: parked.count)
-                        arrival = try arrive(c, hash: hash)
-                    } else if origin == node.id {
-                        try setMeta("own_rewind", .integer(0))
-                        outcome.ownForkPending = true
-                    } else {
-                        try recordFork(c.id, theirs: hash, peer: peer)
-                        outcome.forks.append(c.id)
+            // The loop reads state from the log only, so entity rows are
+            // written once per run of changes to one entity.
+            try coalescingRows {
+                for (c, hash) in zip(changes, hashes) {
+                    let origin = c.id.origin
+                    if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
+                    // A reading out of bounds breaks a rule; one merely far ahead waits.
+                    if let problem = ChangeRules.problem(c) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
+                    if let horizon, c.hlc.milliseconds > horizon {
+                        outcome.held.insert(origin)
+                        outcome.future.insert(origin)
+                        outcome.heldBack += 1
+                        continue
                     }
-                }
-                switch arrival {
-                case .applied:
-                    if c.kind == .annotation, spanFields.contains(c.field) {
-                        let key = "\(c.entity) \(c.id.origin) \(c.hlc)"
-                        spans[key, default: (c.entity, [:])].fields[c.field] = c.value
+                    // A change naming a change of a held-back origin that is not
+                    // here waits with it, rather than breaking a rule.
+                    for ref in [c.supersedes, c.deletionBase].compactMap({ $0 }) where outcome.held.contains(ref.origin) {
+                        if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
                     }
-                    outcome.applied += 1
-                    if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
-                    if origin == node.id || origin == outcome.recovery?.formerID { outcome.tookBack += 1 }
-                    switch c.kind {
-                    case .record: outcome.records.insert(c.entity)
-                    case .annotation: outcome.annotations.insert(c.entity)
-                    default: break
+                    if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
+                    var arrival = try arrive(c, hash: hash)
+                    if case .fork(let exact) = arrival {
+                        if origin == node.id && exact && outcome.recovery == nil {
+                            parked = try park(from: c.id.seq)
+                            let former = node.id
+                            try adoptNewKey()
+                            outcome.recovery = ForkRecovery(formerID: former, newID: node.id, from: c.id.seq, reissued: parked.count)
+                            arrival = try arrive(c, hash: hash)
+                        } else if origin == node.id {
+                            try setMeta("own_rewind", .integer(0))
+                            outcome.ownForkPending = true
+                        } else {
+                            try recordFork(c.id, theirs: hash, peer: peer)
+                            outcome.forks.append(c.id)
+                        }
                     }
-                case .alreadyHeld:
-                    outcome.skipped += 1
-                case .fork:
-                    outcome.held.insert(origin)
-                    outcome.heldBack += 1
+                    switch arrival {
+                    case .applied:
+                        if c.kind == .annotation, spanFields.contains(c.field) {
+                            let key = "\(c.entity) \(c.id.origin) \(c.hlc)"
+                            spans[key, default: (c.entity, [:])].fields[c.field] = c.value
+                        }
+                        outcome.applied += 1
+                        if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
+                        if origin == node.id || origin == outcome.recovery?.formerID { outcome.tookBack += 1 }
+                        switch c.kind {
+                        case .record: outcome.records.insert(c.entity)
+                        case .annotation: outcome.annotations.insert(c.entity)
+                        default: break
+                        }
+                    case .alreadyHeld:
+                        outcome.skipped += 1
+                    case .fork:
+                        outcome.held.insert(origin)
+                        outcome.heldBack += 1
+                    }
                 }
             }
             for (_, group) in spans.sorted(by: { $0.key < $1.key }) {

@@ -4,9 +4,10 @@ import MarginSQLite
 /// brings `user_version` from `i` to `i + 1`.
 ///
 /// `changes` is the log and the source of truth. Everything else is derived
-/// from it and can be rebuilt from it: `fields` holds the winning change per
-/// field (the LWW state), `records`/`annotations`/`codes` are column-shaped
-/// projections of `fields` for querying, `conflicts` pairs concurrent changes.
+/// from it and can be rebuilt from it: the `current` flag marks the winning
+/// change of each field (the LWW state; the `fields` view lists them),
+/// `records`/`annotations`/`codes` are column-shaped projections of the
+/// winners for querying, `conflicts` pairs concurrent changes.
 enum Schema {
     /// "MRGN": marks a SQLite file as a Margin store.
     static let applicationID: Int32 = 0x4D52_474E
@@ -104,6 +105,34 @@ enum Schema {
                 return true
             }
         },
+        { db in
+            // File version 5 (data schema still 3): the log clustered by the
+            // field a change sets, so that one range probe finds a field's
+            // winner and the siblings a conflict needs, and each batch writes
+            // into few pages. The winner is a flag on its log row (`current`)
+            // instead of a copy in a `fields` table, which becomes a view;
+            // the indexes by field and by time go (the log is read newest
+            // first by merging origins, whose sequence order is clock order).
+            try db.execute("""
+            CREATE TABLE changes_clustered(
+                kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+                ms INTEGER NOT NULL, ctr INTEGER NOT NULL, value,
+                sup_origin TEXT, sup_seq INTEGER, del_origin TEXT, del_seq INTEGER, seen TEXT, hash BLOB,
+                current INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY(kind, entity, field, origin, seq)) WITHOUT ROWID;
+            INSERT INTO changes_clustered
+                SELECT c.kind, c.entity, c.field, c.origin, c.seq, c.ms, c.ctr, c.value, c.sup_origin, c.sup_seq,
+                    c.del_origin, c.del_seq, c.seen, c.hash,
+                    EXISTS(SELECT 1 FROM fields f WHERE f.kind = c.kind AND f.entity = c.entity AND f.field = c.field
+                           AND f.origin = c.origin AND f.seq = c.seq)
+                FROM changes c ORDER BY 1, 2, 3, 4, 5;
+            DROP TABLE changes;
+            DROP TABLE fields;
+            ALTER TABLE changes_clustered RENAME TO changes;
+            CREATE UNIQUE INDEX changes_by_origin ON changes(origin, seq);
+            CREATE VIEW fields AS SELECT kind, entity, field, value, origin, seq, ms, ctr FROM changes WHERE current = 1;
+            """)
+        },
     ]
 
     /// The version of the file's layout: one per migration.
@@ -113,5 +142,5 @@ enum Schema {
     static let dataVersion = 3
 
     /// Tables derived from the log, emptied before a rebuild.
-    static let derivedTables = ["fields", "record_meta", "annotations", "codes", "conflicts", "conflict_aliases", "records"]
+    static let derivedTables = ["record_meta", "annotations", "codes", "conflicts", "conflict_aliases", "records"]
 }

@@ -49,6 +49,10 @@ public final class Store {
     /// `codeLinks` per field, with the `PRAGMA data_version` it was read at;
     /// emptied whenever this connection folds in a change to a code.
     var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
+    /// See `logStatements()`.
+    var preparedLog: LogStatements?
+    /// While `coalescingRows` runs: the row of the entity being written (at most one).
+    var pendingRows: [PendingRow]?
 
     /// Opens the store in `directory`; it must exist.
     /// `busyTimeoutMilliseconds`: how long a write waits for another
@@ -254,7 +258,8 @@ public final class Store {
         // Between changes (never inside a group written with one stamp).
         if stamp == nil, unsignedOwnChanges >= Store.signEvery { try signOwnHead() }
         if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
-        let current = try winner(kind, entity, field)
+        let changes = try fieldChanges(kind, entity, field)
+        let current = changes.first(where: \.current)
         if let current, current.value == value, !always { return nil }
         if current == nil && value == .null && !always { return nil }
         let head = try head(of: node.id)
@@ -274,9 +279,8 @@ public final class Store {
         for r in [current?.stamp.hlc, deletion?.stamp.hlc].compactMap({ $0 }) where !(r < change.hlc) {
             change.hlc = clock.after(r)
         }
-        if let problem = try ruleProblem(change) { throw MarginError.invalid(problem) }
-        try appendToLog(change)
-        try applyToState(change)
+        if let problem = try ruleProblem(change, field: changes) { throw MarginError.invalid(problem) }
+        try fold(change, hash: nil, logged: false, field: changes)
         return change
     }
 
@@ -308,10 +312,10 @@ public final class Store {
         guard change.id.seq == head + 1 else {
             throw MarginError.invalid("sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
         }
-        if let problem = try ruleProblem(change) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
+        let field = try fieldChanges(change.kind, change.entity, change.field)
+        if let problem = try ruleProblem(change, field: field) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
         if try tip(of: origin, head: head) != change.prev { return .fork(exact: false) }
-        try appendToLog(change, hash: hash)
-        try applyToState(change)
+        try fold(change, hash: hash, logged: false, field: field)
         return .applied
     }
 
@@ -328,16 +332,17 @@ public final class Store {
 
     // MARK: - The change log
 
-    func appendToLog(_ c: Change, hash known: [UInt8]? = nil) throws {
+    /// Appends `c` to the log; `current` when it is its field's winner.
+    func appendToLog(_ c: Change, hash known: [UInt8]? = nil, current: Bool = false) throws {
         let hash = known ?? c.hash
-        try db.run("""
-            INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash)
-            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter),
-            .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
-            SQLValue(c.supersedes?.origin), SQLValue(c.supersedes?.seq),
-            SQLValue(c.deletionBase?.origin), SQLValue(c.deletionBase?.seq), SQLValue(c.seen?.description), .blob(hash))
+        let s = try logStatements().insert
+        s.reset()
+        try s.bind(1, c.id.origin); try s.bind(2, c.id.seq); try s.bind(3, c.hlc.milliseconds); try s.bind(4, c.hlc.counter)
+        try s.bind(5, c.kind.rawValue); try s.bind(6, c.entity); try s.bind(7, c.field); try s.bind(8, c.value.sql)
+        try s.bind(9, c.supersedes?.origin); try s.bind(10, c.supersedes.map { SQLValue.integer($0.seq) } ?? .null)
+        try s.bind(11, c.deletionBase?.origin); try s.bind(12, c.deletionBase.map { SQLValue.integer($0.seq) } ?? .null)
+        try s.bind(13, c.seen?.description); try s.bind(14, hash); try s.bind(15, Int64(current ? 1 : 0))
+        try s.execute()
         if batchHeads != nil {
             batchHeads?[c.id.origin] = c.id.seq
             batchTips[c.id.origin] = hash
@@ -439,7 +444,7 @@ public final class Store {
     }
 
     public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
-        let s = try db.statement("SELECT origin, seq, ms, ctr, value FROM fields WHERE kind = ? AND entity = ? AND field = ?")
+        let s = try db.statement("SELECT origin, seq, ms, ctr, value FROM changes WHERE kind = ? AND entity = ? AND field = ? AND current = 1")
         var found: Winner?
         try s.forEach([.text(kind.rawValue), .text(entity), .text(field)]) { s in
             guard let origin = s.text(0) else { return false }
@@ -453,26 +458,92 @@ public final class Store {
 
     // MARK: - State: a pure function of the log
 
-    /// Folds one logged change into the derived state. The result does not
-    /// depend on the order changes arrive in: the field takes the change only
-    /// if it wins under LWW, times are minima and maxima, and conflicts are
-    /// pairs found from whichever member arrives second.
-    func applyToState(_ c: Change) throws {
-        if c.kind == .code { codeLinkCache.removeAll() }
-        let current = try winner(c.kind, c.entity, c.field)
-        let wins = Change.wins(c.stamp, over: current?.stamp)
-        if wins {
-            try db.run("""
-                INSERT INTO fields(kind, entity, field, value, origin, seq, ms, ctr) VALUES(?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(kind, entity, field) DO UPDATE SET value = excluded.value, origin = excluded.origin,
-                    seq = excluded.seq, ms = excluded.ms, ctr = excluded.ctr
-                """,
-                .text(c.kind.rawValue), .text(c.entity), .text(c.field), c.value.sql,
-                .text(c.id.origin), .integer(c.id.seq), .integer(c.hlc.milliseconds), .integer(c.hlc.counter))
+    /// One logged change to a field, as the range probe of its field reads it.
+    struct FieldChange {
+        var id: ChangeID
+        var stamp: Change.Stamp
+        var value: FieldValue
+        var supersedes: ChangeID?
+        var current: Bool
+    }
+
+    /// Every logged change to one field: one range of the clustered log.
+    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String) throws -> [FieldChange] {
+        var out: [FieldChange] = []
+        let s = try logStatements().fieldRange
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        while try s.step() {
+            guard let origin = s.text(0) else { continue }
+            let seq = s.int(1)
+            out.append(FieldChange(id: ChangeID(origin: origin, seq: seq),
+                                   stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: seq),
+                                   value: try FieldValue(s.column(4)),
+                                   supersedes: s.text(5).map { ChangeID(origin: $0, seq: s.int(6)) },
+                                   current: s.int(7) == 1))
         }
+        return out
+    }
+
+    /// The log's statements that run once or more per change, prepared once
+    /// per connection and bound in place.
+    final class LogStatements {
+        let insert: Statement
+        let fieldRange: Statement
+        let setCurrent: Statement
+
+        init(_ db: Database) throws {
+            insert = try db.statement("""
+                INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash, current)
+                VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                """)
+            fieldRange = try db.statement("""
+                SELECT origin, seq, ms, ctr, value, sup_origin, sup_seq, current FROM changes
+                WHERE kind = ?1 AND entity = ?2 AND field = ?3
+                """)
+            setCurrent = try db.statement("""
+                UPDATE changes SET current = ?6 WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND origin = ?4 AND seq = ?5
+                """)
+        }
+    }
+
+    func logStatements() throws -> LogStatements {
+        if let prepared = preparedLog { return prepared }
+        let prepared = try LogStatements(db)
+        preparedLog = prepared
+        return prepared
+    }
+
+    /// Folds one change into the derived state, appending it to the log
+    /// first unless it is `logged` already (a rebuild). The result does not
+    /// depend on the order changes arrive in: the change becomes its field's
+    /// winner (`current`) only if it wins under LWW, times are minima and
+    /// maxima, and conflicts are pairs found from whichever member arrives
+    /// second.
+    /// `field`: the field's logged changes, when the caller has read them.
+    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil) throws {
+        if c.kind == .code { codeLinkCache.removeAll() }
+        let others = try (field ?? fieldChanges(c.kind, c.entity, c.field)).filter { $0.id != c.id }
+        let current = others.first(where: \.current)
+        let wins = Change.wins(c.stamp, over: current?.stamp)
+        if !logged {
+            try appendToLog(c, hash: hash, current: wins)
+        } else if wins {
+            try setCurrent(c.kind, c.entity, c.field, c.id, true)
+        }
+        if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false) }
         let everDeleted = try touchEntity(c, wins: wins)
         if wins { try projectOutsideRow(c) }
-        try detectConflicts(c, fieldHadChanges: current != nil, entityEverDeleted: everDeleted)
+        try detectConflicts(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
+    }
+
+    private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool) throws {
+        let s = try logStatements().setCurrent
+        s.reset()
+        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        try s.bind(4, id.origin); try s.bind(5, id.seq); try s.bind(6, Int64(current ? 1 : 0))
+        try s.execute()
     }
 
     private static let tables: [EntityKind: String] = [.record: "records", .annotation: "annotations", .code: "codes"]
@@ -513,9 +584,68 @@ public final class Store {
         }
     }
 
+    /// An entity's row as a run of changes to it leaves it, written once
+    /// when the run ends (see `coalescingRows`).
+    struct PendingRow {
+        var kind: EntityKind
+        var entity: String
+        var createdMs: Int64
+        var updatedMs: Int64
+        var everDeleted: Bool
+        /// The winning values of the run, by column.
+        var columns: [String: SQLValue] = [:]
+    }
+
+    /// Runs `body`, writing each entity's row once per run of consecutive
+    /// changes to that entity instead of once per change: a received
+    /// annotation's ten fields then cost one row write, not ten. Inside
+    /// `body`, projections of the entity being written may lag behind the
+    /// log, so `body` must read state from the log only (as applying a batch
+    /// does); the row is written when the run ends or `body` returns.
+    func coalescingRows<T>(_ body: () throws -> T) throws -> T {
+        guard pendingRows == nil else { return try body() }
+        pendingRows = []
+        defer { pendingRows = nil }
+        let result = try body()
+        try flushPendingRow()
+        return result
+    }
+
+    private func flushPendingRow() throws {
+        guard let row = pendingRows?.popLast(), let table = Store.tables[row.kind] else { return }
+        let columns = row.columns.keys.sorted()
+        var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
+        for column in columns { sql += ", " + column }
+        sql += ") VALUES(?1, ?2, ?3, ?4"
+        for i in columns.indices { sql += ", ?\(i + 5)" }
+        sql += ") ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?3), ever_deleted = max(ever_deleted, ?4)"
+        for column in columns { sql += ", \(column) = excluded.\(column)" }
+        let s = try db.statement(sql)
+        s.reset()
+        try s.bind(1, row.entity); try s.bind(2, row.createdMs); try s.bind(3, row.updatedMs); try s.bind(4, Int64(row.everDeleted ? 1 : 0))
+        for (i, column) in columns.enumerated() { try s.bind(Int32(i + 5), row.columns[column] ?? .null) }
+        try s.execute()
+    }
+
     /// Creates or updates the entity's row for change `c`; returns whether a
     /// deletion of the entity has ever been folded in.
     private func touchEntity(_ c: Change, wins: Bool) throws -> Bool {
+        if pendingRows != nil, let table = Store.tables[c.kind] {
+            if let last = pendingRows?.last, last.kind != c.kind || last.entity != c.entity { try flushPendingRow() }
+            if pendingRows?.isEmpty == true {
+                let ever = try db.statement("SELECT ever_deleted FROM \(table) WHERE id = ?").all([.text(c.entity)]).first?.first?.int == 1
+                pendingRows = [PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds, everDeleted: ever)]
+            }
+            guard var row = pendingRows?.popLast() else { return false }
+            row.createdMs = min(row.createdMs, c.hlc.milliseconds)
+            row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
+            if c.field == "deleted" && c.value == .int(1) { row.everDeleted = true }
+            if wins, let column = Store.columns[c.kind]?[c.field] {
+                row.columns[column] = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
+            }
+            pendingRows?.append(row)
+            return row.everDeleted
+        }
         let row: [[SQLValue]]
         if let sql = Store.rowAndColumnSQL[c.kind]?[c.field] {
             let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
@@ -535,6 +665,8 @@ public final class Store {
     private func projectOutsideRow(_ c: Change) throws {
         guard c.kind == .record else { return }
         if c.field.hasPrefix(FieldSchema.metaPrefix) {
+            // record_meta refers to the record's row: it must exist first.
+            try flushPendingRow()
             let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
             if c.value == .null {
                 try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .text(c.entity), .text(key))
@@ -581,26 +713,16 @@ public final class Store {
     /// Both are decided from the changes alone, so every node holding them
     /// finds the same conflicts.
     ///
-    /// `fieldHadChanges` false means no other change to this field has been
-    /// folded in yet, so there is no sibling to find now; if one arrives
-    /// later, it finds this change. Likewise `entityEverDeleted` false means
-    /// no deletion to race with yet; a deletion arriving later scans the edits.
-    private func detectConflicts(_ c: Change, fieldHadChanges: Bool, entityEverDeleted: Bool) throws {
+    /// `siblings`: the other logged changes to the field that supersede the
+    /// same base. `entityEverDeleted` false means no deletion to race with
+    /// yet; a deletion arriving later scans the edits.
+    private func detectConflicts(_ c: Change, siblings: [FieldChange], entityEverDeleted: Bool) throws {
         // Resolutions are settled by LWW alone: two people resolving one
         // conflict at once is not a conflict about the conflict (the values
         // they wrote to the field conflict, if they differ).
         guard c.kind != .conflict else { return }
-        let siblings = !fieldHadChanges ? [] : try db.rows("""
-            SELECT origin, seq, ms, ctr, value FROM changes
-            WHERE kind = ? AND entity = ? AND field = ? AND sup_origin IS ? AND sup_seq IS ?
-            """, .text(c.kind.rawValue), .text(c.entity), .text(c.field),
-            SQLValue(c.supersedes?.origin), SQLValue(c.supersedes?.seq))
-        for row in siblings {
-            guard let origin = row[0].string, let seq = row[1].int else { continue }
-            let other = ChangeID(origin: origin, seq: seq)
-            let otherValue = try FieldValue(row[4])
-            if other == c.id || otherValue == c.value { continue }
-            let otherStamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq)
+        for sibling in siblings where sibling.value != c.value {
+            let other = sibling.id, otherStamp = sibling.stamp
             let cWins = Change.wins(c.stamp, over: otherStamp)
             // A field of a group is filed under the group's first field, so
             // two concurrent reviews or span edits are one conflict.
@@ -725,10 +847,11 @@ public final class Store {
     public func rebuildState() throws {
         try db.transaction {
             for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
+            try db.execute("UPDATE changes SET current = 0 WHERE current <> 0")
             try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
             // Streamed: the log is read while the derived tables are written.
             try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
-                try applyToState(try Store.change(from: s))
+                try fold(try Store.change(from: s), hash: nil, logged: true)
                 return true
             }
             try flushReindex()

@@ -127,7 +127,7 @@ public final class Database {
     }
 
     deinit {
-        cache.removeAll()
+        for statement in cache.values { statement.finalize() }
         sqlite3_close_v2(handle)
     }
 
@@ -135,6 +135,7 @@ public final class Database {
 
     /// Closes the connection now; later use throws.
     public func close() {
+        for statement in cache.values { statement.finalize() }
         cache.removeAll()
         sqlite3_close_v2(handle)
         handle = nil
@@ -165,6 +166,8 @@ public final class Database {
 
     /// A prepared statement for `sql`, prepared on first use and reused
     /// afterwards: Margin's hot paths run the same few statements many times.
+    /// A hot path may hold the statement and bind it in place, without a
+    /// lookup by SQL text per use; closing the connection finalizes it.
     public func statement(_ sql: String) throws -> Statement {
         // Reset happens in `bind`, once per use.
         if let cached = cache[sql] { return cached }
@@ -269,7 +272,9 @@ public enum MigrationError: Error, Equatable, Sendable {
 /// A prepared statement owned by its `Database`.
 public final class Statement {
     private unowned let database: Database
-    private let handle: OpaquePointer
+    /// Nil once finalized (the connection closed): SQLite answers a NULL
+    /// statement with SQLITE_MISUSE, never a crash.
+    private var handle: OpaquePointer?
     public let sql: String
 
     init(database: Database, handle: OpaquePointer, sql: String) {
@@ -280,33 +285,60 @@ public final class Statement {
 
     deinit { sqlite3_finalize(handle) }
 
+    func finalize() {
+        sqlite3_finalize(handle)
+        handle = nil
+    }
+
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     public func bind(_ values: [SQLValue]) throws {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
-        for (offset, value) in values.enumerated() {
-            let index = Int32(offset + 1)
-            let rc: Int32
-            switch value {
-            case .null: rc = sqlite3_bind_null(handle, index)
-            case .integer(let v): rc = sqlite3_bind_int64(handle, index, v)
-            case .real(let v): rc = sqlite3_bind_double(handle, index, v)
-            case .text(let v):
-                // With its byte length, never as a C string: a NUL inside the
-                // text must not cut it short.
-                var text = v
-                rc = text.withUTF8 { utf8 in
-                    guard utf8.count > 0 else { return sqlite3_bind_text(handle, index, "", 0, Statement.transient) }
-                    return utf8.withMemoryRebound(to: CChar.self) {
-                        sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Statement.transient)
-                    }
-                }
-            case .blob(let v):
-                rc = v.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Statement.transient) }
-            }
-            if rc != SQLITE_OK { throw database.error(rc, sql: sql) }
+        for (offset, value) in values.enumerated() { try bind(Int32(offset + 1), value) }
+    }
+
+    /// Ends the current use, keeping the bindings: the start of binding in
+    /// place (`bind(_:_:)` for each parameter, then `execute` or `step`).
+    public func reset() { sqlite3_reset(handle) }
+
+    public func bind(_ index: Int32, _ value: SQLValue) throws {
+        switch value {
+        case .null: try check(sqlite3_bind_null(handle, index))
+        case .integer(let v): try bind(index, v)
+        case .real(let v): try check(sqlite3_bind_double(handle, index, v))
+        case .text(let v): try bind(index, v)
+        case .blob(let v): try bind(index, v)
         }
+    }
+
+    public func bind(_ index: Int32, _ value: Int64) throws {
+        try check(sqlite3_bind_int64(handle, index, value))
+    }
+
+    public func bind(_ index: Int32, _ value: String?) throws {
+        guard var text = value else { return try check(sqlite3_bind_null(handle, index)) }
+        // With its byte length, never as a C string: a NUL inside the text
+        // must not cut it short.
+        try check(text.withUTF8 { utf8 in
+            guard utf8.count > 0 else { return sqlite3_bind_text(handle, index, "", 0, Statement.transient) }
+            return utf8.withMemoryRebound(to: CChar.self) {
+                sqlite3_bind_text(handle, index, $0.baseAddress, Int32($0.count), Statement.transient)
+            }
+        })
+    }
+
+    public func bind(_ index: Int32, _ value: [UInt8]) throws {
+        try check(value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), Statement.transient) })
+    }
+
+    private func check(_ rc: Int32) throws {
+        if rc != SQLITE_OK { throw database.error(rc, sql: sql) }
+    }
+
+    /// Runs a statement bound in place to completion.
+    public func execute() throws {
+        while try step() {}
     }
 
     /// Advances one row; false when the statement is done.

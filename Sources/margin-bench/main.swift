@@ -331,17 +331,20 @@ let (_, rawRowsSeconds) = try time {
     }
 }
 // The floor under apply: the same number of rows into a table shaped like
-// the change log, with its two secondary indexes, and nothing else.
+// the change log (clustered by field, with its index by origin), and
+// nothing else.
 try plain.execute("""
-    CREATE TABLE changes(origin TEXT NOT NULL, seq INTEGER NOT NULL, ms INTEGER NOT NULL, ctr INTEGER NOT NULL,
-        kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL, value, sup_origin TEXT, sup_seq INTEGER,
-        del_origin TEXT, del_seq INTEGER, seen TEXT, PRIMARY KEY(origin, seq)) WITHOUT ROWID;
-    CREATE INDEX changes_by_field ON changes(kind, entity, field, sup_origin, sup_seq);
-    CREATE INDEX changes_by_time ON changes(ms, ctr, origin);
+    CREATE TABLE changes(kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+        ms INTEGER NOT NULL, ctr INTEGER NOT NULL, value, sup_origin TEXT, sup_seq INTEGER,
+        del_origin TEXT, del_seq INTEGER, seen TEXT, hash BLOB, current INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY(kind, entity, field, origin, seq)) WITHOUT ROWID;
+    CREATE UNIQUE INDEX changes_by_origin ON changes(origin, seq);
     """)
 let (_, logIndexedSeconds) = try time {
     try plain.transaction {
-        let insert = try plain.statement("INSERT INTO changes VALUES(?, ?, ?, 0, 'annotation', ?, ?, ?, NULL, NULL, NULL, NULL, NULL)")
+        let insert = try plain.statement("""
+            INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value) VALUES(?, ?, ?, 0, 'annotation', ?, ?, ?)
+            """)
         // Entity ids as the store makes them: time-ordered, ten fields each.
         var entity = ""
         for i in 0..<applied {

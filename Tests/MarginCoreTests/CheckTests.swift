@@ -105,8 +105,15 @@ final class CheckTests: StoreTestCase {
 
     func testALiveStateThatTheLogDoesNotGiveIsNamed() throws {
         let (a, _, aid) = try populated()
-        try a.db.run("UPDATE fields SET value = 'tampered' WHERE kind = 'annotation' AND entity = ? AND field = 'value'", .text(aid))
+        try a.db.run("UPDATE annotations SET value = 'tampered' WHERE id = ?", .text(aid))
         assertCorrupt(a, "the live state holds a row the log does not give")
+    }
+
+    func testAWinnerFlagOnTheWrongChangeIsNamed() throws {
+        let (a, _, aid) = try populated()
+        // The field's older changes marked as winners, the winner not.
+        try a.db.run("UPDATE changes SET current = 1 - current WHERE kind = 'annotation' AND entity = ? AND field = 'value'", .text(aid))
+        assertCorrupt(a, "the live state")
     }
 
     func testAQuoteThatNoLongerMatchesIsNamed() throws {

@@ -47,4 +47,26 @@ final class MigrationTests: StoreTestCase {
         XCTAssertEqual(try fresh.digest(), try s.digest())
         XCTAssertEqual(try fresh.annotation(id)?.status, .rejected)
     }
+
+    func testAStoreOfTheReleaseBeforeTheClusteredLogUpgradesInPlace() throws {
+        let s = try schema4Store()
+        XCTAssertEqual(try s.db.userVersion, Schema.fileVersion)
+        // What that release's `margin digest` printed for this store.
+        XCTAssertEqual(try s.digest(), "b4fba0f71786909ddfe010125d2b128669ea86dcbae2ebd56e9867b78bc389a7")
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM changes").int, 120, "every change kept")
+        XCTAssertEqual(try s.conflictCount(), 2)
+        XCTAssertNil(try s.db.scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'fields'").string,
+                     "the winners are flags on the log, not a copy")
+        try s.check()
+
+        // The upgraded store writes and syncs with a store of this release.
+        let fresh = try makeStore("fresh")
+        try exchange(s, fresh)
+        let id = try XCTUnwrap(try s.annotations().first).id
+        try s.review(annotation: id, status: .rejected, comment: "after the upgrade")
+        try exchange(s, fresh)
+        XCTAssertEqual(try fresh.digest(), try s.digest())
+        XCTAssertEqual(try fresh.annotation(id)?.status, .rejected)
+        try fresh.check()
+    }
 }

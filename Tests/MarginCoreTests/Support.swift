@@ -1,5 +1,6 @@
 import Foundation
 @testable import MarginCore
+import MarginSQLite
 import XCTest
 
 /// A wall clock the test sets by hand.
@@ -57,3 +58,29 @@ class StoreTestCase: XCTestCase {
     }
 }
 
+extension StoreTestCase {
+    /// A store made by the release before the clustered log (file version
+    /// 4): Fixtures/schema4-bob.sql is `sqlite3 .dump` of bob's store at the
+    /// end of that release's demo (conflicts, a resolution, a restored
+    /// backup's fork recovery), schema4-bob.key its node key. `alter` may
+    /// turn the file into an older one before the store opens it.
+    func schema4Store(alter: (Database) throws -> Void = { _ in }) throws -> Store {
+        let fixtures = Paths.repo.appendingPathComponent("Tests/MarginCoreTests/Fixtures")
+        let folder = dir.appendingPathComponent("bob").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = (folder as NSString).appendingPathComponent(Store.fileName)
+        let load = try Database(path: path)
+        try load.execute(try String(contentsOf: fixtures.appendingPathComponent("schema4-bob.sql"), encoding: .utf8))
+        load.close()
+        // Opened again: the dump writes the full-text tables into the schema directly.
+        let db = try Database(path: path)
+        XCTAssertEqual(try db.userVersion, 4)
+        try alter(db)
+        db.close()
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("schema4-bob.key").path,
+                                         toPath: (folder as NSString).appendingPathComponent(NodeKey.fileName))
+        let s = try Store(directory: folder)
+        made.append(s)
+        return s
+    }
+}
