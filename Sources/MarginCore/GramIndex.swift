@@ -16,6 +16,12 @@ enum GramIndex {
 
     /// Whether unicode61 keeps `s` inside a token.
     static func isTokenCharacter(_ s: Unicode.Scalar) -> Bool {
+        // The common cases without the property look-up.
+        switch s.value {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x4E00...0x9FFF: return true
+        case 0..<0x80: return false
+        default: break
+        }
         switch s.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
              .decimalNumber, .letterNumber, .otherNumber, .privateUse:
@@ -26,25 +32,44 @@ enum GramIndex {
     }
 
     /// The tokens of `folded`: each token character, and each pair of
-    /// adjacent ones, separated by spaces.
+    /// adjacent ones, separated by spaces. Built as UTF-8 bytes: this runs
+    /// over every imported report.
     static func grams(_ folded: String) -> String {
-        var out = String.UnicodeScalarView()
-        var previous: Unicode.Scalar?
+        var out: [UInt8] = []
+        out.reserveCapacity(folded.utf8.count * 3)
+        var previous: (bytes: (UInt8, UInt8, UInt8, UInt8), count: Int)?
+        func append(_ b: (UInt8, UInt8, UInt8, UInt8), _ n: Int) {
+            out.append(b.0)
+            if n > 1 { out.append(b.1) }
+            if n > 2 { out.append(b.2) }
+            if n > 3 { out.append(b.3) }
+        }
         for s in folded.unicodeScalars {
             guard isTokenCharacter(s) else {
                 previous = nil
                 continue
             }
-            out.append(s)
-            out.append(" ")
-            if let p = previous {
-                out.append(p)
-                out.append(s)
-                out.append(" ")
+            let v = s.value
+            let b: (UInt8, UInt8, UInt8, UInt8), n: Int
+            if v < 0x80 {
+                (b, n) = ((UInt8(v), 0, 0, 0), 1)
+            } else if v < 0x800 {
+                (b, n) = ((0xC0 | UInt8(v >> 6), 0x80 | UInt8(v & 0x3F), 0, 0), 2)
+            } else if v < 0x10000 {
+                (b, n) = ((0xE0 | UInt8(v >> 12), 0x80 | UInt8((v >> 6) & 0x3F), 0x80 | UInt8(v & 0x3F), 0), 3)
+            } else {
+                (b, n) = ((0xF0 | UInt8(v >> 18), 0x80 | UInt8((v >> 12) & 0x3F), 0x80 | UInt8((v >> 6) & 0x3F), 0x80 | UInt8(v & 0x3F)), 4)
             }
-            previous = s
+            append(b, n)
+            out.append(0x20)
+            if let p = previous {
+                append(p.bytes, p.count)
+                append(b, n)
+                out.append(0x20)
+            }
+            previous = (b, n)
         }
-        return String(out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// How many of a long query's pairs the index is asked for: enough to

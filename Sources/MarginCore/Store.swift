@@ -190,7 +190,14 @@ public final class Store {
     public func write<T>(_ body: () throws -> T) throws -> T {
         try requireWritable()
         let saved = clock, savedNode = node, savedSeed = signingSeed
+        let savedHeads = batchHeads, savedTips = batchTips
         let outermost = !db.isInTransaction
+        // Heads and chain tips are kept in memory through the write and
+        // saved once at its end, as a received batch does (unless the write
+        // is applying one, which saves its own).
+        let keepsHeads = outermost && batchHeads == nil
+        if keepsHeads { batchHeads = [:]; batchTips = [:] }
+        defer { if keepsHeads { batchHeads = nil; batchTips = [:] } }
         do {
             return try db.transaction {
                 // The clock is loaded and saved once, by the outermost write:
@@ -202,6 +209,7 @@ public final class Store {
                     if let id = meta["node_id"]?.string { node.id = id }
                 }
                 let result = try body()
+                if keepsHeads { for (origin, seq) in (batchHeads ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) } }
                 // The full-text entries are written once, by the outermost
                 // write: FTS5 flushes what it holds at every savepoint, so
                 // indexing inside each nested write (one per imported file)
@@ -217,6 +225,10 @@ public final class Store {
             clock = saved
             node = savedNode
             signingSeed = savedSeed
+            // A nested write rolled back its savepoint: the heads it moved
+            // in memory go back with it.
+            batchHeads = savedHeads
+            batchTips = savedTips
             if outermost { pendingReindex.removeAll() }
             throw error
         }
@@ -377,10 +389,12 @@ public final class Store {
     }
 
     func storedHash(_ id: ChangeID) throws -> [UInt8]? {
-        if case .blob(let b) = try db.scalar("SELECT hash FROM changes WHERE origin = ? AND seq = ?", .text(id.origin), .integer(id.seq)) {
-            return b
-        }
-        return nil
+        let s = try logStatements().hash
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, id.origin); try s.bind(2, id.seq)
+        guard try s.step() else { return nil }
+        return s.column(0).blob
     }
 
     func saveHead(_ origin: NodeID, _ seq: Int64) throws {
@@ -400,6 +414,8 @@ public final class Store {
         for row in try db.rows("SELECT origin, seq FROM heads") {
             if let o = row[0].string, let s = row[1].int { heads[o] = s }
         }
+        // Inside a write or batch, the heads not saved yet.
+        for (origin, seq) in batchHeads ?? [:] where seq > 0 { heads[origin] = seq }
         return VersionVector(heads)
     }
 
@@ -444,16 +460,14 @@ public final class Store {
     }
 
     public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
-        let s = try db.statement("SELECT origin, seq, ms, ctr, value FROM changes WHERE kind = ? AND entity = ? AND field = ? AND current = 1")
-        var found: Winner?
-        try s.forEach([.text(kind.rawValue), .text(entity), .text(field)]) { s in
-            guard let origin = s.text(0) else { return false }
-            found = Winner(id: ChangeID(origin: origin, seq: s.int(1)),
-                           stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
-                           value: try FieldValue(s.column(4)))
-            return false
-        }
-        return found
+        let s = try logStatements().winner
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        guard try s.step(), let origin = s.text(0) else { return nil }
+        return Winner(id: ChangeID(origin: origin, seq: s.int(1)),
+                      stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
+                      value: try FieldValue(s.column(4)))
     }
 
     // MARK: - State: a pure function of the log
@@ -492,6 +506,8 @@ public final class Store {
         let insert: Statement
         let fieldRange: Statement
         let setCurrent: Statement
+        let winner: Statement
+        let hash: Statement
 
         init(_ db: Database) throws {
             insert = try db.statement("""
@@ -505,6 +521,10 @@ public final class Store {
             setCurrent = try db.statement("""
                 UPDATE changes SET current = ?6 WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND origin = ?4 AND seq = ?5
                 """)
+            winner = try db.statement("""
+                SELECT origin, seq, ms, ctr, value FROM changes WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND current = 1
+                """)
+            hash = try db.statement("SELECT hash FROM changes WHERE origin = ?1 AND seq = ?2")
         }
     }
 

@@ -118,9 +118,27 @@ public struct Span: Equatable, Sendable {
 
 public enum TextNormalization {
     public static func nfc(_ s: String) -> String {
-        // ASCII text is already in NFC.
-        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s }
+        if isSurelyNFC(s) { return s }
         return s.precomposedStringWithCanonicalMapping
+    }
+
+    /// A quick check (after UAX #15's NFC_Quick_Check): text made only of
+    /// scalars that are NFC_QC=Yes with combining class 0, and that nothing
+    /// before them composes with, is in NFC as it stands. That covers Latin
+    /// below U+0300, CJK ideographs and punctuation and full-width forms:
+    /// nearly every report, which then skips Foundation's normaliser.
+    /// Anything else (combining marks, compatibility ideographs U+F900…,
+    /// kana voicing marks, Hangul jamo) goes the long way.
+    static func isSurelyNFC(_ s: String) -> Bool {
+        // ASCII text is already in NFC.
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return true }
+        return s.unicodeScalars.allSatisfy { u in
+            switch u.value {
+            case 0..<0x300, 0x2010...0x2027, 0x2030...0x205E, 0x3000...0x3029, 0x3030...0x303F,
+                 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xFF01...0xFFEF: return true
+            default: return false
+            }
+        }
     }
 
     /// True when `s` holds something other than white space.

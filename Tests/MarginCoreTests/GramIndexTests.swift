@@ -9,6 +9,7 @@ final class GramIndexTests: StoreTestCase {
 
     func testGramsFollowTheTokenizer() {
         XCTAssertEqual(GramIndex.grams("共有159名, ab"), "共 有 共有 1 有1 5 15 9 59 名 9名 a b ab ")
+        XCTAssertEqual(GramIndex.grams("𠀀é-ß"), "𠀀 é 𠀀é ß ", "two-, three- and four-byte characters")
         XCTAssertNil(GramIndex.query([",", "。"]), "no letter or digit: the scan")
         XCTAssertEqual(GramIndex.query(["党", "员"]), "\"党员\"")
         XCTAssertEqual(GramIndex.query(["临", "时", "党"]), "\"临时\" AND \"时党\"")

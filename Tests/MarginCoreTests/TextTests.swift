@@ -2,6 +2,28 @@
 import XCTest
 
 final class TextTests: XCTestCase {
+    /// The quick check passes only text Foundation's NFC leaves as it is:
+    /// every scalar of its ranges, alone and after each other one of a
+    /// sample, and the forms it must send the long way.
+    func testTheNFCQuickCheckPassesOnlyNormalisedText() {
+        let ranges: [ClosedRange<UInt32>] = [0x1...0x2FF, 0x2010...0x2027, 0x2030...0x205E, 0x3000...0x3029, 0x3030...0x303F,
+                                             0x3400...0x4DBF, 0x4E00...0x9FFF, 0xFF01...0xFFEF]
+        var all = String.UnicodeScalarView()
+        for r in ranges { for v in r { if let u = Unicode.Scalar(v) { all.append(u) } } }
+        let text = String(all)
+        XCTAssertTrue(TextNormalization.isSurelyNFC(text))
+        XCTAssertTrue(text.unicodeScalars.elementsEqual(text.precomposedStringWithCanonicalMapping.unicodeScalars))
+        for u in text.unicodeScalars where u.value % 7 == 0 {
+            let pair = "A" + String(u) + "e" + String(u)
+            XCTAssertTrue(pair.unicodeScalars.elementsEqual(pair.precomposedStringWithCanonicalMapping.unicodeScalars), "\(u)")
+        }
+        // Decomposed é, a compatibility ideograph, a kana voicing mark, Hangul jamo.
+        for s in ["e\u{301}", "\u{F900}", "\u{304B}\u{3099}", "\u{1100}\u{1161}", "\u{2000}"] {
+            XCTAssertFalse(TextNormalization.isSurelyNFC(s), s)
+            XCTAssertEqual(Array(TextNormalization.nfc(s).unicodeScalars), Array(s.precomposedStringWithCanonicalMapping.unicodeScalars))
+        }
+    }
+
     /// The quote at a span's offsets is the stored quote, whatever the script.
     func checkRoundTrip(_ body: String, quote: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let span = try Store.locate(.quote(quote, occurrence: nil), in: body)

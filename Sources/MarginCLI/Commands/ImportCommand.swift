@@ -71,8 +71,14 @@ struct ImportCommand: Command {
         let list = try files(context)
         var failed = 0, added = 0, present = 0
         let progress = context.console.errIsTerminal && list.count > 1
-        for chunkStart in stride(from: 0, to: list.count, by: ImportCommand.filesPerTransaction) {
-            let chunk = list[chunkStart..<min(list.count, chunkStart + ImportCommand.filesPerTransaction)]
+        let size = ImportCommand.filesPerTransaction
+        func slice(at start: Int) -> ArraySlice<String> { list[start..<min(list.count, start + size)] }
+        var next: CleanedChunk? = list.isEmpty ? nil : CleanedChunk(Array(slice(at: 0)), raw: raw)
+        for chunkStart in stride(from: 0, to: list.count, by: size) {
+            let chunk = slice(at: chunkStart)
+            let cleaned = next?.wait() ?? [:]
+            // The next chunk is cleaned while this one is written.
+            next = chunkStart + size < list.count ? CleanedChunk(Array(slice(at: chunkStart + size)), raw: raw) : nil
             var lines: [String] = [], errors: [String] = []
             var chunkAdded = 0, chunkPresent = 0, chunkFailed = 0
             do {
@@ -81,7 +87,7 @@ struct ImportCommand: Command {
                         let shown = path.hasPrefix(context.workingDirectory + "/") ? String(path.dropFirst(context.workingDirectory.count + 1)) : path
                         if progress { context.console.err("\r\u{1B}[K[\(chunkStart + n + 1)/\(list.count)] \(Format.oneLine(shown, max: 50))") }
                         do {
-                            switch try importFile(path, into: store) {
+                            switch try importFile(path, into: store, cleaned: cleaned[path]) {
                             case .exchange(let c):
                                 var line = "\(shown): \(c.records) records, \(c.annotations) annotations, \(c.codes) codes imported; \(c.unchanged) already present"
                                 if c.newerHere > 0 { line += "; \(c.newerHere) fields kept (newer here)" }
@@ -133,7 +139,14 @@ struct ImportCommand: Command {
     }
 
     /// One file, whole or not at all (a savepoint when inside a chunk).
-    func importFile(_ path: String, into store: Store) throws -> Imported {
+    /// `cleaned`: the file already read and cleaned (by `CleanedChunk`).
+    func importFile(_ path: String, into store: Store, cleaned prepared: Result<ReportCleaner.Result, any Error>? = nil) throws -> Imported {
+        if let prepared {
+            let cleaned = try prepared.get()
+            let result = try store.importReport(cleaned.draft)
+            let title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
+            return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
+        }
         let ext = (path as NSString).pathExtension.lowercased()
         let isExchange = ImportCommand.exchangeExtensions.contains(ext) || ImportCommand.bundleExtensions.contains(ext)
         let limit = isExchange ? ImportCommand.maxExchangeBytes : ReportFile.maxBytes
@@ -144,9 +157,39 @@ struct ImportCommand: Command {
         if Bundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
         if ImportCommand.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
         if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
-        let cleaned = try ReportFile.parse(data, raw: raw)
-        let result = try store.importReport(cleaned.draft)
-        let title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
-        return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
+        return try importFile(path, into: store, cleaned: .success(ReportFile.parse(data, raw: raw)))
+    }
+}
+
+/// The report files of one chunk, read and cleaned on another core while
+/// the chunk before is written: cleaning is most of an import's work that
+/// is not the store's. A file that is not a plain-text report (an export,
+/// a bundle, even one named .txt) gets no entry and is read as it is
+/// imported.
+final class CleanedChunk: @unchecked Sendable {
+    private let done = DispatchGroup()
+    /// Written once, on the worker, before `done` is left; read only after
+    /// `wait` has returned.
+    private var results: [String: Result<ReportCleaner.Result, any Error>] = [:]
+
+    init(_ paths: [String], raw: Bool) {
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
+            for path in paths where ImportCommand.reportExtensions.contains((path as NSString).pathExtension.lowercased()) {
+                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !Bundle.looksLikeBundle(data) else {
+                    continue
+                }
+                out[path] = Result { try ReportFile.parse(data, raw: raw) }
+            }
+            results = out
+            done.leave()
+        }
+    }
+
+    func wait() -> [String: Result<ReportCleaner.Result, any Error>] {
+        done.wait()
+        return results
     }
 }
