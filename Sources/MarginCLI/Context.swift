@@ -11,9 +11,14 @@ public struct Console {
     /// Whether standard error is a terminal (progress lines).
     public var errIsTerminal: Bool
 
-    public init(out: @escaping (String) -> Void, err: @escaping (String) -> Void, outIsTerminal: Bool = false, errIsTerminal: Bool = false) {
+    /// One line of standard input, without its line break; nil at its end.
+    public var input: () -> String?
+
+    public init(out: @escaping (String) -> Void, err: @escaping (String) -> Void, outIsTerminal: Bool = false, errIsTerminal: Bool = false,
+                input: @escaping () -> String? = { Swift.readLine(strippingNewline: true) }) {
         self.out = out
         self.err = err
+        self.input = input
         self.outIsTerminal = outIsTerminal
         self.errIsTerminal = errIsTerminal
     }

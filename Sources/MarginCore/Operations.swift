@@ -174,7 +174,8 @@ extension Store {
     /// Creates an annotation: a coded span, a record-level tag (no span) or a
     /// note (no code).
     @discardableResult
-    public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?) throws -> String {
+    /// `author`: this node's name unless given (the gold layer's is `goldAuthor`).
+    public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?, author: String? = nil) throws -> String {
         guard let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
             throw MarginError.notFound("no record \(record)")
         }
@@ -191,7 +192,7 @@ extension Store {
             if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value))) }
             if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note))) }
             try set(.annotation, id, "status", .text(ReviewStatus.open.rawValue))
-            try set(.annotation, id, "author", .text(node.name))
+            try set(.annotation, id, "author", .text(author ?? node.name))
         } }
         return id
     }
@@ -374,13 +375,23 @@ extension Store {
 
     /// Loads a codebook: one code a line, `name<TAB>parent<TAB>colour<TAB>description`,
     /// `#` comments. Codes already present by name are left as they are.
+    /// Imports a codebook: TSV or CSV (RFC 4180 quoting) with the columns
+    /// NAME, PARENT, COLOUR, DESCRIPTION (only NAME needed). The separator
+    /// is the first line's: a tab if it has one, else a comma. A first row
+    /// whose first cell is `name` or `code` is a header and skipped; lines
+    /// starting with # are comments. A parent must come before its children.
     public func importCodebook(_ text: String) throws -> (added: Int, existing: Int) {
         var added = 0, existing = 0
+        let firstLine = text.split(separator: "\n").first { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
+        let separator: Character = firstLine.contains("\t") || !firstLine.contains(",") ? "\t" : ","
+        let rows = try DelimitedText.rows(text, separator: separator)
         try write {
-            for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                let line = raw.trimmingCharacters(in: CharacterSet(charactersIn: "\r"))
-                if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("#") { continue }
-                let cols = line.split(separator: "\t", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            var first = true
+            for (n, row) in rows {
+                let cols = row.map { $0.trimmingCharacters(in: .whitespaces) }
+                if cols.allSatisfy(\.isEmpty) || (cols.first?.hasPrefix("#") ?? false) { continue }
+                defer { first = false }
+                if first, ["name", "code"].contains(cols[0].lowercased()) { continue }
                 let name = cols[0]
                 do {
                     if try liveCodeID(named: name) != nil { existing += 1; continue }
@@ -394,7 +405,7 @@ extension Store {
                     try addCode(name: name, description: description, colour: colour, parent: parent)
                     added += 1
                 } catch {
-                    throw MarginError.invalid("codebook line \(n + 1): \(MarginError.message(for: error))")
+                    throw MarginError.invalid("codebook line \(n): \(MarginError.message(for: error))")
                 }
             }
         }

@@ -143,6 +143,7 @@ public final class Store {
         guard !trimmed.isEmpty, !trimmed.contains(where: \.isNewline) else {
             throw MarginError.invalid("the node name must be one non-empty line")
         }
+        guard trimmed != goldAuthor else { throw MarginError.invalid("'\(goldAuthor)' names the adjudicated layer; choose another node name") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         do {
             let db = try Database(path: path)
@@ -250,6 +251,7 @@ public final class Store {
     public func rename(to name: String) throws {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw MarginError.invalid("the node name must not be empty") }
+        guard trimmed != Store.goldAuthor else { throw MarginError.invalid("'\(Store.goldAuthor)' names the adjudicated layer; choose another node name") }
         try db.run("UPDATE meta SET value = ? WHERE key = 'node_name'", .text(trimmed))
         node.name = trimmed
     }

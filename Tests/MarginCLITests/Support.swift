@@ -52,9 +52,13 @@ class CLITestCase: XCTestCase {
         marginArgs(args, in: folder, env: env)
     }
 
-    func marginArgs(_ args: [String], in folder: String? = nil, env: [String: String] = [:], terminal: Bool = false) -> CLIResult {
+    /// `input`: the lines standard input holds (none: it is at its end).
+    func marginArgs(_ args: [String], in folder: String? = nil, env: [String: String] = [:], terminal: Bool = false,
+                    input: [String] = []) -> CLIResult {
         var out = "", err = ""
-        let console = Console(out: { out += $0 }, err: { err += $0 }, outIsTerminal: terminal, errIsTerminal: terminal)
+        var lines = input[...]
+        let console = Console(out: { out += $0 }, err: { err += $0 }, outIsTerminal: terminal, errIsTerminal: terminal,
+                              input: { lines.popFirst() })
         var environment = ["USER": "tester"]
         environment.merge(env) { _, b in b }
         let code = MarginCLI.run(arguments: args, environment: environment, workingDirectory: folder ?? cwd, console: console)

@@ -204,7 +204,7 @@ struct DigestCommand: Command {
 struct ExportCommand: Command {
     static let name = "export"
     static let summary = "Write the store's contents as JSON Lines, or its change log as a bundle"
-    static let usage = "margin export [--format jsonl] [-o FILE] | margin export --log -o FILE"
+    static let usage = "margin export [--format jsonl|csv|w3c|doccano|brat] [--excel] [-o FILE|DIR] | margin export --log -o FILE"
     static let details = """
     JSON Lines (the default): one object a line, codes, then records, then
     annotations, each with the stamp of every field. `margin import
@@ -217,17 +217,35 @@ struct ExportCommand: Command {
     `margin init --from FILE`). Importing it twice changes nothing. This is
     the way to carry work between laptops with no network.
 
+    Formats other tools read (offsets are Unicode code points throughout):
+      csv      one row per annotation: record, title, place, published, code
+               (full path), start, end, quote, value, note, status, author,
+               reviewer; --excel adds a UTF-8 byte-order mark for Excel
+      w3c      W3C Web Annotation (JSON-LD): an AnnotationCollection; spans
+               carry a TextPositionSelector and a TextQuoteSelector
+      doccano  JSON Lines of {"text", "label": [[start, end, code]]}
+      brat     a folder (-o DIR) of RECORD.txt and RECORD.ann standoff files
+               and annotation.conf with the codes as entity types
+
     options:
-      --format jsonl   the format (jsonl is the only one)
+      --format F       jsonl (default), csv, w3c, doccano or brat
+      --excel          with csv: a byte-order mark, for Excel
       --log            a bundle of the change log instead (needs -o)
-      -o, --output F   write to F instead of standard output
+      -o, --output F   write to F instead of standard output (brat: a folder)
     """
-    var output: String?, log: Bool
+    static let formats = ["jsonl", "csv", "w3c", "doccano", "brat"]
+    var output: String?, log: Bool, format: String, excel: Bool
     init(_ args: inout Arguments) throws {
-        if let f = try args.option("--format"), f != "jsonl" { throw UsageError("unknown format '\(f)' (only jsonl)") }
+        format = try args.option("--format") ?? "jsonl"
+        guard ExportCommand.formats.contains(format) else {
+            throw UsageError("unknown format '\(format)' (\(ExportCommand.formats.joined(separator: ", ")))")
+        }
+        excel = args.flag("--excel")
+        if excel && format != "csv" { throw UsageError("--excel goes with --format csv") }
         output = try args.option("-o", "--output")
         log = args.flag("--log")
         if log && output == nil { throw UsageError("--log writes a binary bundle: give -o FILE") }
+        if format == "brat" && output == nil { throw UsageError("--format brat writes a folder of files: give -o DIR") }
     }
 
     func run(_ context: Context) throws -> Int32 {
@@ -237,6 +255,32 @@ struct ExportCommand: Command {
             try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
             let count = try store.versionVector().heads.values.reduce(0, +)
             context.warn("wrote a bundle of \(count) changes (\(bytes.count) bytes) to \(output)")
+            return ExitCode.success
+        }
+        if format != "jsonl" {
+            let set = try ExportSet(store)
+            let text: String
+            switch format {
+            case "csv": text = set.csv(excel: excel)
+            case "w3c": text = try JSONText.encode(set.w3c()) + "\n"
+            case "doccano": text = try set.doccano()
+            default:
+                guard let output else { return ExitCode.usage }
+                let folder = context.absolute(output)
+                let brat = set.brat()
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                for (name, body) in brat.files {
+                    try Data(body.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)), options: .atomic)
+                }
+                context.warn("wrote \(set.records.count) records and annotation.conf (\(brat.types.count) entity types) to \(output)")
+                return ExitCode.success
+            }
+            if let output {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
+                context.warn("exported \(set.annotations.count) annotations as \(format) to \(output)")
+            } else {
+                context.console.out(text)
+            }
             return ExitCode.success
         }
         let lines = try store.exportLines()

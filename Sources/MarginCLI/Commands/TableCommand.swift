@@ -1,0 +1,183 @@
+import Foundation
+import MarginCore
+
+/// A table of text cells, written for a terminal (aligned, CJK-aware),
+/// as CSV (RFC 4180) or as JSON (one object per row, numbers as numbers).
+struct TextTable {
+    var headers: [String]
+    var rows: [[String]]
+    /// Columns whose cells are numbers (right-aligned, unquoted in JSON).
+    var numeric: Set<Int> = []
+
+    func aligned() -> String {
+        let widths = headers.indices.map { i in max(Format.displayWidth(headers[i]), rows.map { Format.displayWidth($0[i]) }.max() ?? 0) }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: max(0, widths[i] - Format.displayWidth(c)))
+                return numeric.contains(i) ? pad + c : c + pad
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        return ([line(headers)] + rows.map { line($0.map(Format.safe)) }).joined(separator: "\n")
+    }
+
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    func csv() -> String {
+        ([headers] + rows).map { $0.map(TextTable.csvField).joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    func jsonRows() -> [[String: Any]] {
+        rows.map { row in
+            var o: [String: Any] = [:]
+            for (i, h) in headers.enumerated() {
+                if numeric.contains(i), let d = Double(row[i]) { o[h] = d } else { o[h] = row[i] }
+            }
+            return o
+        }
+    }
+
+    func print(_ context: Context, csv: Bool, json: Bool) throws {
+        if csv { context.console.out(self.csv()) } else if json { try context.printJSON(jsonRows()) } else { context.print(aligned()) }
+    }
+}
+
+struct TableCommand: Command {
+    static let name = "table"
+    static let summary = "Analysis tables: code frequencies, co-occurrence, extracted figures"
+    static let usage = "margin table codes|cooccur|values [--code CODE] [--by record|place|source|month] [--coder NAME] [--csv|--json]"
+    static let details = """
+    margin table codes [--by record|place|source|month]
+        Annotations and records per code, overall or per group.
+    margin table cooccur
+        For each pair of codes, the records that hold both.
+    margin table values --code CODE [--by place|month|source|record]
+        The figures extracted with CODE (and its children): per group their
+        sum, the number of annotations, and the records they come from.
+        A value counts when it starts with a number (38, 1.2, 1,500; a
+        following 萬/万 multiplies by 10,000, 億/亿 by 100,000,000);
+        others are counted as not numeric.
+
+    Months are the first seven characters (YYYY-MM) of the record's published
+    date. Codes are given by their full path (parent/child). Spans, tags and
+    coded notes all count; deleted records and annotations do not.
+
+    options:
+      --coder NAME   only annotations by this coder (`gold`: the adjudicated layer)
+      --csv          CSV (RFC 4180, UTF-8) for R, pandas and spreadsheets
+      --json         a JSON array of one object per row
+    """
+    enum Kind: String { case codes, cooccur, values }
+    enum Group: String { case record, place, source, month }
+    var kind: Kind, by: Group?, code: String?, coder: String?, csv: Bool, json: Bool
+
+    init(_ args: inout Arguments) throws {
+        csv = args.flag("--csv")
+        json = args.flag("--json")
+        if csv && json { throw UsageError("choose one of --csv and --json") }
+        code = try args.option("--code")
+        coder = try args.option("--coder")
+        if let b = try args.option("--by") {
+            guard let g = Group(rawValue: b) else { throw UsageError("--by must be record, place, source or month, not '\(b)'") }
+            by = g
+        }
+        let k = try args.required("codes, cooccur or values")
+        guard let kind = Kind(rawValue: k) else { throw UsageError("unknown table '\(k)' (codes, cooccur or values)") }
+        self.kind = kind
+        if kind == .values && code == nil { throw UsageError("table values needs --code CODE") }
+        if kind == .cooccur && by != nil { throw UsageError("table cooccur takes no --by") }
+        try args.finish()
+    }
+
+    /// A value's number: leading digits (with , grouping and a decimal
+    /// point), times a following 萬/万 or 億/亿. Nil when it does not start
+    /// with a digit.
+    static func number(_ value: String) -> Double? {
+        var digits = "", rest = Substring(value.trimmingCharacters(in: .whitespaces))
+        while let c = rest.first, c.isASCII, c.isNumber || c == "." || (c == "," && !digits.isEmpty) {
+            if c != "," { digits.append(c) }
+            rest = rest.dropFirst()
+        }
+        guard !digits.isEmpty, var n = Double(digits) else { return nil }
+        switch rest.first {
+        case "萬", "万": n *= 10_000
+        case "億", "亿": n *= 100_000_000
+        default: break
+        }
+        return n
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let codes = try store.codes(includeMerged: true)
+        let byID = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0) })
+        func path(_ id: String) -> String {
+            var parts: [String] = [], cursor: String? = id, seen = Set<String>()
+            while let c = cursor, let code = byID[c], seen.insert(c).inserted { parts.insert(code.name, at: 0); cursor = code.parent }
+            return parts.joined(separator: "/")
+        }
+        if let coder, try !(store.coders() + [Store.goldAuthor]).contains(coder) {
+            throw MarginError.notFound("no annotations by a coder named '\(Format.safe(coder))'")
+        }
+        var annotations = try store.annotations(code: try code.map { try store.resolveCode($0) }).filter { $0.code != nil }
+        if let coder { annotations = annotations.filter { $0.author == coder } }
+        var records: [String: Record] = [:]
+        for id in Set(annotations.map(\.record)) { records[id] = try store.record(id) }
+        func group(_ a: Annotation) -> String {
+            guard let by else { return "" }
+            let r = records[a.record]
+            switch by {
+            case .record: return Format.id(a.record)
+            case .place: return r?.place ?? "(no place)"
+            case .source: return r?.source ?? "(no source)"
+            case .month: return r?.published.map { String($0.prefix(7)) } ?? "(no date)"
+            }
+        }
+        func effective(_ a: Annotation) -> String { (try? store.effectiveCode(a.code ?? "")) ?? (a.code ?? "") }
+        var table: TextTable
+        switch kind {
+        case .codes:
+            var counts: [String: [String: (n: Int, records: Set<String>)]] = [:]
+            for a in annotations { counts[group(a), default: [:]][path(effective(a)), default: (0, [])].n += 1; counts[group(a)]?[path(effective(a))]?.records.insert(a.record) }
+            let headers = (by.map { [$0.rawValue] } ?? []) + ["code", "annotations", "records"]
+            var rows: [[String]] = []
+            for g in counts.keys.sorted() { for (c, v) in (counts[g] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                rows.append((by == nil ? [] : [g]) + [c, String(v.n), String(v.records.count)])
+            } }
+            table = TextTable(headers: headers, rows: rows, numeric: [headers.count - 2, headers.count - 1])
+        case .cooccur:
+            var perRecord: [String: Set<String>] = [:]
+            for a in annotations { perRecord[a.record, default: []].insert(path(effective(a))) }
+            var pairs: [String: [String: Int]] = [:]
+            for set in perRecord.values {
+                let sorted = set.sorted()
+                for (i, x) in sorted.enumerated() { for y in sorted[(i + 1)...] { pairs[x, default: [:]][y, default: 0] += 1 } }
+            }
+            var rows: [[String]] = []
+            for x in pairs.keys.sorted() { for (y, n) in (pairs[x] ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append([x, y, String(n)]) } }
+            table = TextTable(headers: ["code", "with", "records"], rows: rows, numeric: [2])
+        case .values:
+            var sums: [String: (sum: Double, n: Int, other: Int, records: Set<String>)] = [:]
+            for a in annotations {
+                guard let v = a.value, !v.isEmpty else { continue }
+                let g = group(a)
+                var cell = sums[g] ?? (0, 0, 0, [])
+                if let n = TableCommand.number(v) { cell.sum += n; cell.n += 1; cell.records.insert(a.record) } else { cell.other += 1 }
+                sums[g] = cell
+            }
+            let headers = (by.map { [$0.rawValue] } ?? []) + ["sum", "values", "not_numeric", "records"]
+            let rows = sums.keys.sorted().map { g -> [String] in
+                let c = sums[g] ?? (0, 0, 0, [])
+                let sum = c.sum == c.sum.rounded() && abs(c.sum) < 1e15 ? String(Int64(c.sum)) : String(c.sum)
+                return (by == nil ? [] : [g]) + [sum, String(c.n), String(c.other), c.records.sorted().map(Format.id).joined(separator: " ")]
+            }
+            let first = by == nil ? 0 : 1
+            table = TextTable(headers: headers, rows: rows, numeric: [first, first + 1, first + 2])
+        }
+        if table.rows.isEmpty && !csv && !json { context.print("nothing to count"); return ExitCode.success }
+        try table.print(context, csv: csv, json: json)
+        return ExitCode.success
+    }
+}

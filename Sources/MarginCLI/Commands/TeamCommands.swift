@@ -1,0 +1,324 @@
+import Foundation
+import MarginCore
+
+/// Parses `--coders a,b` (also repeatable).
+private func coderList(_ args: inout Arguments) throws -> [String]? {
+    let given = try args.options("--coders", "--coder").flatMap { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        .filter { !$0.isEmpty }
+    return given.isEmpty ? nil : given
+}
+
+/// Two coders: the pair named, or the store's only two.
+private func coderPair(_ store: Store, _ names: [String]?) throws -> (String, String) {
+    let coders = try store.requireCoders(names)
+    guard coders.count == 2 else {
+        throw UsageError("choose two coders with --coders A,B (this store has \(try store.coders().joined(separator: ", ")))")
+    }
+    // In the order given, when given.
+    if let names, names.count == 2 { return (names[0], names[1]) }
+    return (coders[0], coders[1])
+}
+
+private func number(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
+private func interval(_ i: (low: Double, high: Double)?) -> String { i.map { String(format: "[%.2f, %.2f]", $0.low, $0.high) } ?? "—" }
+private func rounded(_ v: Double?) -> Any { v.map { ($0 * 10000).rounded() / 10000 } ?? NSNull() }
+
+struct AgreeCommand: Command {
+    static let name = "agree"
+    static let summary = "Agreement between coders: κ and α for tags, F1 for spans, extracted values"
+    static let usage = "margin agree [--coders A,B,...] [--code CODE]... [--records TEXT] [--json]"
+    static let details = """
+    Coders are the authors of annotations (each node's name); the gold layer
+    that `margin adjudicate` writes is not a coder. A record is a unit for
+    every coder who made any annotation on it; a coder who made none there is
+    missing, not "absent". Only records two or more coders coded count.
+
+    Record-level tags, per code and over all codes pooled: each coder's value
+    on a record is whether they tagged it with the code. Given are the units,
+    observed and expected agreement, Cohen's κ (two coders; Fleiss' κ for
+    more, over the records every coder coded), Krippendorff's α (nominal,
+    missing data allowed) and a 95% bootstrap interval for α (1000 draws of
+    the records, seeded: the same data gives the same interval).
+
+    Spans, per code: F1 between each pair of coders, 2 × matched / (spans of
+    one + spans of the other). Exact: same code, start and end. Overlap: same
+    code and at least one character in common, each span matched once,
+    largest overlaps first. Offsets are Unicode code points, as everywhere.
+
+    Extracted values: of the overlap-matched spans where either coder gave a
+    value, how many give the same one (compared after NFC and trimming), and
+    each disagreement.
+
+    options:
+      --coders A,B   the coders to compare (default: all)
+      --code CODE    only this code and its children (repeatable)
+      --records TEXT only records whose text holds TEXT
+      --json         one JSON object
+    """
+    var coders: [String]?, codes: [String], text: String?, json: Bool
+    init(_ args: inout Arguments) throws {
+        coders = try coderList(&args)
+        codes = try args.options("--code")
+        text = try args.option("--records")
+        json = args.flag("--json")
+        try args.finish()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let codeIDs = codes.isEmpty ? nil : try codes.map { try store.resolveCode($0) }
+        let records = try text.map { Set(try store.records(Store.RecordFilter(text: $0)).map(\.id)) }
+        let r = try store.agreement(coders: coders, codes: codeIDs, records: records)
+        if json {
+            func coefficient(_ c: Agreement.Coefficient?) -> Any {
+                guard let c else { return NSNull() }
+                return ["units": c.units, "observed": rounded(c.observed), "expected": rounded(c.expected), "value": rounded(c.value)] as [String: Any]
+            }
+            try context.printJSON([
+                "coders": r.coders, "records": r.records,
+                "tags": r.tags.map { t -> [String: Any] in
+                    ["code": t.code, "units": t.units, "kappa": coefficient(t.kappa), "kappa_kind": r.coders.count == 2 ? "cohen" : "fleiss",
+                     "alpha": coefficient(t.alpha), "alpha_ci95": t.alphaInterval.map { [rounded($0.low), rounded($0.high)] } ?? NSNull()]
+                },
+                "spans": r.spans.map { s -> [String: Any] in
+                    ["code": s.code, "spans": s.spans, "exact_f1": rounded(s.exactF1), "overlap_f1": rounded(s.overlapF1),
+                     "overlap_f1_ci95": s.overlapInterval.map { [rounded($0.low), rounded($0.high)] } ?? NSNull()]
+                },
+                "values": ["pairs": r.valuePairs, "agree": r.valueAgreements,
+                           "disagreements": r.valueDisagreements.map { ["record": $0.record, "code": $0.code, "quote": $0.quote, "values": $0.values] as [String: Any] }],
+            ] as [String: Any])
+            return ExitCode.success
+        }
+        context.print("coders: \(r.coders.joined(separator: ", "))    records coded by two or more: \(r.records)")
+        let kappaName = r.coders.count == 2 ? "Cohen κ" : "Fleiss κ"
+        context.print("")
+        if r.tags.isEmpty {
+            context.print("record-level tags: none to compare")
+        } else {
+            let width = max(20, r.tags.map { Format.displayWidth($0.code) }.max() ?? 0) + 2
+            context.print("record-level tags")
+            context.print(Format.pad("code", width) + "units  observed  expected  \(Format.pad(kappaName, 9))  α       α 95% CI")
+            for t in r.tags {
+                context.print(Format.pad(Format.safe(t.code), width) + Format.pad(String(t.units), 7) + Format.pad(number(t.alpha?.observed), 10)
+                              + Format.pad(number(t.alpha?.expected), 10) + Format.pad(number(t.kappa?.value), 11)
+                              + Format.pad(number(t.alpha?.value), 8) + interval(t.alphaInterval))
+            }
+        }
+        context.print("")
+        if r.spans.isEmpty {
+            context.print("spans: none to compare")
+        } else {
+            let width = max(20, r.spans.map { Format.displayWidth($0.code) }.max() ?? 0) + 2
+            context.print("spans (F1: exact = same code and offsets; overlap = same code, a character in common)")
+            var header = Format.pad("code", width)
+            for c in r.coders { header += Format.pad(Format.safe(c), max(6, Format.displayWidth(c) + 2)) }
+            context.print(header + "exact F1  overlap F1  95% CI (overlap)")
+            for s in r.spans {
+                var line = Format.pad(Format.safe(s.code), width)
+                for c in r.coders { line += Format.pad(String(s.spans[c] ?? 0), max(6, Format.displayWidth(c) + 2)) }
+                context.print(line + Format.pad(number(s.exactF1), 10) + Format.pad(number(s.overlapF1), 12) + interval(s.overlapInterval))
+            }
+        }
+        context.print("")
+        if r.valuePairs == 0 {
+            context.print("extracted values: none on matched spans")
+        } else {
+            context.print("extracted values: \(r.valueAgreements) of \(r.valuePairs) matched spans agree (\(Int((Double(r.valueAgreements) / Double(r.valuePairs) * 100).rounded()))%)")
+            for d in r.valueDisagreements {
+                let values = d.values.sorted { $0.key < $1.key }.map { "\(Format.safe($0.key)): \(Format.oneLine($0.value.isEmpty ? "(none)" : $0.value, max: 20))" }
+                context.print("  \(Format.id(d.record))  \(Format.safe(d.code))  \"\(Format.oneLine(d.quote, max: 24))\"  \(values.joined(separator: "  "))")
+            }
+        }
+        return ExitCode.success
+    }
+}
+
+/// Draws one record's body with two coders' spans: the first coder's in
+/// ⟦…⟧{code}, the second's in ⟨…⟩{code} (underlined and overlined in colour
+/// on a terminal), so both are seen in one reading, overlaps included.
+enum ComparisonRenderer {
+    static func render(body: String, first: [Annotation], second: [Annotation], colour: Bool) -> String {
+        let text = ScalarText(body)
+        var opens: [Int: String] = [:], closes: [Int: String] = [:]
+        func mark(_ list: [Annotation], open: String, close: String, on: String) {
+            for a in list {
+                guard let s = a.span, s.matches(text) else { continue }
+                let code = Format.safe(a.codeName ?? "?")
+                opens[s.start, default: ""] += colour ? "\u{1B}[\(on)m" + open : open
+                closes[s.end, default: ""] = (colour ? close + "{\(code)}\u{1B}[0m" : close + "{\(code)}") + (closes[s.end] ?? "")
+            }
+        }
+        mark(first, open: "⟦", close: "⟧", on: "4")
+        mark(second, open: "⟨", close: "⟩", on: "53")
+        var out = ""
+        for i in 0...text.count {
+            if let c = closes[i] { out += c }
+            if let o = opens[i] { out += o }
+            if i < text.count { out += Printable.text(text.slice(i, i + 1)) }
+        }
+        return out
+    }
+}
+
+struct CompareCommand: Command {
+    static let name = "compare"
+    static let summary = "Show one record as two coders coded it, and where they differ"
+    static let usage = "margin compare RECORD [--coders A,B] [--json]"
+    static let details = """
+    The body once, with the first coder's spans marked ⟦text⟧{code} and the
+    second's ⟨text⟩{code}. Below it, the disagreements: a span or tag only
+    one coder marked, or overlapping spans (or the same tag) that differ in
+    code, span or value. Spans are paired by overlap whatever their code,
+    largest overlaps first. A disagreement `margin adjudicate` settled is
+    marked as such.
+
+    options:
+      --coders A,B   the two coders (default: the store's two, if it has two)
+      --json         one JSON object
+    """
+    var id: String, coders: [String]?, json: Bool
+    init(_ args: inout Arguments) throws {
+        coders = try coderList(&args)
+        json = args.flag("--json")
+        id = try args.required("RECORD")
+        try args.finish()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        let rid = try store.resolve(id, kind: .record)
+        guard let record = try store.record(rid) else { throw MarginError.notFound("no record \(id)") }
+        let pair = try coderPair(store, coders)
+        let (agreed, differ) = try store.compare(record: rid, coders: pair)
+        let all = try store.annotations(record: rid)
+        if json {
+            func item(_ a: Annotation?) -> Any {
+                guard let a else { return NSNull() }
+                return ["id": a.id, "code": a.codeName ?? NSNull(), "start": a.span?.start ?? NSNull(), "end": a.span?.end ?? NSNull(),
+                        "quote": a.span?.quote ?? NSNull(), "value": a.value ?? NSNull(), "status": a.status.rawValue] as [String: Any]
+            }
+            try context.printJSON([
+                "record": rid, "coders": [pair.0, pair.1], "agreed": agreed.count,
+                "disagreements": differ.map { ["kind": $0.kind.rawValue, "fields": $0.fields, "settled": $0.settled,
+                                               "first": item($0.first), "second": item($0.second)] as [String: Any] },
+            ] as [String: Any])
+            return ExitCode.success
+        }
+        context.print("record \(rid)  \(Format.oneLine(record.title ?? "", max: 50))")
+        context.print("⟦…⟧ \(Format.safe(pair.0))    ⟨…⟩ \(Format.safe(pair.1))")
+        context.print("")
+        context.print(ComparisonRenderer.render(body: record.body, first: all.filter { $0.author == pair.0 && $0.code != nil },
+                                                second: all.filter { $0.author == pair.1 && $0.code != nil }, colour: context.useColour))
+        context.print("")
+        context.print("\(agreed.count) agreed, \(differ.count) disagreement\(differ.count == 1 ? "" : "s")")
+        for (n, d) in differ.enumerated() { context.print(DisagreementLine.render(n + 1, d, pair)) }
+        return ExitCode.success
+    }
+}
+
+enum DisagreementLine {
+    static func describe(_ a: Annotation) -> String {
+        var s = Format.safe(a.codeName ?? "?")
+        if let span = a.span { s += " \(span.start)..\(span.end) \"\(Format.oneLine(span.quote, max: 24))\"" } else { s += " (tag)" }
+        if let v = a.value { s += " = \(Format.oneLine(v, max: 20))" }
+        return s
+    }
+
+    static func render(_ n: Int, _ d: Store.Disagreement, _ pair: (String, String)) -> String {
+        let settled = d.settled ? "  [settled]" : ""
+        switch d.kind {
+        case .onlyFirst: return "  \(n). only \(Format.safe(pair.0)): \(d.first.map(describe) ?? "")\(settled)"
+        case .onlySecond: return "  \(n). only \(Format.safe(pair.1)): \(d.second.map(describe) ?? "")\(settled)"
+        case .differ:
+            return "  \(n). \(d.fields.joined(separator: ", ")) differ: \(Format.safe(pair.0)) \(d.first.map(describe) ?? "")"
+                + "  |  \(Format.safe(pair.1)) \(d.second.map(describe) ?? "")\(settled)"
+        }
+    }
+}
+
+struct AdjudicateCommand: Command {
+    static let name = "adjudicate"
+    static let summary = "Settle two coders' disagreements on a record into the gold layer"
+    static let usage = "margin adjudicate RECORD [--coders A,B] [--take first|second|both|neither]"
+    static let details = """
+    What the two coders agree on goes into the gold layer first. Then each
+    open disagreement is shown and a decision read, one line each:
+
+      1 (or the first coder's name)    take the first coder's annotation
+      2 (or the second coder's name)   take the second coder's
+      b                                take both
+      n                                take neither
+      s                                skip, decide later
+      q                                stop here
+
+    Taken annotations are copied into the gold layer: accepted annotations
+    whose author is "gold", reviewed by this node. Both coders' annotations
+    are reviewed too (accepted if taken, rejected if not) with a comment
+    naming the decision, so the disagreement shows as settled. Each decision
+    is written at once, as ordinary changes that sync; quitting loses none.
+    Standard input need not be a terminal: one decision per line.
+
+    options:
+      --coders A,B   the two coders (default: the store's two, if it has two)
+      --take WHICH   the same decision for every open disagreement (for scripts)
+    """
+    var id: String, coders: [String]?, take: Store.Decision?
+    init(_ args: inout Arguments) throws {
+        coders = try coderList(&args)
+        if let t = try args.option("--take") {
+            guard let d = Store.Decision(rawValue: t) else { throw UsageError("--take must be first, second, both or neither, not '\(t)'") }
+            take = d
+        }
+        id = try args.required("RECORD")
+        try args.finish()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        try store.requireWritable()
+        let rid = try store.resolve(id, kind: .record)
+        let pair = try coderPair(store, coders)
+        let agreed = try store.adoptAgreements(record: rid, coders: pair)
+        let open = try store.compare(record: rid, coders: pair).differ.filter { !$0.settled }
+        context.print("\(agreed) agreed annotation\(agreed == 1 ? "" : "s") in the gold layer; \(open.count) disagreement\(open.count == 1 ? "" : "s") to settle")
+        var decided = 0
+        for (n, d) in open.enumerated() {
+            let decision: Store.Decision
+            if let take {
+                decision = take
+            } else {
+                context.print(DisagreementLine.render(n + 1, d, pair))
+                var chosen: Store.Decision?
+                var stop = false
+                while chosen == nil && !stop {
+                    context.console.out("  take [1] \(Format.safe(pair.0)), [2] \(Format.safe(pair.1)), [b]oth, [n]either, [s]kip, [q]uit: ")
+                    guard let line = context.console.input()?.trimmingCharacters(in: .whitespaces) else { stop = true; break }
+                    switch line {
+                    case "1", pair.0: chosen = .first
+                    case "2", pair.1: chosen = .second
+                    case "b", "both": chosen = .both
+                    case "n", "neither": chosen = .neither
+                    case "s", "skip": break
+                    case "q", "quit": stop = true
+                    default: context.print("  answer 1, 2, b, n, s or q"); continue
+                    }
+                    if line == "s" || line == "skip" { break }
+                }
+                if stop { context.print(""); break }
+                guard let c = chosen else { continue }
+                decision = c
+            }
+            // Only what the disagreement offers can be taken.
+            if (decision == .first && d.first == nil) || (decision == .second && d.second == nil) {
+                context.warn("margin adjudicate: disagreement \(n + 1) has no annotation by \(decision == .first ? pair.0 : pair.1); taken as neither")
+                try store.adjudicate(d, .neither, coders: pair)
+            } else {
+                try store.adjudicate(d, decision, coders: pair)
+            }
+            decided += 1
+        }
+        let left = open.count - decided
+        context.print("\(decided) decided, \(left) left open; gold layer: \(try store.goldAnnotations(record: rid).count) annotation\(try store.goldAnnotations(record: rid).count == 1 ? "" : "s")")
+        return ExitCode.success
+    }
+}

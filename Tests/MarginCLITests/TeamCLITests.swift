@@ -1,0 +1,167 @@
+import Foundation
+@testable import MarginCLI
+import MarginCore
+import XCTest
+
+/// Two coders on one sample report, carried between their stores by
+/// bundles: agreement, comparison, adjudication, tables and exports, as a
+/// user types them.
+final class TeamCLITests: CLITestCase {
+    var alice = "", bob = "", record = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        alice = try folder("alice"); bob = try folder("bob")
+        XCTAssertEqual(margin("--store", alice, "init", "--name", "alice").code, 0)
+        XCTAssertEqual(margin("--store", alice, "codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path).code, 0)
+        let r = margin("--store", alice, "import", CLITestCase.samples.appendingPathComponent("reports/03-tongren-grid.txt").path)
+        record = try XCTUnwrap(firstID(r.out, after: "imported"))
+        XCTAssertEqual(margin("--store", bob, "init", "--name", "bob").code, 0)
+        try carry(from: alice, to: bob)
+        // Both code the same figures, with two disagreements: a value and a span.
+        for (store, members, grid) in [(alice, "1055", "156個網格"), (bob, "1050", "156個")] {
+            XCTAssertEqual(margin("--store", store, "annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--value", members).code, 0)
+            XCTAssertEqual(margin("--store", store, "annotate", record, "--code", "temporary-branch", "--quote", grid, "--value", "156").code, 0)
+            XCTAssertEqual(margin("--store", store, "annotate", record, "--code", "party-members", "--quote", "119名网格员", "--value", "119").code, 0)
+        }
+        try carry(from: alice, to: bob)
+        try carry(from: bob, to: alice)
+    }
+
+    func carry(from: String, to: String) throws {
+        let bundle = dir.appendingPathComponent("carry-\(UUID().uuidString).bundle").path
+        XCTAssertEqual(margin("--store", from, "export", "--log", "-o", bundle).code, 0)
+        let r = margin("--store", to, "import", bundle)
+        XCTAssertEqual(r.code, 0, r.err)
+    }
+
+    func testAgreeReportsSpansValuesAndRefusesUnknownCoders() throws {
+        let r = margin("--store", alice, "agree")
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("coders: alice, bob"), r.out)
+        XCTAssertTrue(r.out.contains("extracted values: 2 of 3 matched spans agree"), r.out)
+        let json = margin("--store", alice, "agree", "--json")
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        let spans = try XCTUnwrap(o["spans"] as? [[String: Any]])
+        let all = try XCTUnwrap(spans.first { $0["code"] as? String == "(all codes)" })
+        XCTAssertEqual(all["exact_f1"] as? Double ?? -1, 2.0 / 3.0, accuracy: 0.0001)
+        XCTAssertEqual(all["overlap_f1"] as? Double, 1)
+        let bad = margin("--store", alice, "agree", "--coders", "alice,carol")
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertTrue(bad.err.contains("no annotations by a coder named 'carol'"), bad.err)
+    }
+
+    func testCompareShowsBothCodersAndAdjudicateSettlesLineByLine() throws {
+        let c = margin("--store", alice, "compare", record)
+        XCTAssertEqual(c.code, 0, c.err)
+        XCTAssertTrue(c.out.contains("⟦156個網格⟧{temporary-branch}") || c.out.contains("⟦156個网格⟧{temporary-branch}") || c.out.contains("⟧{temporary-branch}"), c.out)
+        XCTAssertTrue(c.out.contains("⟨"), c.out)
+        XCTAssertTrue(c.out.contains("1 agreed, 2 disagreements"), c.out)
+        XCTAssertTrue(c.out.contains("value differ"), c.out)
+        XCTAssertTrue(c.out.contains("span differ"), c.out)
+
+        // A wrong answer is asked again; then bob's span (156個), alice's value (1055).
+        let a = marginArgs(["--store", alice, "adjudicate", record], input: ["x", "2", "1"])
+        XCTAssertEqual(a.code, 0, a.err)
+        XCTAssertTrue(a.out.contains("answer 1, 2, b, n, s or q"), a.out)
+        XCTAssertTrue(a.out.contains("2 decided, 0 left open; gold layer: 3 annotations"), a.out)
+        let gold = margin("--store", alice, "table", "codes", "--coder", "gold", "--csv")
+        XCTAssertTrue(gold.out.contains("mobilisation/cadres,1,1"), gold.out)
+        let after = margin("--store", alice, "compare", record)
+        XCTAssertEqual(after.out.components(separatedBy: "[settled]").count - 1, 2, after.out)
+        // Again: nothing left to settle; decisions reach bob.
+        XCTAssertTrue(margin("--store", alice, "adjudicate", record, "--take", "both").out.contains("0 disagreements to settle"))
+        try carry(from: alice, to: bob)
+        let values = margin("--store", bob, "table", "values", "--code", "cadres", "--coder", "gold")
+        XCTAssertTrue(values.out.contains("1055"), values.out + values.err)
+        XCTAssertEqual(margin("--store", alice, "adjudicate", record, "--take", "mine").code, 64)
+    }
+
+    func testTablesInEveryForm() throws {
+        let codes = margin("--store", alice, "table", "codes", "--by", "place")
+        XCTAssertEqual(codes.code, 0, codes.err)
+        XCTAssertTrue(codes.out.contains("mobilisation/party-members"), codes.out)
+        let values = margin("--store", alice, "table", "values", "--code", "cadres", "--json")
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(values.out.utf8)) as? [[String: Any]])
+        XCTAssertEqual(rows.first?["sum"] as? Double, 2105, "1055 + 1050")
+        XCTAssertEqual(rows.first?["values"] as? Double, 2)
+        let co = margin("--store", alice, "table", "cooccur", "--csv")
+        XCTAssertTrue(co.out.hasPrefix("code,with,records\r\n"), co.out)
+        XCTAssertEqual(margin("--store", alice, "table", "values").code, 64, "values needs --code")
+        XCTAssertEqual(margin("--store", alice, "table", "sums").code, 64)
+        XCTAssertEqual(TableCommand.number("1.2萬"), 12_000)
+        XCTAssertEqual(TableCommand.number("1,500人"), 1_500)
+        XCTAssertNil(TableCommand.number("三十七"))
+    }
+
+    func testExportsOtherToolsRead() throws {
+        let csv = margin("--store", alice, "export", "--format", "csv", "--excel")
+        XCTAssertEqual(csv.code, 0, csv.err)
+        XCTAssertTrue(csv.out.hasPrefix("\u{FEFF}record,title,place,published,code,start,end,quote,value,note,status,author,reviewer\r\n"))
+        XCTAssertEqual(csv.out.components(separatedBy: "\r\n").count - 2, 6, "one row per annotation")
+
+        let w3c = margin("--store", alice, "export", "--format", "w3c")
+        let collection = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(w3c.out.utf8)) as? [String: Any])
+        XCTAssertEqual(collection["type"] as? String, "AnnotationCollection")
+        let items = try XCTUnwrap((collection["first"] as? [String: Any])?["items"] as? [[String: Any]])
+        XCTAssertEqual(items.count, 6)
+        for item in items {
+            // The model's required properties.
+            XCTAssertEqual(item["@context"] as? String, "http://www.w3.org/ns/anno.jsonld")
+            XCTAssertEqual(item["type"] as? String, "Annotation")
+            XCTAssertNotNil(item["id"] as? String)
+            let target = try XCTUnwrap(item["target"] as? [String: Any])
+            let selectors = try XCTUnwrap(target["selector"] as? [[String: Any]])
+            XCTAssertEqual(Set(selectors.compactMap { $0["type"] as? String }), ["TextPositionSelector", "TextQuoteSelector"])
+        }
+
+        let doccano = margin("--store", alice, "export", "--format", "doccano")
+        let line = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(doccano.out.split(separator: "\n")[0].utf8)) as? [String: Any])
+        let text = try XCTUnwrap(line["text"] as? String)
+        let labels = try XCTUnwrap(line["label"] as? [[Any]])
+        XCTAssertEqual(labels.count, 6)
+        for l in labels {
+            let s = try XCTUnwrap(l[0] as? Int), e = try XCTUnwrap(l[1] as? Int)
+            XCTAssertFalse(String(String.UnicodeScalarView(Array(text.unicodeScalars)[s..<e])).isEmpty)
+        }
+        XCTAssertEqual(margin("--store", alice, "export", "--format", "brat").code, 64, "brat needs a folder")
+        XCTAssertEqual(margin("--store", alice, "export", "--format", "pdf").code, 64)
+    }
+
+    /// brat counts characters as its Python strings do, code points: a
+    /// quote after an astral character is found at the same offsets.
+    func testBratOffsetsAreCodePointsAcrossAstralCharacters() throws {
+        let store = try folder("astral")
+        XCTAssertEqual(margin("--store", store, "init", "--name", "carol").code, 0)
+        XCTAssertEqual(margin("--store", store, "codes", "add", "party members").code, 0)
+        let file = dir.appendingPathComponent("astral.txt")
+        try Data("𠀀𠀁縣:共有159名黨員參加。\n".utf8).write(to: file)
+        let rid = try XCTUnwrap(firstID(margin("--store", store, "import", "--raw", file.path).out, after: "imported"))
+        XCTAssertEqual(margin("--store", store, "annotate", rid, "--code", "party members", "--quote", "159名黨員", "--value", "159").code, 0)
+        let out = dir.appendingPathComponent("brat").path
+        XCTAssertEqual(margin("--store", store, "export", "--format", "brat", "-o", out).code, 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: out)
+        let ann = try XCTUnwrap(files.first { $0.hasSuffix(".ann") })
+        let annText = try String(contentsOfFile: (out as NSString).appendingPathComponent(ann), encoding: .utf8)
+        XCTAssertTrue(annText.hasPrefix("T1\tparty_members 6 12\t159名黨員\n"), annText)
+        XCTAssertTrue(annText.contains("#1\tAnnotatorNotes T1\tvalue: 159"), annText)
+        let body = try String(contentsOfFile: (out as NSString).appendingPathComponent(ann.replacingOccurrences(of: ".ann", with: ".txt")), encoding: .utf8)
+        let scalars = Array(body.unicodeScalars)
+        XCTAssertEqual(String(String.UnicodeScalarView(scalars[6..<12])), "159名黨員", "Python's body[6:12]")
+        XCTAssertTrue(try String(contentsOfFile: (out as NSString).appendingPathComponent("annotation.conf"), encoding: .utf8).contains("[entities]\nparty_members\n"))
+    }
+
+    func testCodebookImportTakesCSVWithAHeader() throws {
+        let store = try folder("csv")
+        XCTAssertEqual(margin("--store", store, "init", "--name", "dave").code, 0)
+        let file = dir.appendingPathComponent("codes.csv")
+        try Data("name,parent,colour,description\nfigures,,blue,\"Counted figures, of any kind\"\nvolunteers,figures,,\"Volunteers, as \"\"志愿者\"\"\"\n".utf8).write(to: file)
+        let r = margin("--store", store, "codes", "import", file.path)
+        XCTAssertEqual(r.code, 0, r.err)
+        let list = margin("--store", store, "codes", "list", "--json").out
+        XCTAssertTrue(list.contains("\"name\":\"volunteers\""), list)
+        XCTAssertTrue(list.contains("Counted figures, of any kind"), list)
+        XCTAssertTrue(list.contains("Volunteers, as \\\"志愿者\\\""), list)
+        XCTAssertFalse(list.contains("\"name\":\"name\""), "the header is not a code")
+    }
+}
