@@ -382,6 +382,23 @@ extension Store {
     /// starting with # are comments. A parent must come before its children.
     public func importCodebook(_ text: String) throws -> (added: Int, existing: Int) {
         var added = 0, existing = 0
+        // A REFI-QDA codebook (.qdc).
+        if text.drop(while: { $0 == "\u{FEFF}" || $0.isWhitespace }).hasPrefix("<") {
+            let root = try XML.parse(text)
+            guard root.name == "CodeBook" || root.name == "Project" else {
+                throw MarginError.invalid("not a REFI-QDA codebook: the root element is <\(root.name)>")
+            }
+            try write {
+                for c in REFI.codes(in: root) {
+                    if try liveCodeID(named: c.name) != nil { existing += 1; continue }
+                    let parent = try c.parent.flatMap { try liveCodeID(named: $0) }
+                    let colour = c.colour.flatMap { (try? Store.checkColour($0)) == nil ? nil : $0 }
+                    try addCode(name: c.name, description: c.description, colour: colour, parent: parent)
+                    added += 1
+                }
+            }
+            return (added, existing)
+        }
         let firstLine = text.split(separator: "\n").first { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
         let separator: Character = firstLine.contains("\t") || !firstLine.contains(",") ? "\t" : ","
         let rows = try DelimitedText.rows(text, separator: separator)

@@ -165,3 +165,107 @@ final class TeamCLITests: CLITestCase {
         XCTAssertFalse(list.contains("\"name\":\"name\""), "the header is not a code")
     }
 }
+
+/// REFI-QDA: the zip, the XML, and a project that goes out and comes back.
+final class REFITests: CLITestCase {
+    func testCRC32AndZipAgainstTheirCheckValues() throws {
+        XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926, "the CRC-32/ISO-HDLC check value")
+        XCTAssertEqual(CRC32.checksum([]), 0)
+        let entries = [Zip.Entry(name: "a.txt", data: Array("共有159名黨員".utf8)), Zip.Entry(name: "dir/空.txt", data: [])]
+        let archive = Zip.archive(entries)
+        XCTAssertEqual(try Zip.entries(archive), entries)
+        var damaged = archive
+        damaged[40] ^= 0xFF
+        XCTAssertThrowsError(try Zip.entries(damaged))
+        // The system's unzip, when present, tests the archive too.
+        let unzip = ["/usr/bin/unzip", "/bin/unzip"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let unzip else { throw XCTSkip("no unzip on this machine to cross-check the archive") }
+        let file = dir.appendingPathComponent("t.zip")
+        try Data(archive).write(to: file)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: unzip)
+        p.arguments = ["-tq", file.path]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run(); p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+    }
+
+    func testXMLReaderDecodesWhatTheWriterEscapes() throws {
+        let text = "a<b>&\"c\"\n\t'd' 黨"
+        let root = try XML.parse("<?xml version=\"1.0\"?><!-- c --><x:R xmlns:x=\"u\" v=\"\(XML.escape(text))\"><C>\(XML.escape(text))</C><![CDATA[<raw>]]></x:R>")
+        XCTAssertEqual(root.name, "R")
+        XCTAssertEqual(root.attributes["v"], text)
+        XCTAssertEqual(root.child("C")?.text, text)
+        XCTAssertEqual(root.text, "<raw>")
+        XCTAssertThrowsError(try XML.parse("<a><b></a>"))
+        XCTAssertThrowsError(try XML.parse("<a>&bogus;</a>"))
+    }
+
+    func testAProjectRoundTripsThroughREFI() throws {
+        let a = try folder("a")
+        XCTAssertEqual(margin("--store", a, "init", "--name", "alice").code, 0)
+        XCTAssertEqual(margin("--store", a, "codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path).code, 0)
+        let r = margin("--store", a, "import", CLITestCase.samples.appendingPathComponent("reports/01-maduo-checkpoints.txt").path)
+        let rid = try XCTUnwrap(firstID(r.out, after: "imported"))
+        XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "party-members", "--quote", "38名党员干部", "--value", "38").code, 0)
+        XCTAssertEqual(margin("--store", a, "note", rid, "--quote", "7個交通卡點", "a note & <markup>").code, 0)
+        XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "cadres", "--quote", "機關幹部212名", "--value", "212").code, 0)
+        let qdpx = dir.appendingPathComponent("project.qdpx").path
+        let e = margin("--store", a, "export", "--format", "refi", "-o", qdpx)
+        XCTAssertEqual(e.code, 0, e.err)
+
+        // The project's required elements and attributes (REFI-QDA Project.xsd, 1.0).
+        let entries = try Zip.entries(Array(try Data(contentsOf: URL(fileURLWithPath: qdpx))))
+        let qde = try XCTUnwrap(entries.first { $0.name == "project.qde" })
+        let project = try XML.parse(String(decoding: qde.data, as: UTF8.self))
+        XCTAssertEqual(project.name, "Project")
+        XCTAssertNotNil(project.attributes["name"])
+        let guid = try NSRegularExpression(pattern: "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+        func isGUID(_ s: String?) -> Bool { s.map { guid.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil } ?? false }
+        let codes = project.descendants("Code")
+        XCTAssertFalse(codes.isEmpty)
+        for c in codes { XCTAssertTrue(isGUID(c.attributes["guid"])); XCTAssertNotNil(c.attributes["name"]); XCTAssertEqual(c.attributes["isCodable"], "true") }
+        let sources = project.descendants("TextSource")
+        XCTAssertEqual(sources.count, 1)
+        for s in sources {
+            XCTAssertTrue(isGUID(s.attributes["guid"]))
+            let path = try XCTUnwrap(s.attributes["plainTextPath"])
+            XCTAssertTrue(entries.contains { "internal://" + $0.name.dropFirst("sources/".count) == path }, "the source text is in the archive")
+        }
+        let selections = project.descendants("PlainTextSelection")
+        XCTAssertEqual(selections.count, 3)
+        for s in selections {
+            XCTAssertTrue(isGUID(s.attributes["guid"]))
+            XCTAssertNotNil(Int(s.attributes["startPosition"] ?? ""))
+            XCTAssertNotNil(Int(s.attributes["endPosition"] ?? ""))
+            for ref in s.descendants("CodeRef") { XCTAssertTrue(codes.contains { $0.attributes["guid"] == ref.attributes["targetGUID"] }) }
+        }
+
+        // Into a fresh store: the same codes, spans, values and notes, by the same author.
+        let b = try folder("b")
+        XCTAssertEqual(margin("--store", b, "init", "--name", "reader").code, 0)
+        let i = margin("--store", b, "import", qdpx)
+        XCTAssertEqual(i.code, 0, i.err)
+        XCTAssertTrue(i.out.contains("1 records (0 already present)"), i.out)
+        func shape(_ store: String) throws -> [String] {
+            let out = margin("--store", store, "export", "--format", "csv").out
+            return out.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { line in
+                // record, code, start, end, quote, value, note, author: the fields that must survive
+                let f = line.components(separatedBy: ",")
+                return [f[0], f[4], f[5], f[6], f[7], f[8], f[9], f[11]].joined(separator: "|")
+            }.sorted()
+        }
+        XCTAssertEqual(try shape(b), try shape(a))
+        // Twice changes nothing.
+        XCTAssertTrue(margin("--store", b, "import", qdpx).out.contains("0 annotations imported"))
+
+        // The codebook alone, as .qdc, into another fresh store.
+        let qdc = dir.appendingPathComponent("codes.qdc").path
+        XCTAssertEqual(margin("--store", a, "codes", "export", "--format", "refi", "-o", qdc).code, 0)
+        let c = try folder("c")
+        XCTAssertEqual(margin("--store", c, "init", "--name", "carol").code, 0)
+        let ci = margin("--store", c, "codes", "import", qdc)
+        XCTAssertEqual(ci.code, 0, ci.err)
+        XCTAssertEqual(margin("--store", c, "codes", "export").out, margin("--store", a, "codes", "export").out, "names, parents, colours, descriptions")
+    }
+}

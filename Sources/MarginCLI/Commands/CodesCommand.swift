@@ -3,8 +3,8 @@ import MarginCore
 
 struct CodesCommand: Command {
     static let name = "codes"
-    static let summary = "Manage the codebook: add, list, rename, describe, merge, import"
-    static let usage = "margin codes [list|add|rename|describe|merge|import] ..."
+    static let summary = "Manage the codebook: add, list, rename, describe, merge, import, export"
+    static let usage = "margin codes [list|add|rename|describe|merge|import|export] ..."
     static let details = """
     subcommands:
       margin codes list [--json]
@@ -16,7 +16,12 @@ struct CodesCommand: Command {
       margin codes merge CODE INTO-CODE
           recode CODE's annotations as INTO-CODE; CODE is retired
       margin codes import FILE
-          one code a line: NAME<TAB>PARENT<TAB>COLOUR<TAB>DESCRIPTION
+          TSV or CSV, one code a row: NAME, PARENT, COLOUR, DESCRIPTION (only
+          NAME is needed; a header row naming `name` or `code` is skipped;
+          CSV fields may be quoted), or a REFI-QDA codebook (.qdc)
+      margin codes export [--format tsv|refi] [-o FILE]
+          the codebook as TSV (what `codes import` reads) or as a REFI-QDA
+          codebook (.qdc) for NVivo, MAXQDA, ATLAS.ti and QualCoder
 
     Colours are names (red, green, yellow, blue, magenta, cyan, orange,
     purple, grey, ...) or #rrggbb. Annotations refer to codes by id, so a
@@ -30,6 +35,7 @@ struct CodesCommand: Command {
         case describe(code: String, description: String?, colour: String??, parent: String??)
         case merge(code: String, into: String)
         case importFile(String)
+        case export(refi: Bool, output: String?)
     }
     var action: Action
 
@@ -63,6 +69,10 @@ struct CodesCommand: Command {
             action = .merge(code: try args.required("CODE"), into: try args.required("INTO-CODE"))
         case "import":
             action = .importFile(try args.required("FILE"))
+        case "export":
+            let format = try args.option("--format") ?? "tsv"
+            guard format == "tsv" || format == "refi" else { throw UsageError("unknown codebook format '\(format)' (tsv or refi)") }
+            action = .export(refi: format == "refi", output: try args.option("-o", "--output"))
         default:
             throw UsageError("unknown subcommand '\(sub)'")
         }
@@ -127,6 +137,31 @@ struct CodesCommand: Command {
             guard let text = TextNormalization.decodeUTF8(data) else { throw MarginError.invalid("\(file) is not valid UTF-8 text") }
             let (added, existing) = try store.importCodebook(text)
             context.print("\(added) codes added, \(existing) already present")
+        case .export(let refi, let output):
+            let codes = try store.codes()
+            let names = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0.name) })
+            let text: String
+            if refi {
+                text = REFI.codebook(codes)
+            } else {
+                // Parents before children, so the file imports in one pass.
+                var ordered: [Code] = [], placed = Set<String>()
+                while ordered.count < codes.count {
+                    let ready = codes.filter { !placed.contains($0.id) && ($0.parent.map { placed.contains($0) || names[$0] == nil } ?? true) }
+                    if ready.isEmpty { ordered += codes.filter { !placed.contains($0.id) }; break }
+                    for c in ready { ordered.append(c); placed.insert(c.id) }
+                }
+                let clean = { (s: String?) in (s ?? "").replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
+                text = "# NAME\tPARENT\tCOLOUR\tDESCRIPTION\n" + ordered.map { c in
+                    [c.name, c.parent.flatMap { names[$0] } ?? "", c.colour ?? "", clean(c.description)].map { clean($0) }.joined(separator: "\t") + "\n"
+                }.joined()
+            }
+            if let output {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
+                context.warn("wrote \(codes.count) codes to \(output)")
+            } else {
+                context.console.out(text)
+            }
         }
         return ExitCode.success
     }

@@ -6,8 +6,11 @@ struct ImportCommand: Command {
     static let summary = "Import reports (plain text), an export (JSON Lines) or a bundle"
     static let usage = "margin import [--raw] [--quiet] PATH..."
     static let details = """
-    Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson and
-    .bundle files, recursively). A bundle (`margin export --log`) is taken as
+    Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson,
+    .bundle and .qdpx files, recursively). A REFI-QDA project (.qdpx, as
+    `margin export --format refi` writes it, or NVivo, MAXQDA, ATLAS.ti or
+    QualCoder with stored entries) brings its codes, texts and coded
+    selections, each with its creating user as author. A bundle (`margin export --log`) is taken as
     if this store had synced with the one that made it. A plain-text report is cleaned of page furniture: title,
     date, source, author and editor lines become metadata; breadcrumbs, share
     and footer lines, echoed captions and pinyin glosses such as 網(wǎng) are
@@ -22,6 +25,7 @@ struct ImportCommand: Command {
     static let reportExtensions: Set<String> = ["txt", "text"]
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
     static let bundleExtensions: Set<String> = ["bundle"]
+    static let refiExtensions: Set<String> = ["qdpx"]
     static let maxExchangeBytes = 1 << 30
 
     var raw: Bool
@@ -49,12 +53,12 @@ struct ImportCommand: Command {
                     if name.hasPrefix(".") { if (e.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { e.skipDescendants() }; continue }
                     let ext = (name as NSString).pathExtension.lowercased()
                     if ImportCommand.reportExtensions.contains(ext) || ImportCommand.exchangeExtensions.contains(ext)
-                        || ImportCommand.bundleExtensions.contains(ext) {
+                        || ImportCommand.bundleExtensions.contains(ext) || ImportCommand.refiExtensions.contains(ext) {
                         found.append((path as NSString).appendingPathComponent(rel))
                     }
                 }
             }
-            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson, .bundle) in this folder") }
+            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson, .bundle, .qdpx) in this folder") }
             out += found.sorted()
         }
         return out
@@ -94,6 +98,9 @@ struct ImportCommand: Command {
                                 if c.deletedHere > 0 { line += "; \(c.deletedHere) left deleted (deleted here since)" }
                                 lines.append(line)
                                 chunkAdded += c.records
+                            case .refi(let r):
+                                lines.append("\(shown): REFI-QDA project: \(r.records) records (\(r.alreadyPresent) already present), \(r.codes) codes, \(r.annotations) annotations imported")
+                                chunkAdded += r.records
                             case .bundle(let b):
                                 lines.append("\(shown): bundle of \(b.changes) changes: \(b.applied) new, \(b.outcome.skipped) already held")
                                 if let r = b.outcome.recovery { lines.append("    " + r.summary) }
@@ -135,6 +142,7 @@ struct ImportCommand: Command {
     enum Imported {
         case report(id: String, title: String, cleaned: [String], alreadyPresent: Bool)
         case exchange(Store.ExchangeCounts)
+        case refi(Store.REFIImport)
         case bundle(Store.BundleOutcome)
     }
 
@@ -148,6 +156,11 @@ struct ImportCommand: Command {
             return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
         }
         let ext = (path as NSString).pathExtension.lowercased()
+        if ImportCommand.refiExtensions.contains(ext) {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            guard size <= ImportCommand.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: ImportCommand.maxExchangeBytes) }
+            return .refi(try store.importREFIProject(Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+        }
         let isExchange = ImportCommand.exchangeExtensions.contains(ext) || ImportCommand.bundleExtensions.contains(ext)
         let limit = isExchange ? ImportCommand.maxExchangeBytes : ReportFile.maxBytes
         // Refuse an oversized file before reading it into memory.

@@ -204,7 +204,7 @@ struct DigestCommand: Command {
 struct ExportCommand: Command {
     static let name = "export"
     static let summary = "Write the store's contents as JSON Lines, or its change log as a bundle"
-    static let usage = "margin export [--format jsonl|csv|w3c|doccano|brat] [--excel] [-o FILE|DIR] | margin export --log -o FILE"
+    static let usage = "margin export [--format jsonl|csv|w3c|doccano|brat|refi] [--excel] [-o FILE|DIR] | margin export --log -o FILE"
     static let details = """
     JSON Lines (the default): one object a line, codes, then records, then
     annotations, each with the stamp of every field. `margin import
@@ -226,14 +226,18 @@ struct ExportCommand: Command {
       doccano  JSON Lines of {"text", "label": [[start, end, code]]}
       brat     a folder (-o DIR) of RECORD.txt and RECORD.ann standoff files
                and annotation.conf with the codes as entity types
+      refi     a REFI-QDA project (-o FILE.qdpx) for NVivo, MAXQDA, ATLAS.ti
+               and QualCoder: codes, records as text sources, spans as coded
+               selections with value and note; `margin import FILE.qdpx`
+               reads it back
 
     options:
-      --format F       jsonl (default), csv, w3c, doccano or brat
+      --format F       jsonl (default), csv, w3c, doccano, brat or refi
       --excel          with csv: a byte-order mark, for Excel
       --log            a bundle of the change log instead (needs -o)
       -o, --output F   write to F instead of standard output (brat: a folder)
     """
-    static let formats = ["jsonl", "csv", "w3c", "doccano", "brat"]
+    static let formats = ["jsonl", "csv", "w3c", "doccano", "brat", "refi"]
     var output: String?, log: Bool, format: String, excel: Bool
     init(_ args: inout Arguments) throws {
         format = try args.option("--format") ?? "jsonl"
@@ -246,6 +250,7 @@ struct ExportCommand: Command {
         log = args.flag("--log")
         if log && output == nil { throw UsageError("--log writes a binary bundle: give -o FILE") }
         if format == "brat" && output == nil { throw UsageError("--format brat writes a folder of files: give -o DIR") }
+        if format == "refi" && output == nil { throw UsageError("--format refi writes a zip archive: give -o FILE.qdpx") }
     }
 
     func run(_ context: Context) throws -> Int32 {
@@ -255,6 +260,13 @@ struct ExportCommand: Command {
             try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
             let count = try store.versionVector().heads.values.reduce(0, +)
             context.warn("wrote a bundle of \(count) changes (\(bytes.count) bytes) to \(output)")
+            return ExitCode.success
+        }
+        if format == "refi", let output {
+            let name = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
+            let bytes = try store.refiProject(name: name.isEmpty ? "Margin" : name)
+            try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
+            context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
             return ExitCode.success
         }
         if format != "jsonl" {

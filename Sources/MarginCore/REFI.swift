@@ -1,0 +1,370 @@
+import Foundation
+import MarginCrypto
+
+/// The few XML facilities REFI-QDA needs, written here (no XML library):
+/// escaping for the writer, and a reader of elements, attributes and text
+/// (comments, processing instructions and the document type are skipped;
+/// CDATA is text).
+public enum XML {
+    public static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for c in s.unicodeScalars {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "\n": out += "&#10;"
+            case "\t": out += "&#9;"
+            case "\r": out += "&#13;"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+
+    /// An element with its attributes, children and text.
+    public final class Element {
+        public let name: String
+        public let attributes: [String: String]
+        public var children: [Element] = []
+        public var text = ""
+        init(name: String, attributes: [String: String]) { self.name = name; self.attributes = attributes }
+
+        public func child(_ name: String) -> Element? { children.first { $0.name == name } }
+        public func all(_ name: String) -> [Element] { children.filter { $0.name == name } }
+        /// Every descendant named `name`, depth first.
+        public func descendants(_ name: String) -> [Element] {
+            children.flatMap { ($0.name == name ? [$0] : []) + $0.descendants(name) }
+        }
+    }
+
+    /// The document's root element. Element names lose their namespace prefix.
+    public static func parse(_ text: String) throws -> Element {
+        let s = Array(text.unicodeScalars)
+        var i = 0
+        var stack: [Element] = []
+        var root: Element?
+        func fail(_ why: String) -> Error { MarginError.invalid("XML: \(why) (at character \(i))") }
+        func decode(_ raw: [Unicode.Scalar]) throws -> String {
+            var out = String.UnicodeScalarView(), j = 0
+            while j < raw.count {
+                guard raw[j] == "&" else { out.append(raw[j]); j += 1; continue }
+                guard let semi = raw[j...].firstIndex(of: ";"), semi - j <= 10 else { throw fail("a bare & in text") }
+                let entity = String(String.UnicodeScalarView(raw[(j + 1)..<semi]))
+                switch entity {
+                case "amp": out.append("&")
+                case "lt": out.append("<")
+                case "gt": out.append(">")
+                case "quot": out.append("\"")
+                case "apos": out.append("'")
+                default:
+                    let number = entity.hasPrefix("#x") ? UInt32(entity.dropFirst(2), radix: 16) : entity.hasPrefix("#") ? UInt32(entity.dropFirst(), radix: 10) : nil
+                    guard let n = number, let u = Unicode.Scalar(n) else { throw fail("unknown entity &\(entity);") }
+                    out.append(u)
+                }
+                j = semi + 1
+            }
+            return String(out)
+        }
+        func local(_ name: String) -> String { name.split(separator: ":").last.map(String.init) ?? name }
+        func starts(_ p: String) -> Bool { Array(p.unicodeScalars).enumerated().allSatisfy { i + $0.offset < s.count && s[i + $0.offset] == $0.element } }
+        func skip(past end: String) throws {
+            let e = Array(end.unicodeScalars)
+            while i + e.count <= s.count { if Array(s[i..<(i + e.count)]) == e { i += e.count; return }; i += 1 }
+            throw fail("\(end) missing")
+        }
+        while i < s.count {
+            if s[i] != "<" {
+                let start = i
+                while i < s.count && s[i] != "<" { i += 1 }
+                if let top = stack.last { top.text += try decode(Array(s[start..<i])) }
+                continue
+            }
+            if starts("<!--") { try skip(past: "-->"); continue }
+            if starts("<?") { try skip(past: "?>"); continue }
+            if starts("<![CDATA[") {
+                i += 9
+                let start = i
+                try skip(past: "]]>")
+                stack.last?.text += String(String.UnicodeScalarView(s[start..<(i - 3)]))
+                continue
+            }
+            if starts("<!") { try skip(past: ">"); continue }
+            if starts("</") {
+                i += 2
+                let start = i
+                while i < s.count && s[i] != ">" { i += 1 }
+                guard i < s.count else { throw fail("unclosed end tag") }
+                let name = local(String(String.UnicodeScalarView(s[start..<i])).trimmingCharacters(in: .whitespaces))
+                i += 1
+                guard let top = stack.popLast(), top.name == name else { throw fail("</\(name)> does not close the open element") }
+                continue
+            }
+            // A start tag.
+            i += 1
+            func word() -> String {
+                let start = i
+                while i < s.count, !s[i].properties.isWhitespace, s[i] != ">", s[i] != "/", s[i] != "=" { i += 1 }
+                return String(String.UnicodeScalarView(s[start..<i]))
+            }
+            func spaces() { while i < s.count && s[i].properties.isWhitespace { i += 1 } }
+            let name = local(word())
+            guard !name.isEmpty else { throw fail("an element without a name") }
+            var attributes: [String: String] = [:]
+            var selfClosing = false
+            while true {
+                spaces()
+                guard i < s.count else { throw fail("unclosed start tag <\(name)>") }
+                if s[i] == ">" { i += 1; break }
+                if s[i] == "/" { selfClosing = true; i += 1; spaces(); guard i < s.count, s[i] == ">" else { throw fail("bad />") }; i += 1; break }
+                let key = local(word())
+                spaces()
+                guard i < s.count, s[i] == "=" else { throw fail("attribute \(key) has no value") }
+                i += 1; spaces()
+                guard i < s.count, s[i] == "\"" || s[i] == "'" else { throw fail("attribute \(key) is not quoted") }
+                let quote = s[i]; i += 1
+                let start = i
+                while i < s.count && s[i] != quote { i += 1 }
+                guard i < s.count else { throw fail("attribute \(key) is not closed") }
+                attributes[key] = try decode(Array(s[start..<i]))
+                i += 1
+            }
+            let element = Element(name: name, attributes: attributes)
+            if let top = stack.last { top.children.append(element) } else if root == nil { root = element } else { throw fail("two root elements") }
+            if !selfClosing { stack.append(element) }
+        }
+        guard stack.isEmpty, let root else { throw fail(stack.isEmpty ? "no root element" : "<\(stack.last?.name ?? "")> is not closed") }
+        return root
+    }
+}
+
+/// REFI-QDA (www.qdasoftware.org), the exchange standard of NVivo, MAXQDA,
+/// ATLAS.ti and QualCoder: a project (`.qdpx`, a zip of `project.qde` and
+/// the sources) and a codebook (`.qdc`). Selections count positions in
+/// Unicode code points, as Margin does.
+public enum REFI {
+    public static let projectNamespace = "urn:QDA-XML:project:1.0"
+    public static let codebookNamespace = "urn:QDA-XML:codebook:1.0"
+
+    /// A GUID for a Margin id: the id's own hex digits where it has 32, else
+    /// the first 32 of SHA-256 of a label and the id; always the same for
+    /// the same id.
+    static func guid(_ label: String, _ id: String) -> String {
+        let hex = id.count == 32 && id.allSatisfy(\.isHexDigit) ? id : String(SHA256Hex.of(label + ":" + id).prefix(32))
+        let h = Array(hex)
+        return [h[0..<8], h[8..<12], h[12..<16], h[16..<20], h[20..<32]].map { String($0) }.joined(separator: "-")
+    }
+
+    /// Margin's colour names as REFI's #RRGGBB, and back.
+    static let namedColours = ["black": "#000000", "red": "#FF0000", "green": "#008000", "yellow": "#FFFF00", "blue": "#0000FF",
+                               "magenta": "#FF00FF", "cyan": "#00FFFF", "white": "#FFFFFF", "orange": "#FFA500", "purple": "#800080",
+                               "grey": "#808080"]
+
+    static func colour(_ c: String?) -> String? {
+        guard let c else { return nil }
+        if c.hasPrefix("#"), c.count == 7 { return c.uppercased() }
+        return namedColours[c == "gray" ? "grey" : c]
+    }
+
+    /// A REFI colour as Margin writes colours: a name where one matches.
+    static func colourName(_ rgb: String) -> String {
+        let upper = rgb.uppercased()
+        if upper.count == 4, upper.hasPrefix("#") { return "#" + upper.dropFirst().map { "\($0)\($0)" }.joined().lowercased() }
+        return namedColours.first { $0.value == upper }?.key ?? rgb.lowercased()
+    }
+
+    /// `<Codes>` with nested `<Code>` elements, children inside parents.
+    static func codesXML(_ codes: [Code], indent: String) -> String {
+        let live = codes.filter { $0.mergedInto == nil }
+        let ids = Set(live.map(\.id))
+        func element(_ c: Code, _ pad: String) -> String {
+            var s = pad + "<Code guid=\"\(guid("code", c.id))\" name=\"\(XML.escape(c.name))\" isCodable=\"true\""
+            if let rgb = colour(c.colour) { s += " color=\"\(rgb)\"" }
+            let children = live.filter { $0.parent == c.id }
+            if c.description == nil && children.isEmpty { return s + "/>\n" }
+            s += ">\n"
+            if let d = c.description { s += pad + "  <Description>\(XML.escape(d))</Description>\n" }
+            for child in children { s += element(child, pad + "  ") }
+            return s + pad + "</Code>\n"
+        }
+        let roots = live.filter { $0.parent.map { !ids.contains($0) } ?? true }
+        return indent + "<Codes>\n" + roots.map { element($0, indent + "  ") }.joined() + indent + "</Codes>\n"
+    }
+
+    /// A codebook file (`.qdc`).
+    public static func codebook(_ codes: [Code]) -> String {
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<CodeBook xmlns=\"\(codebookNamespace)\" origin=\"Margin\">\n"
+            + codesXML(codes, indent: "  ") + "</CodeBook>\n"
+    }
+
+    /// The codes of a `.qdc` or `.qde` document, parents before children:
+    /// (name, parent name, colour, description).
+    public static func codes(in root: XML.Element) -> [(name: String, parent: String?, colour: String?, description: String?)] {
+        var out: [(String, String?, String?, String?)] = []
+        func walk(_ e: XML.Element, parent: String?) {
+            for code in e.all("Code") {
+                guard let name = code.attributes["name"] else { continue }
+                let description = code.child("Description")?.text
+                out.append((name, parent, code.attributes["color"].map(colourName), description?.isEmpty == false ? description : nil))
+                walk(code, parent: name)
+            }
+        }
+        for codes in [root.child("Codes"), root.child("CodeBook")?.child("Codes")].compactMap({ $0 }) { walk(codes, parent: nil) }
+        return out
+    }
+}
+
+/// SHA-256 as lower-case hex, for derived identifiers.
+enum SHA256Hex {
+    static func of(_ s: String) -> String { SHA256.hash(s).hex }
+}
+
+extension Store {
+    /// The store as a REFI-QDA project: `project.qde` and one UTF-8 text
+    /// per record under `sources/`, zipped (stored entries). Each
+    /// annotation with a span is a PlainTextSelection, coded with its code
+    /// if it has one (a tag or note without a span is left out: REFI codes
+    /// whole sources through Cases, which Margin does not have); its value and note are
+    /// its Description, as `value: …` and `note: …` lines; its author is
+    /// its creating User.
+    public func refiProject(name: String) throws -> [UInt8] {
+        let codes = try self.codes(includeMerged: true)
+        let annotations = try self.annotations()
+        let users = Set(annotations.compactMap(\.author)).sorted()
+        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+        xml += "<Project xmlns=\"\(REFI.projectNamespace)\" name=\"\(XML.escape(name))\" origin=\"Margin\">\n"
+        if !users.isEmpty {
+            xml += "  <Users>\n" + users.map { "    <User guid=\"\(REFI.guid("user", $0))\" name=\"\(XML.escape($0))\"/>\n" }.joined() + "  </Users>\n"
+        }
+        if codes.contains(where: { $0.mergedInto == nil }) { xml += "  <CodeBook>\n" + REFI.codesXML(codes, indent: "    ") + "  </CodeBook>\n" }
+        var entries: [Zip.Entry] = []
+        let records = try self.records()
+        if !records.isEmpty { xml += "  <Sources>\n" }
+        for summary in records {
+            guard let r = try record(summary.id) else { continue }
+            let source = REFI.guid("record", r.id)
+            entries.append(Zip.Entry(name: "sources/\(source).txt", data: Array(r.body.utf8)))
+            xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\""
+            xml += " creationDateTime=\"\(Store.isoTime(r.created))\">\n"
+            let facts = [("place", r.place), ("published", r.published), ("source", r.source), ("url", r.url)].compactMap { k, v in v.map { "\(k): \($0)" } }
+            if !facts.isEmpty { xml += "      <Description>\(XML.escape(facts.joined(separator: "\n")))</Description>\n" }
+            for a in annotations where a.record == r.id {
+                guard let s = a.span else { continue }
+                xml += "      <PlainTextSelection guid=\"\(REFI.guid("annotation", a.id))\" name=\"\(XML.escape(s.quote))\" startPosition=\"\(s.start)\" endPosition=\"\(s.end)\""
+                if let u = a.author { xml += " creatingUser=\"\(REFI.guid("user", u))\"" }
+                xml += " creationDateTime=\"\(Store.isoTime(a.created))\">\n"
+                let description = [a.value.map { "value: \($0)" }, a.note.map { "note: \($0)" }].compactMap { $0 }.joined(separator: "\n")
+                if !description.isEmpty { xml += "        <Description>\(XML.escape(description))</Description>\n" }
+                if let code = a.code {
+                    let effective = (try? effectiveCode(code)) ?? code
+                    xml += "        <Coding guid=\"\(REFI.guid("coding", a.id))\""
+                    if let u = a.author { xml += " creatingUser=\"\(REFI.guid("user", u))\"" }
+                    xml += ">\n          <CodeRef targetGUID=\"\(REFI.guid("code", effective))\"/>\n        </Coding>\n"
+                }
+                xml += "      </PlainTextSelection>\n"
+            }
+            xml += "    </TextSource>\n"
+        }
+        if !records.isEmpty { xml += "  </Sources>\n" }
+        xml += "</Project>\n"
+        return Zip.archive([Zip.Entry(name: "project.qde", data: Array(xml.utf8))] + entries)
+    }
+
+    static func isoTime(_ ms: Int64) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    /// What importing a REFI-QDA project did.
+    public struct REFIImport: Equatable, Sendable {
+        public var codes = 0
+        public var records = 0
+        public var annotations = 0
+        public var alreadyPresent = 0
+    }
+
+    /// Imports a REFI-QDA project (`.qdpx`): its codes (by name, with their
+    /// parents), its text sources as records (bodies as they are), and its
+    /// coded text selections as annotations carrying their creating user's
+    /// name as author. A Description written as `value: …` / `note: …`
+    /// lines (as Margin writes it) gives the value and note; any other
+    /// Description becomes the note. An annotation already present (same
+    /// record, code, span and author) is not made again. One transaction.
+    public func importREFIProject(_ bytes: [UInt8]) throws -> REFIImport {
+        let entries = try Zip.entries(bytes)
+        guard let qde = entries.first(where: { $0.name == "project.qde" || $0.name.hasSuffix("/project.qde") }) else {
+            throw MarginError.invalid("not a REFI-QDA project: no project.qde in the archive")
+        }
+        let root = try XML.parse(String(decoding: qde.data, as: UTF8.self))
+        guard root.name == "Project" else { throw MarginError.invalid("not a REFI-QDA project: the root element is <\(root.name)>") }
+        var result = REFIImport()
+        let users = Dictionary(root.child("Users")?.all("User").compactMap { u in u.attributes["guid"].map { ($0.lowercased(), u.attributes["name"] ?? $0) } } ?? [],
+                               uniquingKeysWith: { a, _ in a })
+        try write {
+            // Codes: by GUID, created by name where missing.
+            var codeIDs: [String: String] = [:]
+            func walk(_ e: XML.Element, parent: String?) throws {
+                for c in e.all("Code") {
+                    guard let name = c.attributes["name"], let guid = c.attributes["guid"]?.lowercased() else { continue }
+                    let id: String
+                    if let existing = try liveCodeID(named: name) {
+                        id = existing
+                    } else {
+                        let description = c.child("Description")?.text
+                        id = try addCode(name: name, description: description?.isEmpty == false ? description : nil,
+                                         colour: c.attributes["color"].map(REFI.colourName).flatMap { (try? Store.checkColour($0)) == nil ? nil : $0 },
+                                         parent: parent)
+                        result.codes += 1
+                    }
+                    codeIDs[guid] = id
+                    try walk(c, parent: id)
+                }
+            }
+            if let codes = root.child("CodeBook")?.child("Codes") { try walk(codes, parent: nil) }
+            for source in root.child("Sources")?.all("TextSource") ?? [] {
+                var body: String?
+                if let path = source.attributes["plainTextPath"] {
+                    let file = path.hasPrefix("internal://") ? "sources/" + path.dropFirst("internal://".count) : path
+                    guard let entry = entries.first(where: { $0.name == file }) else {
+                        throw MarginError.invalid("the project names \(Printable.line(path)), which is not in the archive")
+                    }
+                    body = try ReportFile.decodeText(Data(entry.data))
+                } else {
+                    body = source.child("PlainTextContent")?.text
+                }
+                guard let text = body, TextNormalization.hasText(text) else { continue }
+                let name = source.attributes["name"]
+                let (rid, present) = try importReport(ReportDraft(body: text, title: name.flatMap { $0.isEmpty ? nil : $0 }))
+                if present { result.alreadyPresent += 1 } else { result.records += 1 }
+                let existing = try annotations(record: rid)
+                for selection in source.all("PlainTextSelection") {
+                    guard let start = selection.attributes["startPosition"].flatMap({ Int($0) }),
+                          let end = selection.attributes["endPosition"].flatMap({ Int($0) }) else { continue }
+                    let author = selection.attributes["creatingUser"].flatMap { users[$0.lowercased()] }
+                    var value: String?, note: String?
+                    if let d = selection.child("Description")?.text, !d.isEmpty {
+                        let lines = d.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                        if lines.allSatisfy({ $0.hasPrefix("value: ") || $0.hasPrefix("note: ") }) {
+                            for l in lines { if l.hasPrefix("value: ") { value = String(l.dropFirst(7)) } else { note = String(l.dropFirst(6)) } }
+                        } else {
+                            note = d
+                        }
+                    }
+                    let codings = selection.all("Coding").compactMap { $0.child("CodeRef")?.attributes["targetGUID"]?.lowercased() }.compactMap { codeIDs[$0] }
+                    for code in codings.isEmpty ? [nil] : codings.map(Optional.some) {
+                        if code == nil && note == nil { continue }
+                        if existing.contains(where: { $0.code == code && $0.span?.start == start && $0.span?.end == end && $0.author == author }) {
+                            continue
+                        }
+                        try annotate(record: rid, code: code, span: .range(start, end), value: value, note: note, author: author)
+                        result.annotations += 1
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
