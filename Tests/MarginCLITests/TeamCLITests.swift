@@ -269,3 +269,46 @@ final class REFITests: CLITestCase {
         XCTAssertEqual(margin("--store", c, "codes", "export").out, margin("--store", a, "codes", "export").out, "names, parents, colours, descriptions")
     }
 }
+
+final class W3CRoundTripTests: CLITestCase {
+    func testW3CExportReimportsIntoAFreshStoreHoldingTheReports() throws {
+        let report = CLITestCase.samples.appendingPathComponent("reports/02-luxian-volunteers.txt").path
+        let a = try folder("a")
+        XCTAssertEqual(margin("--store", a, "init", "--name", "alice").code, 0)
+        XCTAssertEqual(margin("--store", a, "codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path).code, 0)
+        let rid = try XCTUnwrap(firstID(margin("--store", a, "import", report).out, after: "imported"))
+        let text = margin("--store", a, "show", rid, "--json").out
+        let body = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["body"] as? String)
+        // Two figures of the report, whatever they are: its first two runs of digits.
+        let digits = try NSRegularExpression(pattern: "[0-9]+").matches(in: body, range: NSRange(body.startIndex..., in: body)).prefix(2)
+        XCTAssertEqual(digits.count, 2)
+        for (i, m) in digits.enumerated() {
+            let figure = (body as NSString).substring(with: m.range)
+            let occurrences = body.components(separatedBy: figure).count - 1
+            var args = ["--store", a, "annotate", rid, "--code", i == 0 ? "volunteers" : "party-members", "--quote", figure, "--value", figure]
+            if occurrences > 1 { args += ["--occurrence", "1"] }
+            XCTAssertEqual(marginArgs(args).code, 0)
+        }
+        XCTAssertEqual(margin("--store", a, "note", rid, "checked against the printed edition").code, 0)
+        let file = dir.appendingPathComponent("a.jsonld").path
+        XCTAssertEqual(margin("--store", a, "export", "--format", "w3c", "-o", file).code, 0)
+
+        let b = try folder("b")
+        XCTAssertEqual(margin("--store", b, "init", "--name", "bob").code, 0)
+        let refused = margin("--store", b, "import", file)
+        XCTAssertEqual(refused.code, 1)
+        XCTAssertTrue(refused.err.contains("is not in this store (import its report first)"), refused.err)
+        XCTAssertEqual(margin("--store", b, "import", report).code, 0)
+        let r = margin("--store", b, "import", file)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("3 imported, 0 already present, 3 codes added"), r.out)   // mobilisation, and volunteers and party-members under it
+        func shape(_ store: String) -> [String] {
+            margin("--store", store, "export", "--format", "csv").out.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }.map { line in
+                let f = line.components(separatedBy: ",")
+                return [f[0], f[4], f[5], f[6], f[7], f[8], f[9], f[11]].joined(separator: "|")
+            }.sorted()
+        }
+        XCTAssertEqual(shape(b), shape(a))
+        XCTAssertTrue(margin("--store", b, "import", file).out.contains("0 imported, 3 already present"))
+    }
+}

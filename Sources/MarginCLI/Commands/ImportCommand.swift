@@ -10,7 +10,10 @@ struct ImportCommand: Command {
     .bundle and .qdpx files, recursively). A REFI-QDA project (.qdpx, as
     `margin export --format refi` writes it, or NVivo, MAXQDA, ATLAS.ti or
     QualCoder with stored entries) brings its codes, texts and coded
-    selections, each with its creating user as author. A bundle (`margin export --log`) is taken as
+    selections, each with its creating user as author. W3C Web Annotations
+    (.jsonld, as `margin export --format w3c` writes them) are added to the
+    records they target, which must be in the store (import the reports
+    first: a record's id is the hash of its text). A bundle (`margin export --log`) is taken as
     if this store had synced with the one that made it. A plain-text report is cleaned of page furniture: title,
     date, source, author and editor lines become metadata; breadcrumbs, share
     and footer lines, echoed captions and pinyin glosses such as 網(wǎng) are
@@ -26,6 +29,7 @@ struct ImportCommand: Command {
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
     static let bundleExtensions: Set<String> = ["bundle"]
     static let refiExtensions: Set<String> = ["qdpx"]
+    static let w3cExtensions: Set<String> = ["jsonld"]
     static let maxExchangeBytes = 1 << 30
 
     var raw: Bool
@@ -53,12 +57,13 @@ struct ImportCommand: Command {
                     if name.hasPrefix(".") { if (e.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { e.skipDescendants() }; continue }
                     let ext = (name as NSString).pathExtension.lowercased()
                     if ImportCommand.reportExtensions.contains(ext) || ImportCommand.exchangeExtensions.contains(ext)
-                        || ImportCommand.bundleExtensions.contains(ext) || ImportCommand.refiExtensions.contains(ext) {
+                        || ImportCommand.bundleExtensions.contains(ext) || ImportCommand.refiExtensions.contains(ext)
+                        || ImportCommand.w3cExtensions.contains(ext) {
                         found.append((path as NSString).appendingPathComponent(rel))
                     }
                 }
             }
-            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson, .bundle, .qdpx) in this folder") }
+            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson, .bundle, .qdpx, .jsonld) in this folder") }
             out += found.sorted()
         }
         return out
@@ -101,6 +106,8 @@ struct ImportCommand: Command {
                             case .refi(let r):
                                 lines.append("\(shown): REFI-QDA project: \(r.records) records (\(r.alreadyPresent) already present), \(r.codes) codes, \(r.annotations) annotations imported")
                                 chunkAdded += r.records
+                            case .w3c(let w):
+                                lines.append("\(shown): W3C annotations: \(w.annotations) imported, \(w.alreadyPresent) already present, \(w.codes) codes added")
                             case .bundle(let b):
                                 lines.append("\(shown): bundle of \(b.changes) changes: \(b.applied) new, \(b.outcome.skipped) already held")
                                 if let r = b.outcome.recovery { lines.append("    " + r.summary) }
@@ -143,6 +150,7 @@ struct ImportCommand: Command {
         case report(id: String, title: String, cleaned: [String], alreadyPresent: Bool)
         case exchange(Store.ExchangeCounts)
         case refi(Store.REFIImport)
+        case w3c(Store.W3CImport)
         case bundle(Store.BundleOutcome)
     }
 
@@ -156,6 +164,11 @@ struct ImportCommand: Command {
             return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
         }
         let ext = (path as NSString).pathExtension.lowercased()
+        if ImportCommand.w3cExtensions.contains(ext) {
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            guard size <= ImportCommand.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: ImportCommand.maxExchangeBytes) }
+            return .w3c(try store.importW3C(try Data(contentsOf: URL(fileURLWithPath: path))))
+        }
         if ImportCommand.refiExtensions.contains(ext) {
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             guard size <= ImportCommand.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: ImportCommand.maxExchangeBytes) }

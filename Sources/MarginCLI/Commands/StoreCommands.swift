@@ -222,7 +222,8 @@ struct ExportCommand: Command {
                (full path), start, end, quote, value, note, status, author,
                reviewer; --excel adds a UTF-8 byte-order mark for Excel
       w3c      W3C Web Annotation (JSON-LD): an AnnotationCollection; spans
-               carry a TextPositionSelector and a TextQuoteSelector
+               carry a TextPositionSelector and a TextQuoteSelector; save it
+               as .jsonld and `margin import` reads it back
       doccano  JSON Lines of {"text", "label": [[start, end, code]]}
       brat     a folder (-o DIR) of RECORD.txt and RECORD.ann standoff files
                and annotation.conf with the codes as entity types
