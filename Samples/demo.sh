@@ -65,6 +65,27 @@ run bob sync "$addr"
 run alice conflicts --all
 run alice show "$maduo"
 
+say "Working as a team: each codes the same reports on their own (Samples/coding/*.tsv), then they sync"
+code_from() {
+    local who=$1
+    grep -v '^#' "Samples/coding/$who.tsv" | while IFS=$'\t' read -r search code quote value; do
+        rid=$("$margin" --store "$work/$who" search "$search" --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)
+        run "$who" annotate "$rid" --code "$code" --quote "$quote" --value "$value"
+    done
+}
+code_from alice
+code_from bob
+run bob sync "$addr"
+luxian=$("$margin" --store "$work/alice" search 瀘縣黨員下沉 --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)
+run alice agree
+run alice compare "$luxian" --coders alice,bob
+echo "(alice takes bob's span for the teams, and her own figure for the Party members)"
+printf '2\n1\n' | run alice adjudicate "$luxian" --coders alice,bob
+run alice table values --code party-members --by place --coder gold
+run alice export --format csv -o "$work/annotations.csv"
+head -n 3 "$work/annotations.csv"
+run bob sync "$addr"
+
 say "Bob's laptop is restored from the backup he made after his first sync; he keeps coding"
 rm -rf "$work/bob"
 cp -a "$work/bob-backup" "$work/bob"

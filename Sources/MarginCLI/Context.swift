@@ -13,6 +13,8 @@ public struct Console {
 
     /// One line of standard input, without its line break; nil at its end.
     public var input: () -> String?
+    /// Whether standard input is a terminal (which echoes what is typed).
+    public var inputIsTerminal = false
 
     public init(out: @escaping (String) -> Void, err: @escaping (String) -> Void, outIsTerminal: Bool = false, errIsTerminal: Bool = false,
                 input: @escaping () -> String? = { Swift.readLine(strippingNewline: true) }) {
@@ -25,8 +27,10 @@ public struct Console {
 
     /// The process's own standard output and error.
     public static func standard() -> Console {
-        Console(out: { writeAll(1, $0) }, err: { writeAll(2, $0) },
-                outIsTerminal: isatty(1) == 1, errIsTerminal: isatty(2) == 1)
+        var console = Console(out: { writeAll(1, $0) }, err: { writeAll(2, $0) },
+                              outIsTerminal: isatty(1) == 1, errIsTerminal: isatty(2) == 1)
+        console.inputIsTerminal = isatty(0) == 1
+        return console
     }
 
     /// Writes to a file descriptor with write(2). A reader that has gone

@@ -293,6 +293,8 @@ struct AdjudicateCommand: Command {
                 while chosen == nil && !stop {
                     context.console.out("  take [1] \(Format.safe(pair.0)), [2] \(Format.safe(pair.1)), [b]oth, [n]either, [s]kip, [q]uit: ")
                     guard let line = context.console.input()?.trimmingCharacters(in: .whitespaces) else { stop = true; break }
+                    // Answers read from a file or pipe are shown, as a terminal would echo them.
+                    if !context.console.inputIsTerminal { context.print(line) }
                     switch line {
                     case "1", pair.0: chosen = .first
                     case "2", pair.1: chosen = .second
