@@ -101,7 +101,9 @@ extension Store {
 
     /// A span group (PROTOCOL.md §1) as received: all five fields, from one
     /// writer with one reading, making a span that fits its record's body.
-    func spanGroupProblem(annotation: String, _ fields: [String: FieldValue]) throws -> String? {
+    /// `texts`: the bodies' scalar views already built in this batch, by
+    /// record (a batch checks many spans on one body).
+    func spanGroupProblem(annotation: String, _ fields: [String: FieldValue], texts: inout [String: ScalarText]) throws -> String? {
         let names = FieldSchema.groups[.annotation]?.first ?? []
         guard names.allSatisfy({ fields[$0] != nil }) else { return "annotation \(annotation): a span must arrive whole (start, end, quote, prefix, suffix together)" }
         if names.allSatisfy({ fields[$0] == .null }) { return nil }
@@ -113,7 +115,8 @@ extension Store {
               let body = try winner(.record, record, "body")?.value.string else {
             return "annotation \(annotation): a span needs the annotation's record"
         }
-        let text = ScalarText(body)
+        let text = texts[record] ?? ScalarText(body)
+        texts[record] = text
         guard s >= 0, e > s, e <= Int64(text.count) else { return "annotation \(annotation): span \(s)..\(e) is not within the body (0..\(text.count))" }
         let span: Span
         do { span = try Span(in: text, start: Int(s), end: Int(e)) } catch { return "annotation \(annotation): \(MarginError.message(for: error))" }

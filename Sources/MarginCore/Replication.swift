@@ -282,8 +282,9 @@ extension Store {
                     }
                 }
             }
+            var texts: [String: ScalarText] = [:]
             for (_, group) in spans.sorted(by: { $0.key < $1.key }) {
-                if let problem = try spanGroupProblem(annotation: group.annotation, group.fields) {
+                if let problem = try spanGroupProblem(annotation: group.annotation, group.fields, texts: &texts) {
                     throw MarginError.invalid("change refused: \(problem)")
                 }
             }
