@@ -13,6 +13,10 @@ public enum ReportCleaner {
         public var draft: ReportDraft
         /// One line per thing removed or recognised, for the user to check.
         public var cleaned: [String]
+        /// The encoding the file was read in (`TextEncoding`).
+        public var encoding = "UTF-8"
+        /// Lines that look garbled by a conversion, for a warning.
+        public var warnings: [String] = []
     }
 
     public static func clean(_ input: String, raw: Bool = false) -> Result {

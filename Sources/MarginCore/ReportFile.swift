@@ -7,13 +7,17 @@ public enum ReportFile {
     /// Reports are articles; anything larger is a mistake (a log, a dump).
     public static let maxBytes = 10 << 20
 
-    public static func parse(_ data: Data, raw: Bool = false) throws -> ReportCleaner.Result {
-        let text = try decodeText(data)
+    /// `encoding`: an iconv encoding name that overrides the guess.
+    public static func parse(_ data: Data, raw: Bool = false, encoding: String? = nil) throws -> ReportCleaner.Result {
+        let decoded = try decode(data, encoding: encoding)
+        let text = decoded.text
         guard TextNormalization.hasText(text) else { throw MarginError.invalid("file holds only white space") }
-        let cleaned = ReportCleaner.clean(text, raw: raw)
+        var cleaned = ReportCleaner.clean(text, raw: raw)
         guard TextNormalization.hasText(cleaned.draft.body) else {
             throw MarginError.invalid("no report text left after removing page furniture (try --raw)")
         }
+        cleaned.encoding = decoded.encoding
+        cleaned.warnings = garbledLines(text)
         return cleaned
     }
 
@@ -24,6 +28,44 @@ public enum ReportFile {
         guard !TextNormalization.looksBinary(data) else { throw MarginError.invalid("file looks binary, not text") }
         guard let text = TextNormalization.decodeUTF8(data) else { throw MarginError.invalid("file is not valid UTF-8 text") }
         return text
+    }
+
+    /// A report file's text in whichever encoding it came (`TextEncoding`),
+    /// refused when it is too large, empty, binary or in none of them.
+    public static func decode(_ data: Data, limit: Int = maxBytes, encoding: String? = nil) throws -> TextEncoding.Decoded {
+        guard data.count <= limit else { throw tooLarge(data.count, limit: limit) }
+        guard !data.isEmpty else { throw MarginError.invalid("file is empty") }
+        let bytes = data.prefix(2)
+        let utf16 = bytes.elementsEqual([0xFF, 0xFE]) || bytes.elementsEqual([0xFE, 0xFF])
+        // UTF-16 is full of zero bytes: it is text only with its BOM or when named.
+        if encoding == nil && !utf16 {
+            guard !TextNormalization.looksBinary(data) else { throw MarginError.invalid("file looks binary, not text") }
+        }
+        guard let decoded = try TextEncoding.decode(data, forced: encoding) else {
+            if let encoding { throw MarginError.invalid("file is not valid \(Printable.line(encoding)) text") }
+            throw MarginError.invalid("file is not valid UTF-8, GB18030 or Big5 text (name its encoding with --encoding)")
+        }
+        guard !decoded.text.unicodeScalars.contains(where: { $0.value == 0 }) else { throw MarginError.invalid("file looks binary, not text") }
+        return decoded
+    }
+
+    /// Lines that look damaged by an encoding conversion: private-use
+    /// characters, the replacement character, or `?` between two Chinese
+    /// characters (what a converter writes for a character it lacks).
+    public static func garbledLines(_ text: String) -> [String] {
+        var out: [String] = []
+        for (n, line) in TextNormalization.unixNewlines(text).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let scalars = Array(line.unicodeScalars)
+            func cjk(_ i: Int) -> Bool { i >= 0 && i < scalars.count && (0x3400...0x9FFF).contains(scalars[i].value) }
+            var why: String?
+            for (i, u) in scalars.enumerated() {
+                if (0xE000...0xF8FF).contains(u.value) { why = "a private-use character U+\(String(u.value, radix: 16, uppercase: true))"; break }
+                if u.value == 0xFFFD { why = "the replacement character U+FFFD"; break }
+                if (u == "?" || u == "？") && cjk(i - 1) && cjk(i + 1) { why = "'?' inside a word"; break }
+            }
+            if let why { out.append("line \(n + 1) looks garbled by a conversion (\(why)): \(Printable.line(String(line), max: 40))") }
+        }
+        return out
     }
 
     public static func tooLarge(_ bytes: Int, limit: Int = maxBytes) -> MarginError {

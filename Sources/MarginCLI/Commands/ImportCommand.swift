@@ -4,7 +4,7 @@ import MarginCore
 struct ImportCommand: Command {
     static let name = "import"
     static let summary = "Import reports (plain text), an export (JSON Lines) or a bundle"
-    static let usage = "margin import [--raw] [--quiet] PATH..."
+    static let usage = "margin import [--raw] [--quiet] [--encoding NAME] PATH..."
     static let details = """
     Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson,
     .bundle and .qdpx files, recursively). A REFI-QDA project (.qdpx, as
@@ -21,9 +21,18 @@ struct ImportCommand: Command {
     reported as present. Each file goes in whole or not at all; a bad file is
     named with its reason while the others go in, and the exit status is 1.
 
+    Reports may come in UTF-8, GB18030 (and GBK), Big5, or UTF-16 with a
+    byte-order mark: a BOM decides, valid UTF-8 is UTF-8, and otherwise the
+    more plausible of GB18030 and Big5 is taken (the one whose characters are
+    the commoner in Chinese text). The import line names any encoding other
+    than UTF-8. A line that looks damaged by a conversion (private-use
+    characters, U+FFFD, `?` inside a word) is named in a warning.
+
     options:
-      --raw      keep the text exactly as it is (no cleaning)
-      --quiet    do not list what was cleaned
+      --raw            keep the text exactly as it is (no cleaning)
+      --quiet          do not list what was cleaned
+      --encoding NAME  read report files in this encoding (an iconv name:
+                       GB18030, GBK, BIG5, BIG5-HKSCS, UTF-16LE, ...)
     """
     static let reportExtensions: Set<String> = ["txt", "text"]
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
@@ -34,9 +43,14 @@ struct ImportCommand: Command {
 
     var raw: Bool
     var quiet: Bool
+    var encoding: String?
     var paths: [String]
     init(_ args: inout Arguments) throws {
         raw = args.flag("--raw")
+        encoding = try args.option("--encoding")
+        if let e = encoding {
+            do { try TextEncoding.requireKnown(e) } catch { throw UsageError(MarginError.message(for: error)) }
+        }
         quiet = args.flag("--quiet", "-q")
         paths = args.remaining()
         if paths.isEmpty { throw UsageError("missing PATH") }
@@ -82,12 +96,12 @@ struct ImportCommand: Command {
         let progress = context.console.errIsTerminal && list.count > 1
         let size = ImportCommand.filesPerTransaction
         func slice(at start: Int) -> ArraySlice<String> { list[start..<min(list.count, start + size)] }
-        var next: CleanedChunk? = list.isEmpty ? nil : CleanedChunk(Array(slice(at: 0)), raw: raw)
+        var next: CleanedChunk? = list.isEmpty ? nil : CleanedChunk(Array(slice(at: 0)), raw: raw, encoding: encoding)
         for chunkStart in stride(from: 0, to: list.count, by: size) {
             let chunk = slice(at: chunkStart)
             let cleaned = next?.wait() ?? [:]
             // The next chunk is cleaned while this one is written.
-            next = chunkStart + size < list.count ? CleanedChunk(Array(slice(at: chunkStart + size)), raw: raw) : nil
+            next = chunkStart + size < list.count ? CleanedChunk(Array(slice(at: chunkStart + size)), raw: raw, encoding: encoding) : nil
             var lines: [String] = [], errors: [String] = []
             var chunkAdded = 0, chunkPresent = 0, chunkFailed = 0
             do {
@@ -113,7 +127,8 @@ struct ImportCommand: Command {
                                 if let r = b.outcome.recovery { lines.append("    " + r.summary) }
                                 for f in b.outcome.forks { lines.append("    the history of node \(f.origin) forks at change \(f.seq); its changes from there are held back") }
                                 if !b.outcome.future.isEmpty { lines.append("    \(b.outcome.heldBack) changes stamped more than an hour ahead of this clock held back") }
-                            case .report(let id, let title, let cleaned, let alreadyPresent):
+                            case .report(let id, let title, let cleaned, let warnings, let alreadyPresent):
+                                for w in warnings { errors.append("margin import: \(shown): warning: \(w)") }
                                 if alreadyPresent {
                                     chunkPresent += 1
                                     lines.append("\(shown): already present as \(Format.id(id)) \(title)")
@@ -147,7 +162,7 @@ struct ImportCommand: Command {
     }
 
     enum Imported {
-        case report(id: String, title: String, cleaned: [String], alreadyPresent: Bool)
+        case report(id: String, title: String, cleaned: [String], warnings: [String], alreadyPresent: Bool)
         case exchange(Store.ExchangeCounts)
         case refi(Store.REFIImport)
         case w3c(Store.W3CImport)
@@ -160,8 +175,9 @@ struct ImportCommand: Command {
         if let prepared {
             let cleaned = try prepared.get()
             let result = try store.importReport(cleaned.draft)
-            let title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
-            return .report(id: result.id, title: title, cleaned: cleaned.cleaned, alreadyPresent: result.alreadyPresent)
+            var title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
+            if cleaned.encoding != "UTF-8" { title += " [\(cleaned.encoding)]" }
+            return .report(id: result.id, title: title, cleaned: cleaned.cleaned, warnings: cleaned.warnings, alreadyPresent: result.alreadyPresent)
         }
         let ext = (path as NSString).pathExtension.lowercased()
         if ImportCommand.w3cExtensions.contains(ext) {
@@ -183,7 +199,7 @@ struct ImportCommand: Command {
         if Bundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
         if ImportCommand.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
         if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
-        return try importFile(path, into: store, cleaned: .success(ReportFile.parse(data, raw: raw)))
+        return try importFile(path, into: store, cleaned: .success(ReportFile.parse(data, raw: raw, encoding: encoding)))
     }
 }
 
@@ -198,7 +214,7 @@ final class CleanedChunk: @unchecked Sendable {
     /// `wait` has returned.
     private var results: [String: Result<ReportCleaner.Result, any Error>] = [:]
 
-    init(_ paths: [String], raw: Bool) {
+    init(_ paths: [String], raw: Bool, encoding: String?) {
         done.enter()
         DispatchQueue.global().async { [self] in
             var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
@@ -207,7 +223,7 @@ final class CleanedChunk: @unchecked Sendable {
                 guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !Bundle.looksLikeBundle(data) else {
                     continue
                 }
-                out[path] = Result { try ReportFile.parse(data, raw: raw) }
+                out[path] = Result { try ReportFile.parse(data, raw: raw, encoding: encoding) }
             }
             results = out
             done.leave()
