@@ -58,6 +58,12 @@ public enum ReportCleaner {
         // short lines (related-article lists, copyright lines).
         var i = 0
         while i < kept.count {
+            // A disclaimer after the first paragraph ends the report.
+            if i > 0, isDisclaimer(kept[i]) {
+                for l in kept[i...] { cleaned.append("footer: \(l)") }
+                kept.removeSubrange(i...)
+                break
+            }
             if isFooterMarker(kept[i]) {
                 let rest = kept[(i + 1)...]
                 if rest.allSatisfy({ !isParagraph($0) || isFooterMarker($0) }) {
@@ -178,6 +184,12 @@ public enum ReportCleaner {
         "Copyright", "copyright", "COPYRIGHT", "©", "主办单位", "主辦單位", "网站地图", "網站地圖", "联系我们", "聯繫我們",
     ]
 
+    /// A disclaimer or rights notice (【版權及免責聲明】…, 免责声明:…): the
+    /// page's footer however long its paragraphs.
+    static let disclaimerPattern = regex("^[【\\[(（]?\\s*(版权及免责声明|版權及免責聲明|免责声明|免責聲明|版权声明|版權聲明|法律声明|法律聲明|版权说明|版權說明)\\s*[】\\])）]?\\s*[:：]?")
+
+    static func isDisclaimer(_ line: String) -> Bool { !matches(disclaimerPattern, line).isEmpty }
+
     static func isFooterMarker(_ line: String) -> Bool {
         guard line.unicodeScalars.count <= 80 else { return false }
         let bare = trim(line) { bracketsAndSpace.contains($0) }
@@ -209,6 +221,7 @@ public enum ReportCleaner {
         ("发表时间", "published"), ("發表時間", "published"), ("更新时间", "published"), ("更新時間", "published"),
         ("时间", "published"), ("時間", "published"), ("日期", "published"),
         ("信息来源", "source"), ("信息來源", "source"), ("文章来源", "source"), ("文章來源", "source"),
+        ("转载自", "source"), ("轉載自", "source"), ("转自", "source"), ("轉自", "source"),
         ("来源", "source"), ("來源", "source"), ("稿源", "source"), ("出处", "source"), ("出處", "source"),
         ("作者", "author"), ("记者", "author"), ("記者", "author"), ("撰稿", "author"),
         ("责任编辑", "editor"), ("責任編輯", "editor"), ("责编", "editor"), ("責編", "editor"), ("编辑", "editor"), ("編輯", "editor"),
@@ -256,9 +269,15 @@ public enum ReportCleaner {
             if field == "published" {
                 guard let date = normalizedDate(value) else { return nil }
                 value = date
-            } else if field == "source", let date = trailingDate(&value) {
-                fields.append(("published", date))
-                value = value.trimmingCharacters(in: separators)
+            } else if field == "source" {
+                // A repost names where it came from: 来源:转自人民网.
+                for prefix in ["转载自", "轉載自", "转自", "轉自"] where value.hasPrefix(prefix) {
+                    value = String(value.dropFirst(prefix.count)).trimmingCharacters(in: separators.union(CharacterSet(charactersIn: ":：")))
+                }
+                if let date = trailingDate(&value) {
+                    fields.append(("published", date))
+                    value = value.trimmingCharacters(in: separators)
+                }
             }
             if !value.isEmpty { fields.append((field, value)) }
         }
@@ -294,8 +313,9 @@ public enum ReportCleaner {
         regex("^(\\d{4})[-/.](\\d{1,2})[-/.](\\d{1,2})(?:[ T\u{00A0}]+(\\d{1,2}):(\\d{2})(?::(\\d{2}))?)?$"),
     ]
 
-    /// ISO form (`2022-09-23`, `2022-09-23 14:54`, `2022-11-07 17:00:37`) of a
-    /// date written `2022年09月23日14:54`, `2022-11-07 17:00:37` and the like.
+    /// The ISO 8601 form (`2022-09-23`, `2022-09-23T14:54`,
+    /// `2022-11-07T17:00:37`: seconds when the page gives them) of a date
+    /// written `2022年09月23日14:54`, `2022-11-07 17:00:37` and the like.
     public static func normalizedDate(_ raw: String) -> String? {
         let s = trim(raw)
         for re in datePatterns {
@@ -305,7 +325,7 @@ public enum ReportCleaner {
             var out = String(format: "%04d-%02d-%02d", y, mo, d)
             if let h = group(m, 4, in: s).flatMap(Int.init), let mi = group(m, 5, in: s).flatMap(Int.init) {
                 guard (0...23).contains(h), (0...59).contains(mi) else { return nil }
-                out += String(format: " %02d:%02d", h, mi)
+                out += String(format: "T%02d:%02d", h, mi)
                 if let sec = group(m, 6, in: s).flatMap(Int.init) {
                     guard (0...59).contains(sec) else { return nil }
                     out += String(format: ":%02d", sec)
@@ -382,13 +402,24 @@ public enum ReportCleaner {
     // MARK: - Place and byline
 
     static let titlePlace = regex("^([\\p{Han}]{2,10}?(?:县|縣|市|州|区|區|旗|镇|鎮|乡|鄉))\\s*[:：]")
-    static let leadPlace = regex("^(?:——|—)?\\s*((?:[\\p{Han}]{1,4}?(?:省|自治区|自治區|州|市))?[\\p{Han}]{1,4}?(?:县|縣|旗))")
+    /// A place named at the start of a title or opening by its suffix:
+    /// county (县/縣, 旗), city (市), prefecture (州, 盟) or district (区/區),
+    /// as in 玉树市…, 梨樹縣委…, 锡林郭勒盟…
+    static let leadPlace = regex("^(?:——|—)?\\s*((?:[\\p{Han}]{1,4}?(?:省|自治区|自治區|州|市|盟))?(?:[\\p{Han}]{1,4}?(?:县|縣|旗)|[\\p{Han}]{2,5}?(?:盟|市|州|区|區)))")
+    /// Words ending in a place suffix that name no place.
+    static let notPlaces: Set<String> = [
+        "城市", "都市", "城区", "城區", "市区", "市區", "地区", "地區", "社区", "社區", "小区", "小區", "园区", "園區", "景区", "景區",
+        "街区", "街區", "辖区", "轄區", "片区", "片區", "新区", "新區", "山区", "山區", "牧区", "牧區", "灾区", "災區", "疫区", "疫區",
+        "校区", "校區", "城乡", "超市", "集市", "门市", "門市", "夜市", "股市", "楼市", "樓市", "各地区", "各地區", "居民小区", "居民小區",
+    ]
+    static let collectivePrefixes: Set<Character> = ["全", "本", "该", "該", "我", "各", "此", "每"]
 
     static func findPlace(title: String?, firstLines: [String]) -> String? {
         if let t = title, let m = matches(titlePlace, t).first { return group(m, 1, in: t) }
         for line in (title.map { [$0] } ?? []) + firstLines {
             if let m = matches(leadPlace, line).first, let p = group(m, 1, in: line) {
-                if ["全县", "全縣", "本县", "本縣", "该县", "該縣", "我县", "我縣", "各县", "各縣"].contains(p) { continue }
+                if let first = p.first, collectivePrefixes.contains(first) { continue }
+                if notPlaces.contains(p) || notPlaces.contains(where: { p.hasPrefix($0) || (p.hasSuffix($0) && p.count <= $0.count + 1) }) { continue }
                 return p
             }
         }

@@ -48,7 +48,7 @@ final class UsageRulesTests: OneReportTestCase {
         XCTAssertEqual(bad.code, 1, bad.err)
         XCTAssertTrue(bad.err.contains("not a date"), bad.err)
         XCTAssertEqual(try storeState().changes, before.changes)
-        for (given, stored) in [("2022年9月23日", "2022-09-23"), ("2022/09/23 14:54", "2022-09-23 14:54"), ("2020-02-01", "2020-02-01")] {
+        for (given, stored) in [("2022年9月23日", "2022-09-23"), ("2022/09/23 14:54", "2022-09-23T14:54"), ("2020-02-01", "2020-02-01")] {
             XCTAssertEqual(margin("edit", record, "--published", given).code, 0)
             let shown = margin("show", record, "--json").out
             XCTAssertTrue(shown.contains("\"published\":\"\(stored)\""), "\(given): \(shown)")

@@ -57,7 +57,7 @@ final class ImporterTests: XCTestCase {
         guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("seed 002 absent") }
         let r = ReportCleaner.clean(try read(url))
         XCTAssertEqual(r.draft.title, "黨建引領聚合力 同心抗疫筑“堡壘”")
-        XCTAssertEqual(r.draft.published, "2022-09-23 14:54")
+        XCTAssertEqual(r.draft.published, "2022-09-23T14:54")
         XCTAssertEqual(r.draft.source, "人民網-四川頻道")
         XCTAssertEqual(r.draft.editor, "羅昱、高紅霞")
         XCTAssertEqual(r.draft.author, "溫明霞")
@@ -78,20 +78,20 @@ final class ImporterTests: XCTestCase {
         }
         let glossed = try XCTUnwrap(byName["02-luxian-volunteers.txt"])
         XCTAssertEqual(glossed.draft.title, "志愿服務暖人心 瀘縣黨員下沉社區戰疫情")
-        XCTAssertEqual(glossed.draft.published, "2022-11-07 17:00")
+        XCTAssertEqual(glossed.draft.published, "2022-11-07T17:00")
         XCTAssertEqual(glossed.draft.source, "人民網-四川頻道")
         XCTAssertEqual(glossed.draft.editor, "陳曉、周婷")
         XCTAssertEqual(glossed.draft.author, "李明芳")
         XCTAssertEqual(glossed.draft.body.components(separatedBy: "社區志愿者為居民配送物資。瀘縣供圖").count, 2, "an echoed caption is kept once")
         let gov = try XCTUnwrap(byName["03-tongren-grid.txt"])
-        XCTAssertEqual(gov.draft.published, "2022-11-07 17:00:37")
+        XCTAssertEqual(gov.draft.published, "2022-11-07T17:00:37")
         XCTAssertEqual(gov.draft.source, "同仁县融媒体中心")
         XCTAssertEqual(gov.draft.editor, "海燕")
         XCTAssertEqual(gov.draft.place, "同仁县")
         let crlf = try XCTUnwrap(byName["04-jianzha-property.txt"])
         XCTAssertEqual(crlf.draft.title, "尖扎县:“红色物业”助力小区防疫")
         XCTAssertEqual(crlf.draft.author, "卓玛")
-        XCTAssertEqual(crlf.draft.published, "2021-08-03 09:30")
+        XCTAssertEqual(crlf.draft.published, "2021-08-03T09:30")
         XCTAssertFalse(crlf.draft.body.contains("\r"))
         XCTAssertFalse(crlf.draft.body.contains("版权所有"))
         let trad = try XCTUnwrap(byName["01-maduo-checkpoints.txt"])
@@ -100,11 +100,11 @@ final class ImporterTests: XCTestCase {
     }
 
     func testDates() {
-        XCTAssertEqual(ReportCleaner.normalizedDate("2022年09月23日14:54"), "2022-09-23 14:54")
-        XCTAssertEqual(ReportCleaner.normalizedDate("2022-11-07 17:00:37"), "2022-11-07 17:00:37")
+        XCTAssertEqual(ReportCleaner.normalizedDate("2022年09月23日14:54"), "2022-09-23T14:54")
+        XCTAssertEqual(ReportCleaner.normalizedDate("2022-11-07 17:00:37"), "2022-11-07T17:00:37")
         XCTAssertEqual(ReportCleaner.normalizedDate("2020-02-26"), "2020-02-26")
         XCTAssertEqual(ReportCleaner.normalizedDate("2021年8月3日"), "2021-08-03")
-        XCTAssertEqual(ReportCleaner.normalizedDate("2021/8/3 9:05"), "2021-08-03 09:05")
+        XCTAssertEqual(ReportCleaner.normalizedDate("2021/8/3 9:05"), "2021-08-03T09:05")
         XCTAssertNil(ReportCleaner.normalizedDate("2021-13-03"))
         XCTAssertNil(ReportCleaner.normalizedDate("共有159名黨員"))
     }
@@ -137,5 +137,38 @@ final class ImporterTests: XCTestCase {
         let r = ReportCleaner.clean(raw, raw: true)
         XCTAssertEqual(r.draft.body, raw)
         XCTAssertTrue(r.cleaned.isEmpty)
+    }
+
+    /// Pages the importer had not seen: a repost line, a disclaimer block, a
+    /// place known only by its suffix. Shapes, not particular reports.
+    func testRepostLinesDisclaimersAndPlacesBySuffix() {
+        let repost = ReportCleaner.clean("""
+            玉树市多措并举织密疫情防控网
+
+            轉自:人民網
+            2022年10月12日 09:15
+
+            玉树市各街道社区组织党员志愿者320名,协助开展核酸检测、物资配送等工作,共设立临时党支部12个。
+
+            【版權及免責聲明】凡本網注明"來源:XXX"的作品,均轉載自其它媒體,轉載目的在於傳遞更多信息,並不代表本網贊同其觀點和對其真實性負責。
+
+            如有侵權請聯繫刪除。
+            """)
+        XCTAssertEqual(repost.draft.source, "人民網")
+        XCTAssertEqual(repost.draft.published, "2022-10-12T09:15")
+        XCTAssertEqual(repost.draft.place, "玉树市")
+        XCTAssertFalse(repost.draft.body.contains("免責"), repost.draft.body)
+        XCTAssertFalse(repost.draft.body.contains("侵權"), "the disclaimer block runs to the end")
+        XCTAssertTrue(repost.draft.body.contains("临时党支部12个"))
+
+        let source = ReportCleaner.clean("梨樹縣委組織部部署疫情防控工作\n\n来源:转自吉林日报\n\n梨樹縣委組織部要求全縣各級黨組織把防控責任落實到位,已選派幹部86名下沉社區。")
+        XCTAssertEqual(source.draft.source, "吉林日报")
+        XCTAssertEqual(source.draft.place, "梨樹縣")
+        for (title, place) in [("锡林郭勒盟:牧区防疫不放松", "锡林郭勒盟"), ("黄南州召开疫情防控工作会议", "黄南州"),
+                               ("城东区组建党员突击队", "城东区"), ("城市社区防疫观察", nil), ("全市上下齐心抗疫", nil),
+                               ("社区防疫一线见闻", nil)] as [(String, String?)] {
+            let r = ReportCleaner.clean("\(title)\n\n各级党组织迅速行动,共抽调干部120名,组建志愿服务队8支,深入一线开展防控工作。")
+            XCTAssertEqual(r.draft.place, place, title)
+        }
     }
 }
