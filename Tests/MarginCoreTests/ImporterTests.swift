@@ -172,3 +172,36 @@ final class ImporterTests: XCTestCase {
         }
     }
 }
+
+/// Quotes as people copy them: across a paragraph break, or a character
+/// that is only part of one the body holds.
+final class QuoteTests: StoreTestCase {
+    func testAQuoteAcrossAParagraphBreakMatchesAndKeepsTheBodysText() throws {
+        let s = try makeStore("q")
+        let body = "全縣共抽調354名幹部\n\n組成16個工作組,深入各村開展排查。"
+        let rid = try s.importReport(ReportDraft(body: body, title: "t")).id
+        // As copied from a terminal: the break became one space, or a single newline.
+        for copied in ["354名幹部 組成16個", "354名幹部\n組成16個", "354名干部  组成16个"] {
+            let span = try Store.locate(.quote(copied, occurrence: nil), in: body)
+            XCTAssertEqual(span.quote, "354名幹部\n\n組成16個", "stored exactly as in the body")
+            XCTAssertEqual(span.start, 5)
+        }
+        let code = try s.addCode(name: "cadres", description: nil, colour: nil, parent: nil)
+        XCTAssertNoThrow(try s.annotate(record: rid, code: code, span: .quote("354名幹部 組成16個工作組", occurrence: nil), value: "354", note: nil))
+    }
+
+    func testAQuoteThatWouldSplitACharacterSaysSo() throws {
+        // q with a dot above has no precomposed form: NFC keeps two scalars, one character.
+        let body = "Faq\u{307} 👍🏽 共有159名黨員"
+        XCTAssertThrowsError(try Store.locate(.quote("Faq", occurrence: nil), in: body)) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("only as part of a character"), MarginError.message(for: error))
+        }
+        XCTAssertThrowsError(try Store.locate(.quote("👍", occurrence: nil), in: body)) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("only as part of a character"), MarginError.message(for: error))
+        }
+        XCTAssertThrowsError(try Store.locate(.quote("不在這裡", occurrence: nil), in: body)) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("not found"))
+        }
+        XCTAssertEqual(try Store.locate(.quote("Faq\u{307}", occurrence: nil), in: body).quote, "Faq\u{307}")
+    }
+}
