@@ -316,6 +316,20 @@ extension Store {
         try ["code", "start", "value"].map { try winner(.annotation, annotation, $0)?.id.description ?? "-" }.joined(separator: "/")
     }
 
+    /// Withdraws a record imported by mistake: the record and each of its
+    /// live annotations become tombstones, in one write, so the deletion
+    /// syncs. Returns how many annotations went with it.
+    @discardableResult
+    public func delete(record id: String) throws -> Int {
+        guard try winner(.record, id, "body") != nil, try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
+        let live = try annotations(record: id)
+        try write {
+            for a in live { try set(.annotation, a.id, "deleted", .int(1)) }
+            try set(.record, id, "deleted", .int(1))
+        }
+        return live.count
+    }
+
     public func delete(annotation id: String) throws {
         _ = try requireLiveAnnotation(id)
         _ = try write { try set(.annotation, id, "deleted", .int(1)) }

@@ -197,6 +197,7 @@ public final class Store {
         // saved once at its end, as a received batch does (unless the write
         // is applying one, which saves its own).
         let keepsHeads = outermost && batchHeads == nil
+        var headAtStart: Int64?
         if keepsHeads { batchHeads = [:]; batchTips = [:] }
         defer { if keepsHeads { batchHeads = nil; batchTips = [:] } }
         do {
@@ -208,9 +209,16 @@ public final class Store {
                     clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
                     // Another session may have moved this store to a new node id.
                     if let id = meta["node_id"]?.string { node.id = id }
+                    if keepsHeads { headAtStart = try head(of: node.id) }
                 }
                 let result = try body()
-                if keepsHeads { for (origin, seq) in (batchHeads ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) } }
+                if keepsHeads {
+                    // What this write added to this node's history, for `undo --last`.
+                    if let before = headAtStart, let now = batchHeads?[node.id], now > before {
+                        try setMeta("last_write", .text("\(node.id):\(before + 1):\(now)"))
+                    }
+                    for (origin, seq) in (batchHeads ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
+                }
                 // The full-text entries are written once, by the outermost
                 // write: FTS5 flushes what it holds at every savepoint, so
                 // indexing inside each nested write (one per imported file)

@@ -188,47 +188,98 @@ struct EditCommand: Command {
 
 struct DeleteCommand: Command {
     static let name = "delete"
-    static let summary = "Delete an annotation (kept as a tombstone so the deletion syncs)"
-    static let usage = "margin delete ANNOTATION"
-    static let details = "The annotation disappears from every view; its history stays in the log."
-    var id: String
-    init(_ args: inout Arguments) throws { id = try args.required("ANNOTATION") }
+    static let summary = "Delete an annotation, or a record with its annotations (tombstones, so deletions sync)"
+    static let usage = "margin delete ANNOTATION|RECORD [--yes]"
+    static let details = """
+    An annotation disappears from every view; its history stays in the log.
+    A record imported by mistake is withdrawn with all its annotations, in
+    one write, after a confirmation (--yes: without asking). `margin undo
+    --last` brings either back.
+
+    options:
+      --yes    do not ask before deleting a record
+    """
+    var id: String, yes: Bool
+    init(_ args: inout Arguments) throws {
+        yes = args.flag("--yes", "-y")
+        id = try args.required("ANNOTATION|RECORD")
+        try args.finish()
+    }
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let aid = try store.resolve(id, kind: .annotation)
-        try store.delete(annotation: aid)
-        context.print("deleted \(Format.id(aid))")
+        let annotation = try? store.resolve(id, kind: .annotation), record = try? store.resolve(id, kind: .record)
+        if annotation != nil && record != nil {
+            throw MarginError.ambiguous("'\(id)' names both an annotation and a record: give more of the id")
+        }
+        if let aid = annotation {
+            try store.delete(annotation: aid)
+            context.print("deleted \(Format.id(aid))")
+            return ExitCode.success
+        }
+        guard let rid = record else { throw MarginError.notFound("no annotation or record with id '\(id)'") }
+        let count = try store.annotations(record: rid).count
+        let title = try store.record(rid)?.title.map { " \(Format.oneLine($0, max: 40))" } ?? ""
+        guard try confirmBulk(context, "delete record \(Format.id(rid))\(title) and its \(count) annotation\(count == 1 ? "" : "s")?", yes: yes) else {
+            context.print("nothing deleted"); return ExitCode.success
+        }
+        let n = try store.delete(record: rid)
+        context.print("deleted record \(Format.id(rid)) and \(n) annotation\(n == 1 ? "" : "s")")
         return ExitCode.success
     }
 }
 
 struct ReviewCommand: Command {
     static let name = "review"
-    static let summary = "Accept or reject an annotation, with a comment"
-    static let usage = "margin review ANNOTATION (--accept | --reject | --reopen) [--comment C]"
+    static let summary = "Accept or reject an annotation, or many at once, with a comment"
+    static let usage = "margin review [ANNOTATION] (--accept | --reject | --reopen) [--comment C] [filters] [--yes]"
     static let details = """
+    With an ANNOTATION, reviews it. With filters instead, reviews every
+    annotation they select, in one write, after showing the count and
+    asking (--yes: without asking).
+
     options:
-      --accept        mark the annotation accepted
-      --reject        mark it rejected
-      --reopen        put it back to open
+      --accept        mark accepted
+      --reject        mark rejected
+      --reopen        put back to open
       --comment C     the reviewer's comment
+      --yes           do not ask before a bulk review
+
+    filters:
+    \(AnnotationSelection.help)
     """
-    var id: String, status: ReviewStatus, comment: String?
+    var id: String?, status: ReviewStatus, comment: String?, selection: AnnotationSelection, yes: Bool
     init(_ args: inout Arguments) throws {
         let accept = args.flag("--accept"), reject = args.flag("--reject"), reopen = args.flag("--reopen")
         let chosen = [accept, reject, reopen].filter { $0 }.count
         guard chosen == 1 else { throw UsageError("give exactly one of --accept, --reject, --reopen") }
         status = accept ? .accepted : reject ? .rejected : .open
         comment = try args.option("--comment")
-        id = try args.required("ANNOTATION")
+        yes = args.flag("--yes", "-y")
+        selection = try AnnotationSelection(&args)
+        id = args.positional()
+        if id == nil && selection.isEmpty { throw UsageError("give an ANNOTATION, or filters (--code, --author, --record, --status, --text) for a bulk review") }
+        if id != nil && !selection.isEmpty { throw UsageError("give an ANNOTATION or filters, not both") }
+        try args.finish()
     }
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let aid = try store.resolve(id, kind: .annotation)
-        try store.review(annotation: aid, status: status, comment: comment)
-        context.print("\(status.rawValue) \(Format.id(aid))")
+        if let id {
+            let aid = try store.resolve(id, kind: .annotation)
+            try store.review(annotation: aid, status: status, comment: comment)
+            context.print("\(status.rawValue) \(Format.id(aid))")
+            return ExitCode.success
+        }
+        try store.requireWritable()
+        let chosen = try selection.select(store)
+        guard !chosen.isEmpty else { context.print("no annotation matches; nothing reviewed"); return ExitCode.success }
+        let verb = status == .accepted ? "accept" : status == .rejected ? "reject" : "reopen"
+        guard try confirmBulk(context, "\(verb) \(chosen.count) annotation\(chosen.count == 1 ? "" : "s")?", yes: yes) else {
+            context.print("nothing reviewed"); return ExitCode.success
+        }
+        try store.write { for a in chosen { try store.review(annotation: a.id, status: status, comment: comment) } }
+        context.print("\(status.rawValue) \(chosen.count) annotation\(chosen.count == 1 ? "" : "s")")
         return ExitCode.success
     }
 }

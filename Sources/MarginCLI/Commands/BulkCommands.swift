@@ -1,0 +1,136 @@
+import Foundation
+import MarginCore
+
+/// The annotations a bulk command works on: the same filters as `list`,
+/// plus the author. Every filter given must hold.
+struct AnnotationSelection {
+    var code: String?, author: String?, record: String?, status: ReviewStatus?, text: String?
+
+    static let help = """
+      --code CODE      annotations of this code (and its children)
+      --author NAME    made by this coder (`gold`: the adjudicated layer)
+      --record ID      on this record
+      --status S       open, accepted or rejected
+      --text T         on records whose text holds T
+    """
+
+    init(_ args: inout Arguments) throws {
+        code = try args.option("--code")
+        author = try args.option("--author")
+        record = try args.option("--record")
+        status = try parseStatus(try args.option("--status"))
+        text = try args.option("--text")
+    }
+
+    var isEmpty: Bool { code == nil && author == nil && record == nil && status == nil && text == nil }
+
+    func select(_ store: Store) throws -> [Annotation] {
+        let codeID = try code.map { try store.resolveCode($0) }
+        let recordID = try record.map { try store.resolve($0, kind: .record) }
+        var found = try store.annotations(record: recordID, code: codeID, status: status)
+        if let author { found = found.filter { $0.author == author } }
+        if let text {
+            let ids = Set(try store.records(Store.RecordFilter(text: text)).map(\.id))
+            found = found.filter { ids.contains($0.record) }
+        }
+        return found
+    }
+}
+
+/// Asks before a bulk change: "N annotations … [y/N]". `--yes` answers for
+/// scripts; without it an answer must be read (a closed input is a no).
+func confirmBulk(_ context: Context, _ question: String, yes: Bool) throws -> Bool {
+    if yes { return true }
+    context.console.out(question + " [y/N] ")
+    guard let answer = context.console.input()?.trimmingCharacters(in: .whitespaces).lowercased() else {
+        context.print("")
+        throw MarginError.invalid("not confirmed: no answer on standard input (add --yes to skip the question); nothing was changed")
+    }
+    if !context.console.inputIsTerminal { context.print(answer) }
+    return answer == "y" || answer == "yes"
+}
+
+struct RecodeCommand: Command {
+    static let name = "recode"
+    static let summary = "Recode many annotations at once, from one code to another"
+    static let usage = "margin recode --from CODE --to CODE [filters] [--yes]"
+    static let details = """
+    Every annotation of --from (and its children) that the filters select
+    gets --to, in one write: all of them or, on any error, none. The count
+    is shown and a confirmation asked first. To retire a code altogether,
+    `margin codes merge` also points the old code at the new one.
+
+    filters:
+    \(AnnotationSelection.help)
+
+    options:
+      --yes            do not ask
+    """
+    var from: String, to: String, selection: AnnotationSelection, yes: Bool
+    init(_ args: inout Arguments) throws {
+        guard let f = try args.option("--from"), let t = try args.option("--to") else { throw UsageError("give --from CODE and --to CODE") }
+        from = f; to = t
+        yes = args.flag("--yes", "-y")
+        selection = try AnnotationSelection(&args)
+        if selection.code != nil { throw UsageError("--from names the code; --code is not needed") }
+        try args.finish()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        try store.requireWritable()
+        var selection = self.selection
+        selection.code = from
+        let target = try store.resolveCode(to)
+        let chosen = try selection.select(store).filter { $0.code != target }
+        guard !chosen.isEmpty else { context.print("no annotation of \(Format.safe(from)) matches; nothing to recode"); return ExitCode.success }
+        guard try confirmBulk(context, "recode \(chosen.count) annotation\(chosen.count == 1 ? "" : "s") from \(Format.safe(from)) to \(Format.safe(to))?", yes: yes) else {
+            context.print("nothing recoded"); return ExitCode.success
+        }
+        try store.write {
+            for a in chosen {
+                var e = Store.AnnotationEdit()
+                e.code = .some(target)
+                try store.edit(annotation: a.id, e)
+            }
+        }
+        context.print("recoded \(chosen.count) annotation\(chosen.count == 1 ? "" : "s") to \(Format.safe(to))")
+        return ExitCode.success
+    }
+}
+
+struct UndoCommand: Command {
+    static let name = "undo"
+    static let summary = "Undo a logged change, or this store's last write, with new changes that sync"
+    static let usage = "margin undo CHANGE... | margin undo --last"
+    static let details = """
+    Writes the inverse of the changes as new changes: nothing leaves the log,
+    and the undo syncs like any edit. An annotation, record or code the
+    changes created is deleted; otherwise each field they set goes back to
+    its value before them, a span or a review as a whole. A field changed
+    since by another change is not overwritten: the undo is refused, naming
+    that change, and nothing is written.
+
+    CHANGE is ORIGIN:SEQ as `margin log` shows it (any unique prefix of the
+    node id). --last undoes this store's last write: the changes of the last
+    command that wrote, or of its last step for commands that write in steps
+    (an import of many files writes 256 at a time). Undoing --last twice
+    redoes.
+    """
+    var changes: [String], last: Bool
+    init(_ args: inout Arguments) throws {
+        last = args.flag("--last")
+        changes = args.remaining()
+        if last == !changes.isEmpty { throw UsageError(last ? "give CHANGE ids or --last, not both" : "give CHANGE ids or --last") }
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        try store.requireWritable()
+        let ids = last ? try store.lastWrite() : try changes.map { try store.resolveChange($0) }
+        guard !ids.isEmpty else { throw MarginError.invalid("this store has no write of its own to undo") }
+        let n = try store.undo(ids)
+        context.print("undid \(ids.count) change\(ids.count == 1 ? "" : "s") (\(n) field\(n == 1 ? "" : "s") written); `margin undo --last` redoes")
+        return ExitCode.success
+    }
+}
