@@ -54,7 +54,8 @@ public struct Console {
 /// What every command runs with: its console, environment, working
 /// directory, and the store, opened on first use.
 public final class Context {
-    public let console: Console
+    /// Swapped while `paged` collects a command's output.
+    public private(set) var console: Console
     public let environment: [String: String]
     public let workingDirectory: String
     /// `--store` given before or after the command name.
@@ -70,9 +71,60 @@ public final class Context {
     public func print(_ line: String = "") { console.out(line + "\n") }
     public func warn(_ line: String) { console.err(line + "\n") }
 
-    /// Colour only on a terminal, and never when NO_COLOR is set (no-color.org).
+    /// `--color=auto|always|never` (also spelled --colour).
+    public enum ColourMode: String, Sendable { case auto, always, never }
+    public var colourMode = ColourMode.auto
+    /// False after `--no-pager`.
+    public var pagerAllowed = true
+
+    /// Colour with --color=always; never with --color=never; otherwise
+    /// only on a terminal, and not when NO_COLOR is set (no-color.org).
     public var useColour: Bool {
-        console.outIsTerminal && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
+        switch colourMode {
+        case .always: return true
+        case .never: return false
+        case .auto:
+            return console.outIsTerminal && environment["NO_COLOR"].map(\.isEmpty) != false && environment["TERM"] != "dumb"
+        }
+    }
+
+    /// The terminal's height: LINES, else the window size, else 24.
+    var terminalRows: Int {
+        if let lines = environment["LINES"].flatMap({ Int($0) }), lines > 0 { return lines }
+        var size = winsize()
+        if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_row > 0 { return Int(size.ws_row) }
+        return 24
+    }
+
+    /// Runs `body`, and sends what it printed through a pager ($PAGER,
+    /// else `less -R`) when standard output is a terminal, --no-pager was
+    /// not given, and the output is longer than the screen; otherwise
+    /// prints it as it is. Errors and warnings are not paged.
+    func paged(_ body: () throws -> Int32) rethrows -> Int32 {
+        guard console.outIsTerminal, pagerAllowed else { return try body() }
+        let real = console
+        var buffer = ""
+        console.out = { buffer += $0 }
+        defer { console = real }
+        let status = try body()
+        console = real
+        let lines = buffer.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
+        guard lines >= terminalRows, !buffer.isEmpty else { console.out(buffer); return status }
+        let command = environment["PAGER"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "less -R"
+        let pager = Process()
+        pager.executableURL = URL(fileURLWithPath: "/bin/sh")
+        pager.arguments = ["-c", command]
+        var env = environment
+        if env["LESS"] == nil { env["LESS"] = "FRX" }
+        pager.environment = env
+        let pipe = Pipe()
+        pager.standardInput = pipe
+        do { try pager.run() } catch { console.out(buffer); return status }
+        // A pager quit early (q) closes the pipe: the rest is dropped quietly.
+        Console.writeAll(pipe.fileHandleForWriting.fileDescriptor, buffer)
+        try? pipe.fileHandleForWriting.close()
+        pager.waitUntilExit()
+        return status
     }
 
     func absolute(_ path: String) -> String {

@@ -32,6 +32,9 @@ enum Margin {
 
     static let version = "0.1.0"
 
+    /// Commands whose output goes through a pager on a terminal.
+    static let paged: Set<String> = ["show", "log", "list", "conflicts", "compare", "agree"]
+
     static var overview: String {
         var s = """
         margin: a local-first store for coding annotated reports
@@ -48,7 +51,10 @@ enum Margin {
 
         The store is ./.margin/ or the nearest one above the working directory;
         --store PATH or MARGIN_STORE choose another. Ids may be shortened to any
-        unique prefix. Read commands take --json.
+        unique prefix. Read commands take --json. --color=auto|always|never sets
+        highlighting (auto: on a terminal, unless NO_COLOR is set); show, log,
+        list, conflicts, compare and agree go through $PAGER (less -R) when
+        longer than the screen, unless --no-pager.
         """
         return s
     }
@@ -65,6 +71,22 @@ public func run(arguments: [String], environment: [String: String] = ProcessInfo
                 console: Console = .standard()) -> Int32 {
     let context = Context(console: console, environment: environment, workingDirectory: workingDirectory)
     var words = arguments
+    // Display options, before or after the command name.
+    var kept: [String] = []
+    for (i, word) in words.enumerated() {
+        if word == "--" { kept += words[i...]; break }
+        if word == "--no-pager" { context.pagerAllowed = false; continue }
+        for prefix in ["--color=", "--colour="] where word.hasPrefix(prefix) {
+            guard let mode = Context.ColourMode(rawValue: String(word.dropFirst(prefix.count))) else {
+                context.warn("margin: \(word): the colour mode is auto, always or never")
+                return ExitCode.usage
+            }
+            context.colourMode = mode
+        }
+        if word.hasPrefix("--color=") || word.hasPrefix("--colour=") { continue }
+        kept.append(word)
+    }
+    words = kept
     // Global options before the command name.
     while let first = words.first, first.hasPrefix("-") {
         if first == "--help" || first == "-h" { context.print(Margin.overview); return ExitCode.success }
@@ -99,6 +121,7 @@ public func run(arguments: [String], environment: [String: String] = ProcessInfo
         if let store = try args.option("--store") { context.storeOption = store }
         let command = try type.init(&args)
         try args.finish()
+        if Margin.paged.contains(type.name) { return try context.paged { try command.run(context) } }
         return try command.run(context)
     } catch let e as UsageError {
         context.warn("margin \(name): \(e.message)\nusage: \(type.usage)")

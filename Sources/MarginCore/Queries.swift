@@ -153,6 +153,8 @@ extension Store {
         public var place: String?
         public var annotations: Int
         public var open: Int
+        /// The first words of the body, for a record without a title.
+        public var opening: String? = nil
     }
 
     /// Records matching every given filter: coded with `code` (or a code
@@ -187,7 +189,8 @@ extension Store {
         var out: [RecordSummary] = []
         try db.statement(sql).forEach(values) { s in
             out.append(RecordSummary(id: s.text(0) ?? "", title: s.text(1), published: s.text(2), place: s.text(3),
-                                     annotations: Int(s.int(4)), open: Int(s.int(5))))
+                                     annotations: Int(s.int(4)), open: Int(s.int(5)),
+                                     opening: s.text(6).map { String($0.split(whereSeparator: \.isNewline).first ?? "") }))
             return true
         }
         return out
@@ -199,7 +202,8 @@ extension Store {
         """
         SELECT r.id, r.title, r.published, r.place,
             (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0),
-            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND \(effectiveStatusSQL) = 'open')
+            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND \(effectiveStatusSQL) = 'open'),
+            CASE WHEN r.title IS NULL THEN substr(r.body, 1, 40) END
         FROM records r WHERE \(conditions.joined(separator: " AND "))
         ORDER BY coalesce(r.published, '') DESC, r.title, r.id
         """

@@ -300,3 +300,18 @@ extension Store {
         return agreed.count
     }
 }
+
+extension Store {
+    /// The human name of the node that wrote under `origin`: this node's
+    /// own, a peer's as its HELLO gave it, or, for a node known only through
+    /// relays, the author it wrote on its annotations (names travel inside
+    /// the changes, so they sync). Nil when none is known.
+    public func nodeName(of origin: NodeID) throws -> String? {
+        if origin == node.id { return node.name }
+        if let name = try db.scalar("SELECT name FROM peers WHERE id = ?", .text(origin)).string { return name }
+        return try db.scalar("""
+            SELECT value FROM changes WHERE origin = ? AND kind = 'annotation' AND field = 'author' AND value <> ?
+            ORDER BY seq DESC LIMIT 1
+            """, .text(origin), .text(Store.goldAuthor)).string
+    }
+}

@@ -99,7 +99,9 @@ struct CodesCommand: Command {
             func walk(_ parent: String, _ depth: Int) {
                 for c in children[parent] ?? [] {
                     let indent = String(repeating: "  ", count: depth)
-                    let name = Format.pad(indent + Format.safe(c.name), 28)
+                    var name = Format.pad(indent + Format.safe(c.name), 28)
+                    // On a terminal, each code in the colour its spans are drawn in.
+                    if context.useColour { name = indent + Highlighter.sgr(c.colour) + Format.safe(c.name) + "\u{1B}[0m" + String(name.dropFirst(indent.count + Format.safe(c.name).count)) }
                     let colour = c.colour.map { " \($0)" } ?? ""
                     let desc = c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? ""
                     // A link two people's concurrent edits made into a cycle.

@@ -90,7 +90,7 @@ struct ListCommand: Command {
                 continue
             }
             let date = Format.pad(String((r.published ?? "").prefix(10)), 10)
-            output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? "(untitled)", max: 50))\n"
+            output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? r.opening.map { "… " + $0 } ?? "(untitled)", max: 50))\n"
         }
         context.console.out(json ? String(decoding: bytes, as: UTF8.self) : output)
         if rows.isEmpty && !json { context.warn("no records match") }
@@ -179,6 +179,22 @@ enum Highlighter {
         return "\u{1B}[4;33m"
     }
 
+    /// A note's highlight: italic on a grey ground, like no code's colour.
+    static let noteStyle = "\u{1B}[3;48;5;238m"
+
+    /// The style of the innermost open span, depth marked: a span inside
+    /// another is also overlined, so where two overlap the reader sees both.
+    static func style(_ a: Annotation, depth: Int, colours: [String: String?]) -> String {
+        var s = a.code == nil ? noteStyle : sgr(colours[a.code ?? ""] ?? nil)
+        if depth > 1 { s += "\u{1B}[53m" }
+        return s
+    }
+
+    /// The body with its spans marked. On a terminal each span is
+    /// underlined in its code's colour (notes in their own italic style);
+    /// a span that opens inside another shows a dim ⟦ where it starts, and
+    /// every span its {code} where it ends, so overlapping spans stay
+    /// apart. Otherwise spans are marked ⟦text⟧{code}.
     static func render(body: String, annotations: [Annotation], colours: [String: String?], colour: Bool) -> String {
         let text = ScalarText(body)
         let spans = annotations.compactMap { a in a.span.map { (a, $0) } }.filter { $0.1.matches(text) }
@@ -197,7 +213,7 @@ enum Highlighter {
                     active.removeAll { $0.0.id == a.id }
                     if colour {
                         out += "\u{1B}[0m" + "\u{1B}[2m{\(label(a))}\u{1B}[0m"
-                        if let top = active.last { out += sgr(colours[top.0.code ?? ""] ?? nil) }
+                        if let top = active.last { out += style(top.0, depth: active.count, colours: colours) }
                     } else {
                         out += "⟧{\(label(a))}"
                     }
@@ -206,7 +222,12 @@ enum Highlighter {
             if let starting = opens[i] {
                 for (a, s) in starting.sorted(by: { $0.1.end > $1.1.end }) {
                     active.append((a, s))
-                    out += colour ? sgr(colours[a.code ?? ""] ?? nil) : "⟦"
+                    if colour {
+                        if active.count > 1 { out += "\u{1B}[0m\u{1B}[2m⟦\u{1B}[0m" }
+                        out += style(a, depth: active.count, colours: colours)
+                    } else {
+                        out += "⟦"
+                    }
                 }
             }
             // The body's own characters, controls escaped (paragraph breaks kept).

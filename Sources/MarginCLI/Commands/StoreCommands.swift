@@ -169,12 +169,15 @@ struct LogCommand: Command {
             guard id != nil else { throw MarginError.notFound("no record, annotation or code with id '\(entity)'") }
         }
         let n = limit ?? 50
+        var names: [NodeID: String?] = [:]
         for c in try store.log(limit: n == 0 ? nil : n, entity: id) {
             if json {
                 try context.printJSON(changeJSON(c))
             } else {
                 let sup = c.supersedes.map { " (was \($0.origin.prefix(6)):\($0.seq))" } ?? ""
-                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.prefix(6)):\(c.id.seq)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
+                if names[c.id.origin] == nil { names[c.id.origin] = .some(try store.nodeName(of: c.id.origin)) }
+                let who = (names[c.id.origin] ?? nil).map { " " + Format.oneLine($0, max: 16) } ?? ""
+                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.prefix(6)):\(c.id.seq)\(who)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
             }
         }
         return ExitCode.success

@@ -1,0 +1,66 @@
+import Foundation
+@testable import MarginCLI
+import MarginCore
+import XCTest
+
+/// Reading at the terminal: colour on demand, a pager for long output,
+/// overlapping spans and notes drawn apart, names instead of hex ids.
+final class ReadingTests: OneReportTestCase {
+    func testColourModes() throws {
+        XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名网格员").code, 0)
+        XCTAssertTrue(margin("show", record, "--color=always").out.contains("\u{1B}["), "colour into a pipe when asked")
+        let never = marginArgs(["show", record, "--colour=never", "--no-pager"], terminal: true)
+        XCTAssertFalse(never.out.contains("\u{1B}["))
+        XCTAssertTrue(never.out.contains("⟦1055名网格员⟧{party-members}"))
+        XCTAssertTrue(marginArgs(["show", record, "--no-pager"], env: ["NO_COLOR": "1"], terminal: true).out.contains("⟦"), "NO_COLOR still honoured")
+        XCTAssertEqual(margin("show", record, "--color=sometimes").code, 64)
+    }
+
+    func testOverlappingSpansAndNotesAreDrawnApart() throws {
+        XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名网格员").code, 0)
+        XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名").code, 0)
+        XCTAssertEqual(margin("note", record, "--quote", "网格员包户", "check the household count").code, 0)
+        let plain = margin("show", record).out
+        XCTAssertTrue(plain.contains("⟦⟦1055名⟧{party-members}⟦网格员⟧{party-members}包户⟧{note}"), plain)
+        let coloured = margin("show", record, "--color=always").out
+        XCTAssertTrue(coloured.contains("\u{1B}[2m⟦\u{1B}[0m"), "a span opening inside another is marked")
+        XCTAssertTrue(coloured.contains("\u{1B}[53m"), "and overlined")
+        XCTAssertTrue(coloured.contains(Highlighter.noteStyle), "notes have their own style")
+        XCTAssertTrue(margin("codes", "list", "--color=always").out.contains(Highlighter.sgr(nil) + "party-members"), "codes in their colour")
+    }
+
+    func testLongOutputGoesThroughThePagerOnATerminal() throws {
+        let paged = dir.appendingPathComponent("paged.txt").path
+        let env = ["PAGER": "cat > '\(paged)'", "LINES": "5"]
+        let r = marginArgs(["show", record], env: env, terminal: true)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(r.out, "", "the pager had it")
+        XCTAssertTrue(try String(contentsOfFile: paged, encoding: .utf8).contains("同仁县网格员织密疫情防控"))
+        try FileManager.default.removeItem(atPath: paged)
+        XCTAssertTrue(marginArgs(["show", record, "--no-pager"], env: env, terminal: true).out.contains("同仁县"))
+        XCTAssertTrue(marginArgs(["show", record], env: env).out.contains("同仁县"), "not a terminal: no pager")
+        XCTAssertTrue(marginArgs(["status"], env: env, terminal: true).out.contains("records"), "short commands are not paged")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: paged))
+    }
+
+    func testUntitledRecordsShowTheirFirstWords() throws {
+        let file = dir.appendingPathComponent("untitled.txt")
+        try Data("全縣共有159名黨員參加了志願服務活動,體現了先鋒模範作用。\n".utf8).write(to: file)
+        XCTAssertEqual(margin("import", file.path).code, 0)
+        XCTAssertTrue(margin("list").out.contains("… 全縣共有159名黨員參加了"), margin("list").out)
+    }
+
+    func testARelayedNodeAppearsByItsName() throws {
+        let carol = try folder("carol"), dave = try folder("dave")
+        XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名网格员").code, 0)
+        for (from, to, name) in [(nil, carol, "carol"), (carol, dave, "dave")] as [(String?, String, String)] {
+            let bundle = dir.appendingPathComponent("\(name).bundle").path
+            XCTAssertEqual(marginArgs((from.map { ["--store", $0] } ?? []) + ["export", "--log", "-o", bundle]).code, 0)
+            XCTAssertEqual(margin("--store", to, "init", "--name", name).code, 0)
+            XCTAssertEqual(margin("--store", to, "import", bundle).code, 0)
+        }
+        // dave never met the first node; its name travelled in the changes.
+        let log = margin("--store", dave, "log", "-n", "1").out
+        XCTAssertTrue(log.contains(" t  annotation"), log)
+    }
+}
