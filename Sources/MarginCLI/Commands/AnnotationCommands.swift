@@ -232,11 +232,22 @@ struct DeleteCommand: Command {
 struct ReviewCommand: Command {
     static let name = "review"
     static let summary = "Accept or reject an annotation, or many at once, with a comment"
-    static let usage = "margin review [ANNOTATION] (--accept | --reject | --reopen) [--comment C] [filters] [--yes]"
+    static let usage = "margin review [ANNOTATION] [--accept | --reject | --reopen] [--comment C] [filters] [--conflicts-only] [--yes]"
     static let details = """
-    With an ANNOTATION, reviews it. With filters instead, reviews every
-    annotation they select, in one write, after showing the count and
-    asking (--yes: without asking).
+    With no verdict, walks through what needs attention, one item at a
+    time: open annotations (each with its text around the span), then open
+    conflicts (both sides in full). On a terminal each answer is one key:
+      annotation: a accept, r reject (asks a comment), o reopen, c recode,
+                  v edit the value, s skip, b back, q quit (also Ctrl-C)
+      conflict:   w keep the winner, o keep the other, e enter a value,
+                  s skip, b back, q quit
+    Every decision is written at once; quitting loses nothing. When input
+    is not a terminal, one command a line (`r too vague`, `c cadres`,
+    `v 38`, `e 38`).
+
+    With an ANNOTATION and a verdict, reviews it. With filters and a
+    verdict, reviews every annotation they select, in one write, after
+    showing the count and asking (--yes: without asking).
 
     options:
       --accept        mark accepted
@@ -244,27 +255,37 @@ struct ReviewCommand: Command {
       --reopen        put back to open
       --comment C     the reviewer's comment
       --yes           do not ask before a bulk review
+      --conflicts-only  walk through open conflicts only
 
     filters:
     \(AnnotationSelection.help)
     """
-    var id: String?, status: ReviewStatus, comment: String?, selection: AnnotationSelection, yes: Bool
+    var id: String?, status: ReviewStatus?, comment: String?, selection: AnnotationSelection, yes: Bool, conflictsOnly: Bool
     init(_ args: inout Arguments) throws {
         let accept = args.flag("--accept"), reject = args.flag("--reject"), reopen = args.flag("--reopen")
         let chosen = [accept, reject, reopen].filter { $0 }.count
-        guard chosen == 1 else { throw UsageError("give exactly one of --accept, --reject, --reopen") }
-        status = accept ? .accepted : reject ? .rejected : .open
+        guard chosen <= 1 else { throw UsageError("give one of --accept, --reject, --reopen") }
+        status = chosen == 0 ? nil : accept ? .accepted : reject ? .rejected : .open
         comment = try args.option("--comment")
         yes = args.flag("--yes", "-y")
+        conflictsOnly = args.flag("--conflicts-only")
         selection = try AnnotationSelection(&args)
         id = args.positional()
-        if id == nil && selection.isEmpty { throw UsageError("give an ANNOTATION, or filters (--code, --author, --record, --status, --text) for a bulk review") }
-        if id != nil && !selection.isEmpty { throw UsageError("give an ANNOTATION or filters, not both") }
+        if status == nil {
+            if id != nil { throw UsageError("give a verdict for \(id ?? ""): --accept, --reject or --reopen") }
+        } else {
+            if conflictsOnly { throw UsageError("--conflicts-only is for the walk through, without a verdict") }
+            if id == nil && selection.isEmpty { throw UsageError("give an ANNOTATION, or filters (--code, --author, --record, --status, --text) for a bulk review") }
+            if id != nil && !selection.isEmpty { throw UsageError("give an ANNOTATION or filters, not both") }
+        }
         try args.finish()
     }
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
+        guard let status else {
+            return try InteractiveReview(context: context, store: store, selection: selection, conflictsOnly: conflictsOnly).run()
+        }
         if let id {
             let aid = try store.resolve(id, kind: .annotation)
             try store.review(annotation: aid, status: status, comment: comment)

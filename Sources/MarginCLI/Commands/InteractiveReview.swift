@@ -1,0 +1,214 @@
+import Foundation
+import MarginCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Single keys from a terminal: raw mode (no line editing, no echo, Ctrl-C
+/// read as a key) while reading, the terminal's own mode back afterwards,
+/// whatever happens.
+final class KeyReader {
+    private let fd: Int32
+    private var saved = termios()
+    private var raw = false
+
+    init?(fd: Int32 = 0) {
+        guard isatty(fd) == 1, tcgetattr(fd, &saved) == 0 else { return nil }
+        self.fd = fd
+    }
+
+    deinit { restore() }
+
+    func enterRaw() {
+        var t = saved
+        t.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG | IEXTEN)
+        t.c_iflag &= ~tcflag_t(IXON | ICRNL)
+        withUnsafeMutableBytes(of: &t.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        if tcsetattr(fd, TCSAFLUSH, &t) == 0 { raw = true }
+    }
+
+    func restore() {
+        if raw { _ = tcsetattr(fd, TCSAFLUSH, &saved); raw = false }
+    }
+
+    /// One key; nil at end of input.
+    func key() -> UInt8? {
+        enterRaw()
+        defer { restore() }
+        var b: UInt8 = 0
+        while true {
+            let n = read(fd, &b, 1)
+            if n == 1 { return b }
+            if n < 0 && errno == EINTR { continue }
+            return nil
+        }
+    }
+}
+
+/// `margin review` with no annotation and no verdict: everything that
+/// needs attention, one item at a time, as `git add -p` walks hunks.
+/// Suggestions and open annotations first, then open conflicts. Each
+/// decision is written at once. On a terminal each answer is one key; from
+/// a file or pipe, one command per line (`r comment`, `c CODE`, `v VALUE`,
+/// `e VALUE`; the text may also follow on its own line).
+struct InteractiveReview {
+    let context: Context
+    let store: Store
+    let selection: AnnotationSelection
+    let conflictsOnly: Bool
+
+    enum Item { case annotation(String), conflict(String) }
+
+    static let annotationHelp = "[a]ccept [r]eject re[o]pen re[c]ode [v]alue [s]kip [b]ack [q]uit"
+    static let conflictHelp = "keep [w]inner, keep [o]ther, [e]nter a value, [s]kip [b]ack [q]uit"
+
+    func run() throws -> Int32 {
+        try store.requireWritable()
+        var items: [Item] = []
+        if !conflictsOnly {
+            items += try selection.select(store).filter { $0.status == .open }.map { .annotation($0.id) }
+        }
+        if selection.code == nil && selection.author == nil || conflictsOnly {
+            var conflicts = try store.conflicts(includeResolved: false)
+            if let record = selection.record {
+                let rid = try store.resolve(record, kind: .record)
+                conflicts = conflicts.filter { c in
+                    c.entity == rid || (c.kind == .annotation && ((try? store.annotation(c.entity, includingDeleted: true))??.record == rid))
+                }
+            }
+            items += conflicts.map { .conflict($0.id) }
+        }
+        guard !items.isEmpty else { context.print("nothing needs review"); return ExitCode.success }
+        let keys = context.console.inputIsTerminal ? KeyReader() : nil
+        var i = 0, decided = 0
+        while i < items.count {
+            context.print("")
+            context.print("(\(i + 1)/\(items.count))")
+            let step: Step
+            switch items[i] {
+            case .annotation(let id):
+                guard let a = try store.annotation(id) else { i += 1; continue }
+                show(a)
+                step = try decide(a, keys)
+            case .conflict(let id):
+                guard let c = try store.conflict(id), c.isOpen else { i += 1; continue }
+                try show(c)
+                step = try decide(c, keys)
+            }
+            switch step {
+            case .next(let wrote): if wrote { decided += 1 }; i += 1
+            case .back: i = max(0, i - 1)
+            case .quit: i = items.count
+            case .again: break
+            }
+        }
+        context.print("\(decided) decided; every decision is already saved")
+        return ExitCode.success
+    }
+
+    enum Step { case next(wrote: Bool), back, quit, again }
+
+    /// The answer: a key on a terminal, else a line (its first character
+    /// the command, the rest its text).
+    func answer(_ keys: KeyReader?, prompt: String) -> (key: Character, text: String?)? {
+        context.console.out(prompt + " ")
+        if let keys {
+            guard let b = keys.key() else { context.print(""); return nil }
+            if b == 3 || b == 4 { context.print("q"); return ("q", nil) }   // Ctrl-C, Ctrl-D
+            let c = Character(Unicode.Scalar(b))
+            context.print(String(c))
+            return (c, nil)
+        }
+        guard let line = context.console.input() else { context.print(""); return nil }
+        context.print(line)
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        guard let first = trimmed.first else { return (" ", nil) }
+        let rest = trimmed.dropFirst().trimmingCharacters(in: .whitespaces)
+        return (first, rest.isEmpty ? nil : rest)
+    }
+
+    /// Text for a command: what followed it on its line, else a line read.
+    func text(_ given: String?, _ keys: KeyReader?, prompt: String) -> String? {
+        if let given { return given }
+        context.console.out(prompt + ": ")
+        keys?.restore()
+        guard let line = context.console.input() else { context.print(""); return nil }
+        if !context.console.inputIsTerminal { context.print(line) }
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    func show(_ a: Annotation) {
+        let record = (try? store.record(a.record)) ?? nil
+        context.print("annotation \(Format.id(a.id))  \(Format.safe(a.codeName ?? "note"))  by \(Format.safe(a.author ?? "?"))  in \(Format.id(a.record)) \(Format.oneLine(record?.title ?? "", max: 40))")
+        if let s = a.span, let body = record?.body {
+            let text = ScalarText(body)
+            let from = max(0, s.start - 60), to = min(text.count, s.end + 60)
+            let before = text.slice(from, s.start), quote = text.slice(s.start, s.end), after = text.slice(s.end, to)
+            let open = context.useColour ? Highlighter.sgr(nil) : "⟦", close = context.useColour ? "\u{1B}[0m" : "⟧"
+            // On one line: paragraph breaks shown as ⏎.
+            func flat(_ s: String) -> String { Printable.text(s).replacingOccurrences(of: "\n\n", with: " ⏎ ").replacingOccurrences(of: "\n", with: " ⏎ ") }
+            context.print("  …" + flat(before) + open + flat(quote) + close + flat(after) + "…")
+        }
+        if let v = a.value { context.print("  value: \(Format.safe(v))") }
+        if let n = a.note { context.print("  note:  \(Format.oneLine(n, max: 100))") }
+    }
+
+    func decide(_ a: Annotation, _ keys: KeyReader?) throws -> Step {
+        guard let (key, given) = answer(keys, prompt: InteractiveReview.annotationHelp) else { return .quit }
+        switch key {
+        case "a": try store.review(annotation: a.id, status: .accepted, comment: given); return .next(wrote: true)
+        case "r":
+            guard let comment = text(given, keys, prompt: "  why reject (a comment)") else { return .quit }
+            try store.review(annotation: a.id, status: .rejected, comment: comment.isEmpty ? nil : comment)
+            return .next(wrote: true)
+        case "o": try store.review(annotation: a.id, status: .open, comment: given); return .next(wrote: true)
+        case "c":
+            guard let code = text(given, keys, prompt: "  new code") else { return .quit }
+            do {
+                var e = Store.AnnotationEdit(); e.code = .some(try store.resolveCode(code))
+                try store.edit(annotation: a.id, e)
+            } catch { context.print("  \(MarginError.message(for: error))"); return .again }
+            return .next(wrote: true)
+        case "v":
+            guard let value = text(given, keys, prompt: "  new value (empty clears it)") else { return .quit }
+            var e = Store.AnnotationEdit(); e.value = .some(value.isEmpty ? nil : value)
+            do { try store.edit(annotation: a.id, e) } catch { context.print("  \(MarginError.message(for: error))"); return .again }
+            return .next(wrote: true)
+        case "s", " ", "\r", "\n": return .next(wrote: false)
+        case "b": return .back
+        case "q": return .quit
+        default: context.print("  keys: " + InteractiveReview.annotationHelp); return .again
+        }
+    }
+
+    func show(_ c: Conflict) throws {
+        context.print("conflict \(Format.id(c.id))  \(c.kind.rawValue) \(Format.id(c.entity))  \(c.field)")
+        let (winner, other) = try ConflictsCommand.sides(c, in: store)
+        let names = [c.winner.id.origin, c.loser.id.origin].map { (try? store.nodeName(of: $0)) ?? nil }
+        context.print("  winner (\(Format.safe(names[0] ?? String(c.winner.id.origin.prefix(8))))):")
+        for l in winner { context.print("    " + Printable.text(l)) }
+        context.print("  other (\(Format.safe(names[1] ?? String(c.loser.id.origin.prefix(8))))):")
+        for l in other { context.print("    " + Printable.text(l)) }
+    }
+
+    func decide(_ c: Conflict, _ keys: KeyReader?) throws -> Step {
+        guard let (key, given) = answer(keys, prompt: InteractiveReview.conflictHelp) else { return .quit }
+        switch key {
+        case "w": try store.resolve(conflict: c.id, .keepWinner, comment: given); return .next(wrote: true)
+        case "o": try store.resolve(conflict: c.id, .keepOther, comment: given); return .next(wrote: true)
+        case "e":
+            guard let value = text(given, keys, prompt: "  the value") else { return .quit }
+            do { try store.resolve(conflict: c.id, .value(value), comment: nil) } catch {
+                context.print("  \(MarginError.message(for: error))"); return .again
+            }
+            return .next(wrote: true)
+        case "s", " ", "\r", "\n": return .next(wrote: false)
+        case "b": return .back
+        case "q": return .quit
+        default: context.print("  keys: " + InteractiveReview.conflictHelp); return .again
+        }
+    }
+}
