@@ -86,6 +86,12 @@ run alice export --format csv -o "$work/annotations.csv"
 head -n 3 "$work/annotations.csv"
 run bob sync "$addr"
 
+say "Alice lets margin propose the figures of another report, then walks through them"
+jianzha=$("$margin" --store "$work/alice" search 尖扎县 --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)
+run alice suggest "$jianzha"
+echo "(alice takes the first suggestion and rejects the second, then stops)"
+printf 'a\nr\nq\n' | run alice review --record "$jianzha"
+
 say "Bob's laptop is restored from the backup he made after his first sync; he keeps coding"
 rm -rf "$work/bob"
 cp -a "$work/bob-backup" "$work/bob"

@@ -169,6 +169,8 @@ public enum FieldSchema {
     ]
     public static let codeFields: [String: ValueType] = [
         "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, "deleted": .flag,
+        // Schema 4: words that suggest the code (`margin suggest`), comma-separated.
+        "triggers": .text,
     ]
     public static let conflictFields: [String: ValueType] = [
         "resolution": .text, "comment": .text, "resolver": .text,

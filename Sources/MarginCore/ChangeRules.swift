@@ -60,7 +60,7 @@ public enum ChangeRules {
             guard TextNormalization.nfc(text).utf8.elementsEqual(text.utf8) else { return "a record body must be NFC-normalised" }
             guard Store.recordID(normalizedBody: text) == c.entity else { return "the body does not hash to the record id \(c.entity)" }
         case (.annotation, "status"):
-            guard ReviewStatus(rawValue: text) != nil else { return "unknown status '\(Printable.line(text))' (open, accepted or rejected)" }
+            guard ReviewStatus(rawValue: text) != nil else { return "unknown status '\(Printable.line(text))' (open, accepted, rejected or suggested)" }
         case (.code, "colour"):
             do { try Store.checkColour(text) } catch { return MarginError.message(for: error) }
         case (.code, "name"):

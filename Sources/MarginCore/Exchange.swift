@@ -283,7 +283,8 @@ extension Store {
             guard format == Bundle.formatVersion else {
                 throw MarginError.invalid("bundle format \(format) is not known to this margin (it knows \(Bundle.formatVersion)): upgrade margin")
             }
-            guard Int(schema) == Store.schemaVersion else {
+            // Older data is valid in a newer schema; newer is not in an older.
+            guard Int(schema) <= Store.schemaVersion, schema >= 3 else {
                 let which = Int(schema) > Store.schemaVersion ? "upgrade margin here" : "upgrade margin where the bundle was made, and make it again"
                 throw MarginError.invalid("the bundle has schema \(schema), this store \(Store.schemaVersion): \(which)")
             }

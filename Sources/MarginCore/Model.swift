@@ -34,6 +34,8 @@ public struct Record: Equatable, Sendable {
 
 public enum ReviewStatus: String, CaseIterable, Sendable {
     case open, accepted, rejected
+    /// Proposed by `margin suggest` (schema 4), not yet taken by a coder.
+    case suggested
 }
 
 /// A coded span, record-level tag or note, as the store shows it now.

@@ -235,7 +235,9 @@ extension Store {
     /// note (no code).
     @discardableResult
     /// `author`: this node's name unless given (the gold layer's is `goldAuthor`).
-    public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?, author: String? = nil) throws -> String {
+    /// `status`: open, or `suggested` for what `margin suggest` proposes.
+    public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?, author: String? = nil,
+                         status: ReviewStatus = .open) throws -> String {
         guard let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
             throw MarginError.notFound("no record \(record)")
         }
@@ -251,7 +253,7 @@ extension Store {
             if let s = located { try setSpan(of: id, s) }
             if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value))) }
             if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note))) }
-            try set(.annotation, id, "status", .text(ReviewStatus.open.rawValue))
+            try set(.annotation, id, "status", .text(status.rawValue))
             try set(.annotation, id, "author", .text(author ?? node.name))
         } }
         return id
@@ -366,13 +368,26 @@ extension Store {
 
     // MARK: - Codebook
 
-    static let namedColours: Set<String> = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white", "orange", "purple", "grey", "gray"]
+    static let namedColours: Set<String> = ["black", "red", "green", "yellow", "blue", "magenta", "cyan", "white", "orange", "purple", "grey", "gray",
+                                            "bright-black", "bright-red", "bright-green", "bright-yellow", "bright-blue", "bright-magenta",
+                                            "bright-cyan", "bright-white"]
+
+    /// The number of a 256-colour palette name, `colour0` … `colour255`
+    /// (also spelled `color`), or nil.
+    public static func paletteIndex(_ colour: String) -> Int? {
+        for prefix in ["colour", "color"] where colour.hasPrefix(prefix) {
+            let digits = colour.dropFirst(prefix.count)
+            guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy(\.isASCII), let n = Int(digits), (0...255).contains(n) else { return nil }
+            return n
+        }
+        return nil
+    }
 
     static func checkColour(_ colour: String) throws {
         let c = colour.lowercased()
-        if namedColours.contains(c) { return }
+        if namedColours.contains(c) || paletteIndex(c) != nil { return }
         if c.hasPrefix("#"), c.count == 7, c.dropFirst().allSatisfy(\.isHexDigit) { return }
-        throw MarginError.invalid("unknown colour '\(colour)': use a name (\(namedColours.sorted().joined(separator: ", "))) or #rrggbb")
+        throw MarginError.invalid("unknown colour '\(colour)': use a name (\(namedColours.sorted().joined(separator: ", "))), a 256-colour palette entry colour0…colour255, or #rrggbb")
     }
 
     static func checkCodeName(_ name: String) throws {
@@ -385,7 +400,7 @@ extension Store {
     /// Adds a code. Its id comes from its first name, so the same codebook
     /// loaded on two nodes independently gives the same ids.
     @discardableResult
-    public func addCode(name rawName: String, description: String?, colour: String?, parent: String?) throws -> String {
+    public func addCode(name rawName: String, description: String?, colour: String?, parent: String?, triggers: String? = nil) throws -> String {
         let name = TextNormalization.nfc(rawName.trimmingCharacters(in: .whitespaces))
         try Store.checkCodeName(name)
         if let colour { try Store.checkColour(colour) }
@@ -398,6 +413,10 @@ extension Store {
             if let d = description, !d.isEmpty { try set(.code, id, "description", .text(TextNormalization.nfc(d))) }
             if let colour { try set(.code, id, "colour", .text(colour.lowercased())) }
             if let parent { try set(.code, id, "parent", .text(parent)) }
+            if let t = triggers?.trimmingCharacters(in: .whitespaces), !t.isEmpty {
+                try TextRules.requireLine(t, what: "the trigger words")
+                try set(.code, id, "triggers", .text(TextNormalization.nfc(t)))
+            }
         }
         return id
     }
@@ -410,7 +429,8 @@ extension Store {
         _ = try write { try set(.code, id, "name", .text(name)) }
     }
 
-    public func describeCode(_ id: String, description: String?, colour: String??, parent: String??) throws {
+    /// `triggers`: the code's trigger words for `suggest` (empty clears them).
+    public func describeCode(_ id: String, description: String?, colour: String??, parent: String??, triggers: String? = nil) throws {
         try requireLiveCode(id)
         if case .some(.some(let c)) = colour { try Store.checkColour(c) }
         if case .some(.some(let p)) = parent {
@@ -427,6 +447,10 @@ extension Store {
             if let description { try set(.code, id, "description", description.isEmpty ? .null : .text(TextNormalization.nfc(description))) }
             if let colour { try set(.code, id, "colour", colour.map { .text($0.lowercased()) } ?? .null) }
             if let parent { try set(.code, id, "parent", parent.map { .text($0) } ?? .null) }
+            if let t = triggers?.trimmingCharacters(in: .whitespaces) {
+                if !t.isEmpty { try TextRules.requireLine(t, what: "the trigger words") }
+                try set(.code, id, "triggers", t.isEmpty ? .null : .text(TextNormalization.nfc(t)))
+            }
         }
     }
 
@@ -450,7 +474,7 @@ extension Store {
     /// Loads a codebook: one code a line, `name<TAB>parent<TAB>colour<TAB>description`,
     /// `#` comments. Codes already present by name are left as they are.
     /// Imports a codebook: TSV or CSV (RFC 4180 quoting) with the columns
-    /// NAME, PARENT, COLOUR, DESCRIPTION (only NAME needed). The separator
+    /// NAME, PARENT, COLOUR, DESCRIPTION, TRIGGERS (only NAME needed). The separator
     /// is the first line's: a tab if it has one, else a comma. A first row
     /// whose first cell is `name` or `code` is a header and skipped; lines
     /// starting with # are comments. A parent must come before its children.
@@ -493,7 +517,8 @@ extension Store {
                     }
                     let colour = cols.count > 2 && !cols[2].isEmpty ? cols[2] : nil
                     let description = cols.count > 3 && !cols[3].isEmpty ? cols[3] : nil
-                    try addCode(name: name, description: description, colour: colour, parent: parent)
+                    let triggers = cols.count > 4 && !cols[4].isEmpty ? cols[4] : nil
+                    try addCode(name: name, description: description, colour: colour, parent: parent, triggers: triggers)
                     added += 1
                 } catch {
                     throw MarginError.invalid("codebook line \(n): \(MarginError.message(for: error))")

@@ -137,9 +137,13 @@ enum Schema {
 
     /// The version of the file's layout: one per migration.
     static var fileVersion: Int { migrations.count }
-    /// The version of the data model peers exchange (fields, kinds, rules):
-    /// the file version of the last migration that changed it.
-    static let dataVersion = 3
+    /// The version of the data model peers exchange (fields, kinds, rules),
+    /// bumped whenever a receiver would judge a change differently: 4 added
+    /// the `suggested` status, the code field `triggers` and the 256-colour
+    /// palette names (PROTOCOL.md §1). Data of an older version is valid in
+    /// a newer one, so a store takes an older bundle; peers sync only at
+    /// the same version.
+    static let dataVersion = 4
 
     /// Tables derived from the log, emptied before a rebuild.
     static let derivedTables = ["record_meta", "annotations", "codes", "conflicts", "conflict_aliases", "records"]

@@ -235,8 +235,10 @@ struct ReviewCommand: Command {
     static let usage = "margin review [ANNOTATION] [--accept | --reject | --reopen] [--comment C] [filters] [--conflicts-only] [--yes]"
     static let details = """
     With no verdict, walks through what needs attention, one item at a
-    time: open annotations (each with its text around the span), then open
-    conflicts (both sides in full). On a terminal each answer is one key:
+    time: suggestions (`margin suggest`; accept keeps one as an ordinary
+    annotation, reject deletes it), open annotations (each with its text
+    around the span), then open conflicts (both sides in full). On a
+    terminal each answer is one key:
       annotation: a accept, r reject (asks a comment), o reopen, c recode,
                   v edit the value, s skip, b back, q quit (also Ctrl-C)
       conflict:   w keep the winner, o keep the other, e enter a value,

@@ -134,3 +134,58 @@ struct UndoCommand: Command {
         return ExitCode.success
     }
 }
+
+struct SuggestCommand: Command {
+    static let name = "suggest"
+    static let summary = "Propose annotations for the counted figures of records (159名黨員, 三十七個, 1.2萬人次)"
+    static let usage = "margin suggest RECORD... | margin suggest --all [--code CODE] [--dry-run]"
+    static let details = """
+    Finds counted figures: a number, in Arabic or Chinese numerals
+    (Simplified or Traditional, with 万/萬 and 亿/億), followed by a
+    classifier (名, 個/个, 支, 人次, 小時/小时, …), as in 159名黨員,
+    16個臨時黨支部, 三十七個, 1.2萬人次, 24小时. Dates, ordinals (第3) and
+    measures (米, 度) are not counts. The value is normalised: 三十七 → 37,
+    1.2萬 → 12000, 两千三百 → 2300.
+
+    The code is guessed from the nearest trigger word of the codebook within
+    six characters of the figure (`margin codes describe party-members
+    --triggers "党员, 黨員"`), in either script; else --code, if given;
+    else the suggestion has no code. A figure an annotation already covers,
+    or a suggestion rejected before, is not proposed again.
+
+    Suggestions are stored as annotations with status `suggested`, which
+    sync like any other. `margin review` offers them first: accept makes
+    one an ordinary (open) annotation, reject deletes it.
+
+    options:
+      --all        every record
+      --code CODE  the code for figures no trigger word names
+      --dry-run    list what would be suggested, store nothing
+    """
+    var records: [String], all: Bool, code: String?, dryRun: Bool
+    init(_ args: inout Arguments) throws {
+        all = args.flag("--all")
+        dryRun = args.flag("--dry-run", "-n")
+        code = try args.option("--code")
+        records = args.remaining()
+        if all == !records.isEmpty { throw UsageError(all ? "give RECORD ids or --all, not both" : "give RECORD ids or --all") }
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        if !dryRun { try store.requireWritable() }
+        let fallback = try code.map { try store.resolveCode($0) }
+        let ids = all ? try store.records().map(\.id) : try records.map { try store.resolve($0, kind: .record) }
+        let names = Dictionary(uniqueKeysWithValues: try store.codes(includeMerged: true).map { ($0.id, $0.name) })
+        var found: [Store.Suggestion] = []
+        for id in ids { found += try store.suggestions(record: id, fallback: fallback) }
+        let stored = dryRun ? [] : try store.storeSuggestions(found)
+        for (n, s) in found.enumerated() {
+            let id = n < stored.count ? Format.id(stored[n]) : "-"
+            let code = s.code.flatMap { names[$0] }.map(Format.safe) ?? "(no code)"
+            context.print("\(dryRun ? "would suggest" : "suggested") \(id)  \(Format.id(s.record))  \(s.start)..\(s.end)  \(code)  \"\(Format.oneLine(s.quote, max: 30))\"  value=\(s.value)")
+        }
+        context.print("\(found.count) suggestion\(found.count == 1 ? "" : "s")\(dryRun ? " (nothing stored)" : "; `margin review` offers them first")")
+        return ExitCode.success
+    }
+}

@@ -9,14 +9,15 @@ struct CodesCommand: Command {
     subcommands:
       margin codes list [--json]
           the codebook as a tree, with the number of annotations per code
-      margin codes add NAME [--description D] [--colour C] [--parent CODE]
+      margin codes add NAME [--description D] [--colour C] [--parent CODE] [--triggers "党员, 黨員"]
       margin codes rename CODE NEW-NAME
       margin codes describe CODE [--description D] [--colour C|--no-colour]
-                                 [--parent CODE|--no-parent]
+                                 [--parent CODE|--no-parent] [--triggers WORDS]
       margin codes merge CODE INTO-CODE
           recode CODE's annotations as INTO-CODE; CODE is retired
       margin codes import FILE
-          TSV or CSV, one code a row: NAME, PARENT, COLOUR, DESCRIPTION (only
+          TSV or CSV, one code a row: NAME, PARENT, COLOUR, DESCRIPTION,
+          TRIGGERS (only
           NAME is needed; a header row naming `name` or `code` is skipped;
           CSV fields may be quoted), or a REFI-QDA codebook (.qdc)
       margin codes export [--format tsv|refi] [-o FILE]
@@ -24,15 +25,17 @@ struct CodesCommand: Command {
           codebook (.qdc) for NVivo, MAXQDA, ATLAS.ti and QualCoder
 
     Colours are names (red, green, yellow, blue, magenta, cyan, orange,
-    purple, grey, ...) or #rrggbb. Annotations refer to codes by id, so a
-    rename changes no annotation.
+    purple, grey, bright-red, ...), 256-colour palette entries colour0 to
+    colour255, or #rrggbb. Trigger words (comma-separated, either script)
+    let `margin suggest` guess the code of a figure from the words next to
+    it. Annotations refer to codes by id, so a rename changes no annotation.
     """
 
     enum Action {
         case list(json: Bool)
-        case add(name: String, description: String?, colour: String?, parent: String?)
+        case add(name: String, description: String?, colour: String?, parent: String?, triggers: String?)
         case rename(code: String, name: String)
-        case describe(code: String, description: String?, colour: String??, parent: String??)
+        case describe(code: String, description: String?, colour: String??, parent: String??, triggers: String?)
         case merge(code: String, into: String)
         case importFile(String)
         case export(refi: Bool, output: String?)
@@ -46,11 +49,13 @@ struct CodesCommand: Command {
             action = .list(json: args.flag("--json"))
         case "add":
             let d = try args.option("--description"), c = try args.option("--colour", "--color"), p = try args.option("--parent")
-            action = .add(name: try args.required("NAME"), description: d, colour: c, parent: p)
+            let t = try args.option("--triggers")
+            action = .add(name: try args.required("NAME"), description: d, colour: c, parent: p, triggers: t)
         case "rename":
             action = .rename(code: try args.required("CODE"), name: try args.required("NEW-NAME"))
         case "describe":
             let d = try args.option("--description")
+            let triggers = try args.option("--triggers")
             var colour: String?? = nil
             if let c = try args.option("--colour", "--color") { colour = .some(c) }
             if args.flag("--no-colour", "--no-color") { colour = .some(nil) }
@@ -58,12 +63,12 @@ struct CodesCommand: Command {
             if let p = try args.option("--parent") { parent = .some(p) }
             if args.flag("--no-parent") { parent = .some(nil) }
             let code = try args.required("CODE")
-            if d == nil, colour == nil, parent == nil {
+            if d == nil, colour == nil, parent == nil, triggers == nil {
                 let rest = args.remaining()
-                guard !rest.isEmpty else { throw UsageError("nothing to change: give --description, --colour or --parent") }
-                action = .describe(code: code, description: rest.joined(separator: " "), colour: nil, parent: nil)
+                guard !rest.isEmpty else { throw UsageError("nothing to change: give --description, --colour, --parent or --triggers") }
+                action = .describe(code: code, description: rest.joined(separator: " "), colour: nil, parent: nil, triggers: nil)
             } else {
-                action = .describe(code: code, description: d, colour: colour, parent: parent)
+                action = .describe(code: code, description: d, colour: colour, parent: parent, triggers: triggers)
             }
         case "merge":
             action = .merge(code: try args.required("CODE"), into: try args.required("INTO-CODE"))
@@ -89,6 +94,8 @@ struct CodesCommand: Command {
                     if let d = c.description { o["description"] = d }
                     if let col = c.colour { o["colour"] = col }
                     if let p = c.parent { o["parent"] = p }
+                    let t = try store.triggers(of: c.id)
+                    if !t.isEmpty { o["triggers"] = t }
                     try context.printJSON(o)
                 }
                 return ExitCode.success
@@ -115,19 +122,19 @@ struct CodesCommand: Command {
                 }
             }
             walk("", 0)
-        case .add(let name, let description, let colour, let parent):
+        case .add(let name, let description, let colour, let parent, let triggers):
             let pid = try parent.map { try store.resolveCode($0) }
-            let id = try store.addCode(name: name, description: description, colour: colour, parent: pid)
+            let id = try store.addCode(name: name, description: description, colour: colour, parent: pid, triggers: triggers)
             context.print("added code \(name) (\(Format.id(id)))")
         case .rename(let code, let name):
             let id = try store.resolveCode(code)
             try store.renameCode(id, to: name)
             context.print("renamed \(Format.id(id)) to \(name)")
-        case .describe(let code, let description, let colour, let parent):
+        case .describe(let code, let description, let colour, let parent, let triggers):
             let id = try store.resolveCode(code)
             var pid: String?? = nil
             if let parent { pid = .some(try parent.map { try store.resolveCode($0) }) }
-            try store.describeCode(id, description: description, colour: colour, parent: pid)
+            try store.describeCode(id, description: description, colour: colour, parent: pid, triggers: triggers)
             context.print("updated code \(Format.id(id))")
         case .merge(let code, let into):
             let source = try store.resolveCode(code), target = try store.resolveCode(into)
@@ -154,9 +161,10 @@ struct CodesCommand: Command {
                     for c in ready { ordered.append(c); placed.insert(c.id) }
                 }
                 let clean = { (s: String?) in (s ?? "").replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
-                text = "# NAME\tPARENT\tCOLOUR\tDESCRIPTION\n" + ordered.map { c in
-                    [c.name, c.parent.flatMap { names[$0] } ?? "", c.colour ?? "", clean(c.description)].map { clean($0) }.joined(separator: "\t") + "\n"
-                }.joined()
+                text = "# NAME\tPARENT\tCOLOUR\tDESCRIPTION\tTRIGGERS\n" + (try ordered.map { c in
+                    [c.name, c.parent.flatMap { names[$0] } ?? "", c.colour ?? "", clean(c.description),
+                     try store.triggers(of: c.id).joined(separator: ", ")].map { clean($0) }.joined(separator: "\t") + "\n"
+                }).joined()
             }
             if let output {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)

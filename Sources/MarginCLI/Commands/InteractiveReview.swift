@@ -69,7 +69,10 @@ struct InteractiveReview {
         try store.requireWritable()
         var items: [Item] = []
         if !conflictsOnly {
-            items += try selection.select(store).filter { $0.status == .open }.map { .annotation($0.id) }
+            // Suggestions first, then open annotations.
+            let chosen = try selection.select(store)
+            items += chosen.filter { $0.status == .suggested }.map { .annotation($0.id) }
+            items += chosen.filter { $0.status == .open }.map { .annotation($0.id) }
         }
         if selection.code == nil && selection.author == nil || conflictsOnly {
             var conflicts = try store.conflicts(includeResolved: false)
@@ -142,7 +145,8 @@ struct InteractiveReview {
 
     func show(_ a: Annotation) {
         let record = (try? store.record(a.record)) ?? nil
-        context.print("annotation \(Format.id(a.id))  \(Format.safe(a.codeName ?? "note"))  by \(Format.safe(a.author ?? "?"))  in \(Format.id(a.record)) \(Format.oneLine(record?.title ?? "", max: 40))")
+        let kind = a.status == .suggested ? "suggestion" : "annotation"
+        context.print("\(kind) \(Format.id(a.id))  \(Format.safe(a.codeName ?? "(no code)"))  by \(Format.safe(a.author ?? "?"))  in \(Format.id(a.record)) \(Format.oneLine(record?.title ?? "", max: 40))")
         if let s = a.span, let body = record?.body {
             let text = ScalarText(body)
             let from = max(0, s.start - 60), to = min(text.count, s.end + 60)
@@ -159,6 +163,11 @@ struct InteractiveReview {
     func decide(_ a: Annotation, _ keys: KeyReader?) throws -> Step {
         guard let (key, given) = answer(keys, prompt: InteractiveReview.annotationHelp) else { return .quit }
         switch key {
+        // A suggestion accepted becomes an ordinary annotation; rejected, it goes.
+        case "a" where a.status == .suggested:
+            try store.review(annotation: a.id, status: .open, comment: given); return .next(wrote: true)
+        case "r" where a.status == .suggested:
+            try store.delete(annotation: a.id); return .next(wrote: true)
         case "a": try store.review(annotation: a.id, status: .accepted, comment: given); return .next(wrote: true)
         case "r":
             guard let comment = text(given, keys, prompt: "  why reject (a comment)") else { return .quit }

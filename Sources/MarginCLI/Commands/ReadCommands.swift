@@ -25,7 +25,7 @@ func recordJSON(_ r: Record) -> [String: Any] {
 
 func parseStatus(_ raw: String?) throws -> ReviewStatus? {
     guard let raw else { return nil }
-    guard let s = ReviewStatus(rawValue: raw.lowercased()) else { throw UsageError("--status takes open, accepted or rejected") }
+    guard let s = ReviewStatus(rawValue: raw.lowercased()) else { throw UsageError("--status takes open, accepted, rejected or suggested") }
     return s
 }
 
@@ -173,6 +173,8 @@ enum Highlighter {
     static func sgr(_ colour: String?) -> String {
         guard let c = colour else { return "\u{1B}[4;33m" }
         if let code = ansi[c] { return "\u{1B}[4;\(code)m" }
+        if c.hasPrefix("bright-"), let code = ansi[String(c.dropFirst(7))], let n = Int(code), (30...37).contains(n) { return "\u{1B}[4;\(n + 60)m" }
+        if let n = Store.paletteIndex(c) { return "\u{1B}[4;38;5;\(n)m" }
         if c.hasPrefix("#"), c.count == 7, let v = Int(c.dropFirst(), radix: 16) {
             return "\u{1B}[4;38;2;\((v >> 16) & 255);\((v >> 8) & 255);\(v & 255)m"
         }
