@@ -547,15 +547,6 @@ extension Store {
         return out
     }
 
-    /// Names of other nodes this store has synced with.
-    public func knownNodeNames() throws -> [NodeID: String] {
-        var out: [NodeID: String] = [:]
-        for row in try db.rows("SELECT id, name FROM peers") {
-            if let id = row[0].string, let name = row[1].string { out[id] = name }
-        }
-        return out
-    }
-
     // MARK: - Digest
 
     /// A hash of the visible state: the field values of every live record,

@@ -266,7 +266,11 @@ final class REFITests: CLITestCase {
         XCTAssertEqual(margin("--store", c, "init", "--name", "carol").code, 0)
         let ci = margin("--store", c, "codes", "import", qdc)
         XCTAssertEqual(ci.code, 0, ci.err)
-        XCTAssertEqual(margin("--store", c, "codes", "export").out, margin("--store", a, "codes", "export").out, "names, parents, colours, descriptions")
+        // Names, parents, colours and descriptions; REFI has no place for Margin's trigger words.
+        func withoutTriggers(_ store: String) -> [String] {
+            margin("--store", store, "codes", "export").out.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).prefix(4).joined(separator: "\t") }
+        }
+        XCTAssertEqual(withoutTriggers(c), withoutTriggers(a))
     }
 }
 

@@ -57,7 +57,7 @@ struct ConflictsCommand: Command {
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let names = try PeerNames(store)
+        let names = PeerNames(store)
         if let show {
             let id = try store.resolve(show, kind: .conflict)
             guard let c = try store.conflict(id) else { throw MarginError.notFound("no conflict \(show)") }
@@ -109,14 +109,16 @@ struct ConflictsCommand: Command {
     }
 }
 
-/// Human names for node ids, where this store knows them.
-struct PeerNames {
-    var names: [String: String]
-    init(_ store: Store) throws {
-        names = [store.node.id: store.node.name]
-        names.merge(try store.knownNodeNames(), uniquingKeysWith: { a, _ in a })
+/// Human names for node ids, where this store knows them (`Store.nodeName`),
+/// looked up once each.
+final class PeerNames {
+    private let store: Store
+    private var names: [NodeID: String?] = [:]
+    init(_ store: Store) { self.store = store }
+    func name(_ id: NodeID) -> String {
+        if names[id] == nil { names[id] = .some((try? store.nodeName(of: id)) ?? nil) }
+        return (names[id] ?? nil).map(Format.safe) ?? String(id.prefix(8))
     }
-    func name(_ id: NodeID) -> String { names[id].map(Format.safe) ?? String(id.prefix(8)) }
 }
 
 struct ResolveCommand: Command {
