@@ -69,6 +69,14 @@ public final class Context {
     }
 
     public func print(_ line: String = "") { console.out(line + "\n") }
+
+    /// Writes `text` to the file `output` names (atomically, then says
+    /// `summary` on standard error), or to standard output when none.
+    func emit(_ text: String, to output: String?, summary: @autoclosure () -> String) throws {
+        guard let output else { console.out(text); return }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: absolute(output)), options: .atomic)
+        warn(summary() + " to \(output)")
+    }
     public func warn(_ line: String) { console.err(line + "\n") }
 
     /// `--color=auto|always|never` (also spelled --colour).

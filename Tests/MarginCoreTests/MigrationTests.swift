@@ -7,6 +7,18 @@ import XCTest
 /// `sqlite3 .dump` of a real store) upgrades in place: hash chains computed,
 /// conflicts filed by the new rules, schema-1 resolutions kept.
 final class MigrationTests: StoreTestCase {
+    /// The upgraded store writes and syncs with a store of this release.
+    func assertWritesAndSyncs(_ s: Store, file: StaticString = #filePath, line: UInt = #line) throws {
+        let fresh = try makeStore("fresh")
+        try exchange(s, fresh)
+        let id = try XCTUnwrap(try s.annotations().first, file: file, line: line).id
+        try s.review(annotation: id, status: .rejected, comment: "after the upgrade")
+        try exchange(s, fresh)
+        XCTAssertEqual(try fresh.digest(), try s.digest(), file: file, line: line)
+        XCTAssertEqual(try fresh.annotation(id)?.status, .rejected, file: file, line: line)
+        try fresh.check()
+    }
+
     func schema1Store() throws -> Store {
         let sql = try String(contentsOf: Paths.repo.appendingPathComponent("Tests/MarginCoreTests/Fixtures/schema1-alice.sql"), encoding: .utf8)
         let folder = dir.appendingPathComponent("alice").path
@@ -38,14 +50,7 @@ final class MigrationTests: StoreTestCase {
         XCTAssertEqual(deletion.resolution, "other")
         XCTAssertEqual(deletion.resolver, "bob")
 
-        // The upgraded store writes and syncs with a store of this release.
-        let fresh = try makeStore("fresh")
-        try exchange(s, fresh)
-        let id = try XCTUnwrap(try s.annotations().first).id
-        try s.review(annotation: id, status: .rejected, comment: "after the upgrade")
-        try exchange(s, fresh)
-        XCTAssertEqual(try fresh.digest(), try s.digest())
-        XCTAssertEqual(try fresh.annotation(id)?.status, .rejected)
+        try assertWritesAndSyncs(s)
     }
 
     func testAStoreOfTheReleaseBeforeTheClusteredLogUpgradesInPlace() throws {
@@ -59,14 +64,6 @@ final class MigrationTests: StoreTestCase {
                      "the winners are flags on the log, not a copy")
         try s.check()
 
-        // The upgraded store writes and syncs with a store of this release.
-        let fresh = try makeStore("fresh")
-        try exchange(s, fresh)
-        let id = try XCTUnwrap(try s.annotations().first).id
-        try s.review(annotation: id, status: .rejected, comment: "after the upgrade")
-        try exchange(s, fresh)
-        XCTAssertEqual(try fresh.digest(), try s.digest())
-        XCTAssertEqual(try fresh.annotation(id)?.status, .rejected)
-        try fresh.check()
+        try assertWritesAndSyncs(s)
     }
 }

@@ -166,12 +166,7 @@ struct CodesCommand: Command {
                      try store.triggers(of: c.id).joined(separator: ", ")].map { clean($0) }.joined(separator: "\t") + "\n"
                 }).joined()
             }
-            if let output {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
-                context.warn("wrote \(codes.count) codes to \(output)")
-            } else {
-                context.console.out(text)
-            }
+            try context.emit(text, to: output, summary: "wrote \(codes.count) codes")
         }
         return ExitCode.success
     }

@@ -291,22 +291,11 @@ struct ExportCommand: Command {
                 context.warn("wrote \(set.records.count) records and annotation.conf (\(brat.types.count) entity types) to \(output)")
                 return ExitCode.success
             }
-            if let output {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
-                context.warn("exported \(set.annotations.count) annotations as \(format) to \(output)")
-            } else {
-                context.console.out(text)
-            }
+            try context.emit(text, to: output, summary: "exported \(set.annotations.count) annotations as \(format)")
             return ExitCode.success
         }
         let lines = try store.exportLines()
-        let text = lines.map { $0 + "\n" }.joined()
-        if let output {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
-            context.warn("exported \(lines.count) objects to \(output)")
-        } else {
-            context.console.out(text)
-        }
+        try context.emit(lines.map { $0 + "\n" }.joined(), to: output, summary: "exported \(lines.count) objects")
         return ExitCode.success
     }
 }

@@ -95,29 +95,20 @@ struct AgreeCommand: Command {
         if r.tags.isEmpty {
             context.print("record-level tags: none to compare")
         } else {
-            let width = max(20, r.tags.map { Format.displayWidth($0.code) }.max() ?? 0) + 2
             context.print("record-level tags")
-            context.print(Format.pad("code", width) + "units  observed  expected  \(Format.pad(kappaName, 9))  α       α 95% CI")
-            for t in r.tags {
-                context.print(Format.pad(Format.safe(t.code), width) + Format.pad(String(t.units), 7) + Format.pad(number(t.alpha?.observed), 10)
-                              + Format.pad(number(t.alpha?.expected), 10) + Format.pad(number(t.kappa?.value), 11)
-                              + Format.pad(number(t.alpha?.value), 8) + interval(t.alphaInterval))
-            }
+            context.print(TextTable(headers: ["code", "units", "observed", "expected", kappaName, "α", "α 95% CI"], rows: r.tags.map { t in
+                [t.code, String(t.units), number(t.alpha?.observed), number(t.alpha?.expected), number(t.kappa?.value),
+                 number(t.alpha?.value), interval(t.alphaInterval)]
+            }, numeric: [1]).aligned())
         }
         context.print("")
         if r.spans.isEmpty {
             context.print("spans: none to compare")
         } else {
-            let width = max(20, r.spans.map { Format.displayWidth($0.code) }.max() ?? 0) + 2
             context.print("spans (F1: exact = same code and offsets; overlap = same code, a character in common)")
-            var header = Format.pad("code", width)
-            for c in r.coders { header += Format.pad(Format.safe(c), max(6, Format.displayWidth(c) + 2)) }
-            context.print(header + "exact F1  overlap F1  95% CI (overlap)")
-            for s in r.spans {
-                var line = Format.pad(Format.safe(s.code), width)
-                for c in r.coders { line += Format.pad(String(s.spans[c] ?? 0), max(6, Format.displayWidth(c) + 2)) }
-                context.print(line + Format.pad(number(s.exactF1), 10) + Format.pad(number(s.overlapF1), 12) + interval(s.overlapInterval))
-            }
+            context.print(TextTable(headers: ["code"] + r.coders + ["exact F1", "overlap F1", "95% CI (overlap)"], rows: r.spans.map { sp in
+                [sp.code] + r.coders.map { String(sp.spans[$0] ?? 0) } + [number(sp.exactF1), number(sp.overlapF1), interval(sp.overlapInterval)]
+            }, numeric: Set(1...r.coders.count)).aligned())
         }
         context.print("")
         if r.valuePairs == 0 {
