@@ -355,7 +355,7 @@ extension Store {
                     }
                     let codings = selection.all("Coding").compactMap { $0.child("CodeRef")?.attributes["targetGUID"]?.lowercased() }.compactMap { codeIDs[$0] }
                     for code in codings.isEmpty ? [nil] : codings.map(Optional.some) {
-                        if code == nil && note == nil { continue }
+                        if code == nil && note == nil && value == nil { continue }
                         if existing.contains(where: { $0.code == code && $0.span?.start == start && $0.span?.end == end && $0.author == author }) {
                             continue
                         }

@@ -70,7 +70,7 @@ extension Store {
                     code = parent
                 }
                 let value = body("describing"), note = body("commenting")
-                guard code != nil || note != nil else { continue }
+                guard code != nil || note != nil || value != nil else { continue }
                 let author = (item["creator"] as? [String: Any])?["name"] as? String ?? item["creator"] as? String
                 let existing = try annotations(record: record)
                 var start: Int?, end: Int?

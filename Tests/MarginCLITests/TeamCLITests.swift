@@ -316,3 +316,43 @@ final class W3CRoundTripTests: CLITestCase {
         XCTAssertTrue(margin("--store", b, "import", file).out.contains("0 imported, 3 already present"))
     }
 }
+
+/// The toolkit on the seed reports (other real reports of the same kind),
+/// when `../shared/seeds` is there.
+final class TeamSeedTests: CLITestCase {
+    func testEveryTeamCommandWorksOnTheSeeds() throws {
+        guard FileManager.default.fileExists(atPath: CLITestCase.seeds.path) else { throw XCTSkip("../shared/seeds is not here; the seeds are tried in CI") }
+        let alice = try folder("alice"), bob = try folder("bob")
+        for (store, name) in [(alice, "alice"), (bob, "bob")] {
+            XCTAssertEqual(margin("--store", store, "init", "--name", name).code, 0)
+            XCTAssertEqual(margin("--store", store, "codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path).code, 0)
+            XCTAssertEqual(margin("--store", store, "import", "--quiet", CLITestCase.seeds.path).code, 0)
+            // Each takes margin's suggestions as their own coding, one with a fallback code.
+            XCTAssertEqual(marginArgs(["--store", store, "suggest", "--all"] + (name == "bob" ? ["--code", "volunteers"] : [])).code, 0)
+            XCTAssertEqual(margin("--store", store, "review", "--reopen", "--status", "suggested", "--yes").code, 0)
+        }
+        let bundle = dir.appendingPathComponent("bob.bundle").path
+        XCTAssertEqual(margin("--store", bob, "export", "--log", "-o", bundle).code, 0)
+        XCTAssertEqual(margin("--store", alice, "import", bundle).code, 0)
+        let agree = margin("--store", alice, "agree", "--json")
+        XCTAssertEqual(agree.code, 0, agree.err)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(agree.out.utf8)) as? [String: Any])
+        XCTAssertGreaterThan(report["records"] as? Int ?? 0, 0)
+        let record = try XCTUnwrap(margin("--store", alice, "list", "--json").out.split(separator: "\n").first.flatMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String })
+        XCTAssertEqual(margin("--store", alice, "compare", record).code, 0)
+        XCTAssertEqual(margin("--store", alice, "adjudicate", record, "--take", "first").code, 0)
+        for table in [["codes", "--by", "place"], ["cooccur"], ["values", "--code", "party-members", "--by", "month"]] {
+            XCTAssertEqual(marginArgs(["--store", alice, "table"] + table + ["--csv"]).code, 0, "\(table)")
+        }
+        for format in ["csv", "w3c", "doccano"] { XCTAssertEqual(margin("--store", alice, "export", "--format", format).code, 0, format) }
+        XCTAssertEqual(margin("--store", alice, "export", "--format", "brat", "-o", dir.appendingPathComponent("brat").path).code, 0)
+        let qdpx = dir.appendingPathComponent("seeds.qdpx").path
+        XCTAssertEqual(margin("--store", alice, "export", "--format", "refi", "-o", qdpx).code, 0)
+        let fresh = try folder("fresh")
+        XCTAssertEqual(margin("--store", fresh, "init", "--name", "reader").code, 0)
+        XCTAssertEqual(margin("--store", fresh, "import", qdpx).code, 0)
+        let spans = { (store: String) in self.margin("--store", store, "list", "--annotations", "--json").out.split(separator: "\n").filter { $0.contains("\"start\"") }.count }
+        XCTAssertEqual(spans(fresh), spans(alice), "every span went out and came back")
+    }
+}
