@@ -5,8 +5,10 @@ import Glibc
 #endif
 
 /// Single keys from a terminal: raw mode (no line editing, no echo, Ctrl-C
-/// read as a key) while reading, the terminal's own mode back afterwards,
-/// whatever happens.
+/// read as a key) for the whole walk, so that a key typed ahead is neither
+/// echoed nor lost; the terminal's own mode back for a line of text and at
+/// the end, whatever happens. Modes change with TCSANOW: TCSAFLUSH would
+/// throw away keys typed ahead.
 final class KeyReader {
     private let fd: Int32
     private var saved = termios()
@@ -27,17 +29,16 @@ final class KeyReader {
             cc[Int(VMIN)] = 1
             cc[Int(VTIME)] = 0
         }
-        if tcsetattr(fd, TCSAFLUSH, &t) == 0 { raw = true }
+        if tcsetattr(fd, TCSANOW, &t) == 0 { raw = true }
     }
 
     func restore() {
-        if raw { _ = tcsetattr(fd, TCSAFLUSH, &saved); raw = false }
+        if raw { _ = tcsetattr(fd, TCSANOW, &saved); raw = false }
     }
 
     /// One key; nil at end of input.
     func key() -> UInt8? {
-        enterRaw()
-        defer { restore() }
+        if !raw { enterRaw() }
         var b: UInt8 = 0
         while true {
             let n = read(fd, &b, 1)
@@ -86,6 +87,8 @@ struct InteractiveReview {
         }
         guard !items.isEmpty else { context.print("nothing needs review"); return ExitCode.success }
         let keys = context.console.inputIsTerminal ? KeyReader() : nil
+        keys?.enterRaw()
+        defer { keys?.restore() }
         var i = 0, decided = 0
         while i < items.count {
             context.print("")
@@ -137,7 +140,9 @@ struct InteractiveReview {
     func text(_ given: String?, _ keys: KeyReader?, prompt: String) -> String? {
         if let given { return given }
         context.console.out(prompt + ": ")
+        // A line of text is typed with the terminal's own editing and echo.
         keys?.restore()
+        defer { keys?.enterRaw() }
         guard let line = context.console.input() else { context.print(""); return nil }
         if !context.console.inputIsTerminal { context.print(line) }
         return line.trimmingCharacters(in: .whitespaces)
