@@ -231,7 +231,7 @@ struct DeleteCommand: Command {
 
 struct ReviewCommand: Command {
     static let name = "review"
-    static let summary = "Accept or reject an annotation, or many at once, with a comment"
+    static let summary = "Walk through what needs review, or accept or reject annotations, one or many"
     static let usage = "margin review [ANNOTATION] [--accept | --reject | --reopen] [--comment C] [filters] [--conflicts-only] [--yes]"
     static let details = """
     With no verdict, walks through what needs attention, one item at a

@@ -3,7 +3,7 @@ import MarginCore
 
 struct ImportCommand: Command {
     static let name = "import"
-    static let summary = "Import reports (plain text), an export (JSON Lines) or a bundle"
+    static let summary = "Import reports (UTF-8, GB18030, Big5, UTF-16), exports, bundles, REFI-QDA projects, W3C annotations"
     static let usage = "margin import [--raw] [--quiet] [--encoding NAME] PATH..."
     static let details = """
     Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson,

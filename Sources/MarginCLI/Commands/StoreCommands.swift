@@ -206,7 +206,7 @@ struct DigestCommand: Command {
 
 struct ExportCommand: Command {
     static let name = "export"
-    static let summary = "Write the store's contents as JSON Lines, or its change log as a bundle"
+    static let summary = "Write the store as JSON Lines, CSV, W3C, doccano, brat or REFI-QDA, or its log as a bundle"
     static let usage = "margin export [--format jsonl|csv|w3c|doccano|brat|refi] [--excel] [-o FILE|DIR] | margin export --log -o FILE"
     static let details = """
     JSON Lines (the default): one object a line, codes, then records, then
