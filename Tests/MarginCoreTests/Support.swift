@@ -77,8 +77,10 @@ extension StoreTestCase {
         XCTAssertEqual(try db.userVersion, 4)
         try alter(db)
         db.close()
-        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("schema4-bob.key").path,
-                                         toPath: (folder as NSString).appendingPathComponent(NodeKey.fileName))
+        let key = (folder as NSString).appendingPathComponent(NodeKey.fileName)
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("schema4-bob.key").path, toPath: key)
+        // git keeps no file modes but the executable bit: the key is made private again, as margin requires.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
         let s = try Store(directory: folder)
         made.append(s)
         return s
