@@ -78,8 +78,10 @@ extension Store {
     /// held. Nil when it keeps them. `field`: the logged changes to the
     /// change's field, when the caller has read them; what it supersedes is
     /// then looked for there first.
-    func ruleProblem(_ c: Change, field: [FieldChange]? = nil) throws -> String? {
-        if let p = ChangeRules.problem(c) { return p }
+    /// `checkedAlone`: `ChangeRules.problem` has passed already (a batch
+    /// checks it first; a body's NFC and hash checks are worth not repeating).
+    func ruleProblem(_ c: Change, field: [FieldChange]? = nil, checkedAlone: Bool = false) throws -> String? {
+        if !checkedAlone, let p = ChangeRules.problem(c) { return p }
         for (role, target) in [("supersedes", c.supersedes), ("deletion_base", c.deletionBase)] {
             guard let target else { continue }
             if role == "supersedes", field?.contains(where: { $0.id == target }) == true { continue }
@@ -94,7 +96,7 @@ extension Store {
             }
         }
         if c.kind == .annotation, c.field == "record", let record = c.value.string {
-            guard try winner(.record, record, "body") != nil else { return "record \(record) is not held" }
+            guard try hasWinner(.record, record, "body") else { return "record \(record) is not held" }
         }
         return nil
     }

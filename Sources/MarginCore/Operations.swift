@@ -74,7 +74,7 @@ extension Store {
         let id = Store.recordID(normalizedBody: body)
         // Reads from the log only, so the record's row is written once.
         return try write { try coalescingRows {
-            if try winner(.record, id, "body") != nil, try !isDeleted(.record, id) {
+            if try hasWinner(.record, id, "body"), try !isDeleted(.record, id) {
                 return (id, true)
             }
             try set(.record, id, "body", .text(body))
@@ -323,7 +323,7 @@ extension Store {
     /// syncs. Returns how many annotations went with it.
     @discardableResult
     public func delete(record id: String) throws -> Int {
-        guard try winner(.record, id, "body") != nil, try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
+        guard try hasWinner(.record, id, "body"), try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
         let live = try annotations(record: id)
         try write {
             for a in live { try set(.annotation, a.id, "deleted", .int(1)) }
@@ -363,7 +363,7 @@ extension Store {
     }
 
     func requireLiveCode(_ id: String) throws {
-        guard try winner(.code, id, "name") != nil, try !isDeleted(.code, id) else { throw MarginError.notFound("no code \(id)") }
+        guard try hasWinner(.code, id, "name"), try !isDeleted(.code, id) else { throw MarginError.notFound("no code \(id)") }
     }
 
     // MARK: - Codebook

@@ -222,7 +222,12 @@ extension Store {
                                        horizon: Int64?, peer: String?, into outcome: inout BatchOutcome) throws {
         do {
             var parked: [Change] = []
-            var spans: [String: (annotation: String, fields: [String: FieldValue])] = [:]
+            /// One span group: an annotation's span fields from one origin with one reading.
+            struct SpanKey: Hashable, Comparable {
+                var entity: String, origin: NodeID, ms: Int64, ctr: Int64
+                static func < (a: SpanKey, b: SpanKey) -> Bool { (a.entity, a.origin, a.ms, a.ctr) < (b.entity, b.origin, b.ms, b.ctr) }
+            }
+            var spans: [SpanKey: (annotation: String, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
             // The loop reads state from the log only, so entity rows are
             // written once per run of changes to one entity.
@@ -244,14 +249,14 @@ extension Store {
                         if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
                     }
                     if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
-                    var arrival = try arrive(c, hash: hash)
+                    var arrival = try arrive(c, hash: hash, checkedAlone: true)
                     if case .fork(let exact) = arrival {
                         if origin == node.id && exact && outcome.recovery == nil {
                             parked = try park(from: c.id.seq)
                             let former = node.id
                             try adoptNewKey()
                             outcome.recovery = ForkRecovery(formerID: former, newID: node.id, from: c.id.seq, reissued: parked.count)
-                            arrival = try arrive(c, hash: hash)
+                            arrival = try arrive(c, hash: hash, checkedAlone: true)
                         } else if origin == node.id {
                             try setMeta("own_rewind", .integer(0))
                             outcome.ownForkPending = true
@@ -263,7 +268,7 @@ extension Store {
                     switch arrival {
                     case .applied:
                         if c.kind == .annotation, spanFields.contains(c.field) {
-                            let key = "\(c.entity) \(c.id.origin) \(c.hlc)"
+                            let key = SpanKey(entity: c.entity, origin: c.id.origin, ms: c.hlc.milliseconds, ctr: c.hlc.counter)
                             spans[key, default: (c.entity, [:])].fields[c.field] = c.value
                         }
                         outcome.applied += 1

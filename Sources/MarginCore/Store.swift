@@ -323,7 +323,8 @@ public final class Store {
     /// would leave a gap in its origin's sequence or that does not fit the
     /// schema. Must run inside `write`.
     /// `hash`: the change's hash, when the caller has computed it already.
-    func arrive(_ change: Change, hash known: [UInt8]? = nil) throws -> Arrival {
+    /// `checkedAlone`: the caller has checked `ChangeRules.problem`.
+    func arrive(_ change: Change, hash known: [UInt8]? = nil, checkedAlone: Bool = false) throws -> Arrival {
         let origin = change.id.origin
         let head = try head(of: origin)
         let hash = known ?? change.hash
@@ -335,7 +336,7 @@ public final class Store {
             throw MarginError.invalid("sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
         }
         let field = try fieldChanges(change.kind, change.entity, change.field)
-        if let problem = try ruleProblem(change, field: field) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
+        if let problem = try ruleProblem(change, field: field, checkedAlone: checkedAlone) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
         if try tip(of: origin, head: head) != change.prev { return .fork(exact: false) }
         try fold(change, hash: hash, logged: false, field: field)
         return .applied
@@ -469,6 +470,16 @@ public final class Store {
         public var value: FieldValue
     }
 
+    /// Whether the field has a winner, without reading its value (a
+    /// record's body can be long).
+    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Bool {
+        let s = try logStatements().exists
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        return try s.step()
+    }
+
     public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
         let s = try logStatements().winner
         s.reset()
@@ -517,6 +528,7 @@ public final class Store {
         let fieldRange: Statement
         let setCurrent: Statement
         let winner: Statement
+        let exists: Statement
         let hash: Statement
 
         init(_ db: Database) throws {
@@ -534,6 +546,7 @@ public final class Store {
             winner = try db.statement("""
                 SELECT origin, seq, ms, ctr, value FROM changes WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND current = 1
                 """)
+            exists = try db.statement("SELECT 1 FROM changes WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND current = 1")
             hash = try db.statement("SELECT hash FROM changes WHERE origin = ?1 AND seq = ?2")
         }
     }

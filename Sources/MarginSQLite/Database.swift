@@ -209,7 +209,9 @@ public final class Database {
         if depth == 0 {
             try execute("BEGIN IMMEDIATE")
         } else {
-            try execute("SAVEPOINT \(savepoint)")
+            // Prepared once and reused: a nested write (one per imported
+            // file, one per annotation) would otherwise parse it each time.
+            try statement("SAVEPOINT \(savepoint)").run()
         }
         transactionDepth += 1
         defer { transactionDepth -= 1 }
@@ -218,7 +220,7 @@ public final class Database {
             if depth == 0 {
                 try execute("COMMIT")
             } else {
-                try execute("RELEASE \(savepoint)")
+                try statement("RELEASE \(savepoint)").run()
             }
             return result
         } catch {
