@@ -98,7 +98,7 @@ public enum Figures {
             guard let v = value else { i = max(j, i + 1); continue }
             var k = j
             if k < text.count, approximately.contains(text[k]) { k += 1 }
-            guard let c = classifiers.first(where: { k + $0.count <= text.count && Array(text[k..<(k + $0.count)]) == $0 }) else {
+            guard let c = classifiers.first(where: { k + $0.count <= text.count && text[k..<(k + $0.count)].elementsEqual($0) }) else {
                 i = max(j, i + 1); continue
             }
             out.append(Figure(start: i, end: k + c.count, value: format(v)))

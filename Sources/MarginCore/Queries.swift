@@ -313,6 +313,21 @@ extension Store {
 
     // MARK: - Codes
 
+    /// Every code's full path (`mobilisation/party-members`), by id: how
+    /// tables and exports name codes. A parent cycle two people's edits
+    /// made stops at the code met twice.
+    public func codePaths() throws -> [String: String] {
+        let codes = try self.codes(includeMerged: true)
+        let byID = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0) })
+        var paths: [String: String] = [:]
+        for c in codes {
+            var parts: [String] = [], cursor: String? = c.id, seen = Set<String>()
+            while let id = cursor, let code = byID[id], seen.insert(id).inserted { parts.insert(code.name, at: 0); cursor = code.parent }
+            paths[c.id] = parts.joined(separator: "/")
+        }
+        return paths
+    }
+
     public func code(_ id: String) throws -> Code? {
         try codes(includeMerged: true).first { $0.id == id }
     }

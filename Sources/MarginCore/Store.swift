@@ -51,8 +51,10 @@ public final class Store {
     var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
     /// See `logStatements()`.
     var preparedLog: LogStatements?
-    /// While `coalescingRows` runs: the row of the entity being written (at most one).
-    var pendingRows: [PendingRow]?
+    /// Whether `coalescingRows` is running, and the row of the entity it
+    /// is writing, not yet written.
+    var coalescing = false
+    var pendingRow: PendingRow?
 
     /// Opens the store in `directory`; it must exist.
     /// `busyTimeoutMilliseconds`: how long a write waits for another
@@ -646,16 +648,17 @@ public final class Store {
     /// log, so `body` must read state from the log only (as applying a batch
     /// does); the row is written when the run ends or `body` returns.
     func coalescingRows<T>(_ body: () throws -> T) throws -> T {
-        guard pendingRows == nil else { return try body() }
-        pendingRows = []
-        defer { pendingRows = nil }
+        guard !coalescing else { return try body() }
+        coalescing = true
+        defer { coalescing = false; pendingRow = nil }
         let result = try body()
         try flushPendingRow()
         return result
     }
 
     private func flushPendingRow() throws {
-        guard let row = pendingRows?.popLast(), let table = Store.tables[row.kind] else { return }
+        guard let row = pendingRow, let table = Store.tables[row.kind] else { return }
+        pendingRow = nil
         let columns = row.columns.keys.sorted()
         var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
         for column in columns { sql += ", " + column }
@@ -673,20 +676,22 @@ public final class Store {
     /// Creates or updates the entity's row for change `c`; returns whether a
     /// deletion of the entity has ever been folded in.
     private func touchEntity(_ c: Change, wins: Bool) throws -> Bool {
-        if pendingRows != nil, let table = Store.tables[c.kind] {
-            if let last = pendingRows?.last, last.kind != c.kind || last.entity != c.entity { try flushPendingRow() }
-            if pendingRows?.isEmpty == true {
+        if coalescing, let table = Store.tables[c.kind] {
+            if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow() }
+            var row: PendingRow
+            if let pending = pendingRow {
+                row = pending
+            } else {
                 let ever = try db.statement("SELECT ever_deleted FROM \(table) WHERE id = ?").all([.text(c.entity)]).first?.first?.int == 1
-                pendingRows = [PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds, everDeleted: ever)]
+                row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds, everDeleted: ever)
             }
-            guard var row = pendingRows?.popLast() else { return false }
             row.createdMs = min(row.createdMs, c.hlc.milliseconds)
             row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
             if c.field == "deleted" && c.value == .int(1) { row.everDeleted = true }
             if wins, let column = Store.columns[c.kind]?[c.field] {
                 row.columns[column] = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
             }
-            pendingRows?.append(row)
+            pendingRow = row
             return row.everDeleted
         }
         let row: [[SQLValue]]
@@ -892,10 +897,27 @@ public final class Store {
             for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
             try db.execute("UPDATE changes SET current = 0 WHERE current <> 0")
             try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
-            // Streamed: the log is read while the derived tables are written.
-            try db.statement("SELECT \(Store.changeColumns) FROM changes").forEach { s in
-                try fold(try Store.change(from: s), hash: nil, logged: true)
-                return true
+            // Read in chunks in key order, each chunk whole before it is
+            // folded: folding sets winner flags in this same table, and
+            // SQLite leaves a scan of a table the connection is changing
+            // undefined.
+            var after: (kind: String, entity: String, field: String, origin: String, seq: Int64)?
+            let first = try db.statement("SELECT \(Store.changeColumns) FROM changes ORDER BY kind, entity, field, origin, seq LIMIT 4096")
+            let next = try db.statement("""
+                SELECT \(Store.changeColumns) FROM changes WHERE (kind, entity, field, origin, seq) > (?, ?, ?, ?, ?)
+                ORDER BY kind, entity, field, origin, seq LIMIT 4096
+                """)
+            while true {
+                var chunk: [Change] = []
+                let read = { (s: Statement) throws -> Bool in chunk.append(try Store.change(from: s)); return true }
+                if let a = after {
+                    try next.forEach([.text(a.kind), .text(a.entity), .text(a.field), .text(a.origin), .integer(a.seq)], read)
+                } else {
+                    try first.forEach([], read)
+                }
+                guard let last = chunk.last else { break }
+                for c in chunk { try fold(c, hash: nil, logged: true) }
+                after = (last.kind.rawValue, last.entity, last.field, last.id.origin, last.id.seq)
             }
             try flushReindex()
         }

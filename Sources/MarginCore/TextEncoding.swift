@@ -66,19 +66,22 @@ public enum TextEncoding {
 
     /// Throws, naming the known ones, when iconv does not know `name`.
     public static func requireKnown(_ name: String) throws {
+        iconv_close(try converter(from: name))
+    }
+
+    /// An iconv converter from `name` to UTF-8; throws, naming the known
+    /// ones, when iconv does not know `name`.
+    static func converter(from name: String) throws -> iconv_t {
         guard let cd = iconv_open("UTF-8", name.uppercased()), Int(bitPattern: cd) != -1 else {
             throw MarginError.invalid("unknown encoding '\(Printable.line(name))' (try UTF-8, GB18030, GBK, BIG5, BIG5-HKSCS, UTF-16LE or UTF-16BE)")
         }
-        iconv_close(cd)
+        return cd
     }
 
     /// `bytes` in encoding `name` (an iconv name) as a String, or nil when
     /// they are not valid in it. Throws when iconv does not know the name.
     static func convert(_ bytes: [UInt8], from name: String) throws -> String? {
-        let cd = iconv_open("UTF-8", name)
-        guard let cd, Int(bitPattern: cd) != -1 else {
-            throw MarginError.invalid("unknown encoding '\(Printable.line(name))' (try UTF-8, GB18030, GBK, BIG5, BIG5-HKSCS, UTF-16LE or UTF-16BE)")
-        }
+        let cd = try converter(from: name)
         defer { iconv_close(cd) }
         guard !bytes.isEmpty else { return "" }
         var input = bytes

@@ -4,6 +4,24 @@ import MarginSQLite
 import XCTest
 
 final class StoreTests: StoreTestCase {
+    /// A rebuild reads the log in chunks of 4096 changes, each resumed after
+    /// the last key of the one before: more than two chunks here, with
+    /// fields changed several times, so that winners move across chunks.
+    func testARebuildOfAManyChunkLogGivesTheLiveState() throws {
+        let s = try makeStore("big")
+        let body = "曲麻萊縣成立16個臨時黨支部,共有159名黨員參加,抽調354名幹部。"
+        let rid = try s.importReport(ReportDraft(body: body, title: "t")).id
+        let code = try s.addCode(name: "party", description: nil, colour: nil, parent: nil)
+        var ids: [String] = []
+        try s.write { for i in 0..<900 { ids.append(try s.annotate(record: rid, code: code, span: .range(6, 8), value: "\(i)", note: nil)) } }
+        try s.write { for (i, id) in ids.enumerated() where i % 3 == 0 { try s.edit(annotation: id, { var e = Store.AnnotationEdit(); e.value = .some("edited \(i)"); return e }()) } }
+        XCTAssertGreaterThan(try s.status().changes, 2 * 4096)
+        let live = try s.dumpDerivedState()
+        try s.rebuildState()
+        XCTAssertEqual(try s.dumpDerivedState(), live)
+        XCTAssertEqual(try s.annotation(ids[3])?.value, "edited 3")
+    }
+
     let body = "曲麻萊縣迅速成立了16個臨時黨支部,共有159名黨員加入其中。全縣共抽調354名幹部。"
 
     func seeded(_ name: String, wall: any WallClock = SystemClock()) throws -> (Store, String, String) {

@@ -12,15 +12,7 @@ struct ExportSet {
 
     init(_ store: Store) throws {
         self.store = store
-        let codes = try store.codes(includeMerged: true)
-        let byID = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0) })
-        var paths: [String: String] = [:]
-        for c in codes {
-            var parts: [String] = [], cursor: String? = c.id, seen = Set<String>()
-            while let id = cursor, let code = byID[id], seen.insert(id).inserted { parts.insert(code.name, at: 0); cursor = code.parent }
-            paths[c.id] = parts.joined(separator: "/")
-        }
-        codePaths = paths
+        codePaths = try store.codePaths()
         annotations = try store.annotations()
         var records: [Record] = []
         for summary in try store.records() { if let r = try store.record(summary.id) { records.append(r) } }

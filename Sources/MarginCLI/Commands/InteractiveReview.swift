@@ -75,7 +75,8 @@ struct InteractiveReview {
             items += chosen.filter { $0.status == .suggested }.map { .annotation($0.id) }
             items += chosen.filter { $0.status == .open }.map { .annotation($0.id) }
         }
-        if selection.code == nil && selection.author == nil || conflictsOnly {
+        // Conflicts have no code or author of their own: a walk narrowed by either skips them.
+        if (selection.code == nil && selection.author == nil) || conflictsOnly {
             var conflicts = try store.conflicts(includeResolved: false)
             if let record = selection.record {
                 let rid = try store.resolve(record, kind: .record)

@@ -111,13 +111,8 @@ struct TableCommand: Command {
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let codes = try store.codes(includeMerged: true)
-        let byID = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0) })
-        func path(_ id: String) -> String {
-            var parts: [String] = [], cursor: String? = id, seen = Set<String>()
-            while let c = cursor, let code = byID[c], seen.insert(c).inserted { parts.insert(code.name, at: 0); cursor = code.parent }
-            return parts.joined(separator: "/")
-        }
+        let paths = try store.codePaths()
+        func path(_ id: String) -> String { paths[id] ?? id }
         if let coder, try !(store.coders() + [Store.goldAuthor]).contains(coder) {
             throw MarginError.notFound("no annotations by a coder named '\(Format.safe(coder))'")
         }
@@ -140,7 +135,11 @@ struct TableCommand: Command {
         switch kind {
         case .codes:
             var counts: [String: [String: (n: Int, records: Set<String>)]] = [:]
-            for a in annotations { counts[group(a), default: [:]][path(effective(a)), default: (0, [])].n += 1; counts[group(a)]?[path(effective(a))]?.records.insert(a.record) }
+            for a in annotations {
+                let g = group(a), p = path(effective(a))
+                counts[g, default: [:]][p, default: (0, [])].n += 1
+                counts[g]?[p]?.records.insert(a.record)
+            }
             let headers = (by.map { [$0.rawValue] } ?? []) + ["code", "annotations", "records"]
             var rows: [[String]] = []
             for g in counts.keys.sorted() { for (c, v) in (counts[g] ?? [:]).sorted(by: { $0.key < $1.key }) {
