@@ -62,8 +62,30 @@ public enum FieldValue: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The kinds of entity the change log describes.
-public enum EntityKind: String, CaseIterable, Sendable {
+/// Not `RawRepresentable`, on purpose: a raw-valued enum hashes its name,
+/// and kinds key the tables a change is applied through, once or more per
+/// change. This one hashes its case; `rawValue` is its name on the wire.
+public enum EntityKind: CaseIterable, Hashable, Sendable {
     case record, annotation, code, conflict
+
+    public var rawValue: String {
+        switch self {
+        case .record: "record"
+        case .annotation: "annotation"
+        case .code: "code"
+        case .conflict: "conflict"
+        }
+    }
+
+    public init?(rawValue: String) {
+        switch rawValue {
+        case "record": self = .record
+        case "annotation": self = .annotation
+        case "code": self = .code
+        case "conflict": self = .conflict
+        default: return nil
+        }
+    }
 }
 
 /// One entry of the change log: one field of one entity set to one value.

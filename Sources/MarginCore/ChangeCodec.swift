@@ -5,14 +5,21 @@ import MarginCrypto
 /// them in it, and a change's hash is SHA-256 of it, so that every node
 /// computes the same hash chain from the same change.
 public enum ChangeCodec {
-    static let kindCodes: [EntityKind: UInt8] = [.record: 1, .annotation: 2, .code: 3, .conflict: 4]
+    static func kindCode(_ kind: EntityKind) -> UInt8 {
+        switch kind {
+        case .record: 1
+        case .annotation: 2
+        case .code: 3
+        case .conflict: 4
+        }
+    }
     static let kindsByCode: [UInt8: EntityKind] = [1: .record, 2: .annotation, 3: .code, 4: .conflict]
 
     public static func encode(_ c: Change, into w: inout ByteWriter) {
         w.changeID(c.id)
         w.uvarint(UInt64(max(0, c.hlc.milliseconds)))
         w.uvarint(UInt64(max(0, c.hlc.counter)))
-        w.u8(kindCodes[c.kind] ?? 0)
+        w.u8(kindCode(c.kind))
         w.string(c.entity)
         w.string(c.field)
         switch c.value {

@@ -16,16 +16,24 @@ public enum ChangeRules {
     static let multiline: Set<String> = ["body", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
 
     /// Fields whose value names another entity, and the kind it names.
-    static let references: [EntityKind: [String: EntityKind]] = [
-        .annotation: ["record": .record, "code": .code],
-        .code: ["parent": .code, "merged_into": .code],
-    ]
+    static func reference(_ kind: EntityKind, _ field: String) -> EntityKind? {
+        switch (kind, field) {
+        case (.annotation, "record"): .record
+        case (.annotation, "code"), (.code, "parent"), (.code, "merged_into"): .code
+        default: nil
+        }
+    }
 
     /// The id form of each kind: lower-case hex of a fixed length.
-    public static let idLength: [EntityKind: Int] = [.record: 32, .annotation: 32, .code: 16, .conflict: 16]
+    public static func idLength(_ kind: EntityKind) -> Int {
+        switch kind {
+        case .record, .annotation: 32
+        case .code, .conflict: 16
+        }
+    }
 
     public static func isID(_ s: String, of kind: EntityKind) -> Bool {
-        s.utf8.count == idLength[kind] && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        s.utf8.count == idLength(kind) && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
     }
 
     /// The rules a change keeps on its own. Nil when it keeps them all.
@@ -36,7 +44,7 @@ public enum ChangeRules {
         if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) { return p }
         if (c.field == "deleted") != (c.seen != nil) { return "`seen` must be present exactly on changes to `deleted`" }
         guard isID(c.entity, of: c.kind) else {
-            return "\(c.kind.rawValue) id '\(Printable.line(c.entity))' is not \(idLength[c.kind] ?? 0) lower-case hex digits"
+            return "\(c.kind.rawValue) id '\(Printable.line(c.entity))' is not \(idLength(c.kind)) lower-case hex digits"
         }
         if c.field.hasPrefix(FieldSchema.metaPrefix) {
             let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
@@ -50,7 +58,7 @@ public enum ChangeRules {
         }
         let isMultiline = multiline.contains(c.field) || c.field.hasPrefix(FieldSchema.metaPrefix)
         if let p = isMultiline ? TextRules.problem(inText: text) : TextRules.problem(inLine: text) { return "\(c.field) \(p)" }
-        if let target = references[c.kind]?[c.field] {
+        if let target = reference(c.kind, c.field) {
             guard isID(text, of: target) else { return "\(c.field) must name a \(target.rawValue) id, not '\(Printable.line(text))'" }
             if c.kind == .code && text == c.entity { return "a code cannot be its own \(c.field == "parent" ? "parent" : "merge target")" }
         }
@@ -113,12 +121,20 @@ extension Store {
               let prefix = fields["prefix"]?.string, let suffix = fields["suffix"]?.string else {
             return "annotation \(annotation): a span needs start, end, quote, prefix and suffix"
         }
-        guard let record = try winner(.annotation, annotation, "record")?.value.string,
-              let body = try winner(.record, record, "body")?.value.string else {
+        guard let record = try winner(.annotation, annotation, "record")?.value.string else {
             return "annotation \(annotation): a span needs the annotation's record"
         }
-        let text = texts[record] ?? ScalarText(body)
-        texts[record] = text
+        // A record's body is read once per batch, not once per span on it.
+        let text: ScalarText
+        if let seen = texts[record] {
+            text = seen
+        } else {
+            guard let body = try winner(.record, record, "body")?.value.string else {
+                return "annotation \(annotation): a span needs the annotation's record"
+            }
+            text = ScalarText(body)
+            texts[record] = text
+        }
         guard s >= 0, e > s, e <= Int64(text.count) else { return "annotation \(annotation): span \(s)..\(e) is not within the body (0..\(text.count))" }
         let span: Span
         do { span = try Span(in: text, start: Int(s), end: Int(e)) } catch { return "annotation \(annotation): \(MarginError.message(for: error))" }

@@ -60,8 +60,10 @@ extension Store {
     }
 
     /// Stores a report. Returns its id and whether it was already present.
+    /// `index`: the report's full-text entry, made beforehand (on another
+    /// core); it is used only if made from the title and body stored.
     @discardableResult
-    public func importReport(_ draft: ReportDraft) throws -> (id: String, alreadyPresent: Bool) {
+    public func importReport(_ draft: ReportDraft, index: IndexEntry? = nil) throws -> (id: String, alreadyPresent: Bool) {
         let body = TextNormalization.nfc(draft.body)
         guard TextNormalization.hasText(body) else {
             throw MarginError.invalid("the report has no text")
@@ -71,13 +73,16 @@ extension Store {
                                ("url", draft.url), ("author", draft.author), ("editor", draft.editor)] {
             if let value { try TextRules.requireLine(value, what: "the \(field)") }
         }
-        let id = Store.recordID(normalizedBody: body)
+        // The entry's body is compared, not hashed again: it is the record id's input.
+        let made = index.flatMap { $0.body.utf8.elementsEqual(body.utf8) ? $0 : nil }
+        let id = made?.recordID ?? Store.recordID(normalizedBody: body)
         // Reads from the log only, so the record's row is written once.
         return try write { try coalescingRows {
             if try hasWinner(.record, id, "body"), try !isDeleted(.record, id) {
                 return (id, true)
             }
-            try set(.record, id, "body", .text(body))
+            // The body is NFC and hashes to `id`, by construction here.
+            try set(.record, id, "body", .text(body), stamp: nil, always: false, checkedAlone: true)
             try set(.record, id, "deleted", .null)
             let fields: [(String, String?)] = [("title", draft.title), ("source", draft.source), ("published", draft.published),
                                               ("place", draft.place), ("url", draft.url), ("author", draft.author), ("editor", draft.editor)]
@@ -87,6 +92,9 @@ extension Store {
             for (key, value) in draft.meta.sorted(by: { $0.key < $1.key }) {
                 try setRecordMeta(id, key: key, value: value)
             }
+            // The entry counts only if made from the title and body just written.
+            let title = draft.title.map(TextNormalization.nfc) ?? ""
+            if let made, made.title.utf8.elementsEqual(title.utf8) { preparedIndex[id] = made }
             return (id, false)
         } }
     }

@@ -229,12 +229,13 @@ extension Store {
             }
             var spans: [SpanKey: (annotation: String, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
+            var lastEntity = "", lastKind = EntityKind.conflict
             // The loop reads state from the log only, so entity rows are
             // written once per run of changes to one entity.
             try coalescingRows {
                 for (c, hash) in zip(changes, hashes) {
                     let origin = c.id.origin
-                    if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
+                    if !outcome.held.isEmpty && outcome.held.contains(origin) { outcome.heldBack += 1; continue }
                     // A reading out of bounds breaks a rule; one merely far ahead waits.
                     if let problem = ChangeRules.problem(c) { throw MarginError.invalid("change \(c.id) refused: \(problem)") }
                     if let horizon, c.hlc.milliseconds > horizon {
@@ -245,10 +246,12 @@ extension Store {
                     }
                     // A change naming a change of a held-back origin that is not
                     // here waits with it, rather than breaking a rule.
-                    for ref in [c.supersedes, c.deletionBase].compactMap({ $0 }) where outcome.held.contains(ref.origin) {
-                        if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
+                    if !outcome.held.isEmpty {
+                        for ref in [c.supersedes, c.deletionBase].compactMap({ $0 }) where outcome.held.contains(ref.origin) {
+                            if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
+                        }
+                        if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
                     }
-                    if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
                     var arrival = try arrive(c, hash: hash, checkedAlone: true)
                     if case .fork(let exact) = arrival {
                         if origin == node.id && exact && outcome.recovery == nil {
@@ -274,10 +277,15 @@ extension Store {
                         outcome.applied += 1
                         if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
                         if origin == node.id || origin == outcome.recovery?.formerID { outcome.tookBack += 1 }
-                        switch c.kind {
-                        case .record: outcome.records.insert(c.entity)
-                        case .annotation: outcome.annotations.insert(c.entity)
-                        default: break
+                        // Once per run of changes to one entity, not per change.
+                        if c.entity != lastEntity || c.kind != lastKind {
+                            lastEntity = c.entity
+                            lastKind = c.kind
+                            switch c.kind {
+                            case .record: outcome.records.insert(c.entity)
+                            case .annotation: outcome.annotations.insert(c.entity)
+                            default: break
+                            }
                         }
                     case .alreadyHeld:
                         outcome.skipped += 1

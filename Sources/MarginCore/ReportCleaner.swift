@@ -17,6 +17,9 @@ public enum ReportCleaner {
         public var encoding = "UTF-8"
         /// Lines that look garbled by a conversion, for a warning.
         public var warnings: [String] = []
+        /// The report's full-text entry, when made beforehand (an import
+        /// makes it on the core that cleans).
+        public var index: Store.IndexEntry?
     }
 
     public static func clean(_ input: String, raw: Bool = false) -> Result {
@@ -32,13 +35,13 @@ public enum ReportCleaner {
         text = stripped
         if glosses > 0 { cleaned.append("removed \(glosses) pinyin gloss\(glosses == 1 ? "" : "es")") }
 
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { trim(String($0)) }
+        let lines = TextNormalization.lines(text).map { trim(String($0)) }
         let siteNames = Set(lines.compactMap { breadcrumbSegments($0)?.first })
         var kept: [String] = []
         for line in lines {
             if line.isEmpty { continue }
             if breadcrumbSegments(line) != nil { cleaned.append("breadcrumb: \(line)"); continue }
-            if line.count <= 30, siteNames.contains(line) { cleaned.append("site name: \(line)"); continue }
+            if !siteNames.isEmpty, line.unicodeScalars.dropFirst(30).isEmpty, siteNames.contains(line) { cleaned.append("site name: \(line)"); continue }
             if let fields = metadata(in: line) {
                 for (key, value) in fields { assign(key, value, to: &draft) }
                 cleaned.append("metadata line: \(line)")
@@ -245,7 +248,7 @@ public enum ReportCleaner {
         if let first = line.first, let last = line.last, "([（【".contains(first), ")]）】".contains(last) {
             line = String(line.dropFirst().dropLast())
         }
-        guard line.count <= 160 else { return nil }
+        guard line.unicodeScalars.dropFirst(160).isEmpty else { return nil }
         guard line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" }) || line.first?.isNumber == true else { return nil }
         let found = matches(labelPattern, line)
         var fields: [(String, String)] = []

@@ -45,7 +45,8 @@ public enum ReportFile {
             if let encoding { throw MarginError.invalid("file is not valid \(Printable.line(encoding)) text") }
             throw MarginError.invalid("file is not valid UTF-8, GB18030 or Big5 text (name its encoding with --encoding)")
         }
-        guard !decoded.text.unicodeScalars.contains(where: { $0.value == 0 }) else { throw MarginError.invalid("file looks binary, not text") }
+        // U+0000 is the byte 0 in UTF-8, and nowhere else.
+        guard !decoded.text.utf8.contains(0) else { throw MarginError.invalid("file looks binary, not text") }
         return decoded
     }
 
@@ -54,7 +55,7 @@ public enum ReportFile {
     /// characters (what a converter writes for a character it lacks).
     public static func garbledLines(_ text: String) -> [String] {
         var out: [String] = []
-        for (n, line) in TextNormalization.unixNewlines(text).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (n, line) in TextNormalization.lines(TextNormalization.unixNewlines(text)).enumerated() {
             let scalars = Array(line.unicodeScalars)
             func cjk(_ i: Int) -> Bool { i >= 0 && i < scalars.count && (0x3400...0x9FFF).contains(scalars[i].value) }
             var why: String?

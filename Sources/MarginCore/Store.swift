@@ -46,6 +46,14 @@ public final class Store {
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.
     var pendingReindex: Set<String> = []
+    /// Index entries made on another core for records this write imports,
+    /// by record. `importReport` puts one here after writing the title and
+    /// body it was made from; any later change to either removes it, so an
+    /// entry here is always the record's current one.
+    var preparedIndex: [String: IndexEntry] = [:]
+    /// Records whose row was first written in this write with the folded
+    /// text of their prepared entry: they have no index entry to remove.
+    var foldedWithRow: Set<String> = []
     /// `codeLinks` per field, with the `PRAGMA data_version` it was read at;
     /// emptied whenever this connection folds in a change to a code.
     var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
@@ -240,7 +248,7 @@ public final class Store {
             // in memory go back with it.
             batchHeads = savedHeads
             batchTips = savedTips
-            if outermost { pendingReindex.removeAll() }
+            if outermost { pendingReindex.removeAll(); preparedIndex.removeAll(); foldedWithRow.removeAll() }
             throw error
         }
     }
@@ -278,6 +286,15 @@ public final class Store {
     @discardableResult
     public func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
                     stamp: HLC? = nil, always: Bool = false) throws -> Change? {
+        try set(kind, entity, field, value, stamp: stamp, always: always, checkedAlone: false)
+    }
+
+    /// `checkedAlone`: the caller has made the value so that it keeps
+    /// `ChangeRules.problem` (an import hashes and normalises the body it
+    /// writes; checking that again would hash it twice more).
+    @discardableResult
+    func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+             stamp: HLC?, always: Bool, checkedAlone: Bool) throws -> Change? {
         guard db.isInTransaction else { throw MarginError.invalid("internal: set outside a write transaction") }
         // Between changes (never inside a group written with one stamp).
         if stamp == nil, unsignedOwnChanges >= Store.signEvery { try signOwnHead() }
@@ -290,11 +307,11 @@ public final class Store {
         var change = Change(id: ChangeID(origin: node.id, seq: head + 1), hlc: stamp ?? clock.tick(),
                             kind: kind, entity: entity, field: field, value: value, supersedes: current?.id,
                             prev: try tip(of: node.id, head: head))
-        var deletion: Winner?
+        var deletion: FieldChange?
         if field == "deleted" {
             change.seen = try versionVector()
         } else {
-            deletion = try winner(kind, entity, "deleted")
+            deletion = try fieldChanges(kind, entity, "deleted").first(where: \.current)
             change.deletionBase = deletion?.id
         }
         // A reading given by the caller (an import keeps the export's) still
@@ -303,7 +320,7 @@ public final class Store {
         for r in [current?.stamp.hlc, deletion?.stamp.hlc].compactMap({ $0 }) where !(r < change.hlc) {
             change.hlc = clock.after(r)
         }
-        if let problem = try ruleProblem(change, field: changes) { throw MarginError.invalid(problem) }
+        if let problem = try ruleProblem(change, field: changes, checkedAlone: checkedAlone) { throw MarginError.invalid(problem) }
         try fold(change, hash: nil, logged: false, field: changes)
         return change
     }
@@ -507,6 +524,12 @@ public final class Store {
     /// Every logged change to one field: one range of the clustered log.
     func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String) throws -> [FieldChange] {
         var out: [FieldChange] = []
+        // An entity first seen in this run of changes has no logged change
+        // but the run's own: a field the run has not touched is empty, with
+        // no probe (most of a received annotation's ten fields).
+        if coalescing, let row = pendingRow, row.fresh, row.kind == kind, row.entity == entity, !row.fields.contains(field) {
+            return out
+        }
         let s = try logStatements().fieldRange
         s.reset()
         defer { s.reset() }
@@ -532,6 +555,17 @@ public final class Store {
         let winner: Statement
         let exists: Statement
         let hash: Statement
+        /// Per kind with a table: whether the entity has a row, and
+        /// whether it was ever deleted.
+        let recordRow, annotationRow, codeRow: Statement
+        func entityRow(_ kind: EntityKind) -> Statement? {
+            switch kind {
+            case .record: recordRow
+            case .annotation: annotationRow
+            case .code: codeRow
+            case .conflict: nil
+            }
+        }
 
         init(_ db: Database) throws {
             insert = try db.statement("""
@@ -550,6 +584,9 @@ public final class Store {
                 """)
             exists = try db.statement("SELECT 1 FROM changes WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND current = 1")
             hash = try db.statement("SELECT hash FROM changes WHERE origin = ?1 AND seq = ?2")
+            recordRow = try db.statement("SELECT ever_deleted FROM records WHERE id = ?1")
+            annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE id = ?1")
+            codeRow = try db.statement("SELECT ever_deleted FROM codes WHERE id = ?1")
         }
     }
 
@@ -593,15 +630,36 @@ public final class Store {
 
     private static let tables: [EntityKind: String] = [.record: "records", .annotation: "annotations", .code: "codes"]
 
-    private static let columns: [EntityKind: [String: String]] = [
-        .record: ["title": "title", "source": "source", "published": "published", "place": "place", "url": "url",
-                  "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"],
-        .annotation: ["record": "record", "code": "code", "start": "span_start", "end": "span_end", "quote": "quote",
-                      "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
-                      "comment": "comment", "reviewer": "reviewer", "reviewed": "reviewed", "author": "author", "deleted": "deleted"],
-        .code: ["name": "name", "description": "description", "colour": "colour", "parent": "parent",
-                "merged_into": "merged_into", "deleted": "deleted"],
-    ]
+    /// The table of a kind's entity rows (switched, not looked up: it is
+    /// asked once or more per change).
+    private static func table(of kind: EntityKind) -> String? {
+        switch kind {
+        case .record: "records"
+        case .annotation: "annotations"
+        case .code: "codes"
+        case .conflict: nil
+        }
+    }
+
+    private static let recordFieldColumns = ["title": "title", "source": "source", "published": "published", "place": "place", "url": "url",
+                                        "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"]
+    private static let annotationFieldColumns = ["record": "record", "code": "code", "start": "span_start", "end": "span_end", "quote": "quote",
+                                            "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
+                                            "comment": "comment", "reviewer": "reviewer", "reviewed": "reviewed", "author": "author",
+                                            "deleted": "deleted"]
+    private static let codeFieldColumns = ["name": "name", "description": "description", "colour": "colour", "parent": "parent",
+                                      "merged_into": "merged_into", "deleted": "deleted"]
+    private static let columns: [EntityKind: [String: String]] = [.record: recordFieldColumns, .annotation: annotationFieldColumns, .code: codeFieldColumns]
+
+    /// The column a kind's field is projected into, if any.
+    private static func column(of kind: EntityKind, _ field: String) -> String? {
+        switch kind {
+        case .record: recordFieldColumns[field]
+        case .annotation: annotationFieldColumns[field]
+        case .code: codeFieldColumns[field]
+        case .conflict: nil
+        }
+    }
 
     /// Per kind: the upsert that creates an entity's row and widens its
     /// times, returning whether the entity was ever deleted.
@@ -637,6 +695,10 @@ public final class Store {
         var createdMs: Int64
         var updatedMs: Int64
         var everDeleted: Bool
+        /// The entity had no row when the run began, so it has no logged
+        /// change but those of `fields`, the fields the run has changed.
+        var fresh: Bool
+        var fields: [String] = []
         /// The winning values of the run, by column.
         var columns: [String: SQLValue] = [:]
     }
@@ -657,9 +719,16 @@ public final class Store {
     }
 
     private func flushPendingRow() throws {
-        guard let row = pendingRow, let table = Store.tables[row.kind] else { return }
+        guard let row = pendingRow, let table = Store.table(of: row.kind) else { return }
         pendingRow = nil
-        let columns = row.columns.keys.sorted()
+        var values = row.columns
+        // A new record's row takes its folded text now, not in a second
+        // write of the whole row when the index is brought up to date.
+        if row.kind == .record, row.fresh, let entry = preparedIndex[row.entity] {
+            values["folded"] = .text(entry.folded)
+            foldedWithRow.insert(row.entity)
+        }
+        let columns = values.keys.sorted()
         var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
         for column in columns { sql += ", " + column }
         sql += ") VALUES(?1, ?2, ?3, ?4"
@@ -669,26 +738,32 @@ public final class Store {
         let s = try db.statement(sql)
         s.reset()
         try s.bind(1, row.entity); try s.bind(2, row.createdMs); try s.bind(3, row.updatedMs); try s.bind(4, Int64(row.everDeleted ? 1 : 0))
-        for (i, column) in columns.enumerated() { try s.bind(Int32(i + 5), row.columns[column] ?? .null) }
+        for (i, column) in columns.enumerated() { try s.bind(Int32(i + 5), values[column] ?? .null) }
         try s.execute()
     }
 
     /// Creates or updates the entity's row for change `c`; returns whether a
     /// deletion of the entity has ever been folded in.
     private func touchEntity(_ c: Change, wins: Bool) throws -> Bool {
-        if coalescing, let table = Store.tables[c.kind] {
+        if coalescing, let probe = try logStatements().entityRow(c.kind) {
             if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow() }
             var row: PendingRow
             if let pending = pendingRow {
                 row = pending
+                pendingRow = nil  // the one copy, changed in place below
             } else {
-                let ever = try db.statement("SELECT ever_deleted FROM \(table) WHERE id = ?").all([.text(c.entity)]).first?.first?.int == 1
-                row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds, everDeleted: ever)
+                probe.reset()
+                defer { probe.reset() }
+                try probe.bind(1, c.entity)
+                let exists = try probe.step()
+                row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
+                                 everDeleted: exists && probe.int(0) == 1, fresh: !exists)
             }
+            if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
             row.createdMs = min(row.createdMs, c.hlc.milliseconds)
             row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
             if c.field == "deleted" && c.value == .int(1) { row.everDeleted = true }
-            if wins, let column = Store.columns[c.kind]?[c.field] {
+            if wins, let column = Store.column(of: c.kind, c.field) {
                 row.columns[column] = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
             }
             pendingRow = row
@@ -726,28 +801,63 @@ public final class Store {
             }
         } else if c.field == "title" || c.field == "body" {
             pendingReindex.insert(c.entity)
+            // An entry made beforehand is for the title and body it was
+            // made from: a later change to either makes it stale.
+            preparedIndex[c.entity] = nil
         }
     }
 
     func flushReindex() throws {
         let records = pendingReindex
         pendingReindex.removeAll()
+        defer { preparedIndex.removeAll(); foldedWithRow.removeAll() }
         for id in records.sorted() { try reindex(record: id) }
+    }
+
+    /// A record's full-text entry, made from its title and (NFC) body: the
+    /// Simplified-folded text (kept for search's final check) and its
+    /// characters and pairs (what the index holds), with the record's id.
+    /// Pure, so an import makes it on the core that cleans the files.
+    public struct IndexEntry: Equatable, Sendable {
+        public let title: String
+        public let body: String
+        /// Made only when asked for: a reindex has the id already.
+        public let recordID: String?
+        public let folded: String
+        public let grams: String
+
+        public init(title: String?, body: String, withRecordID: Bool = false) {
+            self.title = title ?? ""
+            self.body = body
+            recordID = withRecordID ? Store.recordID(normalizedBody: body) : nil
+            folded = ScriptFolding.fold(self.title + "\n" + body)
+            grams = GramIndex.grams(folded)
+        }
     }
 
     /// Keeps the full-text index (over the Simplified-folded title and body)
     /// in step with a record's title and body.
     private func reindex(record id: String) throws {
-        let rows = try db.rows("SELECT rowid, folded, title, body FROM records WHERE id = ?", .text(id))
+        let prepared = preparedIndex[id]
+        // A row first written in this write has no index entry yet, whatever
+        // its folded column holds.
+        let indexedBefore = !foldedWithRow.contains(id)
+        // With an entry made beforehand, the title and body are not read
+        // back; nor is the folded text when there is no entry to remove.
+        let rows = try db.rows(prepared == nil ? "SELECT rowid, folded, title, body FROM records WHERE id = ?"
+                               : indexedBefore ? "SELECT rowid, folded FROM records WHERE id = ?"
+                                               : "SELECT rowid FROM records WHERE id = ?", .text(id))
         guard let row = rows.first, let rowid = row[0].int else { return }
         // The old entry is removed with the text it was indexed from; a record
         // indexed for the first time has none.
-        if let old = row[1].string {
+        if indexedBefore, let old = row[1].string {
             try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', ?, ?)", .integer(rowid), .text(GramIndex.grams(old)))
         }
-        let folded = ScriptFolding.fold((row[2].string ?? "") + "\n" + (row[3].string ?? ""))
-        try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(folded), .integer(rowid))
-        try db.run("INSERT INTO record_grams(rowid, grams) VALUES(?, ?)", .integer(rowid), .text(GramIndex.grams(folded)))
+        let entry = prepared ?? IndexEntry(title: row[2].string, body: row[3].string ?? "")
+        if !(prepared != nil && !indexedBefore) {
+            try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(entry.folded), .integer(rowid))
+        }
+        try db.run("INSERT INTO record_grams(rowid, grams) VALUES(?, ?)", .integer(rowid), .text(entry.grams))
     }
 
     // MARK: - Conflicts

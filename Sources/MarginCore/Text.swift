@@ -146,6 +146,24 @@ public enum TextNormalization {
         s.unicodeScalars.contains { !$0.properties.isWhitespace }
     }
 
+    /// The lines of `s`, split at each LF (the line feed as a scalar, not
+    /// as a Character: splitting by Character walks grapheme clusters, and
+    /// costs an import most of its cleaning time).
+    public static func lines(_ s: String) -> [Substring] {
+        var out: [Substring] = []
+        let u = s.utf8
+        var start = u.startIndex, i = start
+        while i != u.endIndex {
+            if u[i] == 0x0A {
+                out.append(Substring(u[start..<i]))
+                start = u.index(after: i)
+            }
+            i = u.index(after: i)
+        }
+        out.append(Substring(u[start..<u.endIndex]))
+        return out
+    }
+
     /// CR LF and lone CR become LF.
     public static func unixNewlines(_ s: String) -> String {
         guard s.utf8.contains(13) else { return s }
@@ -174,30 +192,25 @@ public enum TextNormalization {
 
     /// Strict UTF-8 decoding: nil for invalid input rather than replacement characters.
     public static func decodeUTF8(_ data: Data) -> String? {
-        var bytes = Array(data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        var iterator = bytes.makeIterator()
-        var decoder = UTF8()
-        var scalars = String.UnicodeScalarView()
-        scalars.reserveCapacity(bytes.count)
-        while true {
-            switch decoder.decode(&iterator) {
-            case .scalarValue(let s): scalars.append(s)
-            case .emptyInput: return String(scalars)
-            case .error: return nil
-            }
+        // The standard library's validation is strict (no overlong forms,
+        // surrogates or values past U+10FFFF) and works on whole blocks.
+        let bom = data.starts(with: [0xEF, 0xBB, 0xBF])
+        return data.withUnsafeBytes { raw in
+            String(validating: raw.dropFirst(bom ? 3 : 0), as: UTF8.self)
         }
     }
 
     /// Heuristic for binary input: NUL bytes or many control characters.
     public static func looksBinary(_ data: Data) -> Bool {
-        var controls = 0
-        let sample = data.prefix(8192)
-        for b in sample {
-            if b == 0 { return true }
-            if b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D && b != 0x0C { controls += 1 }
+        data.withUnsafeBytes { raw in
+            var controls = 0
+            let sample = raw.prefix(8192)
+            for b in sample {
+                if b == 0 { return true }
+                if b < 0x20 && b != 0x09 && b != 0x0A && b != 0x0D && b != 0x0C { controls += 1 }
+            }
+            return !sample.isEmpty && controls * 20 > sample.count
         }
-        return !sample.isEmpty && controls * 20 > sample.count
     }
 }
 
@@ -208,7 +221,14 @@ public enum TextNormalization {
 /// the same length as the original, so a match in folded text maps back to
 /// offsets in the body.
 public enum ScriptFolding {
-    private static let cache = Mutex<[UInt32: UInt32]>([:])
+    /// Han characters folded so far: the common block in a flat table (0
+    /// when not looked up yet), the rest by scalar.
+    struct Table {
+        static let commonStart: UInt32 = 0x3400, commonEnd: UInt32 = 0xA000
+        var common = [UInt32](repeating: 0, count: Int(commonEnd - commonStart))
+        var other: [UInt32: UInt32] = [:]
+    }
+    private static let cache = Mutex<Table>(Table())
 
     static func isHan(_ v: UInt32) -> Bool {
         (0x3400...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) || (0x20000...0x3FFFF).contains(v)
@@ -223,14 +243,19 @@ public enum ScriptFolding {
     }
 
     /// Folds one scalar; `table` is the cache, held locked by the caller.
-    private static func fold(_ scalar: Unicode.Scalar, table: inout [UInt32: UInt32]) -> Unicode.Scalar {
+    private static func fold(_ scalar: Unicode.Scalar, table: inout Table) -> Unicode.Scalar {
         let v = scalar.value
         if v < 0x3400 { return (65...90).contains(v) ? Unicode.Scalar(v + 32) ?? scalar : scalar }
         if (0xFF01...0xFF5E).contains(v) { return fold(Unicode.Scalar(v - 0xFEE0) ?? scalar, table: &table) }
         guard isHan(v) else { return scalar }
-        if let hit = table[v] { return Unicode.Scalar(hit) ?? scalar }
+        if v < Table.commonEnd {
+            let i = Int(v - Table.commonStart)
+            if table.common[i] == 0 { table.common[i] = transform(v) }
+            return Unicode.Scalar(table.common[i]) ?? scalar
+        }
+        if let hit = table.other[v] { return Unicode.Scalar(hit) ?? scalar }
         let result = transform(v)
-        table[v] = result
+        table.other[v] = result
         return Unicode.Scalar(result) ?? scalar
     }
 
@@ -245,10 +270,13 @@ public enum ScriptFolding {
         return out
     }
 
+    /// Built as UTF-8 bytes: appending scalars to a String one at a time
+    /// costs more than the folding (this runs over every imported report).
     public static func fold(_ string: String) -> String {
-        var out = String.UnicodeScalarView()
-        foldAll(string.unicodeScalars) { out.append($0) }
-        return String(out)
+        var out: [UInt8] = []
+        out.reserveCapacity(string.utf8.count)
+        foldAll(string.unicodeScalars) { UTF8.encode($0) { out.append($0) } }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Folds a run of scalars under one acquisition of the cache lock.

@@ -3,6 +3,7 @@
 //   swift run -c release margin-bench [--quick] [--json]
 //   swift run -c release margin-bench --large-batch N [--steps]   (one batch of N changes)
 //   swift run -c release margin-bench --apply N                   (N annotations applied, for perf)
+//   swift run -c release margin-bench --import N                  (N report files imported, for perf)
 //
 // Every store is built in a temporary folder and removed at the end. The
 // sync metrics run server and client as child processes (this binary again,
@@ -72,6 +73,15 @@ if arguments.first == "--child-sync", arguments.count == 3 || (arguments.count =
     }
 }
 
+/// This process's CPU time so far, user and system. The profiling modes
+/// print it beside wall time: on a shared machine the wall time of
+/// fsync-heavy work moves a lot between runs.
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
 /// Runs a one-off mode: prints the line `body` returns and exits 0, or
 /// prints the error and exits 1.
 func runMode(_ body: () throws -> String) -> Never {
@@ -133,11 +143,33 @@ if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1])
             batches.append((changes, signatures))
         }
         let into = try Store.create(directory: base + "/into", name: "into")
-        let start = Date()
+        let start = Date(), startCPU = cpuSeconds()
         var applied = 0
         for (changes, signatures) in batches { applied += try into.receiveBatch(changes, signatures: signatures).applied }
-        let seconds = Date().timeIntervalSince(start)
-        return "applied \(applied) seconds \(seconds) rate \(Double(applied) / seconds)"
+        let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - startCPU
+        return "applied \(applied) seconds \(seconds) rate \(Int(Double(applied) / seconds)) cpu \(cpu) cpu_rate \(Int(Double(applied) / cpu))"
+    }
+}
+
+// `--import N`: N report files of the seeds' size through `margin import`
+// (as `import_rate` does); prints the rate. For profiling the import.
+if arguments.first == "--import", arguments.count == 2, let n = Int(arguments[1]), n > 0 {
+    runMode {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-import-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        let files = base.appendingPathComponent("files")
+        try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+        var maker = ReportMaker()
+        for i in 0..<n {
+            try Data(ReportMaker.page(maker.body(i, paragraphs: 14)).utf8).write(to: files.appendingPathComponent(String(format: "%05d.txt", i)))
+        }
+        _ = try Store.create(directory: base.path + "/store", name: "importer")
+        let start = Date(), startCPU = cpuSeconds()
+        let status = MarginCLI.run(arguments: ["--store", base.path + "/store", "import", "--quiet", files.path], environment: [:],
+                                   workingDirectory: base.path, console: Console(out: { _ in }, err: { _ in }))
+        let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - startCPU
+        guard status == 0 else { throw MarginError.invalid("margin import failed") }
+        return "imported \(n) seconds \(seconds) rate \(Int(Double(n) / seconds)) cpu \(cpu) cpu_rate \(Int(Double(n) / cpu))"
     }
 }
 
@@ -146,7 +178,7 @@ if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1])
 let quick = arguments.contains("--quick")
 let json = arguments.contains("--json")
 if let unknown = arguments.first(where: { $0 != "--quick" && $0 != "--json" }) {
-    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --apply N\n".utf8))
+    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --apply N | margin-bench --import N\n".utf8))
     exit(64)
 }
 
@@ -220,6 +252,11 @@ struct ReportMaker {
             paras.append(p % 2 == 1 ? ScriptFolding.traditionalSample(para) : para)
         }
         return ("\(place)疫情防控工作报告(\(i))", place, paras.joined(separator: "\n\n"))
+    }
+    /// A report as a county site's page saves it: breadcrumb, title,
+    /// source line, body, editor.
+    static func page(_ r: (title: String, place: String, body: String)) -> String {
+        "当前位置:首页 / 工作动态\n\n\(r.title)\n\n来源:\(r.place)融媒体中心     发布时间:2022-11-07 17:00:37\n\n\(r.body)\n\n[责任编辑:海燕]\n"
     }
 }
 
@@ -568,7 +605,7 @@ try FileManager.default.createDirectory(at: importDir, withIntermediateDirectori
 var texts: [String] = []
 for i in 0..<importN {
     let r = maker.body(reportsN + i, paragraphs: 14)
-    let page = "当前位置:首页 / 工作动态\n\n\(r.title)\n\n来源:\(r.place)融媒体中心     发布时间:2022-11-07 17:00:37\n\n\(r.body)\n\n[责任编辑:海燕]\n"
+    let page = ReportMaker.page(r)
     texts.append(page)
     try Data(page.utf8).write(to: importDir.appendingPathComponent(String(format: "%05d.txt", i)))
 }

@@ -22,6 +22,44 @@ final class StoreTests: StoreTestCase {
         XCTAssertEqual(try s.annotation(ids[3])?.value, "edited 3")
     }
 
+    /// A received batch skips the look-up of a field of an entity first
+    /// seen in that batch, unless the batch has changed the field already.
+    /// Here one batch creates records and annotations and changes the same
+    /// fields of them again, deletes one and edits another after a record
+    /// was deleted: the receiver must end with the sender's state.
+    func testABatchThatCreatesAndChangesEntitiesAgainEndsWithTheSendersState() throws {
+        let a = try makeStore("sender"), b = try makeStore("receiver")
+        let rid = try a.importReport(ReportDraft(body: "玛多县组建党员突击队3支,共有159名黨員。", title: "一")).id
+        let code = try a.addCode(name: "teams", description: nil, colour: nil, parent: nil)
+        var ids: [String] = []
+        try a.write {
+            for i in 0..<40 {
+                let id = try a.annotate(record: rid, code: code, span: .range(6, 9), value: "\(i)", note: nil)
+                var e = Store.AnnotationEdit()
+                e.value = .some("again \(i)")
+                e.note = .some(i % 2 == 0 ? "note" : nil)
+                try a.edit(annotation: id, e)
+                if i % 5 == 0 { e.value = .some("third \(i)"); try a.edit(annotation: id, e) }
+                if i % 7 == 0 { try a.delete(annotation: id) }
+                ids.append(id)
+            }
+            try a.setRecordField(rid, field: "title", value: "二")
+            try a.setRecordField(rid, field: "title", value: "三")
+        }
+        var batches = 0
+        try a.forEachSignedBatch(above: VersionVector(), targetBytes: 1 << 22) { changes, signatures, _ in
+            batches += 1
+            XCTAssertEqual(try b.receiveBatch(changes, signatures: signatures).applied, changes.count)
+        }
+        XCTAssertEqual(batches, 1, "one batch, so the entities are new within it")
+        XCTAssertEqual(try b.dumpDerivedState(), try a.dumpDerivedState())
+        XCTAssertEqual(try b.annotation(ids[5])?.value, "third 5")
+        XCTAssertEqual(try b.annotation(ids[1])?.value, "again 1")
+        XCTAssertNil(try b.annotation(ids[7]), "deleted")
+        XCTAssertNotNil(try b.annotation(ids[7], includingDeleted: true))
+        XCTAssertEqual(try b.record(rid)?.title, "三")
+    }
+
     let body = "曲麻萊縣迅速成立了16個臨時黨支部,共有159名黨員加入其中。全縣共抽調354名幹部。"
 
     func seeded(_ name: String, wall: any WallClock = SystemClock()) throws -> (Store, String, String) {

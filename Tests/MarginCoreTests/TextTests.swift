@@ -109,10 +109,24 @@ final class TextTests: XCTestCase {
         XCTAssertEqual(ScriptFolding.fold("党支部"), ScriptFolding.fold("黨支部"))
     }
 
+    /// Lines split at each line feed scalar, whatever follows it: a
+    /// combining mark after a line break starts the next line.
+    func testLinesSplitAtEachLineFeed() {
+        XCTAssertEqual(TextNormalization.lines("a\n\nb\n").map(String.init), ["a", "", "b", ""])
+        XCTAssertEqual(TextNormalization.lines("").map(String.init), [""])
+        XCTAssertEqual(TextNormalization.lines("黨員\n\u{301}x").map(String.init), ["黨員", "\u{301}x"])
+        XCTAssertEqual(TextNormalization.lines("𠀀\n").map(String.init), ["𠀀", ""])
+    }
+
     func testStrictUTF8() {
         XCTAssertEqual(TextNormalization.decodeUTF8(Data("黨員".utf8)), "黨員")
         XCTAssertNil(TextNormalization.decodeUTF8(Data([0x41, 0xff, 0x42])))
         XCTAssertNil(TextNormalization.decodeUTF8(Data([0xe9, 0xbb])))
+        XCTAssertNil(TextNormalization.decodeUTF8(Data([0xc0, 0x80])), "an overlong NUL")
+        XCTAssertNil(TextNormalization.decodeUTF8(Data([0xed, 0xa0, 0x80])), "a surrogate")
+        XCTAssertNil(TextNormalization.decodeUTF8(Data([0xf4, 0x90, 0x80, 0x80])), "past U+10FFFF")
+        XCTAssertEqual(TextNormalization.decodeUTF8(Data([0xef, 0xbb, 0xbf] + Array("黨".utf8))), "黨", "the BOM is dropped")
+        XCTAssertEqual(TextNormalization.decodeUTF8(Data()), "")
         XCTAssertTrue(TextNormalization.looksBinary(Data([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1])))
         XCTAssertFalse(TextNormalization.looksBinary(Data("plain\ttext\r\n".utf8)))
     }

@@ -161,6 +161,13 @@ struct ImportCommand: Command {
         return failed > 0 ? ExitCode.failure : ExitCode.success
     }
 
+    /// A file's size in bytes (0 when it cannot be read): one stat(2),
+    /// without Foundation's dictionary of every attribute.
+    static func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
     enum Imported {
         case report(id: String, title: String, cleaned: [String], warnings: [String], alreadyPresent: Bool)
         case exchange(Store.ExchangeCounts)
@@ -174,26 +181,26 @@ struct ImportCommand: Command {
     func importFile(_ path: String, into store: Store, cleaned prepared: Result<ReportCleaner.Result, any Error>? = nil) throws -> Imported {
         if let prepared {
             let cleaned = try prepared.get()
-            let result = try store.importReport(cleaned.draft)
+            let result = try store.importReport(cleaned.draft, index: cleaned.index)
             var title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
             if cleaned.encoding != "UTF-8" { title += " [\(cleaned.encoding)]" }
             return .report(id: result.id, title: title, cleaned: cleaned.cleaned, warnings: cleaned.warnings, alreadyPresent: result.alreadyPresent)
         }
         let ext = (path as NSString).pathExtension.lowercased()
         if ImportCommand.w3cExtensions.contains(ext) {
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let size = ImportCommand.fileSize(path)
             guard size <= ImportCommand.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: ImportCommand.maxExchangeBytes) }
             return .w3c(try store.importW3C(try Data(contentsOf: URL(fileURLWithPath: path))))
         }
         if ImportCommand.refiExtensions.contains(ext) {
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            let size = ImportCommand.fileSize(path)
             guard size <= ImportCommand.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: ImportCommand.maxExchangeBytes) }
             return .refi(try store.importREFIProject(Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
         }
         let isExchange = ImportCommand.exchangeExtensions.contains(ext) || ImportCommand.bundleExtensions.contains(ext)
         let limit = isExchange ? ImportCommand.maxExchangeBytes : ReportFile.maxBytes
         // Refuse an oversized file before reading it into memory.
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let size = ImportCommand.fileSize(path)
         guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         if Bundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
@@ -219,11 +226,18 @@ final class CleanedChunk: @unchecked Sendable {
         DispatchQueue.global().async { [self] in
             var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
             for path in paths where ImportCommand.reportExtensions.contains((path as NSString).pathExtension.lowercased()) {
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                let size = ImportCommand.fileSize(path)
                 guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !Bundle.looksLikeBundle(data) else {
                     continue
                 }
-                out[path] = Result { try ReportFile.parse(data, raw: raw, encoding: encoding) }
+                out[path] = Result {
+                    var cleaned = try ReportFile.parse(data, raw: raw, encoding: encoding)
+                    // The index entry as the store will make it, from the
+                    // title and body it will store.
+                    let title = cleaned.draft.title.map(TextNormalization.nfc)
+                    cleaned.index = Store.IndexEntry(title: title?.isEmpty == false ? title : nil, body: TextNormalization.nfc(cleaned.draft.body), withRecordID: true)
+                    return cleaned
+                }
             }
             results = out
             done.leave()
