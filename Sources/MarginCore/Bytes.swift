@@ -41,6 +41,9 @@ public struct ByteWriter {
 public struct ByteReader {
     let bytes: [UInt8]
     public private(set) var offset = 0
+    /// The node id read last, raw and as hex: a batch names a few origins
+    /// many times over.
+    private var lastNode: (raw: UInt64, hex: String)?
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     public var remaining: Int { bytes.count - offset }
@@ -80,10 +83,19 @@ public struct ByteReader {
     public mutating func raw(_ n: Int) throws -> [UInt8] { Array(try take(n)) }
     public mutating func string() throws -> String {
         let n = try count(max: remaining)
-        guard let s = TextNormalization.decodeUTF8(Data(try take(n))) else { throw WireError("string is not valid UTF-8") }
+        // Strict validation (no overlong forms, surrogates or values past
+        // U+10FFFF), straight from the message's bytes.
+        guard let s = String(validating: try take(n), as: UTF8.self) else { throw WireError("string is not valid UTF-8") }
         return s
     }
-    public mutating func node() throws -> NodeID { Array(try take(8)).hex }
+    public mutating func node() throws -> NodeID {
+        let slice = try take(8)
+        let raw = slice.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        if let last = lastNode, last.raw == raw { return last.hex }
+        let hex = Array(slice).hex
+        lastNode = (raw, hex)
+        return hex
+    }
     public mutating func changeID() throws -> ChangeID {
         let origin = try node()
         let seq = try count()

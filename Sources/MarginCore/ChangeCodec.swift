@@ -13,7 +13,15 @@ public enum ChangeCodec {
         case .conflict: 4
         }
     }
-    static let kindsByCode: [UInt8: EntityKind] = [1: .record, 2: .annotation, 3: .code, 4: .conflict]
+    static func kind(code: UInt8) -> EntityKind? {
+        switch code {
+        case 1: .record
+        case 2: .annotation
+        case 3: .code
+        case 4: .conflict
+        default: nil
+        }
+    }
 
     public static func encode(_ c: Change, into w: inout ByteWriter) {
         w.changeID(c.id)
@@ -52,7 +60,7 @@ public enum ChangeCodec {
         let id = try r.changeID()
         let ms = try r.count(), counter = try r.count()
         let kindCode = try r.u8()
-        guard let kind = kindsByCode[kindCode] else { throw WireError("unknown entity kind \(kindCode)") }
+        guard let kind = kind(code: kindCode) else { throw WireError("unknown entity kind \(kindCode)") }
         let entity = try r.string(), field = try r.string()
         guard !entity.isEmpty, entity.utf8.count <= 128 else { throw WireError("entity id must be 1 to 128 bytes") }
         let value: FieldValue

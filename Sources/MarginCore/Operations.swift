@@ -50,13 +50,22 @@ extension Store {
     /// CLI shows, still hold 24 random bits, so shown ids stay distinct.
     public static func newAnnotationID(milliseconds: Int64) -> String {
         let bucket = UInt16(truncatingIfNeeded: max(0, milliseconds) >> 10)
-        var g = SystemRandomNumberGenerator()
-        return ([UInt8(bucket >> 8), UInt8(bucket & 0xff)] + (0..<14).map { _ in UInt8.random(in: 0...255, using: &g) }).hex
+        return ([UInt8(bucket >> 8), UInt8(bucket & 0xff)] + randomBytes(14)).hex
     }
 
-    public static func randomEntityID() -> String {
+    public static func randomEntityID() -> String { randomBytes(16).hex }
+
+    /// `count` bytes from the system's generator, eight per call (a call per
+    /// byte costs an annotation a dozen system calls).
+    static func randomBytes(_ count: Int) -> [UInt8] {
         var g = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }.hex
+        var out: [UInt8] = []
+        out.reserveCapacity(count + 7)
+        while out.count < count {
+            let word: UInt64 = g.next()
+            withUnsafeBytes(of: word) { out.append(contentsOf: $0) }
+        }
+        return Array(out.prefix(count))
     }
 
     /// Stores a report. Returns its id and whether it was already present.
@@ -307,15 +316,18 @@ extension Store {
     /// clock reading, unless every field already holds its value.
     func setGroup(_ kind: EntityKind, _ entity: String, _ fields: [(String, FieldValue)], force: Bool = false) throws {
         var unchanged = !force
+        // The fields' current changes, through the range probe (which an
+        // entity new to this write answers without a look-up).
+        func current(_ field: String) throws -> FieldChange? { try fieldChanges(kind, entity, field).first(where: \.current) }
         for (field, value) in fields where unchanged {
-            if try winner(kind, entity, field)?.value ?? .null != value { unchanged = false }
+            if try current(field)?.value ?? .null != value { unchanged = false }
         }
         if unchanged { return }
         // One reading for the whole group, after every change the group's
         // fields supersede (so `set` never has to move one field's reading).
         var stamp = clock.tick()
         for field in fields.map(\.0) + ["deleted"] {
-            if let w = try winner(kind, entity, field), !(w.stamp.hlc < stamp) { stamp = clock.after(w.stamp.hlc) }
+            if let w = try current(field), !(w.stamp.hlc < stamp) { stamp = clock.after(w.stamp.hlc) }
         }
         for (field, value) in fields { try set(kind, entity, field, value, stamp: stamp, always: true) }
     }

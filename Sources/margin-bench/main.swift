@@ -4,6 +4,7 @@
 //   swift run -c release margin-bench --large-batch N [--steps]   (one batch of N changes)
 //   swift run -c release margin-bench --apply N                   (N annotations applied, for perf)
 //   swift run -c release margin-bench --import N                  (N report files imported, for perf)
+//   swift run -c release margin-bench --sync N                    (N annotations synced, this process receiving)
 //
 // Every store is built in a temporary folder and removed at the end. The
 // sync metrics run server and client as child processes (this binary again,
@@ -135,9 +136,11 @@ if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1])
         let from = try Store.create(directory: base + "/from", name: "from")
         let (record, _) = try from.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
         let code = try from.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+        let writeStart = cpuSeconds()
         try from.write {
             for i in 0..<n { _ = try from.annotate(record: record, code: code, span: .range(2, 7), value: "\(i)", note: nil) }
         }
+        let writeCPU = cpuSeconds() - writeStart
         var batches: [([Change], [HeadSignature])] = []
         try from.forEachSignedBatch(above: VersionVector(), targetBytes: 1 << 20) { changes, signatures, _ in
             batches.append((changes, signatures))
@@ -147,7 +150,7 @@ if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1])
         var applied = 0
         for (changes, signatures) in batches { applied += try into.receiveBatch(changes, signatures: signatures).applied }
         let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - startCPU
-        return "applied \(applied) seconds \(seconds) rate \(Int(Double(applied) / seconds)) cpu \(cpu) cpu_rate \(Int(Double(applied) / cpu))"
+        return "applied \(applied) seconds \(seconds) rate \(Int(Double(applied) / seconds)) cpu \(cpu) cpu_rate \(Int(Double(applied) / cpu)) write_cpu \(writeCPU)"
     }
 }
 
@@ -173,12 +176,44 @@ if arguments.first == "--import", arguments.count == 2, let n = Int(arguments[1]
     }
 }
 
+// `--sync N`: N annotations synced into an empty store, this process the
+// client (so a profile of it is the receiver's), a child process serving.
+if arguments.first == "--sync", arguments.count == 2, let n = Int(arguments[1]), n > 0 {
+    runMode {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-sync-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let from = try Store.create(directory: base + "/from", name: "from")
+        let (record, _) = try from.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
+        let code = try from.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+        try from.write {
+            for i in 0..<n { _ = try from.annotate(record: record, code: code, span: .range(2, 7), value: "\(i)", note: nil) }
+        }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
+        server.arguments = ["--child-serve", from.directory]
+        let out = Pipe()
+        server.standardOutput = out
+        try server.run()
+        defer { kill(server.processIdentifier, SIGINT); server.waitUntilExit() }
+        var line: [UInt8] = []
+        while let byte = try out.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { line.append(byte) }
+        guard let port = String(decoding: line, as: UTF8.self).split(separator: " ").last.flatMap({ Int($0) }) else {
+            throw MarginError.invalid("server child: \(String(decoding: line, as: UTF8.self))")
+        }
+        let into = try Store.create(directory: base + "/into", name: "into")
+        let start = Date(), startCPU = cpuSeconds()
+        let r = try SyncSession.sync(store: into, with: Endpoint(host: "127.0.0.1", port: UInt16(port)), options: SyncOptions())
+        let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - startCPU
+        return "received \(r.received) seconds \(seconds) rate \(Int(Double(r.received) / seconds)) cpu \(cpu)"
+    }
+}
+
 // MARK: - Options and output
 
 let quick = arguments.contains("--quick")
 let json = arguments.contains("--json")
 if let unknown = arguments.first(where: { $0 != "--quick" && $0 != "--json" }) {
-    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --apply N | margin-bench --import N\n".utf8))
+    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --apply N | margin-bench --import N | margin-bench --sync N\n".utf8))
     exit(64)
 }
 
