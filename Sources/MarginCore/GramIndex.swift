@@ -32,12 +32,20 @@ enum GramIndex {
     }
 
     /// The tokens of `folded`: each token character, and each pair of
-    /// adjacent ones, separated by spaces. Built as UTF-8 bytes: this runs
-    /// over every imported report.
+    /// adjacent ones, separated by spaces, each token once. Built as UTF-8
+    /// bytes: this runs over every imported report.
+    ///
+    /// Once, because with `detail=none` the index keeps only which records
+    /// hold a token: a repeat changes nothing, yet FTS5 hashes every token it
+    /// is given, and a report repeats most of its characters and pairs (the
+    /// seeds hold each token 2.3 times on average; margin-bench's generated
+    /// reports, 6 times). Inserting or deleting a record's entry with or
+    /// without repeats leaves the same index.
     static func grams(_ folded: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(folded.utf8.count * 3)
-        var previous: (bytes: (UInt8, UInt8, UInt8, UInt8), count: Int)?
+        var seen = TokenSet(capacity: folded.utf8.count)
+        var previous: (bytes: (UInt8, UInt8, UInt8, UInt8), count: Int, scalar: UInt64)?
         func append(_ b: (UInt8, UInt8, UInt8, UInt8), _ n: Int) {
             out.append(b.0)
             if n > 1 { out.append(b.1) }
@@ -60,16 +68,47 @@ enum GramIndex {
             } else {
                 (b, n) = ((0xF0 | UInt8(v >> 18), 0x80 | UInt8((v >> 12) & 0x3F), 0x80 | UInt8((v >> 6) & 0x3F), 0x80 | UInt8(v & 0x3F)), 4)
             }
-            append(b, n)
-            out.append(0x20)
-            if let p = previous {
+            if seen.insert(UInt64(v)) {
+                append(b, n)
+                out.append(0x20)
+            }
+            if let p = previous, seen.insert(1 << 63 | p.scalar << 21 | UInt64(v)) {
                 append(p.bytes, p.count)
                 append(b, n)
                 out.append(0x20)
             }
-            previous = (b, n)
+            previous = (b, n, UInt64(v))
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A set of tokens (a scalar, or a pair of scalars with the top bit
+    /// set) for one text: open addressing in a flat table sized for the
+    /// text, with no hashing of strings.
+    struct TokenSet {
+        private var slots: [UInt64]
+        private let mask: Int
+
+        init(capacity: Int) {
+            var size = 64
+            while size < 2 * capacity + 2 { size <<= 1 }
+            slots = [UInt64](repeating: 0, count: size)
+            mask = size - 1
+        }
+
+        /// Adds `token` (never 0); true when it was not there.
+        mutating func insert(_ token: UInt64) -> Bool {
+            var i = Int(truncatingIfNeeded: (token &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            while true {
+                let slot = slots[i]
+                if slot == token { return false }
+                if slot == 0 {
+                    slots[i] = token
+                    return true
+                }
+                i = (i + 1) & mask
+            }
+        }
     }
 
     /// How many of a long query's pairs the index is asked for: enough to

@@ -10,12 +10,31 @@ final class GramIndexTests: StoreTestCase {
     func testGramsFollowTheTokenizer() {
         XCTAssertEqual(GramIndex.grams("共有159名, ab"), "共 有 共有 1 有1 5 15 9 59 名 9名 a b ab ")
         XCTAssertEqual(GramIndex.grams("𠀀é-ß"), "𠀀 é 𠀀é ß ", "two-, three- and four-byte characters")
+        XCTAssertEqual(GramIndex.grams("党党党员,党员"), "党 党党 员 党员 ", "each token once")
+        XCTAssertEqual(GramIndex.grams("abab1ab"), "a b ab ba 1 b1 1a ", "each token once")
         XCTAssertNil(GramIndex.query([",", "。"]), "no letter or digit: the scan")
         XCTAssertEqual(GramIndex.query(["党", "员"]), "\"党员\"")
         XCTAssertEqual(GramIndex.query(["临", "时", "党"]), "\"临时\" AND \"时党\"")
         XCTAssertEqual(GramIndex.query(["a", "-", "1", "9"]), "\"a\" AND \"19\"")
         let long = Array("一二三四五六七八九十".unicodeScalars)
         XCTAssertEqual(GramIndex.query(long)?.components(separatedBy: " AND ").count, GramIndex.maxTerms)
+    }
+
+    /// With `detail=none` a token's repeats change nothing in the index:
+    /// an entry made from text with repeats (as the release before
+    /// removing them made it) is removed by the same text without them.
+    func testAnEntryMadeWithRepeatsIsRemovedWithoutThem() throws {
+        let db = try Database(path: dir.appendingPathComponent("grams.sqlite").path)
+        try db.execute(GramIndex.createTable)
+        try db.run("INSERT INTO record_grams(rowid, grams) VALUES(1, ?)", .text("党 党 党党 员 党员 党 党员 "))
+        try db.run("INSERT INTO record_grams(rowid, grams) VALUES(2, ?)", .text("员 "))
+        XCTAssertEqual(try db.rows("SELECT rowid FROM record_grams WHERE record_grams MATCH '党员'").count, 1)
+        try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', 1, ?)", .text(GramIndex.grams("党党党员,党员")))
+        for token in ["党", "党党", "党员"] {
+            XCTAssertEqual(try db.rows("SELECT rowid FROM record_grams WHERE record_grams MATCH ?", .text("\"\(token)\"")).count, 0, token)
+        }
+        XCTAssertEqual(try db.rows("SELECT rowid FROM record_grams WHERE record_grams MATCH '员'").map { $0[0].int }, [2])
+        try db.execute("INSERT INTO record_grams(record_grams) VALUES('integrity-check')")
     }
 
     /// What a scan of the folded text finds, newest first: the reference.
