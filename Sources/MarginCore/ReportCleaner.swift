@@ -143,7 +143,7 @@ public enum ReportCleaner {
 
     /// The segments of a breadcrumb line (首页 / 要闻 / 动态, 人民網>>四川頻道), or nil.
     static func breadcrumbSegments(_ line: String) -> [String]? {
-        guard line.unicodeScalars.count <= 120, !line.unicodeScalars.contains("。") else { return nil }
+        guard line.unicodeScalars.dropFirst(120).isEmpty, !line.unicodeScalars.contains("。") else { return nil }
         var body = line
         if line.unicodeScalars.contains("位"), let m = matches(breadcrumbLabel, line).first, let r = Range(m.range, in: line) {
             body = String(line[r.upperBound...])

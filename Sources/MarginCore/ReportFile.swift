@@ -55,14 +55,19 @@ public enum ReportFile {
     /// characters (what a converter writes for a character it lacks).
     public static func garbledLines(_ text: String) -> [String] {
         var out: [String] = []
-        for (n, line) in TextNormalization.lines(TextNormalization.unixNewlines(text)).enumerated() {
-            let scalars = Array(line.unicodeScalars)
-            func cjk(_ i: Int) -> Bool { i >= 0 && i < scalars.count && (0x3400...0x9FFF).contains(scalars[i].value) }
+        let lines = TextNormalization.lines(TextNormalization.unixNewlines(text))
+        func cjk(_ u: Unicode.Scalar?) -> Bool { u.map { (0x3400...0x9FFF).contains($0.value) } ?? false }
+        for (n, line) in lines.enumerated() {
+            // One pass, the scalar before and after at hand: most lines are
+            // clean, and this runs over every imported report.
             var why: String?
-            for (i, u) in scalars.enumerated() {
+            var before: Unicode.Scalar?, current: Unicode.Scalar?
+            for u in line.unicodeScalars {
+                if let c = current, c == "?" || c == "？", cjk(before), cjk(u) { why = "'?' inside a word"; break }
                 if (0xE000...0xF8FF).contains(u.value) { why = "a private-use character U+\(String(u.value, radix: 16, uppercase: true))"; break }
                 if u.value == 0xFFFD { why = "the replacement character U+FFFD"; break }
-                if (u == "?" || u == "？") && cjk(i - 1) && cjk(i + 1) { why = "'?' inside a word"; break }
+                before = current
+                current = u
             }
             if let why { out.append("line \(n + 1) looks garbled by a conversion (\(why)): \(Printable.line(String(line), max: 40))") }
         }

@@ -118,6 +118,17 @@ final class TextTests: XCTestCase {
         XCTAssertEqual(TextNormalization.lines("𠀀\n").map(String.init), ["𠀀", ""])
     }
 
+    /// Lines damaged by an earlier conversion are named, each once, by
+    /// the first sign found in it.
+    func testGarbledLinesAreNamedByTheFirstSign() {
+        let text = "干净的一行\n党?员\n\u{E000}?\u{FFFD}\n?党员?\nab?cd\n末行\u{FFFD}"
+        XCTAssertEqual(ReportFile.garbledLines(text).map { String($0.prefix(while: { $0 != ":" })) }, [
+            "line 2 looks garbled by a conversion ('?' inside a word)",
+            "line 3 looks garbled by a conversion (a private-use character U+E000)",
+            "line 6 looks garbled by a conversion (the replacement character U+FFFD)",
+        ])
+    }
+
     func testStrictUTF8() {
         XCTAssertEqual(TextNormalization.decodeUTF8(Data("黨員".utf8)), "黨員")
         XCTAssertNil(TextNormalization.decodeUTF8(Data([0x41, 0xff, 0x42])))
