@@ -83,6 +83,18 @@ func cpuSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
+/// A store of `n` annotations on one short report, written through the API
+/// in one write: the source of the apply and sync measurements.
+func annotatedStore(at directory: String, name: String, annotations n: Int) throws -> Store {
+    let store = try Store.create(directory: directory, name: name)
+    let (record, _) = try store.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
+    let code = try store.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+    try store.write {
+        for i in 0..<n { _ = try store.annotate(record: record, code: code, span: .range(2, 7), value: "\(i)", note: nil) }
+    }
+    return store
+}
+
 /// Runs a one-off mode: prints the line `body` returns and exits 0, or
 /// prints the error and exits 1.
 func runMode(_ body: () throws -> String) -> Never {
@@ -133,13 +145,8 @@ if arguments.first == "--apply", arguments.count == 2, let n = Int(arguments[1])
     runMode {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-apply-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let from = try Store.create(directory: base + "/from", name: "from")
-        let (record, _) = try from.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
-        let code = try from.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
         let writeStart = cpuSeconds()
-        try from.write {
-            for i in 0..<n { _ = try from.annotate(record: record, code: code, span: .range(2, 7), value: "\(i)", note: nil) }
-        }
+        let from = try annotatedStore(at: base + "/from", name: "from", annotations: n)
         let writeCPU = cpuSeconds() - writeStart
         var batches: [([Change], [HeadSignature])] = []
         try from.forEachSignedBatch(above: VersionVector(), targetBytes: 1 << 20) { changes, signatures, _ in
@@ -182,12 +189,7 @@ if arguments.first == "--sync", arguments.count == 2, let n = Int(arguments[1]),
     runMode {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-sync-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let from = try Store.create(directory: base + "/from", name: "from")
-        let (record, _) = try from.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
-        let code = try from.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
-        try from.write {
-            for i in 0..<n { _ = try from.annotate(record: record, code: code, span: .range(2, 7), value: "\(i)", note: nil) }
-        }
+        let from = try annotatedStore(at: base + "/from", name: "from", annotations: n)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
         server.arguments = ["--child-serve", from.directory]
@@ -507,12 +509,7 @@ func processSync(from: String, into: String, plain: Bool = false) throws -> (Dou
 }
 
 note("initial_sync: building a store of \(smallSyncN * 10) changes for the small comparison…")
-let small = try Store.create(directory: path("small"), name: "small")
-let (smallRecord, _) = try small.importReport(ReportDraft(body: "共有159名黨員加入其中,成立16個臨時黨支部。", title: "t"))
-let smallCode = try small.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
-try small.write {
-    for i in 0..<smallSyncN { _ = try small.annotate(record: smallRecord, code: smallCode, span: .range(2, 7), value: "\(i)", note: nil) }
-}
+let small = try annotatedStore(at: path("small"), name: "small", annotations: smallSyncN)
 note("initial_sync: \(try source.status().changes) changes between two processes over 127.0.0.1…")
 let smallSync = try processSync(from: small.directory, into: path("small-copy"))
 let bigSync = try processSync(from: source.directory, into: path("copy"))
