@@ -633,8 +633,6 @@ public final class Store {
         try s.execute()
     }
 
-    private static let tables: [EntityKind: String] = [.record: "records", .annotation: "annotations", .code: "codes"]
-
     /// The table of a kind's entity rows (switched, not looked up: it is
     /// asked once or more per change).
     private static func table(of kind: EntityKind) -> String? {
@@ -647,29 +645,31 @@ public final class Store {
     }
 
     private static let recordFieldColumns = ["title": "title", "source": "source", "published": "published", "place": "place", "url": "url",
-                                        "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"]
+                                             "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"]
     private static let annotationFieldColumns = ["record": "record", "code": "code", "start": "span_start", "end": "span_end", "quote": "quote",
-                                            "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
-                                            "comment": "comment", "reviewer": "reviewer", "reviewed": "reviewed", "author": "author",
-                                            "deleted": "deleted"]
+                                                 "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
+                                                 "comment": "comment", "reviewer": "reviewer", "reviewed": "reviewed", "author": "author",
+                                                 "deleted": "deleted"]
     private static let codeFieldColumns = ["name": "name", "description": "description", "colour": "colour", "parent": "parent",
-                                      "merged_into": "merged_into", "deleted": "deleted"]
-    private static let columns: [EntityKind: [String: String]] = [.record: recordFieldColumns, .annotation: annotationFieldColumns, .code: codeFieldColumns]
-
-    /// The column a kind's field is projected into, if any.
-    private static func column(of kind: EntityKind, _ field: String) -> String? {
+                                           "merged_into": "merged_into", "deleted": "deleted"]
+    /// The columns a kind's fields are projected into, by field.
+    private static func fieldColumns(of kind: EntityKind) -> [String: String] {
         switch kind {
-        case .record: recordFieldColumns[field]
-        case .annotation: annotationFieldColumns[field]
-        case .code: codeFieldColumns[field]
-        case .conflict: nil
+        case .record: recordFieldColumns
+        case .annotation: annotationFieldColumns
+        case .code: codeFieldColumns
+        case .conflict: [:]
         }
     }
 
+    /// The column a kind's field is projected into, if any.
+    private static func column(of kind: EntityKind, _ field: String) -> String? { fieldColumns(of: kind)[field] }
+
     /// Per kind: the upsert that creates an entity's row and widens its
     /// times, returning whether the entity was ever deleted.
-    private static let entityRowSQL: [EntityKind: String] = tables.mapValues { table in
-        """
+    private static let entityRowSQL: [EntityKind: String] = EntityKind.allCases.reduce(into: [:]) { out, kind in
+        guard let table = table(of: kind) else { return }
+        out[kind] = """
         INSERT INTO \(table)(id, created_ms, updated_ms) VALUES(?1, ?2, ?2)
         ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2)
         RETURNING ever_deleted
@@ -679,9 +679,9 @@ public final class Store {
     /// Per kind and field: the same upsert, also projecting the field into
     /// its column when the change wins (?4), and noting a deletion (?5).
     /// One statement where there were two: this is the hot path of a sync.
-    private static let rowAndColumnSQL: [EntityKind: [String: String]] = columns.reduce(into: [:]) { out, entry in
-        guard let table = tables[entry.key] else { return }
-        out[entry.key] = entry.value.mapValues { column in
+    private static let rowAndColumnSQL: [EntityKind: [String: String]] = EntityKind.allCases.reduce(into: [:]) { out, kind in
+        guard let table = table(of: kind) else { return }
+        out[kind] = fieldColumns(of: kind).mapValues { column in
             let fresh = column == "deleted" ? "CASE WHEN ?4 THEN ?3 ELSE 0 END" : "CASE WHEN ?4 THEN ?3 END"
             return """
                 INSERT INTO \(table)(id, created_ms, updated_ms, \(column), ever_deleted) VALUES(?1, ?2, ?2, \(fresh), ?5)
