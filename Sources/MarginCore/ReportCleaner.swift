@@ -238,6 +238,26 @@ public enum ReportCleaner {
         return regex("(\(alternatives))\\s*[:：]")
     }()
 
+    /// The last characters of the labels: `labelPattern` can match only
+    /// where a colon follows one of them, spaces aside.
+    static let labelEnds: Set<Unicode.Scalar> = Set(labels.compactMap { $0.0.unicodeScalars.last })
+
+    /// False when `labelPattern` cannot match `line`: no colon has a label's
+    /// last character before it (white space skipped, as `\s*` does and
+    /// more). Most short lines of a report are not metadata, and the
+    /// regular expression costs far more than this look.
+    static func mayHaveLabel(_ line: String) -> Bool {
+        var last: Unicode.Scalar?
+        for u in line.unicodeScalars {
+            if u == ":" || u == "：" {
+                if let last, labelEnds.contains(last) { return true }
+            } else if !u.properties.isWhitespace {
+                last = u
+            }
+        }
+        return false
+    }
+
     static let separators = CharacterSet(charactersIn: "|丨｜/·•").union(spaces)
 
     /// The fields of a metadata line such as
@@ -250,7 +270,7 @@ public enum ReportCleaner {
         }
         guard line.unicodeScalars.dropFirst(160).isEmpty else { return nil }
         guard line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" }) || line.first?.isNumber == true else { return nil }
-        let found = matches(labelPattern, line)
+        let found = mayHaveLabel(line) ? matches(labelPattern, line) : []
         var fields: [(String, String)] = []
         if found.isEmpty {
             // A line that is only a date, or a date and a site name.

@@ -120,6 +120,30 @@ final class ImporterTests: XCTestCase {
         XCTAssertNil(s.draft.source)
     }
 
+    /// The look before the label expression never turns a line away that
+    /// the expression would match: checked on crafted lines and on every
+    /// line of the samples and (when present) the seeds.
+    func testTheLabelLookNeverMissesALabel() throws {
+        var lines = ["来源:新华网", "来源 ：新华网", "来源\u{3000}:x", "(責編:羅昱)", "發布時間：2022", "作者:张三 丨 来源:新华网",
+                     "通知:明天开会", "12:30", "时间", "来源", ":来源", "转自:人民网", "出處 : 網", "共有159名黨員"]
+        var dirs = [Paths.samples.appendingPathComponent("reports")]
+        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
+        for dir in dirs {
+            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
+                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+                lines += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
+            }
+        }
+        var labelled = 0
+        for line in lines where !ReportCleaner.matches(ReportCleaner.labelPattern, line).isEmpty {
+            labelled += 1
+            XCTAssertTrue(ReportCleaner.mayHaveLabel(line), line)
+        }
+        XCTAssertGreaterThan(labelled, 10)
+        XCTAssertFalse(ReportCleaner.mayHaveLabel("通知:明天开会"))
+        XCTAssertFalse(ReportCleaner.mayHaveLabel("共有159名黨員"))
+    }
+
     func testGlossesNeedHanBeforeAndPinyinInside() {
         let r = ReportCleaner.clean("标题\n\n人民網(wǎng)報道,會議(A)組和(B)組,共16個(gè)支部,負責人(溫明霞)說,英文(English)照舊。")
         XCTAssertTrue(r.draft.body.contains("人民網報道"))
