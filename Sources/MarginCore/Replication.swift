@@ -22,6 +22,12 @@ extension Store {
     /// unsigned schema-2 history excepted), and giving each change's
     /// signature where it has one.
     public func forEachSignedChange(above theirs: VersionVector, _ body: (Change, HeadSignature?) throws -> Bool) throws {
+        try forEachSignedChange(above: theirs) { c, _, signature in try body(c, signature) }
+    }
+
+    /// The same, with each change's byte form (`ChangeCodec`), made once:
+    /// its hash is checked against the stored one, and a sender sends it.
+    func forEachSignedChange(above theirs: VersionVector, _ body: (Change, [UInt8], HeadSignature?) throws -> Bool) throws {
         let mine = try versionVector(), signed = try signedHeads()
         var keys: [NodeID: [UInt8]] = [:]
         var cursors: [(origin: NodeID, next: Int64, last: Int64)] = []
@@ -32,29 +38,39 @@ extension Store {
             keys[origin] = try publicKey(of: origin)
         }
         guard !cursors.isEmpty else { return }
-        // Read each origin in chunks; merge the chunk heads by stamp.
+        // Read each origin in chunks; merge the chunk heads by stamp. A
+        // chunk is one range of the log by (origin, seq), its signatures one
+        // range of theirs; each change's `prev` is the hash of the row read
+        // before it (the first one's, a look-up).
         let chunk: Int64 = 512
-        var buffers: [[(Change, [UInt8]?)]] = Array(repeating: [], count: cursors.count)
-        let sql = """
-            SELECT \(Store.changeColumns),
-                (SELECT s.signature FROM signatures s WHERE s.origin = changes.origin AND s.seq = changes.seq), hash
-            FROM changes WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq
-            """
+        var buffers: [[(Change, [UInt8], [UInt8]?)]] = Array(repeating: [], count: cursors.count)
+        let rowsSQL = "SELECT \(Store.baseChangeColumns), NULL, hash FROM changes WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq"
+        let signaturesSQL = "SELECT seq, signature FROM signatures WHERE origin = ? AND seq >= ? AND seq <= ?"
         func refill(_ i: Int) throws {
             guard buffers[i].isEmpty, cursors[i].next <= cursors[i].last else { return }
-            let upper = min(cursors[i].last, cursors[i].next + chunk - 1)
-            var rows: [(Change, [UInt8]?)] = []
-            try db.statement(sql).forEach([.text(cursors[i].origin), .integer(cursors[i].next), .integer(upper)]) { s in
-                let change = try Store.change(from: s)
-                // A change altered at rest is never passed on as sound.
-                guard s.column(15).blob == change.hash else {
-                    throw MarginError.corrupt("change \(change.id) does not match its hash: this store is damaged (run `margin check`); it was not sent")
-                }
-                rows.append((change, s.column(14).blob))
+            let origin = cursors[i].origin, first = cursors[i].next
+            let upper = min(cursors[i].last, first + chunk - 1)
+            var signatures: [Int64: [UInt8]] = [:]
+            try db.statement(signaturesSQL).forEach([.text(origin), .integer(first), .integer(upper)]) { s in
+                signatures[s.int(0)] = s.column(1).blob
                 return true
             }
-            guard rows.count == Int(upper - cursors[i].next + 1) else {
-                throw MarginError.corrupt("the change log of \(cursors[i].origin) has a gap below \(upper)")
+            var prev = try tip(of: origin, head: first - 1)
+            var rows: [(Change, [UInt8], [UInt8]?)] = []
+            try db.statement(rowsSQL).forEach([.text(origin), .integer(first), .integer(upper)]) { s in
+                var change = try Store.change(from: s)
+                change.prev = prev
+                let encoded = ChangeCodec.encoded(change)
+                // A change altered at rest is never passed on as sound.
+                guard let stored = s.column(14).blob, SHA256.hash(encoded) == stored else {
+                    throw MarginError.corrupt("change \(change.id) does not match its hash: this store is damaged (run `margin check`); it was not sent")
+                }
+                prev = stored
+                rows.append((change, encoded, signatures[change.id.seq]))
+                return true
+            }
+            guard rows.count == Int(upper - first + 1) else {
+                throw MarginError.corrupt("the change log of \(origin) has a gap below \(upper)")
             }
             cursors[i].next = upper + 1
             buffers[i] = rows.reversed()
@@ -67,9 +83,9 @@ extension Store {
                 if let b = best, let current = buffers[b].last?.0, !(c.stamp < current.stamp) { continue }
                 best = i
             }
-            guard let i = best, let (change, sig) = buffers[i].popLast() else { return }
+            guard let i = best, let (change, encoded, sig) = buffers[i].popLast() else { return }
             let signature = sig.flatMap { s in keys[change.id.origin].map { HeadSignature(origin: change.id.origin, seq: change.id.seq, publicKey: $0, signature: s) } }
-            if try !body(change, signature) { return }
+            if try !body(change, encoded, signature) { return }
             try refill(i)
         }
     }

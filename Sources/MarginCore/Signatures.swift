@@ -240,7 +240,12 @@ public struct SignedBatcher {
     }
 
     public mutating func add(_ c: Change, signature: HeadSignature?, in store: Store) throws {
-        ChangeCodec.encode(c, into: &encoded)
+        try add(c, encoded: ChangeCodec.encoded(c), signature: signature, in: store)
+    }
+
+    /// `encoded`: the change's byte form (`ChangeCodec`), made already.
+    mutating func add(_ c: Change, encoded bytes: [UInt8], signature: HeadSignature?, in store: Store) throws {
+        encoded.raw(bytes)
         changes.append(c)
         if let signature {
             signatures.append(signature)
@@ -265,12 +270,12 @@ extension Store {
     public func forEachSignedBatch(above theirs: VersionVector, targetBytes: Int,
                                    _ body: ([Change], [HeadSignature], [UInt8]) throws -> Void) throws {
         var batcher = SignedBatcher(targetBytes: targetBytes)
-        try forEachSignedChange(above: theirs) { c, signature in
+        try forEachSignedChange(above: theirs) { c, encoded, signature in
             if batcher.mayClose(before: c) {
                 let b = batcher.take()
                 try body(b.changes, b.signatures, b.encoded)
             }
-            try batcher.add(c, signature: signature, in: self)
+            try batcher.add(c, encoded: encoded, signature: signature, in: self)
             return true
         }
         let b = batcher.take()

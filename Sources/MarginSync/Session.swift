@@ -361,8 +361,14 @@ public final class SyncSession {
         var held = holding, future: Set<NodeID> = []
         var forks: [ChangeID] = []
         var records: Set<String> = [], annotations: Set<String> = []
+        // The next batches are read and decoded while this one is applied.
+        let incoming = ReadAhead<Message>(depth: 2, idle: conn.idle, receive: { [conn] in try conn.receive() },
+                                          isLast: { if case .batch = $0 { false } else { true } },
+                                          mayRetry: { [conn] in ($0 as? SyncError)?.code == .timeout && Date() < conn.sessionDeadline })
+        incoming.start()
+        defer { incoming.cancel() }
         while true {
-            let m = try conn.receive()
+            let m = try incoming.next()
             switch try expect(m, "BATCH") {
             case .batch(let number, let changes, let signatures):
                 guard allowed else { throw SyncError(.malformed, "changes sent to a side that asked not to receive them") }
