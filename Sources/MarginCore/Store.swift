@@ -59,6 +59,8 @@ public final class Store {
     var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
     /// See `logStatements()`.
     var preparedLog: LogStatements?
+    /// A pending row's upsert, per kind and set of columns (`flushPendingRow`).
+    var rowUpserts: [Int: Statement] = [:]
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
     var coalescing = false
@@ -665,6 +667,36 @@ public final class Store {
     /// The column a kind's field is projected into, if any.
     private static func column(of kind: EntityKind, _ field: String) -> String? { fieldColumns(of: kind)[field] }
 
+    /// A kind's row columns in a fixed order (the projected fields', and a
+    /// record's folded text), so that a pending row holds its values in
+    /// slots and names the columns it sets by a bit mask.
+    private static let recordRowColumns = Set(recordFieldColumns.values).union(["folded"]).sorted()
+    private static let annotationRowColumns = Set(annotationFieldColumns.values).sorted()
+    private static let codeRowColumns = Set(codeFieldColumns.values).sorted()
+    private static func rowColumns(of kind: EntityKind) -> [String] {
+        switch kind {
+        case .record: recordRowColumns
+        case .annotation: annotationRowColumns
+        case .code: codeRowColumns
+        case .conflict: []
+        }
+    }
+    private static func slots(_ kind: EntityKind) -> [String: Int] {
+        let columns = rowColumns(of: kind)
+        return fieldColumns(of: kind).compactMapValues { columns.firstIndex(of: $0) }
+    }
+    private static let recordSlots = slots(.record), annotationSlots = slots(.annotation), codeSlots = slots(.code)
+    /// The slot of the column a kind's field is projected into, if any.
+    private static func slot(of kind: EntityKind, _ field: String) -> Int? {
+        switch kind {
+        case .record: recordSlots[field]
+        case .annotation: annotationSlots[field]
+        case .code: codeSlots[field]
+        case .conflict: nil
+        }
+    }
+    private static let foldedSlot = recordRowColumns.firstIndex(of: "folded") ?? 0
+
     /// Per kind: the upsert that creates an entity's row and widens its
     /// times, returning whether the entity was ever deleted.
     private static let entityRowSQL: [EntityKind: String] = EntityKind.allCases.reduce(into: [:]) { out, kind in
@@ -704,8 +736,10 @@ public final class Store {
         /// change but those of `fields`, the fields the run has changed.
         var fresh: Bool
         var fields: [String] = []
-        /// The winning values of the run, by column.
-        var columns: [String: SQLValue] = [:]
+        /// The winning values of the run, by slot (`rowColumns`), and the
+        /// slots set.
+        var values: [SQLValue]
+        var set: UInt32 = 0
     }
 
     /// Runs `body`, writing each entity's row once per run of consecutive
@@ -724,26 +758,37 @@ public final class Store {
     }
 
     private func flushPendingRow() throws {
-        guard let row = pendingRow, let table = Store.table(of: row.kind) else { return }
+        guard var row = pendingRow, let table = Store.table(of: row.kind) else { return }
         pendingRow = nil
-        var values = row.columns
         // A new record's row takes its folded text now, not in a second
         // write of the whole row when the index is brought up to date.
         if row.kind == .record, row.fresh, let entry = preparedIndex[row.entity] {
-            values["folded"] = .text(entry.folded)
+            row.values[Store.foldedSlot] = .text(entry.folded)
+            row.set |= 1 << UInt32(Store.foldedSlot)
             foldedWithRow.insert(row.entity)
         }
-        let columns = values.keys.sorted()
-        var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
-        for column in columns { sql += ", " + column }
-        sql += ") VALUES(?1, ?2, ?3, ?4"
-        for i in columns.indices { sql += ", ?\(i + 5)" }
-        sql += ") ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?3), ever_deleted = max(ever_deleted, ?4)"
-        for column in columns { sql += ", \(column) = excluded.\(column)" }
-        let s = try db.statement(sql)
+        let key = Int(ChangeCodec.kindCode(row.kind)) << 32 | Int(row.set)
+        let s: Statement
+        if let held = rowUpserts[key] {
+            s = held
+        } else {
+            let columns = Store.rowColumns(of: row.kind).indices.filter { row.set & (1 << UInt32($0)) != 0 }.map { Store.rowColumns(of: row.kind)[$0] }
+            var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
+            for column in columns { sql += ", " + column }
+            sql += ") VALUES(?1, ?2, ?3, ?4"
+            for i in columns.indices { sql += ", ?\(i + 5)" }
+            sql += ") ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?3), ever_deleted = max(ever_deleted, ?4)"
+            for column in columns { sql += ", \(column) = excluded.\(column)" }
+            s = try db.statement(sql)
+            rowUpserts[key] = s
+        }
         s.reset()
         try s.bind(1, row.entity); try s.bind(2, row.createdMs); try s.bind(3, row.updatedMs); try s.bind(4, Int64(row.everDeleted ? 1 : 0))
-        for (i, column) in columns.enumerated() { try s.bind(Int32(i + 5), values[column] ?? .null) }
+        var parameter: Int32 = 5
+        for (i, value) in row.values.enumerated() where row.set & (1 << UInt32(i)) != 0 {
+            try s.bind(parameter, value)
+            parameter += 1
+        }
         try s.execute()
     }
 
@@ -762,14 +807,16 @@ public final class Store {
                 try probe.bind(1, c.entity)
                 let exists = try probe.step()
                 row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
-                                 everDeleted: exists && probe.int(0) == 1, fresh: !exists)
+                                 everDeleted: exists && probe.int(0) == 1, fresh: !exists,
+                                 values: Array(repeating: .null, count: Store.rowColumns(of: c.kind).count))
             }
             if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
             row.createdMs = min(row.createdMs, c.hlc.milliseconds)
             row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
             if c.field == "deleted" && c.value == .int(1) { row.everDeleted = true }
-            if wins, let column = Store.column(of: c.kind, c.field) {
-                row.columns[column] = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
+            if wins, let slot = Store.slot(of: c.kind, c.field) {
+                row.values[slot] = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
+                row.set |= 1 << UInt32(slot)
             }
             pendingRow = row
             return row.everDeleted
