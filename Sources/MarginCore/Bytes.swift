@@ -18,6 +18,10 @@ public struct WireError: Error, Equatable, CustomStringConvertible {
 public struct ByteWriter {
     public private(set) var bytes: [UInt8] = []
     public init() {}
+    /// With room for `capacity` bytes, for a buffer whose size is known
+    /// beforehand (a change's byte form, made once per change sent,
+    /// received or hashed).
+    public init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
     public mutating func u8(_ v: UInt8) { bytes.append(v) }
     public mutating func u16(_ v: UInt16) { bytes.append(UInt8(v >> 8)); bytes.append(UInt8(v & 0xff)) }
@@ -33,7 +37,27 @@ public struct ByteWriter {
     public mutating func svarint(_ v: Int64) { uvarint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
     public mutating func raw(_ b: [UInt8]) { bytes += b }
     public mutating func string(_ s: String) { uvarint(UInt64(s.utf8.count)); bytes += s.utf8 }
-    public mutating func node(_ id: NodeID) { bytes += MarginCrypto.bytes(fromHex: id) ?? [UInt8](repeating: 0, count: 8) }
+    public mutating func node(_ id: NodeID) {
+        // The usual id, 16 hex digits, straight into the buffer.
+        var raw: UInt64 = 0, digits = 0
+        for c in id.utf8 {
+            let v: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c &- UInt8(ascii: "A") &+ 10
+            default: v = 0xff
+            }
+            guard v != 0xff, digits < 16 else { digits = -1; break }
+            raw = raw << 4 | UInt64(v)
+            digits += 1
+        }
+        if digits == 16 {
+            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: raw >> UInt64(shift))) }
+        } else {
+            bytes += MarginCrypto.bytes(fromHex: id) ?? [UInt8](repeating: 0, count: 8)
+        }
+    }
     public mutating func changeID(_ id: ChangeID) { node(id.origin); uvarint(UInt64(id.seq)) }
 }
 

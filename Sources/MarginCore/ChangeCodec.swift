@@ -51,7 +51,10 @@ public enum ChangeCodec {
     }
 
     public static func encoded(_ c: Change) -> [UInt8] {
-        var w = ByteWriter()
+        // Room for the whole form: fixed parts, strings, `seen` and `prev`.
+        var size = 96 + c.entity.utf8.count + c.field.utf8.count + (c.seen?.heads.count ?? 0) * 18
+        if case .text(let t) = c.value { size += t.utf8.count }
+        var w = ByteWriter(capacity: size)
         encode(c, into: &w)
         return w.bytes
     }

@@ -1,5 +1,6 @@
 import Foundation
 import MarginCore
+import MarginCrypto
 import MarginTestSupport
 @testable import MarginSync
 import XCTest
@@ -137,6 +138,26 @@ final class WireTests: XCTestCase {
 
     /// Deterministic random bytes: the decoder never crashes or hangs, it
     /// returns messages or throws.
+    /// A node id is written as its 8 bytes, the hex digits read in place;
+    /// anything else is written as before (its bytes, or 8 zeros).
+    func testNodeIDsAreWrittenAsTheirBytes() {
+        func written(_ id: String) -> [UInt8] {
+            var w = ByteWriter()
+            w.node(id)
+            return w.bytes
+        }
+        XCTAssertEqual(written("00112233445566aa"), [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0xaa])
+        XCTAssertEqual(written("FFEEDDCCBBAA9988"), [0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa, 0x99, 0x88])
+        var rng = SplitMix64(seed: 0x1D)
+        for _ in 0..<200 {
+            let id = String(format: "%016llx", rng.next())
+            XCTAssertEqual(written(id), bytes(fromHex: id))
+        }
+        XCTAssertEqual(written("0011223344556677aa"), bytes(fromHex: "0011223344556677aa"))
+        XCTAssertEqual(written("00112233445566zz"), [UInt8](repeating: 0, count: 8))
+        XCTAssertEqual(written("00112233"), [0x00, 0x11, 0x22, 0x33])
+    }
+
     func testSeededRandomBytes() {
         var rng = SplitMix64(seed: 0x5EED)
         for _ in 0..<3000 {
