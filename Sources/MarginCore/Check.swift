@@ -47,6 +47,17 @@ extension Store {
         let heads = Dictionary(uniqueKeysWithValues: try db.rows("SELECT origin, seq FROM heads").compactMap { row in
             row[0].string.map { ($0, row[1].int ?? 0) }
         })
+        // Every row's numbers name an entity and nodes (`changes` joins them,
+        // so a row that names none would drop out of everything below).
+        if let row = try db.rows("""
+            SELECT l.origin, l.seq FROM log l
+            WHERE NOT EXISTS (SELECT 1 FROM nodes WHERE key = l.origin) OR NOT EXISTS (SELECT 1 FROM entities WHERE key = l.entity)
+               OR (l.sup_origin IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nodes WHERE key = l.sup_origin))
+               OR (l.del_origin IS NOT NULL AND NOT EXISTS (SELECT 1 FROM nodes WHERE key = l.del_origin))
+            LIMIT 1
+            """).first {
+            throw MarginError.corrupt("a change-log row (node number \(row[0].int ?? 0), change \(row[1].int ?? 0)) names an entity or node the store has no id for")
+        }
         for row in try db.rows("SELECT origin, COUNT(*), MIN(seq), MAX(seq) FROM changes GROUP BY origin") {
             let origin = row[0].string ?? "?", count = row[1].int ?? 0, low = row[2].int ?? 0, high = row[3].int ?? 0
             guard low == 1, high == count else {

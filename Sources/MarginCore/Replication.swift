@@ -44,7 +44,7 @@ extension Store {
         // before it (the first one's, a look-up).
         let chunk: Int64 = 512
         var buffers: [[(Change, [UInt8], [UInt8]?)]] = Array(repeating: [], count: cursors.count)
-        let rowsSQL = "SELECT \(Store.baseChangeColumns), NULL, hash FROM changes WHERE origin = ? AND seq >= ? AND seq <= ? ORDER BY seq"
+        let rowsSQL = "\(Store.logRows) WHERE o.id = ? AND l.seq >= ? AND l.seq <= ? ORDER BY l.seq"
         let signaturesSQL = "SELECT seq, signature FROM signatures WHERE origin = ? AND seq >= ? AND seq <= ?"
         func refill(_ i: Int) throws {
             guard buffers[i].isEmpty, cursors[i].next <= cursors[i].last else { return }
@@ -344,7 +344,7 @@ extension Store {
                 parked.append(try Store.change(from: s))
                 return true
             }
-        try db.run("DELETE FROM changes WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
+        try db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .text(node.id), .integer(seq))
         try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
         batchHeads?[node.id] = seq - 1
         batchTips[node.id] = nil

@@ -3,8 +3,9 @@ import MarginSQLite
 /// The store's tables and their forward migrations. Index `i` of `migrations`
 /// brings `user_version` from `i` to `i + 1`.
 ///
-/// `changes` is the log and the source of truth. Everything else is derived
-/// from it and can be rebuilt from it: the `current` flag marks the winning
+/// `log` is the change log and the source of truth (`changes` is the same log
+/// with public ids, a view; `entities` and `nodes` number the ids). Everything
+/// else is derived from it and can be rebuilt from it: the `current` flag marks the winning
 /// change of each field (the LWW state; the `fields` view lists them),
 /// `records`/`annotations`/`codes` are column-shaped projections of the
 /// winners for querying, `conflicts` pairs concurrent changes.
@@ -130,6 +131,45 @@ enum Schema {
             DROP TABLE fields;
             ALTER TABLE changes_clustered RENAME TO changes;
             CREATE UNIQUE INDEX changes_by_origin ON changes(origin, seq);
+            CREATE VIEW fields AS SELECT kind, entity, field, value, origin, seq, ms, ctr FROM changes WHERE current = 1;
+            """)
+        },
+        { db in
+            // File version 6 (data schema still 3): local keys. The log
+            // names entities and origins by small integers (`entities`,
+            // `nodes`: each public id once, numbered in arrival order), so
+            // its key and its index by origin are a few bytes, not a hundred,
+            // and a batch appends where it writes. `changes` becomes a view
+            // with the public ids, read as before; the log is written
+            // through `Store` only.
+            try db.execute("""
+            CREATE TABLE nodes(key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+            CREATE TABLE entities(key INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL, UNIQUE(kind, id));
+            CREATE TABLE log(
+                entity INTEGER NOT NULL, field TEXT NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
+                ms INTEGER NOT NULL, ctr INTEGER NOT NULL, value,
+                sup_origin INTEGER, sup_seq INTEGER, del_origin INTEGER, del_seq INTEGER, seen TEXT, hash BLOB,
+                current INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY(entity, field, origin, seq)) WITHOUT ROWID;
+            INSERT INTO nodes(id)
+                SELECT origin FROM changes UNION SELECT sup_origin FROM changes WHERE sup_origin IS NOT NULL
+                UNION SELECT del_origin FROM changes WHERE del_origin IS NOT NULL;
+            INSERT INTO entities(kind, id) SELECT kind, entity FROM changes GROUP BY kind, entity ORDER BY min(ms), kind, entity;
+            INSERT INTO log
+                SELECT e.key, c.field, o.key, c.seq, c.ms, c.ctr, c.value,
+                    (SELECT key FROM nodes WHERE id = c.sup_origin), c.sup_seq,
+                    (SELECT key FROM nodes WHERE id = c.del_origin), c.del_seq, c.seen, c.hash, c.current
+                FROM changes c JOIN entities e ON e.kind = c.kind AND e.id = c.entity JOIN nodes o ON o.id = c.origin
+                ORDER BY 1, 2, 3, 4;
+            DROP VIEW fields;
+            DROP TABLE changes;
+            CREATE UNIQUE INDEX log_by_origin ON log(origin, seq);
+            CREATE VIEW changes AS
+                SELECT e.kind AS kind, e.id AS entity, l.field AS field, o.id AS origin, l.seq AS seq, l.ms AS ms, l.ctr AS ctr,
+                    l.value AS value, so.id AS sup_origin, l.sup_seq AS sup_seq, d.id AS del_origin, l.del_seq AS del_seq,
+                    l.seen AS seen, l.hash AS hash, l.current AS current
+                FROM log l JOIN entities e ON e.key = l.entity JOIN nodes o ON o.key = l.origin
+                    LEFT JOIN nodes so ON so.key = l.sup_origin LEFT JOIN nodes d ON d.key = l.del_origin;
             CREATE VIEW fields AS SELECT kind, entity, field, value, origin, seq, ms, ctr FROM changes WHERE current = 1;
             """)
         },

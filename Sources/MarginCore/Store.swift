@@ -61,6 +61,9 @@ public final class Store {
     var preparedLog: LogStatements?
     /// A pending row's upsert, per kind and set of columns (`flushPendingRow`).
     var rowUpserts: [Int: Statement] = [:]
+    /// See `nodeKey`, `entityKey`.
+    var nodeKeys: [NodeID: Int64] = [:]
+    var lastEntityKey: (kind: EntityKind, id: String, key: Int64)?
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
     var coalescing = false
@@ -255,6 +258,7 @@ public final class Store {
             // in memory go back with it.
             batchHeads = savedHeads
             batchTips = savedTips
+            forgetKeys()
             if outermost { pendingReindex.removeAll(); preparedIndex.removeAll(); foldedWithRow.removeAll() }
             throw error
         }
@@ -384,13 +388,20 @@ public final class Store {
     /// Appends `c` to the log; `current` when it is its field's winner.
     func appendToLog(_ c: Change, hash known: [UInt8]? = nil, current: Bool = false) throws {
         let hash = known ?? c.hash
+        func key(_ id: ChangeID?) throws -> SQLValue {
+            guard let id, let k = try nodeKey(id.origin, create: true) else { return .null }
+            return .integer(k)
+        }
+        guard let entity = try entityKey(c.kind, c.entity, create: true), let origin = try nodeKey(c.id.origin, create: true) else {
+            throw MarginError.corrupt("could not number \(c.kind.rawValue) \(c.entity) or node \(c.id.origin) in the log")
+        }
         let s = try logStatements().insert
         s.reset()
-        try s.bind(1, c.id.origin); try s.bind(2, c.id.seq); try s.bind(3, c.hlc.milliseconds); try s.bind(4, c.hlc.counter)
-        try s.bind(5, c.kind.rawValue); try s.bind(6, c.entity); try s.bind(7, c.field); try s.bind(8, c.value.sql)
-        try s.bind(9, c.supersedes?.origin); try s.bind(10, c.supersedes.map { SQLValue.integer($0.seq) } ?? .null)
-        try s.bind(11, c.deletionBase?.origin); try s.bind(12, c.deletionBase.map { SQLValue.integer($0.seq) } ?? .null)
-        try s.bind(13, c.seen?.description); try s.bind(14, hash); try s.bind(15, Int64(current ? 1 : 0))
+        try s.bind(1, entity); try s.bind(2, c.field); try s.bind(3, origin); try s.bind(4, c.id.seq)
+        try s.bind(5, c.hlc.milliseconds); try s.bind(6, c.hlc.counter); try s.bind(7, c.value.sql)
+        try s.bind(8, try key(c.supersedes)); try s.bind(9, c.supersedes.map { SQLValue.integer($0.seq) } ?? .null)
+        try s.bind(10, try key(c.deletionBase)); try s.bind(11, c.deletionBase.map { SQLValue.integer($0.seq) } ?? .null)
+        try s.bind(12, c.seen?.description); try s.bind(13, hash); try s.bind(14, Int64(current ? 1 : 0))
         try s.execute()
         if batchHeads != nil {
             batchHeads?[c.id.origin] = c.id.seq
@@ -414,7 +425,10 @@ public final class Store {
             hashes.append((c.id, prev))
             return true
         }
-        let update = try db.statement("UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?")
+        // Before file version 6 the log is the table `changes`.
+        let keyed = try db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").int != nil
+        let update = try db.statement(keyed ? "UPDATE log SET hash = ?1 WHERE origin = (SELECT key FROM nodes WHERE id = ?2) AND seq = ?3"
+                                            : "UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?")
         for (id, hash) in hashes { try update.run([.blob(hash), .text(id.origin), .integer(id.seq)]) }
     }
 
@@ -426,10 +440,11 @@ public final class Store {
     }
 
     func storedHash(_ id: ChangeID) throws -> [UInt8]? {
+        guard let origin = try nodeKey(id.origin, create: false) else { return nil }
         let s = try logStatements().hash
         s.reset()
         defer { s.reset() }
-        try s.bind(1, id.origin); try s.bind(2, id.seq)
+        try s.bind(1, origin); try s.bind(2, id.seq)
         guard try s.step() else { return nil }
         return s.column(0).blob
     }
@@ -457,6 +472,15 @@ public final class Store {
     }
 
     static let baseChangeColumns = "origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen"
+    /// The log's rows with their public ids, in `baseChangeColumns`' order,
+    /// then NULL (no `prev`), the hash and the row's keys (entity, origin):
+    /// for the paths that read the log in bulk, by key.
+    static let logRows = """
+        SELECT o.id, l.seq, l.ms, l.ctr, e.kind, e.id, l.field, l.value, so.id, l.sup_seq, d.id, l.del_seq, l.seen,
+            NULL, l.hash, l.entity, l.origin
+        FROM log l JOIN nodes o ON o.key = l.origin JOIN entities e ON e.key = l.entity
+            LEFT JOIN nodes so ON so.key = l.sup_origin LEFT JOIN nodes d ON d.key = l.del_origin
+        """
     /// A change with its chain link: `prev` is the hash of the origin's
     /// change before it (a primary-key probe).
     static let changeColumns = baseChangeColumns
@@ -499,18 +523,20 @@ public final class Store {
     /// Whether the field has a winner, without reading its value (a
     /// record's body can be long).
     func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Bool {
+        guard let key = try entityKey(kind, entity, create: false) else { return false }
         let s = try logStatements().exists
         s.reset()
         defer { s.reset() }
-        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        try s.bind(1, key); try s.bind(2, field)
         return try s.step()
     }
 
     public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
+        guard let key = try entityKey(kind, entity, create: false) else { return nil }
         let s = try logStatements().winner
         s.reset()
         defer { s.reset() }
-        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        try s.bind(1, key); try s.bind(2, field)
         guard try s.step(), let origin = s.text(0) else { return nil }
         return Winner(id: ChangeID(origin: origin, seq: s.int(1)),
                       stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
@@ -537,10 +563,12 @@ public final class Store {
         if coalescing, let row = pendingRow, row.fresh, row.kind == kind, row.entity == entity, !row.fields.contains(field) {
             return out
         }
+        // An entity without a key has no logged change at all.
+        guard let key = try entityKey(kind, entity, create: false) else { return out }
         let s = try logStatements().fieldRange
         s.reset()
         defer { s.reset() }
-        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
+        try s.bind(1, key); try s.bind(2, field)
         while try s.step() {
             guard let origin = s.text(0) else { continue }
             let seq = s.int(1)
@@ -562,6 +590,8 @@ public final class Store {
         let winner: Statement
         let exists: Statement
         let hash: Statement
+        /// Local keys (`nodes`, `entities`): look-up, and numbering a new id.
+        let nodeKey, newNode, entityKey, newEntity: Statement
         /// Per kind with a table: whether the entity has a row, and
         /// whether it was ever deleted.
         let recordRow, annotationRow, codeRow: Statement
@@ -576,21 +606,25 @@ public final class Store {
 
         init(_ db: Database) throws {
             insert = try db.statement("""
-                INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash, current)
-                VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                INSERT INTO log(entity, field, origin, seq, ms, ctr, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash, current)
+                VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                 """)
             fieldRange = try db.statement("""
-                SELECT origin, seq, ms, ctr, value, sup_origin, sup_seq, current FROM changes
-                WHERE kind = ?1 AND entity = ?2 AND field = ?3
+                SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
+                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
+                WHERE l.entity = ?1 AND l.field = ?2
                 """)
-            setCurrent = try db.statement("""
-                UPDATE changes SET current = ?6 WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND origin = ?4 AND seq = ?5
-                """)
+            setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = ?2 AND origin = ?3 AND seq = ?4")
             winner = try db.statement("""
-                SELECT origin, seq, ms, ctr, value FROM changes WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND current = 1
+                SELECT o.id, l.seq, l.ms, l.ctr, l.value FROM log l JOIN nodes o ON o.key = l.origin
+                WHERE l.entity = ?1 AND l.field = ?2 AND l.current = 1
                 """)
-            exists = try db.statement("SELECT 1 FROM changes WHERE kind = ?1 AND entity = ?2 AND field = ?3 AND current = 1")
-            hash = try db.statement("SELECT hash FROM changes WHERE origin = ?1 AND seq = ?2")
+            exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = ?2 AND current = 1")
+            hash = try db.statement("SELECT hash FROM log WHERE origin = ?1 AND seq = ?2")
+            nodeKey = try db.statement("SELECT key FROM nodes WHERE id = ?1")
+            newNode = try db.statement("INSERT INTO nodes(id) VALUES(?1) RETURNING key")
+            entityKey = try db.statement("SELECT key FROM entities WHERE kind = ?1 AND id = ?2")
+            newEntity = try db.statement("INSERT INTO entities(kind, id) VALUES(?1, ?2) RETURNING key")
             recordRow = try db.statement("SELECT ever_deleted FROM records WHERE id = ?1")
             annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE id = ?1")
             codeRow = try db.statement("SELECT ever_deleted FROM codes WHERE id = ?1")
@@ -602,6 +636,48 @@ public final class Store {
         let prepared = try LogStatements(db)
         preparedLog = prepared
         return prepared
+    }
+
+    // MARK: - Local keys
+
+    /// The log's number for a node id (`nodes`); with `create`, a new id is
+    /// numbered. Numbers are never changed or reused, so one read (or made
+    /// and committed) stays true for every connection; `write` forgets the
+    /// cache when a transaction rolls back, taking new numbers with it.
+    func nodeKey(_ id: NodeID, create: Bool) throws -> Int64? {
+        if let key = nodeKeys[id] { return key }
+        let statements = try logStatements()
+        guard let key = try Store.key(statements.nodeKey, statements.newNode, [.text(id)], create: create) else { return nil }
+        nodeKeys[id] = key
+        return key
+    }
+
+    /// The log's number for an entity (`entities`), as `nodeKey`. The last
+    /// entity is kept apart: changes come in runs of one entity.
+    func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
+        if let last = lastEntityKey, last.kind == kind, last.id == id { return last.key }
+        let statements = try logStatements()
+        guard let key = try Store.key(statements.entityKey, statements.newEntity, [.text(kind.rawValue), .text(id)], create: create) else {
+            return nil
+        }
+        lastEntityKey = (kind, id, key)
+        return key
+    }
+
+    private static func key(_ find: Statement, _ make: Statement, _ values: [SQLValue], create: Bool) throws -> Int64? {
+        for s in create ? [find, make] : [find] {
+            s.reset()
+            defer { s.reset() }
+            for (i, v) in values.enumerated() { try s.bind(Int32(i + 1), v) }
+            if try s.step() { return s.int(0) }
+        }
+        return nil
+    }
+
+    /// Forgets the numbers read or made: after a rollback.
+    func forgetKeys() {
+        nodeKeys.removeAll()
+        lastEntityKey = nil
     }
 
     /// Folds one change into the derived state, appending it to the log
@@ -628,10 +704,12 @@ public final class Store {
     }
 
     private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool) throws {
+        guard let key = try entityKey(kind, entity, create: false), let origin = try nodeKey(id.origin, create: false) else {
+            throw MarginError.corrupt("change \(id) is not numbered in the log")
+        }
         let s = try logStatements().setCurrent
         s.reset()
-        try s.bind(1, kind.rawValue); try s.bind(2, entity); try s.bind(3, field)
-        try s.bind(4, id.origin); try s.bind(5, id.seq); try s.bind(6, Int64(current ? 1 : 0))
+        try s.bind(1, key); try s.bind(2, field); try s.bind(3, origin); try s.bind(4, id.seq); try s.bind(5, Int64(current ? 1 : 0))
         try s.execute()
     }
 
@@ -1057,29 +1135,35 @@ public final class Store {
     public func rebuildState() throws {
         try db.transaction {
             for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
-            try db.execute("UPDATE changes SET current = 0 WHERE current <> 0")
+            try db.execute("UPDATE log SET current = 0 WHERE current <> 0")
             try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
             // Read in chunks in key order, each chunk whole before it is
             // folded: folding sets winner flags in this same table, and
             // SQLite leaves a scan of a table the connection is changing
             // undefined.
-            var after: (kind: String, entity: String, field: String, origin: String, seq: Int64)?
-            let first = try db.statement("SELECT \(Store.changeColumns) FROM changes ORDER BY kind, entity, field, origin, seq LIMIT 4096")
+            var after: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+            let first = try db.statement("\(Store.logRows) ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096")
             let next = try db.statement("""
-                SELECT \(Store.changeColumns) FROM changes WHERE (kind, entity, field, origin, seq) > (?, ?, ?, ?, ?)
-                ORDER BY kind, entity, field, origin, seq LIMIT 4096
+                \(Store.logRows) WHERE (l.entity, l.field, l.origin, l.seq) > (?, ?, ?, ?)
+                ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096
                 """)
             while true {
                 var chunk: [Change] = []
-                let read = { (s: Statement) throws -> Bool in chunk.append(try Store.change(from: s)); return true }
+                var last: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+                let read = { (s: Statement) throws -> Bool in
+                    let c = try Store.change(from: s)
+                    chunk.append(c)
+                    last = (s.int(15), c.field, s.int(16), c.id.seq)
+                    return true
+                }
                 if let a = after {
-                    try next.forEach([.text(a.kind), .text(a.entity), .text(a.field), .text(a.origin), .integer(a.seq)], read)
+                    try next.forEach([.integer(a.entity), .text(a.field), .integer(a.origin), .integer(a.seq)], read)
                 } else {
                     try first.forEach([], read)
                 }
-                guard let last = chunk.last else { break }
+                guard let last else { break }
                 for c in chunk { try fold(c, hash: nil, logged: true) }
-                after = (last.kind.rawValue, last.entity, last.field, last.id.origin, last.id.seq)
+                after = last
             }
             try flushReindex()
         }

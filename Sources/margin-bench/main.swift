@@ -405,26 +405,21 @@ let (_, rawRowsSeconds) = try time {
     }
 }
 // The floor under apply: the same number of rows into a table shaped like
-// the change log (clustered by field, with its index by origin), and
-// nothing else.
+// the change log (keyed by entity and node numbers, with its index by
+// origin), and nothing else.
 try plain.execute("""
-    CREATE TABLE changes(kind TEXT NOT NULL, entity TEXT NOT NULL, field TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
-        ms INTEGER NOT NULL, ctr INTEGER NOT NULL, value, sup_origin TEXT, sup_seq INTEGER,
-        del_origin TEXT, del_seq INTEGER, seen TEXT, hash BLOB, current INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY(kind, entity, field, origin, seq)) WITHOUT ROWID;
+    CREATE TABLE changes(entity INTEGER NOT NULL, field TEXT NOT NULL, origin INTEGER NOT NULL, seq INTEGER NOT NULL,
+        ms INTEGER NOT NULL, ctr INTEGER NOT NULL, value, sup_origin INTEGER, sup_seq INTEGER,
+        del_origin INTEGER, del_seq INTEGER, seen TEXT, hash BLOB, current INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY(entity, field, origin, seq)) WITHOUT ROWID;
     CREATE UNIQUE INDEX changes_by_origin ON changes(origin, seq);
     """)
 let (_, logIndexedSeconds) = try time {
     try plain.transaction {
-        let insert = try plain.statement("""
-            INSERT INTO changes(origin, seq, ms, ctr, kind, entity, field, value) VALUES(?, ?, ?, 0, 'annotation', ?, ?, ?)
-            """)
-        // Entity ids as the store makes them: time-ordered, ten fields each.
-        var entity = ""
+        let insert = try plain.statement("INSERT INTO changes(entity, field, origin, seq, ms, ctr, value) VALUES(?, ?, 1, ?, ?, 0, ?)")
+        // Ten fields an entity, numbered in arrival order.
         for i in 0..<applied {
-            if i % 10 == 0 { entity = Store.newAnnotationID(milliseconds: 1_700_000_000_000 + Int64(i)) }
-            try insert.run([.text("00112233445566cc"), .integer(Int64(i + 1)), .integer(Int64(i)), .text(entity),
-                            .text("f\(i % 10)"), .text("\(i)")])
+            try insert.run([.integer(Int64(i / 10 + 1)), .text("f\(i % 10)"), .integer(Int64(i + 1)), .integer(Int64(i)), .text("\(i)")])
         }
     }
 }

@@ -74,19 +74,19 @@ final class CheckTests: StoreTestCase {
     /// A bit flipped in one stored change (its value, or a link of its chain).
     func testAnAlteredChangeIsNamedByItsHash() throws {
         let (a, _, aid) = try populated()
-        try a.db.run("UPDATE changes SET value = '161' WHERE kind = 'annotation' AND entity = ? AND field = 'value' AND value = '160'", .text(aid))
+        try a.db.run("UPDATE log SET value = '161' WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'value' AND value = '160'", .text(aid))
         assertCorrupt(a, "does not match its hash")
     }
 
     func testABrokenChainLinkIsNamed() throws {
         let (a, _, _) = try populated()
-        try a.db.run("UPDATE changes SET hash = zeroblob(32) WHERE origin = ? AND seq = 2", .text(a.node.id))
+        try a.db.run("UPDATE log SET hash = zeroblob(32) WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq = 2", .text(a.node.id))
         assertCorrupt(a, "does not match its hash")
     }
 
     func testAGapInTheLogIsNamed() throws {
         let (a, _, _) = try populated()
-        try a.db.run("DELETE FROM changes WHERE origin = ? AND seq = 3", .text(a.node.id))
+        try a.db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq = 3", .text(a.node.id))
         assertCorrupt(a, "has gaps")
     }
 
@@ -98,7 +98,7 @@ final class CheckTests: StoreTestCase {
 
     func testAMissingSupersededChangeIsNamed() throws {
         let (a, _, _) = try populated()
-        try a.db.run("UPDATE changes SET sup_seq = 999 WHERE (origin, seq) = (SELECT origin, seq FROM changes WHERE sup_seq IS NOT NULL LIMIT 1)")
+        try a.db.run("UPDATE log SET sup_seq = 999 WHERE (origin, seq) = (SELECT origin, seq FROM log WHERE sup_seq IS NOT NULL LIMIT 1)")
         try rehash(a)
         assertCorrupt(a, "supersedes \(a.node.id):999 is not held")
     }
@@ -112,7 +112,7 @@ final class CheckTests: StoreTestCase {
     func testAWinnerFlagOnTheWrongChangeIsNamed() throws {
         let (a, _, aid) = try populated()
         // The field's older changes marked as winners, the winner not.
-        try a.db.run("UPDATE changes SET current = 1 - current WHERE kind = 'annotation' AND entity = ? AND field = 'value'", .text(aid))
+        try a.db.run("UPDATE log SET current = 1 - current WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'value'", .text(aid))
         assertCorrupt(a, "the live state")
     }
 
@@ -120,10 +120,18 @@ final class CheckTests: StoreTestCase {
         let (a, _, aid) = try populated()
         // A log whose span fields disagree, with the state rebuilt from it,
         // so that only the quote check can notice.
-        try a.db.run("UPDATE changes SET value = value + 1 WHERE kind = 'annotation' AND entity = ? AND field = 'start'", .text(aid))
+        try a.db.run("UPDATE log SET value = value + 1 WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'start'", .text(aid))
         try rehash(a)
         try a.rebuildState()
         assertCorrupt(a, "annotation \(aid)")
+    }
+
+    /// The log names entities and nodes by number: a row whose number
+    /// names nothing would drop out of every read of the log.
+    func testALogRowThatNamesNoEntityIsNamed() throws {
+        let (a, _, aid) = try populated()
+        try a.db.run("UPDATE entities SET key = key + 100000 WHERE kind = 'annotation' AND id = ?", .text(aid))
+        assertCorrupt(a, "names an entity or node the store has no id for")
     }
 
     func testAClockBehindTheLogIsNamed() throws {

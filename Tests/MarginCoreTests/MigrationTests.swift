@@ -66,4 +66,25 @@ final class MigrationTests: StoreTestCase {
 
         try assertWritesAndSyncs(s)
     }
+
+    /// A store written by the release before local keys (file version 5:
+    /// Fixtures/schema5-bob.sql, the schema-4 fixture upgraded and written
+    /// to by that release's `margin`, then dumped) keeps every change, its
+    /// hash chain and its state.
+    func testAStoreOfTheReleaseBeforeLocalKeysUpgradesInPlace() throws {
+        let s = try schema4Store(fixture: "schema5-bob.sql", version: 5)
+        XCTAssertEqual(try s.db.userVersion, Schema.fileVersion)
+        // What that release's `margin digest` printed for this store.
+        XCTAssertEqual(try s.digest(), "9fd0ed283b994872fd2b80b24e4c1a405795502c3ce5dfb5ec3dd7c1c9b22afc")
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM log").int, 138, "every change kept")
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM changes").int, 138, "every change named by its ids")
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM nodes").int, 3)
+        XCTAssertEqual(try s.status().annotations, 6)
+        XCTAssertEqual(try s.conflictCount(), 2, "one open, one resolved")
+        XCTAssertNil(try s.db.scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'changes'").string,
+                     "the log is keyed; `changes` is a view")
+        try s.check()
+
+        try assertWritesAndSyncs(s)
+    }
 }

@@ -7,6 +7,23 @@ final class StoreTests: StoreTestCase {
     /// A rebuild reads the log in chunks of 4096 changes, each resumed after
     /// the last key of the one before: more than two chunks here, with
     /// fields changed several times, so that winners move across chunks.
+    /// A write that numbered new entities and nodes and then failed takes
+    /// the numbers with it: the next write numbers its ids again and its
+    /// log rows name them.
+    func testNumbersMadeByAWriteThatRolledBackAreNotUsed() throws {
+        let s = try makeStore("numbers")
+        struct Stop: Error {}
+        XCTAssertThrowsError(try s.write {
+            _ = try s.addCode(name: "first", description: nil, colour: nil, parent: nil)
+            throw Stop()
+        })
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM nodes").int, 0)
+        let code = try s.addCode(name: "second", description: nil, colour: nil, parent: nil)
+        XCTAssertEqual(try s.codes().map(\.id), [code])
+        XCTAssertEqual(try s.db.scalar("SELECT count(*) FROM changes").int, try s.db.scalar("SELECT count(*) FROM log").int)
+        try s.check()
+    }
+
     func testARebuildOfAManyChunkLogGivesTheLiveState() throws {
         let s = try makeStore("big")
         let body = "曲麻萊縣成立16個臨時黨支部,共有159名黨員參加,抽調354名幹部。"

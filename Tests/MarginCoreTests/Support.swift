@@ -64,17 +64,19 @@ extension StoreTestCase {
     /// end of that release's demo (conflicts, a resolution, a restored
     /// backup's fork recovery), schema4-bob.key its node key. `alter` may
     /// turn the file into an older one before the store opens it.
-    func schema4Store(alter: (Database) throws -> Void = { _ in }) throws -> Store {
+    /// `fixture`: a dump of bob's store (schema4-bob.sql, or the same
+    /// store as a later release left it), at file version `version`.
+    func schema4Store(fixture: String = "schema4-bob.sql", version: Int = 4, alter: (Database) throws -> Void = { _ in }) throws -> Store {
         let fixtures = Paths.repo.appendingPathComponent("Tests/MarginCoreTests/Fixtures")
         let folder = dir.appendingPathComponent("bob").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = (folder as NSString).appendingPathComponent(Store.fileName)
         let load = try Database(path: path)
-        try load.execute(try String(contentsOf: fixtures.appendingPathComponent("schema4-bob.sql"), encoding: .utf8))
+        try load.execute(try String(contentsOf: fixtures.appendingPathComponent(fixture), encoding: .utf8))
         load.close()
         // Opened again: the dump writes the full-text tables into the schema directly.
         let db = try Database(path: path)
-        XCTAssertEqual(try db.userVersion, 4)
+        XCTAssertEqual(try db.userVersion, version)
         try alter(db)
         db.close()
         let key = (folder as NSString).appendingPathComponent(NodeKey.fileName)

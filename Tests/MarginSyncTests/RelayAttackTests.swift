@@ -87,7 +87,7 @@ final class RelayAttackTests: SyncTestCase {
         let a = try node("alice"), b = try node("bob", serve: false)
         let (rid, code) = try seed(a)
         let id = try a.store.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
-        try a.store.db.run("UPDATE changes SET value = '951' WHERE entity = ? AND field = 'value'", .text(id))
+        try a.store.db.run("UPDATE log SET value = '951' WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'value'", .text(id))
         XCTAssertThrowsError(try a.store.check()) { e in
             XCTAssertTrue(MarginError.message(for: e).contains("does not match its hash"), MarginError.message(for: e))
         }
@@ -95,7 +95,7 @@ final class RelayAttackTests: SyncTestCase {
             XCTAssertTrue("\(e)".contains("does not match its hash"), "\(e)")
         }
         XCTAssertEqual(try b.store.status().annotations, 0, "nothing of it reached bob")
-        try a.store.db.run("UPDATE changes SET value = '159' WHERE entity = ? AND field = 'value'", .text(id))
+        try a.store.db.run("UPDATE log SET value = '159' WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'value'", .text(id))
         try b.sync(with: a)
         XCTAssertEqual(try b.store.digest(), try a.store.digest())
     }
