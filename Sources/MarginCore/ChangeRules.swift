@@ -136,10 +136,10 @@ extension Store {
             texts[record] = text
         }
         guard s >= 0, e > s, e <= Int64(text.count) else { return "annotation \(annotation): span \(s)..\(e) is not within the body (0..\(text.count))" }
-        let span: Span
-        do { span = try Span(in: text, start: Int(s), end: Int(e)) } catch { return "annotation \(annotation): \(MarginError.message(for: error))" }
-        guard span.quote.utf8.elementsEqual(quote.utf8) else { return "annotation \(annotation): the quote does not match the body at \(s)..\(e)" }
-        guard span.prefix.utf8.elementsEqual(prefix.utf8), span.suffix.utf8.elementsEqual(suffix.utf8) else { return "annotation \(annotation): the prefix or suffix does not match the body around \(s)..\(e)" }
+        do { try Span.checkRange(in: text, start: Int(s), end: Int(e)) } catch { return "annotation \(annotation): \(MarginError.message(for: error))" }
+        let held = Span.holds(text, start: Int(s), end: Int(e), quote: quote, prefix: prefix, suffix: suffix)
+        guard held.quote else { return "annotation \(annotation): the quote does not match the body at \(s)..\(e)" }
+        guard held.context else { return "annotation \(annotation): the prefix or suffix does not match the body around \(s)..\(e)" }
         return nil
     }
 }

@@ -64,6 +64,7 @@ public final class Store {
     /// See `nodeKey`, `entityKey`.
     var nodeKeys: [NodeID: Int64] = [:]
     var lastEntityKey: (kind: EntityKind, id: String, key: Int64)?
+    var entityKeys: [EntityRef: Int64] = [:]
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
     var coalescing = false
@@ -653,15 +654,27 @@ public final class Store {
     }
 
     /// The log's number for an entity (`entities`), as `nodeKey`. The last
-    /// entity is kept apart: changes come in runs of one entity.
+    /// entity is kept apart (changes come in runs of one entity), the others
+    /// up to a bound (a batch's span checks look its annotations up again).
     func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
         if let last = lastEntityKey, last.kind == kind, last.id == id { return last.key }
+        let ref = EntityRef(kind: kind, id: id)
+        if let key = entityKeys[ref] {
+            lastEntityKey = (kind, id, key)
+            return key
+        }
         let statements = try logStatements()
         guard let key = try Store.key(statements.entityKey, statements.newEntity, [.text(kind.rawValue), .text(id)], create: create) else {
             return nil
         }
         lastEntityKey = (kind, id, key)
+        if entityKeys.count >= 1 << 16 { entityKeys.removeAll(keepingCapacity: true) }
+        entityKeys[ref] = key
         return key
+    }
+    struct EntityRef: Hashable {
+        var kind: EntityKind
+        var id: String
     }
 
     private static func key(_ find: Statement, _ make: Statement, _ values: [SQLValue], create: Bool) throws -> Int64? {
@@ -677,6 +690,7 @@ public final class Store {
     /// Forgets the numbers read or made: after a rollback.
     func forgetKeys() {
         nodeKeys.removeAll()
+        entityKeys.removeAll()
         lastEntityKey = nil
     }
 

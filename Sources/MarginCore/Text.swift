@@ -46,6 +46,18 @@ public struct ScalarText: Sendable {
         return false
     }
 
+    /// Whether the scalars from `start` to `end` are `text`'s, compared in
+    /// place (what `slice(start, end) == text` says, by scalar).
+    public func holds(_ text: String, from start: Int, to end: Int) -> Bool {
+        let s = max(0, min(start, count)), e = max(s, min(end, count))
+        var i = s
+        for u in text.unicodeScalars {
+            guard i < e, scalars[i] == u else { return false }
+            i += 1
+        }
+        return i == e
+    }
+
     public func slice(_ start: Int, _ end: Int) -> String {
         let s = max(0, min(start, count)), e = max(s, min(end, count))
         var out = String.UnicodeScalarView()
@@ -97,17 +109,30 @@ public struct Span: Equatable, Sendable {
     }
 
     public init(in text: ScalarText, start: Int, end: Int) throws {
+        try Span.checkRange(in: text, start: start, end: end)
+        self.start = start
+        self.end = end
+        quote = text.slice(start, end)
+        prefix = text.slice(max(0, start - Span.contextLength), start)
+        suffix = text.slice(end, min(text.count, end + Span.contextLength))
+    }
+
+    /// Where a span may lie: inside the body, on character boundaries.
+    static func checkRange(in text: ScalarText, start: Int, end: Int) throws {
         guard start >= 0, end <= text.count, start < end else {
             throw MarginError.invalid("range \(start)..\(end) is outside the body (0..\(text.count))")
         }
         guard text.isBoundary(start), text.isBoundary(end) else {
             throw MarginError.invalid("range \(start)..\(end) would split a character (grapheme cluster); choose offsets on character boundaries")
         }
-        self.start = start
-        self.end = end
-        quote = text.slice(start, end)
-        prefix = text.slice(max(0, start - Span.contextLength), start)
-        suffix = text.slice(end, min(text.count, end + Span.contextLength))
+    }
+
+    /// Whether `quote`, `prefix` and `suffix` are what the body holds at and
+    /// around `start..<end` (a range `checkRange` passed), compared in place.
+    static func holds(_ text: ScalarText, start: Int, end: Int, quote: String, prefix: String, suffix: String) -> (quote: Bool, context: Bool) {
+        (text.holds(quote, from: start, to: end),
+         text.holds(prefix, from: max(0, start - contextLength), to: start)
+            && text.holds(suffix, from: end, to: min(text.count, end + contextLength)))
     }
 
     /// True when the stored quote still stands at the stored offsets.

@@ -5,6 +5,20 @@ final class TextTests: XCTestCase {
     /// The quick check passes only text Foundation's NFC leaves as it is:
     /// every scalar of its ranges, alone and after each other one of a
     /// sample, and the forms it must send the long way.
+    /// `holds` says what comparing with a slice says, without making one.
+    func testHoldsAgreesWithSlicing() {
+        let text = ScalarText("共有159名黨員加入其中,成立16個臨時黨支部。👩‍⚕️e\u{301}")
+        let candidates = ["", "共有", "159名黨員", "黨支部。", "部。👩", "e", "e\u{301}", "159名党员", "共有159名黨員加入其中,成立16個臨時黨支部。👩‍⚕️e\u{301}x"]
+        for start in 0...text.count {
+            for end in start...text.count {
+                for c in candidates + [text.slice(start, end)] {
+                    XCTAssertEqual(text.holds(c, from: start, to: end), text.slice(start, end) == c && Array(c.unicodeScalars) == Array(text.slice(start, end).unicodeScalars),
+                                   "\(start)..\(end) \(c)")
+                }
+            }
+        }
+    }
+
     func testTheNFCQuickCheckPassesOnlyNormalisedText() {
         let ranges: [ClosedRange<UInt32>] = [0x1...0x2FF, 0x2010...0x2027, 0x2030...0x205E, 0x3000...0x3029, 0x3030...0x303F,
                                              0x3400...0x4DBF, 0x4E00...0x9FFF, 0xFF01...0xFFEF]
