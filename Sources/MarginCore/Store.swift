@@ -623,9 +623,9 @@ public final class Store {
             exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = ?2 AND current = 1")
             hash = try db.statement("SELECT hash FROM log WHERE origin = ?1 AND seq = ?2")
             nodeKey = try db.statement("SELECT key FROM nodes WHERE id = ?1")
-            newNode = try db.statement("INSERT INTO nodes(id) VALUES(?1) RETURNING key")
+            newNode = try db.statement("INSERT INTO nodes(id) VALUES(?1)")
             entityKey = try db.statement("SELECT key FROM entities WHERE kind = ?1 AND id = ?2")
-            newEntity = try db.statement("INSERT INTO entities(kind, id) VALUES(?1, ?2) RETURNING key")
+            newEntity = try db.statement("INSERT INTO entities(kind, id) VALUES(?1, ?2)")
             recordRow = try db.statement("SELECT ever_deleted FROM records WHERE id = ?1")
             annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE id = ?1")
             codeRow = try db.statement("SELECT ever_deleted FROM codes WHERE id = ?1")
@@ -648,7 +648,7 @@ public final class Store {
     func nodeKey(_ id: NodeID, create: Bool) throws -> Int64? {
         if let key = nodeKeys[id] { return key }
         let statements = try logStatements()
-        guard let key = try Store.key(statements.nodeKey, statements.newNode, [.text(id)], create: create) else { return nil }
+        guard let key = try number(statements.nodeKey, statements.newNode, [.text(id)], create: create) else { return nil }
         nodeKeys[id] = key
         return key
     }
@@ -664,7 +664,7 @@ public final class Store {
             return key
         }
         let statements = try logStatements()
-        guard let key = try Store.key(statements.entityKey, statements.newEntity, [.text(kind.rawValue), .text(id)], create: create) else {
+        guard let key = try number(statements.entityKey, statements.newEntity, [.text(kind.rawValue), .text(id)], create: create) else {
             return nil
         }
         lastEntityKey = (kind, id, key)
@@ -677,14 +677,16 @@ public final class Store {
         var id: String
     }
 
-    private static func key(_ find: Statement, _ make: Statement, _ values: [SQLValue], create: Bool) throws -> Int64? {
-        for s in create ? [find, make] : [find] {
-            s.reset()
-            defer { s.reset() }
-            for (i, v) in values.enumerated() { try s.bind(Int32(i + 1), v) }
-            if try s.step() { return s.int(0) }
-        }
-        return nil
+    private func number(_ find: Statement, _ make: Statement, _ values: [SQLValue], create: Bool) throws -> Int64? {
+        find.reset()
+        defer { find.reset() }
+        for (i, v) in values.enumerated() { try find.bind(Int32(i + 1), v) }
+        if try find.step() { return find.int(0) }
+        guard create else { return nil }
+        make.reset()
+        for (i, v) in values.enumerated() { try make.bind(Int32(i + 1), v) }
+        try make.execute()
+        return db.lastInsertRowID
     }
 
     /// Forgets the numbers read or made: after a rollback.

@@ -231,6 +231,10 @@ public final class Database {
     }
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
+    /// The rowid of the row this connection inserted last: a new row's
+    /// number without a RETURNING clause, which SQLite runs through a
+    /// temporary table.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when
