@@ -655,7 +655,8 @@ public final class Store {
 
     /// The log's number for an entity (`entities`), as `nodeKey`. The last
     /// entity is kept apart (changes come in runs of one entity), the others
-    /// up to a bound (a batch's span checks look its annotations up again).
+    /// up to 4,096, about a 1 MB batch's entities (its span checks look its
+    /// annotations up again): enough for a batch, flat in memory for a sync.
     func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
         if let last = lastEntityKey, last.kind == kind, last.id == id { return last.key }
         let ref = EntityRef(kind: kind, id: id)
@@ -668,7 +669,7 @@ public final class Store {
             return nil
         }
         lastEntityKey = (kind, id, key)
-        if entityKeys.count >= 1 << 16 { entityKeys.removeAll(keepingCapacity: true) }
+        if entityKeys.count >= 4096 { entityKeys.removeAll(keepingCapacity: true) }
         entityKeys[ref] = key
         return key
     }
