@@ -360,7 +360,9 @@ public final class SyncSession {
         var expected: UInt64 = 1
         var held = holding, future: Set<NodeID> = []
         var forks: [ChangeID] = []
-        var records: Set<String> = [], annotations: Set<String> = []
+        // Only how many distinct ones: kept as hashes, so that a sync of a
+        // million changes does not hold every id it touched.
+        var records: Set<Int> = [], annotations: Set<Int> = []
         // The next batches are read and decoded while this one is applied.
         let incoming = ReadAhead<Message>(depth: 2, idle: conn.idle, receive: { [conn] in try conn.receive() },
                                           isLast: { if case .batch = $0 { false } else { true } },
@@ -392,8 +394,8 @@ public final class SyncSession {
                 report.tookBack += outcome.tookBack
                 if let r = outcome.recovery { report.recovery = r }
                 if outcome.ownForkPending { report.ownForkPending = true }
-                records.formUnion(outcome.records)
-                annotations.formUnion(outcome.annotations)
+                records.formUnion(outcome.records.lazy.map(\.hashValue))
+                annotations.formUnion(outcome.annotations.lazy.map(\.hashValue))
                 try conn.send(.ack(number: number, applied: UInt64(outcome.applied)))
             case .done:
                 report.records = records.count

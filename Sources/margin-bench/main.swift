@@ -520,6 +520,8 @@ let encryptedBest = min(bigSync.0, secondSync.0), plainBest = min(plainSync.0, s
 metrics.append(Metric(name: "sync_encryption_cost", value: encryptedBest, baseline: plainBest, unit: "s",
                       target: "encrypted ≤ 1.15 × the same sync unencrypted (best of two each)", met: encryptedBest <= 1.15 * plainBest))
 let bigRSS = max(bigSync.2, bigSync.3), smallRSS = max(smallSync.2, smallSync.3)
+note(String(format: "initial_sync_rss: server %.1f MB, client %.1f MB at %d changes; %.1f and %.1f MB at %d",
+            bigSync.2, bigSync.3, bigSync.1, smallSync.2, smallSync.3, smallSync.1))
 metrics.append(Metric(name: "initial_sync_rss", value: bigRSS, baseline: smallRSS, unit: "MB",
                       target: "≤ 150 MB, flat (baseline: the same at 1/10 the changes; 1/2 in --quick)", met: bigRSS <= 150 && bigRSS / smallRSS <= 1.5))
 
