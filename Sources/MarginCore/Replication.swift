@@ -208,21 +208,30 @@ extension Store {
     /// on the last of them, verifying one signature per origin; returns the
     /// verified signatures, to keep.
     private func verifiedSignatures(_ changes: [Change], _ hashes: [[UInt8]], _ signatures: [HeadSignature]) throws -> [HeadSignature] {
-        var last: [NodeID: (change: Change, hash: [UInt8])] = [:]
-        for (c, hash) in zip(changes, hashes) {
+        // Each origin's last change so far, by index; the origin of the
+        // run under way is checked first (changes come in runs of one origin).
+        var last: [NodeID: Int] = [:]
+        var run: (origin: NodeID, index: Int)?
+        for i in changes.indices {
+            let id = changes[i].id
+            let previous: Int?
+            if let r = run, r.origin == id.origin { previous = r.index } else { previous = last[id.origin] }
             // Within the batch each origin's changes must form one chain.
-            if let p = last[c.id.origin], c.id.seq == p.change.id.seq + 1 {
-                guard c.prev == p.hash else {
-                    throw MarginError.invalid("change \(c.id) refused: it does not follow \(p.change.id) in its origin's hash chain")
+            if let p = previous, id.seq == changes[p].id.seq + 1 {
+                guard changes[i].prev == hashes[p] else {
+                    throw MarginError.invalid("change \(id) refused: it does not follow \(changes[p].id) in its origin's hash chain")
                 }
             }
-            last[c.id.origin] = (c, hash)
+            if let r = run, r.origin != id.origin { last[r.origin] = r.index }
+            run = (id.origin, i)
         }
+        if let r = run { last[r.origin] = r.index }
         var verified: [HeadSignature] = []
         // An origin whose last change here is already held (same hash) brings
         // nothing new; every other one, a fork's other branch included, must
         // come signed.
-        for (origin, (c, hash)) in last.sorted(by: { $0.key < $1.key }) where try storedHash(c.id) != hash {
+        for (origin, i) in last.sorted(by: { $0.key < $1.key }) where try storedHash(changes[i].id) != hashes[i] {
+            let c = changes[i], hash = hashes[i]
             guard let s = signatures.first(where: { $0.origin == origin && $0.seq == c.id.seq }) else {
                 // Schema 2 history whose node has not signed it yet, here.
                 if try isUnsignedLegacy(origin) { continue }
