@@ -247,7 +247,10 @@ func path(_ name: String) -> String { root.appendingPathComponent(name).path }
 
 // Sizes: the full run uses the sizes the targets name; --quick shrinks them.
 let annotationsN = quick ? 10_000 : 100_000          // write_overhead (× ~10 changes each)
-let smallSyncN = quick ? 5_000 : 10_000               // annotations in the small sync store (a tenth; half in --quick, so the RSS baseline means something)
+// Annotations in the small sync store, the RSS baseline: its store must be
+// larger than the 32 MB page cache, or the check measures the cache filling
+// (3/10 of the changes; half in --quick).
+let smallSyncN = quick ? 5_000 : 30_000
 let reportsN = quick ? 10_000 : 100_000               // search and CLI store
 let importN = quick ? 500 : 5_000                     // files for import_rate
 
@@ -523,7 +526,7 @@ let bigRSS = max(bigSync.2, bigSync.3), smallRSS = max(smallSync.2, smallSync.3)
 note(String(format: "initial_sync_rss: server %.1f MB, client %.1f MB at %d changes; %.1f and %.1f MB at %d",
             bigSync.2, bigSync.3, bigSync.1, smallSync.2, smallSync.3, smallSync.1))
 metrics.append(Metric(name: "initial_sync_rss", value: bigRSS, baseline: smallRSS, unit: "MB",
-                      target: "≤ 150 MB, flat (baseline: the same at 1/10 the changes; 1/2 in --quick)", met: bigRSS <= 150 && bigRSS / smallRSS <= 1.5))
+                      target: "≤ 150 MB, flat (baseline: the same at 3/10 the changes, a store past the page cache; 1/2 in --quick)", met: bigRSS <= 150 && bigRSS / smallRSS <= 1.5))
 
 // MARK: - incremental_sync
 
