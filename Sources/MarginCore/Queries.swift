@@ -478,15 +478,22 @@ extension Store {
 
     /// The change log, newest first.
     public func log(limit: Int?, entity: String? = nil) throws -> [Change] {
-        var sql = "SELECT \(Store.changeColumns) FROM changes"
+        var rows = "SELECT \(Store.baseChangeColumns) FROM changes"
         var values: [SQLValue] = []
-        // Every kind named, so that the clustered key (kind, entity, …) finds the entity's rows.
+        // Every kind named, so that the entities' key (kind, id) finds the entity.
         if let entity {
-            sql += " WHERE kind IN (\(EntityKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))) AND entity = ?"
+            rows += " WHERE kind IN (\(EntityKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))) AND entity = ?"
             values.append(.text(entity))
         }
-        sql += " ORDER BY ms DESC, ctr DESC, origin DESC"
-        if let limit { sql += " LIMIT \(max(0, limit))" }
+        let order = " ORDER BY ms DESC, ctr DESC, origin DESC"
+        rows += order
+        if let limit { rows += " LIMIT \(max(0, limit))" }
+        // Each change's link to the one before is looked up for the rows
+        // shown only, not for every row the sort reads.
+        let sql = """
+            SELECT c.*, (SELECT p.hash FROM changes p WHERE p.origin = c.origin AND p.seq = c.seq - 1)
+            FROM (\(rows)) c\(order)
+            """
         var out: [Change] = []
         try db.statement(sql).forEach(values) { s in
             out.append(try Store.change(from: s))
