@@ -759,9 +759,6 @@ public final class Store {
         }
     }
 
-    /// The column a kind's field is projected into, if any.
-    private static func column(of kind: EntityKind, _ field: String) -> String? { fieldColumns(of: kind)[field] }
-
     /// A kind's row columns in a fixed order (the projected fields', and a
     /// record's folded text), so that a pending row holds its values in
     /// slots and names the columns it sets by a bit mask.
@@ -867,7 +864,7 @@ public final class Store {
         if let held = rowUpserts[key] {
             s = held
         } else {
-            let columns = Store.rowColumns(of: row.kind).indices.filter { row.set & (1 << UInt32($0)) != 0 }.map { Store.rowColumns(of: row.kind)[$0] }
+            let columns = Store.rowColumns(of: row.kind).enumerated().filter { row.set & (1 << UInt32($0.offset)) != 0 }.map(\.element)
             var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
             for column in columns { sql += ", " + column }
             sql += ") VALUES(?1, ?2, ?3, ?4"
