@@ -41,14 +41,7 @@ public struct ByteWriter {
         // The usual id, 16 hex digits, straight into the buffer.
         var raw: UInt64 = 0, digits = 0
         for c in id.utf8 {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c &- UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = c &- UInt8(ascii: "a") &+ 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = c &- UInt8(ascii: "A") &+ 10
-            default: v = 0xff
-            }
-            guard v != 0xff, digits < 16 else { digits = -1; break }
+            guard let v = hexDigit(c), digits < 16 else { digits = -1; break }
             raw = raw << 4 | UInt64(v)
             digits += 1
         }
