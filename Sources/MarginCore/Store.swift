@@ -64,11 +64,16 @@ public final class Store {
     /// See `nodeKey`, `entityKey`.
     var nodeKeys: [NodeID: Int64] = [:]
     var lastEntityKey: (kind: EntityKind, id: String, key: Int64)?
+    var lastMissingEntity: EntityRef?
     var entityKeys: [EntityRef: Int64] = [:]
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
     var coalescing = false
     var pendingRow: PendingRow?
+    /// Whether the write under way gives nested writes savepoints, and the
+    /// error of a nested write that failed after writing (see `write`).
+    var isolatesNestedWrites = false
+    var failedNestedWrite: (any Error)?
 
     /// Opens the store in `directory`; it must exist.
     /// `busyTimeoutMilliseconds`: how long a write waits for another
@@ -209,11 +214,27 @@ public final class Store {
 
     /// Runs `body` as one transaction. Everything `set` records inside it
     /// commits together or not at all, and the clock is saved with it.
-    public func write<T>(_ body: () throws -> T) throws -> T {
+    ///
+    /// A write inside another (each `annotate` of a bulk command) opens no
+    /// savepoint unless the outermost write asks for it: SQLite copies every
+    /// page a savepoint's work touches to its statement journal, a sixth of
+    /// a bulk write's time. So the outermost write is all or nothing: when a
+    /// nested write fails after writing anything, the outermost write fails
+    /// with its error and commits nothing, even if the caller caught it. A
+    /// nested write that fails before writing (most refusals: its checks come
+    /// first) leaves the rest of the write free to go on.
+    /// `isolatingNestedWrites` (read from the outermost write only) gives
+    /// each nested write a savepoint instead, so that a caller may catch one
+    /// nested write's failure and keep the others: an import skips a bad
+    /// file and keeps the rest of its chunk.
+    public func write<T>(isolatingNestedWrites: Bool = false, _ body: () throws -> T) throws -> T {
         try requireWritable()
+        let outermost = !db.isInTransaction
+        if !outermost && !isolatesNestedWrites { return try writeWithoutSavepoint(body) }
         let saved = clock, savedNode = node, savedSeed = signingSeed
         let savedHeads = batchHeads, savedTips = batchTips
-        let outermost = !db.isInTransaction
+        if outermost { isolatesNestedWrites = isolatingNestedWrites; failedNestedWrite = nil; lastMissingEntity = nil }
+        defer { if outermost { isolatesNestedWrites = false; failedNestedWrite = nil; lastMissingEntity = nil } }
         // Heads and chain tips are kept in memory through the write and
         // saved once at its end, as a received batch does (unless the write
         // is applying one, which saves its own).
@@ -233,6 +254,9 @@ public final class Store {
                     if keepsHeads { headAtStart = try head(of: node.id) }
                 }
                 let result = try body()
+                // A nested write failed after writing and its caller went on:
+                // what it wrote cannot be undone alone.
+                if outermost, let failed = failedNestedWrite { throw failed }
                 if keepsHeads {
                     // What this write added to this node's history, for `undo --last`.
                     if let before = headAtStart, let now = batchHeads?[node.id], now > before {
@@ -261,6 +285,35 @@ public final class Store {
             batchTips = savedTips
             forgetKeys()
             if outermost { pendingReindex.removeAll(); preparedIndex.removeAll(); foldedWithRow.removeAll() }
+            // What made the write fail is the nested write's error, not what
+            // its half-done work led to afterwards.
+            if outermost, let failed = failedNestedWrite { throw failed }
+            throw error
+        }
+    }
+
+    /// A nested write in a write that does not isolate them (see `write`).
+    private func writeWithoutSavepoint<T>(_ body: () throws -> T) throws -> T {
+        if let failed = failedNestedWrite { throw failed }
+        let saved = clock, savedNode = node, savedSeed = signingSeed
+        let savedHeads = batchHeads, savedTips = batchTips
+        let written = db.totalChanges
+        do {
+            return try body()
+        } catch {
+            if db.totalChanges == written {
+                // Nothing was written: the write goes on as if this one had
+                // not been tried.
+                clock = saved
+                node = savedNode
+                signingSeed = savedSeed
+                batchHeads = savedHeads
+                batchTips = savedTips
+            } else {
+                // The memory stays as the half-done work left the file; the
+                // outermost write rolls both back.
+                failedNestedWrite = failedNestedWrite ?? error
+            }
             throw error
         }
     }
@@ -387,13 +440,15 @@ public final class Store {
     // MARK: - The change log
 
     /// Appends `c` to the log; `current` when it is its field's winner.
-    func appendToLog(_ c: Change, hash known: [UInt8]? = nil, current: Bool = false) throws {
+    /// Returns whether `c` is the first logged change of its entity.
+    @discardableResult
+    func appendToLog(_ c: Change, hash known: [UInt8]? = nil, current: Bool = false) throws -> Bool {
         let hash = known ?? c.hash
         func key(_ id: ChangeID?) throws -> SQLValue {
             guard let id, let k = try nodeKey(id.origin, create: true) else { return .null }
             return .integer(k)
         }
-        guard let entity = try entityKey(c.kind, c.entity, create: true), let origin = try nodeKey(c.id.origin, create: true) else {
+        guard let (entity, first) = try numberedEntity(c.kind, c.entity, create: true), let origin = try nodeKey(c.id.origin, create: true) else {
             throw MarginError.corrupt("could not number \(c.kind.rawValue) \(c.entity) or node \(c.id.origin) in the log")
         }
         let s = try logStatements().insert
@@ -411,6 +466,7 @@ public final class Store {
             try saveHead(c.id.origin, c.id.seq)
         }
         if c.id.origin == node.id { unsignedOwnChanges += 1 }
+        return first
     }
 
     /// Computes every origin's hash chain from the log's content and stores
@@ -658,20 +714,42 @@ public final class Store {
     /// up to 4,096, about a 1 MB batch's entities (its span checks look its
     /// annotations up again): enough for a batch, flat in memory for a sync.
     func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
-        if let last = lastEntityKey, last.kind == kind, last.id == id { return last.key }
+        try numberedEntity(kind, id, create: create)?.key
+    }
+
+    /// `entityKey`, and whether this call numbered the entity: then it had
+    /// no logged change before, so it has no row either.
+    ///
+    /// An entity looked for in a write and not found is remembered (the
+    /// last one) until the write ends: a new entity's first change asks for
+    /// its number three times (its field, its deletion, its log row), each
+    /// a descent of the random ids' index.
+    func numberedEntity(_ kind: EntityKind, _ id: String, create: Bool) throws -> (key: Int64, made: Bool)? {
+        if let last = lastEntityKey, last.kind == kind, last.id == id { return (last.key, false) }
         let ref = EntityRef(kind: kind, id: id)
         if let key = entityKeys[ref] {
             lastEntityKey = (kind, id, key)
-            return key
+            return (key, false)
         }
         let statements = try logStatements()
-        guard let key = try number(statements.entityKey, statements.newEntity, [.text(kind.rawValue), .text(id)], create: create) else {
-            return nil
+        let values: [SQLValue] = [.text(kind.rawValue), .text(id)]
+        let knownMissing = lastMissingEntity == ref && db.isInTransaction
+        var key = knownMissing ? nil : try find(statements.entityKey, values)
+        var made = false
+        if key == nil {
+            guard create else {
+                if db.isInTransaction { lastMissingEntity = ref }
+                return nil
+            }
+            key = try make(statements.newEntity, values)
+            made = true
         }
+        guard let key else { return nil }
+        if lastMissingEntity == ref { lastMissingEntity = nil }
         lastEntityKey = (kind, id, key)
         if entityKeys.count >= 4096 { entityKeys.removeAll(keepingCapacity: true) }
         entityKeys[ref] = key
-        return key
+        return (key, made)
     }
     struct EntityRef: Hashable {
         var kind: EntityKind
@@ -679,22 +757,31 @@ public final class Store {
     }
 
     private func number(_ find: Statement, _ make: Statement, _ values: [SQLValue], create: Bool) throws -> Int64? {
+        if let key = try self.find(find, values) { return key }
+        return create ? try self.make(make, values) : nil
+    }
+
+    private func find(_ find: Statement, _ values: [SQLValue]) throws -> Int64? {
         find.reset()
         defer { find.reset() }
         for (i, v) in values.enumerated() { try find.bind(Int32(i + 1), v) }
-        if try find.step() { return find.int(0) }
-        guard create else { return nil }
+        return try find.step() ? find.int(0) : nil
+    }
+
+    private func make(_ make: Statement, _ values: [SQLValue]) throws -> Int64 {
         make.reset()
         for (i, v) in values.enumerated() { try make.bind(Int32(i + 1), v) }
         try make.execute()
         return db.lastInsertRowID
     }
 
-    /// Forgets the numbers read or made: after a rollback.
+    /// Forgets the numbers read or made: after a rollback, and (the entity
+    /// known to be missing) when a write ends.
     func forgetKeys() {
         nodeKeys.removeAll()
         entityKeys.removeAll()
         lastEntityKey = nil
+        lastMissingEntity = nil
     }
 
     /// Folds one change into the derived state, appending it to the log
@@ -709,13 +796,14 @@ public final class Store {
         let others = try (field ?? fieldChanges(c.kind, c.entity, c.field)).filter { $0.id != c.id }
         let current = others.first(where: \.current)
         let wins = Change.wins(c.stamp, over: current?.stamp)
+        var firstOfEntity = false
         if !logged {
-            try appendToLog(c, hash: hash, current: wins)
+            firstOfEntity = try appendToLog(c, hash: hash, current: wins)
         } else if wins {
             try setCurrent(c.kind, c.entity, c.field, c.id, true)
         }
         if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false) }
-        let everDeleted = try touchEntity(c, wins: wins)
+        let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity)
         if wins { try projectOutsideRow(c) }
         try detectConflicts(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
     }
@@ -885,8 +973,9 @@ public final class Store {
     }
 
     /// Creates or updates the entity's row for change `c`; returns whether a
-    /// deletion of the entity has ever been folded in.
-    private func touchEntity(_ c: Change, wins: Bool) throws -> Bool {
+    /// deletion of the entity has ever been folded in. `firstOfEntity`: `c`
+    /// is the entity's first logged change, so it has no row to look for.
+    private func touchEntity(_ c: Change, wins: Bool, firstOfEntity: Bool) throws -> Bool {
         if coalescing, let probe = try logStatements().entityRow(c.kind) {
             if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow() }
             var row: PendingRow
@@ -894,12 +983,16 @@ public final class Store {
                 row = pending
                 pendingRow = nil  // the one copy, changed in place below
             } else {
-                probe.reset()
-                defer { probe.reset() }
-                try probe.bind(1, c.entity)
-                let exists = try probe.step()
+                var exists = false, everDeleted = false
+                if !firstOfEntity {
+                    probe.reset()
+                    defer { probe.reset() }
+                    try probe.bind(1, c.entity)
+                    exists = try probe.step()
+                    everDeleted = exists && probe.int(0) == 1
+                }
                 row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
-                                 everDeleted: exists && probe.int(0) == 1, fresh: !exists,
+                                 everDeleted: everDeleted, fresh: !exists,
                                  values: Array(repeating: .null, count: Store.rowColumns(of: c.kind).count))
             }
             if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }

@@ -236,6 +236,9 @@ public final class Database {
     /// temporary table.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    /// Rows inserted, updated or deleted through this connection since it
+    /// opened: whether a piece of work wrote anything, without a savepoint.
+    public var totalChanges: Int64 { sqlite3_total_changes64(handle) }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when
     /// it throws. Nested calls become savepoints, so a helper that needs

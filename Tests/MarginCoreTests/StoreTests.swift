@@ -24,6 +24,87 @@ final class StoreTests: StoreTestCase {
         try s.check()
     }
 
+    /// A nested write has no savepoint of its own: one that fails after
+    /// writing must fail the whole write, even when its caller catches the
+    /// error, so that no half of it is ever committed.
+    func testANestedWriteThatFailsAfterWritingFailsTheWholeWrite() throws {
+        let s = try makeStore("nested")
+        let rid = try s.importReport(ReportDraft(body: "共有159名黨員加入其中。", title: "t")).id
+        let changes = try s.status().changes
+        struct Stop: Error {}
+        XCTAssertThrowsError(try s.write {
+            _ = try s.annotate(record: rid, code: nil, span: .range(2, 5), value: "kept?", note: nil)
+            do {
+                try s.write {
+                    try s.set(.record, rid, "title", .text("half"))
+                    throw Stop()
+                }
+            } catch {}
+            _ = try s.annotate(record: rid, code: nil, span: .range(2, 5), value: "after", note: nil)
+        }) { XCTAssertTrue($0 is Stop, "the nested write's own error: \($0)") }
+        XCTAssertEqual(try s.status().changes, changes)
+        XCTAssertEqual(try s.record(rid)?.title, "t")
+        XCTAssertEqual(try s.annotations(record: rid).count, 0)
+        try s.check()
+        // The store writes on afterwards, with the numbers it had.
+        _ = try s.annotate(record: rid, code: nil, span: .range(2, 5), value: "later", note: nil)
+        XCTAssertGreaterThan(try s.status().changes, changes)
+        try s.check()
+    }
+
+    /// A nested write refused by its checks, before it wrote anything,
+    /// leaves the rest of the write to commit.
+    func testANestedWriteRefusedBeforeWritingLeavesTheRestToCommit() throws {
+        let s = try makeStore("refused")
+        let rid = try s.importReport(ReportDraft(body: "共有159名黨員加入其中。", title: "t")).id
+        let kept = try s.write { () -> String in
+            let id = try s.annotate(record: rid, code: nil, span: .range(2, 5), value: "kept", note: nil)
+            XCTAssertThrowsError(try s.annotate(record: rid, code: nil, span: .range(2, 99), value: "refused", note: nil))
+            XCTAssertThrowsError(try s.annotate(record: "no-such-record", code: nil, span: nil, value: "refused", note: nil))
+            return id
+        }
+        XCTAssertEqual(try s.annotations(record: rid).map(\.id), [kept])
+        try s.check()
+    }
+
+    /// With `isolatingNestedWrites`, each nested write has a savepoint: one
+    /// that fails after writing is rolled back alone.
+    func testAnIsolatingWriteRollsBackOnlyTheNestedWriteThatFailed() throws {
+        let s = try makeStore("isolating")
+        let rid = try s.importReport(ReportDraft(body: "共有159名黨員加入其中。", title: "t")).id
+        struct Stop: Error {}
+        try s.write(isolatingNestedWrites: true) {
+            _ = try s.write { try s.set(.record, rid, "title", .text("kept")) }
+            do {
+                try s.write {
+                    try s.set(.record, rid, "place", .text("half"))
+                    throw Stop()
+                }
+            } catch {}
+            _ = try s.write { try s.set(.record, rid, "source", .text("after")) }
+        }
+        let r = try XCTUnwrap(try s.record(rid))
+        XCTAssertEqual(r.title, "kept")
+        XCTAssertNil(r.place)
+        XCTAssertEqual(r.source, "after")
+        try s.check()
+    }
+
+    /// A write remembers the last entity it looked for and did not find;
+    /// the next write must look again, since another process may have
+    /// numbered it in between.
+    func testAnEntityNumberedByAnotherConnectionBetweenWritesIsFound() throws {
+        let first = try makeStore("numbering")
+        let second = try Store(directory: first.directory)
+        let code = "0123456789abcdef"
+        try first.write { XCTAssertNil(try first.winner(.code, code, "name")) }
+        _ = try second.write { try second.set(.code, code, "name", .text("from-second")) }
+        _ = try first.write { try first.set(.code, code, "name", .text("from-first")) }
+        XCTAssertEqual(try first.winner(.code, code, "name")?.value, .text("from-first"))
+        XCTAssertEqual(try first.db.scalar("SELECT count(*) FROM entities WHERE id = ?", .text(code)).int, 1)
+        try first.check()
+    }
+
     func testARebuildOfAManyChunkLogGivesTheLiveState() throws {
         let s = try makeStore("big")
         let body = "曲麻萊縣成立16個臨時黨支部,共有159名黨員參加,抽調354名幹部。"

@@ -105,7 +105,8 @@ struct ImportCommand: Command {
             var lines: [String] = [], errors: [String] = []
             var chunkAdded = 0, chunkPresent = 0, chunkFailed = 0
             do {
-                try store.write {
+                // A file that fails is rolled back alone; the chunk goes on.
+                try store.write(isolatingNestedWrites: true) {
                     for (n, path) in chunk.enumerated() {
                         let shown = path.hasPrefix(context.workingDirectory + "/") ? String(path.dropFirst(context.workingDirectory.count + 1)) : path
                         if progress { context.console.err("\r\u{1B}[K[\(chunkStart + n + 1)/\(list.count)] \(Format.oneLine(shown, max: 50))") }
