@@ -147,7 +147,21 @@ extension Store {
 
     /// Turns a quote or range into a checked span of `body`.
     public static func locate(_ request: SpanRequest, in body: String) throws -> Span {
+        try locate(request, in: ScalarText(body))
+    }
+
+    /// The scalars and character boundaries of a record's body, kept for
+    /// the last body asked for: a bulk write of annotations on one report
+    /// (an import, a bulk command) finds a long body's characters once, not
+    /// once per annotation. Reused only for the same bytes.
+    func scalarText(of body: String) -> ScalarText {
+        if let last = lastBodyText, last.string.utf8.elementsEqual(body.utf8) { return last }
         let text = ScalarText(body)
+        lastBodyText = text
+        return text
+    }
+
+    static func locate(_ request: SpanRequest, in text: ScalarText) throws -> Span {
         switch request {
         case .range(let start, let end):
             return try Span(in: text, start: start, end: end)
@@ -261,7 +275,7 @@ extension Store {
         if let code { try requireLiveCode(code) }
         if let value { try TextRules.requireText(value, what: "the value") }
         if let note { try TextRules.requireText(note, what: "the note") }
-        let located = try span.map { try Store.locate($0, in: body) }
+        let located = try span.map { try Store.locate($0, in: scalarText(of: body)) }
         let id = Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
         // Reads from the log only, so the annotation's row is written once.
         try write { try coalescingRows {
@@ -293,7 +307,7 @@ extension Store {
         var located: Span?
         if let request = e.span {
             guard let body = try winner(.record, a.record, "body")?.value.string else { throw MarginError.notFound("no record \(a.record)") }
-            located = try Store.locate(request, in: body)
+            located = try Store.locate(request, in: scalarText(of: body))
         }
         try write {
             if let code = e.code { try set(.annotation, id, "code", code.map { .text($0) } ?? .null) }

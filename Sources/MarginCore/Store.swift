@@ -74,6 +74,8 @@ public final class Store {
     /// error of a nested write that failed after writing (see `write`).
     var isolatesNestedWrites = false
     var failedNestedWrite: (any Error)?
+    /// See `scalarText(of:)`.
+    var lastBodyText: ScalarText?
 
     /// Opens the store in `directory`; it must exist.
     /// `busyTimeoutMilliseconds`: how long a write waits for another

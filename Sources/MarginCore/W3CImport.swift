@@ -53,7 +53,7 @@ extension Store {
                     span = .range(start, end)
                     if let quote = selectors.first(where: { $0["type"] as? String == "TextQuoteSelector" })?["exact"] as? String,
                        let body = try winner(.record, record, "body")?.value.string,
-                       try Store.locate(.range(start, end), in: body).quote != quote {
+                       try Store.locate(.range(start, end), in: scalarText(of: body)).quote != quote {
                         throw MarginError.invalid("\(label): the text at \(start)..\(end) is not its quote '\(Printable.line(quote))'")
                     }
                 }

@@ -105,6 +105,26 @@ final class StoreTests: StoreTestCase {
         try first.check()
     }
 
+    /// Annotations on one report reuse its body's characters; another
+    /// report's body, whose characters fall elsewhere, is never mistaken
+    /// for it.
+    func testSpansAlternatingBetweenReportsAreEachLocatedInTheirOwnBody() throws {
+        let s = try makeStore("bodies")
+        let a = try s.importReport(ReportDraft(body: "👍🏽共有159名黨員", title: "a")).id
+        let b = try s.importReport(ReportDraft(body: "共有16個臨時黨支部", title: "b")).id
+        try s.write {
+            for _ in 0..<2 {
+                let onA = try s.annotate(record: a, code: nil, span: .range(0, 2), value: nil, note: nil)
+                XCTAssertEqual(try s.annotation(onA)?.span?.quote, "👍🏽")
+                // Offset 1 splits 👍🏽 in a's body, not in b's.
+                let onB = try s.annotate(record: b, code: nil, span: .range(1, 2), value: nil, note: nil)
+                XCTAssertEqual(try s.annotation(onB)?.span?.quote, "有")
+                XCTAssertThrowsError(try s.annotate(record: a, code: nil, span: .range(1, 2), value: nil, note: nil))
+            }
+        }
+        try s.check()
+    }
+
     func testARebuildOfAManyChunkLogGivesTheLiveState() throws {
         let s = try makeStore("big")
         let body = "曲麻萊縣成立16個臨時黨支部,共有159名黨員參加,抽調354名幹部。"
