@@ -103,8 +103,11 @@ extension Store {
                                             : "deletion_base \(target) is not a deletion of the same entity"
             }
         }
-        if c.kind == .annotation, c.field == "record", let record = c.value.string {
+        if c.kind == .annotation, c.field == "record", let record = c.value.string, record != lastRecordWithBody {
             guard try hasWinner(.record, record, "body") else { return "record \(record) is not held" }
+            // A body, once logged, stays for the write: the next annotation
+            // on the same record is not looked up again.
+            if db.isInTransaction { lastRecordWithBody = record }
         }
         return nil
     }

@@ -354,6 +354,8 @@ extension Store {
                 return true
             }
         try db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .text(node.id), .integer(seq))
+        // A record whose body was among them may hold none now.
+        lastRecordWithBody = nil
         try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
         batchHeads?[node.id] = seq - 1
         batchTips[node.id] = nil

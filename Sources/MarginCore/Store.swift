@@ -65,6 +65,10 @@ public final class Store {
     var nodeKeys: [NodeID: Int64] = [:]
     var lastEntityKey: (kind: EntityKind, id: String, key: Int64)?
     var lastMissingEntity: EntityRef?
+    var lastNodeKey: (id: NodeID, key: Int64)?
+    /// The last record an annotation's change was found to name rightly
+    /// (it has a body), in the write under way; see `ruleProblem`.
+    var lastRecordWithBody: String?
     var entityKeys: [EntityRef: Int64] = [:]
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
@@ -235,8 +239,8 @@ public final class Store {
         if !outermost && !isolatesNestedWrites { return try writeWithoutSavepoint(body) }
         let saved = clock, savedNode = node, savedSeed = signingSeed
         let savedHeads = batchHeads, savedTips = batchTips
-        if outermost { isolatesNestedWrites = isolatingNestedWrites; failedNestedWrite = nil; lastMissingEntity = nil }
-        defer { if outermost { isolatesNestedWrites = false; failedNestedWrite = nil; lastMissingEntity = nil } }
+        if outermost { isolatesNestedWrites = isolatingNestedWrites; failedNestedWrite = nil; lastMissingEntity = nil; lastRecordWithBody = nil }
+        defer { if outermost { isolatesNestedWrites = false; failedNestedWrite = nil; lastMissingEntity = nil; lastRecordWithBody = nil } }
         // Heads and chain tips are kept in memory through the write and
         // saved once at its end, as a received batch does (unless the write
         // is applying one, which saves its own).
@@ -704,10 +708,16 @@ public final class Store {
     /// and committed) stays true for every connection; `write` forgets the
     /// cache when a transaction rolls back, taking new numbers with it.
     func nodeKey(_ id: NodeID, create: Bool) throws -> Int64? {
-        if let key = nodeKeys[id] { return key }
+        // Changes come in runs of one origin.
+        if let last = lastNodeKey, last.id == id { return last.key }
+        if let key = nodeKeys[id] {
+            lastNodeKey = (id, key)
+            return key
+        }
         let statements = try logStatements()
         guard let key = try number(statements.nodeKey, statements.newNode, [.text(id)], create: create) else { return nil }
         nodeKeys[id] = key
+        lastNodeKey = (id, key)
         return key
     }
 
@@ -781,6 +791,8 @@ public final class Store {
     /// known to be missing) when a write ends.
     func forgetKeys() {
         nodeKeys.removeAll()
+        lastNodeKey = nil
+        lastRecordWithBody = nil
         entityKeys.removeAll()
         lastEntityKey = nil
         lastMissingEntity = nil

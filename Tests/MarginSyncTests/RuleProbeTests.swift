@@ -51,6 +51,10 @@ final class RuleProbeTests: HostileServerTestCase {
                   "is not held")
         try probe([first, change(2, .annotation, annotation, "note", .text("n"), deletionBase: first.id)], "is not a deletion")
         try probe([change(1, .annotation, annotation, "record", .text(String(repeating: "f", count: 32)))], "record ffffffff")
+        // Right after an annotation on a held record (which the receiver
+        // remembers for the batch), one on a record not held.
+        try probe([first, change(2, .annotation, String(repeating: "cd", count: 16), "record", .text(String(repeating: "f", count: 32)))],
+                  "record ffffffff")
     }
 
     func testSpansMustFitTheirRecord() throws {
