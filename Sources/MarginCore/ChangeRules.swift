@@ -90,24 +90,33 @@ extension Store {
     /// checks it first; a body's NFC and hash checks are worth not repeating).
     func ruleProblem(_ c: Change, field: [FieldChange]? = nil, checkedAlone: Bool = false) throws -> String? {
         if !checkedAlone, let p = ChangeRules.problem(c) { return p }
-        for (role, target) in [("supersedes", c.supersedes), ("deletion_base", c.deletionBase)] {
-            guard let target else { continue }
-            if role == "supersedes", field?.contains(where: { $0.id == target }) == true { continue }
-            guard let row = try db.rows("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?",
-                                        .text(target.origin), .integer(target.seq)).first else {
-                return "\(role) \(target) is not held"
-            }
-            let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
-            guard row.map(\.string) == expected.map(Optional.some) else {
-                return role == "supersedes" ? "supersedes \(target), a change to another field"
-                                            : "deletion_base \(target) is not a deletion of the same entity"
-            }
+        // Most changes name neither: no look-up, and nothing allocated.
+        if let target = c.supersedes, field?.contains(where: { $0.id == target }) != true,
+           let problem = try referenceProblem(c, "supersedes", target) {
+            return problem
         }
+        if let target = c.deletionBase, let problem = try referenceProblem(c, "deletion_base", target) { return problem }
         if c.kind == .annotation, c.field == "record", let record = c.value.string, record != lastRecordWithBody {
             guard try hasWinner(.record, record, "body") else { return "record \(record) is not held" }
             // A body, once logged, stays for the write: the next annotation
             // on the same record is not looked up again.
             if db.isInTransaction { lastRecordWithBody = record }
+        }
+        return nil
+    }
+
+    /// Whether the change `c` names as its `role` is held, and is a change
+    /// to the same field (`supersedes`) or the entity's deletion
+    /// (`deletion_base`).
+    private func referenceProblem(_ c: Change, _ role: String, _ target: ChangeID) throws -> String? {
+        guard let row = try db.rows("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?",
+                                    .text(target.origin), .integer(target.seq)).first else {
+            return "\(role) \(target) is not held"
+        }
+        let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
+        guard row.map(\.string) == expected.map(Optional.some) else {
+            return role == "supersedes" ? "supersedes \(target), a change to another field"
+                                        : "deletion_base \(target) is not a deletion of the same entity"
         }
         return nil
     }

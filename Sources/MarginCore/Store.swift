@@ -388,9 +388,8 @@ public final class Store {
         // A reading given by the caller (an import keeps the export's) still
         // comes after the changes this one names, so every node can apply
         // changes in reading order.
-        for r in [current?.stamp.hlc, deletion?.stamp.hlc].compactMap({ $0 }) where !(r < change.hlc) {
-            change.hlc = clock.after(r)
-        }
+        if let r = current?.stamp.hlc, !(r < change.hlc) { change.hlc = clock.after(r) }
+        if let r = deletion?.stamp.hlc, !(r < change.hlc) { change.hlc = clock.after(r) }
         if let problem = try ruleProblem(change, field: changes, checkedAlone: checkedAlone) { throw MarginError.invalid(problem) }
         try fold(change, hash: nil, logged: false, field: changes)
         return change
@@ -787,8 +786,8 @@ public final class Store {
         return db.lastInsertRowID
     }
 
-    /// Forgets the numbers read or made: after a rollback, and (the entity
-    /// known to be missing) when a write ends.
+    /// Forgets the numbers read or made, and what was remembered with them:
+    /// after a rollback.
     func forgetKeys() {
         nodeKeys.removeAll()
         lastNodeKey = nil
