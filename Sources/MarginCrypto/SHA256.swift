@@ -23,6 +23,9 @@ public struct SHA256: Sendable {
 
     public init() { buffer.reserveCapacity(SHA256.blockSize) }
 
+    /// For `hash(contiguous:)`, which buffers nothing.
+    private init(unbuffered: Void) {}
+
     /// Absorbs `bytes`: whole 64-byte blocks straight from contiguous
     /// storage (arrays, slices, native strings' UTF-8), the rest buffered.
     public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
@@ -71,21 +74,56 @@ public struct SHA256: Sendable {
         for shift in stride(from: 56, through: 0, by: -8) { buffer.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
         buffer.withUnsafeBytes { if let p = $0.baseAddress { compress(p) } }
         buffer.removeAll()
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [state.0, state.1, state.2, state.3, state.4, state.5, state.6, state.7] {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
+        return digest
+    }
+
+    /// The state as the 32-byte digest, big-endian words.
+    private var digest: [UInt8] {
+        let words = state
+        return [UInt8](unsafeUninitializedCapacity: SHA256.digestSize) { out, count in
+            withUnsafeBytes(of: words) { raw in
+                for i in 0..<8 {
+                    let word = raw.load(fromByteOffset: i * 4, as: UInt32.self)
+                    for j in 0..<4 { out[i * 4 + j] = UInt8(truncatingIfNeeded: word >> UInt32(24 - 8 * j)) }
+                }
+            }
+            count = SHA256.digestSize
         }
-        return out
     }
 
     public static func hash<Bytes: Sequence>(_ bytes: Bytes) -> [UInt8] where Bytes.Element == UInt8 {
+        if let digest = bytes.withContiguousStorageIfAvailable({ hash(contiguous: UnsafeRawBufferPointer($0)) }) { return digest }
         var h = SHA256()
         h.update(bytes)
         return h.finalize()
+    }
+
+    /// A message in memory, hashed in one pass: its whole blocks read in
+    /// place, the last one or two padded on the stack, nothing buffered on
+    /// the heap (a change's hash is taken once per change logged or received).
+    private static func hash(contiguous raw: UnsafeRawBufferPointer) -> [UInt8] {
+        var h = SHA256(unbuffered: ())
+        let whole = raw.count / blockSize * blockSize
+        if let base = raw.baseAddress {
+            for offset in stride(from: 0, to: whole, by: blockSize) { h.compress(base + offset) }
+        }
+        let rest = raw.count - whole
+        // The rest, 0x80, zeros, and the length in bits: one block, or two
+        // when fewer than nine bytes are left in the first.
+        let padded = rest + 9 <= blockSize ? blockSize : 2 * blockSize
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * blockSize) { tail in
+            tail.initialize(repeating: 0)
+            if rest > 0, let base = raw.baseAddress {
+                for i in 0..<rest { tail[i] = base.load(fromByteOffset: whole + i, as: UInt8.self) }
+            }
+            tail[rest] = 0x80
+            let bits = UInt64(raw.count) &* 8
+            for i in 0..<8 { tail[padded - 1 - i] = UInt8(truncatingIfNeeded: bits >> UInt64(8 * i)) }
+            guard let base = tail.baseAddress else { return }
+            h.compress(UnsafeRawPointer(base))
+            if padded > blockSize { h.compress(UnsafeRawPointer(base + blockSize)) }
+        }
+        return h.digest
     }
 
     public static func hash(_ string: String) -> [UInt8] { hash(string.utf8) }

@@ -34,6 +34,18 @@ final class SHA256Tests: XCTestCase {
         }
     }
 
+    /// `hash` of bytes in memory pads the last blocks itself: every length
+    /// around one and two block boundaries must agree with the buffered
+    /// path, fed a byte at a time.
+    func testOneShotEqualsBufferedAtEveryLength() {
+        let data = (0..<300).map { UInt8(($0 * 7 + 3) & 0xff) }
+        for n in 0...data.count {
+            var h = SHA256()
+            for byte in data[..<n] { h.update(CollectionOfOne(byte)) }
+            XCTAssertEqual(SHA256.hash(Array(data[..<n])), h.finalize(), "length \(n)")
+        }
+    }
+
     func testRFC4231() {
         func mac(_ key: [UInt8], _ data: [UInt8]) -> String { HMACSHA256.authenticate(data, key: key).hex }
         let aa131 = [UInt8](repeating: 0xaa, count: 131)
