@@ -154,12 +154,16 @@ extension Store {
     /// restored or copied: it takes the peer's history of its node id, and
     /// issues its own divergent changes again under a fresh node id
     /// (`ForkRecovery`); nothing is lost.
-    public func receiveBatch(_ changes: [Change], signatures: [HeadSignature] = [], horizon: Int64? = nil,
+    /// `hashes`: each change's hash (`Change.hash`), when the caller has
+    /// taken them already.
+    public func receiveBatch(_ changes: [Change], hashes known: [[UInt8]]? = nil, signatures: [HeadSignature] = [], horizon: Int64? = nil,
                              holding: Set<NodeID> = [], peer: String? = nil, stepMilliseconds: Double? = nil) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         outcome.held = holding
-        // Each change hashed once, here, for the chain, the signatures and the log.
-        let hashes = changes.map(\.hash)
+        // Each change hashed once, for the chain, the signatures and the log:
+        // here, or beforehand by the caller (a session, on the thread that
+        // reads ahead).
+        let hashes = known.flatMap { $0.count == changes.count ? $0 : nil } ?? changes.map(\.hash)
         let verified = try verifiedSignatures(changes, hashes, signatures)
         var start = 0
         var size = stepMilliseconds == nil ? changes.count : 256

@@ -2,9 +2,10 @@ import Foundation
 
 /// Receives a session's messages on a thread of its own, at most `depth`
 /// ahead of the thread that handles them. While the handler applies one
-/// batch, the next is read, decrypted and decoded: on the receiving side of
-/// an initial sync these used to take turns on one core (about an eighth of
-/// the time went to receiving).
+/// batch, the next is read, decrypted and decoded (and, as the session asks,
+/// its changes hashed): on the receiving side of an initial sync these used
+/// to take turns on one core (about an eighth of the time went to
+/// receiving).
 ///
 /// Safe because the two threads use disjoint halves of the connection: only
 /// this thread receives (`SecureChannel`'s decoders and receiving cipher)
