@@ -192,9 +192,8 @@ extension Store {
 
     private func applyStep(_ changes: ArraySlice<Change>, _ hashes: ArraySlice<[UInt8]>, verified: [HeadSignature],
                            horizon: Int64?, peer: String?, into outcome: inout BatchOutcome) throws {
-        batchHeads = [:]
-        batchTips = [:]
-        defer { batchHeads = nil; batchTips = [:] }
+        pendingHeads = PendingHeads()
+        defer { pendingHeads = nil }
         let recoveredBefore = outcome.recovery != nil
         let nextKey = (directory as NSString).appendingPathComponent(NodeKey.fileName + ".next")
         do {
@@ -334,7 +333,7 @@ extension Store {
                 try reissue(parked, from: recovery)
                 try setMeta("own_rewind", .null)
             }
-            for (origin, seq) in batchHeads ?? [:] { try saveHead(origin, seq) }
+            for (origin, seq) in pendingHeads?.all ?? [:] { try saveHead(origin, seq) }
             // Parked changes left the log: the state is folded anew from it.
             if outcome.recovery != nil { try rebuildState() }
             // Keep each verified signature whose change this batch applied.
@@ -361,8 +360,7 @@ extension Store {
         // A record whose body was among them may hold none now.
         lastRecordWithBody = nil
         try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
-        batchHeads?[node.id] = seq - 1
-        batchTips[node.id] = nil
+        pendingHeads?.set(node.id, seq - 1, tip: nil)
         return parked
     }
 

@@ -33,11 +33,9 @@ public final class Store {
     /// cannot write.
     var signingSeed: [UInt8]?
     var clock: HybridClock
-    /// While a received batch is applied: the sequence heads, kept in memory
-    /// and written once at the end of the batch (same transaction).
-    var batchHeads: [NodeID: Int64]?
-    /// Likewise the hash of each origin's last change, while a batch is applied.
-    var batchTips: [NodeID: [UInt8]] = [:]
+    /// While a write or a received batch runs: the sequence heads and chain
+    /// tips it has moved, written once at its end (same transaction).
+    var pendingHeads: PendingHeads?
     /// This node's changes appended since its head was last signed: a long
     /// write signs every `Store.signEvery` of them, so that no signed stretch
     /// of the log outgrows a batch.
@@ -238,16 +236,16 @@ public final class Store {
         let outermost = !db.isInTransaction
         if !outermost && !isolatesNestedWrites { return try writeWithoutSavepoint(body) }
         let saved = clock, savedNode = node, savedSeed = signingSeed
-        let savedHeads = batchHeads, savedTips = batchTips
+        let savedHeads = pendingHeads
         if outermost { isolatesNestedWrites = isolatingNestedWrites; failedNestedWrite = nil; lastMissingEntity = nil; lastRecordWithBody = nil }
         defer { if outermost { isolatesNestedWrites = false; failedNestedWrite = nil; lastMissingEntity = nil; lastRecordWithBody = nil } }
         // Heads and chain tips are kept in memory through the write and
         // saved once at its end, as a received batch does (unless the write
         // is applying one, which saves its own).
-        let keepsHeads = outermost && batchHeads == nil
+        let keepsHeads = outermost && pendingHeads == nil
         var headAtStart: Int64?
-        if keepsHeads { batchHeads = [:]; batchTips = [:] }
-        defer { if keepsHeads { batchHeads = nil; batchTips = [:] } }
+        if keepsHeads { pendingHeads = PendingHeads() }
+        defer { if keepsHeads { pendingHeads = nil } }
         do {
             return try db.transaction {
                 // The clock is loaded and saved once, by the outermost write:
@@ -265,10 +263,10 @@ public final class Store {
                 if outermost, let failed = failedNestedWrite { throw failed }
                 if keepsHeads {
                     // What this write added to this node's history, for `undo --last`.
-                    if let before = headAtStart, let now = batchHeads?[node.id], now > before {
+                    if let before = headAtStart, let now = pendingHeads?.head(node.id), now > before {
                         try setMeta("last_write", .text("\(node.id):\(before + 1):\(now)"))
                     }
-                    for (origin, seq) in (batchHeads ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
+                    for (origin, seq) in (pendingHeads?.all ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
                 }
                 // The full-text entries are written once, by the outermost
                 // write: FTS5 flushes what it holds at every savepoint, so
@@ -287,8 +285,7 @@ public final class Store {
             signingSeed = savedSeed
             // A nested write rolled back its savepoint: the heads it moved
             // in memory go back with it.
-            batchHeads = savedHeads
-            batchTips = savedTips
+            pendingHeads = savedHeads
             forgetKeys()
             if outermost { pendingReindex.removeAll(); preparedIndex.removeAll(); foldedWithRow.removeAll() }
             // What made the write fail is the nested write's error, not what
@@ -302,7 +299,7 @@ public final class Store {
     private func writeWithoutSavepoint<T>(_ body: () throws -> T) throws -> T {
         if let failed = failedNestedWrite { throw failed }
         let saved = clock, savedNode = node, savedSeed = signingSeed
-        let savedHeads = batchHeads, savedTips = batchTips
+        let savedHeads = pendingHeads
         let written = db.totalChanges
         do {
             return try body()
@@ -313,8 +310,7 @@ public final class Store {
                 clock = saved
                 node = savedNode
                 signingSeed = savedSeed
-                batchHeads = savedHeads
-                batchTips = savedTips
+                pendingHeads = savedHeads
             } else {
                 // The memory stays as the half-done work left the file; the
                 // outermost write rolls both back.
@@ -464,9 +460,8 @@ public final class Store {
         try s.bind(10, try key(c.deletionBase)); try s.bind(11, c.deletionBase.map { SQLValue.integer($0.seq) } ?? .null)
         try s.bind(12, c.seen?.description); try s.bind(13, hash); try s.bind(14, Int64(current ? 1 : 0))
         try s.execute()
-        if batchHeads != nil {
-            batchHeads?[c.id.origin] = c.id.seq
-            batchTips[c.id.origin] = hash
+        if pendingHeads != nil {
+            pendingHeads?.set(c.id.origin, c.id.seq, tip: hash)
         } else {
             try saveHead(c.id.origin, c.id.seq)
         }
@@ -497,7 +492,7 @@ public final class Store {
     /// The hash of `origin`'s change number `head` (the chain's genesis for 0).
     func tip(of origin: NodeID, head: Int64) throws -> [UInt8] {
         guard head > 0 else { return ChangeHash.genesis }
-        if batchHeads?[origin] == head, let cached = batchTips[origin] { return cached }
+        if let cached = pendingHeads?.tip(origin, at: head) { return cached }
         return try storedHash(ChangeID(origin: origin, seq: head)) ?? ChangeHash.genesis
     }
 
@@ -517,9 +512,9 @@ public final class Store {
     }
 
     public func head(of origin: NodeID) throws -> Int64 {
-        if let cached = batchHeads?[origin] { return cached }
+        if let cached = pendingHeads?.head(origin) { return cached }
         let stored = try db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(origin)).int ?? 0
-        if batchHeads != nil { batchHeads?[origin] = stored }
+        pendingHeads?.set(origin, stored, tip: nil)
         return stored
     }
 
@@ -529,7 +524,7 @@ public final class Store {
             if let o = row[0].string, let s = row[1].int { heads[o] = s }
         }
         // Inside a write or batch, the heads not saved yet.
-        for (origin, seq) in batchHeads ?? [:] where seq > 0 { heads[origin] = seq }
+        for (origin, seq) in pendingHeads?.all ?? [:] where seq > 0 { heads[origin] = seq }
         return VersionVector(heads)
     }
 
@@ -1317,5 +1312,44 @@ public final class Store {
             for row in try db.rows(q) { lines.append(row.map(cell).joined(separator: "|")) }
         }
         return lines
+    }
+}
+
+/// The sequence heads and chain tips a write (or a received batch) has
+/// moved, kept in memory and saved once at its end. The origin moved last is
+/// kept apart from the others: changes come in runs of one origin, so most
+/// of them cost no hashing of a node id.
+struct PendingHeads {
+    private var heads: [NodeID: Int64] = [:]
+    private var tips: [NodeID: [UInt8]] = [:]
+    private var last: (origin: NodeID, seq: Int64, tip: [UInt8]?)?
+
+    func head(_ origin: NodeID) -> Int64? {
+        if let last, last.origin == origin { return last.seq }
+        return heads[origin]
+    }
+
+    /// The hash of `origin`'s change number `seq`, when it is the head
+    /// held here and its hash is known.
+    func tip(_ origin: NodeID, at seq: Int64) -> [UInt8]? {
+        if let last, last.origin == origin { return last.seq == seq ? last.tip : nil }
+        return heads[origin] == seq ? tips[origin] : nil
+    }
+
+    /// Moves `origin`'s head to `seq`; `tip`: the hash of that change, nil
+    /// when not known here.
+    mutating func set(_ origin: NodeID, _ seq: Int64, tip: [UInt8]?) {
+        if let last, last.origin != origin {
+            heads[last.origin] = last.seq
+            tips[last.origin] = last.tip
+        }
+        last = (origin, seq, tip)
+    }
+
+    /// Every origin's head held here.
+    var all: [NodeID: Int64] {
+        var out = heads
+        if let last { out[last.origin] = last.seq }
+        return out
     }
 }

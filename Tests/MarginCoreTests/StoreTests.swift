@@ -125,6 +125,35 @@ final class StoreTests: StoreTestCase {
         try s.check()
     }
 
+    /// The heads a write keeps in memory: the origin moved last is held
+    /// apart from the others, and must read the same as if it were not.
+    func testPendingHeadsReadTheSameWhicheverOriginMovedLast() {
+        var p = PendingHeads()
+        let a: NodeID = "00000000000000aa", b: NodeID = "00000000000000bb"
+        XCTAssertNil(p.head(a))
+        p.set(a, 1, tip: [1])
+        p.set(a, 2, tip: [2])
+        XCTAssertEqual(p.head(a), 2)
+        XCTAssertEqual(p.tip(a, at: 2), [2])
+        XCTAssertNil(p.tip(a, at: 1), "only the head's hash is held")
+        p.set(b, 7, tip: nil)
+        XCTAssertEqual(p.head(a), 2)
+        XCTAssertEqual(p.tip(a, at: 2), [2])
+        XCTAssertEqual(p.head(b), 7)
+        XCTAssertNil(p.tip(b, at: 7), "a head read from the file has no hash here")
+        p.set(a, 3, tip: [3])
+        XCTAssertEqual(p.tip(a, at: 3), [3])
+        XCTAssertEqual(p.all, [a: 3, b: 7])
+        // A head moved back (a rewind) forgets its hash.
+        p.set(b, 8, tip: [8])
+        p.set(a, 1, tip: nil)
+        p.set(b, 9, tip: [9])
+        XCTAssertEqual(p.head(a), 1)
+        XCTAssertNil(p.tip(a, at: 1))
+        XCTAssertEqual(p.tip(b, at: 9), [9])
+        XCTAssertEqual(p.all, [a: 1, b: 9])
+    }
+
     func testARebuildOfAManyChunkLogGivesTheLiveState() throws {
         let s = try makeStore("big")
         let body = "曲麻萊縣成立16個臨時黨支部,共有159名黨員參加,抽調354名幹部。"
