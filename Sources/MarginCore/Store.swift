@@ -235,10 +235,9 @@ public final class Store {
         try requireWritable()
         let outermost = !db.isInTransaction
         if !outermost && !isolatesNestedWrites { return try writeWithoutSavepoint(body) }
-        let saved = clock, savedNode = node, savedSeed = signingSeed
-        let savedHeads = pendingHeads
-        if outermost { isolatesNestedWrites = isolatingNestedWrites; failedNestedWrite = nil; lastMissingEntity = nil; lastRecordWithBody = nil }
-        defer { if outermost { isolatesNestedWrites = false; failedNestedWrite = nil; lastMissingEntity = nil; lastRecordWithBody = nil } }
+        let saved = WriteMemory(of: self)
+        if outermost { isolatesNestedWrites = isolatingNestedWrites; forgetWriteScope() }
+        defer { if outermost { isolatesNestedWrites = false; forgetWriteScope() } }
         // Heads and chain tips are kept in memory through the write and
         // saved once at its end, as a received batch does (unless the write
         // is applying one, which saves its own).
@@ -280,12 +279,9 @@ public final class Store {
                 return result
             }
         } catch {
-            clock = saved
-            node = savedNode
-            signingSeed = savedSeed
             // A nested write rolled back its savepoint: the heads it moved
             // in memory go back with it.
-            pendingHeads = savedHeads
+            saved.restore(into: self)
             forgetKeys()
             if outermost { pendingReindex.removeAll(); preparedIndex.removeAll(); foldedWithRow.removeAll() }
             // What made the write fail is the nested write's error, not what
@@ -298,8 +294,7 @@ public final class Store {
     /// A nested write in a write that does not isolate them (see `write`).
     private func writeWithoutSavepoint<T>(_ body: () throws -> T) throws -> T {
         if let failed = failedNestedWrite { throw failed }
-        let saved = clock, savedNode = node, savedSeed = signingSeed
-        let savedHeads = pendingHeads
+        let saved = WriteMemory(of: self)
         let written = db.totalChanges
         do {
             return try body()
@@ -307,10 +302,7 @@ public final class Store {
             if db.totalChanges == written {
                 // Nothing was written: the write goes on as if this one had
                 // not been tried.
-                clock = saved
-                node = savedNode
-                signingSeed = savedSeed
-                pendingHeads = savedHeads
+                saved.restore(into: self)
             } else {
                 // The memory stays as the half-done work left the file; the
                 // outermost write rolls both back.
@@ -318,6 +310,32 @@ public final class Store {
             }
             throw error
         }
+    }
+
+    /// What a write keeps in memory and puts back when it fails: the
+    /// clock, the node (a fork recovery moves it to a new id and key) and
+    /// the heads moved.
+    private struct WriteMemory {
+        let clock: HybridClock, node: Node, seed: [UInt8]?, heads: PendingHeads?
+        init(of store: Store) {
+            clock = store.clock
+            node = store.node
+            seed = store.signingSeed
+            heads = store.pendingHeads
+        }
+        func restore(into store: Store) {
+            store.clock = clock
+            store.node = node
+            store.signingSeed = seed
+            store.pendingHeads = heads
+        }
+    }
+
+    /// Forgets what one outermost write remembers for its own length.
+    private func forgetWriteScope() {
+        failedNestedWrite = nil
+        lastMissingEntity = nil
+        lastRecordWithBody = nil
     }
 
     /// Fails, naming why, when this user cannot write the store.
