@@ -1,3 +1,4 @@
+import Foundation
 import MarginCrypto
 
 /// The byte form of one change (PROTOCOL.md §5, "A change"), the only place
@@ -106,4 +107,33 @@ public enum ChangeHash {
     public static let genesis = [UInt8](repeating: 0, count: length)
 
     public static func of(_ c: Change) -> [UInt8] { SHA256.hash(ChangeCodec.encoded(c)) }
+
+    /// The hashes of many changes, on every core: a change's hash depends
+    /// on its own content only (`prev` is a field of it), and a received
+    /// batch of thousands is otherwise hashed on one core while the others
+    /// wait for its apply to start.
+    public static func of(_ changes: [Change]) -> [[UInt8]] {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // Below a few hundred changes, starting threads costs more than it saves.
+        guard cores > 1, changes.count >= 512 else { return changes.map(of) }
+        let parts = min(cores, changes.count / 256)
+        return [[UInt8]](unsafeUninitializedCapacity: changes.count) { out, count in
+            let slots = Slots(out)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let range = changes.count * part / parts ..< changes.count * (part + 1) / parts
+                for i in range { slots.initialize(i, to: of(changes[i])) }
+            }
+            count = changes.count
+        }
+    }
+
+    /// The output of `of(_:)`, which each part fills at its own indices.
+    private struct Slots: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<[UInt8]>
+        init(_ buffer: UnsafeMutableBufferPointer<[UInt8]>) { self.buffer = buffer }
+        func initialize(_ i: Int, to hash: [UInt8]) {
+            guard let base = buffer.baseAddress else { return }
+            (base + i).initialize(to: hash)
+        }
+    }
 }

@@ -163,7 +163,7 @@ extension Store {
         // Each change hashed once, for the chain, the signatures and the log:
         // here, or beforehand by the caller (a session, on the thread that
         // reads ahead).
-        let hashes = known.flatMap { $0.count == changes.count ? $0 : nil } ?? changes.map(\.hash)
+        let hashes = known.flatMap { $0.count == changes.count ? $0 : nil } ?? ChangeHash.of(changes)
         let verified = try verifiedSignatures(changes, hashes, signatures)
         var start = 0
         var size = stepMilliseconds == nil ? changes.count : 256

@@ -125,6 +125,24 @@ final class StoreTests: StoreTestCase {
         try s.check()
     }
 
+    /// A received batch is hashed on every core, in parts: each hash must
+    /// be the one its change has alone, at its own index, whatever the
+    /// batch's size against the threshold and the parts' boundaries.
+    func testABatchHashedInPartsGivesEachChangeItsOwnHash() {
+        for count in [0, 1, 511, 512, 513, 1_000, 2_049] {
+            var prev = ChangeHash.genesis
+            let changes = (0..<count).map { i -> Change in
+                let c = Change(id: ChangeID(origin: "0123456789abcdef", seq: Int64(i + 1)),
+                               hlc: HLC(milliseconds: 1_700_000_000_000 + Int64(i), counter: 0), kind: .annotation,
+                               entity: "a\(i / 10)", field: "f\(i % 10)", value: i % 3 == 0 ? .null : .text(String(repeating: "黨", count: i % 90)),
+                               prev: prev)
+                prev = c.hash
+                return c
+            }
+            XCTAssertEqual(ChangeHash.of(changes), changes.map(\.hash), "\(count) changes")
+        }
+    }
+
     /// The heads a write keeps in memory: the origin moved last is held
     /// apart from the others, and must read the same as if it were not.
     func testPendingHeadsReadTheSameWhicheverOriginMovedLast() {
