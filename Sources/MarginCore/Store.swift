@@ -71,6 +71,8 @@ public final class Store {
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
     var coalescing = false
+    /// `rebuildState` is folding changes the log already holds.
+    var replayingLog = false
     var pendingRow: PendingRow?
     /// Whether the write under way gives nested writes savepoints, and the
     /// error of a nested write that failed after writing (see `write`).
@@ -1018,7 +1020,7 @@ public final class Store {
                     everDeleted = exists && probe.int(0) == 1
                 }
                 row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
-                                 everDeleted: everDeleted, fresh: !exists,
+                                 everDeleted: everDeleted, fresh: !exists && !replayingLog,
                                  values: Array(repeating: .null, count: Store.rowColumns(of: c.kind).count))
             }
             if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
@@ -1280,7 +1282,12 @@ public final class Store {
                 \(Store.logRows) WHERE (l.entity, l.field, l.origin, l.seq) > (?, ?, ?, ?)
                 ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096
                 """)
-            while true {
+            // An entity's changes are one run of the log's key order, so its
+            // row is written once (`coalescingRows`), not upserted once per
+            // change. Every change is logged already: no entity is fresh.
+            replayingLog = true
+            defer { replayingLog = false }
+            try coalescingRows { while true {
                 var chunk: [Change] = []
                 var last: (entity: Int64, field: String, origin: Int64, seq: Int64)?
                 let read = { (s: Statement) throws -> Bool in
@@ -1297,7 +1304,7 @@ public final class Store {
                 guard let last else { break }
                 for c in chunk { try fold(c, hash: nil, logged: true) }
                 after = last
-            }
+            } }
             try flushReindex()
         }
     }
@@ -1306,14 +1313,64 @@ public final class Store {
     /// dumps are equal hold the same derived state.
     public func dumpDerivedState() throws -> [String] {
         var lines: [String] = []
-        let queries = [
-            "SELECT kind, entity, field, quote(value), origin, seq FROM fields ORDER BY 1, 2, 3",
+        try forEachDerivedLine { lines.append($0) }
+        return lines
+    }
+
+    /// The queries that read the derived state, in a stable order.
+    /// `inKeyOrder`: the winners in the log's own order (by local keys, no
+    /// sort), which is stable within one store only.
+    private static func derivedStateQueries(inKeyOrder: Bool) -> [String] {
+        let winners = inKeyOrder
+            ? """
+              SELECT e.kind, e.id, l.field, quote(l.value), o.id, l.seq
+              FROM log l JOIN entities e ON e.key = l.entity JOIN nodes o ON o.key = l.origin
+              WHERE l.current = 1 ORDER BY l.entity, l.field
+              """
+            : "SELECT kind, entity, field, quote(value), origin, seq FROM fields ORDER BY 1, 2, 3"
+        return [
+            winners,
             "SELECT id, title, source, published, place, url, author, editor, body, folded, deleted, created_ms, updated_ms FROM records ORDER BY id",
             "SELECT record, key, value FROM record_meta ORDER BY 1, 2",
             "SELECT * FROM annotations ORDER BY id",
             "SELECT * FROM codes ORDER BY id",
             "SELECT * FROM conflicts ORDER BY id",
         ]
+    }
+
+    /// A digest of every derived row and how many there are, read a row at
+    /// a time and hashed from SQLite's own bytes: for comparing a store with
+    /// itself rebuilt (`check`), whatever its size, in little memory.
+    func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) {
+        var h = SHA256(), rows = 0
+        for q in Store.derivedStateQueries(inKeyOrder: true) {
+            try db.statement(q).forEach { s in
+                // Each value as its type, then its length and bytes or its
+                // number: no two different rows hash alike.
+                for i in 0..<s.columnCount {
+                    let type = s.storageClass(i)
+                    h.update(CollectionOfOne(type.rawValue))
+                    switch type {
+                    case .integer: withUnsafeBytes(of: s.int(i).littleEndian) { h.update($0) }
+                    case .real: withUnsafeBytes(of: s.double(i).bitPattern.littleEndian) { h.update($0) }
+                    case .text, .blob:
+                        s.withColumnBytes(i) { bytes in
+                            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { h.update($0) }
+                            h.update(bytes)
+                        }
+                    case .null: break
+                    }
+                }
+                rows += 1
+                return true
+            }
+        }
+        return (rows, h.finalize())
+    }
+
+    /// `dumpDerivedState`'s lines, one at a time.
+    private func forEachDerivedLine(_ body: (String) throws -> Void) throws {
+        let queries = Store.derivedStateQueries(inKeyOrder: false)
         // Each value as an SQL literal, so that two lines are equal exactly
         // when the rows are (and without `String(describing:)`, whose
         // reflection had been half the time of `check`).
@@ -1327,9 +1384,16 @@ public final class Store {
             }
         }
         for q in queries {
-            for row in try db.rows(q) { lines.append(row.map(cell).joined(separator: "|")) }
+            try db.statement(q).forEach { s in
+                var line = ""
+                for i in 0..<s.columnCount {
+                    if i > 0 { line += "|" }
+                    line += cell(s.column(i))
+                }
+                try body(line)
+                return true
+            }
         }
-        return lines
     }
 }
 

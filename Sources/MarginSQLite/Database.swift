@@ -425,6 +425,32 @@ public final class Statement {
 
     public func int(_ i: Int) -> Int64 { sqlite3_column_int64(handle, Int32(i)) }
 
+    /// SQLite's storage classes: how a column's value is held.
+    public enum StorageClass: UInt8, Sendable { case integer = 1, real, text, blob, null }
+
+    /// Column `i`'s storage class.
+    public func storageClass(_ i: Int) -> StorageClass {
+        switch sqlite3_column_type(handle, Int32(i)) {
+        case SQLITE_INTEGER: .integer
+        case SQLITE_FLOAT: .real
+        case SQLITE_TEXT: .text
+        case SQLITE_BLOB: .blob
+        default: .null
+        }
+    }
+
+    public func double(_ i: Int) -> Double { sqlite3_column_double(handle, Int32(i)) }
+
+    /// A text or blob column's bytes where SQLite holds them, valid only
+    /// inside `body`: for reading many values without a copy of each (a
+    /// digest of a whole table). Check `storageClass` first: SQLite would
+    /// convert a number to text.
+    public func withColumnBytes<T>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let base = sqlite3_column_blob(handle, Int32(i))
+        let count = Int(sqlite3_column_bytes(handle, Int32(i)))
+        return try body(UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count))
+    }
+
     public func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
 
     public func row() -> [SQLValue] { (0..<columnCount).map(column) }
