@@ -1269,6 +1269,9 @@ public final class Store {
     /// Empties the derived tables and replays the whole log into them.
     public func rebuildState() throws {
         try db.transaction {
+            // A row still pending from changes folded before goes first, so
+            // that nothing written before the rebuild outlives it.
+            try flushPendingRow()
             for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
             try db.execute("UPDATE log SET current = 0 WHERE current <> 0")
             try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
