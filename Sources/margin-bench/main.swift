@@ -228,7 +228,7 @@ if arguments.first == "--sync", arguments.count == 2, let n = Int(arguments[1]),
 let quick = arguments.contains("--quick")
 let json = arguments.contains("--json")
 if let unknown = arguments.first(where: { $0 != "--quick" && $0 != "--json" }) {
-    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --apply N | margin-bench --import N | margin-bench --sync N\n".utf8))
+    FileHandle.standardError.write(Data("margin-bench: unknown argument \(unknown)\nusage: margin-bench [--quick] [--json] | margin-bench --large-batch N [--steps] | margin-bench --write N | margin-bench --apply N | margin-bench --import N | margin-bench --sync N\n".utf8))
     exit(64)
 }
 
