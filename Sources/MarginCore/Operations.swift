@@ -50,22 +50,31 @@ extension Store {
     /// CLI shows, still hold 24 random bits, so shown ids stay distinct.
     public static func newAnnotationID(milliseconds: Int64) -> String {
         let bucket = UInt16(truncatingIfNeeded: max(0, milliseconds) >> 10)
-        return ([UInt8(bucket >> 8), UInt8(bucket & 0xff)] + randomBytes(14)).hex
+        var bytes = randomBytes(16)
+        bytes[0] = UInt8(bucket >> 8)
+        bytes[1] = UInt8(bucket & 0xff)
+        return bytes.hex
     }
 
     public static func randomEntityID() -> String { randomBytes(16).hex }
 
     /// `count` bytes from the system's generator, eight per call (a call per
-    /// byte costs an annotation a dozen system calls).
+    /// byte costs an annotation a dozen system calls), written in place.
     static func randomBytes(_ count: Int) -> [UInt8] {
         var g = SystemRandomNumberGenerator()
-        var out: [UInt8] = []
-        out.reserveCapacity(count + 7)
-        while out.count < count {
-            let word: UInt64 = g.next()
-            withUnsafeBytes(of: word) { out.append(contentsOf: $0) }
+        return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            var i = 0
+            while i < count {
+                let word: UInt64 = g.next()
+                withUnsafeBytes(of: word) { w in
+                    for b in w where i < count {
+                        out[i] = b
+                        i += 1
+                    }
+                }
+            }
+            initialized = count
         }
-        return Array(out.prefix(count))
     }
 
     /// Stores a report. Returns its id and whether it was already present.

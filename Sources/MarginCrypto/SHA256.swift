@@ -208,15 +208,22 @@ public enum HMACSHA256 {
 public extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, two digits a byte.
     var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
+        // Written straight into the string's storage: ids and hashes are
+        // shown and stored in hex, one or more per change.
+        let fast = withContiguousStorageIfAvailable { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                for (i, byte) in bytes.enumerated() {
+                    out[2 * i] = lowerHexDigit(of: byte >> 4)
+                    out[2 * i + 1] = lowerHexDigit(of: byte & 0x0f)
+                }
+                return bytes.count * 2
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+        return fast ?? Array(self).hex
     }
 }
+
+@inline(__always) private func lowerHexDigit(of nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
 /// The value of one hexadecimal digit (either case), nil for any other byte.
 public func hexDigit(_ c: UInt8) -> UInt8? {

@@ -1,3 +1,4 @@
+import Foundation
 import MarginCrypto
 import XCTest
 
@@ -76,5 +77,16 @@ final class SHA256Tests: XCTestCase {
         XCTAssertNil(bytes(fromHex: "abc"))
         XCTAssertNil(bytes(fromHex: "zz"))
         XCTAssertEqual([0x00, 0xff, 0x10, 0xab].hex, "00ff10ab")
+    }
+
+    /// Every byte's two digits, from contiguous storage (written in place)
+    /// and from a sequence without it (collected first), alike.
+    func testHexOfEveryByteFromEitherKindOfSequence() {
+        let all = (0...255).map { UInt8($0) }
+        let expected = all.map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(all.hex, expected)
+        XCTAssertEqual(all[1...].hex, String(expected.dropFirst(2)))
+        XCTAssertEqual((0...255).lazy.map { UInt8($0) }.hex, expected)
+        XCTAssertEqual([UInt8]().hex, "")
     }
 }
