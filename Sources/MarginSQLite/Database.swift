@@ -81,7 +81,18 @@ public final class Database {
         public init() {}
     }
 
+    /// Process-wide settings, made once before the first connection opens
+    /// (SQLite takes them only before it is first used).
+    private static let configured: Bool = {
+        _ = margin_sqlite3_disable_memstatus()
+        return true
+    }()
+
+    /// What SQLite counts as the memory it holds: 0 while the count is off.
+    static var memoryCounted: Int64 { sqlite3_memory_used() }
+
     public init(path: String, options: Options = Options()) throws {
+        _ = Database.configured
         self.path = path
         // A connection is used by one thread at a time (see the type's
         // documentation), so SQLite need not lock around every call.
