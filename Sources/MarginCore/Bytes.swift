@@ -38,14 +38,19 @@ public struct ByteWriter {
     public mutating func raw(_ b: [UInt8]) { bytes += b }
     public mutating func string(_ s: String) { uvarint(UInt64(s.utf8.count)); bytes += s.utf8 }
     public mutating func node(_ id: NodeID) {
-        // The usual id, 16 hex digits, straight into the buffer.
-        var raw: UInt64 = 0, digits = 0
-        for c in id.utf8 {
-            guard let v = hexDigit(c), digits < 16 else { digits = -1; break }
-            raw = raw << 4 | UInt64(v)
-            digits += 1
+        // The usual id, 16 hex digits, straight into the buffer (once or
+        // twice for every change encoded, so read from the string's bytes).
+        var id = id
+        var raw: UInt64 = 0
+        let usual = id.withUTF8 { digits in
+            guard digits.count == 16 else { return false }
+            for c in digits {
+                guard let v = hexDigit(c) else { return false }
+                raw = raw << 4 | UInt64(v)
+            }
+            return true
         }
-        if digits == 16 {
+        if usual {
             for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: raw >> UInt64(shift))) }
         } else {
             bytes += MarginCrypto.bytes(fromHex: id) ?? [UInt8](repeating: 0, count: 8)

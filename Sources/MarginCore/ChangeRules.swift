@@ -33,7 +33,12 @@ public enum ChangeRules {
     }
 
     public static func isID(_ s: String, of kind: EntityKind) -> Bool {
-        s.utf8.count == idLength(kind) && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        // Over the string's own bytes: asked of every change, and of every
+        // id a change names.
+        var s = s
+        return s.withUTF8 { bytes in
+            bytes.count == idLength(kind) && bytes.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        }
     }
 
     /// The rules a change keeps on its own. Nil when it keeps them all.
@@ -65,7 +70,7 @@ public enum ChangeRules {
         switch (c.kind, c.field) {
         case (.record, "body"):
             // Scalars, not String ==, which holds canonically equivalent texts equal.
-            guard TextNormalization.nfc(text).utf8.elementsEqual(text.utf8) else { return "a record body must be NFC-normalised" }
+            guard TextNormalization.nfc(text).hasSameBytes(as: text) else { return "a record body must be NFC-normalised" }
             guard Store.recordID(normalizedBody: text) == c.entity else { return "the body does not hash to the record id \(c.entity)" }
         case (.annotation, "status"):
             guard ReviewStatus(rawValue: text) != nil else { return "unknown status '\(Printable.line(text))' (open, accepted, rejected or suggested)" }

@@ -214,7 +214,7 @@ extension Store {
                             text.slice(end, min(text.count, end + Span.contextLength))]
             // Compared scalar by scalar: String == would take canonically
             // equivalent texts as equal.
-            for (i, part) in ["quote", "prefix", "suffix"].enumerated() where !(s.text(4 + i) ?? "").utf8.elementsEqual(expected[i].utf8) {
+            for (i, part) in ["quote", "prefix", "suffix"].enumerated() where !(s.text(4 + i) ?? "").hasSameBytes(as: expected[i]) {
                 problem = "annotation \(id): its \(part) no longer matches the record text at \(start)..<\(end)"
                 return false
             }

@@ -179,9 +179,9 @@ extension Store {
                 }
                 guard let start = Int(exactly: s), let end = Int(exactly: e) else { throw MarginError.invalid("annotation \(given): span out of range") }
                 let span = try Span(in: ScalarText(body), start: start, end: end)
-                guard span.quote.utf8.elementsEqual(quote.utf8) else { throw MarginError.invalid("annotation \(given): the quote does not match the record at \(s)..\(e)") }
-                if let p = field["prefix"]?.string, !p.utf8.elementsEqual(span.prefix.utf8) { throw MarginError.invalid("annotation \(given): the prefix does not match the record") }
-                if let p = field["suffix"]?.string, !p.utf8.elementsEqual(span.suffix.utf8) { throw MarginError.invalid("annotation \(given): the suffix does not match the record") }
+                guard span.quote.hasSameBytes(as: quote) else { throw MarginError.invalid("annotation \(given): the quote does not match the record at \(s)..\(e)") }
+                if let p = field["prefix"]?.string, !p.hasSameBytes(as: span.prefix) { throw MarginError.invalid("annotation \(given): the prefix does not match the record") }
+                if let p = field["suffix"]?.string, !p.hasSameBytes(as: span.suffix) { throw MarginError.invalid("annotation \(given): the suffix does not match the record") }
             }
         case .code:
             guard let given = id, Store.isEntityID(given) else { throw MarginError.invalid("a code needs a hexadecimal id") }

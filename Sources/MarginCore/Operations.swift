@@ -92,7 +92,7 @@ extension Store {
             if let value { try TextRules.requireLine(value, what: "the \(field)") }
         }
         // The entry's body is compared, not hashed again: it is the record id's input.
-        let made = index.flatMap { $0.body.utf8.elementsEqual(body.utf8) ? $0 : nil }
+        let made = index.flatMap { $0.body.hasSameBytes(as: body) ? $0 : nil }
         let id = made?.recordID ?? Store.recordID(normalizedBody: body)
         // Reads from the log only, so the record's row is written once.
         return try write { try coalescingRows {
@@ -112,7 +112,7 @@ extension Store {
             }
             // The entry counts only if made from the title and body just written.
             let title = draft.title.map(TextNormalization.nfc) ?? ""
-            if let made, made.title.utf8.elementsEqual(title.utf8) { preparedIndex[id] = made }
+            if let made, made.title.hasSameBytes(as: title) { preparedIndex[id] = made }
             return (id, false)
         } }
     }
@@ -164,7 +164,7 @@ extension Store {
     /// (an import, a bulk command) finds a long body's characters once, not
     /// once per annotation. Reused only for the same bytes.
     func scalarText(of body: String) -> ScalarText {
-        if let last = lastBodyText, last.string.utf8.elementsEqual(body.utf8) { return last }
+        if let last = lastBodyText, last.string.hasSameBytes(as: body) { return last }
         let text = ScalarText(body)
         lastBodyText = text
         return text

@@ -137,7 +137,7 @@ public struct Span: Equatable, Sendable {
 
     /// True when the stored quote still stands at the stored offsets.
     public func matches(_ text: ScalarText) -> Bool {
-        end <= text.count && text.slice(start, end).utf8.elementsEqual(quote.utf8)
+        end <= text.count && text.slice(start, end).hasSameBytes(as: quote)
     }
 }
 
@@ -342,5 +342,22 @@ public enum TextRules {
 
     public static func requireLine(_ s: String, what: String) throws {
         if let p = problem(inLine: s) { throw MarginError.invalid("\(what) \(p)") }
+    }
+}
+
+extension String {
+    /// Whether two strings hold the same UTF-8 bytes, compared in place.
+    /// `==` compares canonical equivalence, which is not what a cache of a
+    /// body or a check of a stored quote means, and reading both through
+    /// their UTF-8 views costs dozens of instructions a byte.
+    func hasSameBytes(as other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        var a = self, b = other
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard let p = x.baseAddress, let q = y.baseAddress else { return x.count == y.count }
+                return memcmp(p, q, x.count) == 0
+            }
+        }
     }
 }

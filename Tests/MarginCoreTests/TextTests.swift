@@ -155,4 +155,21 @@ final class TextTests: XCTestCase {
         XCTAssertTrue(TextNormalization.looksBinary(Data([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1])))
         XCTAssertFalse(TextNormalization.looksBinary(Data("plain\ttext\r\n".utf8)))
     }
+
+    /// Byte equality, not `==`: a precomposed and a decomposed é are equal
+    /// strings but not the same bytes, and a cached body or a stored quote
+    /// must be the same bytes.
+    func testSameBytesIsByteEqualityNotCanonicalEquivalence() {
+        let precomposed = "caf\u{E9} 159名黨員", decomposed = "cafe\u{301} 159名黨員"
+        XCTAssertEqual(precomposed, decomposed)
+        XCTAssertFalse(precomposed.hasSameBytes(as: decomposed))
+        XCTAssertTrue(precomposed.hasSameBytes(as: String(decoding: Array(precomposed.utf8), as: UTF8.self)))
+        XCTAssertTrue("".hasSameBytes(as: ""))
+        XCTAssertFalse("黨".hasSameBytes(as: ""))
+        XCTAssertFalse("共有159名黨員".hasSameBytes(as: "共有159名黨"))
+        XCTAssertFalse("共有159名黨員".hasSameBytes(as: "共有158名黨員"))
+        let long = String(repeating: "成立16個臨時黨支部。", count: 400)
+        XCTAssertTrue(long.hasSameBytes(as: String(long.unicodeScalars)))
+        XCTAssertFalse(long.hasSameBytes(as: String(long.dropLast()) + "."))
+    }
 }
