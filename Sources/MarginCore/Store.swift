@@ -1347,6 +1347,13 @@ public final class Store {
     func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) {
         var h = SHA256(), rows = 0
         for q in Store.derivedStateQueries(inKeyOrder: true) {
+            // Each table's rows end with a mark (no storage class is 0xff)
+            // and the count of rows so far, so no row can pass for one of
+            // another table.
+            defer {
+                h.update(CollectionOfOne(UInt8(0xff)))
+                withUnsafeBytes(of: UInt64(rows).littleEndian) { h.update($0) }
+            }
             try db.statement(q).forEach { s in
                 // Each value as its type, then its length and bytes or its
                 // number: no two different rows hash alike.
