@@ -60,9 +60,37 @@ public struct ScalarText: Sendable {
 
     public func slice(_ start: Int, _ end: Int) -> String {
         let s = max(0, min(start, count)), e = max(s, min(end, count))
-        var out = String.UnicodeScalarView()
-        out.append(contentsOf: scalars[s..<e])
-        return String(out)
+        let part = scalars[s..<e]
+        // Encoded straight into the string's storage: a span's quote and
+        // context are sliced for every annotation written or checked, and
+        // appending scalar by scalar cost thousands of instructions each.
+        let length = part.reduce(0) { $0 + UTF8.width($1) }
+        return String(unsafeUninitializedCapacity: length) { out in
+            var i = 0
+            for u in part {
+                let v = u.value
+                if v < 0x80 {
+                    out[i] = UInt8(v)
+                    i += 1
+                } else if v < 0x800 {
+                    out[i] = UInt8(0xC0 | v >> 6)
+                    out[i + 1] = UInt8(0x80 | v & 0x3F)
+                    i += 2
+                } else if v < 0x10000 {
+                    out[i] = UInt8(0xE0 | v >> 12)
+                    out[i + 1] = UInt8(0x80 | v >> 6 & 0x3F)
+                    out[i + 2] = UInt8(0x80 | v & 0x3F)
+                    i += 3
+                } else {
+                    out[i] = UInt8(0xF0 | v >> 18)
+                    out[i + 1] = UInt8(0x80 | v >> 12 & 0x3F)
+                    out[i + 2] = UInt8(0x80 | v >> 6 & 0x3F)
+                    out[i + 3] = UInt8(0x80 | v & 0x3F)
+                    i += 4
+                }
+            }
+            return i
+        }
     }
 
     /// Scalar offsets where `needle` starts, whole grapheme clusters only.

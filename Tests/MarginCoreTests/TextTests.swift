@@ -172,4 +172,20 @@ final class TextTests: XCTestCase {
         XCTAssertTrue(long.hasSameBytes(as: String(long.unicodeScalars)))
         XCTAssertFalse(long.hasSameBytes(as: String(long.dropLast()) + "."))
     }
+
+    /// A slice is the scalars between its offsets, whatever their width in
+    /// UTF-8 (one to four bytes), at every pair of offsets.
+    func testSliceOfScalarsOfEveryWidth() {
+        let text = ScalarText("a\u{E9}黨\u{20000}b e\u{301}\u{1F600}")
+        let scalars = Array(text.string.unicodeScalars)
+        for start in 0...scalars.count {
+            for end in start...scalars.count {
+                var expected = String.UnicodeScalarView()
+                expected.append(contentsOf: scalars[start..<end])
+                XCTAssertTrue(text.slice(start, end).hasSameBytes(as: String(expected)), "\(start)..<\(end)")
+            }
+        }
+        XCTAssertEqual(text.slice(-3, 99), text.string)
+        XCTAssertEqual(text.slice(5, 2), "")
+    }
 }
