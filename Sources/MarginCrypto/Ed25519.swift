@@ -362,27 +362,33 @@ struct Scalar {
     /// below zero. Every step runs whatever the number, so secret scalars
     /// and nonces are reduced in constant time.
     static func reduce(_ x: [UInt64]) -> Scalar {
-        var r = x + [0]
-        for shift in stride(from: 259, through: 0, by: -1) {
-            // L shifted left by `shift` bits, over nine limbs.
-            var shifted = [UInt64](repeating: 0, count: 9)
-            let limbShift = shift / 64, bitShift = UInt64(shift % 64)
-            for i in 0..<4 {
-                shifted[i + limbShift] |= order[i] << bitShift
-                if bitShift > 0 && i + limbShift + 1 < 9 { shifted[i + limbShift + 1] |= order[i] >> (64 - bitShift) }
+        // The number, L shifted and the difference in stack buffers, not
+        // arrays made at each of the 260 steps (a signature reduces twice).
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 27) { buffer in
+            let r = UnsafeMutableBufferPointer(rebasing: buffer[0..<9])
+            let shifted = UnsafeMutableBufferPointer(rebasing: buffer[9..<18])
+            let difference = UnsafeMutableBufferPointer(rebasing: buffer[18..<27])
+            for i in 0..<9 { r[i] = i < x.count ? x[i] : 0 }
+            for shift in stride(from: 259, through: 0, by: -1) {
+                // L shifted left by `shift` bits, over nine limbs.
+                for i in 0..<9 { shifted[i] = 0 }
+                let limbShift = shift / 64, bitShift = UInt64(shift % 64)
+                for i in 0..<4 {
+                    shifted[i + limbShift] |= order[i] << bitShift
+                    if bitShift > 0 && i + limbShift + 1 < 9 { shifted[i + limbShift + 1] |= order[i] >> (64 - bitShift) }
+                }
+                var borrow: UInt64 = 0
+                for i in 0..<9 {
+                    // In 128 bits, so the borrow is arithmetic, not a flag.
+                    let d = UInt128(r[i]) &- UInt128(shifted[i]) &- UInt128(borrow)
+                    difference[i] = UInt64(truncatingIfNeeded: d)
+                    borrow = UInt64(truncatingIfNeeded: d >> 127)
+                }
+                let keep = 0 &- (1 &- borrow)   // all ones when no borrow: r >= L·2^shift
+                for i in 0..<9 { r[i] = r[i] ^ (keep & (r[i] ^ difference[i])) }
             }
-            var difference = [UInt64](repeating: 0, count: 9)
-            var borrow: UInt64 = 0
-            for i in 0..<9 {
-                // In 128 bits, so the borrow is arithmetic, not a flag.
-                let d = UInt128(r[i]) &- UInt128(shifted[i]) &- UInt128(borrow)
-                difference[i] = UInt64(truncatingIfNeeded: d)
-                borrow = UInt64(truncatingIfNeeded: d >> 127)
-            }
-            let keep = 0 &- (1 &- borrow)   // all ones when no borrow: r >= L·2^shift
-            for i in 0..<9 { r[i] = r[i] ^ (keep & (r[i] ^ difference[i])) }
+            return Scalar(limbs: [r[0], r[1], r[2], r[3]])
         }
-        return Scalar(limbs: Array(r[0..<4]))
     }
 
     /// (k·a + r) mod L, in constant time.
