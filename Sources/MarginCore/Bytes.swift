@@ -51,7 +51,7 @@ public struct ByteWriter {
             return true
         }
         if usual {
-            for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: raw >> UInt64(shift))) }
+            withUnsafeBytes(of: raw.bigEndian) { bytes.append(contentsOf: $0) }
         } else {
             bytes += MarginCrypto.bytes(fromHex: id) ?? [UInt8](repeating: 0, count: 8)
         }

@@ -226,7 +226,8 @@ public extension Sequence where Element == UInt8 {
 @inline(__always) private func lowerHexDigit(of nibble: UInt8) -> UInt8 { nibble < 10 ? 0x30 + nibble : 0x57 + nibble }
 
 /// The value of one hexadecimal digit (either case), nil for any other byte.
-public func hexDigit(_ c: UInt8) -> UInt8? {
+/// Inlinable: other modules decode ids a digit at a time with it.
+@inlinable public func hexDigit(_ c: UInt8) -> UInt8? {
     switch c {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
     case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
