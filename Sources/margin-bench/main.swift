@@ -407,9 +407,9 @@ try packedFloor.execute("""
     CREATE INDEX log_by_entity ON log(entity);
     """)
 /// The changes of `annotationsN` annotations as `annotate` makes them
-/// (ten fields, one origin), each hashed as the store hashes it, chained;
+/// (ten fields, the source node's origin), each hashed as the store hashes it, chained;
 /// `each` gets the field's index, the change and its hash.
-func hashedAnnotationChanges(_ now: Int64, _ annotation: (Int) throws -> String,
+func hashedAnnotationChanges(origin: NodeID, _ now: Int64, _ annotation: (Int) throws -> String,
                              _ each: (Int, Int, Change, [UInt8]) throws -> Void) rethrows {
     let fields: [(String, FieldValue)] = [
         ("record", .text(sourceRecord)), ("code", .text(sourceCode)), ("start", .int(2)), ("end", .int(7)),
@@ -421,7 +421,7 @@ func hashedAnnotationChanges(_ now: Int64, _ annotation: (Int) throws -> String,
         let id = try annotation(i)
         for (f, (field, value)) in fields.enumerated() {
             seq += 1
-            let change = Change(id: ChangeID(origin: "source", seq: seq), hlc: HLC(milliseconds: now + Int64(i), counter: Int64(f)),
+            let change = Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: now + Int64(i), counter: Int64(f)),
                                 kind: .annotation, entity: id, field: field, value: field == "value" ? .text("\(i)") : value, prev: prev)
             prev = change.hash
             try each(i, f, change, prev)
@@ -431,7 +431,7 @@ func hashedAnnotationChanges(_ now: Int64, _ annotation: (Int) throws -> String,
 let (chainTip, hashFloorSeconds) = time {
     var tip: [UInt8] = []
     let id = Store.newAnnotationID(milliseconds: 0)
-    hashedAnnotationChanges(0, { _ in id }) { _, _, _, hash in tip = hash }
+    hashedAnnotationChanges(origin: source.node.id, 0, { _ in id }) { _, _, _, hash in tip = hash }
     return tip
 }
 guard chainTip.count == SHA256.digestSize else { throw MarginError.corrupt("bench: the hash floor made no hashes") }
@@ -449,7 +449,7 @@ let (_, packedFloorSeconds) = try time {
             try log.run([.integer(first), .integer(key), .blob(packed)])
         }
         var current = (index: -1, id: "")
-        try hashedAnnotationChanges(Int64(Date().timeIntervalSince1970 * 1000), { i in
+        try hashedAnnotationChanges(origin: source.node.id, Int64(Date().timeIntervalSince1970 * 1000), { i in
             if current.index >= 0 { try flush(current.index, current.id) }
             current = (i, Store.newAnnotationID(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)))
             packed.removeAll(keepingCapacity: true)
