@@ -68,25 +68,9 @@ public struct ScalarText: Sendable {
         return String(unsafeUninitializedCapacity: length) { out in
             var i = 0
             for u in part {
-                let v = u.value
-                if v < 0x80 {
-                    out[i] = UInt8(v)
+                UTF8.encode(u) { byte in
+                    out[i] = byte
                     i += 1
-                } else if v < 0x800 {
-                    out[i] = UInt8(0xC0 | v >> 6)
-                    out[i + 1] = UInt8(0x80 | v & 0x3F)
-                    i += 2
-                } else if v < 0x10000 {
-                    out[i] = UInt8(0xE0 | v >> 12)
-                    out[i + 1] = UInt8(0x80 | v >> 6 & 0x3F)
-                    out[i + 2] = UInt8(0x80 | v & 0x3F)
-                    i += 3
-                } else {
-                    out[i] = UInt8(0xF0 | v >> 18)
-                    out[i + 1] = UInt8(0x80 | v >> 12 & 0x3F)
-                    out[i + 2] = UInt8(0x80 | v >> 6 & 0x3F)
-                    out[i + 3] = UInt8(0x80 | v & 0x3F)
-                    i += 4
                 }
             }
             return i

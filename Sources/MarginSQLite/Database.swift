@@ -412,16 +412,12 @@ public final class Statement {
     public var columnCount: Int { Int(sqlite3_column_count(handle)) }
 
     public func column(_ i: Int) -> SQLValue {
-        let index = Int32(i)
-        switch sqlite3_column_type(handle, index) {
-        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
-        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
-        case SQLITE_TEXT: return .text(text(i) ?? "")
-        case SQLITE_BLOB:
-            let count = Int(sqlite3_column_bytes(handle, index))
-            guard count > 0, let base = sqlite3_column_blob(handle, index) else { return .blob([]) }
-            return .blob(Array(UnsafeRawBufferPointer(start: base, count: count)))
-        default: return .null
+        switch storageClass(i) {
+        case .integer: return .integer(int(i))
+        case .real: return .real(double(i))
+        case .text: return .text(text(i) ?? "")
+        case .blob: return .blob(withColumnBytes(i) { Array($0) })
+        case .null: return .null
         }
     }
 
@@ -462,7 +458,7 @@ public final class Statement {
         return try body(UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count))
     }
 
-    public func isNull(_ i: Int) -> Bool { sqlite3_column_type(handle, Int32(i)) == SQLITE_NULL }
+    public func isNull(_ i: Int) -> Bool { storageClass(i) == .null }
 
     public func row() -> [SQLValue] { (0..<columnCount).map(column) }
 
