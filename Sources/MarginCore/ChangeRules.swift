@@ -96,17 +96,43 @@ extension Store {
     func ruleProblem(_ c: Change, field: [FieldChange]? = nil, checkedAlone: Bool = false) throws -> String? {
         if !checkedAlone, let p = ChangeRules.problem(c) { return p }
         // Most changes name neither: no look-up, and nothing allocated.
-        if let target = c.supersedes, field?.contains(where: { $0.id == target }) != true,
-           let problem = try referenceProblem(c, "supersedes", target) {
-            return problem
+        if let target = c.supersedes {
+            if let known = field?.first(where: { $0.id == target }) {
+                if !(known.stamp.hlc < c.hlc) { return Store.readsLower(c, "supersedes", target, known.stamp.hlc) }
+            } else if let problem = try referenceProblem(c, "supersedes", target) {
+                return problem
+            }
         }
         if let target = c.deletionBase, let problem = try referenceProblem(c, "deletion_base", target) { return problem }
-        if c.kind == .annotation, c.field == "record", let record = c.value.string, record != lastRecordWithBody {
+        if c.kind == .annotation { return try annotationRecordProblem(c) }
+        return nil
+    }
+
+    /// An annotation belongs to one record for good: its first change sets
+    /// `record`, to a record whose body is held, and no later change moves
+    /// it (its span, quote and context are in that record's body), so every
+    /// other change to an annotation finds its record held.
+    private func annotationRecordProblem(_ c: Change) throws -> String? {
+        guard c.field == "record" else {
+            if c.entity == lastAnnotationWithRecord?.annotation { return nil }
+            guard let held = try winner(.annotation, c.entity, "record")?.value.string else {
+                return "annotation \(c.entity) has no record: an annotation's first change sets its `record`"
+            }
+            if db.isInTransaction { lastAnnotationWithRecord = (c.entity, held) }
+            return nil
+        }
+        guard let record = c.value.string else { return "an annotation's record cannot be cleared" }
+        if record != lastRecordWithBody {
             guard try hasWinner(.record, record, "body") else { return "record \(record) is not held" }
             // A body, once logged, stays for the write: the next annotation
             // on the same record is not looked up again.
             if db.isInTransaction { lastRecordWithBody = record }
         }
+        let known = lastAnnotationWithRecord?.annotation == c.entity ? lastAnnotationWithRecord?.record : nil
+        if let held = try known ?? winner(.annotation, c.entity, "record")?.value.string, held != record {
+            return "annotation \(c.entity) is on record \(held); an annotation's record is set once and never moved"
+        }
+        if db.isInTransaction { lastAnnotationWithRecord = (c.entity, record) }
         return nil
     }
 
@@ -114,16 +140,24 @@ extension Store {
     /// to the same field (`supersedes`) or the entity's deletion
     /// (`deletion_base`).
     private func referenceProblem(_ c: Change, _ role: String, _ target: ChangeID) throws -> String? {
-        guard let row = try db.rows("SELECT kind, entity, field FROM changes WHERE origin = ? AND seq = ?",
+        guard let row = try db.rows("SELECT kind, entity, field, ms, ctr FROM changes WHERE origin = ? AND seq = ?",
                                     .text(target.origin), .integer(target.seq)).first else {
             return "\(role) \(target) is not held"
         }
         let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
-        guard row.map(\.string) == expected.map(Optional.some) else {
+        guard row.prefix(3).map(\.string) == expected.map(Optional.some) else {
             return role == "supersedes" ? "supersedes \(target), a change to another field"
                                         : "deletion_base \(target) is not a deletion of the same entity"
         }
+        let named = HLC(milliseconds: row[3].int ?? 0, counter: row[4].int ?? 0)
+        if !(named < c.hlc) { return Store.readsLower(c, role, target, named) }
         return nil
+    }
+
+    /// PROTOCOL.md §1: a change reads higher than every change it names, so
+    /// that sending in reading order sends what a change names before it.
+    static func readsLower(_ c: Change, _ role: String, _ target: ChangeID, _ named: HLC) -> String {
+        "it reads \(c.hlc), not higher than \(target) (\(named)) that it names in \(role)"
     }
 
     /// A span group (PROTOCOL.md §1) as received: all five fields, from one

@@ -157,6 +157,8 @@ extension Store {
             }
         }
         let field = Dictionary(values, uniquingKeysWith: { a, _ in a })
+        // Span fields another tool may leave out, made from the body.
+        var filled: [String: FieldValue] = [:]
         switch kind {
         case .record:
             guard let body = field["body"]?.string, !body.isEmpty else { throw MarginError.invalid("a record needs a body") }
@@ -182,6 +184,7 @@ extension Store {
                 guard span.quote.hasSameBytes(as: quote) else { throw MarginError.invalid("annotation \(given): the quote does not match the record at \(s)..\(e)") }
                 if let p = field["prefix"]?.string, !p.hasSameBytes(as: span.prefix) { throw MarginError.invalid("annotation \(given): the prefix does not match the record") }
                 if let p = field["suffix"]?.string, !p.hasSameBytes(as: span.suffix) { throw MarginError.invalid("annotation \(given): the suffix does not match the record") }
+                filled = ["prefix": .text(span.prefix), "suffix": .text(span.suffix)]
             }
         case .code:
             guard let given = id, Store.isEntityID(given) else { throw MarginError.invalid("a code needs a hexadecimal id") }
@@ -202,7 +205,32 @@ extension Store {
             try set(kind, entity, "deleted", .int(0))
         }
         var changed = false
-        for (f, v) in values.sorted(by: { $0.0 < $1.0 }) {
+        let groups = FieldSchema.groups[kind] ?? []
+        var written: Set<String> = []
+        // An annotation's `record` first: every other change to it names
+        // its record (PROTOCOL.md §1, "Rules").
+        for (f, v) in values.sorted(by: { ($0.0 == "record" ? 0 : 1, $0.0) < ($1.0 == "record" ? 0 : 1, $1.0) }) where !written.contains(f) {
+            // A field group is written whole, with one reading (PROTOCOL.md
+            // §1, "Field groups"): fields the line leaves out keep what they
+            // hold here, or, for a span's context, what the body gives.
+            if let group = groups.first(where: { $0.contains(f) }) {
+                written.formUnion(group)
+                let currents = try group.map { try winner(kind, entity, $0) }
+                let wanted = zip(group, currents).map { name, current in (name, field[name] ?? filled[name] ?? current?.value ?? .null) }
+                if zip(wanted, currents).allSatisfy({ $0.1 == ($1?.value ?? .null) }) { continue }
+                let given = group.compactMap { stamps[$0] }.max()
+                if let current = currents.compactMap({ $0?.stamp }).max() {
+                    guard let given, Change.wins(given, over: current) else { counts.newerHere += 1; continue }
+                }
+                var reading: HLC?
+                if let given = given?.hlc {
+                    let now = clock.tick()
+                    reading = given < now ? given : now
+                }
+                try setGroup(kind, entity, wanted, force: true, reading: reading)
+                changed = true
+                continue
+            }
             let current = try winner(kind, entity, f)
             if let current {
                 if current.value == v { continue }
@@ -299,7 +327,7 @@ extension Store {
         } catch let e as WireError {
             throw MarginError.invalid("the bundle is malformed: \(e.message)")
         } catch let e as MarginError {
-            if case .invalid(let m) = e, m.hasPrefix("sequence gap") { throw MarginError.invalid("the bundle does not fit this store: \(m)") }
+            if case .invalid(let m) = e, m.contains("refused: sequence gap") { throw MarginError.invalid("the bundle does not fit this store: \(m)") }
             throw e
         }
     }

@@ -337,7 +337,9 @@ extension Store {
 
     /// Writes a field group (`FieldSchema.groups`): every field, with one
     /// clock reading, unless every field already holds its value.
-    func setGroup(_ kind: EntityKind, _ entity: String, _ fields: [(String, FieldValue)], force: Bool = false) throws {
+    /// `reading`: the group's reading, when the caller has one (an import
+    /// keeps the export's); moved past what the group supersedes if need be.
+    func setGroup(_ kind: EntityKind, _ entity: String, _ fields: [(String, FieldValue)], force: Bool = false, reading: HLC? = nil) throws {
         var unchanged = !force
         // The fields' current changes, through the range probe (which an
         // entity new to this write answers without a look-up).
@@ -348,7 +350,7 @@ extension Store {
         if unchanged { return }
         // One reading for the whole group, after every change the group's
         // fields supersede (so `set` never has to move one field's reading).
-        var stamp = clock.tick()
+        var stamp = reading ?? clock.tick()
         for field in fields.map(\.0) + ["deleted"] {
             if let w = try current(field), !(w.stamp.hlc < stamp) { stamp = clock.after(w.stamp.hlc) }
         }

@@ -76,12 +76,28 @@ extension Store {
             buffers[i] = rows.reversed()
         }
         for i in cursors.indices { try refill(i) }
+        var cursorOf: [NodeID: Int] = [:]
+        for (i, c) in cursors.enumerated() { cursorOf[c.origin] = i }
         while true {
             var best: Int?
             for i in buffers.indices {
                 guard let c = buffers[i].last?.0 else { continue }
                 if let b = best, let current = buffers[b].last?.0, !(c.stamp < current.stamp) { continue }
                 best = i
+            }
+            // What a change names goes first, whatever the readings say (a
+            // store from before the rule that a change reads higher than
+            // what it names may hold one that reads lower): each hop moves
+            // to an origin whose next change is at or below one named.
+            var hops = 0
+            while let b = best, hops < buffers.count, let c = buffers[b].last?.0 {
+                let waits = [c.supersedes, c.deletionBase].lazy.compactMap { $0 }.first { ref in
+                    guard ref.origin != c.id.origin, let j = cursorOf[ref.origin], let next = buffers[j].last?.0 else { return false }
+                    return next.id.seq <= ref.seq
+                }
+                guard let ref = waits, let j = cursorOf[ref.origin] else { break }
+                best = j
+                hops += 1
             }
             guard let i = best, let (change, encoded, sig) = buffers[i].popLast() else { return }
             let signature = sig.flatMap { s in keys[change.id.origin].map { HeadSignature(origin: change.id.origin, seq: change.id.seq, publicKey: $0, signature: s) } }
@@ -219,8 +235,16 @@ extension Store {
             let id = changes[i].id
             let previous: Int?
             if let r = run, r.origin == id.origin { previous = r.index } else { previous = last[id.origin] }
-            // Within the batch each origin's changes must form one chain.
-            if let p = previous, id.seq == changes[p].id.seq + 1 {
+            // Within the batch each origin's changes come in their order,
+            // one after the other, and form one chain: so the signature on
+            // an origin's last change here covers every change of it here.
+            if let p = previous {
+                guard id.seq == changes[p].id.seq + 1 else {
+                    if id.seq > changes[p].id.seq {
+                        throw MarginError.invalid("change \(id) refused: sequence gap from \(id.origin): expected \(changes[p].id.seq + 1), got \(id.seq)")
+                    }
+                    throw MarginError.invalid("change \(id) refused: it comes after \(changes[p].id) in the batch; an origin's changes come in sequence, each once")
+                }
                 guard changes[i].prev == hashes[p] else {
                     throw MarginError.invalid("change \(id) refused: it does not follow \(changes[p].id) in its origin's hash chain")
                 }
@@ -255,7 +279,7 @@ extension Store {
                 var entity: String, origin: NodeID, ms: Int64, ctr: Int64
                 static func < (a: SpanKey, b: SpanKey) -> Bool { (a.entity, a.origin, a.ms, a.ctr) < (b.entity, b.origin, b.ms, b.ctr) }
             }
-            var spans: [SpanKey: (annotation: String, fields: [String: FieldValue])] = [:]
+            var spans: [SpanKey: (annotation: String, first: ChangeID, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
             var lastEntity = "", lastKind = EntityKind.conflict
             // The loop reads state from the log only, so entity rows are
@@ -278,6 +302,9 @@ extension Store {
                         for ref in [c.supersedes, c.deletionBase].compactMap({ $0 }) where outcome.held.contains(ref.origin) {
                             if try head(of: ref.origin) < ref.seq { outcome.held.insert(origin) }
                         }
+                        // So does a change to an annotation whose record, or
+                        // whose record's body, may be among what waits.
+                        if c.kind == .annotation, try annotationWaits(c) { outcome.held.insert(origin) }
                         if outcome.held.contains(origin) { outcome.heldBack += 1; continue }
                     }
                     var arrival = try arrive(c, hash: hash, checkedAlone: true)
@@ -300,7 +327,7 @@ extension Store {
                     case .applied:
                         if c.kind == .annotation, spanFields.contains(c.field) {
                             let key = SpanKey(entity: c.entity, origin: c.id.origin, ms: c.hlc.milliseconds, ctr: c.hlc.counter)
-                            spans[key, default: (c.entity, [:])].fields[c.field] = c.value
+                            spans[key, default: (c.entity, c.id, [:])].fields[c.field] = c.value
                         }
                         outcome.applied += 1
                         if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
@@ -326,14 +353,14 @@ extension Store {
             var texts: [String: ScalarText] = [:]
             for (_, group) in spans.sorted(by: { $0.key < $1.key }) {
                 if let problem = try spanGroupProblem(annotation: group.annotation, group.fields, texts: &texts) {
-                    throw MarginError.invalid("change refused: \(problem)")
+                    throw MarginError.invalid("change \(group.first) refused: \(problem)")
                 }
             }
             if let recovery = outcome.recovery {
                 try reissue(parked, from: recovery)
                 try setMeta("own_rewind", .null)
             }
-            for (origin, seq) in pendingHeads?.all ?? [:] { try saveHead(origin, seq) }
+            for (origin, seq) in pendingHeads?.all ?? [:] where seq > 0 || origin == outcome.recovery?.formerID { try saveHead(origin, seq) }
             // Parked changes left the log: the state is folded anew from it.
             if outcome.recovery != nil { try rebuildState() }
             // Keep each verified signature whose change this batch applied.
@@ -345,6 +372,13 @@ extension Store {
             // Saved with the batch; `write` restores the reading if the commit fails.
             clock.observe(outcome.maxHLC)
         }
+    }
+
+    /// Whether an annotation's change lacks what a held-back change may
+    /// bring: the annotation's record, or that record's body.
+    private func annotationWaits(_ c: Change) throws -> Bool {
+        if c.field == "record", let record = c.value.string { return try !hasWinner(.record, record, "body") }
+        return try !hasWinner(.annotation, c.entity, "record")
     }
 
     /// Takes this node's own changes from `seq` on out of the log (they are
@@ -359,6 +393,7 @@ extension Store {
         try db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .text(node.id), .integer(seq))
         // A record whose body was among them may hold none now.
         lastRecordWithBody = nil
+        lastAnnotationWithRecord = nil
         try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
         pendingHeads?.set(node.id, seq - 1, tip: nil)
         return parked
@@ -418,6 +453,7 @@ extension Store {
             c.prev = prev
             prev = c.hash
             try appendToLog(c)
+            unsignedOwnChanges += 1
             previousHLC = c.hlc
         }
     }

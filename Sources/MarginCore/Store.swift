@@ -67,6 +67,9 @@ public final class Store {
     /// The last record an annotation's change was found to name rightly
     /// (it has a body), in the write under way; see `ruleProblem`.
     var lastRecordWithBody: String?
+    /// The last annotation found to have its record, in the write under
+    /// way; see `ruleProblem`.
+    var lastAnnotationWithRecord: (annotation: String, record: String)?
     var entityKeys: [EntityRef: Int64] = [:]
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
@@ -156,6 +159,11 @@ public final class Store {
         guard !isReadOnly else { return }
         if signingSeed == nil {
             signingSeed = try NodeKey.create(in: directory)
+        }
+        // An earlier release could leave a head of 0 for an origin held
+        // back (PROTOCOL.md §5 lists no origin at 0): dropped.
+        if try db.scalar("SELECT 1 FROM heads WHERE seq <= 0 LIMIT 1").int != nil {
+            try write { try db.run("DELETE FROM heads WHERE seq <= 0") }
         }
         // Only a store whose head is not signed yet (just upgraded) writes
         // here; opening a store to read it writes nothing.
@@ -275,7 +283,7 @@ public final class Store {
                 // cost a flush per document.
                 if outermost {
                     try flushReindex()
-                    try signOwnHead()
+                    if unsignedOwnChanges > 0 { try signOwnHead() }
                     try saveClock()
                 }
                 return result
@@ -318,18 +326,20 @@ public final class Store {
     /// clock, the node (a fork recovery moves it to a new id and key) and
     /// the heads moved.
     private struct WriteMemory {
-        let clock: HybridClock, node: Node, seed: [UInt8]?, heads: PendingHeads?
+        let clock: HybridClock, node: Node, seed: [UInt8]?, heads: PendingHeads?, unsigned: Int
         init(of store: Store) {
             clock = store.clock
             node = store.node
             seed = store.signingSeed
             heads = store.pendingHeads
+            unsigned = store.unsignedOwnChanges
         }
         func restore(into store: Store) {
             store.clock = clock
             store.node = node
             store.signingSeed = seed
             store.pendingHeads = heads
+            store.unsignedOwnChanges = unsigned
         }
     }
 
@@ -338,6 +348,7 @@ public final class Store {
         failedNestedWrite = nil
         lastMissingEntity = nil
         lastRecordWithBody = nil
+        lastAnnotationWithRecord = nil
     }
 
     /// Fails, naming why, when this user cannot write the store.
@@ -408,6 +419,9 @@ public final class Store {
         if let r = deletion?.stamp.hlc, !(r < change.hlc) { change.hlc = clock.after(r) }
         if let problem = try ruleProblem(change, field: changes, checkedAlone: checkedAlone) { throw MarginError.invalid(problem) }
         try fold(change, hash: nil, logged: false, field: changes)
+        // Only what this store wrote itself is signed by it: a change it
+        // received, even under its own id, came with its own signature.
+        unsignedOwnChanges += 1
         return change
     }
 
@@ -438,7 +452,7 @@ public final class Store {
             return .fork(exact: try tip(of: origin, head: change.id.seq - 1) == change.prev)
         }
         guard change.id.seq == head + 1 else {
-            throw MarginError.invalid("sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
+            throw MarginError.invalid("change \(change.id) refused: sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
         }
         let field = try fieldChanges(change.kind, change.entity, change.field)
         if let problem = try ruleProblem(change, field: field, checkedAlone: checkedAlone) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
@@ -485,7 +499,6 @@ public final class Store {
         } else {
             try saveHead(c.id.origin, c.id.seq)
         }
-        if c.id.origin == node.id { unsignedOwnChanges += 1 }
         return first
     }
 
@@ -527,6 +540,13 @@ public final class Store {
     }
 
     func saveHead(_ origin: NodeID, _ seq: Int64) throws {
+        // A head of 0 holds nothing: no row, so that neither HAVE nor a
+        // version vector ever lists an origin at 0 (one only looked up, or
+        // held back, leaves no trace).
+        guard seq > 0 else {
+            try db.run("DELETE FROM heads WHERE origin = ?", .text(origin))
+            return
+        }
         try db.run("INSERT INTO heads(origin, seq) VALUES(?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
                    .text(origin), .integer(seq))
     }
@@ -540,7 +560,7 @@ public final class Store {
 
     public func versionVector() throws -> VersionVector {
         var heads: [NodeID: Int64] = [:]
-        for row in try db.rows("SELECT origin, seq FROM heads") {
+        for row in try db.rows("SELECT origin, seq FROM heads WHERE seq > 0") {
             if let o = row[0].string, let s = row[1].int { heads[o] = s }
         }
         // Inside a write or batch, the heads not saved yet.
@@ -807,6 +827,7 @@ public final class Store {
         nodeKeys.removeAll()
         lastNodeKey = nil
         lastRecordWithBody = nil
+        lastAnnotationWithRecord = nil
         entityKeys.removeAll()
         lastEntityKey = nil
         lastMissingEntity = nil

@@ -1,0 +1,226 @@
+import Foundation
+@testable import MarginCore
+import MarginCrypto
+@testable import MarginSync
+import XCTest
+
+/// A bundle as PROTOCOL.md §7 lays it out, from changes and signatures a
+/// test chooses: what a colleague (or an attacker) could send as a file.
+func craftedBundle(_ changes: [Change], _ signatures: [HeadSignature]) -> [UInt8] {
+    var w = ByteWriter()
+    w.raw(Array("MRGNBNDL".utf8))
+    w.u16(1)
+    w.u16(UInt16(Store.schemaVersion))
+    w.uvarint(UInt64(changes.count))
+    for c in changes { ChangeCodec.encode(c, into: &w) }
+    HeadSignature.encode(signatures, into: &w)
+    w.raw(SHA256.hash(w.bytes))
+    return w.bytes
+}
+
+/// Issue 23, "Defects": each observation of the second implementation and
+/// the red team, through a real server or a real bundle.
+final class ReceiveHardeningTests: HostileServerTestCase {
+    let now = SystemClock().nowMilliseconds()
+
+    func change(_ signer: TestSigner, _ seq: Int64, _ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+                ms: Int64, supersedes: ChangeID? = nil) -> Change {
+        Change(id: ChangeID(origin: signer.origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: kind, entity: entity,
+               field: field, value: value, supersedes: supersedes)
+    }
+
+    /// The server's own changes, as it would send them.
+    func held(_ s: Store) throws -> [Change] {
+        var out: [Change] = []
+        try s.forEachChange(above: VersionVector()) { out.append($0); return true }
+        return out
+    }
+
+    // MARK: Every change a store accepts is covered by its origin's signature
+
+    /// `[X:n+1 forged, X:n already held]`: the held change was last, so no
+    /// signature was asked for, and the forgery under the server's own id
+    /// was applied, then signed by the server as its own work.
+    func testAForgedChangeBeforeAHeldOneIsRefusedBySessionAndBundle() throws {
+        let mine = try held(server.store).filter { $0.id.origin == server.store.node.id }
+        guard let last = mine.last else { return XCTFail("the server wrote nothing") }
+        let annotation = String(repeating: "9", count: 32)
+        var forged = Change(id: ChangeID(origin: last.id.origin, seq: last.id.seq + 1), hlc: HLC(milliseconds: now, counter: 0),
+                            kind: .annotation, entity: annotation, field: "record", value: .text(Store.recordID(body: SyncTestCase.body)))
+        forged.prev = last.hash
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        try p.send(.batch(number: 1, changes: [forged, last], signatures: []))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue, "\(String(describing: e))")
+        XCTAssertTrue(e?.message.contains("come in sequence, each once") ?? false, "\(String(describing: e))")
+        try checkServerSurvives("come in sequence, each once")
+        XCTAssertEqual(try server.store.head(of: last.id.origin), last.id.seq)
+
+        // The same as a file, into a colleague's store that holds X's changes.
+        try good.sync(with: server)
+        let goodBefore = try good.store.digest()
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle([forged, last], []))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("come in sequence, each once"), "\(error)")
+        }
+        XCTAssertEqual(try good.store.digest(), goodBefore)
+        XCTAssertEqual(try good.store.head(of: last.id.origin), last.id.seq)
+        // Under a third node's id, forged below the held change too.
+        let third = TestSigner(0x31)
+        let (chain, signatures) = third.chained([change(third, 1, .code, String(repeating: "3", count: 16), "name", .text("third"), ms: now)])
+        _ = try good.store.importBundle(craftedBundle(chain, signatures))
+        var fake = change(third, 2, .code, String(repeating: "3", count: 16), "description", .text("forged"), ms: now + 1)
+        fake.prev = chain[0].hash
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle([fake] + chain, [])))
+        XCTAssertEqual(try good.store.head(of: third.origin), 1)
+    }
+
+    // MARK: Held-back changes leave no trace
+
+    /// F (new, an hour and a half ahead) and G (now, superseding F's
+    /// change) in one bundle: nothing is applied, and HAVE must not list F
+    /// at 0, or every later sync with this store fails.
+    func testAHeldBackOriginLeavesNoTraceAndIsTakenWhenTheClockCatchesUp() throws {
+        let f = TestSigner(0x51), g = TestSigner(0x52)
+        let code = String(repeating: "5", count: 16)
+        let later = now + 90 * 60_000
+        let (fChain, fSig) = f.chained([change(f, 1, .code, code, "name", .text("future-code"), ms: later)])
+        let (gChain, gSig) = g.chained([change(g, 1, .code, code, "name", .text("present-code"), ms: now, supersedes: fChain[0].id)])
+        let wall = ManualClock(now)
+        let receiver = try node("receiver", wall: wall) { $0.sync.wall = { wall.now } }
+        let before = try receiver.store.digest()
+        let outcome = try receiver.store.importBundle(craftedBundle(fChain + gChain, fSig + gSig))
+        XCTAssertEqual(outcome.applied, 0)
+        XCTAssertEqual(outcome.outcome.heldBack, 2)
+        XCTAssertEqual(try receiver.store.digest(), before)
+        XCTAssertNil(try receiver.store.versionVector().heads[f.origin])
+        XCTAssertNil(try receiver.store.db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(f.origin)).int)
+        // Syncs both ways, with a peer and as a server.
+        try receiver.sync(with: server)
+        try good.sync(with: receiver)
+        XCTAssertEqual(try good.store.versionVector().heads[f.origin], nil)
+
+        // Once the clock has caught up, F is taken, and G (which reads
+        // lower than F, which it names) is refused with the rule it breaks.
+        wall.now = later + 1
+        let again = try Store(directory: receiver.directory, wall: wall)
+        XCTAssertThrowsError(try again.importBundle(craftedBundle(fChain + gChain, fSig + gSig))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("not higher than \(fChain[0].id)"), "\(error)")
+        }
+        let taken = try again.importBundle(craftedBundle(fChain, fSig))
+        XCTAssertEqual(taken.applied, 1)
+        XCTAssertEqual(try again.versionVector().heads[f.origin], 1)
+        try again.check()
+    }
+
+    // MARK: A change reads higher than what it names
+
+    func testAChangeReadingLowerThanWhatItNamesIsRefused() throws {
+        let f = TestSigner(0x61), g = TestSigner(0x62)
+        let code = String(repeating: "6", count: 16)
+        let (fChain, fSig) = f.chained([change(f, 1, .code, code, "name", .text("ahead"), ms: now + 10 * 60_000)])
+        let (gChain, gSig) = g.chained([change(g, 1, .code, code, "name", .text("behind"), ms: now, supersedes: fChain[0].id)])
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        try p.send(.batch(number: 1, changes: fChain + gChain, signatures: fSig + gSig))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue)
+        XCTAssertTrue(e?.message.contains("change \(gChain[0].id) refused: it reads") ?? false, "\(String(describing: e))")
+        XCTAssertNil(try server.store.versionVector().heads[g.origin])
+        // The same reading is not higher either.
+        let (same, sameSig) = g.chained([change(g, 1, .code, code, "name", .text("same"), ms: now + 10 * 60_000, supersedes: fChain[0].id)])
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle(fChain + same, fSig + sameSig)))
+    }
+
+    /// A store that already holds a change reading lower than one it
+    /// supersedes (from before the rule) sends the one named first, so a
+    /// fresh receiver takes both.
+    func testTheSenderSendsWhatAChangeNamesFirst() throws {
+        let f = TestSigner(0x71), g = TestSigner(0x72)
+        let code = String(repeating: "7", count: 16)
+        let (fChain, fSig) = f.chained([change(f, 1, .code, code, "name", .text("ahead"), ms: now + 10 * 60_000)])
+        let (gChain, gSig) = g.chained([change(g, 1, .code, code, "name", .text("behind"), ms: now, supersedes: fChain[0].id)])
+        let legacy = try node("legacy", serve: false)
+        _ = try legacy.store.importBundle(craftedBundle(fChain, fSig))
+        // Written as a release before the rule would have taken it.
+        try legacy.store.write {
+            try legacy.store.fold(gChain[0], hash: nil, logged: false)
+            try legacy.store.pin(g.origin, g.publicKey)
+            try legacy.store.db.run("INSERT INTO signatures(origin, seq, signature) VALUES(?, 1, ?)", .text(g.origin), .blob(gSig[0].signature))
+        }
+        var order: [ChangeID] = []
+        try legacy.store.forEachChange(above: VersionVector()) { order.append($0.id); return true }
+        let fi = try XCTUnwrap(order.firstIndex(of: fChain[0].id)), gi = try XCTUnwrap(order.firstIndex(of: gChain[0].id))
+        XCTAssertLessThan(fi, gi)
+        nodes.removeAll { $0 === legacy }   // `check` rightly refuses its log
+    }
+
+    // MARK: An annotation is on one record, from its first change
+
+    func testAnAnnotationChangeWithoutItsRecordIsRefused() throws {
+        let a = TestSigner(0x81)
+        let annotation = String(repeating: "8a", count: 16)
+        let (note, noteSig) = a.chained([change(a, 1, .annotation, annotation, "note", .text("ghost"), ms: now)])
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        try p.send(.batch(number: 1, changes: note, signatures: noteSig))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue)
+        XCTAssertTrue(e?.message.contains("has no record") ?? false, "\(String(describing: e))")
+        // Review fields alone, the same.
+        let (review, reviewSig) = a.chained([change(a, 1, .annotation, annotation, "status", .text("accepted"), ms: now)])
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle(review, reviewSig))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("has no record"), "\(error)")
+        }
+    }
+
+    func testAnAnnotationsRecordIsNeverMoved() throws {
+        let other = try good.store.records().first?.id
+        let record = Store.recordID(body: SyncTestCase.body)
+        try good.sync(with: server)
+        let a = TestSigner(0x82)
+        let annotation = String(repeating: "8b", count: 16)
+        let (chain, sig) = a.chained([change(a, 1, .annotation, annotation, "record", .text(record), ms: now),
+                                      change(a, 2, .annotation, annotation, "record", .text(try XCTUnwrap(other)), ms: now + 1,
+                                             supersedes: ChangeID(origin: a.origin, seq: 1))])
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle(chain, sig))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("is set once and never moved"), "\(error)")
+        }
+        let b = TestSigner(0x83)
+        let (cleared, clearedSig) = b.chained([change(b, 1, .annotation, annotation, "record", .null, ms: now)])
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle(cleared, clearedSig))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("cannot be cleared"), "\(error)")
+        }
+    }
+
+    // MARK: A span from another tool is written whole
+
+    /// A JSON Lines annotation with start, end, quote, prefix and suffix and
+    /// no stamps, as another tool writes it: each field took its own
+    /// reading, so the span was torn and every peer refused this store.
+    func testAJSONLinesSpanWithoutStampsIsWrittenAsOneGroup() throws {
+        let record = Store.recordID(body: SyncTestCase.body)
+        let text = ScalarText(SyncTestCase.body)
+        let annotation = String(repeating: "c1", count: 16)
+        func line(_ fields: [String: Any]) throws -> String { try Store.jsonLine(fields) }
+        let lines = [
+            try line(["type": "annotation", "id": annotation, "record": record, "start": 11, "end": 16,
+                      "quote": text.slice(11, 16), "prefix": text.slice(0, 11), "suffix": text.slice(16, 48), "note": "from another tool"]),
+            // Only start, end and quote: the context is made from the body.
+            try line(["type": "annotation", "id": String(repeating: "c2", count: 16), "record": record, "start": 0, "end": 3,
+                      "quote": text.slice(0, 3), "status": "accepted"]),
+        ].joined(separator: "\n")
+        _ = try server.store.importJSONLines(lines)
+        let readings = try server.store.db.rows("""
+            SELECT count(DISTINCT ms || '.' || ctr), count(*) FROM changes
+            WHERE kind = 'annotation' AND field IN ('start', 'end', 'quote', 'prefix', 'suffix') GROUP BY entity
+            """)
+        XCTAssertEqual(readings.count, 2)
+        for r in readings { XCTAssertEqual(r.map(\.int), [1, 5]) }
+        try server.store.check()
+        // And a fresh peer takes this store's log.
+        try good.sync(with: server)
+        XCTAssertEqual(try good.store.annotations(record: record).count, 2)
+        before = try server.store.digest()
+    }
+}
