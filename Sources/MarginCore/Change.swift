@@ -230,9 +230,16 @@ public enum FieldSchema {
         return fields(of: kind)[field]
     }
 
+    /// The most bytes of UTF-8 one text value holds (PROTOCOL.md §1), so
+    /// that every change fits a batch, and a batch a frame, on every node.
+    public static let maxTextBytes = 4 << 20
+
     /// Nil when the change fits the schema, else why not.
     public static func problem(kind: EntityKind, field: String, value: FieldValue) -> String? {
         guard let type = type(of: kind, field: field) else { return "unknown field \(kind.rawValue).\(field)" }
+        if case .text(let s) = value, s.utf8.count > maxTextBytes {
+            return "\(kind.rawValue).\(field) holds \(s.utf8.count) bytes, over the \(maxTextBytes) bytes (4 MiB) one value may hold"
+        }
         switch (type, value) {
         case (_, .null): return nil
         case (.text, .text): return nil

@@ -449,11 +449,12 @@ extension Store {
                let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
                 c.entity = pair[4].string == "deleted" ? Store.deletionConflictID(winner) : Store.conflictID(winner, loser)
             }
-            if unsignedOwnChanges >= Store.signEvery, let last = previousHLC, last != c.hlc { try signOwnHead() }
+            if unsignedOwnChanges >= Store.signEvery || unsignedOwnBytes >= Store.signEveryBytes, let last = previousHLC, last != c.hlc { try signOwnHead() }
             c.prev = prev
             prev = c.hash
             try appendToLog(c)
             unsignedOwnChanges += 1
+            unsignedOwnBytes += c.value.string?.utf8.count ?? 8
             previousHLC = c.hlc
         }
     }

@@ -36,11 +36,15 @@ public final class Store {
     /// While a write or a received batch runs: the sequence heads and chain
     /// tips it has moved, written once at its end (same transaction).
     var pendingHeads: PendingHeads?
-    /// This node's changes appended since its head was last signed: a long
-    /// write signs every `Store.signEvery` of them, so that no signed stretch
-    /// of the log outgrows a batch.
+    /// This node's changes appended since its head was last signed, and
+    /// their values' bytes: a long write signs every `Store.signEvery` of
+    /// them, or every `Store.signEveryBytes`, so that no signed stretch of
+    /// the log outgrows a batch (a sender closes batches only at signed
+    /// changes, PROTOCOL.md §6).
     var unsignedOwnChanges = 0
+    var unsignedOwnBytes = 0
     static let signEvery = 1000
+    static let signEveryBytes = 256 << 10
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.
     var pendingReindex: Set<String> = []
@@ -326,13 +330,14 @@ public final class Store {
     /// clock, the node (a fork recovery moves it to a new id and key) and
     /// the heads moved.
     private struct WriteMemory {
-        let clock: HybridClock, node: Node, seed: [UInt8]?, heads: PendingHeads?, unsigned: Int
+        let clock: HybridClock, node: Node, seed: [UInt8]?, heads: PendingHeads?, unsigned: Int, unsignedBytes: Int
         init(of store: Store) {
             clock = store.clock
             node = store.node
             seed = store.signingSeed
             heads = store.pendingHeads
             unsigned = store.unsignedOwnChanges
+            unsignedBytes = store.unsignedOwnBytes
         }
         func restore(into store: Store) {
             store.clock = clock
@@ -340,6 +345,7 @@ public final class Store {
             store.signingSeed = seed
             store.pendingHeads = heads
             store.unsignedOwnChanges = unsigned
+            store.unsignedOwnBytes = unsignedBytes
         }
     }
 
@@ -395,7 +401,7 @@ public final class Store {
              stamp: HLC?, always: Bool, checkedAlone: Bool) throws -> Change? {
         guard db.isInTransaction else { throw MarginError.invalid("internal: set outside a write transaction") }
         // Between changes (never inside a group written with one stamp).
-        if stamp == nil, unsignedOwnChanges >= Store.signEvery { try signOwnHead() }
+        if stamp == nil, unsignedOwnChanges >= Store.signEvery || unsignedOwnBytes >= Store.signEveryBytes { try signOwnHead() }
         if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
         let changes = try fieldChanges(kind, entity, field)
         let current = changes.first(where: \.current)
@@ -422,6 +428,7 @@ public final class Store {
         // Only what this store wrote itself is signed by it: a change it
         // received, even under its own id, came with its own signature.
         unsignedOwnChanges += 1
+        unsignedOwnBytes += value.string?.utf8.count ?? 8
         return change
     }
 

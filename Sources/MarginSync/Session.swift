@@ -340,6 +340,13 @@ public final class SyncSession {
         if enabled {
             try store.forEachSignedBatch(above: theirs, targetBytes: options.batchBytes) { changes, signatures, encoded in
                 number += 1
+                // A stretch signed only as a whole (a log written before
+                // writers signed every 256 KiB) cannot be cut: said here,
+                // rather than as a frame the peer refuses.
+                guard encoded.count + 1024 <= Wire.defaultMaxFrame else {
+                    let origins = Set(changes.map(\.id.origin)).sorted().joined(separator: ", ")
+                    throw SyncError(.internalError, "the changes of \(origins) from here on are signed only as one stretch of \(encoded.count) bytes, over the \(Wire.defaultMaxFrame) bytes a batch may hold; they cannot be sent until their node signs them again with this release")
+                }
                 var heads: [NodeID: Int64] = [:]
                 for c in changes { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
                 inFlight[number] = heads

@@ -223,4 +223,37 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         XCTAssertEqual(try good.store.annotations(record: record).count, 2)
         before = try server.store.digest()
     }
+
+    // MARK: Every batch fits a frame
+
+    /// One import of many long reports was signed as one stretch, which a
+    /// sender cannot cut: every fresh peer's sync failed with "frame of …
+    /// bytes is over the limit".
+    func testALargeImportReachesAFreshPeerInBatchesThatFitAFrame() throws {
+        let big = try node("big")
+        let line = String(repeating: "全縣黨員幹部堅守疫情防控一線,", count: 1_600)   // about 70 KB a report
+        try big.store.write {
+            for i in 0..<40 { _ = try big.store.importReport(ReportDraft(body: "第\(i)篇報告。\n" + line, title: "報告\(i)")) }
+        }
+        let fresh = try node("fresh", serve: false)
+        let r = try fresh.sync(with: big) { $0.maxFrame = 2 << 20 }
+        XCTAssertEqual(Int64(r.received), try big.store.versionVector().heads.values.reduce(0, +))
+        XCTAssertEqual(try fresh.store.digest(), try big.store.digest())
+    }
+
+    /// One value over 4 MiB is refused where it is written and where it is
+    /// received, with a clear error, never stored.
+    func testAValueOverFourMiBIsRefusedWhereWrittenAndWhereReceived() throws {
+        let huge = String(repeating: "黨", count: (4 << 20) / 3 + 1)
+        XCTAssertThrowsError(try good.store.importReport(ReportDraft(body: huge))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("4 MiB"), "\(error)")
+        }
+        let a = TestSigner(0x91)
+        let record = Store.recordID(body: huge)
+        let (chain, sig) = a.chained([change(a, 1, .record, record, "body", .text(huge), ms: now)])
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle(chain, sig))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("4 MiB"), "\(error)")
+        }
+        XCTAssertNil(try good.store.versionVector().heads[a.origin])
+    }
 }

@@ -83,7 +83,8 @@ struct ServeCommand: Command {
       --handshake-timeout S   seconds a peer has to authenticate (default 5)
       --session-timeout S     seconds a session may last (default 3600)
       --max-frame BYTES       largest frame accepted after the handshake
-                              (default 16777216; before it, 4096)
+                              (8388608 to 1073741824, default 16777216;
+                              before it, 4096)
       --max-future S          hold back changes stamped more than S seconds
                               ahead of this clock (default 3600)
     """
@@ -100,7 +101,8 @@ struct ServeCommand: Command {
         handshake = try seconds(&args, "--handshake-timeout")
         total = try seconds(&args, "--session-timeout")
         maxFuture = try seconds(&args, "--max-future")
-        maxFrame = try args.intOption("--max-frame", min: 1024, max: 1 << 30)
+        // Every batch a sender makes fits 8 MiB (PROTOCOL.md §6, "Limits").
+        maxFrame = try args.intOption("--max-frame", min: 8 << 20, max: 1 << 30)
         if stdio && listen != nil { throw UsageError("--stdio and --listen exclude each other") }
     }
 
