@@ -101,8 +101,9 @@ final class SecureChannel {
         } catch is Noise.HandshakeError {
             throw SyncError(.authentication, "authentication failed: wrong or missing team secret")
         }
+        // The handshake limit runs on until HELLO is in (`authenticated`):
+        // a peer with the secret cannot hold a session without proving who it is.
         try establish(hs)
-        handshakeDeadline = nil
     }
 
     private func noise<T>(_ body: () throws -> T) throws -> T {

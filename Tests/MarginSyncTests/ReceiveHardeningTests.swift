@@ -256,4 +256,29 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         }
         XCTAssertNil(try good.store.versionVector().heads[a.origin])
     }
+
+    // MARK: HELLO is under the handshake limit
+
+    /// A client that completes Noise and then sends no HELLO, or trickles
+    /// it a byte at a time, is cut by the handshake limit, not the idle one.
+    func testHelloMustArriveWithinTheHandshakeLimit() throws {
+        let strict = try node("strict") { $0.sync.handshakeTimeout = 1; $0.sync.idleTimeout = 30 }
+        let silent = try RawPeer(strict.endpoint)
+        try silent.open()
+        let e = try silent.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.timeout.rawValue, "\(String(describing: e))")
+        XCTAssertTrue(e?.message.contains("handshake") ?? false, "\(String(describing: e))")
+
+        let trickle = try RawPeer(strict.endpoint)
+        try trickle.open()
+        let bytes = try trickle.sealed(Wire.frame(.hello(trickle.hello(as: TestSigner(0x99)))))
+        var sent = 0
+        // A byte every 50 ms: the whole HELLO would take several seconds.
+        while sent < bytes.count, (try? trickle.send([bytes[sent]])) != nil {
+            sent += 1
+            usleep(50_000)
+        }
+        XCTAssertLessThan(sent, bytes.count, "the server waited for the whole trickled HELLO")
+        XCTAssertTrue(strict.log.wait { $0.contains("did not complete the handshake") }, "\(strict.log.all)")
+    }
 }
