@@ -281,4 +281,49 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         XCTAssertLessThan(sent, bytes.count, "the server waited for the whole trickled HELLO")
         XCTAssertTrue(strict.log.wait { $0.contains("did not complete the handshake") }, "\(strict.log.all)")
     }
+
+    // MARK: The digest as PROTOCOL.md §3 writes it
+
+    /// Computed from the export, as a second implementation would from its
+    /// own state, after a deletion and a restore (`deleted` = 0) and with an
+    /// open conflict: the server left `deleted` out, the spec said every field.
+    func testTheDigestIsWhatTheProtocolSays() throws {
+        let record = Store.recordID(body: SyncTestCase.body)
+        let code = try XCTUnwrap(server.store.codes().first?.id)
+        let annotation = try server.store.annotate(record: record, code: code, span: nil, value: "16", note: nil)
+        _ = try server.store.write { try server.store.set(.annotation, annotation, "deleted", .int(1)) }
+        _ = try server.store.write { try server.store.set(.annotation, annotation, "deleted", .int(0)) }
+        try good.sync(with: server)
+        try edit(server.store, annotation, value: "159")
+        try edit(good.store, annotation, value: "354")
+        try good.sync(with: server)
+        XCTAssertFalse(try server.store.conflicts(includeResolved: false).isEmpty)
+
+        var entries: [(kind: String, entity: String, field: String, value: JSONValue)] = []
+        for line in try server.store.exportLines() {
+            let o = try XCTUnwrap(JSONValue.parse(line).object)
+            let kind = try XCTUnwrap(o["type"]?.string), id = try XCTUnwrap(o["id"]?.string)
+            for (k, v) in o where !["type", "id", "stamps", "meta"].contains(k) && v != .null { entries.append((kind, id, k, v)) }
+            for (k, v) in o["meta"]?.object ?? [:] { entries.append((kind, id, "meta." + k, v)) }
+        }
+        func key(_ e: (kind: String, entity: String, field: String, value: JSONValue)) -> [UInt8] {
+            // Each part ends with a byte below any UTF-8 byte: byte order, part by part.
+            Array(e.kind.utf8) + [0] + Array(e.entity.utf8) + [0] + Array(e.field.utf8)
+        }
+        entries.sort { key($0).lexicographicallyPrecedes(key($1)) }
+        var bytes: [UInt8] = []
+        func put(_ s: String) { bytes += Array("\(s.utf8.count):".utf8) + Array(s.utf8) }
+        for e in entries {
+            put(e.kind); put(e.entity); put(e.field)
+            switch e.value {
+            case .int(let n): put("i"); put(String(n))
+            case .string(let t): put("t"); put(t)
+            default: XCTFail("\(e.field) is neither text nor an integer")
+            }
+        }
+        bytes += Array("conflicts\n".utf8)
+        for id in try server.store.conflicts(includeResolved: false).map(\.id).sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) { put(id) }
+        XCTAssertEqual(SHA256.hash(bytes).hex, try server.store.digest())
+        before = try server.store.digest()
+    }
 }
