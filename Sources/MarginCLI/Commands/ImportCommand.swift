@@ -56,14 +56,37 @@ struct ImportCommand: Command {
         if paths.isEmpty { throw UsageError("missing PATH") }
     }
 
-    func files(_ context: Context) throws -> [String] {
+    /// The path with every link resolved, or nil when it cannot be.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func isInside(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+    }
+
+    /// The files to import. A folder's files are those whose real path is
+    /// inside the folder (a link out of it, say `appendix.txt →
+    /// ~/.ssh/id_ed25519`, is skipped with a warning), and no file of the
+    /// store itself is ever read, whether named or linked.
+    func files(_ context: Context, storeDirectory: String) throws -> [String] {
         var out: [String] = []
         let fm = FileManager.default
+        let store = ImportCommand.realPath(storeDirectory) ?? storeDirectory
         for p in paths {
             let path = context.absolute(p)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(p): no such file or folder") }
-            if !isDir.boolValue { out.append(path); continue }
+            if !isDir.boolValue {
+                if let real = ImportCommand.realPath(path), ImportCommand.isInside(real, store) {
+                    throw MarginError.invalid("\(p) is a file of the store itself; it is never imported")
+                }
+                out.append(path)
+                continue
+            }
+            guard let folder = ImportCommand.realPath(path) else { throw MarginError.notFound("\(p): cannot be read") }
             var found: [String] = []
             if let e = fm.enumerator(atPath: path) {
                 while let rel = e.nextObject() as? String {
@@ -73,7 +96,12 @@ struct ImportCommand: Command {
                     if ImportCommand.reportExtensions.contains(ext) || ImportCommand.exchangeExtensions.contains(ext)
                         || ImportCommand.bundleExtensions.contains(ext) || ImportCommand.refiExtensions.contains(ext)
                         || ImportCommand.w3cExtensions.contains(ext) {
-                        found.append((path as NSString).appendingPathComponent(rel))
+                        let file = (path as NSString).appendingPathComponent(rel)
+                        guard let real = ImportCommand.realPath(file), ImportCommand.isInside(real, folder), !ImportCommand.isInside(real, store) else {
+                            context.warn("skipped \(Printable.line(rel, max: nil)): a link to a file outside \(Printable.line(p, max: nil))")
+                            continue
+                        }
+                        found.append(file)
                     }
                 }
             }
@@ -91,7 +119,7 @@ struct ImportCommand: Command {
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         try store.requireWritable()
-        let list = try files(context)
+        let list = try files(context, storeDirectory: store.directory)
         var failed = 0, added = 0, present = 0
         let progress = context.console.errIsTerminal && list.count > 1
         let size = ImportCommand.filesPerTransaction
