@@ -145,7 +145,9 @@ public final class SyncSession {
 
     public static func syncSettling(store: Store, with endpoint: Endpoint, options: SyncOptions) throws -> SyncReport {
         try syncSettling(store: store, options: options, address: endpoint.description) {
-            do { return try TCPConnection.connect(to: endpoint, timeout: options.connectTimeout) } catch let e as NetworkError {
+            do {
+                return try TCPConnection.connect(to: endpoint, timeout: options.connectTimeout, loopbackOnly: options.secret.isEmpty)
+            } catch let e as NetworkError {
                 throw SyncError(.internalError, e.message)
             }
         }

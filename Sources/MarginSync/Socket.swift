@@ -176,8 +176,28 @@ public final class TCPConnection: ByteStream, @unchecked Sendable {
 
     static func errnoMessage(_ what: String) -> String { "\(what): \(String(cString: strerror(errno)))" }
 
+    /// Whether a socket address is a loopback one: 127.0.0.0/8, ::1, or
+    /// ::ffff:127.0.0.0/104. (0.0.0.0 is not, though Linux connects it here.)
+    static func isLoopback(_ address: UnsafePointer<sockaddr>) -> Bool {
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt32(bigEndian: $0.pointee.sin_addr.s_addr) >> 24 == 127 }
+        case AF_INET6:
+            return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                let a = withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+                let isOne = a.prefix(15).allSatisfy { $0 == 0 } && a[15] == 1
+                let mapped = a.prefix(10).allSatisfy { $0 == 0 } && a[10] == 0xff && a[11] == 0xff && a[12] == 127
+                return isOne || mapped
+            }
+        default:
+            return false
+        }
+    }
+
     /// Connects to `endpoint`, trying each address the name resolves to.
-    public static func connect(to endpoint: Endpoint, timeout: Double) throws -> TCPConnection {
+    /// `loopbackOnly`: only addresses that are loopback ones once resolved
+    /// (a client without a team secret, as a server without one listens).
+    public static func connect(to endpoint: Endpoint, timeout: Double, loopbackOnly: Bool = false) throws -> TCPConnection {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_NUMERICSERV
@@ -191,6 +211,10 @@ public final class TCPConnection: ByteStream, @unchecked Sendable {
         var cursor: UnsafeMutablePointer<addrinfo>? = first
         while let ai = cursor {
             cursor = ai.pointee.ai_next
+            if loopbackOnly, let address = ai.pointee.ai_addr, !isLoopback(address) {
+                lastError = NetworkError(kind: .unreachable, message: "refusing to sync with \(endpoint) without a team secret: it is not a loopback address once resolved; give --secret-file F or MARGIN_SECRET, as the server does")
+                continue
+            }
             let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, ai.pointee.ai_protocol)
             if fd < 0 { continue }
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -281,22 +305,11 @@ public final class TCPListener: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
-        var loopback = false
+        let loopback = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { TCPConnection.isLoopback($0) } }
         if Int32(storage.ss_family) == AF_INET {
-            (port, loopback) = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                    (UInt16(bigEndian: $0.pointee.sin_port), UInt32(bigEndian: $0.pointee.sin_addr.s_addr) >> 24 == 127)
-                }
-            }
+            port = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
         } else if Int32(storage.ss_family) == AF_INET6 {
-            (port, loopback) = withUnsafePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
-                    let a = withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
-                    let isOne = a.prefix(15).allSatisfy { $0 == 0 } && a[15] == 1
-                    let mapped = a.prefix(10).allSatisfy { $0 == 0 } && a[10] == 0xff && a[11] == 0xff && a[12] == 127
-                    return (UInt16(bigEndian: $0.pointee.sin6_port), isOne || mapped)
-                }
-            }
+            port = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
         }
         isLoopback = loopback
         self.fd = fd

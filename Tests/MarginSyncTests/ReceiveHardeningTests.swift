@@ -326,4 +326,20 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         XCTAssertEqual(SHA256.hash(bytes).hex, try server.store.digest())
         before = try server.store.digest()
     }
+
+    // MARK: A client without a secret syncs over loopback only
+
+    /// `margin sync 0.0.0.0:P` without a secret handed every change to
+    /// whatever listened there (Linux connects 0.0.0.0 to this machine).
+    func testAClientWithoutASecretRefusesAnAddressThatIsNotLoopback() throws {
+        let port = server.endpoint.port
+        XCTAssertThrowsError(try SyncSession.syncSettling(store: good.store, with: Endpoint(host: "0.0.0.0", port: port), options: SyncOptions())) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("without a team secret"), "\(error)")
+        }
+        XCTAssertTrue(try server.store.peers().isEmpty)
+        XCTAssertTrue(try good.store.peers().isEmpty)
+        // Loopback, by address or by name, still syncs.
+        XCTAssertEqual(try SyncSession.syncSettling(store: good.store, with: Endpoint(host: "localhost", port: port), options: SyncOptions()).peerName, "server")
+        before = try server.store.digest()
+    }
 }
