@@ -450,7 +450,10 @@ extension Store {
         try Store.checkCodeName(name)
         if let colour { try Store.checkColour(colour) }
         if try liveCodeID(named: name) != nil { throw MarginError.invalid("a code named '\(name)' already exists") }
-        if let parent { try requireLiveCode(parent) }
+        if let parent {
+            try requireLiveCode(parent)
+            try requireRoomBelow(parent)
+        }
         var id = Array(SHA256.hash("code\n" + name).prefix(8)).hex
         if try winner(.code, id, "name") != nil { id = String(Store.randomEntityID().prefix(16)) }
         try write {
@@ -464,6 +467,34 @@ extension Store {
             }
         }
         return id
+    }
+
+    /// How deep the code tree may grow by this node's own writes (a root
+    /// code is at depth 1). Readers stay linear however deep a tree a peer
+    /// sends; paths past this depth are shown by their last levels.
+    public static let maxCodeDepth = 64
+
+    /// Refuses a child of `parent` (or `moving`, with its subtree, under
+    /// `parent`) that would sit deeper than `maxCodeDepth`.
+    func requireRoomBelow(_ parent: String, moving code: String? = nil) throws {
+        let parents = try codeLinks("parent").links
+        var depth = 1, cursor = parent
+        while let next = parents[cursor], depth <= Store.maxCodeDepth { depth += 1; cursor = next }
+        var below = 0
+        if let code {
+            var children: [String: [String]] = [:]
+            for (child, p) in parents { children[p, default: []].append(child) }
+            var frontier = [(code, 1)]
+            while let (c, d) = frontier.popLast() {
+                below = max(below, d)
+                if d <= Store.maxCodeDepth { for child in children[c] ?? [] { frontier.append((child, d + 1)) } }
+            }
+        } else {
+            below = 1
+        }
+        guard depth + below <= Store.maxCodeDepth else {
+            throw MarginError.invalid("the code tree would be more than \(Store.maxCodeDepth) levels deep there")
+        }
     }
 
     public func renameCode(_ id: String, to rawName: String) throws {
@@ -482,11 +513,12 @@ extension Store {
             try requireLiveCode(p)
             var cursor: String? = p
             var steps = 0
-            while let c = cursor, steps < 1000 {
+            while let c = cursor, steps <= Store.maxCodeDepth {
                 if c == id { throw MarginError.invalid("a code cannot be its own ancestor") }
                 cursor = try winner(.code, c, "parent")?.value.string
                 steps += 1
             }
+            try requireRoomBelow(p, moving: id)
         }
         try write {
             if let description { try set(.code, id, "description", description.isEmpty ? .null : .text(TextNormalization.nfc(description))) }

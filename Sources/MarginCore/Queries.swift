@@ -73,17 +73,25 @@ extension Store {
         }
         var ignored: [String: String] = [:]
         // Each code has at most one link, so every cycle is found by walking
-        // from each code; breaking one link per cycle, newest first.
-        for start in links.keys.sorted() {
-            var path: [String] = [], onPath: Set<String> = []
+        // from each code, and each code is walked once (a walk stops at a
+        // code an earlier walk finished): linear however deep the tree.
+        // In each cycle the newest link is broken.
+        var finished: Set<String> = []
+        for start in links.keys.sorted() where !finished.contains(start) {
+            var path: [String] = [], onPath: [String: Int] = [:]
             var current = start
-            while let next = links[current]?.target, !onPath.contains(current) {
-                path.append(current); onPath.insert(current)
+            while onPath[current] == nil, !finished.contains(current), let next = links[current]?.target {
+                onPath[current] = path.count
+                path.append(current)
                 current = next
             }
-            guard onPath.contains(current), let from = path.firstIndex(of: current) else { continue }
+            finished.formUnion(path)
+            guard let from = onPath[current] else { continue }
             let cycle = path[from...]
-            guard let newest = cycle.max(by: { links[$0]!.stamp < links[$1]!.stamp }) else { continue }
+            guard let newest = cycle.max(by: { a, b in
+                guard let x = links[a]?.stamp, let y = links[b]?.stamp else { return a < b }
+                return x < y
+            }) else { continue }
             ignored[newest] = links[newest]?.target
             links[newest] = nil
         }
@@ -105,13 +113,13 @@ extension Store {
     /// The ids whose annotations count as `code`: itself, codes merged into it,
     /// and its descendants.
     public func codeFamily(_ code: String, includeChildren: Bool) throws -> [String] {
-        let merges = try codeLinks("merged_into").links, parents = try codeLinks("parent").links
+        var below: [String: [String]] = [:]
+        for (from, to) in try codeLinks("merged_into").links { below[to, default: []].append(from) }
+        if includeChildren { for (child, parent) in try codeLinks("parent").links { below[parent, default: []].append(child) } }
         var family: Set<String> = [code]
         var frontier = [code]
         while let c = frontier.popLast() {
-            var next = merges.filter { $0.value == c }.map(\.key)
-            if includeChildren { next += parents.filter { $0.value == c }.map(\.key) }
-            for n in next where !family.contains(n) { family.insert(n); frontier.append(n) }
+            for n in below[c] ?? [] where !family.contains(n) { family.insert(n); frontier.append(n) }
         }
         return family.sorted()
     }
@@ -319,13 +327,26 @@ extension Store {
     public func codePaths() throws -> [String: String] {
         let codes = try self.codes(includeMerged: true)
         let byID = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0) })
-        var paths: [String: String] = [:]
-        for c in codes {
-            var parts: [String] = [], cursor: String? = c.id, seen = Set<String>()
-            while let id = cursor, let code = byID[id], seen.insert(id).inserted { parts.insert(code.name, at: 0); cursor = code.parent }
-            paths[c.id] = parts.joined(separator: "/")
+        // Each code's last `maxCodeDepth` names, from its parent's: linear
+        // however deep a tree a peer sent (a deeper path starts with `…`).
+        var parts: [String: (names: [String], cut: Bool)] = [:]
+        for c in codes where parts[c.id] == nil {
+            var chain: [String] = [], seen: Set<String> = []
+            var cursor: String? = c.id
+            while let id = cursor, parts[id] == nil, let code = byID[id], seen.insert(id).inserted {
+                chain.append(id)
+                cursor = code.parent
+            }
+            var above = cursor.flatMap { parts[$0] } ?? ([], false)
+            for id in chain.reversed() {
+                var names = above.names + [byID[id]?.name ?? id]
+                var cut = above.cut
+                if names.count > Store.maxCodeDepth { names.removeFirst(); cut = true }
+                above = (names, cut)
+                parts[id] = above
+            }
         }
-        return paths
+        return parts.mapValues { ($0.cut ? "…/" : "") + $0.names.joined(separator: "/") }
     }
 
     public func code(_ id: String) throws -> Code? {

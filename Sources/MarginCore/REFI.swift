@@ -40,6 +40,11 @@ public enum XML {
         }
     }
 
+    /// How deep elements may nest: far more than a REFI-QDA project needs
+    /// (a code tree deeper than `Store.maxCodeDepth` is refused anyway), and
+    /// little enough that nothing recursive over the tree runs out of stack.
+    public static let maxDepth = 256
+
     /// The document's root element. Element names lose their namespace prefix.
     public static func parse(_ text: String) throws -> Element {
         let s = Array(text.unicodeScalars)
@@ -133,7 +138,10 @@ public enum XML {
             }
             let element = Element(name: name, attributes: attributes)
             if let top = stack.last { top.children.append(element) } else if root == nil { root = element } else { throw fail("two root elements") }
-            if !selfClosing { stack.append(element) }
+            if !selfClosing {
+                guard stack.count < maxDepth else { throw fail("elements nest deeper than \(maxDepth)") }
+                stack.append(element)
+            }
         }
         guard stack.isEmpty, let root else { throw fail(stack.isEmpty ? "no root element" : "<\(stack.last?.name ?? "")> is not closed") }
         return root
@@ -298,7 +306,10 @@ extension Store {
         guard let qde = entries.first(where: { $0.name == "project.qde" || $0.name.hasSuffix("/project.qde") }) else {
             throw MarginError.invalid("not a REFI-QDA project: no project.qde in the archive")
         }
-        let root = try XML.parse(String(decoding: qde.data, as: UTF8.self))
+        guard let document = String(validating: qde.data, as: UTF8.self) else {
+            throw MarginError.invalid("project.qde is not valid UTF-8")
+        }
+        let root = try XML.parse(document)
         guard root.name == "Project" else { throw MarginError.invalid("not a REFI-QDA project: the root element is <\(root.name)>") }
         var result = REFIImport()
         let users = Dictionary(root.child("Users")?.all("User").compactMap { u in u.attributes["guid"].map { ($0.lowercased(), u.attributes["name"] ?? $0) } } ?? [],
@@ -340,9 +351,27 @@ extension Store {
                 let (rid, present) = try importReport(ReportDraft(body: text, title: name.flatMap { $0.isEmpty ? nil : $0 }))
                 if present { result.alreadyPresent += 1 } else { result.records += 1 }
                 let existing = try annotations(record: rid)
+                // Offsets count the characters of the text as the project
+                // gives it; the body is stored NFC-normalised, so each
+                // selection is moved onto the stored body and checked there.
+                let given = Array(text.unicodeScalars), stored = ScalarText(TextNormalization.nfc(text))
                 for selection in source.all("PlainTextSelection") {
-                    guard let start = selection.attributes["startPosition"].flatMap({ Int($0) }),
-                          let end = selection.attributes["endPosition"].flatMap({ Int($0) }) else { continue }
+                    let what = "selection \(Printable.line(selection.attributes["guid"] ?? selection.attributes["name"] ?? "?")) of \(Printable.line(name ?? rid))"
+                    guard let givenStart = selection.attributes["startPosition"].flatMap({ Int($0) }),
+                          let givenEnd = selection.attributes["endPosition"].flatMap({ Int($0) }) else {
+                        throw MarginError.invalid("\(what): startPosition and endPosition must be whole numbers")
+                    }
+                    guard 0 <= givenStart, givenStart < givenEnd, givenEnd <= given.count else {
+                        throw MarginError.invalid("\(what): \(givenStart)..\(givenEnd) is not within the text (0..\(given.count))")
+                    }
+                    func nfcCount(_ scalars: ArraySlice<Unicode.Scalar>) -> Int {
+                        TextNormalization.nfc(String(String.UnicodeScalarView(scalars))).unicodeScalars.count
+                    }
+                    let start = nfcCount(given[..<givenStart]), end = start + nfcCount(given[givenStart..<givenEnd])
+                    let quote = TextNormalization.nfc(String(String.UnicodeScalarView(given[givenStart..<givenEnd])))
+                    guard end <= stored.count, stored.slice(start, end).hasSameBytes(as: quote) else {
+                        throw MarginError.invalid("\(what): \(givenStart)..\(givenEnd) splits a character that normalisation joins; it cannot be placed exactly")
+                    }
                     let author = selection.attributes["creatingUser"].flatMap { users[$0.lowercased()] }
                     var value: String?, note: String?
                     if let d = selection.child("Description")?.text, !d.isEmpty {

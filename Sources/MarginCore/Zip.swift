@@ -73,6 +73,11 @@ public enum Zip {
         let count = try u16(end + 10)
         var at = try u32(end + 16)
         var out: [Entry] = []
+        // Where each entry lies, header to data end: entries that share
+        // bytes (a zip bomb's trick, one small archive read as gigabytes)
+        // are refused, so what is read is never more than the archive.
+        var spans: [(start: Int, end: Int, name: String)] = []
+        guard count <= bytes.count / 46 else { throw MarginError.invalid("the zip archive's central directory is damaged") }
         for _ in 0..<count {
             guard try u32(at) == 0x0201_4B50 else { throw MarginError.invalid("the zip archive's central directory is damaged") }
             let method = try u16(at + 10), size = try u32(at + 20), stored = try u32(at + 24)
@@ -85,11 +90,16 @@ public enum Zip {
             let localName = try u16(local + 26), localExtra = try u16(local + 28)
             let dataStart = local + 30 + localName + localExtra
             guard try u32(local) == 0x0403_4B50, dataStart + size <= bytes.count else { throw MarginError.invalid("the zip archive is damaged at \(Printable.line(name))") }
+            spans.append((local, dataStart + size, name))
             let data = Array(bytes[dataStart..<(dataStart + size)])
             let crc = try u32(at + 16)
             guard CRC32.checksum(data) == UInt32(crc) else { throw MarginError.invalid("\(Printable.line(name)) in the zip archive fails its CRC-32 check") }
             out.append(Entry(name: name, data: data))
             at += 46 + nameLength + extra + comment
+        }
+        spans.sort { $0.start < $1.start }
+        for (a, b) in zip(spans, spans.dropFirst()) where b.start < a.end {
+            throw MarginError.invalid("the zip archive's entries \(Printable.line(a.name)) and \(Printable.line(b.name)) overlap; it is refused")
         }
         return out
     }

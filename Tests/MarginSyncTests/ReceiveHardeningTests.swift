@@ -25,7 +25,13 @@ final class ReceiveHardeningTests: HostileServerTestCase {
 
     func change(_ signer: TestSigner, _ seq: Int64, _ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
                 ms: Int64, supersedes: ChangeID? = nil) -> Change {
-        Change(id: ChangeID(origin: signer.origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: kind, entity: entity,
+        change(origin: signer.origin, seq, kind, entity, field, value, ms: ms, supersedes: supersedes)
+    }
+
+    /// With the origin given: a signer derives it from its key each time.
+    func change(origin: NodeID, _ seq: Int64, _ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+                ms: Int64, supersedes: ChangeID? = nil) -> Change {
+        Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: kind, entity: entity,
                field: field, value: value, supersedes: supersedes)
     }
 
@@ -341,5 +347,43 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         // Loopback, by address or by name, still syncs.
         XCTAssertEqual(try SyncSession.syncSettling(store: good.store, with: Endpoint(host: "localhost", port: port), options: SyncOptions()).peerName, "server")
         before = try server.store.digest()
+    }
+
+    // MARK: A deep code tree from a peer
+
+    /// A codebook or a peer can make a chain of codes thousands deep (it
+    /// took `codes list` 314 s at 20,000): reads walk it once, paths show
+    /// their last 64 levels, and this node's own writes stop at 64.
+    func testADeepCodeTreeFromAPeerIsReadInOnePassAndLocalWritesStopAt64() throws {
+        let a = TestSigner(0xa1), origin = a.origin
+        let depth = 3_000
+        var changes: [Change] = []
+        var previous: String?
+        for i in 0..<depth {
+            let id = "00000000" + String(0xabc0_0000 + i, radix: 16)
+            let seq = Int64(changes.count + 1)
+            changes.append(change(origin: origin, seq, .code, id, "name", .text("level-\(i)"), ms: now + Int64(i)))
+            if let p = previous { changes.append(change(origin: origin, seq + 1, .code, id, "parent", .text(p), ms: now + Int64(i))) }
+            previous = id
+        }
+        let (chain, sig) = a.chained(changes)
+        _ = try good.store.importBundle(craftedBundle(chain, sig))
+        let paths = try good.store.codePaths()
+        let deepest = try XCTUnwrap(paths[try XCTUnwrap(previous)])
+        XCTAssertTrue(deepest.hasPrefix("…/"), String(deepest.prefix(40)))
+        XCTAssertEqual(deepest.split(separator: "/").count, Store.maxCodeDepth + 1)
+        XCTAssertTrue(deepest.hasSuffix("level-\(depth - 2)/level-\(depth - 1)"))
+        XCTAssertEqual(try good.store.codeFamily("00000000abc00000", includeChildren: true).count, depth)
+        // This node adds no level past 64, nor moves a subtree to be deeper.
+        XCTAssertThrowsError(try good.store.addCode(name: "deeper", description: nil, colour: nil, parent: previous)) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("more than 64 levels"), "\(error)")
+        }
+        var parent: String?
+        for i in 0..<Store.maxCodeDepth { parent = try good.store.addCode(name: "own-\(i)", description: nil, colour: nil, parent: parent) }
+        XCTAssertThrowsError(try good.store.addCode(name: "own-64", description: nil, colour: nil, parent: parent))
+        let top = try good.store.addCode(name: "top", description: nil, colour: nil, parent: nil)
+        _ = try good.store.addCode(name: "under-top", description: nil, colour: nil, parent: top)
+        let level63 = try good.store.resolveCode("own-62")
+        XCTAssertThrowsError(try good.store.describeCode(top, description: nil, colour: nil, parent: .some(level63)))
     }
 }

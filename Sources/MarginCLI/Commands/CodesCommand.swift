@@ -103,9 +103,12 @@ struct CodesCommand: Command {
             if codes.isEmpty { context.warn("the codebook is empty (add codes with `margin codes add NAME`)") }
             let ids = Set(codes.map(\.id))
             let children = Dictionary(grouping: codes) { c in c.parent.flatMap { ids.contains($0) ? $0 : nil } ?? "" }
-            func walk(_ parent: String, _ depth: Int) {
-                for c in children[parent] ?? [] {
-                    let indent = String(repeating: "  ", count: depth)
+            // Depth first without recursion: a peer may send a tree of any
+            // depth; past `maxCodeDepth` the indent stops growing.
+            var pending: [(code: Code, depth: Int)] = (children[""] ?? []).reversed().map { ($0, 0) }
+            while let (c, depth) = pending.popLast() {
+                do {
+                    let indent = String(repeating: "  ", count: min(depth, Store.maxCodeDepth))
                     var name = Format.pad(indent + Format.safe(c.name), 28)
                     // On a terminal, each code in the colour its spans are drawn in.
                     if context.useColour { name = indent + Highlighter.sgr(c.colour) + Format.safe(c.name) + "\u{1B}[0m" + String(name.dropFirst(indent.count + Format.safe(c.name).count)) }
@@ -118,10 +121,9 @@ struct CodesCommand: Command {
                         return "  (\(link.hasPrefix("parent") ? "parent" : "merge into") \(shown) ignored: it would close a cycle)"
                     } ?? ""
                     context.print("\(name) \(Format.pad(String(c.count), 5)) \(Format.id(c.id))\(colour)\(desc)\(ignored)")
-                    walk(c.id, depth + 1)
+                    pending += (children[c.id] ?? []).reversed().map { ($0, depth + 1) }
                 }
             }
-            walk("", 0)
         case .add(let name, let description, let colour, let parent, let triggers):
             let pid = try parent.map { try store.resolveCode($0) }
             let id = try store.addCode(name: name, description: description, colour: colour, parent: pid, triggers: triggers)
