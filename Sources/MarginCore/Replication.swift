@@ -193,6 +193,8 @@ extension Store {
                 size = min(50_000, max(16, Int(Double(end - start) * budget / took)))
             }
             start = end
+            // Between steps, the log is kept from growing with the receive.
+            db.truncateLog(over: Store.logLimitBytes)
             // A breath between steps, longer than the 2 ms a waiting
             // writer's busy handler sleeps, so that it gets its turn.
             if stepMilliseconds != nil && start < changes.count { usleep(5_000) }

@@ -44,6 +44,9 @@ public final class Store {
     var unsignedOwnChanges = 0
     var unsignedOwnBytes = 0
     static let signEvery = 1000
+    /// How far the write-ahead log may grow during a long receive before it
+    /// is copied back and truncated between two steps.
+    nonisolated(unsafe) static var logLimitBytes = 64 << 20
     static let signEveryBytes = 256 << 10
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.

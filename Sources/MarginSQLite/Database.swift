@@ -175,6 +175,23 @@ public final class Database {
 
     public var isOpen: Bool { handle != nil }
 
+    /// The size of the write-ahead log file, in bytes (0 when there is none).
+    public var walBytes: Int {
+        var info = stat()
+        return stat(path + "-wal", &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Copies the log back and truncates it, when it has grown past `limit`
+    /// bytes: a writer that never pauses (a long receive) keeps a passive
+    /// checkpoint from ever reaching the log's end, so the log would grow
+    /// with everything written until the last connection closes. Call it
+    /// between transactions. A reader in the way only makes it copy less.
+    @discardableResult
+    public func truncateLog(over limit: Int) -> Bool {
+        guard !isInTransaction, walBytes > limit else { return false }
+        return (try? execute("PRAGMA wal_checkpoint(TRUNCATE)")) != nil
+    }
+
     /// Closes the connection now; later use throws.
     /// Returns once the background checkpoints requested so far are done.
     func waitForBackgroundCheckpoint() { checkpointer?.drain() }
