@@ -19,46 +19,55 @@ extension Store {
     /// the creator's name the author. An annotation already present (same
     /// record, code, span and author) is not made again. One transaction.
     public func importW3C(_ data: Data) throws -> W3CImport {
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data) } catch { throw MarginError.invalid("not JSON: \(error.localizedDescription)") }
-        var items: [[String: Any]] = []
-        if let list = json as? [[String: Any]] {
-            items = list
-        } else if let o = json as? [String: Any] {
-            if o["type"] as? String == "AnnotationCollection" {
-                items = ((o["first"] as? [String: Any])?["items"] as? [[String: Any]]) ?? []
+        guard let text = String(validating: Array(data), as: UTF8.self) else { throw MarginError.invalid("not JSON: the file is not valid UTF-8") }
+        let json: JSONValue
+        do { json = try JSONValue.parse(text) } catch { throw MarginError.invalid("not JSON: \(MarginError.message(for: error))") }
+        var items: [[String: JSONValue]] = []
+        if case .array(let list) = json {
+            items = list.compactMap(\.object)
+        } else if let o = json.object {
+            if o["type"]?.string == "AnnotationCollection" {
+                if case .array(let list)? = o["first"]?.object?["items"] { items = list.compactMap(\.object) }
             } else {
                 items = [o]
             }
+        }
+        /// One object, or the first of an array of them.
+        func objects(_ v: JSONValue?) -> [[String: JSONValue]] {
+            if case .array(let list)? = v { return list.compactMap(\.object) }
+            return v?.object.map { [$0] } ?? []
         }
         guard !items.isEmpty else { throw MarginError.invalid("no W3C annotations found (an AnnotationCollection, an Annotation or an array of them)") }
         var result = W3CImport()
         try write {
             for (n, item) in items.enumerated() {
-                let label = (item["id"] as? String).map { "annotation \(Printable.line($0))" } ?? "annotation \(n + 1)"
-                guard item["type"] as? String == "Annotation", let target = item["target"] as? [String: Any] ?? (item["target"] as? [[String: Any]])?.first else {
+                let label = item["id"]?.string.map { "annotation \(Printable.line($0))" } ?? "annotation \(n + 1)"
+                guard item["type"]?.string == "Annotation", let target = objects(item["target"]).first else {
                     throw MarginError.invalid("\(label): not an Annotation with a target")
                 }
-                guard let source = target["source"] as? String, source.hasPrefix("urn:margin:record:") else {
+                guard let source = target["source"]?.string, source.hasPrefix("urn:margin:record:") else {
                     throw MarginError.invalid("\(label): its target is not a Margin record (urn:margin:record:ID)")
                 }
                 let record = String(source.dropFirst("urn:margin:record:".count))
                 guard ChangeRules.isID(record, of: .record), try self.record(record) != nil else {
                     throw MarginError.notFound("\(label): record \(Printable.line(record)) is not in this store (import its report first)")
                 }
-                let selectors = (target["selector"] as? [[String: Any]]) ?? ((target["selector"] as? [String: Any]).map { [$0] } ?? [])
+                let selectors = objects(target["selector"])
                 var span: SpanRequest?
-                if let position = selectors.first(where: { $0["type"] as? String == "TextPositionSelector" }),
-                   let start = position["start"] as? Int, let end = position["end"] as? Int {
+                if let position = selectors.first(where: { $0["type"]?.string == "TextPositionSelector" }) {
+                    // Whole numbers only: `true` or 0.5 is no offset.
+                    guard let s = position["start"]?.int, let e = position["end"]?.int, let start = Int(exactly: s), let end = Int(exactly: e) else {
+                        throw MarginError.invalid("\(label): the TextPositionSelector's start and end must be whole numbers")
+                    }
                     span = .range(start, end)
-                    if let quote = selectors.first(where: { $0["type"] as? String == "TextQuoteSelector" })?["exact"] as? String,
+                    if let quote = selectors.first(where: { $0["type"]?.string == "TextQuoteSelector" })?["exact"]?.string,
                        let body = try winner(.record, record, "body")?.value.string,
                        try Store.locate(.range(start, end), in: scalarText(of: body)).quote != quote {
                         throw MarginError.invalid("\(label): the text at \(start)..\(end) is not its quote '\(Printable.line(quote))'")
                     }
                 }
-                let bodies = (item["body"] as? [[String: Any]]) ?? ((item["body"] as? [String: Any]).map { [$0] } ?? [])
-                func body(_ purpose: String) -> String? { bodies.first { $0["purpose"] as? String == purpose }?["value"] as? String }
+                let bodies = objects(item["body"])
+                func body(_ purpose: String) -> String? { bodies.first { $0["purpose"]?.string == purpose }?["value"]?.string }
                 var code: String?
                 if let path = body("tagging") ?? body("classifying") {
                     var parent: String?
@@ -71,7 +80,7 @@ extension Store {
                 }
                 let value = body("describing"), note = body("commenting")
                 guard code != nil || note != nil || value != nil else { continue }
-                let author = (item["creator"] as? [String: Any])?["name"] as? String ?? item["creator"] as? String
+                let author = item["creator"]?.object?["name"]?.string ?? item["creator"]?.string
                 let existing = try annotations(record: record)
                 var start: Int?, end: Int?
                 if case .range(let s, let e) = span { start = s; end = e }

@@ -40,7 +40,9 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
     public var primaryCode: Int32 { code & 0xff }
     public var isNotADatabase: Bool { primaryCode == SQLITE_NOTADB }
     public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
-    public var isFull: Bool { primaryCode == SQLITE_FULL }
+    /// A full disk: SQLITE_FULL from a write, or (SQLITE_IOERR_SHMSIZE,
+    /// 4874) no room to make the shared-memory file even a read needs.
+    public var isFull: Bool { primaryCode == SQLITE_FULL || code == 4874 }
     public var isReadOnly: Bool { primaryCode == SQLITE_READONLY }
     public var isCantOpen: Bool { primaryCode == SQLITE_CANTOPEN }
 

@@ -39,6 +39,20 @@ final class DiskFullCLITests: CLITestCase {
         XCTAssertEqual(after.changes, before.changes, "nothing of the failed import was kept")
         XCTAssertEqual(after.digest, before.digest)
 
+        // Not a byte left: even a read, which needs SQLite's shared-memory
+        // file, says the disk is full (it said "disk I/O error (SQLite code
+        // 4874)").
+        let last = mountPoint + "/last"
+        XCTAssertTrue(FileManager.default.createFile(atPath: last, contents: nil))
+        let rest = try XCTUnwrap(FileHandle(forWritingAtPath: last))
+        while (try? rest.write(contentsOf: Data(count: 4 << 10))) != nil, try free() > 0 {}
+        try? rest.close()
+        let read = try binary(["status"], in: mountPoint)
+        XCTAssertEqual(read.code, 1)
+        XCTAssertTrue(read.err.contains("disk is full"), read.err)
+        XCTAssertFalse(read.err.contains("I/O error"), read.err)
+        try FileManager.default.removeItem(atPath: last)
+
         // Room again: the store is sound and takes the same import.
         try FileManager.default.removeItem(atPath: filler)
         let check = try binary(["check"], in: mountPoint)

@@ -315,6 +315,31 @@ final class W3CRoundTripTests: CLITestCase {
         XCTAssertEqual(shape(b), shape(a))
         XCTAssertTrue(margin("--store", b, "import", file).out.contains("0 imported, 3 already present"))
     }
+
+    /// `true` and 0.5 were read as the offsets 1 and 0.
+    func testW3COffsetsThatAreNotWholeNumbersAreRefused() throws {
+        XCTAssertEqual(margin("init", "--name", "alice").code, 0)
+        let report = dir.appendingPathComponent("r.txt").path
+        try "共有159名黨員參加防疫工作。".write(toFile: report, atomically: true, encoding: .utf8)
+        let rid = try XCTUnwrap(firstID(margin("import", report).out, after: "imported"))
+        let full = try resolveFull(rid)
+        for (start, end) in [("true", "3"), ("0.5", "3"), ("\"0\"", "3")] {
+            let file = dir.appendingPathComponent("bad.jsonld").path
+            try """
+                {"type": "Annotation", "body": {"purpose": "commenting", "value": "n"},
+                 "target": {"source": "urn:margin:record:\(full)", "selector": {"type": "TextPositionSelector", "start": \(start), "end": \(end)}}}
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let r = margin("import", file)
+            XCTAssertEqual(r.code, 1, "\(start): \(r.out)")
+            XCTAssertTrue(r.err.contains("must be whole numbers"), r.err)
+        }
+        XCTAssertTrue(margin("list", "--annotations", "--json").out.isEmpty)
+    }
+
+    func resolveFull(_ prefix: String) throws -> String {
+        let o = try JSONSerialization.jsonObject(with: Data(margin("show", prefix, "--json").out.utf8)) as? [String: Any]
+        return try XCTUnwrap(o?["id"] as? String)
+    }
 }
 
 /// The toolkit on the seed reports (other real reports of the same kind),
