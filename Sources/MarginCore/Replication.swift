@@ -479,7 +479,7 @@ extension Store {
 
     /// Origins of third nodes whose change at the peer's head (`theirs`,
     /// `tips`) differs from the change this store holds at that sequence
-    /// number: forks, recorded and returned. This node's own origin and the
+    /// number: forks, as the peer's HAVE claims them. This node's own origin and the
     /// peer's are left to the changes the two send each other (see
     /// `resendFrom`): that is where a restored or copied store repairs itself.
     public func forks(in theirs: VersionVector, tips: [NodeID: [UInt8]], peerID: NodeID, peer: String) throws -> [ChangeID] {
@@ -490,9 +490,9 @@ extension Store {
             let id = ChangeID(origin: origin, seq: seq)
             if try storedHash(id) != tip { found.append(id) }
         }
-        if !found.isEmpty {
-            try write { for id in found { try recordFork(id, theirs: tips[id.origin] ?? [], peer: peer) } }
-        }
+        // Not recorded: a HAVE proves nothing (any peer can list any hash),
+        // so only a fork met in signed changes (`receiveBatch`) is kept for
+        // `margin status`; this one is reported for the session.
         return found
     }
 

@@ -43,6 +43,9 @@ public final class SyncServer: @unchecked Sendable {
     private var failures: [String: Failures] = [:]
     private let sessions = DispatchGroup()
 
+    /// Until when `host` is shut out (the past when it is not).
+    func penalty(of host: String) -> Date { lock.withLock { failures[host]?.penaltyUntil ?? .distantPast } }
+
     /// One address's recent failed handshakes.
     struct Failures {
         var authentication = 0
@@ -168,8 +171,7 @@ public final class SyncServer: @unchecked Sendable {
 
     /// A handshake that failed: logged if it starts a burst, counted if not;
     /// a failed authentication also lengthens the address's penalty.
-    private func failed(_ host: String, _ message: String, authentication: Bool) {
-        let now = Date()
+    func failed(_ host: String, _ message: String, authentication: Bool, at now: Date = Date()) {
         let logNow: Bool = lock.withLock {
             var f = failures[host] ?? Failures()
             var starts = false
@@ -193,15 +195,21 @@ public final class SyncServer: @unchecked Sendable {
     }
 
     /// Logs the count of each burst that has gone quiet (all, when stopping).
-    private func flushBursts(force: Bool) {
-        let now = Date()
+    func flushBursts(force: Bool, at now: Date = Date()) {
         let lines: [String] = lock.withLock {
             var out: [String] = []
             for (host, f) in failures where force || now.timeIntervalSince(f.last) > options.burstQuiet {
                 if f.unlogged > 0 {
                     out.append("\(f.unlogged) more failed handshakes from \(host) in \(Int(f.last.timeIntervalSince(f.burstStart).rounded(.up))) s")
                 }
-                if f.penaltyUntil < now { failures[host] = nil } else { failures[host]?.unlogged = 0 }
+                // An address is forgiven only once it has stayed away for
+                // twice the longest penalty after its own ended: waiting
+                // out a penalty does not reset the doubling.
+                if force || now.timeIntervalSince(max(f.penaltyUntil, f.last)) > 2 * options.maxPenalty {
+                    failures[host] = nil
+                } else {
+                    failures[host]?.unlogged = 0
+                }
             }
             return out
         }

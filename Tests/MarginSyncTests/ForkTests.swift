@@ -138,7 +138,25 @@ final class ForkTests: SyncTestCase {
         let r = try c.sync(with: b) { $0.sends = false }
         XCTAssertTrue(r.warnings.contains { $0.contains("forks at or before change") }, "\(r.warnings)")
         XCTAssertEqual(try c.store.digest(), before, "nothing of the other history was applied")
-        XCTAssertEqual(try c.store.forks().first?.origin, a.store.node.id)
+        // Found in HAVE only, which any peer can fake: reported, not kept
+        // for `margin status`.
+        XCTAssertTrue(try c.store.forks().isEmpty)
+    }
+
+    /// A HAVE listing a made-up hash for a third node's head planted a fork
+    /// line in `status` for good.
+    func testAFakeHaveLeavesNoForkInStatus() throws {
+        let a = try node("alice", serve: false), b = try node("bob") { $0.sync.idleTimeout = 1 }
+        _ = try seed(a)
+        try a.sync(with: b)
+        let p = try RawPeer(b.endpoint)
+        try p.open()
+        try p.send(.hello(p.hello(as: TestSigner(0x66))))
+        guard let (m, _) = try p.receive(), case .hello = m else { return XCTFail("no HELLO") }
+        let head = try a.store.head(of: a.store.node.id)
+        try p.send(.have(VersionVector([a.store.node.id: head]), tips: [a.store.node.id: Array(repeating: 7, count: 32)], resendFrom: 0))
+        _ = try p.errorThenClose()
+        XCTAssertTrue(try b.store.forks().isEmpty)
     }
 
     /// Asking a peer for one's own changes again costs nothing once the peer

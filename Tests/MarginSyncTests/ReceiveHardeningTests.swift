@@ -391,4 +391,29 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         let level63 = try good.store.resolveCode("own-62")
         XCTAssertThrowsError(try good.store.describeCode(top, description: nil, colour: nil, parent: .some(level63)))
     }
+
+    // MARK: Wrong-secret back-off keeps doubling
+
+    /// The penalty doubled to 16 s, and the address was forgotten while it
+    /// waited that out (10 s of quiet), so it started again at 0.25 s:
+    /// about 0.31 guesses a second for ever, not the doubling to 30 s.
+    func testWaitingOutAPenaltyDoesNotResetTheDoubling() throws {
+        let s = try XCTUnwrap(server.server)
+        var t = Date()
+        var penalties: [Double] = []
+        for _ in 0..<10 {
+            s.failed("192.0.2.7", "authentication failed", authentication: true, at: t)
+            let until = s.penalty(of: "192.0.2.7")
+            penalties.append(max(0, until.timeIntervalSince(t)))
+            // Wait the penalty out, and the burst's quiet time with it.
+            t = until.addingTimeInterval(s.options.burstQuiet + 1)
+            s.flushBursts(force: false, at: t)
+        }
+        XCTAssertEqual(penalties.map { ($0 * 100).rounded() / 100 }, [0, 0, 0, 0.25, 0.5, 1, 2, 4, 8, 16])
+        s.failed("192.0.2.7", "authentication failed", authentication: true, at: t)
+        XCTAssertEqual(s.penalty(of: "192.0.2.7").timeIntervalSince(t), 30, accuracy: 0.01)
+        // Forgiven after staying away twice the longest penalty.
+        s.flushBursts(force: false, at: s.penalty(of: "192.0.2.7").addingTimeInterval(61))
+        XCTAssertEqual(s.penalty(of: "192.0.2.7"), .distantPast)
+    }
 }
