@@ -554,7 +554,10 @@ extension Store {
         public var ours: VersionVector
     }
 
-    public func recordPeer(id: NodeID, name: String, address: String?, theirs: VersionVector, ours: VersionVector, at ms: Int64) throws {
+    public func recordPeer(id: NodeID, name rawName: String, address: String?, theirs: VersionVector, ours: VersionVector, at ms: Int64) throws {
+        // A peer's name is its own to choose: control and bidi characters
+        // never enter the store, and it stays one short line.
+        let name = String(String.UnicodeScalarView(rawName.unicodeScalars.filter { !Printable.isUnsafe($0) }.prefix(80)))
         try db.run("""
             INSERT INTO peers(id, name, address, last_sync_ms, their_vv, our_vv) VALUES(?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET name = excluded.name, address = coalesce(excluded.address, peers.address),

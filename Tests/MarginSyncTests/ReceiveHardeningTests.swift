@@ -416,4 +416,29 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         s.flushBursts(force: false, at: s.penalty(of: "192.0.2.7").addingTimeInterval(61))
         XCTAssertEqual(s.penalty(of: "192.0.2.7"), .distantPast)
     }
+
+    // MARK: What a peer calls itself
+
+    /// A peer's name with terminal escapes and bidi controls was stored raw
+    /// (shown escaped), though none of them may enter a store.
+    func testAPeerNameWithControlCharactersIsStoredWithoutThem() throws {
+        let p = try RawPeer(server.endpoint)
+        try p.open()
+        var hello = p.hello(as: TestSigner(0x55))
+        hello.name = "eve\u{1B}[31m\u{202E}lin\u{7}e\nbreak"
+        try p.send(.hello(hello))
+        guard let (m, _) = try p.receive(), case .hello = m else { return XCTFail("no HELLO") }
+        try p.send(.have(VersionVector()))
+        _ = try p.receive()
+        try p.send(.done(count: 0))
+        // The server's phase: each batch acknowledged, to its DONE.
+        while let (m, _) = try p.receive() {
+            if case .batch(let number, _, _) = m { try p.send(.ack(number: number, applied: 0)) }
+            if case .done = m { break }
+        }
+        p.conn.close()
+        XCTAssertTrue(server.log.wait { _ in ((try? self.server.store.peers()) ?? []).contains { $0.id == TestSigner(0x55).origin } })
+        let name = try XCTUnwrap(server.store.peers().first { $0.id == TestSigner(0x55).origin }?.name)
+        XCTAssertEqual(name, "eve[31mlinebreak")
+    }
 }
