@@ -77,6 +77,21 @@ final class TeamCLITests: CLITestCase {
         XCTAssertEqual(margin("--store", alice, "adjudicate", record, "--take", "mine").code, 64)
     }
 
+    /// The README says an adjudication is one transaction; its decisions
+    /// were committed one at a time. One `undo --last` takes them all back.
+    func testAnAdjudicationsDecisionsAreOneWrite() throws {
+        let before = margin("--store", alice, "compare", record).out
+        XCTAssertEqual(margin("--store", alice, "adjudicate", record).code, 0)   // the agreements: a write of their own
+        let a = marginArgs(["--store", alice, "adjudicate", record], input: ["2", "1"])
+        XCTAssertTrue(a.out.contains("2 decided"), a.out)
+        XCTAssertEqual(margin("--store", alice, "compare", record).out.components(separatedBy: "[settled]").count - 1, 2)
+        let undo = margin("--store", alice, "undo", "--last")
+        XCTAssertEqual(undo.code, 0, undo.err)
+        let after = margin("--store", alice, "compare", record).out
+        XCTAssertEqual(after.components(separatedBy: "[settled]").count - 1, 0, after)
+        XCTAssertEqual(before.components(separatedBy: "disagreements").count, after.components(separatedBy: "disagreements").count)
+    }
+
     func testTablesInEveryForm() throws {
         let codes = margin("--store", alice, "table", "codes", "--by", "place")
         XCTAssertEqual(codes.code, 0, codes.err)

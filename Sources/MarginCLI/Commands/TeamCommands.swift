@@ -272,7 +272,10 @@ struct AdjudicateCommand: Command {
         let agreed = try store.adoptAgreements(record: rid, coders: pair)
         let open = try store.compare(record: rid, coders: pair).differ.filter { !$0.settled }
         context.print("\(agreed) agreed annotation\(agreed == 1 ? "" : "s") in the gold layer; \(open.count) disagreement\(open.count == 1 ? "" : "s") to settle")
-        var decided = 0
+        // Decisions are taken first and written together, in one
+        // transaction, once all are taken (or at quit): one `undo --last`
+        // takes the whole adjudication back.
+        var decisions: [(Store.Disagreement, Store.Decision)] = []
         for (n, d) in open.enumerated() {
             let decision: Store.Decision
             if let take {
@@ -304,13 +307,13 @@ struct AdjudicateCommand: Command {
             // Only what the disagreement offers can be taken.
             if (decision == .first && d.first == nil) || (decision == .second && d.second == nil) {
                 context.warn("margin adjudicate: disagreement \(n + 1) has no annotation by \(decision == .first ? pair.0 : pair.1); taken as neither")
-                try store.adjudicate(d, .neither, coders: pair)
+                decisions.append((d, .neither))
             } else {
-                try store.adjudicate(d, decision, coders: pair)
+                decisions.append((d, decision))
             }
-            decided += 1
         }
-        let left = open.count - decided
+        if !decisions.isEmpty { try store.write { for (d, decision) in decisions { try store.adjudicate(d, decision, coders: pair) } } }
+        let decided = decisions.count, left = open.count - decided
         context.print("\(decided) decided, \(left) left open; gold layer: \(try store.goldAnnotations(record: rid).count) annotation\(try store.goldAnnotations(record: rid).count == 1 ? "" : "s")")
         return ExitCode.success
     }
