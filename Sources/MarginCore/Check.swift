@@ -143,15 +143,24 @@ extension Store {
     /// tables are the live state at that moment. They are then rebuilt from
     /// the copy's log and the two are compared.
     private func checkRebuild(_ passed: (String) -> Void) throws {
-        let scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("margin-check-\(Store.randomEntityID())")
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        // The copy holds everything the store does, so it lives inside the
+        // store's own folder (mode 700), never in a shared temporary
+        // folder; one that a killed check left behind is removed here.
+        let fm = FileManager.default
+        let parent = isReadOnly ? NSTemporaryDirectory() : directory
+        for stale in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where stale.hasPrefix(Store.checkScratchPrefix) {
+            try? fm.removeItem(atPath: (parent as NSString).appendingPathComponent(stale))
+        }
+        let scratch = (parent as NSString).appendingPathComponent(Store.checkScratchPrefix + Store.randomEntityID())
+        try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        defer { try? fm.removeItem(atPath: scratch) }
         let copyPath = (scratch as NSString).appendingPathComponent(Store.fileName)
         do {
             try db.run("VACUUM INTO ?", .text(copyPath))
         } catch {
-            throw MarginError.store("could not make a scratch copy in \(NSTemporaryDirectory()): \(MarginError.message(for: error))")
+            throw MarginError.store("could not make a scratch copy in \(parent): \(MarginError.message(for: error))")
         }
+
         let copy = try Store(directory: scratch)
         defer { copy.db.close() }
         // The two states are compared by digest, a row at a time, so that
@@ -174,6 +183,9 @@ extension Store {
         }
         passed("state rebuilt from the log matches the live state (\(live.rows) rows)")
     }
+
+    /// The name of `check`'s scratch folders, inside the store's folder.
+    static let checkScratchPrefix = ".check-"
 
     private func clip(_ line: String) -> String {
         line.count <= 120 ? line : String(line.prefix(120)) + "…"

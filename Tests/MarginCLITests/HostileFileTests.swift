@@ -39,4 +39,22 @@ final class HostileFileTests: CLITestCase {
         XCTAssertTrue(named.err.contains("a file of the store itself"), named.err)
         XCTAssertEqual(try binary(["digest"]).out, before)
     }
+
+    /// A killed `check` left a full copy of the store in the shared
+    /// temporary folder. The copy is made inside the store's own folder,
+    /// and one left by a killed check is removed by the next.
+    func testCheckKeepsItsScratchCopyInsideTheStore() throws {
+        XCTAssertEqual(try binary(["init", "--name", "alice"]).code, 0)
+        XCTAssertEqual(try binary(["import", CLITestCase.samples.appendingPathComponent("reports").path]).code, 0)
+        let stale = cwd + "/.margin/.check-0123abcd"
+        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        try "left by a killed check".write(toFile: stale + "/margin.sqlite", atomically: true, encoding: .utf8)
+        let tmp = cwd + "/tmp-never-made"
+        let r = try binary(["check"], env: ["TMPDIR": tmp])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: tmp), "check wrote into the temporary folder")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale))
+        let left = try FileManager.default.contentsOfDirectory(atPath: cwd + "/.margin").filter { $0.hasPrefix(".check-") }
+        XCTAssertEqual(left, [])
+    }
 }
