@@ -173,7 +173,8 @@ extension Store {
     /// `hashes`: each change's hash (`Change.hash`), when the caller has
     /// taken them already.
     public func receiveBatch(_ changes: [Change], hashes known: [[UInt8]]? = nil, signatures: [HeadSignature] = [], horizon: Int64? = nil,
-                             holding: Set<NodeID> = [], peer: String? = nil, stepMilliseconds: Double? = nil) throws -> BatchOutcome {
+                             holding: Set<NodeID> = [], peer: String? = nil, stepMilliseconds: Double? = nil,
+                             cancelled: () -> Bool = { false }) throws -> BatchOutcome {
         var outcome = BatchOutcome()
         outcome.held = holding
         // Each change hashed once, for the chain, the signatures and the log:
@@ -184,6 +185,8 @@ extension Store {
         var start = 0
         var size = stepMilliseconds == nil ? changes.count : 256
         repeat {
+            // Steps committed so far stay (each is whole and verified).
+            if start > 0, cancelled() { throw MarginError.store("stopped while applying a batch; the steps applied so far are kept") }
             var end = min(changes.count, start + max(1, size))
             while end < changes.count && !Store.mayEndStep(between: changes[end - 1], and: changes[end]) { end += 1 }
             let began = DispatchTime.now().uptimeNanoseconds

@@ -131,7 +131,9 @@ public final class SyncServer: @unchecked Sendable {
                 sessions.leave()
             }
             do {
-                let r = try SyncSession.serve(stream: connection, options: options.sync, admit: {
+                var sessionOptions = options.sync
+                sessionOptions.cancelled = { [weak self] in self?.lock.withLock { self?.stopped ?? true } ?? true }
+                let r = try SyncSession.serve(stream: connection, options: sessionOptions, admit: {
                     admitted = true
                     return admit(id, connection, host)
                 }, openStore: { try Store(directory: directory) })

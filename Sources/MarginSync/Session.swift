@@ -45,6 +45,10 @@ public struct SyncOptions: Sendable {
     public var encryptsTransport = true
     /// Wall-clock source; nil: the store's own.
     public var wall: (@Sendable () -> Int64)? = nil
+    /// Asked between the steps of a received batch: true once the session
+    /// must end (a server stopping on SIGINT or SIGTERM), so a long batch
+    /// rolls back its step under way instead of running on.
+    public var cancelled: @Sendable () -> Bool = { false }
     public init() {}
 }
 
@@ -399,7 +403,8 @@ public final class SyncSession {
                 let outcome: Store.BatchOutcome
                 do {
                     outcome = try store.receiveBatch(changes, hashes: hashes, signatures: signatures, horizon: horizon, holding: held,
-                                                     peer: peerName, stepMilliseconds: options.applyStepMilliseconds)
+                                                     peer: peerName, stepMilliseconds: options.applyStepMilliseconds,
+                                                     cancelled: options.cancelled)
                 } catch {
                     throw SyncError(.refusedChange, "batch \(number) refused: \(MarginError.message(for: error))")
                 }

@@ -441,4 +441,30 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         let name = try XCTUnwrap(server.store.peers().first { $0.id == TestSigner(0x55).origin }?.name)
         XCTAssertEqual(name, "eve[31mlinebreak")
     }
+
+    // MARK: A stopping server does not finish a long batch first
+
+    /// `serve` ignored SIGINT and SIGTERM while a long batch applied: the
+    /// batch now asks between steps, and stops with its steps so far kept.
+    func testABatchStopsBetweenStepsWhenAskedTo() throws {
+        let a = TestSigner(0xb1), origin = a.origin
+        let code = String(repeating: "b", count: 16)
+        var changes = [change(origin: origin, 1, .code, code, "name", .text("c-0"), ms: now)]
+        for i in 1..<400 {
+            changes.append(change(origin: origin, Int64(i + 1), .code, code, "description", .text("d-\(i)"), ms: now + Int64(i),
+                                  supersedes: i == 1 ? nil : ChangeID(origin: origin, seq: Int64(i))))
+        }
+        let (chain, sig) = a.chained(changes)
+        var asked = 0
+        XCTAssertThrowsError(try good.store.receiveBatch(chain, signatures: sig, stepMilliseconds: 1, cancelled: { asked += 1; return true })) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("stopped while applying"), "\(error)")
+        }
+        XCTAssertEqual(asked, 1)
+        let kept = try good.store.head(of: origin)
+        XCTAssertGreaterThan(kept, 0)
+        XCTAssertLessThan(kept, 400)
+        // The rest arrives with the next session.
+        let rest = try good.store.receiveBatch(chain, signatures: sig)
+        XCTAssertEqual(Int64(rest.applied), 400 - kept)
+    }
 }
