@@ -422,23 +422,27 @@ extension Store {
     public static func paletteIndex(_ colour: String) -> Int? {
         for prefix in ["colour", "color"] where colour.hasPrefix(prefix) {
             let digits = colour.dropFirst(prefix.count)
-            guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy(\.isASCII), let n = Int(digits), (0...255).contains(n) else { return nil }
+            guard !digits.isEmpty, digits.count <= 3, digits.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int(digits), (0...255).contains(n) else { return nil }
             return n
         }
         return nil
     }
 
+    /// PROTOCOL.md §1: a name, `colour`/`color` and 1 to 3 ASCII digits
+    /// (0 to 255), or `#` and 6 ASCII hex digits; ASCII letters of either case.
     static func checkColour(_ colour: String) throws {
-        let c = colour.lowercased()
+        let c = String(String.UnicodeScalarView(colour.unicodeScalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar(UInt8($0.value + 32)) : $0 }))
         if namedColours.contains(c) || paletteIndex(c) != nil { return }
-        if c.hasPrefix("#"), c.count == 7, c.dropFirst().allSatisfy(\.isHexDigit) { return }
+        let hex = Array(c.utf8)
+        if hex.count == 7, hex[0] == UInt8(ascii: "#"), hex.dropFirst().allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) { return }
         throw MarginError.invalid("unknown colour '\(colour)': use a name (\(namedColours.sorted().joined(separator: ", "))), a 256-colour palette entry colour0…colour255, or #rrggbb")
     }
 
     static func checkCodeName(_ name: String) throws {
+        // Counted in Unicode scalars, as every length in PROTOCOL.md is.
         let n = name.trimmingCharacters(in: .whitespaces)
-        guard !n.isEmpty, n.count <= 80, !n.contains(where: { $0.isNewline || $0 == "\t" }) else {
-            throw MarginError.invalid("a code name must be one line of 1 to 80 characters")
+        guard !n.isEmpty, n.unicodeScalars.count <= 80, !n.contains(where: { $0.isNewline || $0 == "\t" }) else {
+            throw MarginError.invalid("a code name must be one line of 1 to 80 characters (Unicode scalars)")
         }
     }
 

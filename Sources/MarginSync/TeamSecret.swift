@@ -43,6 +43,16 @@ public enum TeamSecret {
         return (Array(text.utf8), false)
     }
 
+    /// Why `text` cannot be a team secret, or nil. Text of 52 base32
+    /// letters whose last letter has spare bits set is not what `generate`
+    /// makes (a copying mistake, most likely): refused, rather than taken as
+    /// a passphrase that no peer decoding the letters would share.
+    public static func problem(_ text: String) -> String? {
+        let letters = text.uppercased().filter { $0 != "-" && $0 != " " }
+        guard letters.count == 52, letters.allSatisfy({ alphabet.contains($0) }), base32(letters) == nil else { return nil }
+        return "the team secret looks generated but its last letter is not one `margin secret new` makes (its spare bits are set): check it was copied right"
+    }
+
     static func base32(_ letters: String) -> [UInt8]? {
         var out: [UInt8] = []
         var buffer = 0, bitsHeld = 0

@@ -57,4 +57,18 @@ final class HostileFileTests: CLITestCase {
         let left = try FileManager.default.contentsOfDirectory(atPath: cwd + "/.margin").filter { $0.hasPrefix(".check-") }
         XCTAssertEqual(left, [])
     }
+
+    /// 52 base32 letters whose last letter has spare bits set were taken as
+    /// a passphrase, byte for byte, while a peer that decodes the letters
+    /// (and ignores those bits, as common decoders do) keys another secret.
+    func testAGeneratedLookingSecretWithSpareBitsSetIsRefused() throws {
+        XCTAssertEqual(try binary(["init", "--name", "alice"]).code, 0)
+        let file = cwd + "/secret"
+        try (String(repeating: "A", count: 51) + "B").write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
+        let r = try binary(["sync", "127.0.0.1:9", "--secret-file", file])
+        XCTAssertEqual(r.code, 1)
+        XCTAssertTrue(r.err.contains("spare bits are set"), r.err)
+        XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+    }
 }

@@ -79,3 +79,27 @@ final class HostileProjectTests: StoreTestCase {
         XCTAssertTrue(try s.records().isEmpty)
     }
 }
+
+/// Issue 23, the places a second implementation had to guess: each rule as
+/// PROTOCOL.md now states it.
+final class StatedRuleTests: StoreTestCase {
+    /// A code name's length is counted in Unicode scalars, as every other
+    /// length in the protocol; colours are ASCII only.
+    func testCodeNamesCountScalarsAndColoursAreASCII() throws {
+        let s = try makeStore("s")
+        let eighty = String(repeating: "黨", count: 80)
+        XCTAssertNoThrow(try s.addCode(name: eighty, description: nil, colour: nil, parent: nil))
+        // 80 characters of two scalars each: 160 scalars.
+        let combining = String(repeating: "x\u{301}", count: 80)   // no precomposed form
+        XCTAssertEqual(combining.count, 80)
+        XCTAssertThrowsError(try s.addCode(name: combining, description: nil, colour: nil, parent: nil)) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("Unicode scalars"), "\(error)")
+        }
+        for good in ["red", "RED", "colour7", "colour07", "color255", "#ABCdef"] {
+            XCTAssertNoThrow(try Store.checkColour(good), good)
+        }
+        for bad in ["colour+7", "colour-0", "colour256", "colour", "#ＡＢＣＤＥＦ", "#12345", "#1234567", "ｒｅｄ"] {
+            XCTAssertThrowsError(try Store.checkColour(bad), bad)
+        }
+    }
+}

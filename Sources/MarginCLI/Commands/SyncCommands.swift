@@ -26,6 +26,7 @@ func loadSecret(_ file: String?, _ context: Context) throws -> [UInt8] {
     } else {
         return []
     }
+    if let problem = TeamSecret.problem(text) { throw MarginError.invalid(problem) }
     let secret = TeamSecret.parse(text)
     if !secret.fullStrength { context.warn(TeamSecret.weakWarning) }
     return secret.bytes
