@@ -370,7 +370,7 @@ public final class SyncSession {
     /// Applies the peer's batches, each in short steps, acknowledging each
     /// after its last step commits; returns at DONE.
     func receiveChanges(allowed: Bool, peerName: String, holding: Set<NodeID>) throws {
-        var expected: UInt64 = 1
+        var expected: UInt64 = 1, changesInBatches: UInt64 = 0
         var held = holding, future: Set<NodeID> = []
         var forks: [ChangeID] = []
         // Only how many distinct ones: kept as hashes, so that a sync of a
@@ -396,6 +396,7 @@ public final class SyncSession {
             case .batch(let number, let changes, let signatures):
                 guard allowed else { throw SyncError(.malformed, "changes sent to a side that asked not to receive them") }
                 guard number == expected else { throw SyncError(.malformed, "batch \(number) out of order (expected \(expected))") }
+                changesInBatches += UInt64(changes.count)
                 expected += 1
                 // Far in the future: not applied (it would drag this clock
                 // forward); nor is anything after it from the same origin.
@@ -419,7 +420,10 @@ public final class SyncSession {
                 records.formUnion(outcome.records.lazy.map(\.hashValue))
                 annotations.formUnion(outcome.annotations.lazy.map(\.hashValue))
                 try conn.send(.ack(number: number, applied: UInt64(outcome.applied)))
-            case .done:
+            case .done(let total):
+                guard total == changesInBatches else {
+                    throw SyncError(.malformed, "DONE says \(total) changes were sent; the batches held \(changesInBatches)")
+                }
                 report.records = records.count
                 report.annotations = annotations.count
                 if !future.isEmpty {

@@ -467,4 +467,19 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         let rest = try good.store.receiveBatch(chain, signatures: sig)
         XCTAssertEqual(Int64(rest.applied), 400 - kept)
     }
+
+    // MARK: DONE's total is checked
+
+    func testADoneWhoseTotalIsWrongEndsTheSessionAsMalformed() throws {
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        let (chain, sig) = attacker.chained([change(attacker, 1, .code, String(repeating: "d", count: 16), "name", .text("d"), ms: now)])
+        try p.send(.batch(number: 1, changes: chain, signatures: sig))
+        guard let (m, _) = try p.receive(), case .ack(1, 1) = m else { return XCTFail("no ACK") }
+        try p.send(.done(count: 5))
+        let e = try p.errorThenClose()
+        XCTAssertEqual(e?.code, ErrorCode.malformed.rawValue, "\(String(describing: e))")
+        XCTAssertTrue(e?.message.contains("DONE says 5 changes were sent; the batches held 1") ?? false, "\(String(describing: e))")
+        before = try server.store.digest()
+    }
 }
