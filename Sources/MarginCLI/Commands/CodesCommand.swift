@@ -29,6 +29,8 @@ struct CodesCommand: Command {
     colour255, or #rrggbb. Trigger words (comma-separated, either script)
     let `margin suggest` guess the code of a figure from the words next to
     it. Annotations refer to codes by id, so a rename changes no annotation.
+    A code name is one line of 1 to 80 characters (Unicode scalars); the
+    tree is at most 64 levels deep.
     """
 
     enum Action {
