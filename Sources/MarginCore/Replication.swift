@@ -221,6 +221,9 @@ extension Store {
             try write { try receiveBatchUnchecked(changes, hashes, verified: verified, horizon: horizon, peer: peer, into: &outcome) }
         } catch {
             unlink(nextKey)
+            // What the failed step wrote to the log is given back (on a full
+            // disk, the room the next attempt needs).
+            db.truncateLog(over: 0)
             throw error
         }
         if outcome.recovery != nil && !recoveredBefore {
