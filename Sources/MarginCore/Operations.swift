@@ -343,7 +343,7 @@ extension Store {
         var unchanged = !force
         // The fields' current changes, through the range probe (which an
         // entity new to this write answers without a look-up).
-        func current(_ field: String) throws -> FieldChange? { try fieldChanges(kind, entity, field, superseding: .some(nil)).first(where: \.current) }
+        func current(_ field: String) throws -> FieldChange? { try fieldChanges(kind, entity, field, .atWinner).first(where: \.current) }
         for (field, value) in fields where unchanged {
             if try current(field)?.value ?? .null != value { unchanged = false }
         }

@@ -406,8 +406,8 @@ public final class Store {
         // Between changes (never inside a group written with one stamp).
         if stamp == nil, unsignedOwnChanges >= Store.signEvery || unsignedOwnBytes >= Store.signEveryBytes { try signOwnHead() }
         if let problem = FieldSchema.problem(kind: kind, field: field, value: value) { throw MarginError.invalid(problem) }
-        let current = try fieldChanges(kind, entity, field, superseding: .some(nil)).first(where: \.current)
-        let changes = try fieldChanges(kind, entity, field, superseding: .some(current?.id))
+        let changes = try fieldChanges(kind, entity, field, .atWinner)
+        let current = changes.first(where: \.current)
         if let current, current.value == value, !always { return nil }
         if current == nil && value == .null && !always { return nil }
         let head = try head(of: node.id)
@@ -418,7 +418,7 @@ public final class Store {
         if field == "deleted" {
             change.seen = try versionVector()
         } else {
-            deletion = try fieldChanges(kind, entity, "deleted", superseding: .some(nil)).first(where: \.current)
+            deletion = try fieldChanges(kind, entity, "deleted", .atWinner).first(where: \.current)
             change.deletionBase = deletion?.id
         }
         // A reading given by the caller (an import keeps the export's) still
@@ -464,7 +464,7 @@ public final class Store {
         guard change.id.seq == head + 1 else {
             throw MarginError.invalid("change \(change.id) refused: sequence gap from \(origin): expected \(head + 1), got \(change.id.seq)")
         }
-        let field = try fieldChanges(change.kind, change.entity, change.field, superseding: .some(change.supersedes))
+        let field = try fieldChanges(change.kind, change.entity, change.field, .near(change.supersedes))
         if let problem = try ruleProblem(change, field: field, checkedAlone: checkedAlone) { throw MarginError.invalid("change \(change.id) refused: \(problem)") }
         if try tip(of: origin, head: head) != change.prev { return .fork(exact: false) }
         try fold(change, hash: hash, logged: false, field: field)
@@ -662,11 +662,21 @@ public final class Store {
     }
 
     /// Every logged change to one field: one range of the clustered log.
-    /// `superseding`: when given, only the field's winning change and the
-    /// changes that supersede that one (`.some(nil)`: first writes), which
-    /// is all a write, an arrival or a fold reads; a field changed
-    /// thousands of times then costs each of them no more than one.
-    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, superseding: ChangeID?? = nil) throws -> [FieldChange] {
+    /// Which of a field's changes to read. A write, an arrival and a fold
+    /// need only the winner and the changes that supersede one given change
+    /// (its siblings), so a field changed thousands of times costs each of
+    /// them no more than one.
+    enum FieldRows {
+        /// Every change the field has had.
+        case all
+        /// The winner, and the changes that supersede the given one (nil:
+        /// first writes).
+        case near(ChangeID?)
+        /// The winner, and the changes that supersede it.
+        case atWinner
+    }
+
+    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows = .all) throws -> [FieldChange] {
         var out: [FieldChange] = []
         // An entity first seen in this run of changes has no logged change
         // but the run's own: a field the run has not touched is empty, with
@@ -676,23 +686,23 @@ public final class Store {
         }
         // An entity without a key has no logged change at all.
         guard let key = try entityKey(kind, entity, create: false) else { return out }
-        let s: Statement
-        if case .some(let target) = superseding {
-            s = try logStatements().fieldNear
-            s.reset()
-            try s.bind(1, key); try s.bind(2, field)
+        let statements = try logStatements(), s: Statement
+        switch rows {
+        case .all: s = statements.fieldRange
+        case .near: s = statements.fieldNear
+        case .atWinner: s = statements.fieldAtWinner
+        }
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, key); try s.bind(2, field)
+        if case .near(let target) = rows {
             if let target {
                 // An origin with no number has no change here: nothing supersedes it.
                 try s.bind(3, try nodeKey(target.origin, create: false) ?? -1); try s.bind(4, target.seq)
             } else {
                 try s.bind(3, SQLValue.null); try s.bind(4, SQLValue.null)
             }
-        } else {
-            s = try logStatements().fieldRange
-            s.reset()
-            try s.bind(1, key); try s.bind(2, field)
         }
-        defer { s.reset() }
         while try s.step() {
             guard let origin = s.text(0) else { continue }
             let seq = s.int(1)
@@ -714,6 +724,9 @@ public final class Store {
         /// given change (none: `?3`, `?4` null): all a write or an arrival
         /// needs, however many changes the field has had.
         let fieldNear: Statement
+        /// A field's winning change and the changes that supersede it: what
+        /// a local write reads, in one statement.
+        let fieldAtWinner: Statement
         let setCurrent: Statement
         let winner: Statement
         let exists: Statement
@@ -746,6 +759,12 @@ public final class Store {
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
                 FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
                 WHERE l.entity = ?1 AND l.field = ?2 AND (l.current = 1 OR (l.sup_origin IS ?3 AND l.sup_seq IS ?4))
+                """)
+            fieldAtWinner = try db.statement("""
+                SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
+                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
+                WHERE l.entity = ?1 AND l.field = ?2 AND (l.current = 1 OR (l.sup_origin, l.sup_seq) =
+                    (SELECT w.origin, w.seq FROM log w WHERE w.entity = ?1 AND w.field = ?2 AND w.current = 1))
                 """)
             setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = ?2 AND origin = ?3 AND seq = ?4")
             winner = try db.statement("""
@@ -878,7 +897,7 @@ public final class Store {
     /// `field`: the field's logged changes, when the caller has read them.
     func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil) throws {
         if c.kind == .code { codeLinkCache.removeAll() }
-        let others = try (field ?? fieldChanges(c.kind, c.entity, c.field, superseding: .some(c.supersedes))).filter { $0.id != c.id }
+        let others = try (field ?? fieldChanges(c.kind, c.entity, c.field, .near(c.supersedes))).filter { $0.id != c.id }
         let current = others.first(where: \.current)
         let wins = Change.wins(c.stamp, over: current?.stamp)
         var firstOfEntity = false
