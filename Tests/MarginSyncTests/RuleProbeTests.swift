@@ -29,6 +29,9 @@ final class RuleProbeTests: HostileServerTestCase {
         let e = try p.errorThenClose()
         XCTAssertEqual(e?.code, ErrorCode.refusedChange.rawValue, "\(rule): \(String(describing: e))", file: file, line: line)
         XCTAssertTrue(e?.message.contains(rule) ?? false, "expected '\(rule)' in \(String(describing: e))", file: file, line: line)
+        // PROTOCOL.md §1: every refusal names the batch and the change.
+        XCTAssertNotNil(e?.message.range(of: #"^batch [0-9]+ refused: change [0-9a-f]{16}:[0-9]+ refused: "#, options: .regularExpression),
+                        "the refusal names no change: \(String(describing: e))", file: file, line: line)
         try checkServerSurvives(rule, file: file, line: line)
     }
 
