@@ -578,6 +578,41 @@ let (_, stepSeconds) = try time { try stepTarget.receiveBatch(large, signatures:
 metrics.append(Metric(name: "large_batch_steps", value: Double(large.count) / stepSeconds, baseline: Double(large.count) / oneSeconds,
                       unit: "/s", target: "steps of ~150 ms lose ≤ 15% against one transaction", met: oneSeconds / stepSeconds >= 0.85))
 
+// MARK: - one_field_apply
+
+// Many changes to one field (a value edited thousands of times, or a
+// hostile peer's batch) against as many changes to as many codes: a field's
+// history must not make each change cost more (it was quadratic).
+let oneFieldN = quick ? 1_000 : 4_000
+note("one_field_apply: \(oneFieldN) changes to one field vs to \(oneFieldN) codes…")
+let fieldSeed = [UInt8](repeating: 0x5e, count: 32)
+let fieldOrigin = NodeKey.derivedID(Ed25519.publicKey(seed: fieldSeed))
+func codeChanges(oneField: Bool) -> ([Change], [HeadSignature]) {
+    let start = SystemClock().nowMilliseconds() - Int64(oneFieldN) - 10
+    var prev = ChangeHash.genesis
+    var out: [Change] = []
+    for i in 0..<oneFieldN {
+        let entity = oneField ? "00000000000f1e1d" : String(format: "%016llx", 0xc0de_0000 + i)
+        let supersedes = oneField && i > 0 ? ChangeID(origin: fieldOrigin, seq: Int64(i)) : nil
+        var c = Change(id: ChangeID(origin: fieldOrigin, seq: Int64(i + 1)), hlc: HLC(milliseconds: start + Int64(i), counter: 0),
+                       kind: .code, entity: entity, field: "name", value: .text("code-\(i)"), supersedes: supersedes)
+        c.prev = prev
+        prev = c.hash
+        out.append(c)
+    }
+    let last = out[out.count - 1]
+    let signature = HeadSignature(origin: fieldOrigin, seq: last.id.seq, publicKey: Ed25519.publicKey(seed: fieldSeed),
+                                  signature: Ed25519.sign(NodeKey.message(origin: fieldOrigin, seq: last.id.seq, hash: last.hash), seed: fieldSeed))
+    return (out, [signature])
+}
+let (spread, spreadSignatures) = codeChanges(oneField: false), (oneField, oneFieldSignatures) = codeChanges(oneField: true)
+let spreadTarget = try Store.create(directory: path("spread-fields"), name: "spread")
+let (_, spreadSeconds) = try time { try spreadTarget.receiveBatch(spread, signatures: spreadSignatures) }
+let oneFieldTarget = try Store.create(directory: path("one-field"), name: "one-field")
+let (_, oneFieldSeconds) = try time { try oneFieldTarget.receiveBatch(oneField, signatures: oneFieldSignatures) }
+metrics.append(Metric(name: "one_field_apply", value: oneFieldSeconds, baseline: spreadSeconds, unit: "s",
+                      target: "ratio ≤ 2: \(oneFieldN) changes to one field cost as many to as many codes", met: oneFieldSeconds <= 2 * spreadSeconds))
+
 // MARK: - initial_sync and its memory
 
 let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
