@@ -116,6 +116,9 @@ extension Store {
         guard c.field == "record" else {
             if c.entity == lastAnnotationWithRecord?.annotation { return nil }
             guard let held = try winner(.annotation, c.entity, "record")?.value.string else {
+                // Its record set later in the same received batch, by the
+                // same origin (and so in the same step).
+                if annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin)) { return nil }
                 return "annotation \(c.entity) has no record: an annotation's first change sets its `record`"
             }
             if db.isInTransaction { lastAnnotationWithRecord = (c.entity, held) }

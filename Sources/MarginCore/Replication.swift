@@ -182,6 +182,15 @@ extension Store {
         // reads ahead).
         let hashes = known.flatMap { $0.count == changes.count ? $0 : nil } ?? ChangeHash.of(changes)
         let verified = try verifiedSignatures(changes, hashes, signatures)
+        // Annotations whose `record` this batch sets: their other changes
+        // may come first (a JSON Lines import by an earlier release wrote
+        // an annotation's fields in name order, `code` before `record`).
+        var recordsSet: Set<AnnotationByOrigin> = []
+        for c in changes where c.kind == .annotation && c.field == "record" && c.value != .null {
+            recordsSet.insert(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin))
+        }
+        annotationsGivenRecords = recordsSet
+        defer { annotationsGivenRecords = [] }
         var start = 0
         var size = stepMilliseconds == nil ? changes.count : 256
         repeat {
@@ -205,10 +214,11 @@ extension Store {
         return outcome
     }
 
-    /// Whether a step may end between `a` and `b`: not inside the fields of
-    /// one span reading (one annotation, one origin, one clock reading).
+    /// Whether a step may end between `a` and `b`: not between two changes
+    /// of one annotation from one origin (a span reading travels whole, and
+    /// an annotation's record is in the same step as its other fields).
     static func mayEndStep(between a: Change, and b: Change) -> Bool {
-        !(a.kind == .annotation && b.kind == .annotation && a.entity == b.entity && a.id.origin == b.id.origin && a.hlc == b.hlc)
+        !(a.kind == .annotation && b.kind == .annotation && a.entity == b.entity && a.id.origin == b.id.origin)
     }
 
     private func applyStep(_ changes: ArraySlice<Change>, _ hashes: ArraySlice<[UInt8]>, verified: [HeadSignature],
@@ -386,7 +396,8 @@ extension Store {
     /// bring: the annotation's record, or that record's body.
     private func annotationWaits(_ c: Change) throws -> Bool {
         if c.field == "record", let record = c.value.string { return try !hasWinner(.record, record, "body") }
-        return try !hasWinner(.annotation, c.entity, "record")
+        return try !annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin))
+            && !hasWinner(.annotation, c.entity, "record")
     }
 
     /// Takes this node's own changes from `seq` on out of the log (they are

@@ -77,6 +77,9 @@ public final class Store {
     /// The last annotation found to have its record, in the write under
     /// way; see `ruleProblem`.
     var lastAnnotationWithRecord: (annotation: String, record: String)?
+    /// While a received batch is applied: the annotations whose `record`
+    /// it sets, and the origin that sets it (see `receiveBatch`).
+    var annotationsGivenRecords: Set<AnnotationByOrigin> = []
     var entityKeys: [EntityRef: Int64] = [:]
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
@@ -1520,4 +1523,10 @@ struct PendingHeads {
         if let last { out[last.origin] = last.seq }
         return out
     }
+}
+
+/// An annotation and an origin that writes to it.
+struct AnnotationByOrigin: Hashable {
+    var annotation: String
+    var origin: NodeID
 }

@@ -180,6 +180,28 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         }
     }
 
+    /// An earlier release's JSON Lines import wrote an annotation's fields
+    /// in name order, `code` before `record`, in one write: such a log still
+    /// passes on. Another origin's `record` does not stand in for one's own.
+    func testAnAnnotationsRecordMayFollowInTheSameBatchFromTheSameOrigin() throws {
+        let record = Store.recordID(body: SyncTestCase.body)
+        try good.sync(with: server)
+        let code = try XCTUnwrap(good.store.codes().first?.id)
+        let a = TestSigner(0x84)
+        let annotation = String(repeating: "8c", count: 16)
+        let (old, oldSig) = a.chained([change(a, 1, .annotation, annotation, "code", .text(code), ms: now),
+                                       change(a, 2, .annotation, annotation, "record", .text(record), ms: now + 1)])
+        XCTAssertEqual(try good.store.importBundle(craftedBundle(old, oldSig)).applied, 2)
+        XCTAssertEqual(try good.store.annotations(record: record).first { $0.id == annotation }?.code, code)
+        let g = TestSigner(0x85), h = TestSigner(0x86)
+        let other = String(repeating: "8d", count: 16)
+        let (note, noteSig) = g.chained([change(g, 1, .annotation, other, "note", .text("ghost"), ms: now)])
+        let (rec, recSig) = h.chained([change(h, 1, .annotation, other, "record", .text(record), ms: now + 1)])
+        XCTAssertThrowsError(try good.store.importBundle(craftedBundle(note + rec, noteSig + recSig))) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("has no record"), "\(error)")
+        }
+    }
+
     func testAnAnnotationsRecordIsNeverMoved() throws {
         let other = try good.store.records().first?.id
         let record = Store.recordID(body: SyncTestCase.body)
