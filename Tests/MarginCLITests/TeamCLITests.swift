@@ -396,3 +396,55 @@ final class TeamSeedTests: CLITestCase {
         XCTAssertEqual(spans(fresh), spans(alice), "every span went out and came back")
     }
 }
+
+/// Issue 24, "Exports": CSV read back by Python's `csv` module, a reader
+/// Margin did not write.
+final class CSVExportTests: CLITestCase {
+    /// A note holding CR LF went out unquoted ("\r\n" is one Character, equal
+    /// to neither "\n" nor "\r"): 89 annotations read back as 93 rows.
+    /// With --excel, a note starting `=` was a live formula.
+    func testFieldsWithCRLFAreQuotedAndExcelFormulasNeutralised() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") || FileManager.default.isExecutableFile(atPath: "/usr/local/bin/python3")
+                || (try? CLITestCase.runCommand("/usr/bin/env", ["python3", "-c", "pass"])) == 0 else {
+            throw XCTSkip("python3 is not installed: its csv module is the reader this test uses")
+        }
+        XCTAssertEqual(margin("init", "--name", "alice").code, 0)
+        let report = dir.appendingPathComponent("r.txt").path
+        try "共有159名黨員參加防疫工作。".write(toFile: report, atomically: true, encoding: .utf8)
+        let rid = try XCTUnwrap(firstID(margin("import", report).out, after: "imported"))
+        let notes = ["two\r\nlines", "=HYPERLINK(\"http://example.invalid\",\"x\")", "+1", "-2", "@sum", "plain, with a comma", "quote \" inside"]
+        for n in notes { XCTAssertEqual(margin("note", rid, n).code, 0) }
+        for (excel, file) in [(false, "plain.csv"), (true, "excel.csv")] {
+            let path = dir.appendingPathComponent(file).path
+            XCTAssertEqual(marginArgs(["export", "--format", "csv", "-o", path] + (excel ? ["--excel"] : [])).code, 0)
+            let script = """
+                import csv, json, sys
+                with open(sys.argv[1], newline='', encoding='utf-8-sig') as f:
+                    rows = list(csv.reader(f))
+                print(json.dumps([r[9] for r in rows[1:]]))
+                """
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", "-c", script, path]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            try p.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            let read = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String])
+            XCTAssertEqual(read.count, notes.count, "\(file): \(read)")
+            // The notes as the store holds them, from its JSON Lines export.
+            let stored = try margin("export").out.split(separator: "\n").compactMap { line -> String? in
+                let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                return o?["type"] as? String == "annotation" ? o?["note"] as? String : nil
+            }
+            XCTAssertEqual(stored.count, notes.count)
+            XCTAssertTrue(stored.contains { $0.contains("\r\n") || $0.contains("\n") })
+            let expected = stored.map { n -> String in
+                guard excel, let first = n.unicodeScalars.first, ["=", "+", "-", "@"].contains(first) else { return n }
+                return "'" + n
+            }
+            XCTAssertEqual(Set(read), Set(expected), file)
+        }
+    }
+}

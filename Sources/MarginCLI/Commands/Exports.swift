@@ -39,7 +39,7 @@ struct ExportSet {
                          a.span.map { String($0.start) } ?? "", a.span.map { String($0.end) } ?? "", a.span?.quote ?? "",
                          a.value ?? "", a.note ?? "", a.status.rawValue, a.author ?? "", a.reviewer ?? ""])
         }
-        return (excel ? "\u{FEFF}" : "") + TextTable(headers: ExportSet.csvHeaders, rows: rows).csv()
+        return (excel ? "\u{FEFF}" : "") + TextTable(headers: ExportSet.csvHeaders, rows: rows).csv(neutralizingFormulas: excel)
     }
 
     // MARK: W3C Web Annotation
