@@ -153,6 +153,20 @@ public enum XML {
 /// the sources) and a codebook (`.qdc`). Selections count positions in
 /// Unicode code points, as Margin does.
 public enum REFI {
+    /// A selection's value and note from its Description, as the export
+    /// writes them: `value: V`, then a line `note: N`, either one alone.
+    /// A note runs to the end, line breaks and all (it was split at every
+    /// line, so a note of two lines took the value with it); a Description
+    /// in no such form is the note.
+    static func valueAndNote(_ description: String) -> (value: String?, note: String?) {
+        guard !description.isEmpty else { return (nil, nil) }
+        if description.hasPrefix("note: ") { return (nil, String(description.dropFirst(6))) }
+        guard description.hasPrefix("value: ") else { return (nil, description) }
+        let rest = String(description.dropFirst(7))
+        guard let split = rest.range(of: "\nnote: ") else { return (rest, nil) }
+        return (String(rest[..<split.lowerBound]), String(rest[split.upperBound...]))
+    }
+
     public static let projectNamespace = "urn:QDA-XML:project:1.0"
     public static let codebookNamespace = "urn:QDA-XML:codebook:1.0"
 
@@ -373,15 +387,7 @@ extension Store {
                         throw MarginError.invalid("\(what): \(givenStart)..\(givenEnd) splits a character that normalisation joins; it cannot be placed exactly")
                     }
                     let author = selection.attributes["creatingUser"].flatMap { users[$0.lowercased()] }
-                    var value: String?, note: String?
-                    if let d = selection.child("Description")?.text, !d.isEmpty {
-                        let lines = d.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                        if lines.allSatisfy({ $0.hasPrefix("value: ") || $0.hasPrefix("note: ") }) {
-                            for l in lines { if l.hasPrefix("value: ") { value = String(l.dropFirst(7)) } else { note = String(l.dropFirst(6)) } }
-                        } else {
-                            note = d
-                        }
-                    }
+                    let (value, note) = REFI.valueAndNote(selection.child("Description")?.text ?? "")
                     let codings = selection.all("Coding").compactMap { $0.child("CodeRef")?.attributes["targetGUID"]?.lowercased() }.compactMap { codeIDs[$0] }
                     for code in codings.isEmpty ? [nil] : codings.map(Optional.some) {
                         if code == nil && note == nil && value == nil { continue }

@@ -103,3 +103,21 @@ final class StatedRuleTests: StoreTestCase {
         }
     }
 }
+
+/// Issue 24, "Exports": REFI-QDA round trips.
+final class REFIRoundTripTests: StoreTestCase {
+    /// A note with a line break came back merged with the value
+    /// (`value: 1055\nnote: two\nlines`), the value lost.
+    func testAValueAndANoteOfSeveralLinesComeBackApart() throws {
+        let a = try makeStore("a")
+        let (rid, _) = try a.importReport(ReportDraft(body: "全縣共有1055名網格員參加。", title: "網格"))
+        let code = try a.addCode(name: "cadres", description: nil, colour: nil, parent: nil)
+        _ = try a.annotate(record: rid, code: code, span: .quote("1055名網格員", occurrence: nil), value: "1055", note: "two\nlines")
+        _ = try a.annotate(record: rid, code: code, span: .quote("全縣", occurrence: nil), value: nil, note: "note: only\nand more")
+        let b = try makeStore("b")
+        _ = try b.importREFIProject(try a.refiProject(name: "p"))
+        let back = try b.annotations(record: rid).sorted { ($0.span?.start ?? 0) < ($1.span?.start ?? 0) }
+        XCTAssertEqual(back.map(\.value), [nil, "1055"])
+        XCTAssertEqual(back.map(\.note), ["note: only\nand more", "two\nlines"])
+    }
+}
