@@ -448,3 +448,60 @@ final class CSVExportTests: CLITestCase {
         }
     }
 }
+
+/// Issue 24, "Exports": brat standoff, read by brat's own rule for a
+/// text-bound annotation (its reader joins the fragments' texts with one
+/// space and requires the line's text field to equal them).
+final class BratExportTests: CLITestCase {
+    func testSpansAcrossLineBreaksAreDiscontinuousAndNoAnnLineHoldsACROrLF() throws {
+        guard (try? CLITestCase.runCommand("/usr/bin/env", ["python3", "-c", "pass"])) == 0 else {
+            throw XCTSkip("python3 is not installed: the brat check is written in it, as brat is")
+        }
+        XCTAssertEqual(margin("init", "--name", "alice").code, 0)
+        XCTAssertEqual(margin("codes", "add", "grid").code, 0)
+        let lf = dir.appendingPathComponent("lf.txt").path, crlf = dir.appendingPathComponent("crlf.txt").path
+        try "全面织密防控网络。\n\n网格员158名,𠀀共有159名黨員。".write(toFile: lf, atomically: true, encoding: .utf8)
+        try "第一行,共有16個臨時黨支部。\r\n第二行,共有354名幹部。".write(toFile: crlf, atomically: true, encoding: .utf8)
+        for file in [lf, crlf] {
+            let rid = try XCTUnwrap(firstID(margin("import", "--raw", file).out, after: "imported"))
+            let body = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(margin("show", rid, "--json").out.utf8)) as? [String: Any])?["body"] as? String)
+            let scalars = Array(body.unicodeScalars)
+            // A span from the line before the break into the line after it.
+            let breakAt = try XCTUnwrap(scalars.firstIndex { $0 == "\n" || $0 == "\r" })
+            let r = margin("annotate", rid, "--code", "grid", "--range", "\(breakAt - 3)..\(breakAt + 5)", "--note", "across\r\nlines")
+            XCTAssertEqual(r.code, 0, r.err)
+            XCTAssertEqual(margin("annotate", rid, "--code", "grid", "--range", "0..2").code, 0)
+        }
+        let out = dir.appendingPathComponent("brat").path
+        XCTAssertEqual(margin("export", "--format", "brat", "-o", out).code, 0)
+        let check = """
+            import glob, os, sys
+            spans = 0
+            for ann in glob.glob(os.path.join(sys.argv[1], '*.ann')):
+                txt = open(ann[:-4] + '.txt', encoding='utf-8', newline='').read()
+                raw = open(ann, 'rb').read()
+                assert b'\\r' not in raw, ann + ': a CR inside the .ann'
+                for line in raw.decode('utf-8').split('\\n'):
+                    if not line.startswith('T'):
+                        continue
+                    tid, typeoffsets, text = line.split('\\t')
+                    offsets = [tuple(map(int, o.split(' '))) for o in typeoffsets.split(' ', 1)[1].split(';')]
+                    joined = ' '.join(txt[s:e] for s, e in offsets)
+                    assert joined == text, '%s: %r does not match marked span(s) %r' % (tid, text, joined)
+                    spans += 1
+            print(spans)
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", check, out]
+        let pipe = Pipe(), errPipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = errPipe
+        try p.run()
+        let printed = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: errPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, err)
+        XCTAssertEqual(printed.trimmingCharacters(in: .whitespacesAndNewlines), "4", err)
+    }
+}

@@ -117,11 +117,14 @@ struct ExportSet {
                 t += 1
                 let type = ExportSet.bratType(p)
                 types.insert(type)
-                lines.append("T\(t)\t\(type) \(s.start) \(s.end)\t\(s.quote.replacingOccurrences(of: "\n", with: " "))")
+                let fragments = ExportSet.bratFragments(s)
+                guard !fragments.isEmpty else { t -= 1; continue }   // line breaks only: nothing brat can mark
+                let offsets = fragments.map { "\($0.start) \($0.end)" }.joined(separator: ";")
+                lines.append("T\(t)\t\(type) \(offsets)\t\(fragments.map(\.text).joined(separator: " "))")
                 let remark = [a.value.map { "value: \($0)" }, a.note.map { "note: \($0)" }].compactMap { $0 }.joined(separator: "; ")
                 if !remark.isEmpty {
                     note += 1
-                    lines.append("#\(note)\tAnnotatorNotes T\(t)\t\(remark.replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\t", with: " "))")
+                    lines.append("#\(note)\tAnnotatorNotes T\(t)\t\(ExportSet.oneLine(remark))")
                 }
             }
             files.append((r.id + ".txt", r.body))
@@ -130,6 +133,31 @@ struct ExportSet {
         let conf = "[entities]\n" + types.sorted().map { $0 + "\n" }.joined() + "\n[relations]\n\n[events]\n\n[attributes]\n"
         files.append(("annotation.conf", conf))
         return (files, types.sorted())
+    }
+
+    /// A span as brat marks it: one fragment per line it covers, split at
+    /// every CR and LF (brat's reader joins the fragments' texts with one
+    /// space and compares the result with the line's text field; a raw
+    /// line break would end the `.ann` line). Offsets in code points.
+    static func bratFragments(_ span: Span) -> [(start: Int, end: Int, text: String)] {
+        var out: [(Int, Int, String)] = []
+        var start = span.start, current = String.UnicodeScalarView()
+        for (i, u) in span.quote.unicodeScalars.enumerated() {
+            if u == "\n" || u == "\r" {
+                if !current.isEmpty { out.append((start, span.start + i, String(current))) }
+                current = String.UnicodeScalarView()
+                start = span.start + i + 1
+            } else {
+                current.append(u)
+            }
+        }
+        if !current.isEmpty { out.append((start, span.end, String(current))) }
+        return out
+    }
+
+    /// Text on one `.ann` line: CR, LF and tab become spaces.
+    static func oneLine(_ s: String) -> String {
+        String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\n" || $0 == "\r" || $0 == "\t" ? " " : $0 }))
     }
 
     static func bratType(_ path: String) -> String {
