@@ -276,8 +276,11 @@ extension Store {
     @discardableResult
     /// `author`: this node's name unless given (the gold layer's is `goldAuthor`).
     /// `status`: open, or `suggested` for what `margin suggest` proposes.
+    /// `id`: the annotation's id when it has one already (an export's, so
+    /// that importing a colleague's export and then syncing with them does
+    /// not make every annotation twice); a new one otherwise.
     public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?, author: String? = nil,
-                         status: ReviewStatus = .open) throws -> String {
+                         status: ReviewStatus = .open, id given: String? = nil) throws -> String {
         guard let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
             throw MarginError.notFound("no record \(record)")
         }
@@ -285,7 +288,11 @@ extension Store {
         if let value { try TextRules.requireText(value, what: "the value") }
         if let note { try TextRules.requireText(note, what: "the note") }
         let located = try span.map { try Store.locate($0, in: scalarText(of: body)) }
-        let id = Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
+        if let given {
+            guard ChangeRules.isID(given, of: .annotation) else { throw MarginError.invalid("annotation id '\(Printable.line(given))' is not 32 lower-case hex digits") }
+            guard try !hasWinner(.annotation, given, "record") else { throw MarginError.invalid("annotation \(given) exists already") }
+        }
+        let id = given ?? Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
         // Reads from the log only, so the annotation's row is written once.
         try write { try coalescingRows {
             try set(.annotation, id, "record", .text(record))

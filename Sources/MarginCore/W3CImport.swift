@@ -81,14 +81,28 @@ extension Store {
                 let value = body("describing"), note = body("commenting")
                 guard code != nil || note != nil || value != nil else { continue }
                 let author = item["creator"]?.object?["name"]?.string ?? item["creator"]?.string
-                let existing = try annotations(record: record)
-                var start: Int?, end: Int?
-                if case .range(let s, let e) = span { start = s; end = e }
-                if existing.contains(where: { $0.code == code && $0.span?.start == start && $0.span?.end == end && $0.author == (author ?? node.name) }) {
-                    result.alreadyPresent += 1
-                    continue
+                // Margin's own export names each annotation: it keeps its id
+                // (and one already held, live or deleted, is present).
+                let prefix = "urn:margin:annotation:"
+                let marginID = item["id"]?.string.flatMap { $0.hasPrefix(prefix) ? String($0.dropFirst(prefix.count)) : nil }
+                if let marginID {
+                    guard ChangeRules.isID(marginID, of: .annotation) else {
+                        throw MarginError.invalid("\(label): \(prefix)… must end in 32 lower-case hex digits")
+                    }
+                    if try hasWinner(.annotation, marginID, "record") { result.alreadyPresent += 1; continue }
+                } else {
+                    // Another tool's annotation: present when one with the
+                    // same record, code, span, author, value and note is.
+                    let existing = try annotations(record: record)
+                    var start: Int?, end: Int?
+                    if case .range(let s, let e) = span { start = s; end = e }
+                    if existing.contains(where: { $0.code == code && $0.span?.start == start && $0.span?.end == end && $0.author == (author ?? node.name)
+                                                 && $0.value == value && $0.note == note }) {
+                        result.alreadyPresent += 1
+                        continue
+                    }
                 }
-                try annotate(record: record, code: code, span: span, value: value, note: note, author: author)
+                try annotate(record: record, code: code, span: span, value: value, note: note, author: author, id: marginID)
                 result.annotations += 1
             }
         }

@@ -351,6 +351,39 @@ final class W3CRoundTripTests: CLITestCase {
         XCTAssertTrue(margin("list", "--annotations", "--json").out.isEmpty)
     }
 
+    /// A .jsonld import made new ids, so importing a colleague's export
+    /// and then syncing with them doubled every annotation; and a second
+    /// annotation on the same span and code with another value was dropped.
+    func testW3CImportKeepsTheExportedIdsAndAnnotationsThatDifferInValue() throws {
+        let a = try folder("a"), b = try folder("b")
+        let report = dir.appendingPathComponent("r.txt").path
+        try "全縣共有1055名網格員參加防疫工作。".write(toFile: report, atomically: true, encoding: .utf8)
+        var imported: [String] = []
+        for (store, name) in [(a, "alice"), (b, "bob")] {
+            XCTAssertEqual(margin("--store", store, "init", "--name", name).code, 0)
+            imported.append(margin("--store", store, "import", report).out)
+        }
+        let rid = try XCTUnwrap(firstID(imported[0], after: "imported"))
+        XCTAssertEqual(margin("--store", a, "codes", "add", "cadres").code, 0)
+        XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "cadres", "--quote", "1055名網格員", "--value", "1055").code, 0)
+        XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "cadres", "--quote", "1055名網格員", "--value", "1050").code, 0)
+        let file = dir.appendingPathComponent("a.jsonld").path
+        XCTAssertEqual(margin("--store", a, "export", "--format", "w3c", "-o", file).code, 0)
+        let r = margin("--store", b, "import", file)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("2 imported"), r.out)
+        func ids(_ store: String) -> [String] {
+            margin("--store", store, "list", "--annotations", "--json").out.split(separator: "\n").compactMap { line in
+                (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["id"] as? String
+            }.sorted()
+        }
+        XCTAssertEqual(ids(b), ids(a))
+        let bundle = dir.appendingPathComponent("a.bundle").path
+        XCTAssertEqual(margin("--store", a, "export", "--log", "-o", bundle).code, 0)
+        XCTAssertEqual(margin("--store", b, "import", bundle).code, 0)
+        XCTAssertEqual(ids(b).count, 2, "no annotation twice after the sync")
+    }
+
     func resolveFull(_ prefix: String) throws -> String {
         let o = try JSONSerialization.jsonObject(with: Data(margin("show", prefix, "--json").out.utf8)) as? [String: Any]
         return try XCTUnwrap(o?["id"] as? String)
