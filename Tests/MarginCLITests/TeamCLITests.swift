@@ -107,6 +107,24 @@ final class TeamCLITests: CLITestCase {
         XCTAssertEqual(TableCommand.number("1.2萬"), 12_000)
         XCTAssertEqual(TableCommand.number("1,500人"), 1_500)
         XCTAssertNil(TableCommand.number("三十七"))
+        XCTAssertNil(TableCommand.number("1.2.3"))
+    }
+
+    /// Issue 24: sums printed as binary floating point (0.1 + 0.2 gave
+    /// 0.30000000000000004; 11000.300000000001 was observed).
+    func testValueSumsAreExactDecimals() throws {
+        let c = try folder("c")
+        XCTAssertEqual(margin("--store", c, "init", "--name", "carol").code, 0)
+        let report = dir.appendingPathComponent("sum.txt").path
+        try "全縣投入0.1噸消毒液,另有0.2噸物資送達。".write(toFile: report, atomically: true, encoding: .utf8)
+        let rid = try XCTUnwrap(firstID(margin("--store", c, "import", report).out, after: "imported"))
+        XCTAssertEqual(margin("--store", c, "codes", "add", "figures").code, 0)
+        for (quote, value) in [("0.1噸", "0.1"), ("0.2噸", "0.2")] {
+            XCTAssertEqual(margin("--store", c, "annotate", rid, "--code", "figures", "--quote", quote, "--value", value).code, 0)
+        }
+        let csv = margin("--store", c, "table", "values", "--code", "figures", "--csv")
+        XCTAssertEqual(csv.code, 0, csv.err)
+        XCTAssertTrue(csv.out.contains("\r\n0.3,2,"), csv.out)   // binary floating point gave 0.30000000000000004
     }
 
     func testExportsOtherToolsRead() throws {

@@ -107,14 +107,15 @@ struct TableCommand: Command {
 
     /// A value's number: leading digits (with , grouping and a decimal
     /// point), times a following 萬/万 or 億/亿. Nil when it does not start
-    /// with a digit.
-    static func number(_ value: String) -> Double? {
+    /// with a digit. Decimal, not binary: 1.1萬 is 11000 exactly, and sums
+    /// print as written (never 11000.300000000001).
+    static func number(_ value: String) -> Decimal? {
         var digits = "", rest = Substring(value.trimmingCharacters(in: .whitespaces))
         while let c = rest.first, c.isASCII, c.isNumber || c == "." || (c == "," && !digits.isEmpty) {
             if c != "," { digits.append(c) }
             rest = rest.dropFirst()
         }
-        guard !digits.isEmpty, var n = Double(digits) else { return nil }
+        guard !digits.isEmpty, digits.filter({ $0 == "." }).count <= 1, var n = Decimal(string: digits, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
         switch rest.first {
         case "萬", "万": n *= 10_000
         case "億", "亿": n *= 100_000_000
@@ -172,7 +173,7 @@ struct TableCommand: Command {
             for x in pairs.keys.sorted() { for (y, n) in (pairs[x] ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append([x, y, String(n)]) } }
             table = TextTable(headers: ["code", "with", "records"], rows: rows, numeric: [2])
         case .values:
-            var sums: [String: (sum: Double, n: Int, other: Int, records: Set<String>)] = [:]
+            var sums: [String: (sum: Decimal, n: Int, other: Int, records: Set<String>)] = [:]
             for a in annotations {
                 guard let v = a.value, !v.isEmpty else { continue }
                 let g = group(a)
@@ -183,7 +184,7 @@ struct TableCommand: Command {
             let headers = (by.map { [$0.rawValue] } ?? []) + ["sum", "values", "not_numeric", "records"]
             let rows = sums.keys.sorted().map { g -> [String] in
                 let c = sums[g] ?? (0, 0, 0, [])
-                let sum = c.sum == c.sum.rounded() && abs(c.sum) < 1e15 ? String(Int64(c.sum)) : String(c.sum)
+                let sum = NSDecimalNumber(decimal: c.sum).stringValue
                 return (by == nil ? [] : [g]) + [sum, String(c.n), String(c.other), c.records.sorted().map(Format.id).joined(separator: " ")]
             }
             let first = by == nil ? 0 : 1
