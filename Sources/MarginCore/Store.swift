@@ -44,10 +44,10 @@ public final class Store {
     var unsignedOwnChanges = 0
     var unsignedOwnBytes = 0
     static let signEvery = 1000
-    /// How far the write-ahead log may grow during a long receive before it
-    /// is copied back and truncated between two steps.
-    nonisolated(unsafe) static var logLimitBytes = 64 << 20
     static let signEveryBytes = 256 << 10
+    /// How far the write-ahead log may grow during a long receive before it
+    /// is copied back and truncated between two steps (a test lowers it).
+    nonisolated(unsafe) static var logLimitBytes = 64 << 20
     /// Records whose title or body changed in the current write; their
     /// full-text entries are refreshed once, at the end of that write.
     var pendingReindex: Set<String> = []
@@ -664,14 +664,11 @@ public final class Store {
         var current: Bool
     }
 
-    /// Every logged change to one field: one range of the clustered log.
     /// Which of a field's changes to read. A write, an arrival and a fold
     /// need only the winner and the changes that supersede one given change
-    /// (its siblings), so a field changed thousands of times costs each of
-    /// them no more than one.
+    /// (its siblings), never the field's whole history: a field changed
+    /// thousands of times does not build thousands of rows per change.
     enum FieldRows {
-        /// Every change the field has had.
-        case all
         /// The winner, and the changes that supersede the given one (nil:
         /// first writes).
         case near(ChangeID?)
@@ -679,7 +676,8 @@ public final class Store {
         case atWinner
     }
 
-    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows = .all) throws -> [FieldChange] {
+    /// A field's logged changes that `rows` asks for.
+    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows) throws -> [FieldChange] {
         var out: [FieldChange] = []
         // An entity first seen in this run of changes has no logged change
         // but the run's own: a field the run has not touched is empty, with
@@ -691,7 +689,6 @@ public final class Store {
         guard let key = try entityKey(kind, entity, create: false) else { return out }
         let statements = try logStatements(), s: Statement
         switch rows {
-        case .all: s = statements.fieldRange
         case .near: s = statements.fieldNear
         case .atWinner: s = statements.fieldAtWinner
         }
@@ -722,7 +719,6 @@ public final class Store {
     /// per connection and bound in place.
     final class LogStatements {
         let insert: Statement
-        let fieldRange: Statement
         /// A field's winning change and the changes that supersede one
         /// given change (none: `?3`, `?4` null): all a write or an arrival
         /// needs, however many changes the field has had.
@@ -752,11 +748,6 @@ public final class Store {
             insert = try db.statement("""
                 INSERT INTO log(entity, field, origin, seq, ms, ctr, value, sup_origin, sup_seq, del_origin, del_seq, seen, hash, current)
                 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                """)
-            fieldRange = try db.statement("""
-                SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
-                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
-                WHERE l.entity = ?1 AND l.field = ?2
                 """)
             fieldNear = try db.statement("""
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current

@@ -109,22 +109,20 @@ struct CodesCommand: Command {
             // depth; past `maxCodeDepth` the indent stops growing.
             var pending: [(code: Code, depth: Int)] = (children[""] ?? []).reversed().map { ($0, 0) }
             while let (c, depth) = pending.popLast() {
-                do {
-                    let indent = String(repeating: "  ", count: min(depth, Store.maxCodeDepth))
-                    var name = Format.pad(indent + Format.safe(c.name), 28)
-                    // On a terminal, each code in the colour its spans are drawn in.
-                    if context.useColour { name = indent + Highlighter.sgr(c.colour) + Format.safe(c.name) + "\u{1B}[0m" + String(name.dropFirst(indent.count + Format.safe(c.name).count)) }
-                    let colour = c.colour.map { " \($0)" } ?? ""
-                    let desc = c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? ""
-                    // A link two people's concurrent edits made into a cycle.
-                    let ignored = c.ignoredLink.map { link -> String in
-                        let target = String(link.split(separator: " ").last ?? "")
-                        let shown = Format.safe(codes.first { $0.id == target }?.name ?? target)
-                        return "  (\(link.hasPrefix("parent") ? "parent" : "merge into") \(shown) ignored: it would close a cycle)"
-                    } ?? ""
-                    context.print("\(name) \(Format.pad(String(c.count), 5)) \(Format.id(c.id))\(colour)\(desc)\(ignored)")
-                    pending += (children[c.id] ?? []).reversed().map { ($0, depth + 1) }
-                }
+                let indent = String(repeating: "  ", count: min(depth, Store.maxCodeDepth))
+                var name = Format.pad(indent + Format.safe(c.name), 28)
+                // On a terminal, each code in the colour its spans are drawn in.
+                if context.useColour { name = indent + Highlighter.sgr(c.colour) + Format.safe(c.name) + "\u{1B}[0m" + String(name.dropFirst(indent.count + Format.safe(c.name).count)) }
+                let colour = c.colour.map { " \($0)" } ?? ""
+                let desc = c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? ""
+                // A link two people's concurrent edits made into a cycle.
+                let ignored = c.ignoredLink.map { link -> String in
+                    let target = String(link.split(separator: " ").last ?? "")
+                    let shown = Format.safe(codes.first { $0.id == target }?.name ?? target)
+                    return "  (\(link.hasPrefix("parent") ? "parent" : "merge into") \(shown) ignored: it would close a cycle)"
+                } ?? ""
+                context.print("\(name) \(Format.pad(String(c.count), 5)) \(Format.id(c.id))\(colour)\(desc)\(ignored)")
+                pending += (children[c.id] ?? []).reversed().map { ($0, depth + 1) }
             }
         case .add(let name, let description, let colour, let parent, let triggers):
             let pid = try parent.map { try store.resolveCode($0) }

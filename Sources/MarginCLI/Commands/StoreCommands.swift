@@ -238,7 +238,7 @@ struct ExportCommand: Command {
     options:
       --format F       jsonl (default), csv, w3c, doccano, brat or refi
       --excel          with csv: a byte-order mark, and cells that Excel would
-                       run as formulas (=, +, -, @) start with '
+                       run as formulas (=, +, -, @, tab, CR) start with '
       --log            a bundle of the change log instead (needs -o)
       -o, --output F   write to F instead of standard output (brat: a folder)
     """

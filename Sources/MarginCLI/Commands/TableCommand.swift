@@ -28,13 +28,11 @@ struct TextTable {
     /// gets a leading `'` and is quoted, as OWASP recommends against CSV
     /// injection.
     static func csvField(_ s: String, neutralizingFormulas: Bool = false) -> String {
-        var s = s
+        let quoted = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         if neutralizingFormulas, let first = s.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
-            return "\"'" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            return "\"'" + quoted.dropFirst()
         }
-        guard s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        s = s.replacingOccurrences(of: "\"", with: "\"\"")
-        return "\"" + s + "\""
+        return s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? quoted : s
     }
 
     func csv(neutralizingFormulas: Bool = false) -> String {
