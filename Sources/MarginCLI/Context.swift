@@ -264,9 +264,10 @@ enum JSONText {
 
     /// A JSON value with its type known, for output written in bulk (no
     /// casts from `Any`).
-    enum Value {
+    indirect enum Value {
         case string(String), int(Int), null
         case object([(String, Value)])
+        case array([Value])
     }
 
     /// Writes a value as UTF-8 bytes; an object's `pairs` must already be in
@@ -285,6 +286,13 @@ enum JSONText {
                 write(v, into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (n, v) in items.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                write(v, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
         }
     }
 

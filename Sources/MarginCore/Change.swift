@@ -215,6 +215,10 @@ public enum FieldSchema {
 
     /// Free record metadata lives in fields named `meta.<key>`.
     public static let metaPrefix = "meta."
+    /// Schema 5: a coder's mark that they finished coding a record lives in
+    /// the record field `done.<coder>` (1, or null once taken back). Per
+    /// coder, so two coders' marks never conflict.
+    public static let donePrefix = "done."
 
     public static func fields(of kind: EntityKind) -> [String: ValueType] {
         switch kind {
@@ -227,6 +231,7 @@ public enum FieldSchema {
 
     public static func type(of kind: EntityKind, field: String) -> ValueType? {
         if kind == .record, field.hasPrefix(metaPrefix), field.count > metaPrefix.count, field.utf8.count <= 64 { return .text }
+        if kind == .record, field.hasPrefix(donePrefix), field.count > donePrefix.count, field.utf8.count <= 64 { return .flag }
         return fields(of: kind)[field]
     }
 

@@ -57,6 +57,12 @@ public enum ChangeRules {
                 return "metadata key '\(Printable.line(key))' must be one line without '=' or surrounding spaces"
             }
         }
+        if c.field.hasPrefix(FieldSchema.donePrefix) {
+            let coder = String(c.field.dropFirst(FieldSchema.donePrefix.count))
+            if TextRules.problem(inLine: coder) != nil || coder != coder.trimmingCharacters(in: .whitespaces) {
+                return "the coder of a done mark '\(Printable.line(coder))' must be one line without surrounding spaces"
+            }
+        }
         guard case .text(let text) = c.value else {
             if (c.field == "start" || c.field == "end"), let n = c.value.int, n < 0 { return "\(c.field) must not be negative" }
             return nil

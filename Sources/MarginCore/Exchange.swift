@@ -34,7 +34,7 @@ extension Store {
 
     private func object(_ kind: EntityKind, _ id: String) throws -> [String: Any] {
         var obj: [String: Any] = ["type": kind.rawValue, "id": id]
-        var meta: [String: String] = [:], stamps: [String: String] = [:]
+        var meta: [String: String] = [:], stamps: [String: String] = [:], done: [String] = []
         for row in try db.rows("SELECT field, value, origin, seq, ms, ctr FROM fields WHERE kind = ? AND entity = ?",
                                .text(kind.rawValue), .text(id)) {
             guard let field = row[0].string, let origin = row[2].string, let seq = row[3].int else { continue }
@@ -51,11 +51,14 @@ extension Store {
             }
             if field.hasPrefix(FieldSchema.metaPrefix) {
                 meta[String(field.dropFirst(FieldSchema.metaPrefix.count))] = value.string
+            } else if field.hasPrefix(FieldSchema.donePrefix) {
+                if value == .int(1) { done.append(String(field.dropFirst(FieldSchema.donePrefix.count))) }
             } else {
                 obj[field] = v
             }
         }
         if !meta.isEmpty { obj["meta"] = meta }
+        if !done.isEmpty { obj["done"] = done.sorted() }
         obj["stamps"] = stamps
         return obj
     }
@@ -124,8 +127,8 @@ extension Store {
     private func importObject(_ kind: EntityKind, _ obj: [String: JSONValue], _ counts: inout ExchangeCounts) throws -> Bool {
         var id = obj["id"]?.string
         var values: [(String, FieldValue)] = []
-        for (key, raw) in obj where !["type", "id", "meta", "stamps"].contains(key) {
-            guard let type = FieldSchema.type(of: kind, field: key), key != "deleted" else {
+        for (key, raw) in obj where !["type", "id", "meta", "stamps", "done"].contains(key) {
+            guard let type = FieldSchema.type(of: kind, field: key), key != "deleted", !key.hasPrefix(FieldSchema.donePrefix) else {
                 throw MarginError.invalid("unknown \(kind.rawValue) field '\(key)'")
             }
             switch (type, raw) {
@@ -144,6 +147,14 @@ extension Store {
                 try TextRules.requireLine(k, what: "metadata key")
                 try TextRules.requireText(text, what: "metadata '\(k)'")
                 values.append((FieldSchema.metaPrefix + k, .text(TextNormalization.nfc(text))))
+            }
+        }
+        if let done = obj["done"] {
+            guard kind == .record, let list = done.array else { throw MarginError.invalid("\"done\" must be an array of coder names") }
+            for coder in list {
+                guard let name = coder.string else { throw MarginError.invalid("\"done\" must be an array of coder names") }
+                try TextRules.requireLine(name, what: "a coder name in \"done\"")
+                values.append((FieldSchema.donePrefix + name, .int(1)))
             }
         }
         var stamps: [String: Change.Stamp] = [:]

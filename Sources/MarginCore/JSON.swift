@@ -14,6 +14,7 @@ public enum JSONValue: Equatable, Sendable {
     public var string: String? { if case .string(let s) = self { return s } else { return nil } }
     public var int: Int64? { if case .int(let n) = self { return n } else { return nil } }
     public var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
+    public var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
 
     /// Parses one JSON text; anything but white space after it is an error.
     public static func parse(_ text: String) throws -> JSONValue {

@@ -60,6 +60,14 @@ public struct Annotation: Equatable, Sendable {
     public var reviewed: String? = nil
 
     public var kindLabel: String { span != nil ? "span" : (code != nil ? "tag" : "note") }
+
+    /// Whose coding this annotation is: its author's (the gold layer's for
+    /// `adjudicate`'s copies), nil for a suggestion, which is no one's until
+    /// a coder accepts it (then it is the accepter's). Reviews never change
+    /// it: a colleague's or an adjudicator's verdict on what a coder coded
+    /// does not change what they coded, so agreement reads the same before
+    /// and after adjudication. A rejected suggestion is deleted.
+    public var layer: String? { status == .suggested ? nil : author }
 }
 
 /// A codebook entry. `mergedInto` points at the code that replaced it.

@@ -315,8 +315,14 @@ extension Store {
         public init() {}
     }
 
-    public func edit(annotation id: String, _ e: AnnotationEdit) throws {
+    /// Refused for another coder's annotation (`requireOwnCoding`).
+    public func edit(annotation id: String, _ e: AnnotationEdit) throws { try edit(annotation: id, e, anyLayer: false) }
+
+    /// `anyLayer`: as a peer may (the rule is this node's user's, not a
+    /// receive rule): tests make concurrent edits of one annotation so.
+    func edit(annotation id: String, _ e: AnnotationEdit, anyLayer: Bool) throws {
         let a = try requireLiveAnnotation(id)
+        if !anyLayer { try requireOwnCoding(a, "editing") }
         if case .some(.some(let code)) = e.code { try requireLiveCode(code) }
         if case .some(.some(let value)) = e.value { try TextRules.requireText(value, what: "the value") }
         if case .some(.some(let note)) = e.note { try TextRules.requireText(note, what: "the note") }
@@ -384,8 +390,12 @@ extension Store {
         return live.count
     }
 
-    public func delete(annotation id: String) throws {
-        _ = try requireLiveAnnotation(id)
+    /// Refused for another coder's annotation (`requireOwnCoding`).
+    public func delete(annotation id: String) throws { try delete(annotation: id, anyLayer: false) }
+
+    func delete(annotation id: String, anyLayer: Bool) throws {
+        let a = try requireLiveAnnotation(id)
+        if !anyLayer { try requireOwnCoding(a, "deleting") }
         _ = try write { try set(.annotation, id, "deleted", .int(1)) }
     }
 
@@ -395,8 +405,21 @@ extension Store {
     /// status with another's comment. A review is of the code, span and
     /// value the reviewer saw; when any of them changes later, the
     /// annotation shows as open again ("changed since accepted by …").
-    public func review(annotation id: String, status: ReviewStatus, comment: String?) throws {
-        _ = try requireLiveAnnotation(id)
+    ///
+    /// A suggestion is decided, not reviewed, the same way from every
+    /// command: accepted, it becomes this coder's own annotation
+    /// (`acceptSuggestion`; `code` chooses its code); rejected, it is
+    /// deleted (so `suggest` does not propose it again).
+    public func review(annotation id: String, status: ReviewStatus, comment: String?, code: String? = nil) throws {
+        let a = try requireLiveAnnotation(id)
+        if a.status == .suggested {
+            switch status {
+            case .accepted: return try acceptSuggestion(a, code: code, comment: comment)
+            case .rejected: return try delete(annotation: id)
+            case .open, .suggested: throw MarginError.invalid("annotation \(id.prefix(10)) is a suggestion: accept it or reject it")
+            }
+        }
+        if code != nil { throw MarginError.invalid("--with-code chooses the code of a suggestion; annotation \(id.prefix(10)) is not one (margin edit changes a code)") }
         if let comment { try TextRules.requireText(comment, what: "the comment") }
         try write {
             try setGroup(.annotation, id, [

@@ -149,6 +149,9 @@ extension Store {
         public var status: ReviewStatus?
         public var text: String?
         public var limit: Int?
+        /// Only this author's annotations are counted and filtered on
+        /// (blind coding).
+        public var onlyAuthor: String?
         public init(code: String? = nil, status: ReviewStatus? = nil, text: String? = nil, limit: Int? = nil) {
             self.code = code; self.status = status; self.text = text; self.limit = limit
         }
@@ -174,6 +177,8 @@ extension Store {
         var conditions = ["r.deleted = 0", "typeof(r.body) = 'text'"]
         var values: [SQLValue] = []
         var annotationConditions = ["a.record = r.id", "a.deleted = 0"]
+        let authorCondition = filter.onlyAuthor.map { "a.author = '\($0.replacingOccurrences(of: "'", with: "''"))'" }
+        if let authorCondition { annotationConditions.append(authorCondition) }
         if let code = filter.code {
             let family = try codeFamily(code, includeChildren: true)
             annotationConditions.append("a.code IN (\(family.map { _ in "?" }.joined(separator: ",")))")
@@ -192,7 +197,7 @@ extension Store {
             conditions.append("r.id IN (SELECT value FROM json_each(?))")
             values.append(.text(jsonArray(ids)))
         }
-        var sql = Store.recordListSQL(conditions)
+        var sql = Store.recordListSQL(conditions, annotationCondition: authorCondition)
         if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
         var out: [RecordSummary] = []
         try db.statement(sql).forEach(values) { s in
@@ -206,11 +211,12 @@ extension Store {
 
     /// The query behind `margin list` (public so the benchmark can give
     /// `sqlite3` exactly the same SQL).
-    public static func recordListSQL(_ conditions: [String] = ["r.deleted = 0", "typeof(r.body) = 'text'"]) -> String {
-        """
+    public static func recordListSQL(_ conditions: [String] = ["r.deleted = 0", "typeof(r.body) = 'text'"], annotationCondition: String? = nil) -> String {
+        let only = annotationCondition.map { " AND " + $0 } ?? ""
+        return """
         SELECT r.id, r.title, r.published, r.place,
-            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0),
-            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND \(effectiveStatusSQL) = 'open'),
+            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0\(only)),
+            (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND \(effectiveStatusSQL) = 'open'\(only)),
             CASE WHEN r.title IS NULL THEN substr(r.body, 1, 40) END
         FROM records r WHERE \(conditions.joined(separator: " AND "))
         ORDER BY coalesce(r.published, '') DESC, r.title, r.id

@@ -173,6 +173,15 @@ enum Schema {
             CREATE VIEW fields AS SELECT kind, entity, field, value, origin, seq, ms, ctr FROM changes WHERE current = 1;
             """)
         },
+        { db in
+            // File version 7 (data schema 5): the coders who marked each
+            // record done (`done.<coder>` fields), and this node's own
+            // settings that never sync (blind coding).
+            try db.execute("""
+            CREATE TABLE record_done(record TEXT NOT NULL, coder TEXT NOT NULL, PRIMARY KEY(record, coder)) WITHOUT ROWID;
+            CREATE TABLE local_settings(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            """)
+        },
     ]
 
     /// The version of the file's layout: one per migration.
@@ -180,11 +189,11 @@ enum Schema {
     /// The version of the data model peers exchange (fields, kinds, rules),
     /// bumped whenever a receiver would judge a change differently: 4 added
     /// the `suggested` status, the code field `triggers` and the 256-colour
-    /// palette names (PROTOCOL.md §1). Data of an older version is valid in
+    /// palette names, 5 the record fields `done.<coder>` (PROTOCOL.md §1). Data of an older version is valid in
     /// a newer one, so a store takes an older bundle; peers sync only at
     /// the same version.
-    static let dataVersion = 4
+    static let dataVersion = 5
 
     /// Tables derived from the log, emptied before a rebuild.
-    static let derivedTables = ["record_meta", "annotations", "codes", "conflicts", "conflict_aliases", "records"]
+    static let derivedTables = ["record_meta", "record_done", "annotations", "codes", "conflicts", "conflict_aliases", "records"]
 }

@@ -1134,6 +1134,13 @@ public final class Store {
                     ON CONFLICT(record, key) DO UPDATE SET value = excluded.value
                     """, .text(c.entity), .text(key), c.value.sql)
             }
+        } else if c.field.hasPrefix(FieldSchema.donePrefix) {
+            let coder = String(c.field.dropFirst(FieldSchema.donePrefix.count))
+            if c.value == .int(1) {
+                try db.run("INSERT OR IGNORE INTO record_done(record, coder) VALUES(?, ?)", .text(c.entity), .text(coder))
+            } else {
+                try db.run("DELETE FROM record_done WHERE record = ? AND coder = ?", .text(c.entity), .text(coder))
+            }
         } else if c.field == "title" || c.field == "body" {
             pendingReindex.insert(c.entity)
             // An entry made beforehand is for the title and body it was
@@ -1405,6 +1412,7 @@ public final class Store {
             winners,
             "SELECT id, title, source, published, place, url, author, editor, body, folded, deleted, created_ms, updated_ms FROM records ORDER BY id",
             "SELECT record, key, value FROM record_meta ORDER BY 1, 2",
+            "SELECT record, coder FROM record_done ORDER BY 1, 2",
             "SELECT * FROM annotations ORDER BY id",
             "SELECT * FROM codes ORDER BY id",
             "SELECT * FROM conflicts ORDER BY id",

@@ -8,10 +8,107 @@ extension Store {
     /// node may take this name (`Store.create`, `rename`).
     public static let goldAuthor = "gold"
 
-    /// The coders of the store: every author of a live annotation, gold
-    /// excluded, in name order.
+    /// The coders of the store: every author of a live annotation that is
+    /// coding (`Annotation.layer`), and every coder who marked a record
+    /// done, gold excluded, in name order.
     public func coders() throws -> [String] {
-        Set(try annotations().compactMap(\.author)).subtracting([Store.goldAuthor]).sorted()
+        var names = Set(try annotations().compactMap(\.layer))
+        for row in try db.rows("SELECT DISTINCT coder FROM record_done") { if let n = row[0].string { names.insert(n) } }
+        return names.subtracting([Store.goldAuthor]).sorted()
+    }
+
+    // MARK: - Layers
+
+    /// Fails unless this node may change `a`'s coding: its own annotation,
+    /// one of the gold layer, or a suggestion (no one's coding yet). Another
+    /// coder's annotation is theirs: changing it would credit them with what
+    /// they did not code, in `agree`, `compare` and `adjudicate` alike.
+    func requireOwnCoding(_ a: Annotation, _ action: String) throws {
+        guard let author = a.author, author != node.name, author != Store.goldAuthor, a.status != .suggested else { return }
+        throw MarginError.invalid("""
+            annotation \(a.id.prefix(10)) is \(Printable.line(author))'s coding, and \(action) it would change what they coded: \
+            review it instead (margin review \(a.id.prefix(10)) --reject --comment "…"), or copy it into your own layer (margin edit \(a.id.prefix(10)) --as-mine …)
+            """)
+    }
+
+    /// Copies an annotation into this node's layer, with `edits` applied to
+    /// the copy, in one write: the way to build on a colleague's coding
+    /// without changing theirs. Returns the copy's id.
+    @discardableResult
+    public func copyAsMine(annotation id: String, _ e: AnnotationEdit = AnnotationEdit()) throws -> String {
+        let a = try requireLiveAnnotation(id)
+        let span: SpanRequest? = e.span ?? a.span.map { .range($0.start, $0.end) }
+        let code = e.code ?? a.code, value = e.value ?? a.value, note = e.note ?? a.note
+        if span == nil && code == nil && (note ?? "").isEmpty { throw MarginError.invalid("the copy would hold neither a code nor a note") }
+        return try write { try annotate(record: a.record, code: code, span: span, value: value, note: note) }
+    }
+
+    /// A suggestion accepted becomes the accepting coder's own annotation
+    /// (author this node, status open, as if they had made it), with `code`
+    /// in place of the suggested one when given. A suggestion without a
+    /// code cannot be accepted until one is chosen.
+    func acceptSuggestion(_ a: Annotation, code: String?, comment: String?) throws {
+        guard let chosen = code ?? a.code else {
+            throw MarginError.invalid("suggestion \(a.id.prefix(10)) has no code: choose one to accept it (margin review \(a.id.prefix(10)) --accept --with-code CODE)")
+        }
+        try requireLiveCode(chosen)
+        if let comment { try TextRules.requireText(comment, what: "the comment") }
+        try write {
+            if chosen != a.code { try set(.annotation, a.id, "code", .text(chosen)) }
+            try set(.annotation, a.id, "author", .text(node.name))
+            try setGroup(.annotation, a.id, [
+                ("status", .text(ReviewStatus.open.rawValue)),
+                ("comment", comment.flatMap { $0.isEmpty ? nil : FieldValue.text(TextNormalization.nfc($0)) } ?? .null),
+                ("reviewer", .null), ("reviewed", .null),
+            ], force: true)
+        }
+    }
+
+    // MARK: - Done marks
+
+    /// Marks a record as coded by this node's coder (`done` true), or takes
+    /// the mark back: the record field `done.<name>`, which syncs. `agree`
+    /// counts a coder on exactly the records they marked done.
+    public func markDone(record id: String, _ done: Bool = true, as coder: String? = nil) throws {
+        guard try hasWinner(.record, id, "body"), try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
+        _ = try write { try set(.record, id, FieldSchema.donePrefix + (coder ?? node.name), done ? .int(1) : .null) }
+    }
+
+    /// The coders who marked `record` done, in name order.
+    public func doneCoders(record id: String) throws -> [String] {
+        try db.rows("SELECT coder FROM record_done WHERE record = ? ORDER BY coder", .text(id)).compactMap { $0[0].string }
+    }
+
+    /// Every live record's done marks: record → coders.
+    public func doneMarks() throws -> [String: Set<String>] {
+        var out: [String: Set<String>] = [:]
+        for row in try db.rows("""
+            SELECT d.record, d.coder FROM record_done d JOIN records r ON r.id = d.record
+            WHERE r.deleted = 0 AND r.body IS NOT NULL
+            """) {
+            if let r = row[0].string, let c = row[1].string { out[r, default: []].insert(c) }
+        }
+        return out
+    }
+
+    // MARK: - Blind coding
+
+    /// Blind coding: this store shows its own coder only their own layer
+    /// (and suggestions they have to decide), so that coders code
+    /// independently. A setting of this store alone, never synced.
+    public var isBlind: Bool {
+        get throws { try db.scalar("SELECT value FROM local_settings WHERE key = 'blind'").int == 1 }
+    }
+
+    public func setBlind(_ on: Bool) throws {
+        try db.run("INSERT INTO local_settings(key, value) VALUES('blind', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   .integer(on ? 1 : 0))
+    }
+
+    /// Whether this node's user may see `a` now: always, unless blind
+    /// coding is on and `a` is another coder's (or gold's).
+    public func isVisible(_ a: Annotation, blind: Bool) -> Bool {
+        !blind || a.author == nil || a.author == node.name
     }
 
     /// Checks a list of coders against the store's; nil means all of them.
@@ -59,8 +156,14 @@ extension Store {
             public var values: [String: String]
         }
         public var coders: [String]
-        /// Records two or more coders coded (the units).
+        /// Records two or more of the coders marked done (the units).
         public var records: Int
+        /// Records with some of the coders' coding or done marks that fewer
+        /// than two of them marked done: left out.
+        public var leftOut: Int = 0
+        /// Annotations of the coders on records their author did not mark
+        /// done: not counted.
+        public var notDoneAnnotations: Int = 0
         public var tags: [TagRow]
         public var spans: [SpanRow]
         /// Matched span pairs (overlap rule) where at least one coder gave a value.
@@ -70,20 +173,34 @@ extension Store {
     }
 
     /// Agreement between `coders` on the records `records` names (nil: all),
-    /// for the codes `codes` names (nil: every code used). A record is a unit
-    /// for a coder who made any annotation on it; a coder who made none on
-    /// a record is missing there, not "absent".
+    /// for the codes `codes` names (nil: every code used).
+    ///
+    /// What counts (README, "Working as a team"): a coder is present on a
+    /// record exactly when they marked it done (`markDone`); there, each of
+    /// their annotations that is coding (`Annotation.layer`: suggestions are
+    /// not) is a "yes", and every code they did not use a "no". A record is
+    /// a unit when two or more of the coders marked it done; the others are
+    /// left out and counted.
     public func agreement(coders names: [String]? = nil, codes codeIDs: [String]? = nil, records recordIDs: Set<String>? = nil) throws -> AgreementReport {
         let coders = try requireCoders(names)
         let codeNames = Dictionary(uniqueKeysWithValues: try codes(includeMerged: true).map { ($0.id, $0.name) })
         var family: Set<String>?
         if let codeIDs { family = Set(try codeIDs.flatMap { try codeFamily($0, includeChildren: true) }) }
-        // record → coder → annotations
-        var byRecord: [String: [String: [Annotation]]] = [:]
-        for a in try annotations() where coders.contains(a.author ?? "") {
-            if let recordIDs, !recordIDs.contains(a.record) { continue }
-            byRecord[a.record, default: [:]][a.author ?? "", default: []].append(a)
+        let chosen = Set(coders)
+        var done: [String: Set<String>] = [:]
+        for (record, marks) in try doneMarks() where recordIDs?.contains(record) ?? true {
+            let present = marks.intersection(chosen)
+            if !present.isEmpty { done[record] = present }
         }
+        // record → coder → annotations, for the coders present there
+        var byRecord: [String: [String: [Annotation]]] = [:]
+        var touched = Set(done.keys), notDone = 0
+        for a in try annotations() {
+            guard let layer = a.layer, chosen.contains(layer), recordIDs?.contains(a.record) ?? true else { continue }
+            touched.insert(a.record)
+            if done[a.record]?.contains(layer) == true { byRecord[a.record, default: [:]][layer, default: []].append(a) } else { notDone += 1 }
+        }
+        for (record, present) in done { for coder in present where byRecord[record]?[coder] == nil { byRecord[record, default: [:]][coder] = [] } }
         let units = byRecord.filter { $0.value.count >= 2 }.sorted { $0.key < $1.key }
         func codeUsed(_ a: Annotation) -> String? {
             guard let c = a.code.map({ (try? effectiveCode($0)) ?? $0 }) else { return nil }
@@ -96,15 +213,18 @@ extension Store {
         var tagCodes = Set<String>()
         for (_, coded) in units { for list in coded.values { for a in list where a.span == nil { if let c = codeUsed(a) { tagCodes.insert(c) } } } }
         typealias TagUnit = [String?]
-        func tagUnits(_ code: String) -> [TagUnit] {
+        // One unit per record, for one code; grouped by record, so that the
+        // pooled row's interval resamples records, not code × record rows.
+        func tagUnits(_ code: String) -> [[TagUnit]] {
             units.map { _, coded in
-                coders.map { coder -> String? in
+                [coders.map { coder -> String? in
                     guard let list = coded[coder] else { return nil }
                     return list.contains { $0.span == nil && codeUsed($0) == code } ? "yes" : "no"
-                }
+                }]
             }
         }
-        func tagRow(_ label: String, _ rows: [TagUnit]) -> AgreementReport.TagRow {
+        func tagRow(_ label: String, _ groups: [[TagUnit]]) -> AgreementReport.TagRow {
+            let rows = groups.flatMap { $0 }
             let complete = rows.filter { $0.allSatisfy { $0 != nil } }.map { $0.compactMap { $0 } }
             let kappa: Agreement.Coefficient?
             if coders.count == 2 {
@@ -113,11 +233,14 @@ extension Store {
                 kappa = Agreement.fleissKappa(complete.map { u in ["yes", "no"].map { v in u.filter { $0 == v }.count } })
             }
             let alpha = Agreement.krippendorffAlpha(rows)
-            let interval = Agreement.bootstrapInterval(rows) { Agreement.krippendorffAlpha($0)?.value }
+            let interval = Agreement.bootstrapInterval(groups) { Agreement.krippendorffAlpha($0.flatMap { $0 })?.value }
             return .init(code: label, units: rows.filter { $0.compactMap { $0 }.count >= 2 }.count, kappa: kappa, alpha: alpha, alphaInterval: interval)
         }
         var tags = tagCodes.sorted { name($0) < name($1) }.map { tagRow(name($0), tagUnits($0)) }
-        if tagCodes.count > 1 { tags.append(tagRow("(all codes)", tagCodes.sorted().flatMap(tagUnits))) }
+        if tagCodes.count > 1 {
+            let perCode = tagCodes.sorted().map(tagUnits)
+            tags.append(tagRow("(all codes)", units.indices.map { i in perCode.flatMap { $0[i] } }))
+        }
 
         // Spans: per code, every pair of coders, on every record both coded.
         func items(_ list: [Annotation]?) -> [Agreement.SpanItem] {
@@ -172,7 +295,7 @@ extension Store {
         }
         var spans = spanCodes.sorted { name($0) < name($1) }.map { spanRow(name($0), [$0]) }
         if spanCodes.count > 1 { spans.append(spanRow("(all codes)", spanCodes)) }
-        return AgreementReport(coders: coders, records: units.count, tags: tags, spans: spans, valuePairs: valuePairs,
+        return AgreementReport(coders: coders, records: units.count, leftOut: touched.count - units.count, notDoneAnnotations: notDone, tags: tags, spans: spans, valuePairs: valuePairs,
                                valueAgreements: valueAgreements, valueDisagreements: valueDisagreements)
     }
 
@@ -207,7 +330,7 @@ extension Store {
     public func compare(record: String, coders pair: (String, String)) throws -> (agreed: [(Annotation, Annotation)], differ: [Disagreement]) {
         guard try self.record(record) != nil else { throw MarginError.notFound("no record \(record)") }
         let all = try annotations(record: record).filter { $0.code != nil }
-        let a = all.filter { $0.author == pair.0 }, b = all.filter { $0.author == pair.1 }
+        let a = all.filter { $0.layer == pair.0 }, b = all.filter { $0.layer == pair.1 }
         var agreed: [(Annotation, Annotation)] = [], differ: [Disagreement] = []
         // Spans: pair by overlap regardless of code.
         let sa = a.filter { $0.span != nil }, sb = b.filter { $0.span != nil }

@@ -8,8 +8,10 @@ import XCTest
 final class InteractiveReviewTests: CLITestCase {
     var record = "", first = "", second = ""
 
-    /// alice codes two figures; she and bob change the first one's value
-    /// concurrently, which makes a conflict.
+    /// alice codes two figures; she changes the first one's value on her
+    /// laptop and, concurrently, on her second computer (a node of its own,
+    /// also named alice: only a coder edits her own coding), which makes a
+    /// conflict.
     override func setUpWithError() throws {
         try super.setUpWithError()
         let bob = try folder("bob")
@@ -22,7 +24,7 @@ final class InteractiveReviewTests: CLITestCase {
         first = try XCTUnwrap(ids.first); second = try XCTUnwrap(ids.last)
         let a = dir.appendingPathComponent("a.bundle").path, b = dir.appendingPathComponent("b.bundle").path
         XCTAssertEqual(margin("export", "--log", "-o", a).code, 0)
-        XCTAssertEqual(margin("--store", bob, "init", "--name", "bob").code, 0)
+        XCTAssertEqual(margin("--store", bob, "init", "--name", "alice").code, 0)
         XCTAssertEqual(margin("--store", bob, "import", a).code, 0)
         XCTAssertEqual(margin("--store", bob, "edit", first, "--value", "1050").code, 0)
         XCTAssertEqual(margin("edit", first, "--value", "1056").code, 0)

@@ -23,6 +23,7 @@ final class TeamCLITests: CLITestCase {
             XCTAssertEqual(margin("--store", store, "annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--value", members).code, 0)
             XCTAssertEqual(margin("--store", store, "annotate", record, "--code", "temporary-branch", "--quote", grid, "--value", "156").code, 0)
             XCTAssertEqual(margin("--store", store, "annotate", record, "--code", "party-members", "--quote", "119名网格员", "--value", "119").code, 0)
+            XCTAssertEqual(margin("--store", store, "done", record).code, 0)
         }
         try carry(from: alice, to: bob)
         try carry(from: bob, to: alice)
@@ -98,10 +99,14 @@ final class TeamCLITests: CLITestCase {
         XCTAssertTrue(codes.out.contains("mobilisation/party-members"), codes.out)
         let values = margin("--store", alice, "table", "values", "--code", "cadres", "--json")
         let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(values.out.utf8)) as? [[String: Any]])
-        XCTAssertEqual(rows.first?["sum"] as? Double, 2105, "1055 + 1050")
-        XCTAssertEqual(rows.first?["values"] as? Double, 2)
+        // Issue 24: one figure coded by two coders was summed as 2105
+        // (1055 + 1050); each coder's layer is its own row.
+        XCTAssertEqual(rows.count, 2, values.out)
+        XCTAssertEqual(rows.first { $0["layer"] as? String == "alice" }?["sum"] as? Double, 1055)
+        XCTAssertEqual(rows.first { $0["layer"] as? String == "bob" }?["sum"] as? Double, 1050)
+        XCTAssertEqual(rows.first?["values"] as? Double, 1)
         let co = margin("--store", alice, "table", "cooccur", "--csv")
-        XCTAssertTrue(co.out.hasPrefix("code,with,records\r\n"), co.out)
+        XCTAssertTrue(co.out.hasPrefix("layer,code,with,records\r\n"), co.out)
         XCTAssertEqual(margin("--store", alice, "table", "values").code, 64, "values needs --code")
         XCTAssertEqual(margin("--store", alice, "table", "sums").code, 64)
         XCTAssertEqual(TableCommand.number("1.2萬"), 12_000)
@@ -124,7 +129,7 @@ final class TeamCLITests: CLITestCase {
         }
         let csv = margin("--store", c, "table", "values", "--code", "figures", "--csv")
         XCTAssertEqual(csv.code, 0, csv.err)
-        XCTAssertTrue(csv.out.contains("\r\n0.3,2,"), csv.out)   // binary floating point gave 0.30000000000000004
+        XCTAssertTrue(csv.out.contains("\r\ncarol,0.3,2,"), csv.out)   // binary floating point gave 0.30000000000000004
     }
 
     func testExportsOtherToolsRead() throws {

@@ -30,10 +30,10 @@ final class CheckTests: StoreTestCase {
         let a2 = try a.annotate(record: rid, code: code, span: .quote("354名幹部", occurrence: nil), value: "354", note: nil)
         _ = try a.annotate(record: rid, code: nil, span: nil, value: nil, note: "a note on the whole record")
         try exchange(a, b)
-        try a.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }())
-        try b.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }())
+        try a.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }(), anyLayer: true)
+        try b.edit(annotation: a1, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }(), anyLayer: true)
         try b.review(annotation: a2, status: .accepted, comment: "ok")
-        try a.delete(annotation: a2)
+        try a.delete(annotation: a2, anyLayer: true)
         try exchange(a, b)
         let open = try a.conflicts(includeResolved: false)
         XCTAssertGreaterThanOrEqual(open.count, 2, "a value conflict and delete-versus-review conflicts")
@@ -171,8 +171,8 @@ final class CheckTests: StoreTestCase {
         // B's clock starts just behind A's and runs twice as fast: stamped one
         // reading per field, B would lose the first fields and win the last.
         wallB.now = wallA.now - 3
-        try a.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.span = .quote("16個臨時黨支部", occurrence: nil); return e }())
-        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.span = .quote("354名幹部", occurrence: nil); return e }())
+        try a.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.span = .quote("16個臨時黨支部", occurrence: nil); return e }(), anyLayer: true)
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.span = .quote("354名幹部", occurrence: nil); return e }(), anyLayer: true)
         try exchange(a, b)
         XCTAssertEqual(try a.digest(), try b.digest())
         let quote = try XCTUnwrap(try a.annotation(aid)?.span?.quote)

@@ -179,7 +179,7 @@ final class StoreTests: StoreTestCase {
         let code = try s.addCode(name: "party", description: nil, colour: nil, parent: nil)
         var ids: [String] = []
         try s.write { for i in 0..<900 { ids.append(try s.annotate(record: rid, code: code, span: .range(6, 8), value: "\(i)", note: nil)) } }
-        try s.write { for (i, id) in ids.enumerated() where i % 3 == 0 { try s.edit(annotation: id, { var e = Store.AnnotationEdit(); e.value = .some("edited \(i)"); return e }()) } }
+        try s.write { for (i, id) in ids.enumerated() where i % 3 == 0 { try s.edit(annotation: id, { var e = Store.AnnotationEdit(); e.value = .some("edited \(i)"); return e }(), anyLayer: true) } }
         XCTAssertGreaterThan(try s.status().changes, 2 * 4096)
         let live = try s.dumpDerivedState()
         try s.rebuildState()
@@ -203,9 +203,9 @@ final class StoreTests: StoreTestCase {
                 var e = Store.AnnotationEdit()
                 e.value = .some("again \(i)")
                 e.note = .some(i % 2 == 0 ? "note" : nil)
-                try a.edit(annotation: id, e)
-                if i % 5 == 0 { e.value = .some("third \(i)"); try a.edit(annotation: id, e) }
-                if i % 7 == 0 { try a.delete(annotation: id) }
+                try a.edit(annotation: id, e, anyLayer: true)
+                if i % 5 == 0 { e.value = .some("third \(i)"); try a.edit(annotation: id, e, anyLayer: true) }
+                if i % 7 == 0 { try a.delete(annotation: id, anyLayer: true) }
                 ids.append(id)
             }
             try a.setRecordField(rid, field: "title", value: "二")
@@ -244,11 +244,11 @@ final class StoreTests: StoreTestCase {
         var e = Store.AnnotationEdit()
         e.value = .some("159")   // unchanged: no change logged
         e.note = .some("checked against the source")
-        try s.edit(annotation: aid, e)
+        try s.edit(annotation: aid, e, anyLayer: true)
         let after = try s.log(limit: 1, entity: aid)
         XCTAssertEqual(after.first?.field, "note")
         XCTAssertEqual(after.first?.supersedes, nil)
-        try s.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.note = .some("second"); return e }())
+        try s.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.note = .some("second"); return e }(), anyLayer: true)
         let superseding = try s.log(limit: 1, entity: aid)
         XCTAssertEqual(superseding.first?.supersedes, after.first?.id)
     }
@@ -274,7 +274,7 @@ final class StoreTests: StoreTestCase {
         let a2 = try s.annotate(record: rid, code: other, span: .quote("354名幹部", occurrence: nil), value: "354", note: "n")
         _ = try s.annotate(record: rid, code: nil, span: nil, value: nil, note: "a note")
         try s.review(annotation: a1, status: .accepted, comment: "ok")
-        try s.delete(annotation: a2)
+        try s.delete(annotation: a2, anyLayer: true)
         try s.renameCode(code, to: "party")
         try s.setRecordField(rid, field: "source", value: "人民網")
         try s.setRecordField(rid, field: "subtitle", value: "副題")
@@ -294,8 +294,8 @@ final class StoreTests: StoreTestCase {
         try exchange(a, b)
         XCTAssertEqual(try a.digest(), try b.digest())
         // Both change the value without seeing each other.
-        try a.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }())
-        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }())
+        try a.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("160"); return e }(), anyLayer: true)
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("158"); return e }(), anyLayer: true)
         try exchange(a, b)
         XCTAssertEqual(try a.digest(), try b.digest())
         let ca = try a.conflicts(includeResolved: false), cb = try b.conflicts(includeResolved: false)
@@ -319,8 +319,8 @@ final class StoreTests: StoreTestCase {
         let b = try makeStore("b")
         let aid = try a.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
         try exchange(a, b)
-        try a.delete(annotation: aid)
-        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.note = .some("keep this"); return e }())
+        try a.delete(annotation: aid, anyLayer: true)
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.note = .some("keep this"); return e }(), anyLayer: true)
         try exchange(a, b)
         let conflicts = try a.conflicts(includeResolved: false)
         XCTAssertEqual(conflicts.count, 1)
@@ -333,7 +333,7 @@ final class StoreTests: StoreTestCase {
         XCTAssertEqual(try b.annotation(aid)?.note, "keep this")
         XCTAssertEqual(try b.conflicts(includeResolved: false).count, 0)
         // Later edits after the restore are not conflicts with the old deletion.
-        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("159人"); return e }())
+        try b.edit(annotation: aid, { var e = Store.AnnotationEdit(); e.value = .some("159人"); return e }(), anyLayer: true)
         try exchange(a, b)
         XCTAssertEqual(try a.conflicts(includeResolved: false).count, 0)
         XCTAssertEqual(try a.digest(), try b.digest())
@@ -343,7 +343,7 @@ final class StoreTests: StoreTestCase {
         let (a, rid, code) = try seeded("a")
         let b = try makeStore("b")
         let aid = try a.annotate(record: rid, code: code, span: nil, value: nil, note: nil)
-        try a.delete(annotation: aid)
+        try a.delete(annotation: aid, anyLayer: true)
         try exchange(a, b)
         XCTAssertEqual(try b.conflicts(includeResolved: true).count, 0)
         XCTAssertThrowsError(try b.review(annotation: aid, status: .accepted, comment: nil), "a deleted annotation cannot be edited")
@@ -379,7 +379,7 @@ final class StoreTests: StoreTestCase {
         try exchange(a, b)
         try a.review(annotation: aid, status: .accepted, comment: "a says yes")
         try b.review(annotation: aid, status: .rejected, comment: "b says no")
-        try b.delete(annotation: aid)
+        try b.delete(annotation: aid, anyLayer: true)
         // c learns b's changes first, then a's; a the other way round.
         try deliver(b, c)
         try deliver(a, c)

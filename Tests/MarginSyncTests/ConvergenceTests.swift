@@ -1,5 +1,5 @@
 import Foundation
-import MarginCore
+@testable import MarginCore
 import MarginTestSupport
 @testable import MarginSync
 import XCTest
@@ -71,10 +71,10 @@ final class ConvergenceTests: SyncTestCase {
                     guard let a = pick(try s.annotations().map(\.id)) else { continue }
                     var e = Store.AnnotationEdit()
                     if rng.next() % 2 == 0 { e.value = .some("\(rng.next() % 200)") } else { e.note = .some("note \(rng.next() % 5)") }
-                    try s.edit(annotation: a, e)
+                    try s.edit(annotation: a, e, anyLayer: true)
                 case 55..<62:
                     guard let a = pick(try s.annotations().map(\.id)) else { continue }
-                    try s.delete(annotation: a)
+                    try s.delete(annotation: a, anyLayer: true)
                 case 62..<72:
                     guard let a = pick(try s.annotations().map(\.id)) else { continue }
                     try s.review(annotation: a, status: pick([.accepted, .rejected, .open]) ?? .open, comment: "c\(rng.next() % 3)")

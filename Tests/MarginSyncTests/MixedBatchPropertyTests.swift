@@ -1,5 +1,5 @@
 import Foundation
-import MarginCore
+@testable import MarginCore
 import MarginTestSupport
 @testable import MarginSync
 import XCTest
@@ -38,7 +38,7 @@ final class MixedBatchPropertyTests: SyncTestCase {
                 let q = quotes.randomElement(using: &rng) ?? "全縣"
                 let a = try n.store.annotate(record: record, code: code, span: .quote(q, occurrence: nil), value: String(Int.random(in: 1...500, using: &rng)), note: nil)
                 if Bool.random(using: &rng) { try edit(n.store, a, value: String(Int.random(in: 1...500, using: &rng))) }
-                if Int.random(in: 0..<4, using: &rng) == 0 { try n.store.delete(annotation: a) }
+                if Int.random(in: 0..<4, using: &rng) == 0 { try n.store.delete(annotation: a, anyLayer: true) }
             }
         }
         try work(alice)

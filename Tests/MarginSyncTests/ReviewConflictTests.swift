@@ -1,5 +1,5 @@
 import Foundation
-import MarginCore
+@testable import MarginCore
 @testable import MarginSync
 import XCTest
 
@@ -36,7 +36,7 @@ final class ReviewConflictTests: SyncTestCase {
         let other = try a.store.addCode(name: "cadres", description: nil, colour: nil, parent: nil)
         var e = Store.AnnotationEdit()
         e.code = .some(other)
-        try a.store.edit(annotation: id, e)
+        try a.store.edit(annotation: id, e, anyLayer: true)
         XCTAssertEqual(try a.store.reviewDrift(try XCTUnwrap(try a.store.annotation(id))).map(\.field), ["code"])
     }
 
@@ -100,8 +100,8 @@ final class ReviewConflictTests: SyncTestCase {
         try b.sync(with: a)
         var e1 = Store.AnnotationEdit(); e1.span = .quote("159名", occurrence: nil)
         var e2 = Store.AnnotationEdit(); e2.span = .quote("共有159名黨員", occurrence: nil)
-        try a.store.edit(annotation: id, e1)
-        try b.store.edit(annotation: id, e2)
+        try a.store.edit(annotation: id, e1, anyLayer: true)
+        try b.store.edit(annotation: id, e2, anyLayer: true)
         XCTAssertEqual(try b.sync(with: a).newConflicts, 1)
         XCTAssertEqual(try a.store.conflicts(includeResolved: false).first?.field, "start")
     }
@@ -113,11 +113,11 @@ final class ReviewConflictTests: SyncTestCase {
         let (rid, code) = try seed(a)
         let id = try a.store.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
         try b.sync(with: a)
-        try a.store.delete(annotation: id)
+        try a.store.delete(annotation: id, anyLayer: true)
         var e = Store.AnnotationEdit()
         e.value = .some("160")
         e.note = .some("checked twice")
-        try b.store.edit(annotation: id, e)
+        try b.store.edit(annotation: id, e, anyLayer: true)
         XCTAssertEqual(try b.sync(with: a).newConflicts, 1)
         for n in [a, b] { XCTAssertEqual(try n.store.conflicts(includeResolved: false).count, 1, n.name) }
         let c = try XCTUnwrap(try b.store.conflicts(includeResolved: false).first)

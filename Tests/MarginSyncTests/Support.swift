@@ -1,5 +1,5 @@
 import Foundation
-import MarginCore
+@testable import MarginCore
 import MarginCrypto
 @testable import MarginSync
 import XCTest
@@ -148,7 +148,7 @@ class SyncTestCase: XCTestCase {
     func edit(_ s: Store, _ annotation: String, value: String) throws {
         var e = Store.AnnotationEdit()
         e.value = .some(value)
-        try s.edit(annotation: annotation, e)
+        try s.edit(annotation: annotation, e, anyLayer: true)
     }
 }
 

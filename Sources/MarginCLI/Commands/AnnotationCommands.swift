@@ -129,6 +129,13 @@ struct EditCommand: Command {
       --value V | --clear-value
       --note N | --clear-note
       --quote Q [--occurrence N] | --range S..E    move the span
+      --as-mine              leave it as it is and make a copy in your own
+                             layer, with the changes given (if any)
+
+    An annotation is its author's coding: you can edit your own, the gold
+    layer's and suggestions, not a colleague's (that would change what they
+    coded). Review theirs instead (`margin review ID --reject --comment …`),
+    or copy it into your layer with --as-mine.
 
     For a record (the body cannot change):
       --title T, --source S, --published D, --place P, --url U,
@@ -137,7 +144,7 @@ struct EditCommand: Command {
       --unset KEY                  remove one (repeatable)
     """
     var id: String
-    var code: String?, value: String?, note: String?, clearValue: Bool, clearNote: Bool, span: SpanRequest?
+    var code: String?, value: String?, note: String?, clearValue: Bool, clearNote: Bool, span: SpanRequest?, asMine: Bool
     var recordFields: [(String, String?)] = []
 
     init(_ args: inout Arguments) throws {
@@ -148,6 +155,7 @@ struct EditCommand: Command {
         clearValue = args.flag("--clear-value")
         clearNote = args.flag("--clear-note")
         span = try parseSpan(&args)
+        asMine = args.flag("--as-mine")
         for field in Record.metadataFields {
             if let v = try args.option("--\(field)") { recordFields.append((field, v.isEmpty ? nil : v)) }
         }
@@ -159,7 +167,8 @@ struct EditCommand: Command {
         id = try args.required("ID")
         let annotationEdits = code != nil || value != nil || note != nil || clearValue || clearNote || span != nil
         if annotationEdits && !recordFields.isEmpty { throw UsageError("annotation options and record options cannot be mixed") }
-        if !annotationEdits && recordFields.isEmpty { throw UsageError("nothing to change (see `margin edit --help`)") }
+        if asMine && !recordFields.isEmpty { throw UsageError("--as-mine copies an annotation; a record has no layers") }
+        if !annotationEdits && !asMine && recordFields.isEmpty { throw UsageError("nothing to change (see `margin edit --help`)") }
         if value != nil && clearValue { throw UsageError("--value and --clear-value contradict each other") }
         if note != nil && clearNote { throw UsageError("--note and --clear-note contradict each other") }
     }
@@ -173,8 +182,13 @@ struct EditCommand: Command {
             if let value { e.value = .some(value) } else if clearValue { e.value = .some(nil) }
             if let note { e.note = .some(note) } else if clearNote { e.note = .some(nil) }
             e.span = span
-            try store.edit(annotation: aid, e)
-            if let a = try store.annotation(aid) { context.print("edited " + AnnotationLine.render(a, withRecord: false)) }
+            if asMine {
+                let copy = try store.copyAsMine(annotation: aid, e)
+                if let a = try store.annotation(copy) { context.print("copied into your layer " + AnnotationLine.render(a, withRecord: false)) }
+            } else {
+                try store.edit(annotation: aid, e)
+                if let a = try store.annotation(aid) { context.print("edited " + AnnotationLine.render(a, withRecord: false)) }
+            }
         } else {
             let rid = try store.resolve(id, kind: .record)
             try store.write {
@@ -235,8 +249,7 @@ struct ReviewCommand: Command {
     static let usage = "margin review [ANNOTATION] [--accept | --reject | --reopen] [--comment C] [filters] [--conflicts-only] [--yes]"
     static let details = """
     With no verdict, walks through what needs attention, one item at a
-    time: suggestions (`margin suggest`; accept keeps one as an ordinary
-    annotation, reject deletes it), open annotations (each with its text
+    time: suggestions (`margin suggest`), open annotations (each with its text
     around the span), then open conflicts (both sides in full). On a
     terminal each answer is one key:
       annotation: a accept, r reject (asks a comment), o reopen, c recode,
@@ -251,24 +264,33 @@ struct ReviewCommand: Command {
     verdict, reviews every annotation they select, in one write, after
     showing the count and asking (--yes: without asking).
 
+    A suggestion is decided the same way in the walk and with a verdict:
+    accepted, it becomes your own annotation (your coding, status open);
+    one without a code needs --with-code (in the walk, a code is asked for).
+    Rejected, it is deleted, and `margin suggest` does not propose it again.
+    Reviewing a colleague's annotation never changes whose coding it is.
+
     options:
       --accept        mark accepted
       --reject        mark rejected
       --reopen        put back to open
       --comment C     the reviewer's comment
+      --with-code CODE  the code a suggestion is accepted with
       --yes           do not ask before a bulk review
       --conflicts-only  walk through open conflicts only
 
     filters:
     \(AnnotationSelection.help)
     """
-    var id: String?, status: ReviewStatus?, comment: String?, selection: AnnotationSelection, yes: Bool, conflictsOnly: Bool
+    var id: String?, status: ReviewStatus?, comment: String?, code: String?, selection: AnnotationSelection, yes: Bool, conflictsOnly: Bool
     init(_ args: inout Arguments) throws {
         let accept = args.flag("--accept"), reject = args.flag("--reject"), reopen = args.flag("--reopen")
         let chosen = [accept, reject, reopen].filter { $0 }.count
         guard chosen <= 1 else { throw UsageError("give one of --accept, --reject, --reopen") }
         status = chosen == 0 ? nil : accept ? .accepted : reject ? .rejected : .open
         comment = try args.option("--comment")
+        code = try args.option("--with-code")
+        if code != nil && status != .accepted { throw UsageError("--with-code goes with --accept: the code a suggestion is accepted with") }
         yes = args.flag("--yes", "-y")
         conflictsOnly = args.flag("--conflicts-only")
         selection = try AnnotationSelection(&args)
@@ -290,8 +312,13 @@ struct ReviewCommand: Command {
         }
         if let id {
             let aid = try store.resolve(id, kind: .annotation)
-            try store.review(annotation: aid, status: status, comment: comment)
-            context.print("\(status.rawValue) \(Format.id(aid))")
+            let wasSuggestion = try store.annotation(aid)?.status == .suggested
+            try store.review(annotation: aid, status: status, comment: comment, code: try code.map { try store.resolveCode($0) })
+            if wasSuggestion {
+                context.print(status == .accepted ? "accepted suggestion \(Format.id(aid)): it is now your annotation" : "rejected suggestion \(Format.id(aid)): deleted")
+            } else {
+                context.print("\(status.rawValue) \(Format.id(aid))")
+            }
             return ExitCode.success
         }
         try store.requireWritable()
@@ -301,7 +328,8 @@ struct ReviewCommand: Command {
         guard try confirmBulk(context, "\(verb) \(chosen.count) annotation\(chosen.count == 1 ? "" : "s")?", yes: yes) else {
             context.print("nothing reviewed"); return ExitCode.success
         }
-        try store.write { for a in chosen { try store.review(annotation: a.id, status: status, comment: comment) } }
+        let codeID = try code.map { try store.resolveCode($0) }
+        try store.write { for a in chosen { try store.review(annotation: a.id, status: status, comment: comment, code: a.status == .suggested ? codeID : nil) } }
         context.print("\(status.rawValue) \(chosen.count) annotation\(chosen.count == 1 ? "" : "s")")
         return ExitCode.success
     }

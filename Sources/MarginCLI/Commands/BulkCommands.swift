@@ -27,7 +27,8 @@ struct AnnotationSelection {
     func select(_ store: Store) throws -> [Annotation] {
         let codeID = try code.map { try store.resolveCode($0) }
         let recordID = try record.map { try store.resolve($0, kind: .record) }
-        var found = try store.annotations(record: recordID, code: codeID, status: status)
+        let blind = try store.isBlind
+        var found = try store.annotations(record: recordID, code: codeID, status: status).filter { store.isVisible($0, blind: blind) }
         if let author { found = found.filter { $0.author == author } }
         if let text {
             let ids = Set(try store.records(Store.RecordFilter(text: text)).map(\.id))

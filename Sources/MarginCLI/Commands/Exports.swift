@@ -13,7 +13,8 @@ struct ExportSet {
     init(_ store: Store) throws {
         self.store = store
         codePaths = try store.codePaths()
-        annotations = try store.annotations()
+        let blind = try store.isBlind
+        annotations = try store.annotations().filter { store.isVisible($0, blind: blind) }
         var records: [Record] = []
         for summary in try store.records() { if let r = try store.record(summary.id) { records.append(r) } }
         self.records = records

@@ -169,11 +169,18 @@ struct InteractiveReview {
     func decide(_ a: Annotation, _ keys: KeyReader?) throws -> Step {
         guard let (key, given) = answer(keys, prompt: InteractiveReview.annotationHelp) else { return .quit }
         switch key {
-        // A suggestion accepted becomes an ordinary annotation; rejected, it goes.
+        // A suggestion accepted becomes this coder's annotation; rejected,
+        // it goes (Store.review decides a suggestion the same way for
+        // `review ID --accept`). One without a code needs one chosen.
         case "a" where a.status == .suggested:
-            try store.review(annotation: a.id, status: .open, comment: given); return .next(wrote: true)
+            var code: String?
+            if a.code == nil {
+                guard let typed = text(nil, keys, prompt: "  the suggestion has no code; code") else { return .quit }
+                do { code = try store.resolveCode(typed) } catch { context.print("  \(MarginError.message(for: error))"); return .again }
+            }
+            try store.review(annotation: a.id, status: .accepted, comment: given, code: code); return .next(wrote: true)
         case "r" where a.status == .suggested:
-            try store.delete(annotation: a.id); return .next(wrote: true)
+            try store.review(annotation: a.id, status: .rejected, comment: given); return .next(wrote: true)
         case "a": try store.review(annotation: a.id, status: .accepted, comment: given); return .next(wrote: true)
         case "r":
             guard let comment = text(given, keys, prompt: "  why reject (a comment)") else { return .quit }

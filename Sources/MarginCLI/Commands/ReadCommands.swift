@@ -62,7 +62,8 @@ struct ListCommand: Command {
         let store = try context.store()
         let codeID = try code.map { try store.resolveCode($0) }
         if annotations {
-            var list = try store.annotations(code: codeID, status: status)
+            let blind = try store.isBlind
+            var list = try store.annotations(code: codeID, status: status).filter { store.isVisible($0, blind: blind) }
             if let text {
                 let ids = Set(try store.records(Store.RecordFilter(text: text)).map(\.id))
                 list = list.filter { ids.contains($0.record) }
@@ -74,14 +75,19 @@ struct ListCommand: Command {
             }
             return ExitCode.success
         }
-        let rows = try store.records(Store.RecordFilter(code: codeID, status: status, text: text, limit: limit))
+        var filter = Store.RecordFilter(code: codeID, status: status, text: text, limit: limit)
+        if try store.isBlind { filter.onlyAuthor = store.node.name }
+        let rows = try store.records(filter)
+        let done = try store.doneMarks()
         var output = ""
         var bytes: [UInt8] = []
         if json { bytes.reserveCapacity(rows.count * 160) }
         for r in rows {
             if json {
                 // Keys in sorted order, as every --json output has them.
-                var pairs: [(String, JSONText.Value)] = [("annotations", .int(r.annotations)), ("id", .string(r.id)), ("open", .int(r.open))]
+                var pairs: [(String, JSONText.Value)] = [("annotations", .int(r.annotations))]
+                pairs.append(("done", .array((done[r.id] ?? []).sorted().map { .string($0) })))
+                pairs += [("id", .string(r.id)), ("open", .int(r.open))]
                 if let p = r.place { pairs.append(("place", .string(p))) }
                 if let p = r.published { pairs.append(("published", .string(p))) }
                 if let t = r.title { pairs.append(("title", .string(t))) }
@@ -90,7 +96,8 @@ struct ListCommand: Command {
                 continue
             }
             let date = Format.pad(String((r.published ?? "").prefix(10)), 10)
-            output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16))  \(Format.oneLine(r.title ?? r.opening.map { "… " + $0 } ?? "(untitled)", max: 50))\n"
+            let mine = done[r.id]?.contains(store.node.name) == true ? "✓" : " "
+            output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16)) \(mine) \(Format.oneLine(r.title ?? r.opening.map { "… " + $0 } ?? "(untitled)", max: 50))\n"
         }
         context.console.out(json ? String(decoding: bytes, as: UTF8.self) : output)
         if rows.isEmpty && !json { context.warn("no records match") }
@@ -142,10 +149,13 @@ struct ShowCommand: Command {
         let store = try context.store()
         let rid = try store.resolve(id, kind: .record)
         guard let r = try store.record(rid) else { throw MarginError.notFound("no record \(id)") }
-        let annotations = try store.annotations(record: rid)
+        let blind = try store.isBlind
+        let annotations = try store.annotations(record: rid).filter { store.isVisible($0, blind: blind) }
+        let done = try store.doneCoders(record: rid)
         if json {
             var o = recordJSON(r)
             o["annotations"] = annotations.map(annotationJSON)
+            o["done"] = done
             try context.printJSON(o)
             return ExitCode.success
         }
@@ -153,6 +163,8 @@ struct ShowCommand: Command {
         for f in Record.metadataFields { if let v = r.metadata(f) { context.print("\(Format.pad(f, 12)) \(Format.safe(v))") } }
         for (k, v) in r.meta.sorted(by: { $0.key < $1.key }) { context.print("\(Format.pad(Format.safe(k), 12)) \(Format.safe(v))") }
         context.print("\(Format.pad("imported", 12)) \(Format.time(r.created))")
+        if !done.isEmpty { context.print("\(Format.pad("done", 12)) \(done.map(Format.safe).joined(separator: ", "))") }
+        if blind { context.print("\(Format.pad("blind", 12)) on: only your own annotations are shown (margin blind off)") }
         context.print("")
         let colours = Dictionary(try store.codes(includeMerged: true).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
         context.print(Highlighter.render(body: r.body, annotations: annotations, colours: colours, colour: context.useColour))

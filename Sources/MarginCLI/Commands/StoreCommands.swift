@@ -96,6 +96,7 @@ struct StatusCommand: Command {
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         let s = try store.status()
+        let done = try store.doneMarks().values.filter { $0.contains(s.node.name) }.count
         if json {
             try context.printJSON([
                 "node": ["id": s.node.id, "name": s.node.name], "store": store.directory,
@@ -104,6 +105,7 @@ struct StatusCommand: Command {
                 "changes": s.changes, "own_changes": s.ownChanges, "open_conflicts": s.openConflicts,
                 "former_ids": try store.formerNodeIDs(),
                 "forks": try store.forks().map { ["origin": $0.origin, "seq": $0.seq, "peer": $0.peer ?? ""] as [String: Any] },
+                "done": done, "blind": try store.isBlind,
             ])
             return ExitCode.success
         }
@@ -112,6 +114,8 @@ struct StatusCommand: Command {
         context.print("records     \(s.records)")
         context.print("annotations \(s.annotations) (open \(s.open), accepted \(s.accepted), rejected \(s.rejected))")
         context.print("codes       \(s.codes)")
+        context.print("done        \(done) of \(s.records) records marked done by \(s.node.name) (margin done)")
+        if try store.isBlind { context.print("blind       on: only your own annotations are shown (margin blind off)") }
         context.print("changes     \(s.changes) (\(s.ownChanges) made here)")
         context.print("conflicts   \(s.openConflicts) open")
         if let former = try store.formerNodeIDs().last {

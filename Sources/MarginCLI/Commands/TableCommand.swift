@@ -76,8 +76,15 @@ struct TableCommand: Command {
     date. Codes are given by their full path (parent/child). Spans, tags and
     coded notes all count; deleted records and annotations do not.
 
+    Each table reads one layer at a time, named in its first column,
+    `layer`: never the sum of several coders' copies of the same figure.
+    With --coder, that coder's layer (`gold`: the adjudicated layer).
+    Without it, the gold layer if the store has one, else each coder's
+    layer in its own rows. Suggestions not yet accepted are no one's coding
+    and never count.
+
     options:
-      --coder NAME   only annotations by this coder (`gold`: the adjudicated layer)
+      --coder NAME   one coder's layer (`gold`: the adjudicated layer)
       --csv          CSV (RFC 4180, UTF-8) for R, pandas and spreadsheets
       --json         a JSON array of one object per row
     """
@@ -129,11 +136,22 @@ struct TableCommand: Command {
         if let coder, try !(store.coders() + [Store.goldAuthor]).contains(coder) {
             throw MarginError.notFound("no annotations by a coder named '\(Format.safe(coder))'")
         }
-        var annotations = try store.annotations(code: try code.map { try store.resolveCode($0) }).filter { $0.code != nil }
-        if let coder { annotations = annotations.filter { $0.author == coder } }
+        var annotations = try store.annotations(code: try code.map { try store.resolveCode($0) }).filter { $0.code != nil && $0.layer != nil }
+        if let coder {
+            annotations = annotations.filter { $0.layer == coder }
+        } else if try store.annotations().contains(where: { $0.layer == Store.goldAuthor }) {
+            annotations = annotations.filter { $0.layer == Store.goldAuthor }
+        }
+        // Every row is of one layer: the key of each group starts with it.
+        func layer(_ a: Annotation) -> String { a.layer ?? "" }
         var records: [String: Record] = [:]
         for id in Set(annotations.map(\.record)) { records[id] = try store.record(id) }
-        func group(_ a: Annotation) -> String {
+        func group(_ a: Annotation) -> String { layer(a) + "\u{0}" + groupValue(a) }
+        func cells(_ key: String) -> [String] {
+            let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            return [parts[0]] + (by == nil ? [] : [parts.count > 1 ? parts[1] : ""])
+        }
+        func groupValue(_ a: Annotation) -> String {
             guard let by else { return "" }
             let r = records[a.record]
             switch by {
@@ -153,23 +171,25 @@ struct TableCommand: Command {
                 counts[g, default: [:]][p, default: (0, [])].n += 1
                 counts[g]?[p]?.records.insert(a.record)
             }
-            let headers = (by.map { [$0.rawValue] } ?? []) + ["code", "annotations", "records"]
+            let headers = ["layer"] + (by.map { [$0.rawValue] } ?? []) + ["code", "annotations", "records"]
             var rows: [[String]] = []
             for g in counts.keys.sorted() { for (c, v) in (counts[g] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                rows.append((by == nil ? [] : [g]) + [c, String(v.n), String(v.records.count)])
+                rows.append(cells(g) + [c, String(v.n), String(v.records.count)])
             } }
             table = TextTable(headers: headers, rows: rows, numeric: [headers.count - 2, headers.count - 1])
         case .cooccur:
-            var perRecord: [String: Set<String>] = [:]
-            for a in annotations { perRecord[a.record, default: []].insert(path(effective(a))) }
-            var pairs: [String: [String: Int]] = [:]
-            for set in perRecord.values {
-                let sorted = set.sorted()
-                for (i, x) in sorted.enumerated() { for y in sorted[(i + 1)...] { pairs[x, default: [:]][y, default: 0] += 1 } }
-            }
+            var perRecord: [String: [String: Set<String>]] = [:]
+            for a in annotations { perRecord[layer(a), default: [:]][a.record, default: []].insert(path(effective(a))) }
             var rows: [[String]] = []
-            for x in pairs.keys.sorted() { for (y, n) in (pairs[x] ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append([x, y, String(n)]) } }
-            table = TextTable(headers: ["code", "with", "records"], rows: rows, numeric: [2])
+            for l in perRecord.keys.sorted() {
+                var pairs: [String: [String: Int]] = [:]
+                for set in (perRecord[l] ?? [:]).values {
+                    let sorted = set.sorted()
+                    for (i, x) in sorted.enumerated() { for y in sorted[(i + 1)...] { pairs[x, default: [:]][y, default: 0] += 1 } }
+                }
+                for x in pairs.keys.sorted() { for (y, n) in (pairs[x] ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append([l, x, y, String(n)]) } }
+            }
+            table = TextTable(headers: ["layer", "code", "with", "records"], rows: rows, numeric: [3])
         case .values:
             var sums: [String: (sum: Decimal, n: Int, other: Int, records: Set<String>)] = [:]
             for a in annotations {
@@ -179,13 +199,13 @@ struct TableCommand: Command {
                 if let n = TableCommand.number(v) { cell.sum += n; cell.n += 1; cell.records.insert(a.record) } else { cell.other += 1 }
                 sums[g] = cell
             }
-            let headers = (by.map { [$0.rawValue] } ?? []) + ["sum", "values", "not_numeric", "records"]
+            let headers = ["layer"] + (by.map { [$0.rawValue] } ?? []) + ["sum", "values", "not_numeric", "records"]
             let rows = sums.keys.sorted().map { g -> [String] in
                 let c = sums[g] ?? (0, 0, 0, [])
                 let sum = NSDecimalNumber(decimal: c.sum).stringValue
-                return (by == nil ? [] : [g]) + [sum, String(c.n), String(c.other), c.records.sorted().map(Format.id).joined(separator: " ")]
+                return cells(g) + [sum, String(c.n), String(c.other), c.records.sorted().map(Format.id).joined(separator: " ")]
             }
-            let first = by == nil ? 0 : 1
+            let first = by == nil ? 1 : 2
             table = TextTable(headers: headers, rows: rows, numeric: [first, first + 1, first + 2])
         }
         if table.rows.isEmpty && !csv && !json { context.print("nothing to count"); return ExitCode.success }

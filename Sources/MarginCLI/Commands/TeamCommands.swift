@@ -28,17 +28,27 @@ struct AgreeCommand: Command {
     static let summary = "Agreement between coders: κ and α for tags, F1 for spans, extracted values"
     static let usage = "margin agree [--coders A,B,...] [--code CODE]... [--records TEXT] [--json]"
     static let details = """
-    Coders are the authors of annotations (each node's name); the gold layer
-    that `margin adjudicate` writes is not a coder. A record is a unit for
-    every coder who made any annotation on it; a coder who made none there is
-    missing, not "absent". Only records two or more coders coded count.
+    Coders are the authors of annotations (each node's name). What counts as
+    a coder's coding is their own layer: the annotations they made and the
+    suggestions they accepted; never a suggestion still waiting (`margin
+    suggest`), never another coder's annotation, never the gold layer that
+    `margin adjudicate` writes (name `gold` among --coders to compare it).
+    Reviews do not change a layer, so agreement is the same before and after
+    adjudication.
+
+    A coder is present on a record exactly when they marked it done (`margin
+    done RECORD`). There, every code they did not use is a "no". A coder who
+    did not mark a record done is missing there, whatever they annotated. A
+    record is a unit when two or more of the coders marked it done; records
+    with coding or marks but fewer than two done are left out, and counted.
 
     Record-level tags, per code and over all codes pooled: each coder's value
     on a record is whether they tagged it with the code. Given are the units,
     observed and expected agreement, Cohen's κ (two coders; Fleiss' κ for
     more, over the records every coder coded), Krippendorff's α (nominal,
     missing data allowed) and a 95% bootstrap interval for α (1000 draws of
-    the records, seeded: the same data gives the same interval).
+    the records, seeded: the same data gives the same interval; the pooled
+    row draws records too, each with all its codes).
 
     Spans, per code: F1 between each pair of coders, 2 × matched / (spans of
     one + spans of the other). Exact: same code, start and end. Overlap: same
@@ -75,7 +85,7 @@ struct AgreeCommand: Command {
                 return ["units": c.units, "observed": rounded(c.observed), "expected": rounded(c.expected), "value": rounded(c.value)] as [String: Any]
             }
             try context.printJSON([
-                "coders": r.coders, "records": r.records,
+                "coders": r.coders, "records": r.records, "records_left_out": r.leftOut, "annotations_not_done": r.notDoneAnnotations,
                 "tags": r.tags.map { t -> [String: Any] in
                     ["code": t.code, "units": t.units, "kappa": coefficient(t.kappa), "kappa_kind": r.coders.count == 2 ? "cohen" : "fleiss",
                      "alpha": coefficient(t.alpha), "alpha_ci95": t.alphaInterval.map { [rounded($0.low), rounded($0.high)] } ?? NSNull()]
@@ -89,7 +99,13 @@ struct AgreeCommand: Command {
             ] as [String: Any])
             return ExitCode.success
         }
-        context.print("coders: \(r.coders.joined(separator: ", "))    records coded by two or more: \(r.records)")
+        context.print("coders: \(r.coders.joined(separator: ", "))    records marked done by two or more: \(r.records)")
+        if r.leftOut > 0 || r.notDoneAnnotations > 0 {
+            var parts: [String] = []
+            if r.leftOut > 0 { parts.append("\(r.leftOut) record\(r.leftOut == 1 ? "" : "s") left out (fewer than two of the coders marked \(r.leftOut == 1 ? "it" : "them") done)") }
+            if r.notDoneAnnotations > 0 { parts.append("\(r.notDoneAnnotations) annotation\(r.notDoneAnnotations == 1 ? "" : "s") on records their coder did not mark done not counted") }
+            context.print(parts.joined(separator: "; ") + "; see `margin done --help`")
+        }
         let kappaName = r.coders.count == 2 ? "Cohen κ" : "Fleiss κ"
         context.print("")
         if r.tags.isEmpty {
@@ -177,6 +193,7 @@ struct CompareCommand: Command {
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
+        if try store.isBlind { throw MarginError.invalid("blind coding is on: compare would show the other coder's annotations (margin blind off)") }
         let rid = try store.resolve(id, kind: .record)
         guard let record = try store.record(rid) else { throw MarginError.notFound("no record \(id)") }
         let pair = try coderPair(store, coders)
@@ -198,8 +215,8 @@ struct CompareCommand: Command {
         context.print("record \(rid)  \(Format.oneLine(record.title ?? "", max: 50))")
         context.print("⟦…⟧ \(Format.safe(pair.0))    ⟨…⟩ \(Format.safe(pair.1))")
         context.print("")
-        context.print(ComparisonRenderer.render(body: record.body, first: all.filter { $0.author == pair.0 && $0.code != nil },
-                                                second: all.filter { $0.author == pair.1 && $0.code != nil }, colour: context.useColour))
+        context.print(ComparisonRenderer.render(body: record.body, first: all.filter { $0.layer == pair.0 && $0.code != nil },
+                                                second: all.filter { $0.layer == pair.1 && $0.code != nil }, colour: context.useColour))
         context.print("")
         context.print("\(agreed.count) agreed, \(differ.count) disagreement\(differ.count == 1 ? "" : "s")")
         for (n, d) in differ.enumerated() { context.print(DisagreementLine.render(n + 1, d, pair)) }
@@ -269,6 +286,10 @@ struct AdjudicateCommand: Command {
         try store.requireWritable()
         let rid = try store.resolve(id, kind: .record)
         let pair = try coderPair(store, coders)
+        if try store.isBlind {
+            try store.setBlind(false)
+            context.print("blind coding is now off: adjudicating means reading both coders")
+        }
         let agreed = try store.adoptAgreements(record: rid, coders: pair)
         let open = try store.compare(record: rid, coders: pair).differ.filter { !$0.settled }
         context.print("\(agreed) agreed annotation\(agreed == 1 ? "" : "s") in the gold layer; \(open.count) disagreement\(open.count == 1 ? "" : "s") to settle")
@@ -312,9 +333,99 @@ struct AdjudicateCommand: Command {
                 decisions.append((d, decision))
             }
         }
-        if !decisions.isEmpty { try store.write { for (d, decision) in decisions { try store.adjudicate(d, decision, coders: pair) } } }
         let decided = decisions.count, left = open.count - decided
+        try store.write {
+            for (d, decision) in decisions { try store.adjudicate(d, decision, coders: pair) }
+            // Gold is present on the record (for `agree --coders …,gold`)
+            // once nothing is left to settle.
+            if left == 0 { try store.markDone(record: rid, as: Store.goldAuthor) }
+        }
         context.print("\(decided) decided, \(left) left open; gold layer: \(try store.goldAnnotations(record: rid).count) annotation\(try store.goldAnnotations(record: rid).count == 1 ? "" : "s")")
+        return ExitCode.success
+    }
+}
+
+struct DoneCommand: Command {
+    static let name = "done"
+    static let summary = "Mark records as coded by you (what `agree` counts), or take the mark back"
+    static let usage = "margin done RECORD... [--undo] | margin done --list [--json]"
+    static let details = """
+    A done mark says: I read this record and coded everything I meant to.
+    `margin agree` counts a coder on exactly the records they marked done:
+    there, every code they did not use is their "no". Without it, a coder
+    who found nothing to code could not be told from one who never read the
+    record. Each coder marks their own; marks sync like any change, and
+    show in `list` and `status`.
+
+    options:
+      --undo    take the marks back (the records are not done any more)
+      --list    the records marked done, and by whom
+      --json    with --list: a JSON array
+    """
+    var ids: [String], undo: Bool, list: Bool, json: Bool
+    init(_ args: inout Arguments) throws {
+        undo = args.flag("--undo")
+        list = args.flag("--list")
+        json = args.flag("--json")
+        ids = args.remaining()
+        if list && (undo || !ids.isEmpty) { throw UsageError("--list takes no RECORD and no --undo") }
+        if json && !list { throw UsageError("--json goes with --list") }
+        if !list && ids.isEmpty { throw UsageError("missing RECORD") }
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        if list {
+            let marks = try store.doneMarks().sorted { $0.key < $1.key }
+            if json {
+                try context.printJSON(marks.map { ["record": $0.key, "coders": $0.value.sorted()] as [String: Any] })
+            } else if marks.isEmpty {
+                context.print("no record is marked done")
+            } else {
+                for (record, coders) in marks { context.print("\(Format.id(record))  \(coders.sorted().map(Format.safe).joined(separator: ", "))") }
+            }
+            return ExitCode.success
+        }
+        try store.requireWritable()
+        let records = try ids.map { try store.resolve($0, kind: .record) }
+        try store.write { for r in records { try store.markDone(record: r, !undo) } }
+        for r in records { context.print("\(undo ? "not done" : "done") \(Format.id(r))  (\(Format.safe(store.node.name)))") }
+        return ExitCode.success
+    }
+}
+
+struct BlindCommand: Command {
+    static let name = "blind"
+    static let summary = "Blind coding: hide other coders' annotations in this store until you turn it off"
+    static let usage = "margin blind [on|off]"
+    static let details = """
+    With blind coding on, `show`, `list`, `search`, `review` and `export`
+    show only your own annotations (and suggestions made here), so that
+    each coder codes without seeing the others' work; `compare` is refused.
+    Other coders' annotations still sync and are kept; `agree` still counts
+    them. `margin adjudicate` turns blind coding off (adjudicating means
+    reading both coders). A setting of this store alone: it does not sync.
+    Without an argument, says whether it is on.
+    """
+    var setting: Bool?
+    init(_ args: inout Arguments) throws {
+        if let word = args.positional() {
+            switch word {
+            case "on": setting = true
+            case "off": setting = false
+            default: throw UsageError("margin blind takes on or off, not '\(word)'")
+            }
+        }
+        try args.finish()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        if let setting {
+            try store.requireWritable()
+            try store.setBlind(setting)
+        }
+        context.print(try store.isBlind ? "blind coding is on: only your own annotations are shown" : "blind coding is off")
         return ExitCode.success
     }
 }
