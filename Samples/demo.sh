@@ -46,21 +46,27 @@ cp -a "$work/bob" "$work/bob-backup"
 
 say "Offline, both work on the same report"
 run alice edit "$members" --value 38人 --note "counted from the last paragraph"
-run bob edit "$members" --value 39
-run alice delete "$branch"
-run bob edit "$branch" --note "these are checkpoints, not branches"
-run bob annotate "$maduo" --code medical-staff --quote 醫護人員86名 --value 86
+echo "(an annotation is its coder's: bob cannot change alice's figure…)"
+run bob edit "$members" --value 39 || true
+echo "(…but he can review it, or copy it into his own layer)"
+run bob review "$members" --reject --comment "I count 39"
+run bob edit "$members" --as-mine --value 39
 run alice review "$members" --accept --comment "figure checked"
+run alice edit "$maduo" --place 玛多县
+run bob edit "$maduo" --place 果洛州玛多县
+run alice delete "$branch"
+run bob review "$branch" --reject --comment "these are checkpoints, not branches"
+run bob annotate "$maduo" --code medical-staff --quote 醫護人員86名 --value 86
 
-say "Bob syncs: both changes to the same field, and the delete racing an edit, become conflicts"
+say "Bob syncs: two reviews of one figure, two places for one report, and the delete racing a review, become conflicts"
 run bob sync "$addr"
 run alice conflicts
 run bob conflicts
-conflict=$("$margin" --store "$work/bob" conflicts --json | grep '"field":"value"' | sed -n 's/.*"id":"\([0-9a-f]\{16\}\)".*/\1/p' | head -1 | cut -c1-10)
+conflict=$("$margin" --store "$work/bob" conflicts --json | grep '"field":"place"' | sed -n 's/.*"id":"\([0-9a-f]\{16\}\)".*/\1/p' | head -1 | cut -c1-10)
 run bob conflicts show "$conflict"
 
-say "Bob settles the figure; the resolution syncs like any change"
-run bob resolve "$conflict" --value 38 --comment "the report says 38名黨員幹部"
+say "Bob settles the place; the resolution syncs like any change"
+run bob resolve "$conflict" --value 玛多县 --comment "the county, as the report names it"
 run bob sync "$addr"
 run alice conflicts --all
 run alice show "$maduo"
@@ -71,6 +77,10 @@ code_from() {
     grep -v '^#' "Samples/coding/$who.tsv" | while IFS=$'\t' read -r search code quote value; do
         rid=$("$margin" --store "$work/$who" search "$search" --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)
         run "$who" annotate "$rid" --code "$code" --quote "$quote" --value "$value"
+    done
+    # A coder marks each report they coded as done: agree counts them there.
+    grep -v '^#' "Samples/coding/$who.tsv" | cut -f1 | sort -u | while read -r search; do
+        run "$who" done "$("$margin" --store "$work/$who" search "$search" --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)"
     done
 }
 code_from alice
@@ -89,8 +99,8 @@ run bob sync "$addr"
 say "Alice lets margin propose the figures of another report, then walks through them"
 jianzha=$("$margin" --store "$work/alice" search 尖扎县 --json | sed -n 's/.*"record":"\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-10)
 run alice suggest "$jianzha"
-echo "(alice takes the first suggestion and rejects the second, then stops)"
-printf 'a\nr\nq\n' | run alice review --record "$jianzha"
+echo "(alice takes the first suggestion, choosing its code, rejects the second, then stops)"
+printf 'a\ngrid-management\nr\nq\n' | run alice review --record "$jianzha"
 
 say "Bob's laptop is restored from the backup he made after his first sync; he keeps coding"
 rm -rf "$work/bob"

@@ -155,8 +155,10 @@ struct SuggestCommand: Command {
     or a suggestion rejected before, is not proposed again.
 
     Suggestions are stored as annotations with status `suggested`, which
-    sync like any other. `margin review` offers them first: accept makes
-    one an ordinary (open) annotation, reject deletes it.
+    sync like any other. They are no one's coding: `agree`, `compare` and
+    `table` leave them out. `margin review` offers them first: accept makes
+    one your own (open) annotation, choosing a code if it has none; reject
+    deletes it.
 
     options:
       --all        every record
