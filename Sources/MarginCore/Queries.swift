@@ -327,8 +327,8 @@ extension Store {
 
     // MARK: - Codes
 
-    /// Every code's full path (`mobilisation/party-members`), by id: how
-    /// tables and exports name codes. A parent cycle two people's edits
+    /// Every code's full path (`mobilisation/party-members`, written by
+    /// `CodePath`), by id: how tables and exports name codes. A parent cycle two people's edits
     /// made stops at the code met twice.
     public func codePaths() throws -> [String: String] {
         let codes = try self.codes(includeMerged: true)
@@ -352,7 +352,7 @@ extension Store {
                 parts[id] = above
             }
         }
-        return parts.mapValues { ($0.cut ? "…/" : "") + $0.names.joined(separator: "/") }
+        return parts.mapValues { ($0.cut ? "…/" : "") + CodePath.join($0.names) }
     }
 
     public func code(_ id: String) throws -> Code? {
@@ -622,5 +622,32 @@ extension Store {
         h.update("conflicts\n")
         for c in try conflicts(includeResolved: false).sorted(by: { $0.id < $1.id }) { put(c.id) }
         return h.finalize().hex
+    }
+}
+
+/// A code's path, its names from the top of the tree joined by `/`: how
+/// tables and every export name a code, and how W3C import reads one. A
+/// `/` inside a name is written `\/` and a `\` as `\\`, so a code named
+/// `a/b` is never read back as `b` under `a`.
+public enum CodePath {
+    public static func join(_ names: [String]) -> String {
+        names.map { $0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "/", with: "\\/") }.joined(separator: "/")
+    }
+
+    /// The names of a path. A `\` before any character takes it as it is;
+    /// a trailing lone `\` is kept.
+    public static func split(_ path: String) -> [String] {
+        var names: [String] = [], current = "", escaped = false
+        for c in path.unicodeScalars {
+            if escaped { current.unicodeScalars.append(c); escaped = false; continue }
+            switch c {
+            case "\\": escaped = true
+            case "/": names.append(current); current = ""
+            default: current.unicodeScalars.append(c)
+            }
+        }
+        if escaped { current.append("\\") }
+        names.append(current)
+        return names.filter { !$0.isEmpty }
     }
 }

@@ -71,7 +71,7 @@ extension Store {
                 var code: String?
                 if let path = body("tagging") ?? body("classifying") {
                     var parent: String?
-                    for name in path.split(separator: "/").map(String.init) {
+                    for name in CodePath.split(path) {
                         if let id = try liveCodeID(named: name) { parent = id; continue }
                         parent = try addCode(name: name, description: nil, colour: nil, parent: parent)
                         result.codes += 1

@@ -162,6 +162,6 @@ struct ExportSet {
     }
 
     static func bratType(_ path: String) -> String {
-        String(path.map { $0 == "/" || $0 == " " || $0 == "\t" ? "_" : $0 })
+        String(path.map { $0 == "/" || $0 == "\\" || $0 == " " || $0 == "\t" ? "_" : $0 })
     }
 }
