@@ -188,11 +188,11 @@ enum Format {
         return f.string(from: date)
     }
 
-    static func iso(_ ms: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
-    }
+    /// `2022-11-07T09:00:00.123Z` from milliseconds, exactly: the seconds
+    /// through the formatter (whole seconds are exact in a Double), the
+    /// milliseconds by integer arithmetic (a Double of them may print one
+    /// less, and an export imported and exported again would drift).
+    static func iso(_ ms: Int64) -> String { ISOTime.format(ms) }
 
     /// Text from elsewhere on one line: line breaks as spaces, controls
     /// escaped (`Printable`), cut at `max` characters.

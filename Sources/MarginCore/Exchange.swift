@@ -20,28 +20,36 @@ extension Store {
     }
 
     /// `ms.counter origin:seq`: the stamp LWW compares (PROTOCOL.md §2).
-    public static func stampText(_ s: Change.Stamp) -> String {
-        "\(s.hlc.milliseconds).\(s.hlc.counter) \(s.origin):\(s.seq)"
-    }
+    /// A field's stamp in JSON Lines: the clock reading of the change that
+    /// set it, `MS.COUNTER`. Not its origin: an import writes the value as
+    /// this store's own change with that reading, so the origin would differ
+    /// on every round trip, and the reading is what orders it.
+    public static func stampText(_ hlc: HLC) -> String { "\(hlc.milliseconds).\(hlc.counter)" }
 
+    /// `MS.COUNTER`, or `MS.COUNTER ORIGIN:SEQ` as earlier releases wrote
+    /// it. Without an origin, a tie in readings keeps the store's value.
     public static func parseStamp(_ text: String) -> Change.Stamp? {
-        let parts = text.split(separator: " ")
-        guard parts.count == 2, let id = ChangeID(String(parts[1])) else { return nil }
-        let clock = parts[0].split(separator: ".")
+        let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 1 || parts.count == 2 else { return nil }
+        var origin = "", seq: Int64 = 0
+        if parts.count == 2 {
+            guard let id = ChangeID(String(parts[1])) else { return nil }
+            origin = id.origin; seq = id.seq
+        }
+        let clock = parts[0].split(separator: ".", omittingEmptySubsequences: false)
         guard clock.count == 2, let ms = Int64(clock[0]), let ctr = Int64(clock[1]), ms >= 0, ctr >= 0 else { return nil }
-        return Change.Stamp(hlc: HLC(milliseconds: ms, counter: ctr), origin: id.origin, seq: id.seq)
+        return Change.Stamp(hlc: HLC(milliseconds: ms, counter: ctr), origin: origin, seq: seq)
     }
 
     private func object(_ kind: EntityKind, _ id: String) throws -> [String: Any] {
         var obj: [String: Any] = ["type": kind.rawValue, "id": id]
         var meta: [String: String] = [:], stamps: [String: String] = [:], done: [String] = []
-        for row in try db.rows("SELECT field, value, origin, seq, ms, ctr FROM fields WHERE kind = ? AND entity = ?",
+        for row in try db.rows("SELECT field, value, ms, ctr FROM fields WHERE kind = ? AND entity = ?",
                                .text(kind.rawValue), .text(id)) {
-            guard let field = row[0].string, let origin = row[2].string, let seq = row[3].int else { continue }
+            guard let field = row[0].string else { continue }
             let value = try FieldValue(row[1])
             if value == .null && field != "deleted" { continue }
-            stamps[field] = Store.stampText(Change.Stamp(hlc: HLC(milliseconds: row[4].int ?? 0, counter: row[5].int ?? 0),
-                                                         origin: origin, seq: seq))
+            stamps[field] = Store.stampText(HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0))
             if field == "deleted" { continue }
             let v: Any
             switch value {
@@ -64,15 +72,17 @@ extension Store {
     }
 
     /// Every live code, record and annotation, one JSON object a line.
-    public func exportLines() throws -> [String] {
+    /// `onlyAuthor`: only that author's annotations (blind coding).
+    public func exportLines(onlyAuthor: String? = nil) throws -> [String] {
         var lines: [String] = []
-        let groups: [(EntityKind, String)] = [
-            (.code, "SELECT id FROM codes WHERE deleted = 0 AND name IS NOT NULL ORDER BY id"),
-            (.record, "SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL ORDER BY id"),
-            (.annotation, "SELECT id FROM annotations WHERE deleted = 0 AND record IS NOT NULL ORDER BY record, span_start, id"),
+        let groups: [(EntityKind, String, [SQLValue])] = [
+            (.code, "SELECT id FROM codes WHERE deleted = 0 AND name IS NOT NULL ORDER BY id", []),
+            (.record, "SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL ORDER BY id", []),
+            (.annotation, "SELECT id FROM annotations WHERE deleted = 0 AND record IS NOT NULL" + (onlyAuthor == nil ? "" : " AND author = ?")
+                + " ORDER BY record, span_start, id", onlyAuthor.map { [SQLValue.text($0)] } ?? []),
         ]
-        for (kind, sql) in groups {
-            for row in try db.rows(sql) {
+        for (kind, sql, values) in groups {
+            for row in try db.statement(sql).all(values) {
                 guard let id = row[0].string else { continue }
                 lines.append(try Store.jsonLine(try object(kind, id)))
             }
@@ -162,7 +172,7 @@ extension Store {
             guard let m = raw.object else { throw MarginError.invalid("\"stamps\" must be an object") }
             for (field, v) in m {
                 guard let text = v.string, let stamp = Store.parseStamp(text) else {
-                    throw MarginError.invalid("the stamp of '\(field)' must read \"MS.COUNTER ORIGIN:SEQ\"")
+                    throw MarginError.invalid("the stamp of '\(field)' must read \"MS.COUNTER\" (or \"MS.COUNTER ORIGIN:SEQ\")")
                 }
                 stamps[field] = stamp
             }

@@ -279,8 +279,12 @@ extension Store {
     /// `id`: the annotation's id when it has one already (an export's, so
     /// that importing a colleague's export and then syncing with them does
     /// not make every annotation twice); a new one otherwise.
+    /// `times`: when the annotation was made and last changed (an export's,
+    /// in milliseconds), so the import shows them and exports them again;
+    /// its fields are written with those readings (never a future one), the
+    /// author last. Nil: now.
     public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?, author: String? = nil,
-                         status: ReviewStatus = .open, id given: String? = nil) throws -> String {
+                         status: ReviewStatus = .open, id given: String? = nil, times: (created: Int64, modified: Int64)? = nil) throws -> String {
         guard let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
             throw MarginError.notFound("no record \(record)")
         }
@@ -295,13 +299,19 @@ extension Store {
         let id = given ?? Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
         // Reads from the log only, so the annotation's row is written once.
         try write { try coalescingRows {
-            try set(.annotation, id, "record", .text(record))
-            if let code { try set(.annotation, id, "code", .text(code)) }
-            if let s = located { try setSpan(of: id, s) }
-            if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value))) }
-            if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note))) }
-            try set(.annotation, id, "status", .text(status.rawValue))
-            try set(.annotation, id, "author", .text(author ?? node.name))
+            var first: HLC?, last: HLC?
+            if let times {
+                let now = clock.tick()
+                func reading(_ ms: Int64) -> HLC { let r = HLC(milliseconds: max(0, ms), counter: 0); return r < now ? r : now }
+                first = reading(times.created); last = reading(max(times.created, times.modified))
+            }
+            try set(.annotation, id, "record", .text(record), stamp: first)
+            if let code { try set(.annotation, id, "code", .text(code), stamp: first) }
+            if let s = located { try setSpan(of: id, s, reading: first) }
+            if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value)), stamp: first) }
+            if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note)), stamp: first) }
+            try set(.annotation, id, "status", .text(status.rawValue), stamp: first)
+            try set(.annotation, id, "author", .text(author ?? node.name), stamp: last)
         } }
         return id
     }
@@ -341,11 +351,11 @@ extension Store {
 
     /// A span is five fields: the position and the quote with its context,
     /// written as one group.
-    private func setSpan(of annotation: String, _ s: Span) throws {
+    private func setSpan(of annotation: String, _ s: Span, reading: HLC? = nil) throws {
         try setGroup(.annotation, annotation, [
             ("start", .int(Int64(s.start))), ("end", .int(Int64(s.end))),
             ("quote", .text(s.quote)), ("prefix", .text(s.prefix)), ("suffix", .text(s.suffix)),
-        ])
+        ], reading: reading)
     }
 
     /// Writes a field group (`FieldSchema.groups`): every field, with one

@@ -244,16 +244,52 @@ enum SHA256Hex {
 }
 
 extension Store {
+    /// The order exports write annotations in: by record, span and id, the
+    /// same in every store that holds them (not by when each store made its
+    /// copy), so an export imported elsewhere exports to the same bytes.
+    public static func exportOrder(_ list: [Annotation]) -> [Annotation] {
+        list.sorted { a, b in
+            (a.record, a.span?.start ?? Int.max, a.span?.end ?? Int.max, a.id) < (b.record, b.span?.start ?? Int.max, b.span?.end ?? Int.max, b.id)
+        }
+    }
+}
+
+extension REFI {
+    /// Another tool's variable name as a Margin metadata key: one line,
+    /// `=` as `-`, at most 59 bytes (PROTOCOL.md §1).
+    static func metadataKey(_ name: String) -> String {
+        var key = oneLine(name).replacingOccurrences(of: "=", with: "-").trimmingCharacters(in: .whitespaces)
+        while key.utf8.count > 59 { key.removeLast() }
+        return key.trimmingCharacters(in: .whitespaces)
+    }
+
+    /// Text for a one-line field: line breaks and tabs as spaces, other
+    /// control characters left out.
+    static func oneLine(_ s: String) -> String {
+        var out = String.UnicodeScalarView()
+        for c in s.unicodeScalars {
+            if c == "\n" || c == "\r" || c == "\t" { out.append(" ") } else if c.value >= 0x20 && c.value != 0x7F { out.append(c) }
+        }
+        return String(out)
+    }
+}
+
+extension Store {
     /// The store as a REFI-QDA project: `project.qde` and one UTF-8 text
     /// per record under `sources/`, zipped (stored entries). Each
-    /// annotation with a span is a PlainTextSelection, coded with its code
-    /// if it has one (a tag or note without a span is left out: REFI codes
-    /// whole sources through Cases, which Margin does not have); its value and note are
-    /// its Description, as `value: …` and `note: …` lines; its author is
-    /// its creating User.
-    public func refiProject(name: String) throws -> [UInt8] {
+    /// annotation with a span is a PlainTextSelection whose GUID is the
+    /// annotation's id, coded with its code if it has one (a tag or note
+    /// without a span is left out: REFI codes whole sources through Cases,
+    /// which Margin does not have); its value and note are its Description,
+    /// as `value: …` and `note: …` lines; its author is its creating User.
+    /// A record's metadata (title, place, published, source, url, author,
+    /// editor and free keys) are Text Variables with a VariableValue on its
+    /// TextSource. No creation times: importing the project and exporting
+    /// it again gives the same bytes. `annotations`: those to write (blind
+    /// coding shows only one's own); nil, all.
+    public func refiProject(name: String, annotations chosen: [Annotation]? = nil) throws -> [UInt8] {
         let codes = try self.codes(includeMerged: true)
-        let annotations = try self.annotations()
+        let annotations = Store.exportOrder(try chosen ?? self.annotations())
         let users = Set(annotations.compactMap(\.author)).sorted()
         var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
         xml += "<Project xmlns=\"\(REFI.projectNamespace)\" name=\"\(XML.escape(name))\" origin=\"Margin\">\n"
@@ -262,21 +298,27 @@ extension Store {
         }
         if codes.contains(where: { $0.mergedInto == nil }) { xml += "  <CodeBook>\n" + REFI.codesXML(codes, indent: "    ") + "  </CodeBook>\n" }
         var entries: [Zip.Entry] = []
-        let records = try self.records()
+        var records: [Record] = []
+        for summary in try self.records() { if let r = try record(summary.id) { records.append(r) } }
+        records.sort { $0.id < $1.id }
+        // Every metadata field some record holds, the fixed ones first.
+        var variables = Record.metadataFields.filter { f in records.contains { $0.metadata(f) != nil } }
+        variables += Set(records.flatMap { $0.meta.keys }).subtracting(Record.metadataFields).sorted()
+        if !variables.isEmpty {
+            xml += "  <Variables>\n" + variables.map {
+                "    <Variable guid=\"\(REFI.guid("variable", $0))\" name=\"\(XML.escape($0))\" typeOfVariable=\"Text\"/>\n"
+            }.joined() + "  </Variables>\n"
+        }
         if !records.isEmpty { xml += "  <Sources>\n" }
-        for summary in records {
-            guard let r = try record(summary.id) else { continue }
+        for r in records {
             let source = REFI.guid("record", r.id)
             entries.append(Zip.Entry(name: "sources/\(source).txt", data: Array(r.body.utf8)))
-            xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\""
-            xml += " creationDateTime=\"\(Store.isoTime(r.created))\">\n"
-            let facts = [("place", r.place), ("published", r.published), ("source", r.source), ("url", r.url)].compactMap { k, v in v.map { "\(k): \($0)" } }
-            if !facts.isEmpty { xml += "      <Description>\(XML.escape(facts.joined(separator: "\n")))</Description>\n" }
+            xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\">\n"
             for a in annotations where a.record == r.id {
                 guard let s = a.span else { continue }
                 xml += "      <PlainTextSelection guid=\"\(REFI.guid("annotation", a.id))\" name=\"\(XML.escape(s.quote))\" startPosition=\"\(s.start)\" endPosition=\"\(s.end)\""
                 if let u = a.author { xml += " creatingUser=\"\(REFI.guid("user", u))\"" }
-                xml += " creationDateTime=\"\(Store.isoTime(a.created))\">\n"
+                xml += ">\n"
                 let description = [a.value.map { "value: \($0)" }, a.note.map { "note: \($0)" }].compactMap { $0 }.joined(separator: "\n")
                 if !description.isEmpty { xml += "        <Description>\(XML.escape(description))</Description>\n" }
                 if let code = a.code {
@@ -287,17 +329,16 @@ extension Store {
                 }
                 xml += "      </PlainTextSelection>\n"
             }
+            for v in variables {
+                guard let value = r.metadata(v) else { continue }
+                xml += "      <VariableValue>\n        <VariableRef targetGUID=\"\(REFI.guid("variable", v))\"/>\n"
+                xml += "        <TextValue>\(XML.escape(value))</TextValue>\n      </VariableValue>\n"
+            }
             xml += "    </TextSource>\n"
         }
         if !records.isEmpty { xml += "  </Sources>\n" }
         xml += "</Project>\n"
         return Zip.archive([Zip.Entry(name: "project.qde", data: Array(xml.utf8))] + entries)
-    }
-
-    static func isoTime(_ ms: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 
     /// What importing a REFI-QDA project did.
@@ -313,8 +354,12 @@ extension Store {
     /// coded text selections as annotations carrying their creating user's
     /// name as author. A Description written as `value: …` / `note: …`
     /// lines (as Margin writes it) gives the value and note; any other
-    /// Description becomes the note. An annotation already present (same
-    /// record, code, span and author) is not made again. One transaction.
+    /// Description becomes the note. A selection's GUID is its annotation's
+    /// id (Margin's own export makes them so; an id already held is
+    /// present). Another tool's annotation already present (same record,
+    /// code, span and author) is not made again. Text Variables become
+    /// the record's metadata: those it does not hold yet (a project of
+    /// Margin's own names its records' titles only there). One transaction.
     public func importREFIProject(_ bytes: [UInt8]) throws -> REFIImport {
         let entries = try Zip.entries(bytes)
         guard let qde = entries.first(where: { $0.name == "project.qde" || $0.name.hasSuffix("/project.qde") }) else {
@@ -328,6 +373,10 @@ extension Store {
         var result = REFIImport()
         let users = Dictionary(root.child("Users")?.all("User").compactMap { u in u.attributes["guid"].map { ($0.lowercased(), u.attributes["name"] ?? $0) } } ?? [],
                                uniquingKeysWith: { a, _ in a })
+        let variables = Dictionary(root.child("Variables")?.all("Variable").compactMap { v in
+            v.attributes["guid"].flatMap { g in v.attributes["name"].map { (g.lowercased(), $0) } }
+        } ?? [], uniquingKeysWith: { a, _ in a })
+        let ownExport = root.attributes["origin"] == "Margin"
         try write {
             // Codes: by GUID, created by name where missing.
             var codeIDs: [String: String] = [:]
@@ -362,8 +411,24 @@ extension Store {
                 }
                 guard let text = body, TextNormalization.hasText(text) else { continue }
                 let name = source.attributes["name"]
-                let (rid, present) = try importReport(ReportDraft(body: text, title: name.flatMap { $0.isEmpty ? nil : $0 }))
+                var metadata: [(String, String)] = []
+                for value in source.all("VariableValue") {
+                    guard let guid = value.child("VariableRef")?.attributes["targetGUID"]?.lowercased(), let variable = variables[guid],
+                          let text = value.child("TextValue")?.text ?? value.children.first(where: { $0.name != "VariableRef" })?.text else { continue }
+                    metadata.append((variable, text))
+                }
+                let title = ownExport ? metadata.first { $0.0 == "title" }?.1 : (name.flatMap { $0.isEmpty ? nil : $0 })
+                let (rid, present) = try importReport(ReportDraft(body: text, title: title))
                 if present { result.alreadyPresent += 1 } else { result.records += 1 }
+                if let held = try record(rid) {
+                    for (field, value) in metadata where field != "title" || !ownExport {
+                        let key = Record.metadataFields.contains(field) ? field : REFI.metadataKey(field)
+                        guard !key.isEmpty, held.metadata(key) == nil, TextNormalization.hasText(value) else { continue }
+                        do { try setRecordField(rid, field: key, value: Record.metadataFields.contains(key) ? REFI.oneLine(value) : value) } catch {
+                            throw MarginError.invalid("variable \(Printable.line(field)) of \(Printable.line(name ?? rid)): \(MarginError.message(for: error))")
+                        }
+                    }
+                }
                 let existing = try annotations(record: rid)
                 // Offsets count the characters of the text as the project
                 // gives it; the body is stored NFC-normalised, so each
@@ -387,6 +452,10 @@ extension Store {
                         throw MarginError.invalid("\(what): \(givenStart)..\(givenEnd) splits a character that normalisation joins; it cannot be placed exactly")
                     }
                     let author = selection.attributes["creatingUser"].flatMap { users[$0.lowercased()] }
+                    // The selection's GUID as an annotation id (32 hex digits).
+                    var givenID = selection.attributes["guid"].map { String($0.lowercased().unicodeScalars.filter { CharacterSet(charactersIn: "0123456789abcdef").contains($0) }) }
+                    if let id = givenID, !ChangeRules.isID(id, of: .annotation) { givenID = nil }
+                    if let id = givenID, try hasWinner(.annotation, id, "record") { result.alreadyPresent += 1; continue }
                     let (value, note) = REFI.valueAndNote(selection.child("Description")?.text ?? "")
                     let codings = selection.all("Coding").compactMap { $0.child("CodeRef")?.attributes["targetGUID"]?.lowercased() }.compactMap { codeIDs[$0] }
                     for code in codings.isEmpty ? [nil] : codings.map(Optional.some) {
@@ -394,7 +463,8 @@ extension Store {
                         if existing.contains(where: { $0.code == code && $0.span?.start == start && $0.span?.end == end && $0.author == author }) {
                             continue
                         }
-                        try annotate(record: rid, code: code, span: .range(start, end), value: value, note: note, author: author)
+                        try annotate(record: rid, code: code, span: .range(start, end), value: value, note: note, author: author, id: givenID)
+                        givenID = nil   // a second coding of the selection is an annotation of its own
                         result.annotations += 1
                     }
                 }

@@ -102,10 +102,48 @@ extension Store {
                         continue
                     }
                 }
-                try annotate(record: record, code: code, span: span, value: value, note: note, author: author, id: marginID)
+                // Its times, as the export gives them (else now).
+                let created = item["created"]?.string.flatMap(ISOTime.parse)
+                let modified = item["modified"]?.string.flatMap(ISOTime.parse) ?? created
+                try annotate(record: record, code: code, span: span, value: value, note: note, author: author, id: marginID,
+                             times: created.map { ($0, modified ?? $0) })
                 result.annotations += 1
             }
         }
         return result
+    }
+}
+
+/// ISO 8601 times in milliseconds (`2022-11-07T09:00:00.123Z`), written and
+/// read exactly, for W3C annotations' `created` and `modified`.
+public enum ISOTime {
+    public static func format(_ ms: Int64) -> String {
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        let whole = f.string(from: Date(timeIntervalSince1970: Double(seconds)))
+        let fraction = ms - seconds * 1000
+        let digits = String(fraction)
+        return String(whole.dropLast()) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+    }
+
+    /// Milliseconds of a time with or without a fraction and with `Z` or an
+    /// offset; nil when it is not one.
+    public static func parse(_ text: String) -> Int64? {
+        var main = text, fraction: Int64 = 0
+        if let dot = text.firstIndex(of: ".") {
+            let rest = text[text.index(after: dot)...]
+            let digits = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty else { return nil }
+            let padded = (String(digits.prefix(3)) + "00").prefix(3)
+            fraction = Int64(padded) ?? 0
+            main = String(text[..<dot]) + String(rest.dropFirst(digits.count))
+        }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        guard let date = f.date(from: main) else { return nil }
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return nil }
+        return Int64(seconds.rounded()) * 1000 + fraction
     }
 }

@@ -17,10 +17,14 @@ public enum CRC32 {
     }
 }
 
-/// Zip archives of stored (uncompressed) entries: what REFI-QDA's `.qdpx`
-/// needs, written and read without a compression library. An archive from
-/// another tool whose entries are compressed is refused with a clear error.
+/// Zip archives: what REFI-QDA's `.qdpx` needs, without a compression
+/// library. Margin writes stored (uncompressed) entries; it reads stored
+/// and deflated ones (`Inflate`), as QualCoder and ATLAS.ti write them.
 public enum Zip {
+    /// The most bytes an archive's entries may unpack to, together (1 GiB):
+    /// more is refused before anything is unpacked.
+    public static let maxUnpackedBytes = 1 << 30
+
     public struct Entry: Equatable, Sendable {
         public var name: String
         public var data: [UInt8]
@@ -77,6 +81,7 @@ public enum Zip {
         // bytes (a zip bomb's trick, one small archive read as gigabytes)
         // are refused, so what is read is never more than the archive.
         var spans: [(start: Int, end: Int, name: String)] = []
+        var unpacked = 0
         guard count <= bytes.count / 46 else { throw MarginError.invalid("the zip archive's central directory is damaged") }
         for _ in 0..<count {
             guard try u32(at) == 0x0201_4B50 else { throw MarginError.invalid("the zip archive's central directory is damaged") }
@@ -84,14 +89,34 @@ public enum Zip {
             let nameLength = try u16(at + 28), extra = try u16(at + 30), comment = try u16(at + 32), local = try u32(at + 42)
             guard at + 46 + nameLength <= bytes.count else { throw MarginError.invalid("the zip archive is truncated") }
             let name = String(decoding: bytes[(at + 46)..<(at + 46 + nameLength)], as: UTF8.self)
-            guard method == 0, size == stored else {
-                throw MarginError.invalid("\(Printable.line(name)) in the zip archive is compressed; Margin reads stored entries only (re-save the project uncompressed, or unzip it and zip it with `zip -0`)")
+            guard method == 0 || method == 8 else {
+                throw MarginError.invalid("\(Printable.line(name)) in the zip archive uses compression method \(method); Margin reads stored and deflated entries (re-save the project with ordinary zip compression)")
+            }
+            guard size != 0xFFFF_FFFF, stored != 0xFFFF_FFFF else {
+                throw MarginError.invalid("\(Printable.line(name)) in the zip archive is in the ZIP64 form (4 GiB or more), which Margin does not read")
+            }
+            unpacked += stored
+            guard unpacked <= maxUnpackedBytes else {
+                throw MarginError.invalid("the zip archive would unpack to more than \(maxUnpackedBytes) bytes (1 GiB), more than Margin reads; refused")
             }
             let localName = try u16(local + 26), localExtra = try u16(local + 28)
             let dataStart = local + 30 + localName + localExtra
             guard try u32(local) == 0x0403_4B50, dataStart + size <= bytes.count else { throw MarginError.invalid("the zip archive is damaged at \(Printable.line(name))") }
             spans.append((local, dataStart + size, name))
-            let data = Array(bytes[dataStart..<(dataStart + size)])
+            let data: [UInt8]
+            if method == 0 {
+                guard size == stored else { throw MarginError.invalid("the zip archive is damaged at \(Printable.line(name))") }
+                data = Array(bytes[dataStart..<(dataStart + size)])
+            } else {
+                // Never more than the entry declares: a stream that would
+                // unpack to more is refused as it reaches the bound.
+                do { data = try Inflate.decode(bytes[dataStart..<(dataStart + size)], limit: stored) } catch {
+                    throw MarginError.invalid("\(Printable.line(name)) in the zip archive: \(MarginError.message(for: error))")
+                }
+                guard data.count == stored else {
+                    throw MarginError.invalid("\(Printable.line(name)) in the zip archive unpacks to \(data.count) bytes, not the \(stored) it declares")
+                }
+            }
             let crc = try u32(at + 16)
             guard CRC32.checksum(data) == UInt32(crc) else { throw MarginError.invalid("\(Printable.line(name)) in the zip archive fails its CRC-32 check") }
             out.append(Entry(name: name, data: data))

@@ -14,7 +14,7 @@ struct ExportSet {
         self.store = store
         codePaths = try store.codePaths()
         let blind = try store.isBlind
-        annotations = try store.annotations().filter { store.isVisible($0, blind: blind) }
+        annotations = Store.exportOrder(try store.annotations().filter { store.isVisible($0, blind: blind) })
         var records: [Record] = []
         for summary in try store.records() { if let r = try store.record(summary.id) { records.append(r) } }
         self.records = records

@@ -273,7 +273,9 @@ struct ExportCommand: Command {
         }
         if format == "refi", let output {
             let name = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
-            let bytes = try store.refiProject(name: name.isEmpty ? "Margin" : name)
+            let blind = try store.isBlind
+            let bytes = try store.refiProject(name: name.isEmpty ? "Margin" : name,
+                                              annotations: blind ? try store.annotations().filter { store.isVisible($0, blind: true) } : nil)
             try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
             context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
             return ExitCode.success
@@ -299,7 +301,7 @@ struct ExportCommand: Command {
             try context.emit(text, to: output, summary: "exported \(set.annotations.count) annotations as \(format)")
             return ExitCode.success
         }
-        let lines = try store.exportLines()
+        let lines = try store.exportLines(onlyAuthor: try store.isBlind ? store.node.name : nil)
         try context.emit(lines.map { $0 + "\n" }.joined(), to: output, summary: "exported \(lines.count) objects")
         return ExitCode.success
     }
