@@ -9,8 +9,9 @@ struct ImportCommand: Command {
     Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson,
     .bundle and .qdpx files, recursively). A REFI-QDA project (.qdpx, as
     `margin export --format refi` writes it, or NVivo, MAXQDA, ATLAS.ti or
-    QualCoder with stored entries) brings its codes, texts and coded
-    selections, each with its creating user as author. W3C Web Annotations
+    QualCoder, stored or deflated) brings its codes, texts, their
+    variables as metadata, and coded selections, each with its creating
+    user as author. W3C Web Annotations
     (.jsonld, as `margin export --format w3c` writes them) are added to the
     records they target, which must be in the store (import the reports
     first: a record's id is the hash of its text). A bundle (`margin export --log`) is taken as
