@@ -32,6 +32,35 @@ public struct Arguments {
         return found
     }
 
+    /// A flag that may be followed by a count (`--last`, `--last 3`,
+    /// `--last=3`): nil when absent, `present` when given alone.
+    public mutating func countFlag(_ name: String, present: Int = 1) throws -> Int? {
+        var result: Int?
+        var i = 0
+        while i < tokens.count {
+            let token = tokens[i]
+            if token == name {
+                tokens.remove(at: i)
+                result = present
+                if i < tokens.count, let n = Int(tokens[i]) {
+                    guard n >= 1 else { throw UsageError("\(name) takes a count of at least 1, not \(n)") }
+                    result = n
+                    tokens.remove(at: i)
+                }
+                continue
+            }
+            if token.hasPrefix(name + "=") {
+                let raw = token.dropFirst(name.count + 1)
+                guard let n = Int(raw), n >= 1 else { throw UsageError("\(name) takes a count of at least 1, not '\(raw)'") }
+                result = n
+                tokens.remove(at: i)
+                continue
+            }
+            i += 1
+        }
+        return result
+    }
+
     /// The value of the last occurrence of an option, or nil.
     public mutating func option(_ names: String...) throws -> String? {
         try values(names).last

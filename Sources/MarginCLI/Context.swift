@@ -119,19 +119,9 @@ public final class Context {
         let lines = buffer.reduce(0) { $1 == "\n" ? $0 + 1 : $0 }
         guard lines >= terminalRows, !buffer.isEmpty else { console.out(buffer); return status }
         let command = environment["PAGER"].flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 } ?? "less -R"
-        let pager = Process()
-        pager.executableURL = URL(fileURLWithPath: "/bin/sh")
-        pager.arguments = ["-c", command]
         var env = environment
         if env["LESS"] == nil { env["LESS"] = "FRX" }
-        pager.environment = env
-        let pipe = Pipe()
-        pager.standardInput = pipe
-        do { try pager.run() } catch { console.out(buffer); return status }
-        // A pager quit early (q) closes the pipe: the rest is dropped quietly.
-        Console.writeAll(pipe.fileHandleForWriting.fileDescriptor, buffer)
-        try? pipe.fileHandleForWriting.close()
-        pager.waitUntilExit()
+        if !Pager.run(command, input: buffer, environment: env) { console.out(buffer) }
         return status
     }
 
@@ -329,5 +319,60 @@ enum JSONText {
             }
         }
         out += "\""
+    }
+}
+
+/// Runs a pager as git does. Foundation's `Process` starts a child in a
+/// process group of its own: not the terminal's foreground group, so
+/// `less` was stopped (SIGTTIN) the moment it read a key, the screen stayed
+/// blank, and `q` did nothing. Here the pager is spawned in margin's own
+/// process group, which the shell made the foreground one; margin writes
+/// the text into its standard input and waits for it. While it runs,
+/// Ctrl-C and Ctrl-\ are the pager's (less takes them; margin ignores them,
+/// and the pager gets the default handlers back), and a pager quit early
+/// (q) closes the pipe: the rest is dropped, and margin's exit status is
+/// the command's.
+enum Pager {
+    /// False when the pager could not be started (the caller prints the
+    /// text itself).
+    static func run(_ command: String, input: String, environment: [String: String]) -> Bool {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { return false }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_addclose(&actions, fds[0])
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t(), mask = sigset_t()
+        sigemptyset(&defaults); sigemptyset(&mask)
+        for s in [SIGINT, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        // No POSIX_SPAWN_SETPGROUP: the pager stays in the foreground group.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        func copy(_ s: String) -> UnsafeMutablePointer<CChar>? { s.withCString { strdup($0) } }
+        // A simple command (no pipe, list or redirection) is exec'd by the
+        // shell, so that no shell stands between margin and the pager: a
+        // shell waiting for it would take Ctrl-C and die, leaving the
+        // pager without its parent.
+        let simple = !command.contains { "|&;<>()`$\n".contains($0) }
+        let argv = ["/bin/sh", "-c", simple ? "exec " + command : command].map(copy) + [nil]
+        let envp = environment.map { copy("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in argv + envp { free(p) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
+        close(fds[0])
+        guard spawned == 0 else { close(fds[1]); return false }
+        let previousInterrupt = signal(SIGINT, SIG_IGN), previousQuit = signal(SIGQUIT, SIG_IGN)
+        defer { signal(SIGINT, previousInterrupt); signal(SIGQUIT, previousQuit) }
+        Console.writeAll(fds[1], input)
+        close(fds[1])
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return true
     }
 }

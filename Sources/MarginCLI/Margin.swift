@@ -24,7 +24,7 @@ public enum ExitCode {
 enum Margin {
     static let commands: [any Command.Type] = [
         InitCommand.self, ImportCommand.self, ListCommand.self, ShowCommand.self, SearchCommand.self,
-        AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, RecodeCommand.self, DeleteCommand.self, UndoCommand.self, SuggestCommand.self,
+        AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, RecodeCommand.self, DeleteCommand.self, UndoCommand.self, RedoCommand.self, SuggestCommand.self,
         ReviewCommand.self, DoneCommand.self, BlindCommand.self, AgreeCommand.self, CompareCommand.self, AdjudicateCommand.self, TableCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
         DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self,
         PeersCommand.self, SecretCommand.self, CheckCommand.self,

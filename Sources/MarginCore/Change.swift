@@ -193,6 +193,8 @@ public enum FieldSchema {
         "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, "deleted": .flag,
         // Schema 4: words that suggest the code (`margin suggest`), comma-separated.
         "triggers": .text,
+        // Schema 5: what the code's values are, `number` or `text`.
+        "value_type": .text,
     ]
     public static let conflictFields: [String: ValueType] = [
         "resolution": .text, "comment": .text, "resolver": .text,

@@ -84,6 +84,8 @@ public enum ChangeRules {
             do { try Store.checkColour(text) } catch { return MarginError.message(for: error) }
         case (.code, "name"):
             do { try Store.checkCodeName(text) } catch { return MarginError.message(for: error) }
+        case (.code, "value_type"):
+            guard Store.valueTypes.contains(text) else { return "unknown value type '\(Printable.line(text))' (number or text)" }
         case (.conflict, "resolution"):
             guard ["winner", "other", "value"].contains(text) else { return "unknown resolution '\(Printable.line(text))'" }
         default: break

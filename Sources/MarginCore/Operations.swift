@@ -41,19 +41,14 @@ extension Store {
         Array(SHA256.hash(normalizedBody).prefix(16)).hex
     }
 
-    /// A new annotation id: 16 bits of the creation time (in units of
-    /// 1.024 s, wrapping every 18.6 hours), then 112 random bits, in hex.
-    /// Ids made one after another share or follow their neighbours' first
-    /// four digits, so the changes of a sync, which come in time order,
-    /// insert near one another in every index that leads with the id, not
-    /// at places scattered over all of it. The first ten digits, which the
-    /// CLI shows, still hold 24 random bits, so shown ids stay distinct.
+    /// A new annotation id: 128 random bits, in hex. People type ids by
+    /// prefix, as in git, so the first digits must tell ids apart: an
+    /// earlier form began with a time bucket, and every annotation of one
+    /// sitting began with the same four digits. Locality in the store comes
+    /// from the local integer keys (`entities`), numbered in arrival order,
+    /// which the log is keyed by. `milliseconds` is kept for callers.
     public static func newAnnotationID(milliseconds: Int64) -> String {
-        let bucket = UInt16(truncatingIfNeeded: max(0, milliseconds) >> 10)
-        var bytes = randomBytes(16)
-        bytes[0] = UInt8(bucket >> 8)
-        bytes[1] = UInt8(bucket & 0xff)
-        return bytes.hex
+        randomBytes(16).hex
     }
 
     public static func randomEntityID() -> String { randomBytes(16).hex }
@@ -333,6 +328,11 @@ extension Store {
     func edit(annotation id: String, _ e: AnnotationEdit, anyLayer: Bool) throws {
         let a = try requireLiveAnnotation(id)
         if !anyLayer { try requireOwnCoding(a, "editing") }
+        // The value, as it will be, against the code, as it will be.
+        if e.value != nil || e.code != nil {
+            let value = e.value ?? a.value, code = e.code ?? a.code
+            if !anyLayer { try requireValue(value ?? nil, fits: code ?? nil) }
+        }
         if case .some(.some(let code)) = e.code { try requireLiveCode(code) }
         if case .some(.some(let value)) = e.value { try TextRules.requireText(value, what: "the value") }
         if case .some(.some(let note)) = e.note { try TextRules.requireText(note, what: "the note") }
@@ -489,7 +489,9 @@ extension Store {
     /// Adds a code. Its id comes from its first name, so the same codebook
     /// loaded on two nodes independently gives the same ids.
     @discardableResult
-    public func addCode(name rawName: String, description: String?, colour: String?, parent: String?, triggers: String? = nil) throws -> String {
+    public func addCode(name rawName: String, description: String?, colour: String?, parent: String?, triggers: String? = nil,
+                        valueType: String? = nil) throws -> String {
+        if let valueType { try Store.checkValueType(valueType) }
         let name = TextNormalization.nfc(rawName.trimmingCharacters(in: .whitespaces))
         try Store.checkCodeName(name)
         if let colour { try Store.checkColour(colour) }
@@ -509,8 +511,44 @@ extension Store {
                 try TextRules.requireLine(t, what: "the trigger words")
                 try set(.code, id, "triggers", .text(TextNormalization.nfc(t)))
             }
+            if let valueType { try set(.code, id, "value_type", .text(valueType)) }
         }
         return id
+    }
+
+    /// The value types a code may declare (schema 5).
+    public static let valueTypes: Set<String> = ["number", "text"]
+
+    static func checkValueType(_ t: String) throws {
+        guard valueTypes.contains(t) else { throw MarginError.invalid("a value type is number or text, not '\(Printable.line(t))'") }
+    }
+
+    /// The value type a code declares, if any.
+    public func valueType(of code: String) throws -> String? {
+        try winner(.code, code, "value_type")?.value.string
+    }
+
+    /// A number as a value: Arabic digits, with `,` grouping thousands and
+    /// a decimal point allowed, an optional sign, and an optional 萬/万
+    /// (10,000) or 億/亿 (100,000,000) after: 38, 1,500, 1.2, 1.2萬.
+    public static func isNumber(_ value: String) -> Bool {
+        var s = Substring(value.trimmingCharacters(in: .whitespaces))
+        if let last = s.last, "萬万億亿".contains(last) { s = s.dropLast() }
+        if let first = s.first, first == "-" || first == "+" { s = s.dropFirst() }
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let whole = parts.first, !whole.isEmpty else { return false }
+        if parts.count == 2 { guard !parts[1].isEmpty, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }) else { return false } }
+        let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+        guard groups.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return false }
+        if groups.count > 1 { return groups[0].count <= 3 && groups.dropFirst().allSatisfy { $0.count == 3 } }
+        return true
+    }
+
+    /// Fails when `value` does not fit the type `code` declares.
+    public func requireValue(_ value: String?, fits code: String?) throws {
+        guard let value, !value.isEmpty, let code, try valueType(of: code) == "number", !Store.isNumber(value) else { return }
+        let name = try winner(.code, code, "name")?.value.string ?? code
+        throw MarginError.invalid("the code \(Printable.line(name)) takes a number as its value (38, 1,500, 1.2, 1.2萬), not '\(Printable.line(value))'")
     }
 
     /// How deep the code tree may grow by this node's own writes (a root
@@ -550,8 +588,11 @@ extension Store {
     }
 
     /// `triggers`: the code's trigger words for `suggest` (empty clears them).
-    public func describeCode(_ id: String, description: String?, colour: String??, parent: String??, triggers: String? = nil) throws {
+    /// `valueType`: number or text; empty clears it.
+    public func describeCode(_ id: String, description: String?, colour: String??, parent: String??, triggers: String? = nil,
+                             valueType: String? = nil) throws {
         try requireLiveCode(id)
+        if let valueType, !valueType.isEmpty { try Store.checkValueType(valueType) }
         if case .some(.some(let c)) = colour { try Store.checkColour(c) }
         if case .some(.some(let p)) = parent {
             try requireLiveCode(p)
@@ -572,6 +613,7 @@ extension Store {
                 if !t.isEmpty { try TextRules.requireLine(t, what: "the trigger words") }
                 try set(.code, id, "triggers", t.isEmpty ? .null : .text(TextNormalization.nfc(t)))
             }
+            if let valueType { try set(.code, id, "value_type", valueType.isEmpty ? .null : .text(valueType)) }
         }
     }
 
@@ -597,7 +639,8 @@ extension Store {
     /// Imports a codebook: TSV or CSV (RFC 4180 quoting) with the columns
     /// NAME, PARENT, COLOUR, DESCRIPTION, TRIGGERS (only NAME needed). The separator
     /// is the first line's: a tab if it has one, else a comma. A first row
-    /// whose first cell is `name` or `code` is a header and skipped; lines
+    /// whose first cell is `name` or `code` is a header: it maps the columns
+    /// by name (in any order; an unknown name is an error). Lines
     /// starting with # are comments. A parent must come before its children.
     public func importCodebook(_ text: String) throws -> (added: Int, existing: Int) {
         var added = 0, existing = 0
@@ -621,25 +664,42 @@ extension Store {
         let firstLine = text.split(separator: "\n").first { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? ""
         let separator: Character = firstLine.contains("\t") || !firstLine.contains(",") ? "\t" : ","
         let rows = try DelimitedText.rows(text, separator: separator)
+        // Columns by position, unless a header row names them.
+        let columns = ["name", "parent", "colour", "description", "triggers", "value_type"]
+        var position = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
         try write {
             var first = true
             for (n, row) in rows {
                 let cols = row.map { $0.trimmingCharacters(in: .whitespaces) }
                 if cols.allSatisfy(\.isEmpty) || (cols.first?.hasPrefix("#") ?? false) { continue }
                 defer { first = false }
-                if first, ["name", "code"].contains(cols[0].lowercased()) { continue }
-                let name = cols[0]
+                if first, ["name", "code"].contains(cols[0].lowercased()) {
+                    position = [:]
+                    for (i, raw) in cols.enumerated() {
+                        let h = raw.lowercased()
+                        let column = h == "code" ? "name" : h == "color" ? "colour" : h
+                        guard columns.contains(column) else {
+                            throw MarginError.invalid("codebook line \(n): unknown column '\(raw)' (name, parent, colour, description, triggers, value_type)")
+                        }
+                        guard position[column] == nil else { throw MarginError.invalid("codebook line \(n): column '\(raw)' is named twice") }
+                        position[column] = i
+                    }
+                    continue
+                }
+                func cell(_ column: String) -> String? {
+                    guard let i = position[column], i < cols.count, !cols[i].isEmpty else { return nil }
+                    return cols[i]
+                }
+                guard let name = cell("name") else { continue }
                 do {
                     if try liveCodeID(named: name) != nil { existing += 1; continue }
                     var parent: String?
-                    if cols.count > 1, !cols[1].isEmpty {
-                        guard let p = try liveCodeID(named: cols[1]) else { throw MarginError.notFound("unknown parent code '\(cols[1])'") }
+                    if let given = cell("parent") {
+                        guard let p = try liveCodeID(named: given) else { throw MarginError.notFound("unknown parent code '\(given)'") }
                         parent = p
                     }
-                    let colour = cols.count > 2 && !cols[2].isEmpty ? cols[2] : nil
-                    let description = cols.count > 3 && !cols[3].isEmpty ? cols[3] : nil
-                    let triggers = cols.count > 4 && !cols[4].isEmpty ? cols[4] : nil
-                    try addCode(name: name, description: description, colour: colour, parent: parent, triggers: triggers)
+                    let colour = cell("colour"), description = cell("description"), triggers = cell("triggers")
+                    try addCode(name: name, description: description, colour: colour, parent: parent, triggers: triggers, valueType: cell("value_type"))
                     added += 1
                 } catch {
                     throw MarginError.invalid("codebook line \(n): \(MarginError.message(for: error))")

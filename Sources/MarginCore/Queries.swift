@@ -152,6 +152,12 @@ extension Store {
         /// Only this author's annotations are counted and filtered on
         /// (blind coding).
         public var onlyAuthor: String?
+        /// Metadata filters: the place, source or report author contains
+        /// the text (either script); published on or after `since`, on or
+        /// before `until` (dates as the importer stores them, YYYY-MM-DD…;
+        /// a shorter `until` such as 2022-11 takes the whole month).
+        public var place: String?, source: String?, reportAuthor: String?
+        public var since: String?, until: String?
         public init(code: String? = nil, status: ReviewStatus? = nil, text: String? = nil, limit: Int? = nil) {
             self.code = code; self.status = status; self.text = text; self.limit = limit
         }
@@ -190,6 +196,19 @@ extension Store {
         }
         if filter.code != nil || filter.status != nil {
             conditions.append("EXISTS (SELECT 1 FROM annotations a WHERE \(annotationConditions.joined(separator: " AND ")))")
+        }
+        if let since = filter.since { conditions.append("r.published >= ?"); values.append(.text(since)) }
+        if let until = filter.until { conditions.append("substr(r.published, 1, \(until.utf8.count)) <= ?"); values.append(.text(until)) }
+        let metadata = [("place", filter.place), ("source", filter.source), ("author", filter.reportAuthor)].compactMap { f, v in v.map { (f, ScriptFolding.fold($0)) } }
+        if !metadata.isEmpty {
+            var ids: [String] = []
+            let sql = "SELECT id, \(metadata.map(\.0).joined(separator: ", ")) FROM records WHERE deleted = 0 AND typeof(body) = 'text'"
+            for row in try db.rows(sql) {
+                let matches = metadata.enumerated().allSatisfy { i, m in row[i + 1].string.map { ScriptFolding.fold($0).contains(m.1) } ?? false }
+                if matches, let id = row[0].string { ids.append(id) }
+            }
+            conditions.append("r.id IN (SELECT value FROM json_each(?))")
+            values.append(.text(jsonArray(ids)))
         }
         if let text = filter.text {
             var ids: [String] = []
@@ -537,6 +556,8 @@ extension Store {
         public var open: Int
         public var accepted: Int
         public var rejected: Int
+        /// Suggestions (`margin suggest`) not yet accepted or rejected.
+        public var suggested: Int
         public var changes: Int
         public var ownChanges: Int
         public var openConflicts: Int
@@ -553,6 +574,7 @@ extension Store {
             open: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'open'"),
             accepted: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'accepted'"),
             rejected: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'rejected'"),
+            suggested: try count("SELECT count(*) \(live) AND a.status = 'suggested'"),
             changes: try count("SELECT coalesce(sum(seq), 0) FROM heads"),
             ownChanges: Int(try head(of: node.id)),
             openConflicts: try conflicts(includeResolved: false).count)

@@ -175,11 +175,21 @@ enum Schema {
         },
         { db in
             // File version 7 (data schema 5): the coders who marked each
-            // record done (`done.<coder>` fields), and this node's own
-            // settings that never sync (blind coding).
+            // record done (`done.<coder>` fields), this node's own settings
+            // that never sync (blind coding), and its writes, newest last,
+            // for `undo --last N` and `redo` (the last one, if any, from
+            // the single `last_write` kept before).
             try db.execute("""
             CREATE TABLE record_done(record TEXT NOT NULL, coder TEXT NOT NULL, PRIMARY KEY(record, coder)) WITHOUT ROWID;
             CREATE TABLE local_settings(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+            CREATE TABLE write_history(
+                n INTEGER PRIMARY KEY, origin TEXT NOT NULL, first INTEGER NOT NULL, last INTEGER NOT NULL,
+                undone INTEGER NOT NULL DEFAULT 0, undo_first INTEGER, undo_last INTEGER);
+            INSERT INTO write_history(origin, first, last)
+                SELECT substr(value, 1, instr(value, ':') - 1),
+                       CAST(substr(value, instr(value, ':') + 1, instr(substr(value, instr(value, ':') + 1), ':') - 1) AS INTEGER),
+                       CAST(substr(substr(value, instr(value, ':') + 1), instr(substr(value, instr(value, ':') + 1), ':') + 1) AS INTEGER)
+                FROM meta WHERE key = 'last_write' AND value LIKE '%:%:%';
             """)
         },
     ]
@@ -189,7 +199,8 @@ enum Schema {
     /// The version of the data model peers exchange (fields, kinds, rules),
     /// bumped whenever a receiver would judge a change differently: 4 added
     /// the `suggested` status, the code field `triggers` and the 256-colour
-    /// palette names, 5 the record fields `done.<coder>` (PROTOCOL.md §1). Data of an older version is valid in
+    /// palette names, 5 the record fields `done.<coder>` and the code field
+    /// `value_type` (PROTOCOL.md §1). Data of an older version is valid in
     /// a newer one, so a store takes an older bundle; peers sync only at
     /// the same version.
     static let dataVersion = 5

@@ -90,6 +90,11 @@ public final class Store {
     /// Whether the write under way gives nested writes savepoints, and the
     /// error of a nested write that failed after writing (see `write`).
     var isolatesNestedWrites = false
+    /// False while `undoLast` and `redo` write: their writes are not steps
+    /// of their own to undo.
+    var recordsHistory = true
+    /// The range of this node's changes the last write made (this process).
+    var lastWriteRange: (Int64, Int64)?
     var failedNestedWrite: (any Error)?
     /// See `scalarText(of:)`.
     var lastBodyText: ScalarText?
@@ -283,7 +288,8 @@ public final class Store {
                 if keepsHeads {
                     // What this write added to this node's history, for `undo --last`.
                     if let before = headAtStart, let now = pendingHeads?.head(node.id), now > before {
-                        try setMeta("last_write", .text("\(node.id):\(before + 1):\(now)"))
+                        lastWriteRange = (before + 1, now)
+                        if recordsHistory { try recordWrite(from: before + 1, to: now) }
                     }
                     for (origin, seq) in (pendingHeads?.all ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
                 }

@@ -64,6 +64,20 @@ extension Store {
         }
     }
 
+    /// This coder's live annotation of `record` with the same code and span
+    /// (or the same tag: code and no span), if any: the same coding twice,
+    /// which the CLI refuses unless asked (`--again`).
+    public func sameCoding(record: String, code: String, span: SpanRequest?) throws -> Annotation? {
+        var located: Span?
+        if let span {
+            guard let body = try winner(.record, record, "body")?.value.string else { return nil }
+            located = try Store.locate(span, in: scalarText(of: body))
+        }
+        return try annotations(record: record).first {
+            $0.layer == node.name && $0.code == code && $0.span?.start == located?.start && $0.span?.end == located?.end
+        }
+    }
+
     // MARK: - Done marks
 
     /// Marks a record as coded by this node's coder (`done` true), or takes

@@ -18,12 +18,83 @@ extension Store {
         return id
     }
 
-    /// This node's changes of its last write (`write` notes them).
+    /// How many writes `undo --last N` can reach back.
+    static let historyLength = 1000
+
+    /// Notes a write of this node's (`write` calls it): a new step to undo,
+    /// after which nothing undone can be redone.
+    func recordWrite(from first: Int64, to last: Int64) throws {
+        try db.run("DELETE FROM write_history WHERE undone = 1")
+        try db.run("INSERT INTO write_history(origin, first, last) VALUES(?, ?, ?)", .text(node.id), .integer(first), .integer(last))
+        try db.run("DELETE FROM write_history WHERE n <= (SELECT max(n) FROM write_history) - ?", .integer(Int64(Store.historyLength)))
+    }
+
+    /// This node's changes of its last write not undone.
     public func lastWrite() throws -> [ChangeID] {
-        guard let text = try db.scalar("SELECT value FROM meta WHERE key = 'last_write'").string else { return [] }
-        let parts = text.split(separator: ":").map(String.init)
-        guard parts.count == 3, let from = Int64(parts[1]), let to = Int64(parts[2]), from <= to else { return [] }
-        return (from...to).map { ChangeID(origin: parts[0], seq: $0) }
+        try writesToUndo(1).first ?? []
+    }
+
+    /// The last `count` writes of this node not undone, newest first.
+    func writesToUndo(_ count: Int) throws -> [[ChangeID]] {
+        try db.rows("SELECT origin, first, last FROM write_history WHERE undone = 0 AND origin = ? ORDER BY n DESC LIMIT ?",
+                    .text(node.id), .integer(Int64(count))).compactMap { row in
+            guard let origin = row[0].string, let first = row[1].int, let last = row[2].int, first <= last else { return nil }
+            return (first...last).map { ChangeID(origin: origin, seq: $0) }
+        }
+    }
+
+    /// Undoes this node's last `steps` writes, newest first, in one write;
+    /// each can be redone (`redo`) until a new write is made. Returns the
+    /// changes undone and the fields written.
+    public func undoLast(_ steps: Int) throws -> (changes: Int, fields: Int) {
+        guard steps >= 1 else { throw MarginError.invalid("the number of steps to undo must be at least 1") }
+        let rows = try db.rows("SELECT n, origin, first, last FROM write_history WHERE undone = 0 AND origin = ? ORDER BY n DESC LIMIT ?",
+                               .text(node.id), .integer(Int64(steps)))
+        guard !rows.isEmpty else { throw MarginError.invalid("this store has no write of its own to undo") }
+        guard rows.count == steps else {
+            throw MarginError.invalid("this store has \(rows.count) write\(rows.count == 1 ? "" : "s") of its own to undo, not \(steps); nothing was undone")
+        }
+        var changes = 0, fields = 0
+        recordsHistory = false
+        defer { recordsHistory = true }
+        try write {
+            for row in rows {
+                guard let n = row[0].int, let origin = row[1].string, let first = row[2].int, let last = row[3].int else { continue }
+                let before = try head(of: node.id)
+                fields += try undo((first...last).map { ChangeID(origin: origin, seq: $0) })
+                changes += Int(last - first + 1)
+                let after = try head(of: node.id)
+                try db.run("UPDATE write_history SET undone = 1, undo_first = ?, undo_last = ? WHERE n = ?",
+                           after > before ? .integer(before + 1) : .null, after > before ? .integer(after) : .null, .integer(n))
+            }
+        }
+        return (changes, fields)
+    }
+
+    /// Redoes the last `steps` writes `undoLast` undid, the most recently
+    /// undone first, by undoing their undo. One write.
+    public func redo(_ steps: Int) throws -> (changes: Int, fields: Int) {
+        guard steps >= 1 else { throw MarginError.invalid("the number of steps to redo must be at least 1") }
+        let rows = try db.rows("SELECT n, undo_first, undo_last FROM write_history WHERE undone = 1 AND origin = ? ORDER BY undo_last DESC, n ASC LIMIT ?",
+                               .text(node.id), .integer(Int64(steps)))
+        guard !rows.isEmpty else { throw MarginError.invalid("nothing to redo: no undo since this store's last write") }
+        guard rows.count == steps else {
+            throw MarginError.invalid("there \(rows.count == 1 ? "is" : "are") \(rows.count) undone write\(rows.count == 1 ? "" : "s") to redo, not \(steps); nothing was redone")
+        }
+        var changes = 0, fields = 0
+        recordsHistory = false
+        defer { recordsHistory = true }
+        try write {
+            for row in rows {
+                guard let n = row[0].int else { continue }
+                if let first = row[1].int, let last = row[2].int, first <= last {
+                    fields += try undo((first...last).map { ChangeID(origin: node.id, seq: $0) })
+                    changes += Int(last - first + 1)
+                }
+                try db.run("UPDATE write_history SET undone = 0, undo_first = NULL, undo_last = NULL WHERE n = ?", .integer(n))
+            }
+        }
+        return (changes, fields)
     }
 
     /// Undoes changes by writing their inverse as new changes, which sync

@@ -377,7 +377,7 @@ let (_, rowsFloorSeconds) = try time {
     let perAnnotation = Int(changesPerAnnotation.rounded())
     let hash = [UInt8](repeating: 0xab, count: 32)
     var seq: Int64 = 0
-    // Ids made as the store makes them (a time bucket, then random bytes).
+    // Ids made as the store makes them (random bytes).
     let now = Int64(Date().timeIntervalSince1970 * 1000)
     try plainAnnotationRows(rowsFloor, annotationsN, id: { _ in Store.newAnnotationID(milliseconds: now) }) { i, id in
         try entity.run([.text(id)])

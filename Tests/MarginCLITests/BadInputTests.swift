@@ -1,6 +1,6 @@
 import Foundation
 @testable import MarginCLI
-import MarginCore
+@testable import MarginCore
 import XCTest
 
 /// Each bad input: one clear line on stderr, exit 1, nothing changed.
@@ -105,7 +105,7 @@ final class BadInputTests: OneReportTestCase {
         }
 
         let s = try Store(directory: cwd + "/.margin")
-        try s.db.setUserVersion(7)
+        try s.db.setUserVersion(Schema.fileVersion + 1)
         s.db.close()
         let newer = margin("list")
         XCTAssertEqual(newer.code, 1)

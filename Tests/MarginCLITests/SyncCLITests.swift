@@ -26,8 +26,14 @@ final class SyncCLITests: CLITestCase {
         XCTAssertEqual(r.code, 0, r.err)
         let annotation = try XCTUnwrap(r.out.split(separator: " ").dropFirst().first.map(String.init))
         XCTAssertEqual(try binary(["sync", "127.0.0.1:\(port)"], in: bob).code, 0)
-        XCTAssertEqual(try binary(["edit", annotation, "--value", "210"], in: alice).code, 0)
-        XCTAssertEqual(try binary(["edit", annotation, "--value", "212人"], in: bob).code, 0)
+        // bob's figure is his coding: alice may not change it, but both
+        // may set the report's place, which they do at once.
+        let refused = try binary(["edit", annotation, "--value", "210"], in: alice)
+        XCTAssertEqual(refused.code, 1)
+        XCTAssertTrue(refused.err.contains("bob's coding"), refused.err)
+        let rid = String(record.prefix(8))
+        XCTAssertEqual(try binary(["edit", rid, "--place", "瑪多縣花石峽鎮"], in: alice).code, 0)
+        XCTAssertEqual(try binary(["edit", rid, "--place", "果洛州瑪多縣"], in: bob).code, 0)
         r = try binary(["sync", "127.0.0.1:\(port)"], in: bob)
         XCTAssertTrue(r.out.contains("1 new conflict"), r.out)
 
@@ -35,9 +41,9 @@ final class SyncCLITests: CLITestCase {
         XCTAssertEqual(listA.out, listB.out, "the same conflict on both nodes")
         let conflict = try XCTUnwrap(listB.out.split(separator: " ").first.map(String.init))
         let shown = try binary(["conflicts", "show", conflict], in: bob)
-        XCTAssertTrue(shown.out.contains("210") && shown.out.contains("212人"), shown.out)
+        XCTAssertTrue(shown.out.contains("瑪多縣花石峽鎮") && shown.out.contains("果洛州瑪多縣"), shown.out)
         XCTAssertTrue(shown.out.contains("by alice") && shown.out.contains("by bob"), shown.out)
-        r = try binary(["resolve", conflict, "--value", "212", "--comment", "the report says 212"], in: bob)
+        r = try binary(["resolve", conflict, "--value", "瑪多縣", "--comment", "the county, as the report names it"], in: bob)
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertEqual(try binary(["sync", "127.0.0.1:\(port)"], in: bob).code, 0)
         XCTAssertTrue(try binary(["conflicts"], in: alice).err.contains("no open conflicts"))

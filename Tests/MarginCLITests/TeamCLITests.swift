@@ -425,7 +425,11 @@ final class TeamSeedTests: CLITestCase {
             XCTAssertEqual(margin("--store", store, "import", "--quiet", CLITestCase.seeds.path).code, 0)
             // Each takes margin's suggestions as their own coding, one with a fallback code.
             XCTAssertEqual(marginArgs(["--store", store, "suggest", "--all"] + (name == "bob" ? ["--code", "volunteers"] : [])).code, 0)
-            XCTAssertEqual(margin("--store", store, "review", "--reopen", "--status", "suggested", "--yes").code, 0)
+            XCTAssertEqual(margin("--store", store, "review", "--accept", "--status", "suggested", "--with-code", "volunteers", "--yes").code, 0)
+            let seeded = margin("--store", store, "list", "--json").out.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String
+            }
+            XCTAssertEqual(marginArgs(["--store", store, "done"] + seeded).code, 0)
         }
         let bundle = dir.appendingPathComponent("bob.bundle").path
         XCTAssertEqual(margin("--store", bob, "export", "--log", "-o", bundle).code, 0)

@@ -90,9 +90,10 @@ final class UsageRulesTests: OneReportTestCase {
         let ann = margin("annotate", record, "--code", "party-members", "--quote", "网格员", "--occurrence", "1")
         XCTAssertEqual(ann.code, 0, ann.err)
         let aid = try XCTUnwrap(firstID(ann.out, after: "annotated"))
-        // A second store with the same history, edited concurrently.
+        // A second store of the same coder (her other laptop), with the same
+        // history, edited concurrently.
         let bob = dir.appendingPathComponent("bob").path
-        XCTAssertEqual(margin("init", "--store", bob, "--from", dir.appendingPathComponent(".margin").path).code, 0)
+        XCTAssertEqual(margin("init", "--store", bob, "--name", "t", "--from", dir.appendingPathComponent(".margin").path).code, 0)
         XCTAssertEqual(margin("edit", aid, "--note", long1).code, 0)
         XCTAssertEqual(margin("--store", bob, "edit", aid, "--note", long2).code, 0)
         let bundle = dir.appendingPathComponent("bob.bundle").path

@@ -40,9 +40,12 @@ struct AnnotateCommand: Command {
       --range S..E      offsets instead of a quote
       --value V         an extracted value, e.g. the figure 159
       --note N          a note
+      --again           code the same span with the same code a second time
+                        (refused otherwise: you coded it already)
     """
-    var record: String, code: String, span: SpanRequest, value: String?, note: String?
+    var record: String, code: String, span: SpanRequest, value: String?, note: String?, again: Bool
     init(_ args: inout Arguments) throws {
+        again = args.flag("--again")
         guard let c = try args.option("--code") else { throw UsageError("missing --code CODE") }
         code = c
         guard let s = try parseSpan(&args) else { throw UsageError("missing --quote TEXT or --range START..END") }
@@ -56,7 +59,12 @@ struct AnnotateCommand: Command {
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         let rid = try store.resolve(record, kind: .record)
-        let id = try store.annotate(record: rid, code: try store.resolveCode(code), span: span, value: value, note: note)
+        let codeID = try store.resolveCode(code)
+        if !again, let same = try store.sameCoding(record: rid, code: codeID, span: span) {
+            throw MarginError.invalid("you coded this span with \(Format.safe(same.codeName ?? code)) already (annotation \(Format.id(same.id))); --again codes it a second time")
+        }
+        try store.requireValue(value, fits: codeID)
+        let id = try store.annotate(record: rid, code: codeID, span: span, value: value, note: note)
         if let a = try store.annotation(id) { context.print("annotated " + AnnotationLine.render(a, withRecord: false)) }
         return ExitCode.success
     }
@@ -72,9 +80,12 @@ struct TagCommand: Command {
     options:
       --value V   an extracted value
       --note N    a note
+      --again     tag the record with the same code a second time (refused
+                  otherwise: you tagged it already)
     """
-    var record: String, code: String, value: String?, note: String?
+    var record: String, code: String, value: String?, note: String?, again: Bool
     init(_ args: inout Arguments) throws {
+        again = args.flag("--again")
         value = try args.option("--value")
         note = try args.option("--note")
         if note?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty == true { throw UsageError("the note is empty") }
@@ -84,8 +95,12 @@ struct TagCommand: Command {
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let id = try store.annotate(record: try store.resolve(record, kind: .record), code: try store.resolveCode(code),
-                                    span: nil, value: value, note: note)
+        let rid = try store.resolve(record, kind: .record), codeID = try store.resolveCode(code)
+        if !again, let same = try store.sameCoding(record: rid, code: codeID, span: nil) {
+            throw MarginError.invalid("you tagged this record with \(Format.safe(same.codeName ?? code)) already (annotation \(Format.id(same.id))); --again tags it a second time")
+        }
+        try store.requireValue(value, fits: codeID)
+        let id = try store.annotate(record: rid, code: codeID, span: nil, value: value, note: note)
         context.print("tagged \(Format.id(id))")
         return ExitCode.success
     }
@@ -254,8 +269,9 @@ struct ReviewCommand: Command {
     terminal each answer is one key:
       annotation: a accept, r reject (asks a comment), o reopen, c recode,
                   v edit the value, s skip, b back, q quit (also Ctrl-C)
-      conflict:   w keep the winner, o keep the other, e enter a value,
-                  s skip, b back, q quit
+      conflict:   w keep the winner, o keep the other, e enter a value
+                  (each asks an optional comment), s skip, b back, q quit;
+                  shown with the annotation's span in its text
     Every decision is written at once; quitting loses nothing. When input
     is not a terminal, one command a line (`r too vague`, `c cadres`,
     `v 38`, `e 38`).

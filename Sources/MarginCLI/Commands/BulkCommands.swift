@@ -102,8 +102,8 @@ struct RecodeCommand: Command {
 
 struct UndoCommand: Command {
     static let name = "undo"
-    static let summary = "Undo a logged change, or this store's last write, with new changes that sync"
-    static let usage = "margin undo CHANGE... | margin undo --last"
+    static let summary = "Undo logged changes, or this store's last writes, with new changes that sync"
+    static let usage = "margin undo CHANGE... | margin undo --last [N]"
     static let details = """
     Writes the inverse of the changes as new changes: nothing leaves the log,
     and the undo syncs like any edit. An annotation, record or code the
@@ -115,23 +115,59 @@ struct UndoCommand: Command {
     CHANGE is ORIGIN:SEQ as `margin log` shows it (any unique prefix of the
     node id). --last undoes this store's last write: the changes of the last
     command that wrote, or of its last step for commands that write in steps
-    (an import of many files writes 256 at a time). Undoing --last twice
-    redoes.
+    (an import of many files writes 256 at a time). --last N undoes the last
+    N writes, newest first, in one write; `margin undo --last` again goes
+    further back. `margin redo` redoes what was undone, until a new write.
+
+    options:
+      --last [N]   this store's last write, or its last N writes
     """
-    var changes: [String], last: Bool
+    var changes: [String], last: Int?
     init(_ args: inout Arguments) throws {
-        last = args.flag("--last")
+        last = try args.countFlag("--last")
         changes = args.remaining()
-        if last == !changes.isEmpty { throw UsageError(last ? "give CHANGE ids or --last, not both" : "give CHANGE ids or --last") }
+        if (last != nil) == !changes.isEmpty { throw UsageError(last != nil ? "give CHANGE ids or --last, not both" : "give CHANGE ids or --last") }
     }
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         try store.requireWritable()
-        let ids = last ? try store.lastWrite() : try changes.map { try store.resolveChange($0) }
-        guard !ids.isEmpty else { throw MarginError.invalid("this store has no write of its own to undo") }
+        if let last {
+            let (changes, fields) = try store.undoLast(last)
+            context.print("undid \(last == 1 ? "the last write" : "the last \(last) writes") (\(changes) change\(changes == 1 ? "" : "s"), \(fields) field\(fields == 1 ? "" : "s") written); `margin redo` redoes")
+            return ExitCode.success
+        }
+        let ids = try changes.map { try store.resolveChange($0) }
         let n = try store.undo(ids)
-        context.print("undid \(ids.count) change\(ids.count == 1 ? "" : "s") (\(n) field\(n == 1 ? "" : "s") written); `margin undo --last` redoes")
+        context.print("undid \(ids.count) change\(ids.count == 1 ? "" : "s") (\(n) field\(n == 1 ? "" : "s") written)")
+        return ExitCode.success
+    }
+}
+
+struct RedoCommand: Command {
+    static let name = "redo"
+    static let summary = "Redo what `margin undo --last` undid"
+    static let usage = "margin redo [N]"
+    static let details = """
+    Redoes the last write `margin undo --last` undid (or the last N), by
+    undoing the undo: new changes that sync. A new write of this store
+    ends what can be redone.
+    """
+    var steps: Int
+    init(_ args: inout Arguments) throws {
+        steps = 1
+        if let n = args.positional() {
+            guard let s = Int(n), s >= 1 else { throw UsageError("margin redo takes a number of writes of at least 1, not '\(n)'") }
+            steps = s
+        }
+        try args.finish()
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        try store.requireWritable()
+        let (changes, fields) = try store.redo(steps)
+        context.print("redid \(steps == 1 ? "the last undone write" : "the last \(steps) undone writes") (\(changes) change\(changes == 1 ? "" : "s") undone, \(fields) field\(fields == 1 ? "" : "s") written)")
         return ExitCode.success
     }
 }

@@ -10,15 +10,18 @@ struct CodesCommand: Command {
       margin codes list [--json]
           the codebook as a tree, with the number of annotations per code
       margin codes add NAME [--description D] [--colour C] [--parent CODE] [--triggers "党员, 黨員"]
+                            [--value-type number|text]
       margin codes rename CODE NEW-NAME
       margin codes describe CODE [--description D] [--colour C|--no-colour]
                                  [--parent CODE|--no-parent] [--triggers WORDS]
+                                 [--value-type number|text|none]
       margin codes merge CODE INTO-CODE
           recode CODE's annotations as INTO-CODE; CODE is retired
       margin codes import FILE
           TSV or CSV, one code a row: NAME, PARENT, COLOUR, DESCRIPTION,
           TRIGGERS (only
-          NAME is needed; a header row naming `name` or `code` is skipped;
+          NAME is needed; a header row starting `name` or `code` maps the
+          columns by name, in any order;
           CSV fields may be quoted), or a REFI-QDA codebook (.qdc)
       margin codes export [--format tsv|refi] [-o FILE]
           the codebook as TSV (what `codes import` reads) or as a REFI-QDA
@@ -28,16 +31,17 @@ struct CodesCommand: Command {
     purple, grey, bright-red, ...), 256-colour palette entries colour0 to
     colour255, or #rrggbb. Trigger words (comma-separated, either script)
     let `margin suggest` guess the code of a figure from the words next to
-    it. Annotations refer to codes by id, so a rename changes no annotation.
+    it. A value type of number makes `annotate`, `tag` and `edit` refuse a
+    --value that is not a number (38, 1,500, 1.2, 1.2萬). Annotations refer to codes by id, so a rename changes no annotation.
     A code name is one line of 1 to 80 characters (Unicode scalars); the
     tree is at most 64 levels deep.
     """
 
     enum Action {
         case list(json: Bool)
-        case add(name: String, description: String?, colour: String?, parent: String?, triggers: String?)
+        case add(name: String, description: String?, colour: String?, parent: String?, triggers: String?, valueType: String?)
         case rename(code: String, name: String)
-        case describe(code: String, description: String?, colour: String??, parent: String??, triggers: String?)
+        case describe(code: String, description: String?, colour: String??, parent: String??, triggers: String?, valueType: String?)
         case merge(code: String, into: String)
         case importFile(String)
         case export(refi: Bool, output: String?)
@@ -51,13 +55,13 @@ struct CodesCommand: Command {
             action = .list(json: args.flag("--json"))
         case "add":
             let d = try args.option("--description"), c = try args.option("--colour", "--color"), p = try args.option("--parent")
-            let t = try args.option("--triggers")
-            action = .add(name: try args.required("NAME"), description: d, colour: c, parent: p, triggers: t)
+            let t = try args.option("--triggers"), v = try CodesCommand.valueType(&args, allowingNone: false)
+            action = .add(name: try args.required("NAME"), description: d, colour: c, parent: p, triggers: t, valueType: v)
         case "rename":
             action = .rename(code: try args.required("CODE"), name: try args.required("NEW-NAME"))
         case "describe":
             let d = try args.option("--description")
-            let triggers = try args.option("--triggers")
+            let triggers = try args.option("--triggers"), valueType = try CodesCommand.valueType(&args, allowingNone: true)
             var colour: String?? = nil
             if let c = try args.option("--colour", "--color") { colour = .some(c) }
             if args.flag("--no-colour", "--no-color") { colour = .some(nil) }
@@ -65,12 +69,12 @@ struct CodesCommand: Command {
             if let p = try args.option("--parent") { parent = .some(p) }
             if args.flag("--no-parent") { parent = .some(nil) }
             let code = try args.required("CODE")
-            if d == nil, colour == nil, parent == nil, triggers == nil {
+            if d == nil, colour == nil, parent == nil, triggers == nil, valueType == nil {
                 let rest = args.remaining()
-                guard !rest.isEmpty else { throw UsageError("nothing to change: give --description, --colour, --parent or --triggers") }
-                action = .describe(code: code, description: rest.joined(separator: " "), colour: nil, parent: nil, triggers: nil)
+                guard !rest.isEmpty else { throw UsageError("nothing to change: give --description, --colour, --parent, --triggers or --value-type") }
+                action = .describe(code: code, description: rest.joined(separator: " "), colour: nil, parent: nil, triggers: nil, valueType: nil)
             } else {
-                action = .describe(code: code, description: d, colour: colour, parent: parent, triggers: triggers)
+                action = .describe(code: code, description: d, colour: colour, parent: parent, triggers: triggers, valueType: valueType)
             }
         case "merge":
             action = .merge(code: try args.required("CODE"), into: try args.required("INTO-CODE"))
@@ -98,6 +102,7 @@ struct CodesCommand: Command {
                     if let p = c.parent { o["parent"] = p }
                     let t = try store.triggers(of: c.id)
                     if !t.isEmpty { o["triggers"] = t }
+                    if let v = try store.valueType(of: c.id) { o["value_type"] = v }
                     try context.printJSON(o)
                 }
                 return ExitCode.success
@@ -114,7 +119,7 @@ struct CodesCommand: Command {
                 // On a terminal, each code in the colour its spans are drawn in.
                 if context.useColour { name = indent + Highlighter.sgr(c.colour) + Format.safe(c.name) + "\u{1B}[0m" + String(name.dropFirst(indent.count + Format.safe(c.name).count)) }
                 let colour = c.colour.map { " \($0)" } ?? ""
-                let desc = c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? ""
+                let desc = (try store.valueType(of: c.id).map { " [\($0)]" } ?? "") + (c.description.map { "  \(Format.oneLine($0, max: 50))" } ?? "")
                 // A link two people's concurrent edits made into a cycle.
                 let ignored = c.ignoredLink.map { link -> String in
                     let target = String(link.split(separator: " ").last ?? "")
@@ -124,19 +129,19 @@ struct CodesCommand: Command {
                 context.print("\(name) \(Format.pad(String(c.count), 5)) \(Format.id(c.id))\(colour)\(desc)\(ignored)")
                 pending += (children[c.id] ?? []).reversed().map { ($0, depth + 1) }
             }
-        case .add(let name, let description, let colour, let parent, let triggers):
+        case .add(let name, let description, let colour, let parent, let triggers, let valueType):
             let pid = try parent.map { try store.resolveCode($0) }
-            let id = try store.addCode(name: name, description: description, colour: colour, parent: pid, triggers: triggers)
+            let id = try store.addCode(name: name, description: description, colour: colour, parent: pid, triggers: triggers, valueType: valueType)
             context.print("added code \(name) (\(Format.id(id)))")
         case .rename(let code, let name):
             let id = try store.resolveCode(code)
             try store.renameCode(id, to: name)
             context.print("renamed \(Format.id(id)) to \(name)")
-        case .describe(let code, let description, let colour, let parent, let triggers):
+        case .describe(let code, let description, let colour, let parent, let triggers, let valueType):
             let id = try store.resolveCode(code)
             var pid: String?? = nil
             if let parent { pid = .some(try parent.map { try store.resolveCode($0) }) }
-            try store.describeCode(id, description: description, colour: colour, parent: pid, triggers: triggers)
+            try store.describeCode(id, description: description, colour: colour, parent: pid, triggers: triggers, valueType: valueType)
             context.print("updated code \(Format.id(id))")
         case .merge(let code, let into):
             let source = try store.resolveCode(code), target = try store.resolveCode(into)
@@ -163,13 +168,23 @@ struct CodesCommand: Command {
                     for c in ready { ordered.append(c); placed.insert(c.id) }
                 }
                 let clean = { (s: String?) in (s ?? "").replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ") }
-                text = "# NAME\tPARENT\tCOLOUR\tDESCRIPTION\tTRIGGERS\n" + (try ordered.map { c in
+                text = "# NAME\tPARENT\tCOLOUR\tDESCRIPTION\tTRIGGERS\tVALUE_TYPE\n" + (try ordered.map { c in
                     [c.name, c.parent.flatMap { names[$0] } ?? "", c.colour ?? "", clean(c.description),
-                     try store.triggers(of: c.id).joined(separator: ", ")].map { clean($0) }.joined(separator: "\t") + "\n"
+                     try store.triggers(of: c.id).joined(separator: ", "), try store.valueType(of: c.id) ?? ""].map { clean($0) }.joined(separator: "\t") + "\n"
                 }).joined()
             }
             try context.emit(text, to: output, summary: "wrote \(codes.count) codes")
         }
         return ExitCode.success
+    }
+
+    /// `--value-type number|text` (`none` clears it, where allowed: "").
+    static func valueType(_ args: inout Arguments, allowingNone: Bool) throws -> String? {
+        guard let v = try args.option("--value-type") else { return nil }
+        if allowingNone && v == "none" { return "" }
+        guard Store.valueTypes.contains(v) else {
+            throw UsageError("--value-type takes number or text\(allowingNone ? " (none clears it)" : ""), not '\(v)'")
+        }
+        return v
     }
 }

@@ -157,11 +157,12 @@ struct ImportCommand: Command {
                                 if let r = b.outcome.recovery { lines.append("    " + r.summary) }
                                 for f in b.outcome.forks { lines.append("    the history of node \(f.origin) forks at change \(f.seq); its changes from there are held back") }
                                 if !b.outcome.future.isEmpty { lines.append("    \(b.outcome.heldBack) changes stamped more than an hour ahead of this clock held back") }
-                            case .report(let id, let title, let cleaned, let warnings, let alreadyPresent):
+                            case .report(let id, let title, let cleaned, let warnings, let alreadyPresent, let differences):
                                 for w in warnings { errors.append("margin import: \(shown): warning: \(w)") }
                                 if alreadyPresent {
                                     chunkPresent += 1
-                                    lines.append("\(shown): already present as \(Format.id(id)) \(title)")
+                                    lines.append("\(shown): already present as \(Format.id(id)) \(title)"
+                                                 + (differences.isEmpty ? "" : "; the store keeps its metadata, this file differs in " + differences.joined(separator: "; ")))
                                 } else {
                                     chunkAdded += 1
                                     lines.append("\(shown): imported \(Format.id(id)) \(title)")
@@ -199,7 +200,9 @@ struct ImportCommand: Command {
     }
 
     enum Imported {
-        case report(id: String, title: String, cleaned: [String], warnings: [String], alreadyPresent: Bool)
+        /// `differences`: for a report already present, the metadata this
+        /// file gives otherwise than the stored record (the store keeps its own).
+        case report(id: String, title: String, cleaned: [String], warnings: [String], alreadyPresent: Bool, differences: [String])
         case exchange(Store.ExchangeCounts)
         case refi(Store.REFIImport)
         case w3c(Store.W3CImport)
@@ -213,8 +216,21 @@ struct ImportCommand: Command {
             let cleaned = try prepared.get()
             let result = try store.importReport(cleaned.draft, index: cleaned.index)
             var title = cleaned.draft.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
+            var differences: [String] = []
+            if result.alreadyPresent, let stored = try store.record(result.id) {
+                // The stored record's title, not this file's.
+                title = stored.title.map { Format.oneLine($0, max: 40) } ?? "(untitled)"
+                let d = cleaned.draft
+                let given: [(String, String?)] = [("title", d.title), ("source", d.source), ("published", d.published), ("place", d.place),
+                                                  ("url", d.url), ("author", d.author), ("editor", d.editor)] + d.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                for (field, value) in given {
+                    guard let value, value != stored.metadata(field) else { continue }
+                    differences.append("\(field): stored \(stored.metadata(field).map { "'\(Format.oneLine($0, max: 30))'" } ?? "none"), this file '\(Format.oneLine(value, max: 30))'")
+                }
+            }
             if cleaned.encoding != "UTF-8" { title += " [\(cleaned.encoding)]" }
-            return .report(id: result.id, title: title, cleaned: cleaned.cleaned, warnings: cleaned.warnings, alreadyPresent: result.alreadyPresent)
+            return .report(id: result.id, title: title, cleaned: cleaned.cleaned, warnings: cleaned.warnings, alreadyPresent: result.alreadyPresent,
+                           differences: differences)
         }
         let ext = (path as NSString).pathExtension.lowercased()
         if ImportCommand.w3cExtensions.contains(ext) {

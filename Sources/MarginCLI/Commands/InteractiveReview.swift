@@ -153,15 +153,7 @@ struct InteractiveReview {
         let record = (try? store.record(a.record)) ?? nil
         let kind = a.status == .suggested ? "suggestion" : "annotation"
         context.print("\(kind) \(Format.id(a.id))  \(Format.safe(a.codeName ?? "(no code)"))  by \(Format.safe(a.author ?? "?"))  in \(Format.id(a.record)) \(Format.oneLine(record?.title ?? "", max: 40))")
-        if let s = a.span, let body = record?.body {
-            let text = ScalarText(body)
-            let from = max(0, s.start - 60), to = min(text.count, s.end + 60)
-            let before = text.slice(from, s.start), quote = text.slice(s.start, s.end), after = text.slice(s.end, to)
-            let open = context.useColour ? Highlighter.sgr(nil) : "⟦", close = context.useColour ? "\u{1B}[0m" : "⟧"
-            // On one line: paragraph breaks shown as ⏎.
-            func flat(_ s: String) -> String { Printable.text(s).replacingOccurrences(of: "\n\n", with: " ⏎ ").replacingOccurrences(of: "\n", with: " ⏎ ") }
-            context.print("  …" + flat(before) + open + flat(quote) + close + flat(after) + "…")
-        }
+        if let s = a.span, let body = record?.body { context.print(spanInContext(s, body: body)) }
         if let v = a.value { context.print("  value: \(Format.safe(v))") }
         if let n = a.note { context.print("  note:  \(Format.oneLine(n, max: 100))") }
     }
@@ -206,8 +198,34 @@ struct InteractiveReview {
         }
     }
 
+    /// A span with up to 60 characters either side, on one line
+    /// (paragraph breaks as ⏎), the span marked.
+    func spanInContext(_ s: Span, body: String) -> String {
+        let text = ScalarText(body)
+        guard s.end <= text.count else { return "  \"\(Format.oneLine(s.quote, max: 60))\"" }
+        let from = max(0, s.start - 60), to = min(text.count, s.end + 60)
+        let before = text.slice(from, s.start), quote = text.slice(s.start, s.end), after = text.slice(s.end, to)
+        let open = context.useColour ? Highlighter.sgr(nil) : "⟦", close = context.useColour ? "\u{1B}[0m" : "⟧"
+        func flat(_ s: String) -> String { Printable.text(s).replacingOccurrences(of: "\n\n", with: " ⏎ ").replacingOccurrences(of: "\n", with: " ⏎ ") }
+        return "  …" + flat(before) + open + flat(quote) + close + flat(after) + "…"
+    }
+
     func show(_ c: Conflict) throws {
         context.print("conflict \(Format.id(c.id))  \(c.kind.rawValue) \(Format.id(c.entity))  \(c.field)")
+        // What the conflict is about: the annotation's code and span in its
+        // text, or the record's title.
+        switch c.kind {
+        case .annotation:
+            if let a = try store.annotation(c.entity, includingDeleted: true), let record = try store.record(a.record) {
+                context.print("  \(Format.safe(a.codeName ?? "(no code)"))  by \(Format.safe(a.author ?? "?"))  in \(Format.id(record.id)) \(Format.oneLine(record.title ?? "", max: 40))")
+                if let s = a.span { context.print(spanInContext(s, body: record.body)) }
+            }
+        case .record:
+            if let record = try store.record(c.entity) { context.print("  \(Format.oneLine(record.title ?? "(untitled)", max: 70))") }
+        case .code:
+            if let code = try store.code(c.entity) { context.print("  code \(Format.safe(code.name))") }
+        case .conflict: break
+        }
         let (winner, other) = try ConflictsCommand.sides(c, in: store)
         let names = [c.winner.id.origin, c.loser.id.origin].map { (try? store.nodeName(of: $0)) ?? nil }
         context.print("  winner (\(Format.safe(names[0] ?? String(c.winner.id.origin.prefix(8))))):")
@@ -218,12 +236,29 @@ struct InteractiveReview {
 
     func decide(_ c: Conflict, _ keys: KeyReader?) throws -> Step {
         guard let (key, given) = answer(keys, prompt: InteractiveReview.conflictHelp) else { return .quit }
+        /// The resolution's comment: what followed the key, else a line
+        /// asked for on a terminal (Enter for none).
+        func comment() -> String?? {
+            if let given { return .some(given.isEmpty ? nil : given) }
+            guard keys != nil else { return .some(nil) }
+            guard let line = text(nil, keys, prompt: "  comment (Enter for none)") else { return nil }
+            return .some(line.isEmpty ? nil : line)
+        }
         switch key {
-        case "w": try store.resolve(conflict: c.id, .keepWinner, comment: given); return .next(wrote: true)
-        case "o": try store.resolve(conflict: c.id, .keepOther, comment: given); return .next(wrote: true)
+        case "w":
+            guard let note = comment() else { return .quit }
+            try store.resolve(conflict: c.id, .keepWinner, comment: note); return .next(wrote: true)
+        case "o":
+            guard let note = comment() else { return .quit }
+            try store.resolve(conflict: c.id, .keepOther, comment: note); return .next(wrote: true)
         case "e":
             guard let value = text(given, keys, prompt: "  the value") else { return .quit }
-            do { try store.resolve(conflict: c.id, .value(value), comment: nil) } catch {
+            var note: String?
+            if keys != nil, given == nil {
+                guard let line = text(nil, keys, prompt: "  comment (Enter for none)") else { return .quit }
+                note = line.isEmpty ? nil : line
+            }
+            do { try store.resolve(conflict: c.id, .value(value), comment: note) } catch {
                 context.print("  \(MarginError.message(for: error))"); return .again
             }
             return .next(wrote: true)

@@ -32,24 +32,49 @@ func parseStatus(_ raw: String?) throws -> ReviewStatus? {
 struct ListCommand: Command {
     static let name = "list"
     static let summary = "List records (or annotations), filtered by code, review status or text"
-    static let usage = "margin list [--code CODE] [--status open|accepted|rejected] [--text TEXT] [--annotations] [-n N] [--json]"
+    static let usage = "margin list [--code CODE] [--status S] [--text TEXT] [--place P] [--source S] [--author A] [--since D] [--until D] [--annotations] [-n N] [--json]"
     static let details = """
-    Lists records, newest publication first, with their annotation counts.
+    Lists records, newest publication first, with their annotation counts
+    and a ✓ where you marked them done (`margin done`).
     Filters combine: --code keeps records with an annotation of that code (or
     of a code below it or merged into it), --status those with an annotation
-    in that review state, --text those containing TEXT (either script).
+    in that review state, --text those containing TEXT (either script),
+    --place, --source and --author those whose metadata contains the text
+    (either script; --author is the report's author, not a coder),
+    --since and --until those published in that range (inclusive; a date
+    such as 2022-11 covers the month).
     With --annotations, lists the matching annotations instead.
 
     options:
       --code CODE      a code name or id
-      --status S       open, accepted or rejected
+      --status S       open, accepted, rejected or suggested
       --text TEXT      full-text filter, Simplified and Traditional alike
+      --place P        place contains P
+      --source S       source contains S
+      --author A       the report's author contains A
+      --since DATE     published on or after DATE (2022-11-07, 2022/11/7, 2022年11月7日)
+      --until DATE     published on or before DATE
       --annotations    list annotations rather than records
       -n, --limit N    at most N rows
       --json           one JSON object a line
     """
     var code: String?, status: ReviewStatus?, text: String?, annotations: Bool, limit: Int?, json: Bool
+    var place: String?, source: String?, reportAuthor: String?, since: String?, until: String?
     init(_ args: inout Arguments) throws {
+        place = try args.option("--place")
+        source = try args.option("--source")
+        reportAuthor = try args.option("--author")
+        func date(_ option: String) throws -> String? {
+            guard let raw = try args.option(option) else { return nil }
+            // A month or a year alone is a prefix of the stored dates.
+            if raw.range(of: #"^\d{4}(-\d{2})?$"#, options: .regularExpression) != nil { return raw }
+            guard let d = ReportCleaner.normalizedDate(raw) else {
+                throw UsageError("\(option) takes a date (2022-11-07, 2022-11, 2022/11/7, 2022年11月7日), not '\(raw)'")
+            }
+            return String(d.prefix(10))
+        }
+        since = try date("--since")
+        until = try date("--until")
         code = try args.option("--code")
         status = try parseStatus(try args.option("--status"))
         text = try args.option("--text")
@@ -64,8 +89,10 @@ struct ListCommand: Command {
         if annotations {
             let blind = try store.isBlind
             var list = try store.annotations(code: codeID, status: status).filter { store.isVisible($0, blind: blind) }
-            if let text {
-                let ids = Set(try store.records(Store.RecordFilter(text: text)).map(\.id))
+            if text != nil || place != nil || source != nil || reportAuthor != nil || since != nil || until != nil {
+                var f = Store.RecordFilter(text: text)
+                f.place = place; f.source = source; f.reportAuthor = reportAuthor; f.since = since; f.until = until
+                let ids = Set(try store.records(f).map(\.id))
                 list = list.filter { ids.contains($0.record) }
             }
             if let limit { list = Array(list.prefix(max(0, limit))) }
@@ -76,6 +103,7 @@ struct ListCommand: Command {
             return ExitCode.success
         }
         var filter = Store.RecordFilter(code: codeID, status: status, text: text, limit: limit)
+        filter.place = place; filter.source = source; filter.reportAuthor = reportAuthor; filter.since = since; filter.until = until
         if try store.isBlind { filter.onlyAuthor = store.node.name }
         let rows = try store.records(filter)
         let done = try store.doneMarks()

@@ -101,7 +101,7 @@ struct StatusCommand: Command {
             try context.printJSON([
                 "node": ["id": s.node.id, "name": s.node.name], "store": store.directory,
                 "records": s.records, "annotations": s.annotations, "codes": s.codes,
-                "review": ["open": s.open, "accepted": s.accepted, "rejected": s.rejected],
+                "review": ["open": s.open, "accepted": s.accepted, "rejected": s.rejected, "suggested": s.suggested],
                 "changes": s.changes, "own_changes": s.ownChanges, "open_conflicts": s.openConflicts,
                 "former_ids": try store.formerNodeIDs(),
                 "forks": try store.forks().map { ["origin": $0.origin, "seq": $0.seq, "peer": $0.peer ?? ""] as [String: Any] },
@@ -112,7 +112,7 @@ struct StatusCommand: Command {
         context.print("node        \(s.node.name) (\(s.node.id))")
         context.print("store       \(store.directory)")
         context.print("records     \(s.records)")
-        context.print("annotations \(s.annotations) (open \(s.open), accepted \(s.accepted), rejected \(s.rejected))")
+        context.print("annotations \(s.annotations) (open \(s.open), accepted \(s.accepted), rejected \(s.rejected), suggestions \(s.suggested))")
         context.print("codes       \(s.codes)")
         context.print("done        \(done) of \(s.records) records marked done by \(s.node.name) (margin done)")
         if try store.isBlind { context.print("blind       on: only your own annotations are shown (margin blind off)") }

@@ -1,0 +1,155 @@
+import Foundation
+@testable import MarginCLI
+import MarginCore
+import XCTest
+
+/// Issue 25, "Items asked before" and "Smaller things a new user hit":
+/// each observation as a user would type it.
+final class EverydayCLITests: CLITestCase {
+    var record = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        XCTAssertEqual(margin("init", "--name", "alice").code, 0)
+        XCTAssertEqual(margin("codes", "import", CLITestCase.samples.appendingPathComponent("codebook.tsv").path).code, 0)
+        record = try XCTUnwrap(firstID(margin("import", CLITestCase.samples.appendingPathComponent("reports/03-tongren-grid.txt").path).out, after: "imported"))
+    }
+
+    func annotationIDs() -> [String] {
+        margin("list", "--annotations", "--json").out.split(separator: "\n").compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String
+        }
+    }
+
+    /// Observed: the same code on the same span twice, or the same tag
+    /// twice, was accepted silently.
+    func testTheSameCodingTwiceIsRefusedUnlessAgain() throws {
+        XCTAssertEqual(margin("annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--value", "1055").code, 0)
+        let again = margin("annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--value", "1055")
+        XCTAssertEqual(again.code, 1)
+        XCTAssertTrue(again.err.contains("already") && again.err.contains("--again"), again.err)
+        XCTAssertEqual(annotationIDs().count, 1, "nothing written")
+        XCTAssertEqual(margin("annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--again").code, 0)
+        XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名网格员").code, 0, "another code is another coding")
+        XCTAssertEqual(margin("tag", record, "grid-management").code, 0)
+        let tag = margin("tag", record, "grid-management")
+        XCTAssertEqual(tag.code, 1); XCTAssertTrue(tag.err.contains("--again"), tag.err)
+        XCTAssertEqual(margin("tag", record, "grid-management", "--again").code, 0)
+        XCTAssertEqual(annotationIDs().count, 5)
+    }
+
+    /// Observed: ids made in one sitting all began with the same four
+    /// digits (a time bucket), so a prefix told them apart only late.
+    func testIdsMadeInOneSittingDifferInTheirFirstDigits() throws {
+        for quote in ["1055名网格员", "119名网格员", "156個"] {
+            XCTAssertEqual(margin("annotate", record, "--code", "cadres", "--quote", quote).code, 0)
+        }
+        for i in 0..<20 { XCTAssertEqual(margin("note", record, "note \(i)").code, 0) }
+        let prefixes = Set(annotationIDs().map { $0.prefix(4) })
+        XCTAssertGreaterThan(prefixes.count, 15, "23 ids, random from the first digit")
+    }
+
+    /// Observed: a header `name,description,parent` read the description
+    /// as the parent ("unknown parent code '志愿者'").
+    func testACodebookHeaderMapsColumnsByName() throws {
+        let file = dir.appendingPathComponent("book.csv")
+        try "name,description,parent,value_type\nhelpers,志愿者,mobilisation,number\n".write(to: file, atomically: true, encoding: .utf8)
+        let r = margin("codes", "import", file.path)
+        XCTAssertEqual(r.code, 0, r.err)
+        let code = try XCTUnwrap(margin("codes", "list", "--json").out.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.first { $0["name"] as? String == "helpers" })
+        XCTAssertEqual(code["description"] as? String, "志愿者")
+        XCTAssertEqual(code["value_type"] as? String, "number")
+        XCTAssertNotNil(code["parent"])
+        try "name,colour,shade\nx,red,dark\n".write(to: file, atomically: true, encoding: .utf8)
+        let bad = margin("codes", "import", file.path)
+        XCTAssertEqual(bad.code, 1); XCTAssertTrue(bad.err.contains("unknown column 'shade'"), bad.err)
+    }
+
+    /// Observed: a file whose body equals a stored record's was reported
+    /// with the new file's title; which metadata differed was not said.
+    func testAlreadyPresentNamesTheStoredRecordAndWhatDiffers() throws {
+        let body = "互助县组织38名党员干部下沉到12个社区,协助开展核酸检测和物资配送。\n"
+        let a = dir.appendingPathComponent("a.txt"), b = dir.appendingPathComponent("b.txt")
+        try ("互助县：党员下沉社区\n\n发布时间：2022-11-07\n\n" + body).write(to: a, atomically: true, encoding: .utf8)
+        try ("互助縣黨員下沉社區防疫\n\n发布时间：2022-11-08\n\n" + body).write(to: b, atomically: true, encoding: .utf8)
+        let id = try XCTUnwrap(firstID(margin("import", a.path).out, after: "imported"))
+        let r = margin("import", b.path)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("already present as \(id) 互助县：党员下沉社区"), "the stored record's title: \(r.out)")
+        XCTAssertTrue(r.out.contains("differs in title") && r.out.contains("互助縣黨員下沉社區防疫"), r.out)
+        XCTAssertTrue(r.out.contains("published: stored '2022-11-07', this file '2022-11-08'"), r.out)
+    }
+
+    func testStatusCountsOpenSuggestions() throws {
+        XCTAssertEqual(margin("suggest", record).code, 0)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(margin("status", "--json").out.utf8)) as? [String: Any])
+        let suggested = try XCTUnwrap((json["review"] as? [String: Any])?["suggested"] as? Int)
+        XCTAssertGreaterThan(suggested, 0)
+        XCTAssertTrue(margin("status").out.contains("suggestions \(suggested))"))
+    }
+
+    /// Observed: `undo --last` undid one step and a second call redid it.
+    func testUndoWalksBackSeveralStepsAndRedoComesForward() throws {
+        for quote in ["1055名网格员", "119名网格员", "156個"] {
+            XCTAssertEqual(margin("annotate", record, "--code", "cadres", "--quote", quote).code, 0)
+        }
+        XCTAssertEqual(annotationIDs().count, 3)
+        XCTAssertEqual(margin("undo", "--last").code, 0)
+        XCTAssertEqual(annotationIDs().count, 2)
+        XCTAssertEqual(margin("undo", "--last").code, 0, "a second undo goes further back")
+        XCTAssertEqual(annotationIDs().count, 1)
+        XCTAssertEqual(margin("redo").code, 0)
+        XCTAssertEqual(annotationIDs().count, 2)
+        XCTAssertEqual(margin("undo", "--last", "2").code, 0)
+        XCTAssertEqual(annotationIDs().count, 0)
+        XCTAssertEqual(margin("redo", "3").code, 0)
+        XCTAssertEqual(annotationIDs().count, 3)
+        let none = margin("redo")
+        XCTAssertEqual(none.code, 1); XCTAssertTrue(none.err.contains("nothing to redo"), none.err)
+        XCTAssertEqual(margin("undo", "--last").code, 0)
+        XCTAssertEqual(margin("note", record, "new work").code, 0)
+        XCTAssertEqual(margin("redo").code, 1, "a new write ends what can be redone")
+        XCTAssertEqual(margin("undo", "--last", "0").code, 64)
+        let tooMany = margin("undo", "--last", "99")
+        XCTAssertEqual(tooMany.code, 1); XCTAssertTrue(tooMany.err.contains("nothing was undone"), tooMany.err)
+    }
+
+    /// A code may declare that its values are numbers; a --value that is
+    /// not one is refused.
+    func testNumericValuesAreCheckedAgainstTheCodesValueType() throws {
+        XCTAssertEqual(margin("codes", "describe", "cadres", "--value-type", "number").code, 0)
+        let bad = margin("annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--value", "一千")
+        XCTAssertEqual(bad.code, 1); XCTAssertTrue(bad.err.contains("takes a number"), bad.err)
+        for good in ["1055", "1,055", "1.2萬", "0.5"] {
+            XCTAssertEqual(margin("annotate", record, "--code", "cadres", "--quote", "1055名网格员", "--value", good, "--again").code, 0, good)
+        }
+        let id = try XCTUnwrap(annotationIDs().first)
+        XCTAssertEqual(margin("edit", id, "--value", "about 1000").code, 1)
+        XCTAssertEqual(margin("codes", "describe", "cadres", "--value-type", "none").code, 0)
+        XCTAssertEqual(margin("edit", id, "--value", "about 1000").code, 0)
+        XCTAssertEqual(margin("codes", "describe", "cadres", "--value-type", "date").code, 64)
+        XCTAssertTrue(Store.isNumber("1,500") && Store.isNumber("-3") && Store.isNumber("1.2亿"))
+        XCTAssertFalse(Store.isNumber("1,50") || Store.isNumber("38人") || Store.isNumber("1.") || Store.isNumber(""))
+    }
+
+    func testListFiltersByPlaceSourceDatesAndReportAuthor() throws {
+        XCTAssertEqual(margin("import", "--quiet", CLITestCase.samples.appendingPathComponent("reports").path).code, 0)
+        let all = margin("list", "--json").out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertGreaterThan(all.count, 2)
+        let first = try XCTUnwrap(all.first { $0["place"] != nil && $0["published"] != nil })
+        let place = try XCTUnwrap(first["place"] as? String), published = try XCTUnwrap(first["published"] as? String)
+        func count(_ args: String...) -> Int { marginArgs(["list", "--json"] + args).out.split(separator: "\n").count }
+        let byPlace = count("--place", place)
+        XCTAssertGreaterThan(byPlace, 0)
+        XCTAssertLessThan(byPlace, all.count)
+        XCTAssertEqual(count("--since", String(published.prefix(10)), "--until", String(published.prefix(10))),
+                       all.filter { ($0["published"] as? String)?.hasPrefix(String(published.prefix(10))) == true }.count)
+        XCTAssertEqual(count("--since", "2100-01-01"), 0)
+        XCTAssertEqual(count("--until", "1990"), 0)
+        XCTAssertEqual(margin("list", "--since", "tuesday").code, 64)
+        XCTAssertEqual(count("--place", "no such place"), 0)
+        XCTAssertEqual(count("--author", "no such author"), 0)
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+@testable import MarginCLI
+import MarginCore
+import XCTest
+
+/// Issue 25: the pager in a real terminal. An interactive bash with job
+/// control owns a pseudo-terminal (`setsid --ctty`, so bash is the session
+/// leader and its controlling terminal is the pty); it runs the real
+/// `margin` binary, which pages through the real `less`. Observed before:
+/// `less` ran in a process group of its own, was stopped (SIGTTIN) when it
+/// read the keyboard, and the screen stayed blank; `q` did nothing.
+final class PagerTests: CLITestCase {
+    /// Reads the terminal until `text` appears (or 20 s pass).
+    final class Terminal {
+        let master: Int32
+        var seen = ""
+        init(master: Int32) { self.master = master }
+
+        @discardableResult
+        func expect(_ text: String, within seconds: Double = 20) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !seen.contains(text) {
+                guard Date() < deadline else { return false }
+                var pfd = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                guard poll(&pfd, 1, 200) > 0 else { continue }
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                let n = read(master, &buffer, buffer.count)
+                if n <= 0 { return seen.contains(text) }
+                seen += String(decoding: buffer[0..<n], as: UTF8.self)
+            }
+            return true
+        }
+
+        func type(_ s: String) { _ = s.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) } }
+    }
+
+    func testLessRunsInTheForegroundAndQuitsOnQInAShellWithJobControl() throws {
+        guard let binary = CLITestCase.binary else { throw XCTSkip("the margin binary is not built") }
+        for tool in ["/usr/bin/setsid", "/bin/bash", "/usr/bin/less"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw XCTSkip("\(tool) is not installed: the test runs the real shell and pager")
+        }
+        // A store whose log is far longer than a 20-row screen.
+        XCTAssertEqual(margin("init", "--name", "alice").code, 0)
+        for i in 0..<30 { XCTAssertEqual(margin("codes", "add", "code-\(i)").code, 0) }
+
+        var master: Int32 = -1, slave: Int32 = -1
+        var size = winsize(ws_row: 20, ws_col: 100, ws_xpixel: 0, ws_ypixel: 0)
+        XCTAssertEqual(openpty(&master, &slave, nil, nil, &size), 0)
+        defer { close(master) }
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        shell.arguments = ["--ctty", "/bin/bash", "--norc", "--noprofile", "--noediting", "-i"]
+        shell.currentDirectoryURL = dir
+        shell.environment = ["HOME": dir.path, "TERM": "xterm", "PATH": "\(binary.deletingLastPathComponent().path):/usr/bin:/bin",
+                             "PS1": "READY$ ", "NO_COLOR": "1", "LANG": "C.UTF-8"]
+        let tty = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
+        shell.standardInput = tty; shell.standardOutput = tty; shell.standardError = tty
+        try shell.run()
+        close(slave)
+        defer { if shell.isRunning { shell.terminate() } }
+        let t = Terminal(master: master)
+        XCTAssertTrue(t.expect("READY$ "), "the shell started: \(t.seen)")
+        t.type("set -m; margin log; echo \"EXIT\"=$?\n")
+        // less draws the first screen and waits for a key, in the foreground.
+        XCTAssertTrue(t.expect("code-"), "the pager showed the log: \(t.seen)")
+        t.type("q")
+        XCTAssertTrue(t.expect("EXIT=0", within: 10), "q ends the pager and margin returns 0: \(t.seen.suffix(600))")
+        // The terminal is back in line mode with echo, as the shell left it.
+        t.seen = ""
+        t.type("stty -a; echo MODES\"-\"DONE\n")
+        XCTAssertTrue(t.expect("MODES-DONE"), t.seen)
+        XCTAssertTrue(t.seen.contains(" icanon") && t.seen.contains(" echo ") && !t.seen.contains("-icanon"), t.seen)
+        // Ctrl-C in the pager: less takes it, q still quits, nothing is left stopped.
+        t.seen = ""
+        t.type("margin log; echo \"EXIT\"2=$?\n")
+        XCTAssertTrue(t.expect("code-"), "the pager again: \(t.seen)")
+        t.type("\u{3}")
+        t.type("q")
+        XCTAssertTrue(t.expect("EXIT2=0", within: 10), "after Ctrl-C and q: \(t.seen.suffix(600))")
+        t.seen = ""
+        t.type("jobs; echo JOBS\"-\"DONE\n")
+        XCTAssertTrue(t.expect("JOBS-DONE"))
+        XCTAssertFalse(t.seen.contains("Stopped"), "no stopped job left: \(t.seen)")
+        t.type("exit\n")
+        shell.waitUntilExit()
+    }
+}
