@@ -49,7 +49,7 @@ final class PagerTests: CLITestCase {
         defer { close(master) }
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-        shell.arguments = ["--ctty", "/bin/bash", "--norc", "--noprofile", "--noediting", "-i"]
+        shell.arguments = ["--ctty", "--wait", "/bin/bash", "--norc", "--noprofile", "--noediting", "-i"]
         shell.currentDirectoryURL = dir
         shell.environment = ["HOME": dir.path, "TERM": "xterm", "PATH": "\(binary.deletingLastPathComponent().path):/usr/bin:/bin",
                              "PS1": "READY$ ", "NO_COLOR": "1", "LANG": "C.UTF-8"]
@@ -63,6 +63,14 @@ final class PagerTests: CLITestCase {
         t.type("set -m; margin log; echo \"EXIT\"=$?\n")
         // less draws the first screen and waits for a key, in the foreground.
         XCTAssertTrue(t.expect("code-"), "the pager showed the log: \(t.seen)")
+        // less's prompt: it is reading keys from the terminal (stopped by
+        // SIGTTIN, it never draws it).
+        guard t.expect(":\u{1B}[K", within: 10) else {
+            // Stopped (SIGTTIN) in a background group, less never draws it.
+            XCTFail("less does not wait for a key in the foreground: \(t.seen.suffix(300))")
+            kill(-shell.processIdentifier, SIGKILL)
+            return
+        }
         t.type("q")
         XCTAssertTrue(t.expect("EXIT=0", within: 10), "q ends the pager and margin returns 0: \(t.seen.suffix(600))")
         // The terminal is back in line mode with echo, as the shell left it.
@@ -73,8 +81,12 @@ final class PagerTests: CLITestCase {
         // Ctrl-C in the pager: less takes it, q still quits, nothing is left stopped.
         t.seen = ""
         t.type("margin log; echo \"EXIT\"2=$?\n")
-        XCTAssertTrue(t.expect("code-"), "the pager again: \(t.seen)")
+        XCTAssertTrue(t.expect("code-") && t.expect(":\u{1B}[K"), "the pager again: \(t.seen)")
+        // Ctrl-C reaches less (it rings and redraws its prompt; margin,
+        // in the same group, ignores it while the pager runs).
+        t.seen = ""
         t.type("\u{3}")
+        XCTAssertTrue(t.expect(":\u{1B}[K"), "less took Ctrl-C: \(t.seen.suffix(300))")
         t.type("q")
         XCTAssertTrue(t.expect("EXIT2=0", within: 10), "after Ctrl-C and q: \(t.seen.suffix(600))")
         t.seen = ""
@@ -82,6 +94,12 @@ final class PagerTests: CLITestCase {
         XCTAssertTrue(t.expect("JOBS-DONE"))
         XCTAssertFalse(t.seen.contains("Stopped"), "no stopped job left: \(t.seen)")
         t.type("exit\n")
+        // The shell exits and the terminal closes (read gives end of file).
+        t.expect("no such text", within: 10)
+        // Then setsid reaps it and exits (polled, with a bound).
+        let deadline = Date().addingTimeInterval(10)
+        while shell.isRunning && Date() < deadline { usleep(10_000) }
+        if shell.isRunning { shell.terminate(); XCTFail("the shell did not exit") }
         shell.waitUntilExit()
     }
 }
