@@ -109,7 +109,8 @@ public func run(arguments: [String], environment: [String: String] = ProcessInfo
         return ExitCode.success
     }
     guard let type = Margin.commands.first(where: { $0.name == name }) else {
-        context.warn("margin: unknown command '\(name)' (see `margin --help`)")
+        let hint = Nearest.hint(name, among: Margin.commands.map { $0.name } + ["help", "version"])
+        context.warn("margin: unknown command '\(name)'\(hint.isEmpty ? " (see `margin --help`)" : hint)")
         return ExitCode.usage
     }
     var args = Arguments(Array(words.dropFirst()))

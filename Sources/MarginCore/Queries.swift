@@ -42,7 +42,9 @@ extension Store {
             id = only
         } else {
             do { id = try resolve(nameOrID, kind: .code) } catch MarginError.notFound(_) {
-                throw MarginError.notFound("no code named '\(nameOrID)' (see `margin codes list`)")
+                let names = try db.rows("SELECT name FROM codes WHERE deleted = 0 AND merged_into IS NULL AND name IS NOT NULL").compactMap { $0[0].string }
+                let hint = Nearest.hint(nameOrID, among: names)
+                throw MarginError.notFound("no code named '\(nameOrID)'\(hint.isEmpty ? " (see `margin codes list`)" : hint)")
             }
         }
         return try effectiveCode(id)

@@ -373,3 +373,50 @@ extension String {
         }
     }
 }
+
+/// "Did you mean": the nearest of some known words to a mistyped one, by
+/// edit distance over Unicode scalars, Simplified and Traditional script
+/// folded alike (so 黨員 finds 党员).
+public enum Nearest {
+    /// The candidates within `max(1, count / 3)` edits of `word` (at most
+    /// three, nearest first), or one that starts with it.
+    public static func matches(_ word: String, among candidates: [String], limit: Int = 3) -> [String] {
+        let w = Array(ScriptFolding.fold(word.lowercased()).unicodeScalars)
+        guard !w.isEmpty else { return [] }
+        let allowed = max(1, w.count / 3)
+        var scored: [(Int, String)] = []
+        for c in Set(candidates) {
+            let f = Array(ScriptFolding.fold(c.lowercased()).unicodeScalars)
+            if abs(f.count - w.count) > allowed && !f.starts(with: w) { continue }
+            let d = distance(w, f)
+            if d <= allowed { scored.append((d, c)) } else if f.starts(with: w) { scored.append((allowed + 1, c)) }
+        }
+        return scored.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.prefix(limit).map(\.1)
+    }
+
+    /// Edit distance: insertions, deletions, substitutions and swaps of
+    /// two neighbours (`lsit` is one edit from `list`), as the optimal
+    /// string alignment distance computes it.
+    static func distance(_ a: [Unicode.Scalar], _ b: [Unicode.Scalar]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1) }
+            }
+        }
+        return d[a.count][b.count]
+    }
+
+    /// ` (did you mean X?)`, or nothing.
+    public static func hint(_ word: String, among candidates: [String]) -> String {
+        let m = matches(word, among: candidates)
+        guard !m.isEmpty else { return "" }
+        return " (did you mean \(m.map { "'\($0)'" }.joined(separator: " or "))?)"
+    }
+}

@@ -152,4 +152,21 @@ final class EverydayCLITests: CLITestCase {
         XCTAssertEqual(count("--place", "no such place"), 0)
         XCTAssertEqual(count("--author", "no such author"), 0)
     }
+
+    /// "Did you mean" for commands, options and code names (across
+    /// Simplified and Traditional script); `-n` is a count everywhere.
+    func testMistypedCommandsOptionsAndCodeNamesGetASuggestion() throws {
+        let command = margin("lsit")
+        XCTAssertEqual(command.code, 64); XCTAssertTrue(command.err.contains("did you mean 'list'"), command.err)
+        let option = margin("list", "--plcae", "x")
+        XCTAssertEqual(option.code, 64); XCTAssertTrue(option.err.contains("did you mean '--place'"), option.err)
+        XCTAssertEqual(margin("codes", "add", "黨員幹部").code, 0)
+        let code = margin("annotate", record, "--code", "党员干部", "--quote", "1055名网格员")
+        XCTAssertEqual(code.code, 1); XCTAssertTrue(code.err.contains("did you mean '黨員幹部'"), code.err)
+        let typo = margin("tag", record, "grid-managment")
+        XCTAssertEqual(typo.code, 1); XCTAssertTrue(typo.err.contains("did you mean 'grid-management'"), typo.err)
+        let dryRun = margin("suggest", "--all", "-n", "5")
+        XCTAssertEqual(dryRun.code, 64); XCTAssertTrue(dryRun.err.contains("unknown option -n"), dryRun.err)
+        XCTAssertTrue(Nearest.matches("xyzzy", among: ["list", "show"]).isEmpty)
+    }
 }

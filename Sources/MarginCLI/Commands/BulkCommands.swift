@@ -125,6 +125,7 @@ struct UndoCommand: Command {
     var changes: [String], last: Int?
     init(_ args: inout Arguments) throws {
         last = try args.countFlag("--last")
+        try args.refuseUnknownOptions()
         changes = args.remaining()
         if (last != nil) == !changes.isEmpty { throw UsageError(last != nil ? "give CHANGE ids or --last, not both" : "give CHANGE ids or --last") }
     }
@@ -199,13 +200,15 @@ struct SuggestCommand: Command {
     options:
       --all        every record
       --code CODE  the code for figures no trigger word names
-      --dry-run    list what would be suggested, store nothing
+      --dry-run    list what would be suggested, store nothing (no -n:
+                   -n is a count in list, search and log)
     """
     var records: [String], all: Bool, code: String?, dryRun: Bool
     init(_ args: inout Arguments) throws {
         all = args.flag("--all")
-        dryRun = args.flag("--dry-run", "-n")
+        dryRun = args.flag("--dry-run")
         code = try args.option("--code")
+        try args.refuseUnknownOptions()
         records = args.remaining()
         if all == !records.isEmpty { throw UsageError(all ? "give RECORD ids or --all, not both" : "give RECORD ids or --all") }
     }

@@ -300,6 +300,7 @@ struct SearchCommand: Command {
     init(_ args: inout Arguments) throws {
         limit = try args.intOption("-n", "--limit", min: 0)
         json = args.flag("--json")
+        try args.refuseUnknownOptions()
         let words = args.remaining()
         guard !words.isEmpty else { throw UsageError("missing TEXT") }
         text = words.joined(separator: " ")
