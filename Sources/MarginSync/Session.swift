@@ -49,10 +49,20 @@ public struct SyncOptions: Sendable {
     /// must end (a server stopping on SIGINT or SIGTERM), so a long batch
     /// rolls back its step under way instead of running on.
     public var cancelled: @Sendable () -> Bool = { false }
+    /// Called as batches go out and come in, with the changes sent or
+    /// received so far in this session (from the sending or the receiving
+    /// side's thread): for a progress line.
+    public var progress: (@Sendable (SyncProgress) -> Void)? = nil
     public init() {}
 }
 
 /// What a session moved.
+/// How far a session has come, for a progress line.
+public enum SyncProgress: Sendable, Equatable {
+    case sent(Int)
+    case received(Int)
+}
+
 public struct SyncReport: Sendable {
     public var peerID: NodeID = ""
     public var peerName = ""
@@ -358,6 +368,7 @@ public final class SyncSession {
                 inFlight[number] = heads
                 try conn.sendFrame(Wire.batchFrame(number: number, count: changes.count, encodedChanges: encoded, signatures: signatures))
                 total += changes.count
+                options.progress?(.sent(total))
                 while number - acked >= UInt64(options.window) { try awaitAck() }
             }
         }
@@ -414,6 +425,7 @@ public final class SyncSession {
                 forks += outcome.forks
                 report.heldBack += outcome.heldBack
                 report.received += outcome.applied
+                options.progress?(.received(report.received))
                 report.tookBack += outcome.tookBack
                 if let r = outcome.recovery { report.recovery = r }
                 if outcome.ownForkPending { report.ownForkPending = true }

@@ -58,6 +58,53 @@ final class SyncCLITests: CLITestCase {
         XCTAssertTrue(server.text.contains("synced with bob"), server.text)
     }
 
+    /// Issue 25: a long sync showed nothing until it ended. On a terminal,
+    /// standard error carries one progress line, rewritten in place and
+    /// cleared at the end; piped, there is none.
+    func testAProgressLineOnATerminalAndNoneWhenPiped() throws {
+        guard let binaryURL = CLITestCase.binary else { throw XCTSkip("the margin binary is not built") }
+        let alice = try folder("alice"), bob = try folder("bob"), carol = try folder("carol")
+        XCTAssertEqual(try binary(["init", "--name", "alice"], in: alice).code, 0)
+        XCTAssertEqual(try binary(["import", "--quiet", CLITestCase.samples.appendingPathComponent("reports").path], in: alice).code, 0)
+        let server = try MarginProcess(["serve", "--listen", "127.0.0.1:0"], in: alice)
+        defer { _ = server.stop(SIGTERM) }
+        let port = try XCTUnwrap(server.port(), server.text)
+        // Piped: the report alone.
+        XCTAssertEqual(try binary(["init", "--name", "carol"], in: carol).code, 0)
+        let piped = try binary(["sync", "127.0.0.1:\(port)"], in: carol)
+        XCTAssertEqual(piped.code, 0, piped.err)
+        XCTAssertFalse(piped.err.contains("syncing:"), piped.err)
+        // Standard error on a terminal.
+        XCTAssertEqual(try binary(["init", "--name", "bob"], in: bob).code, 0)
+        var master: Int32 = -1, slave: Int32 = -1
+        XCTAssertEqual(openpty(&master, &slave, nil, nil, nil), 0)
+        defer { close(master) }
+        let p = Process()
+        p.executableURL = binaryURL
+        p.arguments = ["sync", "127.0.0.1:\(port)"]
+        p.currentDirectoryURL = URL(fileURLWithPath: bob)
+        p.environment = ["HOME": bob, "TERM": "xterm", "PATH": "/usr/bin:/bin"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle(fileDescriptor: slave, closeOnDealloc: false)
+        try p.run()
+        close(slave)
+        var terminal = ""
+        while true {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            let n = read(master, &buffer, buffer.count)
+            if n <= 0 { break }
+            terminal += String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertTrue(terminal.contains("\r\u{1B}[Ksyncing: sent 0, received "), terminal)
+        XCTAssertTrue(terminal.contains("changes ("), terminal)
+        XCTAssertTrue(terminal.hasSuffix("\r\u{1B}[K"), "the line is cleared at the end: \(terminal.debugDescription)")
+        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(report.contains("synced with alice"), report)
+    }
+
     func testServeRefusesUnsafeSetups() throws {
         let a = try folder("a")
         XCTAssertEqual(try binary(["init", "--name", "a"], in: a).code, 0)
