@@ -515,6 +515,119 @@ extension Store {
         }
     }
 
+    /// How search results are ordered.
+    public enum SearchOrder: String, CaseIterable, Sendable {
+        /// BM25 over the body and title (title matches count double), a
+        /// match in the metadata counting once; ties by published date.
+        case relevance
+        /// Newest publication first.
+        case published
+        /// Most recently imported first (streams: the first hits come at once).
+        case imported
+    }
+
+    /// One ranked result: enough to order them, one record at a time.
+    public struct RankedHit: Equatable, Sendable {
+        public var record: String
+        public var score: Double
+        public var published: String?
+        /// The metadata fields holding the text (place, source, …).
+        public var metadata: [String]
+    }
+
+    /// Records holding `text` in their body, title or metadata (place,
+    /// source, url, author, editor, free keys), ordered by `order`, at most
+    /// `limit`. Memory is a few numbers per hit, never the texts: the
+    /// caller reads each record it shows.
+    public func rankedSearch(_ text: String, order: SearchOrder, limit: Int? = nil) throws -> [RankedHit] {
+        let key = Store.searchKey(text)
+        // Body and title hits, through the index.
+        struct Found { var count: Int; var titleCount: Int; var length: Int }
+        var found: [String: Found] = [:]
+        var ids: [String] = []
+        try forEachSearchHit(text) { h in
+            let titleKey = ScriptFolding.fold(Array(TextNormalization.nfc(h.title ?? "").unicodeScalars))
+            var titleCount = 0
+            ScalarText(String(String.UnicodeScalarView(titleKey)), boundaries: false).forEachOccurrence(of: key) { _ in titleCount += 1; return true }
+            found[h.record] = Found(count: h.matchCount, titleCount: titleCount, length: h.folded.count + titleKey.count)
+            ids.append(h.record)
+            return true
+        }
+        // Metadata: its fields hold little text; folded and checked here.
+        var metadata: [String: [String]] = [:]
+        let folded = String(String.UnicodeScalarView(key))
+        func check(_ id: String, _ field: String, _ value: String?) {
+            guard let value, ScriptFolding.fold(TextNormalization.nfc(value)).contains(folded) else { return }
+            metadata[id, default: []].append(field)
+        }
+        for row in try db.rows("SELECT id, place, source, url, author, editor FROM records WHERE deleted = 0 AND typeof(body) = 'text'") {
+            guard let id = row[0].string else { continue }
+            for (i, f) in ["place", "source", "url", "author", "editor"].enumerated() { check(id, f, row[i + 1].string) }
+        }
+        for row in try db.rows("SELECT m.record, m.key, m.value FROM record_meta m JOIN records r ON r.id = m.record WHERE r.deleted = 0") {
+            if let id = row[0].string, let k = row[1].string { check(id, k, row[2].string) }
+        }
+        for id in metadata.keys where found[id] == nil { ids.append(id) }
+        guard !ids.isEmpty else { return [] }
+        var published: [String: String] = [:], imported: [String: Int64] = [:]
+        for row in try db.rows("SELECT id, published, rowid FROM records WHERE id IN (SELECT value FROM json_each(?))", .text(jsonArray(ids))) {
+            if let id = row[0].string { published[id] = row[1].string; imported[id] = row[2].int ?? 0 }
+        }
+        // BM25 (k1 = 1.2, b = 0.75) of one phrase: its frequency in each
+        // record, against the record's length and the average length.
+        let total = Double(try db.scalar("SELECT count(*) FROM records WHERE deleted = 0 AND typeof(body) = 'text'").int ?? 1)
+        let lengths = found.values.map { Double($0.length) }
+        let average = max(1, lengths.isEmpty ? 1 : lengths.reduce(0, +) / Double(lengths.count))
+        let n = Double(ids.count)
+        let ratio: Double = (total - n + 0.5) / (n + 0.5)
+        let idf: Double = Foundation.log(1.0 + ratio)
+        var hits: [RankedHit] = []
+        for id in ids {
+            let f = found[id]
+            let inBody: Int = f?.count ?? 0
+            let inTitle: Int = f?.titleCount ?? 0
+            let inMetadata: Int = (metadata[id]?.isEmpty == false) ? 1 : 0
+            let tf = Double(inBody + 2 * inTitle + inMetadata)
+            let length = Double(f?.length ?? 0)
+            let norm: Double = 1.2 * (0.25 + 0.75 * length / average)
+            let score: Double = idf * tf * 2.2 / (tf + norm)
+            hits.append(RankedHit(record: id, score: score, published: published[id], metadata: metadata[id] ?? []))
+        }
+        switch order {
+        case .relevance:
+            hits.sort { a, b in
+                if a.score != b.score { return a.score > b.score }
+                if (a.published ?? "") != (b.published ?? "") { return (a.published ?? "") > (b.published ?? "") }
+                return (imported[a.record] ?? 0) > (imported[b.record] ?? 0)
+            }
+        case .published:
+            hits.sort { a, b in
+                if (a.published ?? "") != (b.published ?? "") { return (a.published ?? "") > (b.published ?? "") }
+                return (imported[a.record] ?? 0) > (imported[b.record] ?? 0)
+            }
+        case .imported:
+            hits.sort { (imported[$0.record] ?? 0) > (imported[$1.record] ?? 0) }
+        }
+        if let limit { hits = Array(hits.prefix(max(0, limit))) }
+        return hits
+    }
+
+    /// One record's matches of `text` as a hit (after `rankedSearch`).
+    public func searchHit(_ text: String, record id: String) throws -> SearchHit? {
+        let key = Store.searchKey(text)
+        guard let row = try db.rows("SELECT title, folded FROM records WHERE id = ?", .text(id)).first, let foldedText = row[1].string else { return nil }
+        let title = row[0].string
+        let skip = (title ?? "").unicodeScalars.count + 1
+        let bodyText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.dropFirst(skip))), boundaries: false)
+        var count = 0, first: [Int] = []
+        bodyText.forEachOccurrence(of: key) { offset in
+            if first.count < SearchHit.matchesKept { first.append(offset) }
+            count += 1
+            return true
+        }
+        return SearchHit(record: id, title: title, matchCount: count, matches: first, matchLength: key.count, folded: bodyText, key: key)
+    }
+
     /// Every hit, collected (for tests and the benchmark; the CLI streams).
     public func search(_ text: String, limit: Int? = nil) throws -> [SearchHit] {
         var hits: [SearchHit] = []

@@ -169,4 +169,42 @@ final class EverydayCLITests: CLITestCase {
         XCTAssertEqual(dryRun.code, 64); XCTAssertTrue(dryRun.err.contains("unknown option -n"), dryRun.err)
         XCTAssertTrue(Nearest.matches("xyzzy", among: ["list", "show"]).isEmpty)
     }
+
+    /// Search covers titles and metadata and ranks by relevance (BM25),
+    /// then publication date; --sort chooses another order.
+    func testSearchRanksByRelevanceAndCoversTitlesAndMetadata() throws {
+        let folder = dir.appendingPathComponent("ranked")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let reports = [
+            ("a.txt", "甲縣防疫簡報\n\n发布时间：2022-11-01\n\n甲縣組織黨員幹部下沉社區,在全縣設立了一個臨時黨支部,並且開展了大量的宣傳、排查和服務工作,群眾反映良好,防控形勢總體平穩可控。"),
+            ("b.txt", "乙县防疫简报\n\n发布时间：2022-11-02\n\n乙县党支部带头,党支部书记值守,党支部党员服务。"),
+            ("c.txt", "丙縣黨支部戰疫記\n\n发布时间：2022-11-03\n\n丙縣幹部群眾齊心協力,共同守護家園,確保群眾生命安全。"),
+            ("d.txt", "丁县防疫简报\n\n发布时间：2022-11-04\n\n丁县干部群众齐心协力,排查外来人员三百余人次。"),
+        ]
+        for (name, text) in reports { try text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8) }
+        XCTAssertEqual(margin("import", "--quiet", folder.path).code, 0)
+        func id(_ title: String) throws -> String {
+            try XCTUnwrap(margin("list", "--json").out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .first { ($0["title"] as? String)?.hasPrefix(title) == true }?["id"] as? String)
+        }
+        let a = try id("甲縣"), b = try id("乙县"), c = try id("丙縣"), d = try id("丁县")
+        XCTAssertEqual(margin("edit", d, "--source", "党支部通讯").code, 0)
+        func order(_ args: String...) -> [String] {
+            marginArgs(["search", "党支部", "--json"] + args).out.split(separator: "\n").compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["record"] as? String
+            }
+        }
+        let ranked = order()
+        XCTAssertEqual(Set(ranked), Set([a, b, c, d]), "body, title and metadata")
+        XCTAssertEqual(ranked.first, b, "three matches in a short body")
+        XCTAssertLessThan(try XCTUnwrap(ranked.firstIndex(of: c)), try XCTUnwrap(ranked.firstIndex(of: a)), "a title match weighs more than one in a long body")
+        XCTAssertEqual(order("--sort", "published"), [d, c, b, a])
+        XCTAssertEqual(order("--sort", "published", "-n", "2"), [d, c])
+        XCTAssertEqual(Set(order("--sort", "imported")), Set([a, b, c]), "imported order streams body and title hits")
+        let line = margin("search", "党支部", "--json", "-n", "4").out.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(line.first { $0["record"] as? String == d }?["metadata"] as? [String], ["source"])
+        XCTAssertNotNil(line.first?["score"] as? Double)
+        XCTAssertTrue(margin("search", "党支部").out.contains("in source"))
+        XCTAssertEqual(margin("search", "党支部", "--sort", "best").code, 64)
+    }
 }
