@@ -27,6 +27,9 @@ public struct Arguments {
 
     public var isEmpty: Bool { tokens.isEmpty && afterDashDash.isEmpty }
 
+    /// The words not taken yet, before `--`.
+    var pendingTokens: [String] { tokens }
+
     /// True if any of `names` is present (and removes it).
     public mutating func flag(_ names: String...) -> Bool {
         asked.formUnion(names)
@@ -151,6 +154,95 @@ public struct Arguments {
         }
         if let extra = (tokens + afterDashDash).first {
             throw UsageError("unexpected argument '\(extra)'")
+        }
+    }
+}
+
+/// One option of a command, declared once: parsing validates against it,
+/// and `--help`, the man page and the completions are written from it.
+public struct OptionSpec: Sendable, Equatable {
+    public enum Value: Sendable, Equatable {
+        /// A flag.
+        case none
+        /// A value shown as the placeholder.
+        case text(String)
+        /// A whole number.
+        case count(String)
+        /// A flag that may be followed by a whole number (`--last [N]`).
+        case optionalCount(String)
+        /// One of these words.
+        case choice([String])
+    }
+    public var names: [String]
+    public var value: Value
+    public var help: String
+
+    public init(_ names: [String], _ value: Value, _ help: String) {
+        self.names = names; self.value = value; self.help = help
+    }
+
+    /// `--code CODE`, `--status open|accepted|…`, `-n, --limit N`.
+    public var synopsis: String {
+        let shown = names.sorted { $0.count < $1.count }.joined(separator: ", ")
+        switch value {
+        case .none: return shown
+        case .text(let p), .count(let p): return shown + " " + p
+        case .optionalCount(let p): return shown + " [\(p)]"
+        case .choice(let words): return shown + " " + words.joined(separator: "|")
+        }
+    }
+
+    /// `--store` may be given after the command name as well.
+    static let perCommandGlobals = [OptionSpec(["--store"], .text("PATH"), "the store to use")]
+
+    /// The options section of `--help`: synopsis and help, aligned.
+    static func table(_ options: [OptionSpec]) -> String {
+        let width = min(28, (options.map { $0.synopsis.count }.max() ?? 0) + 2)
+        return options.map { o in
+            let left = "  " + o.synopsis
+            let pad = left.count < width + 2 ? String(repeating: " ", count: width + 2 - left.count) : "\n" + String(repeating: " ", count: width + 2)
+            return left + pad + o.help
+        }.joined(separator: "\n")
+    }
+}
+
+extension Arguments {
+    /// Checks every option word against the command's declaration before
+    /// the command reads them: an unknown one (with the nearest known), a
+    /// missing value, a count that is not a whole number, a word outside
+    /// a choice. Usage errors, exit 64.
+    public func validate(against options: [OptionSpec]) throws {
+        let known = options.flatMap { o in o.names.map { ($0, o) } }
+        var i = 0
+        let words = pendingTokens
+        while i < words.count {
+            let word = words[i]
+            i += 1
+            guard word.hasPrefix("-"), word != "-", Int(word) == nil else { continue }
+            let name = String(word.prefix { $0 != "=" })
+            guard let spec = known.first(where: { $0.0 == name })?.1 else {
+                throw UsageError("unknown option \(name)\(Nearest.hint(name, among: known.map(\.0).filter { $0.hasPrefix("--") }))")
+            }
+            var value: String?
+            if word.count > name.count { value = String(word.dropFirst(name.count + 1)) }
+            switch spec.value {
+            case .none:
+                if value != nil { throw UsageError("\(name) takes no value") }
+            case .optionalCount:
+                if value == nil, i < words.count, Int(words[i]) != nil { value = words[i]; i += 1 }
+                if let v = value, Int(v) == nil { throw UsageError("\(name) takes a whole number, not '\(v)'") }
+            case .text, .count, .choice:
+                if value == nil {
+                    guard i < words.count else { throw UsageError("\(name) needs a value") }
+                    value = words[i]; i += 1
+                }
+                if case .count = spec.value, let v = value, Int(v) == nil {
+                    throw UsageError("\(name) takes a whole number, not '\(v)'")
+                }
+                if case .choice(let choices) = spec.value, let v = value, !choices.contains(v) {
+                    throw UsageError("\(name) takes \(choices.joined(separator: ", ")), not '\(v)'\(Nearest.hint(v, among: choices))")
+                }
+            }
         }
     }
 }

@@ -8,8 +8,10 @@ protocol Command: Sendable {
     static var summary: String { get }
     /// The usage synopsis, printed with usage errors.
     static var usage: String { get }
-    /// The rest of `--help`: what it does, its options.
+    /// The rest of `--help`: what it does (its options come from `options`).
     static var details: String { get }
+    /// Every option, declared once (Options.swift).
+    static var options: [OptionSpec] { get }
     init(_ args: inout Arguments) throws
     func run(_ context: Context) throws -> Int32
 }
@@ -60,7 +62,10 @@ enum Margin {
     }
 
     static func help(_ c: any Command.Type) -> String {
-        "usage: \(c.usage)\n\n\(c.summary)\n\n\(c.details)"
+        var text = "usage: \(c.usage)\n\n\(c.summary)\n\n\(c.details)"
+        if !c.options.isEmpty { text += "\n\noptions:\n" + OptionSpec.table(c.options) }
+        text += "\n\nglobal options: --store PATH, --color=auto|always|never, --no-pager, --help"
+        return text
     }
 }
 
@@ -117,6 +122,15 @@ public func run(arguments: [String], environment: [String: String] = ProcessInfo
     if args.flag("--help", "-h") {
         context.print(Margin.help(type))
         return ExitCode.success
+    }
+    do {
+        // The command's declared options, and --store, are all it takes.
+        try args.validate(against: type.options + OptionSpec.perCommandGlobals)
+    } catch let e as UsageError {
+        context.warn("margin \(name): \(e.message)\nusage: \(type.usage)")
+        return ExitCode.usage
+    } catch {
+        return ExitCode.usage
     }
     do {
         if let store = try args.option("--store") { context.storeOption = store }

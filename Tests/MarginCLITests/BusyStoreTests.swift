@@ -30,7 +30,7 @@ final class BusyStoreTests: CLITestCase {
             for i in 0..<edits {
                 let args = i % 4 == 3
                     ? ["note", String(records[i % records.count].prefix(10)), "note \(i) written while serving"]
-                    : ["annotate", String(records[i % records.count].prefix(10)), "--code", "figure", "--quote", "之1", "--value", "\(i)"]
+                    : ["annotate", String(records[i % records.count].prefix(10)), "--code", "figure", "--quote", "之1", "--value", "\(i)", "--again"]
                 do {
                     let r = try CLITestCase.runBinary(args, in: alice)
                     if r.code != 0 || !r.err.isEmpty { lock.withLock { failures.append("\(args[0]) \(i): exit \(r.code): \(r.err)") } }

@@ -389,7 +389,7 @@ final class W3CRoundTripTests: CLITestCase {
         let rid = try XCTUnwrap(firstID(imported[0], after: "imported"))
         XCTAssertEqual(margin("--store", a, "codes", "add", "cadres").code, 0)
         XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "cadres", "--quote", "1055名網格員", "--value", "1055").code, 0)
-        XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "cadres", "--quote", "1055名網格員", "--value", "1050").code, 0)
+        XCTAssertEqual(margin("--store", a, "annotate", rid, "--code", "cadres", "--quote", "1055名網格員", "--value", "1050", "--again").code, 0)
         let file = dir.appendingPathComponent("a.jsonld").path
         XCTAssertEqual(margin("--store", a, "export", "--format", "w3c", "-o", file).code, 0)
         let r = margin("--store", b, "import", file)

@@ -32,16 +32,6 @@ struct AnnotateCommand: Command {
     script); if it occurs more than once, the occurrences are listed and
     --occurrence N picks one. --range gives offsets in Unicode code points
     (scalars) of the body; a span may not split a character.
-
-    options:
-      --code CODE       a code name or id from the codebook
-      --quote TEXT      the exact text to mark
-      --occurrence N    which occurrence of the quote (1 = first)
-      --range S..E      offsets instead of a quote
-      --value V         an extracted value, e.g. the figure 159
-      --note N          a note
-      --again           code the same span with the same code a second time
-                        (refused otherwise: you coded it already)
     """
     var record: String, code: String, span: SpanRequest, value: String?, note: String?, again: Bool
     init(_ args: inout Arguments) throws {
@@ -76,12 +66,6 @@ struct TagCommand: Command {
     static let usage = "margin tag RECORD CODE [--value V] [--note N]"
     static let details = """
     A record-level annotation: a code with no span.
-
-    options:
-      --value V   an extracted value
-      --note N    a note
-      --again     tag the record with the same code a second time (refused
-                  otherwise: you tagged it already)
     """
     var record: String, code: String, value: String?, note: String?, again: Bool
     init(_ args: inout Arguments) throws {
@@ -140,24 +124,18 @@ struct EditCommand: Command {
     static let details = """
     ID is an annotation or a record (any unique id prefix).
 
-    For an annotation:
-      --code CODE            recode it
-      --value V | --clear-value
-      --note N | --clear-note
-      --quote Q [--occurrence N] | --range S..E    move the span
-      --as-mine              leave it as it is and make a copy in your own
-                             layer, with the changes given (if any)
-
+    For an annotation: --code, --value/--clear-value, --note/--clear-note,
+    and --quote/--occurrence or --range (a new span), with --as-mine to
+    leave it as it is and make a copy in your own layer with the changes.
     An annotation is its author's coding: you can edit your own, the gold
     layer's and suggestions, not a colleague's (that would change what they
     coded). Review theirs instead (`margin review ID --reject --comment …`),
     or copy it into your layer with --as-mine.
 
-    For a record (the body cannot change):
-      --title T, --source S, --published D, --place P, --url U,
-      --author A, --editor E       set a metadata field ("" clears it)
-      --set KEY=VALUE              set a free metadata field (repeatable)
-      --unset KEY                  remove one (repeatable)
+    For a record (the body cannot change): the metadata fields --title,
+    --source, --published, --place, --url, --author and --editor ("" clears
+    one), and free fields with --set KEY=VALUE and --unset KEY (each
+    repeatable). Annotation and record options cannot be mixed.
     """
     var id: String
     var code: String?, value: String?, note: String?, clearValue: Bool, clearNote: Bool, span: SpanRequest?, asMine: Bool
@@ -225,9 +203,6 @@ struct DeleteCommand: Command {
     A record imported by mistake is withdrawn with all its annotations, in
     one write, after a confirmation (--yes: without asking). `margin undo
     --last` brings either back.
-
-    options:
-      --yes    do not ask before deleting a record
     """
     var id: String, yes: Bool
     init(_ args: inout Arguments) throws {
@@ -286,18 +261,6 @@ struct ReviewCommand: Command {
     one without a code needs --with-code (in the walk, a code is asked for).
     Rejected, it is deleted, and `margin suggest` does not propose it again.
     Reviewing a colleague's annotation never changes whose coding it is.
-
-    options:
-      --accept        mark accepted
-      --reject        mark rejected
-      --reopen        put back to open
-      --comment C     the reviewer's comment
-      --with-code CODE  the code a suggestion is accepted with
-      --yes           do not ask before a bulk review
-      --conflicts-only  walk through open conflicts only
-
-    filters:
-    \(AnnotationSelection.help)
     """
     var id: String?, status: ReviewStatus?, comment: String?, code: String?, selection: AnnotationSelection, yes: Bool, conflictsOnly: Bool
     init(_ args: inout Arguments) throws {

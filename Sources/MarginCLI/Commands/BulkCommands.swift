@@ -6,14 +6,6 @@ import MarginCore
 struct AnnotationSelection {
     var code: String?, author: String?, record: String?, status: ReviewStatus?, text: String?
 
-    static let help = """
-      --code CODE      annotations of this code (and its children)
-      --author NAME    made by this coder (`gold`: the adjudicated layer)
-      --record ID      on this record
-      --status S       open, accepted or rejected
-      --text T         on records whose text holds T
-    """
-
     init(_ args: inout Arguments) throws {
         code = try args.option("--code")
         author = try args.option("--author")
@@ -60,12 +52,6 @@ struct RecodeCommand: Command {
     gets --to, in one write: all of them or, on any error, none. The count
     is shown and a confirmation asked first. To retire a code altogether,
     `margin codes merge` also points the old code at the new one.
-
-    filters:
-    \(AnnotationSelection.help)
-
-    options:
-      --yes            do not ask
     """
     var from: String, to: String, selection: AnnotationSelection, yes: Bool
     init(_ args: inout Arguments) throws {
@@ -118,9 +104,6 @@ struct UndoCommand: Command {
     (an import of many files writes 256 at a time). --last N undoes the last
     N writes, newest first, in one write; `margin undo --last` again goes
     further back. `margin redo` redoes what was undone, until a new write.
-
-    options:
-      --last [N]   this store's last write, or its last N writes
     """
     var changes: [String], last: Int?
     init(_ args: inout Arguments) throws {
@@ -196,12 +179,6 @@ struct SuggestCommand: Command {
     `table` leave them out. `margin review` offers them first: accept makes
     one your own (open) annotation, choosing a code if it has none; reject
     deletes it.
-
-    options:
-      --all        every record
-      --code CODE  the code for figures no trigger word names
-      --dry-run    list what would be suggested, store nothing (no -n:
-                   -n is a count in list, search and log)
     """
     var records: [String], all: Bool, code: String?, dryRun: Bool
     init(_ args: inout Arguments) throws {

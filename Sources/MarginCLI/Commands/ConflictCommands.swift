@@ -20,10 +20,6 @@ struct ConflictsCommand: Command {
     change, or one deleted what the other edited, last-writer-wins picked the
     value every node shows; the other value is kept here. Settle each with
     `margin resolve`.
-
-    options:
-      --all    include resolved conflicts
-      --json   JSON output
     """
     var all: Bool, json: Bool, show: String?
     init(_ args: inout Arguments) throws {
@@ -126,12 +122,7 @@ struct ResolveCommand: Command {
     static let summary = "Settle a conflict; the resolution syncs like any change"
     static let usage = "margin resolve ID (--keep winner|other | --value V) [--comment C]"
     static let details = """
-    options:
-      --keep winner   keep the value every node shows now
-      --keep other    bring back the other value (for a deletion that raced
-                      an edit: restore the entity, with the edit)
-      --value V       write a new value
-      --comment C     why
+
     """
     var id: String, resolution: Store.Resolution, comment: String?
     init(_ args: inout Arguments) throws {

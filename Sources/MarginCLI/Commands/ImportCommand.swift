@@ -28,12 +28,6 @@ struct ImportCommand: Command {
     the commoner in Chinese text). The import line names any encoding other
     than UTF-8. A line that looks damaged by a conversion (private-use
     characters, U+FFFD, `?` inside a word) is named in a warning.
-
-    options:
-      --raw            keep the text exactly as it is (no cleaning)
-      --quiet          do not list what was cleaned
-      --encoding NAME  read report files in this encoding (an iconv name:
-                       GB18030, GBK, BIG5, BIG5-HKSCS, UTF-16LE, ...)
     """
     static let reportExtensions: Set<String> = ["txt", "text"]
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]

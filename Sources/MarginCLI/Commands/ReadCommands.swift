@@ -44,19 +44,6 @@ struct ListCommand: Command {
     --since and --until those published in that range (inclusive; a date
     such as 2022-11 covers the month).
     With --annotations, lists the matching annotations instead.
-
-    options:
-      --code CODE      a code name or id
-      --status S       open, accepted, rejected or suggested
-      --text TEXT      full-text filter, Simplified and Traditional alike
-      --place P        place contains P
-      --source S       source contains S
-      --author A       the report's author contains A
-      --since DATE     published on or after DATE (2022-11-07, 2022/11/7, 2022年11月7日)
-      --until DATE     published on or before DATE
-      --annotations    list annotations rather than records
-      -n, --limit N    at most N rows
-      --json           one JSON object a line
     """
     var code: String?, status: ReviewStatus?, text: String?, annotations: Bool, limit: Int?, json: Bool
     var place: String?, source: String?, reportAuthor: String?, since: String?, until: String?
@@ -163,9 +150,6 @@ struct ShowCommand: Command {
     static let details = """
     On a terminal, coded spans are highlighted in their code's colour (not
     when NO_COLOR is set); otherwise they are marked ⟦text⟧{code}.
-
-    options:
-      --json   one JSON object with the record and its annotations
     """
     var id: String, json: Bool
     init(_ args: inout Arguments) throws {
@@ -292,14 +276,6 @@ struct SearchCommand: Command {
     characters. The index of characters and character pairs finds the
     candidates (a query of punctuation alone scans); each is checked for the
     whole text.
-
-    options:
-      -n, --limit N   at most N records
-      --sort S        relevance (default), published (newest first) or
-                      imported (most recently imported first; printed as
-                      found)
-      --json          one JSON object a line: the record, its title, and
-                      every match as {"start", "end"} in scalar offsets
     """
     var text: String, limit: Int?, json: Bool, order: Store.SearchOrder
     init(_ args: inout Arguments) throws {

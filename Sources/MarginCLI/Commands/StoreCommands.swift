@@ -17,12 +17,6 @@ struct InitCommand: Command {
     folder instead also works, but then both copies share one node id
     until the first sync that meets the other's changes gives one of them a
     new id (README, "Backups and copies").
-
-    options:
-      --name NAME      this node's human name
-      --from SOURCE    copy every change of a store folder or a bundle
-      --store PATH     create the store in PATH instead of ./.margin
-                       (MARGIN_STORE does the same)
     """
     var name: String?, from: String?
     init(_ args: inout Arguments) throws {
@@ -89,7 +83,7 @@ struct StatusCommand: Command {
     static let name = "status"
     static let summary = "Show this node, what the store holds, and what awaits review"
     static let usage = "margin status [--json]"
-    static let details = "options:\n  --json   print one JSON object"
+    static let details = "The node, the store, its records, annotations by review state (suggestions too), codes, your done marks, changes and open conflicts; blind coding and forks when there are any."
     var json: Bool
     init(_ args: inout Arguments) throws { json = args.flag("--json") }
 
@@ -151,10 +145,6 @@ struct LogCommand: Command {
     Every write is recorded as one change per field: its id (origin node and
     sequence number), hybrid-clock time, entity, field, new value and the
     change it superseded. ID limits the log to one record, annotation or code.
-
-    options:
-      -n, --limit N   show at most N changes (default 50; 0 for all)
-      --json          one JSON object a line
     """
     var limit: Int?
     var json: Bool
@@ -238,13 +228,6 @@ struct ExportCommand: Command {
                and QualCoder: codes, records as text sources, spans as coded
                selections with value and note; `margin import FILE.qdpx`
                reads it back
-
-    options:
-      --format F       jsonl (default), csv, w3c, doccano, brat or refi
-      --excel          with csv: a byte-order mark, and cells that Excel would
-                       run as formulas (=, +, -, @, tab, CR) start with '
-      --log            a bundle of the change log instead (needs -o)
-      -o, --output F   write to F instead of standard output (brat: a folder)
     """
     static let formats = ["jsonl", "csv", "w3c", "doccano", "brat", "refi"]
     var output: String?, log: Bool, format: String, excel: Bool
@@ -321,9 +304,6 @@ struct CheckCommand: Command {
     state; and checks that every annotation's quote still matches its
     record's text at its offsets. Prints each check that passed. Exits 1
     naming the first inconsistency found. Changes nothing.
-
-    options:
-      --json   print {"ok", "checks", "problem"} instead of lines
     """
     var json: Bool
     init(_ args: inout Arguments) throws { json = args.flag("--json") }

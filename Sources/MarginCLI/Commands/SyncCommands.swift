@@ -70,24 +70,6 @@ struct ServeCommand: Command {
     standard error: what `margin sync ssh://...` runs on the far side, and
     what inetd or a systemd socket unit can run. A socket from a non-loopback
     address on standard input needs a team secret, as --listen does.
-
-    options:
-      --listen HOST:PORT      address to listen on (default 127.0.0.1:7433;
-                              port 0 picks a free port)
-      --stdio                 one session on standard input and output
-      --secret-file F         the team secret (mode 600)
-      --max-sessions N        concurrent authenticated sessions (default 16)
-      --max-per-address N     of them from one address (default 8)
-      --max-pending N         handshakes in progress (default 64; when full,
-                              the oldest is cut for a newcomer)
-      --idle-timeout S        seconds a peer may stay silent (default 30)
-      --handshake-timeout S   seconds a peer has to authenticate (default 5)
-      --session-timeout S     seconds a session may last (default 3600)
-      --max-frame BYTES       largest frame accepted after the handshake
-                              (8388608 to 1073741824, default 16777216;
-                              before it, 4096)
-      --max-future S          hold back changes stamped more than S seconds
-                              ahead of this clock (default 3600)
     """
     var listen: String?, stdio: Bool, secretFile: String?, maxSessions: Int?, maxPerAddress: Int?, maxPending: Int?
     var idle: Double?, handshake: Double?, total: Double?, maxFuture: Double?, maxFrame: Int?
@@ -213,16 +195,6 @@ struct SyncCommand: Command {
     is needed, and HOST needs only `margin` on its PATH. A PATH beginning
     /~/ is relative to the remote home. MARGIN_SSH replaces the ssh command
     (as GIT_SSH_COMMAND does), e.g. MARGIN_SSH='ssh -i ~/.ssh/team'.
-
-    options:
-      --secret-file F     the team secret (or MARGIN_SECRET)
-      --pull-only         take the peer's changes, send none
-      --push-only         send this store's changes, take none
-      --remote-margin CMD the margin command on the ssh host (default margin)
-      --idle-timeout S    seconds the peer may stay silent (default 30)
-      --max-future S      hold back changes stamped more than S seconds ahead
-                          of this clock (default 3600)
-      --json              print the summary as JSON
     """
     var address: String, secretFile: String?, pullOnly: Bool, pushOnly: Bool, idle: Double?, maxFuture: Double?, json: Bool
     var remoteMargin: String?

@@ -82,11 +82,6 @@ struct TableCommand: Command {
     Without it, the gold layer if the store has one, else each coder's
     layer in its own rows. Suggestions not yet accepted are no one's coding
     and never count.
-
-    options:
-      --coder NAME   one coder's layer (`gold`: the adjudicated layer)
-      --csv          CSV (RFC 4180, UTF-8) for R, pandas and spreadsheets
-      --json         a JSON array of one object per row
     """
     enum Kind: String { case codes, cooccur, values }
     enum Group: String { case record, place, source, month }

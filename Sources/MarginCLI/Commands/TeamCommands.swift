@@ -58,12 +58,6 @@ struct AgreeCommand: Command {
     Extracted values: of the overlap-matched spans where either coder gave a
     value, how many give the same one (compared after NFC and trimming), and
     each disagreement.
-
-    options:
-      --coders A,B   the coders to compare (default: all)
-      --code CODE    only this code and its children (repeatable)
-      --records TEXT only records whose text holds TEXT
-      --json         one JSON object
     """
     var coders: [String]?, codes: [String], text: String?, json: Bool
     init(_ args: inout Arguments) throws {
@@ -178,10 +172,6 @@ struct CompareCommand: Command {
     code, span or value. Spans are paired by overlap whatever their code,
     largest overlaps first. A disagreement `margin adjudicate` settled is
     marked as such.
-
-    options:
-      --coders A,B   the two coders (default: the store's two, if it has two)
-      --json         one JSON object
     """
     var id: String, coders: [String]?, json: Bool
     init(_ args: inout Arguments) throws {
@@ -265,10 +255,6 @@ struct AdjudicateCommand: Command {
     naming the decision, so the disagreement shows as settled. Each decision
     is written at once, as ordinary changes that sync; quitting loses none.
     Standard input need not be a terminal: one decision per line.
-
-    options:
-      --coders A,B   the two coders (default: the store's two, if it has two)
-      --take WHICH   the same decision for every open disagreement (for scripts)
     """
     var id: String, coders: [String]?, take: Store.Decision?
     init(_ args: inout Arguments) throws {
@@ -356,11 +342,6 @@ struct DoneCommand: Command {
     who found nothing to code could not be told from one who never read the
     record. Each coder marks their own; marks sync like any change, and
     show in `list` and `status`.
-
-    options:
-      --undo    take the marks back (the records are not done any more)
-      --list    the records marked done, and by whom
-      --json    with --list: a JSON array
     """
     var ids: [String], undo: Bool, list: Bool, json: Bool
     init(_ args: inout Arguments) throws {
