@@ -29,7 +29,7 @@ enum Margin {
         AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, RecodeCommand.self, DeleteCommand.self, UndoCommand.self, RedoCommand.self, SuggestCommand.self,
         ReviewCommand.self, DoneCommand.self, BlindCommand.self, AgreeCommand.self, CompareCommand.self, AdjudicateCommand.self, TableCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
         DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self,
-        PeersCommand.self, SecretCommand.self, CheckCommand.self,
+        PeersCommand.self, SecretCommand.self, CheckCommand.self, ManCommand.self, CompletionsCommand.self, CompleteCommand.self,
     ]
 
     static let version = "0.1.0"
@@ -48,7 +48,7 @@ enum Margin {
 
         """
         let width = commands.map { $0.name.count }.max() ?? 8
-        for c in commands { s += "  \(c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        for c in commands where !c.name.hasPrefix("__") { s += "  \(c.name.padding(toLength: width + 2, withPad: " ", startingAt: 0))\(c.summary)\n" }
         s += """
 
         The store is ./.margin/ or the nearest one above the working directory;

@@ -300,3 +300,7 @@ extension DoneCommand {
 extension BlindCommand {
     static let options: [OptionSpec] = []
 }
+
+extension ManCommand { static let options: [OptionSpec] = [] }
+extension CompletionsCommand { static let options: [OptionSpec] = [] }
+extension CompleteCommand { static let options: [OptionSpec] = [] }
