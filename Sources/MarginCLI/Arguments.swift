@@ -12,9 +12,6 @@ public struct UsageError: Error, Equatable {
 public struct Arguments {
     private var tokens: [String]
     private var afterDashDash: [String] = []
-    /// Every option name the command asked for: the known ones, for "did
-    /// you mean" when one is mistyped.
-    private var asked: Set<String> = []
 
     public init(_ tokens: [String]) {
         if let i = tokens.firstIndex(of: "--") {
@@ -32,7 +29,6 @@ public struct Arguments {
 
     /// True if any of `names` is present (and removes it).
     public mutating func flag(_ names: String...) -> Bool {
-        asked.formUnion(names)
         var found = false
         tokens.removeAll { token in
             if names.contains(token) { found = true; return true }
@@ -44,7 +40,6 @@ public struct Arguments {
     /// A flag that may be followed by a count (`--last`, `--last 3`,
     /// `--last=3`): nil when absent, `present` when given alone.
     public mutating func countFlag(_ name: String, present: Int = 1) throws -> Int? {
-        asked.insert(name)
         var result: Int?
         var i = 0
         while i < tokens.count {
@@ -82,7 +77,6 @@ public struct Arguments {
     }
 
     private mutating func values(_ names: [String]) throws -> [String] {
-        asked.formUnion(names)
         var out: [String] = []
         var i = 0
         while i < tokens.count {
@@ -137,20 +131,12 @@ public struct Arguments {
         return out
     }
 
-    /// Fails on an option the command did not take (before it takes the
-    /// remaining words as its arguments, so `-n 5` is not read as two).
-    public func refuseUnknownOptions() throws {
-        if let unknown = tokens.first(where: { $0.hasPrefix("-") && $0 != "-" && Int($0) == nil }) {
-            let name = String(unknown.prefix { $0 != "=" })
-            throw UsageError("unknown option \(unknown)\(Nearest.hint(name, among: Array(asked).filter { $0.hasPrefix("--") }))")
-        }
-    }
-
     /// Fails on anything the command did not take.
     public func finish() throws {
         if let unknown = tokens.first(where: { $0.hasPrefix("-") && $0 != "-" }) {
-            let name = String(unknown.prefix { $0 != "=" })
-            throw UsageError("unknown option \(unknown)\(Nearest.hint(name, among: Array(asked).filter { $0.hasPrefix("--") }))")
+            // `validate(against:)` refuses these first, with the nearest
+            // declared option; this is the backstop.
+            throw UsageError("unknown option \(unknown)")
         }
         if let extra = (tokens + afterDashDash).first {
             throw UsageError("unexpected argument '\(extra)'")

@@ -102,7 +102,6 @@ struct NoteCommand: Command {
     init(_ args: inout Arguments) throws {
         span = try parseSpan(&args)
         record = try args.required("RECORD")
-        try args.refuseUnknownOptions()
         let words = args.remaining()
         guard !words.isEmpty else { throw UsageError("missing TEXT") }
         text = words.joined(separator: " ")

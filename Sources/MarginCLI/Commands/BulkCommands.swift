@@ -108,7 +108,6 @@ struct UndoCommand: Command {
     var changes: [String], last: Int?
     init(_ args: inout Arguments) throws {
         last = try args.countFlag("--last")
-        try args.refuseUnknownOptions()
         changes = args.remaining()
         if (last != nil) == !changes.isEmpty { throw UsageError(last != nil ? "give CHANGE ids or --last, not both" : "give CHANGE ids or --last") }
     }
@@ -185,7 +184,6 @@ struct SuggestCommand: Command {
         all = args.flag("--all")
         dryRun = args.flag("--dry-run")
         code = try args.option("--code")
-        try args.refuseUnknownOptions()
         records = args.remaining()
         if all == !records.isEmpty { throw UsageError(all ? "give RECORD ids or --all, not both" : "give RECORD ids or --all") }
     }

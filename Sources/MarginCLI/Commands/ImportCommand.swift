@@ -47,7 +47,6 @@ struct ImportCommand: Command {
             do { try TextEncoding.requireKnown(e) } catch { throw UsageError(MarginError.message(for: error)) }
         }
         quiet = args.flag("--quiet", "-q")
-        try args.refuseUnknownOptions()
         paths = args.remaining()
         if paths.isEmpty { throw UsageError("missing PATH") }
     }

@@ -284,7 +284,6 @@ struct SearchCommand: Command {
         let sort = try args.option("--sort") ?? "relevance"
         guard let o = Store.SearchOrder(rawValue: sort) else { throw UsageError("--sort takes relevance, published or imported, not '\(sort)'") }
         order = o
-        try args.refuseUnknownOptions()
         let words = args.remaining()
         guard !words.isEmpty else { throw UsageError("missing TEXT") }
         text = words.joined(separator: " ")

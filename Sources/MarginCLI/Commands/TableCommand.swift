@@ -79,8 +79,8 @@ struct TableCommand: Command {
     Each table reads one layer at a time, named in its first column,
     `layer`: never the sum of several coders' copies of the same figure.
     With --coder, that coder's layer (`gold`: the adjudicated layer).
-    Without it, the gold layer if the store has one, else each coder's
-    layer in its own rows. Suggestions not yet accepted are no one's coding
+    Without it, the gold layer if it holds annotations of the codes
+    counted, else each coder's layer in its own rows. Suggestions not yet accepted are no one's coding
     and never count.
     """
     enum Kind: String { case codes, cooccur, values }
@@ -134,7 +134,7 @@ struct TableCommand: Command {
         var annotations = try store.annotations(code: try code.map { try store.resolveCode($0) }).filter { $0.code != nil && $0.layer != nil }
         if let coder {
             annotations = annotations.filter { $0.layer == coder }
-        } else if try store.annotations().contains(where: { $0.layer == Store.goldAuthor }) {
+        } else if annotations.contains(where: { $0.layer == Store.goldAuthor }) {
             annotations = annotations.filter { $0.layer == Store.goldAuthor }
         }
         // Every row is of one layer: the key of each group starts with it.

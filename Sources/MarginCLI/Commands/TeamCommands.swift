@@ -348,7 +348,6 @@ struct DoneCommand: Command {
         undo = args.flag("--undo")
         list = args.flag("--list")
         json = args.flag("--json")
-        try args.refuseUnknownOptions()
         ids = args.remaining()
         if list && (undo || !ids.isEmpty) { throw UsageError("--list takes no RECORD and no --undo") }
         if json && !list { throw UsageError("--json goes with --list") }
