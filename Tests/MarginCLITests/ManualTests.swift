@@ -145,7 +145,10 @@ final class ManualTests: CLITestCase {
             try margin("completions", shell).out.write(to: file, atomically: true, encoding: .utf8)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: path)
-            p.arguments = shell == "zsh" ? ["-c", "source '\(file.path)'"] : ["-c", "source '\(file.path)'"]
+            // Each shell must load the script and end with margin's completion registered.
+            p.arguments = shell == "zsh"
+                ? ["-f", "-c", "source '\(file.path)' && (( $+_comps[margin] ))"]
+                : ["--no-config", "-c", "source '\(file.path)'; and complete -c margin | string match -q '*show*'"]
             try p.run(); p.waitUntilExit()
             XCTAssertEqual(p.terminationStatus, 0, "\(shell) loads its script")
         }

@@ -132,7 +132,7 @@ struct CompletionsCommand: Command {
     func run(_ context: Context) throws -> Int32 {
         switch shell {
         case "bash": context.console.out(Completions.bash())
-        case "zsh": context.console.out("autoload -U +X bashcompinit && bashcompinit\n" + Completions.bash())
+        case "zsh": context.console.out(Completions.zshHead + Completions.bash())
         default: context.console.out(Completions.fish())
         }
         return ExitCode.success
@@ -231,6 +231,14 @@ enum Completions {
         script += "complete -F _margin margin\n"
         return script
     }
+
+    /// zsh runs the bash script through bashcompinit, which needs compdef: a shell
+    /// without compinit loaded (a bare `zsh`, no framework) gets it loaded here.
+    static let zshHead = """
+        (( $+functions[compdef] )) || { autoload -U compinit && compinit -i; }
+        autoload -U +X bashcompinit && bashcompinit
+
+        """
 
     static let bashHead = #"""
         # margin completion for bash (and zsh through bashcompinit).
