@@ -29,7 +29,7 @@ enum Margin {
         AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, RecodeCommand.self, DeleteCommand.self, UndoCommand.self, RedoCommand.self, SuggestCommand.self,
         ReviewCommand.self, DoneCommand.self, BlindCommand.self, AgreeCommand.self, CompareCommand.self, AdjudicateCommand.self, TableCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
         DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self,
-        PeersCommand.self, SecretCommand.self, CheckCommand.self, ManCommand.self, CompletionsCommand.self, CompleteCommand.self,
+        PeersCommand.self, SecretCommand.self, CheckCommand.self, RecleanCommand.self, ManCommand.self, CompletionsCommand.self, CompleteCommand.self,
     ]
 
     static let version = "0.1.0"

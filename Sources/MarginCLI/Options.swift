@@ -106,6 +106,7 @@ extension SuggestCommand {
         OptionSpec(["--all"], .none, "every record"),
         OptionSpec(["--code"], .text("CODE"), "the code for figures no trigger word names"),
         OptionSpec(["--dry-run"], .none, "list what would be suggested, store nothing (no -n: -n is a count in list, search and log)"),
+        OptionSpec(["--durations"], .none, "also propose durations and ages (24小时, 36個年頭), noted as such"),
     ]
 }
 
@@ -144,6 +145,7 @@ extension ImportCommand {
         OptionSpec(["--raw"], .none, "keep the text exactly as it is (no cleaning)"),
         OptionSpec(["--quiet", "-q"], .none, "do not list what was cleaned"),
         OptionSpec(["--encoding"], .text("NAME"), "read report files in this encoding (an iconv name: GB18030, GBK, BIG5, BIG5-HKSCS, UTF-16LE, ...)"),
+        OptionSpec(["--explain"], .none, "import nothing: show what each line of each report file would become (title, metadata, furniture, body) and why"),
     ]
 }
 
@@ -158,8 +160,16 @@ extension ListCommand {
         OptionSpec(["--since"], .text("DATE"), "published on or after DATE (2022-11-07, 2022/11/7, 2022年11月7日)"),
         OptionSpec(["--until"], .text("DATE"), "published on or before DATE"),
         OptionSpec(["--annotations", "-a"], .none, "list annotations rather than records"),
+        OptionSpec(["--duplicates"], .none, "list sets of records whose cleaned text is the same (a report reposted by another site)"),
         OptionSpec(["--limit", "-n"], .count("N"), "at most N rows"),
         OptionSpec(["--json"], .none, "one JSON object a line"),
+    ]
+}
+
+extension RecleanCommand {
+    static let options: [OptionSpec] = [
+        OptionSpec(["--all"], .none, "every record in the store"),
+        OptionSpec(["--json"], .none, "one JSON object a record: {record, cleaned, filled, moved, orphaned, skipped}"),
     ]
 }
 

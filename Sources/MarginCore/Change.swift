@@ -183,6 +183,9 @@ public enum FieldSchema {
     public static let recordFields: [String: ValueType] = [
         "body": .text, "title": .text, "source": .text, "published": .text, "place": .text,
         "url": .text, "author": .text, "editor": .text, "deleted": .flag,
+        // Schema 6: the report as received (`Store.received`), which the
+        // record id is the hash of; the body may then be cleaned again.
+        "received": .text,
     ]
     public static let annotationFields: [String: ValueType] = [
         "record": .text, "code": .text, "start": .int, "end": .int, "quote": .text, "prefix": .text,

@@ -13,7 +13,7 @@ public enum ChangeRules {
 
     /// Fields whose text may hold tab and line breaks; every other text
     /// field holds one line.
-    static let multiline: Set<String> = ["body", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
+    static let multiline: Set<String> = ["body", "received", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
 
     /// Fields whose value names another entity, and the kind it names.
     static func reference(_ kind: EntityKind, _ field: String) -> EntityKind? {
@@ -77,7 +77,11 @@ public enum ChangeRules {
         case (.record, "body"):
             // Scalars, not String ==, which holds canonically equivalent texts equal.
             guard TextNormalization.nfc(text).hasSameBytes(as: text) else { return "a record body must be NFC-normalised" }
-            guard Store.recordID(normalizedBody: text) == c.entity else { return "the body does not hash to the record id \(c.entity)" }
+        case (.record, "received"):
+            guard Store.received(text).hasSameBytes(as: text) else {
+                return "a record's received text must be normalised (NFC, LF line ends, no white space around it)"
+            }
+            guard Store.recordID(received: text) == c.entity else { return "the received text does not hash to the record id \(c.entity)" }
         case (.annotation, "status"):
             guard ReviewStatus(rawValue: text) != nil else { return "unknown status '\(Printable.line(text))' (open, accepted, rejected or suggested)" }
         case (.code, "colour"):
@@ -197,12 +201,33 @@ extension Store {
             text = ScalarText(body)
             texts[record] = text
         }
-        guard s >= 0, e > s, e <= Int64(text.count) else { return "annotation \(annotation): span \(s)..\(e) is not within the body (0..\(text.count))" }
-        do { try Span.checkRange(in: text, start: Int(s), end: Int(e)) } catch { return "annotation \(annotation): \(MarginError.message(for: error))" }
+        let problem = Self.spanProblem(in: text, s, e, quote: quote, prefix: prefix, suffix: suffix)
+        guard let problem else { return nil }
+        // A span placed on a body the record had before a reclean (schema
+        // 6) is the coder's work on that text: it is taken, and `reclean`
+        // places it on the body of now.
+        for earlier in try loggedBodies(of: record) where !earlier.hasSameBytes(as: text.string) {
+            if Self.spanProblem(in: ScalarText(earlier), s, e, quote: quote, prefix: prefix, suffix: suffix) == nil { return nil }
+        }
+        return "annotation \(annotation): \(problem)"
+    }
+
+    /// Why the span does not hold in `text`, or nil when it does.
+    static func spanProblem(in text: ScalarText, _ s: Int64, _ e: Int64, quote: String, prefix: String, suffix: String) -> String? {
+        guard s >= 0, e > s, e <= Int64(text.count) else { return "span \(s)..\(e) is not within the body (0..\(text.count))" }
+        do { try Span.checkRange(in: text, start: Int(s), end: Int(e)) } catch { return MarginError.message(for: error) }
         let held = Span.holds(text, start: Int(s), end: Int(e), quote: quote, prefix: prefix, suffix: suffix)
-        guard held.quote else { return "annotation \(annotation): the quote does not match the body at \(s)..\(e)" }
-        guard held.context else { return "annotation \(annotation): the prefix or suffix does not match the body around \(s)..\(e)" }
+        guard held.quote else { return "the quote does not match the body at \(s)..\(e)" }
+        guard held.context else { return "the prefix or suffix does not match the body around \(s)..\(e)" }
         return nil
+    }
+
+    /// Every body a record's log holds, the winner's and those a reclean replaced.
+    func loggedBodies(of record: String) throws -> [String] {
+        try db.rows("""
+            SELECT DISTINCT l.value FROM log l JOIN entities e ON e.key = l.entity
+            WHERE e.kind = 'record' AND e.id = ? AND l.field = 'body'
+            """, .text(record)).compactMap { $0[0].string }
     }
 }
 

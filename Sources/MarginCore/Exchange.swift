@@ -132,7 +132,7 @@ extension Store {
     }
 
     /// Fields whose text may run over lines; every other text field is one line.
-    static let multilineFields: Set<String> = ["body", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
+    static let multilineFields: Set<String> = ["body", "received", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
 
     private func importObject(_ kind: EntityKind, _ obj: [String: JSONValue], _ counts: inout ExchangeCounts) throws -> Bool {
         var id = obj["id"]?.string
@@ -183,9 +183,20 @@ extension Store {
         switch kind {
         case .record:
             guard let body = field["body"]?.string, !body.isEmpty else { throw MarginError.invalid("a record needs a body") }
-            let derived = Store.recordID(body: body)
-            if let given = id, given != derived { throw MarginError.invalid("record id \(given) does not match its body") }
-            id = derived
+            // The id is the hash of the text as received (schema 6), or of
+            // the body for a record that has none (it was received so).
+            let received = field["received"]?.string
+            if let r = received, !Store.received(r).hasSameBytes(as: r) {
+                throw MarginError.invalid("a record's received text must be normalised (NFC, LF line ends, no white space around it)")
+            }
+            let derived = Store.recordID(received: received ?? body)
+            if let given = id {
+                guard given == derived || (received == nil && given == Store.recordID(body: body)) else {
+                    throw MarginError.invalid("record id \(given) does not match its \(received == nil ? "body" : "received text")")
+                }
+            } else {
+                id = derived
+            }
         case .annotation:
             guard let given = id, Store.isEntityID(given) else { throw MarginError.invalid("an annotation needs a hexadecimal id") }
             guard let record = field["record"]?.string, let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {

@@ -2,10 +2,12 @@ import Foundation
 
 /// Counted figures in report text: a number (Arabic or Chinese numerals,
 /// Simplified or Traditional, with 万/萬 and 亿/億) followed by a
-/// classifier (名, 個/个, 支, 人次, 小時/小时 …), as in 159名黨員,
-/// 16個臨時黨支部, 三十七個, 1.2萬人次, 24小时. What `margin suggest`
-/// proposes. Dates (年, 月, 日), ordinals (第…) and measures (米, 度) are
-/// not counts and are not found.
+/// classifier (名, 個/个, 支, 人次 …), as in 159名黨員, 16個臨時黨支部,
+/// 三十七個, 1.2萬人次; and durations and ages (24小时, 36個年頭, 7天), a
+/// kind of their own. What `margin suggest` proposes. Dates (年, 月, 日),
+/// ordinals (第…), measures (米, 度) and numerals inside names (十家堡)
+/// are not figures. An approximate figure (近万名, 约1200人, 4300余人次)
+/// carries its qualifier. The words are data, in `ImportRules`.
 public enum Figures {
     public struct Figure: Equatable, Sendable {
         /// The number and its classifier, as offsets (scalars) of the text.
@@ -13,23 +15,32 @@ public enum Figures {
         public var end: Int
         /// The number, normalised: 三十七 → 37, 1.2萬 → 12000.
         public var value: String
+        public var kind: Kind = .count
+        /// nearly (近, 将近), about (约), over (余, 多, 逾, 超, 上): the
+        /// value is not exact. Nil: as written.
+        public var qualifier: String? = nil
     }
 
-    /// Longest first, so 人次 wins over 人.
-    static let classifiers: [[Unicode.Scalar]] = [
-        "人次", "辆次", "輛次", "架次", "户次", "戶次", "小时", "小時", "个月", "個月",
-        "名", "个", "個", "支", "人", "处", "處", "户", "戶", "家", "所", "座", "条", "條", "份", "件", "辆", "輛",
-        "次", "吨", "噸", "把", "台", "臺", "张", "張", "批", "项", "項", "间", "間", "栋", "棟", "套", "位", "只",
-        "头", "頭", "箱", "袋", "瓶", "盒", "天", "场", "場", "轮", "輪", "队", "隊", "组", "組", "万份", "萬份",
-    ].map { Array($0.unicodeScalars) }.sorted { $0.count > $1.count }
+    public enum Kind: String, Sendable { case count, duration }
+
+    /// Classifiers and their kind, longest first, so 人次 wins over 人 and
+    /// 个小时 over 个.
+    static let classifiers: [(scalars: [Unicode.Scalar], kind: Kind)] =
+        (ImportRules.countClassifiers.map { (Array($0.unicodeScalars), Kind.count) }
+         + ImportRules.durationClassifiers.map { (Array($0.unicodeScalars), Kind.duration) })
+        .sorted { $0.0.count > $1.0.count }
+    static let approximateBefore: [(scalars: [Unicode.Scalar], meaning: String)] =
+        ImportRules.approximateBefore.map { (Array($0.key.unicodeScalars), $0.value) }.sorted { $0.0.count > $1.0.count }
+    static let nameEndings: Set<Unicode.Scalar> = Set(ImportRules.nameEndings.compactMap { $0.unicodeScalars.first })
 
     static let chineseDigits: [Unicode.Scalar: Int] = [
         "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
     ]
     static let chineseUnits: [Unicode.Scalar: Int] = ["十": 10, "百": 100, "千": 1000]
     static let bigUnits: [Unicode.Scalar: Double] = ["万": 10_000, "萬": 10_000, "亿": 100_000_000, "億": 100_000_000]
-    /// "About": 余/餘/多 between a number and its classifier (4300余人次).
-    static let approximately: Set<Unicode.Scalar> = ["余", "餘", "多"]
+    /// "Over": 余/餘/多 between a number and its classifier (4300余人次).
+    static let approximately: [Unicode.Scalar: String] = Dictionary(uniqueKeysWithValues:
+        ImportRules.approximateAfter.compactMap { k, v in k.unicodeScalars.first.map { ($0, v) } })
 
     static func isDigit(_ u: Unicode.Scalar) -> Bool { ("0"..."9").contains(u) }
     static func isChineseNumeral(_ u: Unicode.Scalar) -> Bool {
@@ -72,7 +83,12 @@ public enum Figures {
         while i < text.count {
             let u = text[i]
             let previous: Unicode.Scalar? = i > 0 ? text[i - 1] : nil
-            guard isDigit(u) || (isChineseNumeral(u) && bigUnits[u] == nil && u != "零" && u != "〇") else { i += 1; continue }
+            // 近万名: a unit alone is a number after a word of approximation.
+            var approximate = approximateBefore.first { w in i >= w.scalars.count && text[(i - w.scalars.count)..<i].elementsEqual(w.scalars) }
+            let unitAlone = approximate != nil && (bigUnits[u] != nil || u == "千" || u == "百")
+            // 上 is "over" only before a unit alone (上万, 上千): 会上20名 is "at the meeting".
+            if let a = approximate, a.scalars == ["上"], !unitAlone { approximate = nil }
+            guard isDigit(u) || unitAlone || (isChineseNumeral(u) && bigUnits[u] == nil && u != "零" && u != "〇") else { i += 1; continue }
             // Inside another number, or an ordinal (第3), is not a start.
             if let p = previous, isDigit(p) || p == "." || p == "第" || (isChineseNumeral(u) && isChineseNumeral(p)) { i += 1; continue }
             var j = i
@@ -92,17 +108,24 @@ public enum Figures {
                 // A lone 一 or 两 is an article more often than a count, and 百/千
                 // without a digit a manner of speaking (千家万户).
                 let hasDigit = numerals.contains { chineseDigits[$0] != nil }
-                guard hasDigit ? numerals.count >= 2 : numerals == ["十"] else { i = j; continue }
-                value = chineseNumber(numerals)
+                guard hasDigit ? numerals.count >= 2 : (numerals == ["十"] || unitAlone) else { i = j; continue }
+                value = unitAlone && !hasDigit && numerals.count == 1
+                    ? (bigUnits[numerals[0]] ?? Double(chineseUnits[numerals[0]] ?? 0)) : chineseNumber(numerals)
             }
             guard let v = value else { i = max(j, i + 1); continue }
             var k = j
-            if k < text.count, approximately.contains(text[k]) { k += 1 }
-            guard let c = classifiers.first(where: { k + $0.count <= text.count && text[k..<(k + $0.count)].elementsEqual($0) }) else {
+            var qualifier = approximate?.meaning
+            if k < text.count, let over = approximately[text[k]] { k += 1; qualifier = qualifier ?? over }
+            guard let c = classifiers.first(where: { k + $0.scalars.count <= text.count && text[k..<(k + $0.scalars.count)].elementsEqual($0.scalars) }) else {
                 i = max(j, i + 1); continue
             }
-            out.append(Figure(start: i, end: k + c.count, value: format(v)))
-            i = k + c.count
+            let end = k + c.scalars.count
+            // 十家堡, 三里屯: the numeral is part of a name.
+            if end < text.count, !isDigit(u), nameEndings.contains(text[end]), c.scalars.count == 1,
+               ImportRules.nameClassifiers.contains(Character(c.scalars[0])) { i = end; continue }
+            let start = approximate.map { i - $0.scalars.count } ?? i
+            out.append(Figure(start: start, end: end, value: format(v), kind: c.kind, qualifier: qualifier))
+            i = end
         }
         return out
     }
@@ -127,6 +150,15 @@ extension Store {
         /// The code guessed from a trigger word near the figure, or the
         /// fallback code; nil when neither.
         public var code: String?
+        public var kind: Figures.Kind = .count
+        /// Approximate: nearly, about or over (`Figures.Figure.qualifier`).
+        public var qualifier: String? = nil
+
+        /// The note a stored suggestion carries: what the value alone does not say.
+        public var note: String? {
+            let parts = [kind == .duration ? "duration" : nil, qualifier.map { "approximate: \($0)" }].compactMap { $0 }
+            return parts.isEmpty ? nil : parts.joined(separator: "; ")
+        }
     }
 
     /// Counted figures on a record that no annotation covers yet (nor a
@@ -134,7 +166,7 @@ extension Store {
     /// trigger word within six characters before or after it (either
     /// script), else `fallback`. The span runs over the trigger word when
     /// it follows the figure directly (38名黨員).
-    public func suggestions(record id: String, fallback: String? = nil) throws -> [Suggestion] {
+    public func suggestions(record id: String, fallback: String? = nil, durations: Bool = false) throws -> [Suggestion] {
         guard let body = try winner(.record, id, "body")?.value.string, try !isDeleted(.record, id) else {
             throw MarginError.notFound("no record \(id)")
         }
@@ -146,7 +178,7 @@ extension Store {
         let taken = try db.rows("SELECT span_start, span_end FROM annotations WHERE record = ? AND span_start IS NOT NULL", .text(id))
             .compactMap { row -> (Int, Int)? in row[0].int.flatMap { s in row[1].int.map { (Int(s), Int($0)) } } }
         var out: [Suggestion] = []
-        for f in Figures.find(in: text.scalars) {
+        for f in Figures.find(in: text.scalars) where f.kind == .count || durations {
             var start = f.start, end = f.end, code: String?, best = Int.max
             for t in triggers where !t.word.isEmpty {
                 // After the figure (38名黨員) or before it (醫護人員86名).
@@ -161,13 +193,21 @@ extension Store {
                     (start, end) = at == f.end ? (f.start, at + t.word.count) : (f.start, f.end)
                 }
             }
+            // A quote never ends inside the word the counted noun starts: 40名志愿者, not 40名志愿.
+            if end > f.end {
+                while end < text.count, end - f.end < 12, Store.nounEndings.contains(text.scalars[end]) { end += 1 }
+            }
             code = code ?? fallback
             if taken.contains(where: { $0.0 < end && start < $0.1 }) { continue }
             guard text.isBoundary(start), text.isBoundary(end) else { continue }
-            out.append(Suggestion(record: id, start: start, end: end, quote: text.slice(start, end), value: f.value, code: code))
+            out.append(Suggestion(record: id, start: start, end: end, quote: text.slice(start, end), value: f.value, code: code,
+                                  kind: f.kind, qualifier: f.qualifier))
         }
         return out
     }
+
+    /// Characters that end a noun a trigger word starts (志愿 → 志愿者).
+    static let nounEndings: Set<Unicode.Scalar> = Set(ImportRules.nounEndings.compactMap { $0.unicodeScalars.first })
 
     /// Stores suggestions as annotations with status `suggested`, which
     /// sync like any other; one write. Returns their ids.
@@ -175,7 +215,7 @@ extension Store {
     public func storeSuggestions(_ list: [Suggestion]) throws -> [String] {
         try write {
             try list.map { s in
-                try annotate(record: s.record, code: s.code, span: .range(s.start, s.end), value: s.value, note: nil, status: .suggested)
+                try annotate(record: s.record, code: s.code, span: .range(s.start, s.end), value: s.value, note: s.note, status: .suggested)
             }
         }
     }

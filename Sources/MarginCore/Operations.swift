@@ -13,12 +13,15 @@ public struct ReportDraft: Equatable, Sendable {
     public var author: String?
     public var editor: String?
     public var meta: [String: String] = [:]
+    /// The report as received, before cleaning: what the record id is the
+    /// hash of (`Store.recordID(received:)`). Nil: the body is that text.
+    public var received: String?
 
     public init(body: String, title: String? = nil, source: String? = nil, published: String? = nil,
                 place: String? = nil, url: String? = nil, author: String? = nil, editor: String? = nil,
-                meta: [String: String] = [:]) {
+                meta: [String: String] = [:], received: String? = nil) {
         self.body = body; self.title = title; self.source = source; self.published = published
-        self.place = place; self.url = url; self.author = author; self.editor = editor; self.meta = meta
+        self.place = place; self.url = url; self.author = author; self.editor = editor; self.meta = meta; self.received = received
     }
 }
 
@@ -31,8 +34,23 @@ public enum SpanRequest: Sendable {
 /// The named write operations of Margin. Each runs in one transaction: it
 /// either happens whole, with its change-log entries, or not at all.
 extension Store {
-    /// The record id: a hash of the NFC body, so the same report imported on
-    /// two nodes independently is one record.
+    /// The record id of a report: a hash of the report as received,
+    /// normalised (`received(_:)`), never of the cleaner's output, so the
+    /// same file imported on two nodes, with this release's cleaner or an
+    /// older or newer one, is one record, and a record can be cleaned again
+    /// (`reclean`) without changing its id. (Data schema 6; before it the
+    /// id was the hash of the NFC body, which such records keep.)
+    public static func recordID(received text: String) -> String {
+        recordID(normalizedBody: received(text))
+    }
+
+    /// The normal form of a report as received: NFC, LF line ends, no white
+    /// space before the first character or after the last.
+    public static func received(_ text: String) -> String {
+        ReportCleaner.trim(TextNormalization.unixNewlines(TextNormalization.nfc(text)))
+    }
+
+    /// The id a record had before data schema 6: the hash of its NFC body.
     public static func recordID(body: String) -> String {
         recordID(normalizedBody: TextNormalization.nfc(body))
     }
@@ -86,16 +104,28 @@ extension Store {
                                ("url", draft.url), ("author", draft.author), ("editor", draft.editor)] {
             if let value { try TextRules.requireLine(value, what: "the \(field)") }
         }
-        // The entry's body is compared, not hashed again: it is the record id's input.
-        let made = index.flatMap { $0.body.hasSameBytes(as: body) ? $0 : nil }
-        let id = made?.recordID ?? Store.recordID(normalizedBody: body)
+        let received = Store.received(draft.received ?? body)
+        guard TextNormalization.hasText(received) else { throw MarginError.invalid("the report has no text") }
+        try TextRules.requireText(received, what: "the report")
+        // The entry's received text is compared, not hashed again: it is the record id's input.
+        let made = index.flatMap { $0.body.hasSameBytes(as: body) && $0.received?.hasSameBytes(as: received) == true ? $0 : nil }
+        let id = made?.recordID ?? Store.recordID(normalizedBody: received)
         // Reads from the log only, so the record's row is written once.
         return try write { try coalescingRows {
             if try hasWinner(.record, id, "body"), try !isDeleted(.record, id) {
                 return (id, true)
             }
-            // The body is NFC and hashes to `id`, by construction here.
+            // A record of a release before schema 6 holding this body is
+            // this report, as that release would have found.
+            let legacy = Store.recordID(normalizedBody: body)
+            if legacy != id, try hasWinner(.record, legacy, "body"), try !isDeleted(.record, legacy), try !hasWinner(.record, legacy, "received") {
+                return (legacy, true)
+            }
+            // Both NFC, and the received text hashes to `id`, by construction here.
             try set(.record, id, "body", .text(body), stamp: nil, always: false, checkedAlone: true)
+            if !received.hasSameBytes(as: body) {
+                try set(.record, id, "received", .text(received), stamp: nil, always: false, checkedAlone: true)
+            }
             try set(.record, id, "deleted", .null)
             let fields: [(String, String?)] = [("title", draft.title), ("source", draft.source), ("published", draft.published),
                                               ("place", draft.place), ("url", draft.url), ("author", draft.author), ("editor", draft.editor)]
@@ -351,7 +381,7 @@ extension Store {
 
     /// A span is five fields: the position and the quote with its context,
     /// written as one group.
-    private func setSpan(of annotation: String, _ s: Span, reading: HLC? = nil) throws {
+    func setSpan(of annotation: String, _ s: Span, reading: HLC? = nil) throws {
         try setGroup(.annotation, annotation, [
             ("start", .int(Int64(s.start))), ("end", .int(Int64(s.end))),
             ("quote", .text(s.quote)), ("prefix", .text(s.prefix)), ("suffix", .text(s.suffix)),

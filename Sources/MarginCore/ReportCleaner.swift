@@ -20,6 +20,31 @@ public enum ReportCleaner {
         /// The report's full-text entry, when made beforehand (an import
         /// makes it on the core that cleans).
         public var index: Store.IndexEntry?
+        /// What became of each line, for `margin import --explain`.
+        public var decisions: [Decision] = []
+    }
+
+    /// What the cleaner made of one line of the report as received: the
+    /// answer `margin import --explain` prints.
+    public struct Decision: Equatable, Sendable {
+        /// The line's number in the file (1 is the first).
+        public var line: Int
+        public var text: String
+        /// title, subtitle, metadata, furniture or body.
+        public var role: String
+        /// The rule that decided, in words.
+        public var why: String
+    }
+
+    /// The cleaner's running account: summary lines and the decision on each line.
+    struct Notes {
+        var cleaned: [String] = []
+        var decisions: [Decision] = []
+
+        mutating func decide(_ n: Int, _ line: String, _ role: String, _ why: String) {
+            decisions.append(Decision(line: n, text: line, role: role, why: why))
+            if role == "furniture" { cleaned.append("\(why): \(line)") }
+        }
     }
 
     public static func clean(_ input: String, raw: Bool = false) -> Result {
@@ -28,33 +53,55 @@ public enum ReportCleaner {
             let title = body.split(whereSeparator: \.isNewline).first.map { String($0).trimmingCharacters(in: .whitespaces) }
             return Result(draft: ReportDraft(body: body, title: title), cleaned: [])
         }
-        var cleaned: [String] = []
+        var notes = Notes()
         var draft = ReportDraft(body: "")
         var text = TextNormalization.unixNewlines(TextNormalization.nfc(input))
         let (stripped, glosses) = stripPinyinGlosses(text)
         text = stripped
-        if glosses > 0 { cleaned.append("removed \(glosses) pinyin gloss\(glosses == 1 ? "" : "es")") }
+        if glosses > 0 { notes.cleaned.append("removed \(glosses) pinyin gloss\(glosses == 1 ? "" : "es")") }
 
         let lines = TextNormalization.lines(text).map { trim(String($0)) }
         let siteNames = Set(lines.compactMap { breadcrumbSegments($0)?.first })
-        var kept: [String] = []
-        for line in lines {
+        var kept: [(n: Int, text: String)] = []
+        var fields: [(String, String)] = []
+        var sawParagraph = false, inBlock: String?
+        for (index, original) in lines.enumerated() {
+            let n = index + 1
+            var line = original
             if line.isEmpty { continue }
-            if breadcrumbSegments(line) != nil { cleaned.append("breadcrumb: \(line)"); continue }
-            if !siteNames.isEmpty, line.unicodeScalars.dropFirst(30).isEmpty, siteNames.contains(line) { cleaned.append("site name: \(line)"); continue }
-            if let fields = metadata(in: line) {
-                for (key, value) in fields { assign(key, value, to: &draft) }
-                cleaned.append("metadata line: \(line)")
+            if let bare = withoutMarkup(line) {
+                if !hasWords(bare) { notes.decide(n, line, "furniture", "HTML remnant"); continue }
+                notes.cleaned.append("HTML remnant removed: \(line)")
+                line = bare
+            }
+            if breadcrumbSegments(line) != nil { notes.decide(n, line, "furniture", "breadcrumb"); continue }
+            if !siteNames.isEmpty, line.unicodeScalars.dropFirst(30).isEmpty, siteNames.contains(line) { notes.decide(n, line, "furniture", "site name"); continue }
+            if let found = metadata(in: line) {
+                fields += found
+                notes.decisions.append(Decision(line: n, text: line, role: "metadata", why: found.isEmpty ? "a counter or widget label" :
+                    found.map { "\($0.0) \($0.1)" }.joined(separator: "; ")))
+                notes.cleaned.append("metadata line: \(line)")
                 continue
             }
-            if isWidget(line) { cleaned.append("page widget: \(line)"); continue }
+            if isWidget(line) { notes.decide(n, line, "furniture", "page widget"); continue }
+            if let label = furnitureLabel(line) {
+                notes.decide(n, line, "furniture", "furniture block '\(label)'")
+                inBlock = sawParagraph ? label : nil
+                continue
+            }
             if let url = urlLine(line) {
                 if draft.url == nil { draft.url = url }
-                cleaned.append("link: \(line)")
+                notes.decisions.append(Decision(line: n, text: line, role: "metadata", why: "url \(url)"))
+                notes.cleaned.append("link: \(line)")
                 continue
             }
-            if kept.last == line { cleaned.append("repeated line: \(line)"); continue }
-            kept.append(line)
+            if kept.last?.text == line { notes.decide(n, line, "furniture", "repeated line"); continue }
+            if let block = inBlock {
+                if !isParagraph(line) && !isDisclaimer(line) && !isFooterMarker(line) { notes.decide(n, line, "furniture", "under '\(block)'"); continue }
+                inBlock = nil
+            }
+            if isParagraph(line) { sawParagraph = true }
+            kept.append((n, line))
         }
 
         // Footer: from a footer marker on, drop what follows when it is only
@@ -62,50 +109,154 @@ public enum ReportCleaner {
         var i = 0
         while i < kept.count {
             // A disclaimer after the first paragraph ends the report.
-            if i > 0, isDisclaimer(kept[i]) {
-                for l in kept[i...] { cleaned.append("footer: \(l)") }
+            if i > 0, isDisclaimer(kept[i].text) {
+                for l in kept[i...] { notes.decide(l.n, l.text, "furniture", "disclaimer block") }
                 kept.removeSubrange(i...)
                 break
             }
-            if isFooterMarker(kept[i]) {
+            if isFooterMarker(kept[i].text) {
                 let rest = kept[(i + 1)...]
-                if rest.allSatisfy({ !isParagraph($0) || isFooterMarker($0) }) {
-                    for l in kept[i...] { cleaned.append("footer: \(l)") }
+                if rest.allSatisfy({ !isParagraph($0.text) || isFooterMarker($0.text) }) {
+                    for l in kept[i...] { notes.decide(l.n, l.text, "furniture", "footer") }
                     kept.removeSubrange(i...)
                     break
                 }
-                cleaned.append("footer: \(kept[i])")
+                notes.decide(kept[i].n, kept[i].text, "furniture", "footer")
                 kept.remove(at: i)
                 continue
             }
             i += 1
         }
 
-        if let first = kept.first, isHeadline(first) {
-            draft.title = first
-            kept.removeFirst()
-            cleaned.append("title: \(first)")
-            if let sub = kept.first, sub.hasPrefix("—") || sub.hasPrefix("──") {
-                draft.meta["subtitle"] = sub.trimmingCharacters(in: CharacterSet(charactersIn: "—─- "))
+        // A closing note in brackets, (供稿:…,原标题:…), is metadata.
+        for k in kept.indices.suffix(3).reversed() {
+            guard let (rest, found) = closingNote(kept[k].text) else { continue }
+            fields += found
+            notes.cleaned.append("closing note: \(kept[k].text)")
+            if TextNormalization.hasText(rest) {
+                kept[k].text = rest
+            } else {
+                notes.decisions.append(Decision(line: kept[k].n, text: kept[k].text, role: "metadata", why: found.map { "\($0.0) \($0.1)" }.joined(separator: "; ")))
+                kept.remove(at: k)
             }
+            break
         }
 
-        if draft.place == nil, let place = findPlace(title: draft.title, firstLines: Array(kept.prefix(2))) {
-            draft.place = place
-            cleaned.append("place: \(place)")
+        chooseTitle(&kept, draft: &draft, notes: &notes)
+        for (key, value) in fields { assign(key, value, to: &draft) }
+        if draft.editor == nil, let plain = draft.meta.removeValue(forKey: "编辑") { draft.editor = plain }
+
+        let bodyText = kept.map(\.text)
+        if draft.place == nil, let found = findPlace(title: draft.title, body: bodyText) {
+            draft.place = found.place
+            if let province = found.province, draft.meta["province"] == nil { draft.meta["province"] = province }
+            notes.cleaned.append("place: \(found.place)" + (found.province.map { " (province \($0))" } ?? ""))
         }
-        if draft.author == nil, let author = trailingByline(kept) {
+        if draft.author == nil, let author = trailingByline(bodyText) {
             draft.author = author
-            cleaned.append("author from byline: \(author)")
+            notes.cleaned.append("author from byline: \(author)")
         } else if let a = draft.author {
-            cleaned.append("author: \(a)")
+            notes.cleaned.append("author: \(a)")
         }
-        if let p = draft.published { cleaned.append("published: \(p)") }
-        if let s = draft.source { cleaned.append("source: \(s)") }
-        if let e = draft.editor { cleaned.append("editor: \(e)") }
+        if let p = draft.published { notes.cleaned.append("published: \(p)") }
+        if let s = draft.source { notes.cleaned.append("source: \(s)") }
+        if let e = draft.editor { notes.cleaned.append("editor: \(e)") }
+        for (key, value) in draft.meta.sorted(by: { $0.key < $1.key }) where key != "subtitle" && key != "province" {
+            notes.cleaned.append("\(key): \(value)")
+        }
+        for l in kept { notes.decisions.append(Decision(line: l.n, text: l.text, role: "body", why: "report text")) }
+        notes.decisions.sort { $0.line < $1.line }
+        draft.body = bodyText.joined(separator: "\n\n")
+        var result = Result(draft: draft, cleaned: notes.cleaned)
+        result.decisions = notes.decisions
+        return result
+    }
 
-        draft.body = kept.joined(separator: "\n\n")
-        return Result(draft: draft, cleaned: cleaned)
+    /// The title: the first line before the report's text that reads as a
+    /// headline (not too long, no sentence end, no site words) and shares
+    /// words with the text, else the first headline-like line without site
+    /// words. Lines before it that hold site words or share nothing with
+    /// the text (a site header, a mirror site's advertising) are furniture.
+    /// A date-and-column prefix (`03.02 【抗疫一线】`) and a site name after
+    /// a separator (`…_某某网`) are taken off the title.
+    static func chooseTitle(_ kept: inout [(n: Int, text: String)], draft: inout ReportDraft, notes: inout Notes) {
+        let firstText = kept.firstIndex { startsText($0.text) } ?? kept.count
+        guard firstText > 0 else { return }
+        let textGrams = bigrams(kept[firstText...].map(\.text).joined(separator: "\n"))
+        func siteWord(_ line: String) -> String? { ImportRules.siteWords.first { TextNormalization.contains(line, $0) } }
+        func related(_ line: String) -> Double {
+            let g = bigrams(line)
+            return g.isEmpty ? 0 : Double(g.filter { textGrams.contains($0) }.count) / Double(g.count)
+        }
+        let candidates = (0..<firstText).filter { isHeadline(kept[$0].text) && siteWord(kept[$0].text) == nil }
+        guard let chosen = candidates.first(where: { related(kept[$0].text) >= 0.3 }) ?? candidates.first else { return }
+        var title = kept[chosen].text
+        if let (bare, column) = withoutTitlePrefix(title) {
+            if let column { draft.meta["column"] = column }
+            notes.cleaned.append("title prefix removed: \(title)")
+            title = bare
+        }
+        title = withoutSiteSuffix(title)
+        draft.title = title
+        notes.decide(kept[chosen].n, kept[chosen].text, "title", "headline: the first line before the text that shares its words")
+        notes.cleaned.append("title: \(title)")
+        var drop: [Int] = [chosen]
+        for k in 0..<chosen {
+            let line = kept[k].text
+            if let w = siteWord(line) { notes.decide(kept[k].n, line, "furniture", "site header ('\(w)')"); drop.append(k) }
+            else if related(line) < 0.1 && !startsText(line) { notes.decide(kept[k].n, line, "furniture", "unrelated to the report's text"); drop.append(k) }
+        }
+        for k in (chosen + 1)..<max(chosen + 1, firstText) {
+            if let w = siteWord(kept[k].text) { notes.decide(kept[k].n, kept[k].text, "furniture", "site header ('\(w)')"); drop.append(k) }
+        }
+        let after = chosen + 1
+        if after < kept.count, !drop.contains(after), kept[after].text.hasPrefix("—") || kept[after].text.hasPrefix("──") {
+            draft.meta["subtitle"] = kept[after].text.trimmingCharacters(in: CharacterSet(charactersIn: "—─- "))
+        }
+        for k in drop.sorted().reversed() { kept.remove(at: k) }
+    }
+
+    /// Han character pairs of a text, Traditional folded to Simplified: what
+    /// "shares words" compares.
+    static func bigrams(_ s: String) -> Set<UInt64> {
+        var out = Set<UInt64>()
+        var previous: UInt32 = 0
+        for u in s.unicodeScalars {
+            guard ScriptFolding.isHan(u.value) else { previous = 0; continue }
+            let v = ScriptFolding.fold(u).value
+            if previous != 0 { out.insert(UInt64(previous) << 32 | UInt64(v)) }
+            previous = v
+        }
+        return out
+    }
+
+    /// The line opens the report's text: a sentence, or longer than a headline.
+    static func startsText(_ line: String) -> Bool {
+        guard let last = line.unicodeScalars.last else { return false }
+        return "。！？!?；;".unicodeScalars.contains(last) || line.unicodeScalars.count > 80
+            || (("”」』)）".unicodeScalars.contains(last)) && line.unicodeScalars.count >= 40)
+    }
+
+    static let titlePrefix = regex("^(?:\\d{1,4}[.．/-]\\d{1,2}(?:[.．/-]\\d{1,2})?\\s*)?(?:[【\\[]([^】\\]]{1,12})[】\\]]\\s*)?")
+
+    /// A title without its date-and-column prefix, and the column; nil when it has none.
+    static func withoutTitlePrefix(_ title: String) -> (String, String?)? {
+        guard let m = matches(titlePrefix, title).first, m.range.length > 0, let r = Range(m.range, in: title) else { return nil }
+        let rest = trim(String(title[r.upperBound...]))
+        guard rest.count >= 4 else { return nil }
+        return (rest, group(m, 1, in: title).map { trim($0) })
+    }
+
+    /// A title without a site name after a separator: `标题_某某县人民政府网`.
+    static func withoutSiteSuffix(_ title: String) -> String {
+        for separator in ["_", " - ", "|", "｜", " — "] {
+            guard let r = title.range(of: separator, options: .backwards) else { continue }
+            let tail = trim(String(title[r.upperBound...]))
+            let siteLike = ImportRules.siteWords.contains { TextNormalization.contains(tail, $0) }
+                || ["网", "網", "政府", "频道", "頻道", "在线", "在線"].contains { tail.hasSuffix($0) }
+            if siteLike, trim(String(title[..<r.lowerBound])).count >= 4 { return trim(String(title[..<r.lowerBound])) }
+        }
+        return title
     }
 
     // MARK: - Lines
@@ -162,41 +313,51 @@ public enum ReportCleaner {
     static let breadcrumbLabel = regex("^(当前位置|當前位置|现在的位置|現在的位置|您的位置|您现在的位置|您現在的位置|所在位置|位置)\\s*[:：]")
     static let homeWords: Set<String> = ["首页", "首頁", "主页", "主頁", "网站首页", "網站首頁", "Home", "home"]
 
-    static let widgetWords: Set<String> = [
-        "小字号", "小字號", "中字号", "中字號", "大字号", "大字號", "字号", "字號", "打印", "关闭", "關閉", "关闭窗口", "關閉窗口",
-        "收藏", "纠错", "糾錯", "分享", "打印本页", "打印本頁", "默认", "默認", "放大", "缩小", "縮小", "返回", "顶部", "頂部",
-        "扫一扫", "掃一掃", "微信", "微博", "QQ空间", "QQ空間", "手机看", "手機看",
-    ]
-    static let widgetPattern = regex("^[【\\[]?(字[号號])?[:：]?\\s*([大中小]|默认|默認)(\\s+([大中小]|默认|默認))*[】\\]]?$|^([【\\[][^】\\]]{1,8}[】\\]]\\s*)+$")
-
+    /// A line of widget words only (`ImportRules.widgetWords`), brackets,
+    /// colons and separators aside: 【打印】【关闭】, 字号:大 中 小, 分享:.
     static func isWidget(_ line: String) -> Bool {
-        guard line.unicodeScalars.count <= 24 else { return false }
-        let bare = trim(line) { bracketsAndSpace.contains($0) }
-        if widgetWords.contains(bare) { return true }
-        if !matches(widgetPattern, line).isEmpty {
-            // Lines of bracketed buttons only: 【打印】【关闭】
-            let inner = line.components(separatedBy: CharacterSet(charactersIn: "【】[] ")).filter { !$0.isEmpty }
-            return inner.allSatisfy { widgetWords.contains($0) || ["大", "中", "小"].contains($0) || $0.hasPrefix("字") }
-        }
-        return false
+        guard line.unicodeScalars.count <= 40 else { return false }
+        let tokens = line.components(separatedBy: CharacterSet(charactersIn: "【】[]()（） :：|丨｜/·•\u{3000}\u{00A0}")).filter { !$0.isEmpty }
+        return !tokens.isEmpty && tokens.allSatisfy { ImportRules.widgetWords.contains($0) }
     }
 
-    static let footerMarkers = [
-        "分享到", "分享至", "分享让更多人看到", "分享讓更多人看到", "相关文章", "相關文章", "相关新闻", "相關新聞", "相关阅读", "相關閱讀",
-        "推荐阅读", "推薦閱讀", "延伸阅读", "延伸閱讀", "返回顶部", "返回頂部", "上一篇", "下一篇", "版权所有", "版權所有",
-        "Copyright", "copyright", "COPYRIGHT", "©", "主办单位", "主辦單位", "网站地图", "網站地圖", "联系我们", "聯繫我們",
-    ]
+    /// The furniture label a short line starts with (`ImportRules.furnitureLabels`), or nil.
+    static func furnitureLabel(_ line: String) -> String? {
+        guard line.unicodeScalars.count <= 120 else { return nil }
+        let bare = trim(line) { bracketsAndSpace.contains($0) }
+        for label in ImportRules.furnitureLabels where bare.hasPrefix(label) {
+            guard let next = bare.dropFirst(label.count).unicodeScalars.first else { return label }
+            if [":", "：", " ", "|", "丨", "｜", "】", ">", "»", "\u{3000}"].contains(next) { return label }
+        }
+        return nil
+    }
+
+    static let markup = regex("</?[A-Za-z][A-Za-z0-9]{0,9}(?:\\s[^<>]{0,200})?/?>|&(?:nbsp|amp|lt|gt|quot|#\\d{1,6});|(?<![<A-Za-z])/[a-z]{1,6}>|<!--.*?-->")
+
+    /// The line without HTML remnants (`</p>`, `<br/>`, `&nbsp;`, a cut `/p>`),
+    /// or nil when it holds none.
+    static func withoutMarkup(_ line: String) -> String? {
+        guard line.unicodeScalars.contains(where: { $0 == ">" || $0 == "&" }) else { return nil }
+        let range = NSRange(line.startIndex..., in: line)
+        guard let re = markup, re.firstMatch(in: line, range: range) != nil else { return nil }
+        return trim(re.stringByReplacingMatches(in: line, range: range, withTemplate: ""))
+    }
+
+    /// The line holds a letter, digit or Han character (not only marks and quotes).
+    static func hasWords(_ line: String) -> Bool {
+        line.unicodeScalars.contains { $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+    }
 
     /// A disclaimer or rights notice (【版權及免責聲明】…, 免责声明:…): the
     /// page's footer however long its paragraphs.
-    static let disclaimerPattern = regex("^[【\\[(（]?\\s*(版权及免责声明|版權及免責聲明|免责声明|免責聲明|版权声明|版權聲明|法律声明|法律聲明|版权说明|版權說明)\\s*[】\\])）]?\\s*[:：]?")
+    static let disclaimerPattern = regex("^[【\\[(（]?\\s*(" + ImportRules.disclaimerHeadings.joined(separator: "|") + ")\\s*[】\\])）]?\\s*[:：]?")
 
     static func isDisclaimer(_ line: String) -> Bool { !matches(disclaimerPattern, line).isEmpty }
 
     static func isFooterMarker(_ line: String) -> Bool {
         guard line.unicodeScalars.count <= 80 else { return false }
         let bare = trim(line) { bracketsAndSpace.contains($0) }
-        if footerMarkers.contains(where: { bare.hasPrefix($0) }) { return true }
+        if ImportRules.footerMarkers.contains(where: { bare.hasPrefix($0) }) { return true }
         return TextNormalization.contains(line, "ICP")
     }
 
@@ -206,7 +367,8 @@ public enum ReportCleaner {
     }
 
     static func isHeadline(_ line: String) -> Bool {
-        line.count <= 80 && !line.hasSuffix("。") && !line.hasSuffix("；") && !line.hasPrefix("——")
+        line.count <= 80 && line.unicodeScalars.count >= 4 && !startsText(line) && !line.hasSuffix("。") && !line.hasSuffix("；")
+            && !line.hasPrefix("—") && !line.hasPrefix("──") && line.unicodeScalars.contains { ScriptFolding.isHan($0.value) }
     }
 
     static func urlLine(_ line: String) -> String? {
@@ -218,23 +380,12 @@ public enum ReportCleaner {
 
     // MARK: - Metadata
 
-    /// Labels of metadata lines and the field each fills.
-    static let labels: [(String, String)] = [
-        ("发布时间", "published"), ("發布時間", "published"), ("发布日期", "published"), ("發布日期", "published"),
-        ("发表时间", "published"), ("發表時間", "published"), ("更新时间", "published"), ("更新時間", "published"),
-        ("时间", "published"), ("時間", "published"), ("日期", "published"),
-        ("信息来源", "source"), ("信息來源", "source"), ("文章来源", "source"), ("文章來源", "source"),
-        ("转载自", "source"), ("轉載自", "source"), ("转自", "source"), ("轉自", "source"),
-        ("来源", "source"), ("來源", "source"), ("稿源", "source"), ("出处", "source"), ("出處", "source"),
-        ("作者", "author"), ("记者", "author"), ("記者", "author"), ("撰稿", "author"),
-        ("责任编辑", "editor"), ("責任編輯", "editor"), ("责编", "editor"), ("責編", "editor"), ("编辑", "editor"), ("編輯", "editor"),
-        ("通讯员", "correspondent"), ("通訊員", "correspondent"), ("摄影", "photographer"), ("攝影", "photographer"),
-        ("浏览次数", ""), ("瀏覽次數", ""), ("点击数", ""), ("點擊數", ""), ("阅读量", ""), ("閱讀量", ""),
-        ("点击", ""), ("點擊", ""), ("字号", ""), ("字號", ""),
-    ]
+    /// Labels of metadata lines and the field each fills (`ImportRules.labels`).
+    static var labels: [(String, String)] { ImportRules.labels.map { ($0.label, $0.field) } }
 
     static let labelPattern: NSRegularExpression? = {
-        let alternatives = labels.map { NSRegularExpression.escapedPattern(for: $0.0) }.joined(separator: "|")
+        // Longest first: 點擊次數 before 點擊.
+        let alternatives = labels.map(\.0).sorted { $0.count > $1.count }.map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "|")
         return regex("(\(alternatives))\\s*[:：]")
     }()
 
@@ -258,7 +409,7 @@ public enum ReportCleaner {
         return false
     }
 
-    static let separators = CharacterSet(charactersIn: "|丨｜/·•").union(spaces)
+    static let separators = CharacterSet(charactersIn: "|丨｜/·•,，;；").union(spaces)
 
     /// The fields of a metadata line such as
     /// `2022年09月23日14:54 | 來源:人民網-四川頻道` or `(責編:羅昱、高紅霞)`, or nil
@@ -289,6 +440,8 @@ public enum ReportCleaner {
             var value = String(line[r.upperBound..<end]).trimmingCharacters(in: separators)
             let field = labels.first { $0.0 == label }?.1 ?? ""
             if field.isEmpty { continue }
+            value = withoutTrailingWidgets(value)
+            if field == "原标题" { value = trim(value) { "《》“”\"".unicodeScalars.contains($0) || isSpace($0) } }
             if field == "published" {
                 guard let date = normalizedDate(value) else { return nil }
                 value = date
@@ -305,6 +458,32 @@ public enum ReportCleaner {
             if !value.isEmpty { fields.append((field, value)) }
         }
         return fields.isEmpty && found.isEmpty ? nil : fields
+    }
+
+    /// A value without the widget words a site glued to its end
+    /// (`临汾日报进入论坛手机读报` → `临汾日报`).
+    static func withoutTrailingWidgets(_ value: String) -> String {
+        var v = value
+        var changed = true
+        while changed {
+            changed = false
+            for w in ImportRules.trailingWidgetWords where v.hasSuffix(w) && v.count > w.count {
+                v = String(v.dropLast(w.count)).trimmingCharacters(in: separators)
+                changed = true
+            }
+        }
+        return v
+    }
+
+    static let closingNotePattern = regex("[(（]\\s*((?:供稿|原标题|原標題|来源|來源|稿源|通讯员|通訊員|作者)\\s*[:：][^()（）]{1,200})[)）]\\s*$")
+
+    /// A paragraph's closing note, `……。(供稿:县委组织部,原标题:《…》)`: the
+    /// paragraph without it and the note's fields; nil when it has none.
+    static func closingNote(_ paragraph: String) -> (String, [(String, String)])? {
+        guard paragraph.hasSuffix(")") || paragraph.hasSuffix("）"), let m = matches(closingNotePattern, paragraph).first,
+              let inner = group(m, 1, in: paragraph), let r = Range(m.range, in: paragraph),
+              let fields = metadata(in: inner), !fields.isEmpty else { return nil }
+        return (trim(String(paragraph[..<r.lowerBound])), fields)
     }
 
     /// A value such as `人民网 2022-11-07` that carries a date at its end.
@@ -327,6 +506,7 @@ public enum ReportCleaner {
         case "source": if draft.source == nil { draft.source = value }
         case "author": if draft.author == nil { draft.author = value }
         case "editor": if draft.editor == nil { draft.editor = value }
+        case "供稿": if draft.source == nil { draft.source = value } else if draft.meta[field] == nil { draft.meta[field] = value }
         default: if draft.meta[field] == nil { draft.meta[field] = value }
         }
     }
@@ -424,26 +604,87 @@ public enum ReportCleaner {
 
     // MARK: - Place and byline
 
-    static let titlePlace = regex("^([\\p{Han}]{2,10}?(?:县|縣|市|州|区|區|旗|镇|鎮|乡|鄉))\\s*[:：]")
-    /// A place named at the start of a title or opening by its suffix:
-    /// county (县/縣, 旗), city (市), prefecture (州, 盟) or district (区/區),
-    /// as in 玉树市…, 梨樹縣委…, 锡林郭勒盟…
-    static let leadPlace = regex("^(?:——|—)?\\s*((?:[\\p{Han}]{1,4}?(?:省|自治区|自治區|州|市|盟))?(?:[\\p{Han}]{1,4}?(?:县|縣|旗)|[\\p{Han}]{2,5}?(?:盟|市|州|区|區)))")
-    /// Words ending in a place suffix that name no place.
-    static let notPlaces: Set<String> = [
-        "城市", "都市", "城区", "城區", "市区", "市區", "地区", "地區", "社区", "社區", "小区", "小區", "园区", "園區", "景区", "景區",
-        "街区", "街區", "辖区", "轄區", "片区", "片區", "新区", "新區", "山区", "山區", "牧区", "牧區", "灾区", "災區", "疫区", "疫區",
-        "校区", "校區", "城乡", "超市", "集市", "门市", "門市", "夜市", "股市", "楼市", "樓市", "各地区", "各地區", "居民小区", "居民小區",
-    ]
-    static let collectivePrefixes: Set<Character> = ["全", "本", "该", "該", "我", "各", "此", "每"]
+    static let titlePlace = regex("^([\\p{Han}]{2,10}?(?:县|縣|市|州|区|區|旗|盟|镇|鎮|乡|鄉))\\s*[:：]")
 
-    static func findPlace(title: String?, firstLines: [String]) -> String? {
-        if let t = title, let m = matches(titlePlace, t).first { return group(m, 1, in: t) }
-        for line in (title.map { [$0] } ?? []) + firstLines {
-            if let m = matches(leadPlace, line).first, let p = group(m, 1, in: line) {
-                if let first = p.first, collectivePrefixes.contains(first) { continue }
-                if notPlaces.contains(p) || notPlaces.contains(where: { p.hasPrefix($0) || (p.hasSuffix($0) && p.count <= $0.count + 1) }) { continue }
-                return p
+    /// The report's place: a title that opens with one (`玉树市:`), else the
+    /// name ending in an administrative suffix (`ImportRules.placeSuffixes`)
+    /// that the title and text name most, a county counting double and the
+    /// title three more. A name is read backwards from its suffix and stops
+    /// before a character that never belongs to one (团 of 团县委, 全, 各 …,
+    /// `ImportRules.notInPlaceNames`); it is two characters unless the text
+    /// shows a shorter or longer one consistently. A province just before
+    /// it (青海省玉树市) is returned on its own.
+    static func findPlace(title: String?, body: [String]) -> (place: String, province: String?)? {
+        // A title's own place may hold a numeral (十家堡镇:); only a collective word rules it out.
+        if let t = title, let m = matches(titlePlace, t).first, let p = group(m, 1, in: t), let first = p.first,
+           !collectivePrefixes.contains(first), !ImportRules.notPlaces.contains(p) {
+            return (p, province(before: p, in: [t] + body))
+        }
+        struct Occurrence { var chars: [Character]; var suffix: Int; var longest: Int; var inTitle: Bool; var at: Int }
+        var occurrences: [Occurrence] = []
+        var counts: [String: Int] = [:]
+        let suffixes = ImportRules.placeSuffixes.map(Array.init)
+        var position = 0
+        for (t, text) in ((title.map { [$0] } ?? []) + body).enumerated() {
+            let chars = Array(text)
+            var i = 0
+            while i < chars.count {
+                guard let suffix = suffixes.first(where: { i + $0.count <= chars.count && chars[i..<(i + $0.count)].elementsEqual($0) }) else { i += 1; continue }
+                let end = i + suffix.count
+                if end < chars.count, let last = suffix.last, ImportRules.notAfterSuffix[last]?.contains(chars[end]) == true { i = end; continue }
+                var start = i
+                while start > 0, i - start < 4, let u = chars[start - 1].unicodeScalars.first, chars[start - 1].unicodeScalars.count == 1,
+                      ScriptFolding.isHan(u.value), !ImportRules.notInPlaceNames.contains(chars[start - 1]) { start -= 1 }
+                if i > start {
+                    let window = Array(chars[start..<end])
+                    occurrences.append(Occurrence(chars: window, suffix: suffix.count, longest: i - start, inTitle: title != nil && t == 0, at: position + i))
+                    for n in 1...(i - start) { counts[String(window.suffix(n + suffix.count)), default: 0] += 1 }
+                }
+                i = end
+            }
+            position += chars.count + 1
+        }
+        var scores: [String: (score: Double, at: Int)] = [:]
+        for o in occurrences {
+            func name(_ n: Int) -> String { String(o.chars.suffix(n + o.suffix)) }
+            var n = min(2, o.longest)
+            if n == 2, let one = counts[name(1)], one >= 2, Double(counts[name(2)] ?? 0) < 0.6 * Double(one) { n = 1 }
+            while n < o.longest, let longer = counts[name(n + 1)], longer >= 2, Double(longer) >= 0.6 * Double(counts[name(n)] ?? 0) { n += 1 }
+            let candidate = name(n)
+            guard isPlaceName(candidate) else { continue }
+            let county = ["县", "縣", "旗"].contains(candidate.last.map(String.init) ?? "")
+            let score = (county ? 2.0 : 1.0) + (o.inTitle ? 3 : 0)
+            let old = scores[candidate] ?? (0, o.at)
+            scores[candidate] = (old.score + score, min(old.at, o.at))
+        }
+        guard let best = scores.max(by: { $0.value.score < $1.value.score || ($0.value.score == $1.value.score && $0.value.at > $1.value.at) }) else {
+            return nil
+        }
+        return (best.key, province(before: best.key, in: (title.map { [$0] } ?? []) + body))
+    }
+
+    static let collectivePrefixes: Set<Character> = ["全", "本", "该", "該", "我", "各", "此", "每", "团", "團"]
+
+    /// A place name, not a word that ends like one (城市, 社区, 党旗 …).
+    static func isPlaceName(_ p: String) -> Bool {
+        guard let first = p.first, !ImportRules.notInPlaceNames.contains(first) else { return false }
+        return !ImportRules.notPlaces.contains(p)
+            && !ImportRules.notPlaces.contains(where: { p.hasPrefix($0) || (p.hasSuffix($0) && p.count <= $0.count + 1) })
+    }
+
+    /// The province named right before `place` somewhere in the texts (青海省玉树市 → 青海省).
+    static func province(before place: String, in texts: [String]) -> String? {
+        for text in texts {
+            var searchFrom = text.startIndex
+            while let r = text.range(of: place, range: searchFrom..<text.endIndex) {
+                let before = Array(text[..<r.lowerBound])
+                for suffix in ImportRules.provinceSuffixes.map(Array.init) where before.count > suffix.count && before.suffix(suffix.count).elementsEqual(suffix) {
+                    var start = before.count - suffix.count
+                    while start > 0, before.count - suffix.count - start < 6, let u = before[start - 1].unicodeScalars.first,
+                          ScriptFolding.isHan(u.value), !ImportRules.notInPlaceNames.contains(before[start - 1]) { start -= 1 }
+                    if before.count - suffix.count - start >= 2 { return String(before[start...]) }
+                }
+                searchFrom = r.upperBound
             }
         }
         return nil

@@ -17,6 +17,7 @@ public enum ReportFile {
             throw MarginError.invalid("no report text left after removing page furniture (try --raw)")
         }
         cleaned.encoding = decoded.encoding
+        cleaned.draft.received = Store.received(text)
         cleaned.warnings = garbledLines(text)
         return cleaned
     }
@@ -51,8 +52,9 @@ public enum ReportFile {
     }
 
     /// Lines that look damaged by an encoding conversion: private-use
-    /// characters, the replacement character, or `?` between two Chinese
-    /// characters (what a converter writes for a character it lacks).
+    /// characters, the replacement character, `?` between two Chinese
+    /// characters (what a converter writes for a character it lacks), or
+    /// `?` between a character and pinyin (a glossed character lost).
     public static func garbledLines(_ text: String) -> [String] {
         var out: [String] = []
         let lines = TextNormalization.lines(TextNormalization.unixNewlines(text))
@@ -64,6 +66,8 @@ public enum ReportFile {
             var before: Unicode.Scalar?, current: Unicode.Scalar?
             for u in line.unicodeScalars {
                 if let c = current, c == "?" || c == "？", cjk(before), cjk(u) { why = "'?' inside a word"; break }
+                // 勇?lián)?dāng: a character lost, its pinyin gloss left behind.
+                if let c = current, c == "?" || c == "？", cjk(before), ReportCleaner.isPinyinLetter(u) { why = "'?' before pinyin"; break }
                 if (0xE000...0xF8FF).contains(u.value) { why = "a private-use character U+\(String(u.value, radix: 16, uppercase: true))"; break }
                 if u.value == 0xFFFD { why = "the replacement character U+FFFD"; break }
                 before = current

@@ -192,6 +192,12 @@ enum Schema {
                 FROM meta WHERE key = 'last_write' AND value LIKE '%:%:%';
             """)
         },
+        { db in
+            // File version 8 (data schema 6): records found by their body,
+            // for the reposts an import names and `list --duplicates`. The
+            // record field `received` needs no column: it is read from the log.
+            try db.execute("CREATE INDEX records_by_body ON records(length(body), substr(body, 1, 64))")
+        },
     ]
 
     /// The version of the file's layout: one per migration.
@@ -200,10 +206,12 @@ enum Schema {
     /// bumped whenever a receiver would judge a change differently: 4 added
     /// the `suggested` status, the code field `triggers` and the 256-colour
     /// palette names, 5 the record fields `done.<coder>` and the code field
-    /// `value_type` (PROTOCOL.md §1). Data of an older version is valid in
+    /// `value_type`, 6 the record field `received` (the record id its hash,
+    /// the body free to change by `reclean`, spans held against any body the
+    /// record had) (PROTOCOL.md §1). Data of an older version is valid in
     /// a newer one, so a store takes an older bundle; peers sync only at
     /// the same version.
-    static let dataVersion = 5
+    static let dataVersion = 6
 
     /// Tables derived from the log, emptied before a rebuild.
     static let derivedTables = ["record_meta", "record_done", "annotations", "codes", "conflicts", "conflict_aliases", "records"]

@@ -1171,13 +1171,17 @@ public final class Store {
         public let body: String
         /// Made only when asked for: a reindex has the id already.
         public let recordID: String?
+        /// The report as received (normalised) the id was made from.
+        public let received: String?
         public let folded: String
         public let grams: String
 
-        public init(title: String?, body: String, withRecordID: Bool = false) {
+        public init(title: String?, body: String, received: String? = nil, withRecordID: Bool = false) {
             self.title = title ?? ""
             self.body = body
-            recordID = withRecordID ? Store.recordID(normalizedBody: body) : nil
+            let text = withRecordID ? Store.received(received ?? body) : nil
+            self.received = text
+            recordID = text.map { Store.recordID(normalizedBody: $0) }
             folded = ScriptFolding.fold(self.title + "\n" + body)
             grams = GramIndex.grams(folded)
         }

@@ -124,6 +124,6 @@ final class GramIndexTests: StoreTestCase {
         XCTAssertEqual(try upgraded.search("瑪多").map(\.record), [id])
         XCTAssertNoThrow(try upgraded.check())
         XCTAssertNil(try upgraded.db.scalar("SELECT name FROM sqlite_master WHERE name = 'record_fts'").string, "the trigram index is gone")
-        XCTAssertEqual(Store.schemaVersion, 5, "the schema peers exchange moves with its rules (4: suggestions, 5: done marks), not with local indexes")
+        XCTAssertEqual(Store.schemaVersion, 6, "the schema peers exchange moves with its rules (4: suggestions, 5: done marks, 6: received text), not with local indexes")
     }
 }

@@ -13,7 +13,9 @@ final class ImporterTests: XCTestCase {
         let gloss = try! NSRegularExpression(pattern: "\\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\\)")
         return raw.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n").map { line in
             let s = String(line).trimmingCharacters(in: .whitespaces)
-            return gloss.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "")
+            let unglossed = gloss.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: "")
+            // A closing note (供稿:…,原标题:…) is metadata, not text.
+            return unglossed.replacingOccurrences(of: "[(（](供稿|原标题|原標題)[:：][^()（）]*[)）]$", with: "", options: .regularExpression)
         }.filter { $0.count >= 40 && ($0.hasSuffix("。") || $0.hasSuffix("!") || $0.hasSuffix(")")) }
     }
 

@@ -66,9 +66,10 @@ extension StoreTestCase {
     /// turn the file into an older one before the store opens it.
     /// `fixture`: a dump of bob's store (schema4-bob.sql, or the same
     /// store as a later release left it), at file version `version`.
-    func schema4Store(fixture: String = "schema4-bob.sql", version: Int = 4, alter: (Database) throws -> Void = { _ in }) throws -> Store {
+    func schema4Store(fixture: String = "schema4-bob.sql", version: Int = 4, key keyFixture: String = "schema4-bob.key", folder name: String = "bob",
+                      alter: (Database) throws -> Void = { _ in }) throws -> Store {
         let fixtures = Paths.repo.appendingPathComponent("Tests/MarginCoreTests/Fixtures")
-        let folder = dir.appendingPathComponent("bob").path
+        let folder = dir.appendingPathComponent(name).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = (folder as NSString).appendingPathComponent(Store.fileName)
         let load = try Database(path: path)
@@ -80,7 +81,7 @@ extension StoreTestCase {
         try alter(db)
         db.close()
         let key = (folder as NSString).appendingPathComponent(NodeKey.fileName)
-        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("schema4-bob.key").path, toPath: key)
+        try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent(keyFixture).path, toPath: key)
         // git keeps no file modes but the executable bit: the key is made private again, as margin requires.
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: key)
         let s = try Store(directory: folder)

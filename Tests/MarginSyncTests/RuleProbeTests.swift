@@ -72,8 +72,12 @@ final class RuleProbeTests: HostileServerTestCase {
         try probe([head] + Array(span(from: 2, 0, 3, quote: body.slice(0, 3)).prefix(2)), "must arrive whole")
     }
 
-    func testRecordsAreTheirBodysHashAndWrittenOnce() throws {
-        try probe([change(1, .record, record, "body", .text("另一篇完全不同的報告。"))], "does not hash to the record id")
+    /// Schema 6: a record id is the hash of the report as received; the
+    /// body may be cleaned again, but `received` must hash to the id.
+    func testRecordsAreTheHashOfTheirReceivedText() throws {
+        try probe([change(1, .record, record, "received", .text("另一篇完全不同的報告。"))], "does not hash to the record id")
+        let spaced = "報告\n"
+        try probe([change(1, .record, Store.recordID(normalizedBody: spaced), "received", .text(spaced))], "must be normalised")
         let decomposed = "Cafe\u{301} 報告"
         try probe([change(1, .record, Store.recordID(normalizedBody: decomposed), "body", .text(decomposed))], "NFC")
         try probe([change(1, .record, "0123456789abcdef\n0123456789abcde", "title", .text("x"))], "is not 32 lower-case hex digits")

@@ -158,14 +158,20 @@ struct RedoCommand: Command {
 struct SuggestCommand: Command {
     static let name = "suggest"
     static let summary = "Propose annotations for the counted figures of records (159名黨員, 三十七個, 1.2萬人次)"
-    static let usage = "margin suggest RECORD... | margin suggest --all [--code CODE] [--dry-run]"
+    static let usage = "margin suggest RECORD... | margin suggest --all [--code CODE] [--durations] [--dry-run]"
     static let details = """
     Finds counted figures: a number, in Arabic or Chinese numerals
     (Simplified or Traditional, with 万/萬 and 亿/億), followed by a
-    classifier (名, 個/个, 支, 人次, 小時/小时, …), as in 159名黨員,
-    16個臨時黨支部, 三十七個, 1.2萬人次, 24小时. Dates, ordinals (第3) and
-    measures (米, 度) are not counts. The value is normalised: 三十七 → 37,
-    1.2萬 → 12000, 两千三百 → 2300.
+    classifier (名, 個/个, 支, 人次, …), as in 159名黨員, 16個臨時黨支部,
+    三十七個, 1.2萬人次. Dates, ordinals (第3), measures (米, 度) and
+    numerals inside names (十家堡) are not counts. The value is normalised:
+    三十七 → 37, 1.2萬 → 12000, 两千三百 → 2300. An approximate figure
+    (近万名, 约1200人, 300多辆, 逾5000人次) keeps its word in the quote and
+    says "approximate: nearly/about/over" in its note. Durations and ages
+    (24小时, 36個年頭, 7天) are figures of another kind: proposed only with
+    --durations, noted "duration". A quote that reaches a trigger word runs
+    to the end of the noun (40名志愿者, not 40名志愿). The words are data, in
+    Sources/MarginCore/ImportRules.swift.
 
     The code is guessed from the nearest trigger word of the codebook within
     six characters of the figure (`margin codes describe party-members
@@ -179,9 +185,10 @@ struct SuggestCommand: Command {
     one your own (open) annotation, choosing a code if it has none; reject
     deletes it.
     """
-    var records: [String], all: Bool, code: String?, dryRun: Bool
+    var records: [String], all: Bool, code: String?, dryRun: Bool, durations: Bool
     init(_ args: inout Arguments) throws {
         all = args.flag("--all")
+        durations = args.flag("--durations")
         dryRun = args.flag("--dry-run")
         code = try args.option("--code")
         records = args.remaining()
@@ -195,12 +202,12 @@ struct SuggestCommand: Command {
         let ids = all ? try store.records().map(\.id) : try records.map { try store.resolve($0, kind: .record) }
         let names = Dictionary(uniqueKeysWithValues: try store.codes(includeMerged: true).map { ($0.id, $0.name) })
         var found: [Store.Suggestion] = []
-        for id in ids { found += try store.suggestions(record: id, fallback: fallback) }
+        for id in ids { found += try store.suggestions(record: id, fallback: fallback, durations: durations) }
         let stored = dryRun ? [] : try store.storeSuggestions(found)
         for (n, s) in found.enumerated() {
             let id = n < stored.count ? Format.id(stored[n]) : "-"
             let code = s.code.flatMap { names[$0] }.map(Format.safe) ?? "(no code)"
-            context.print("\(dryRun ? "would suggest" : "suggested") \(id)  \(Format.id(s.record))  \(s.start)..\(s.end)  \(code)  \"\(Format.oneLine(s.quote, max: 30))\"  value=\(s.value)")
+            context.print("\(dryRun ? "would suggest" : "suggested") \(id)  \(Format.id(s.record))  \(s.start)..\(s.end)  \(code)  \"\(Format.oneLine(s.quote, max: 30))\"  value=\(s.value)" + (s.note.map { "  (\($0))" } ?? ""))
         }
         context.print("\(found.count) suggestion\(found.count == 1 ? "" : "s")\(dryRun ? " (nothing stored)" : "; `margin review` offers them first")")
         return ExitCode.success

@@ -4,7 +4,7 @@ import MarginCore
 struct ImportCommand: Command {
     static let name = "import"
     static let summary = "Import reports (UTF-8, GB18030, Big5, UTF-16), exports, bundles, REFI-QDA projects, W3C annotations"
-    static let usage = "margin import [--raw] [--quiet] [--encoding NAME] PATH..."
+    static let usage = "margin import [--raw] [--quiet] [--encoding NAME] [--explain] PATH..."
     static let details = """
     Each PATH is a file or a folder (its .txt, .text, .jsonl, .ndjson,
     .bundle and .qdpx files, recursively). A REFI-QDA project (.qdpx, as
@@ -27,7 +27,21 @@ struct ImportCommand: Command {
     more plausible of GB18030 and Big5 is taken (the one whose characters are
     the commoner in Chinese text). The import line names any encoding other
     than UTF-8. A line that looks damaged by a conversion (private-use
-    characters, U+FFFD, `?` inside a word) is named in a warning.
+    characters, U+FFFD, `?` inside a word or before pinyin) is named in a
+    warning.
+
+    --explain imports nothing: for each report file it prints every line
+    with what the cleaner made of it (title, metadata, furniture, body) and
+    the rule that decided, then the metadata found. The rules are data, in
+    Sources/MarginCore/ImportRules.swift: labels, furniture words, place
+    suffixes and figure classifiers.
+
+    A record's id is the hash of the report as received (NFC, LF line
+    ends, surrounding white space trimmed), so the same file imported with
+    an older or newer cleaner is one record. A report whose cleaned text is
+    the same as another record's (a repost with other furniture) is
+    imported as its own record, and the import names the other one; see
+    `margin list --duplicates`.
     """
     static let reportExtensions: Set<String> = ["txt", "text"]
     static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
@@ -38,6 +52,7 @@ struct ImportCommand: Command {
 
     var raw: Bool
     var quiet: Bool
+    var explain: Bool
     var encoding: String?
     var paths: [String]
     init(_ args: inout Arguments) throws {
@@ -47,6 +62,7 @@ struct ImportCommand: Command {
             do { try TextEncoding.requireKnown(e) } catch { throw UsageError(MarginError.message(for: error)) }
         }
         quiet = args.flag("--quiet", "-q")
+        explain = args.flag("--explain")
         paths = args.remaining()
         if paths.isEmpty { throw UsageError("missing PATH") }
     }
@@ -111,7 +127,43 @@ struct ImportCommand: Command {
     /// back alone. Lines are printed once their chunk has committed.
     static let filesPerTransaction = 256
 
+    /// `--explain`: each report file's lines and what became of them; nothing is written.
+    func runExplain(_ context: Context) throws -> Int32 {
+        var failed = false
+        for p in paths {
+            let path = context.absolute(p)
+            do {
+                let size = ImportCommand.fileSize(path)
+                guard FileManager.default.fileExists(atPath: path) else { throw MarginError.notFound("no such file") }
+                guard size <= ReportFile.maxBytes else { throw ReportFile.tooLarge(size) }
+                let data = try Data(contentsOf: URL(fileURLWithPath: path))
+                let r = try ReportFile.parse(data, raw: raw, encoding: encoding)
+                var out = "\(p) (\(r.encoding))\n"
+                let width = String(r.decisions.last?.line ?? 1).count
+                for d in r.decisions {
+                    let n = String(d.line)
+                    out += String(repeating: " ", count: width - n.count) + n + "  " + d.role.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    out += "  " + Format.oneLine(d.text, max: 36) + "  ← " + Format.oneLine(d.why, max: 60) + "\n"
+                }
+                let draft = r.draft
+                var found: [(String, String?)] = [("title", draft.title), ("published", draft.published), ("source", draft.source),
+                                                  ("place", draft.place), ("author", draft.author), ("editor", draft.editor), ("url", draft.url)]
+                found += draft.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                out += "metadata:\n"
+                for (key, value) in found { if let value { out += "  \(key): \(Format.oneLine(value, max: 70))\n" } }
+                out += "record id: \(Format.id(Store.recordID(received: r.draft.received ?? r.draft.body)))\n"
+                context.console.out(out)
+                for w in r.warnings { context.warn("margin import: \(p): warning: \(w)") }
+            } catch {
+                failed = true
+                context.warn("margin import: \(p): \(MarginError.message(for: error))")
+            }
+        }
+        return failed ? ExitCode.failure : ExitCode.success
+    }
+
     func run(_ context: Context) throws -> Int32 {
+        if explain { return try runExplain(context) }
         let store = try context.store()
         try store.requireWritable()
         let list = try files(context, storeDirectory: store.directory)
@@ -160,6 +212,10 @@ struct ImportCommand: Command {
                                 } else {
                                     chunkAdded += 1
                                     lines.append("\(shown): imported \(Format.id(id)) \(title)")
+                                    let same = try store.recordsWithSameBody(as: id)
+                                    if !same.isEmpty {
+                                        lines.append("    the same text as record \(same.map(Format.id).joined(separator: ", ")) (a repost?): both are kept; see margin list --duplicates")
+                                    }
                                     if !quiet { for line in cleaned { lines.append("    \(Format.oneLine(line, max: 70))") } }
                                 }
                             }
@@ -275,7 +331,8 @@ final class CleanedChunk: @unchecked Sendable {
                     // The index entry as the store will make it, from the
                     // title and body it will store.
                     let title = cleaned.draft.title.map(TextNormalization.nfc)
-                    cleaned.index = Store.IndexEntry(title: title?.isEmpty == false ? title : nil, body: TextNormalization.nfc(cleaned.draft.body), withRecordID: true)
+                    cleaned.index = Store.IndexEntry(title: title?.isEmpty == false ? title : nil, body: TextNormalization.nfc(cleaned.draft.body),
+                                                     received: cleaned.draft.received, withRecordID: true)
                     return cleaned
                 }
             }

@@ -10,7 +10,7 @@ extension Margin {
     /// The positional arguments each command takes, for completions.
     static func argumentKind(_ name: String) -> ArgumentKind {
         switch name {
-        case "show", "annotate", "tag", "note", "compare", "adjudicate", "done", "suggest": return .record
+        case "show", "annotate", "tag", "note", "compare", "adjudicate", "done", "suggest", "reclean": return .record
         case "review": return .annotation
         case "edit", "delete": return .annotationOrRecord
         case "resolve": return .conflict

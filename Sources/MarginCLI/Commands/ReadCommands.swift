@@ -32,7 +32,7 @@ func parseStatus(_ raw: String?) throws -> ReviewStatus? {
 struct ListCommand: Command {
     static let name = "list"
     static let summary = "List records (or annotations), filtered by code, review status or text"
-    static let usage = "margin list [--code CODE] [--status S] [--text TEXT] [--place P] [--source S] [--author A] [--since D] [--until D] [--annotations] [-n N] [--json]"
+    static let usage = "margin list [--code CODE] [--status S] [--text TEXT] [--place P] [--source S] [--author A] [--since D] [--until D] [--annotations] [-n N] [--json] | margin list --duplicates [--json]"
     static let details = """
     Lists records, newest publication first, with their annotation counts
     and a ✓ where you marked them done (`margin done`).
@@ -44,8 +44,12 @@ struct ListCommand: Command {
     --since and --until those published in that range (inclusive; a date
     such as 2022-11 covers the month).
     With --annotations, lists the matching annotations instead.
+    With --duplicates, lists each set of records whose cleaned text is the
+    same: one report reposted by other sites, imported as records of their
+    own (a record's id is the hash of the page as received), for the team
+    to decide which one to code.
     """
-    var code: String?, status: ReviewStatus?, text: String?, annotations: Bool, limit: Int?, json: Bool
+    var code: String?, status: ReviewStatus?, text: String?, annotations: Bool, limit: Int?, json: Bool, duplicates: Bool
     var place: String?, source: String?, reportAuthor: String?, since: String?, until: String?
     init(_ args: inout Arguments) throws {
         place = try args.option("--place")
@@ -68,10 +72,42 @@ struct ListCommand: Command {
         annotations = args.flag("--annotations", "-a")
         limit = try args.intOption("-n", "--limit", min: 0)
         json = args.flag("--json")
+        duplicates = args.flag("--duplicates")
+        if duplicates && (annotations || code != nil || status != nil || text != nil || place != nil || source != nil
+                          || reportAuthor != nil || since != nil || until != nil || limit != nil) {
+            throw UsageError("--duplicates takes no filter")
+        }
+    }
+
+    func listDuplicates(_ context: Context, _ store: Store) throws -> Int32 {
+        let sets = try store.duplicateRecords()
+        if json {
+            for set in sets {
+                let records = try set.map { id -> [String: Any] in
+                    let r = try store.record(id)
+                    return ["id": id, "title": r?.title ?? NSNull(), "source": r?.source ?? NSNull(), "url": r?.url ?? NSNull(),
+                            "annotations": try store.annotations(record: id).count]
+                }
+                try context.printJSON(["records": records])
+            }
+            return ExitCode.success
+        }
+        if sets.isEmpty { context.print("no two records have the same text"); return ExitCode.success }
+        for (n, set) in sets.enumerated() {
+            if n > 0 { context.print("") }
+            context.print("same text, \(set.count) records:")
+            for id in set {
+                let r = try store.record(id)
+                let count = try store.annotations(record: id).count
+                context.print("  \(Format.id(id))  \(Format.oneLine(r?.title ?? "(untitled)", max: 40))  \(Format.oneLine(r?.source ?? r?.url ?? "", max: 24))  \(count) annotation\(count == 1 ? "" : "s")")
+            }
+        }
+        return ExitCode.success
     }
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
+        if duplicates { return try listDuplicates(context, store) }
         let codeID = try code.map { try store.resolveCode($0) }
         if annotations {
             let blind = try store.isBlind

@@ -326,3 +326,64 @@ struct CheckCommand: Command {
         return ExitCode.success
     }
 }
+
+struct RecleanCommand: Command {
+    static let name = "reclean"
+    static let summary = "Clean stored reports again with this release's rules, re-anchoring their annotations"
+    static let usage = "margin reclean RECORD... | margin reclean --all [--json]"
+    static let details = """
+    Cleans each record again from the report as received (a record's id is
+    its hash, so the id stays) and writes the new body, with any metadata
+    the record lacked and the cleaner now finds, as one change that syncs.
+    Every annotation is placed anew by its quote, prefix and suffix (the
+    W3C selectors it stores): where the quote stands once, or where its
+    surroundings tell one place from the others. One that cannot be placed
+    exactly is kept where it was and listed as orphaned, never moved
+    silently: place it by hand (`margin edit ID --quote TEXT`), and
+    `margin check` says whether any remain. Annotations a colleague made
+    on an earlier cleaning, synced after it, are placed by the next
+    reclean. A record imported with --raw is left as it is. Reviews that
+    held before a move hold after it. `margin undo --last` takes it back.
+    """
+    var ids: [String], all: Bool, json: Bool
+    init(_ args: inout Arguments) throws {
+        all = args.flag("--all")
+        json = args.flag("--json")
+        ids = args.remaining()
+        if all && !ids.isEmpty { throw UsageError("give RECORD ids or --all, not both") }
+        if !all && ids.isEmpty { throw UsageError("missing RECORD (or --all)") }
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let store = try context.store()
+        try store.requireWritable()
+        let records = all ? try store.records(Store.RecordFilter()).map(\.id) : try ids.map { try store.resolve($0, kind: .record) }
+        let outcomes = try store.reclean(records: records)
+        var cleaned = 0, moved = 0, orphaned = 0
+        for o in outcomes {
+            cleaned += o.cleaned ? 1 : 0; moved += o.moved.count; orphaned += o.orphaned.count
+            if json {
+                try context.printJSON(["record": o.record, "cleaned": o.cleaned, "filled": o.filled, "moved": o.moved,
+                                       "orphaned": o.orphaned, "skipped": o.skipped ?? NSNull()] as [String: Any])
+                continue
+            }
+            if let why = o.skipped { context.print("\(Format.id(o.record))  left as it is: \(why)") }
+            guard o.cleaned || !o.filled.isEmpty || !o.moved.isEmpty || !o.orphaned.isEmpty else {
+                if o.skipped == nil && !all { context.print("\(Format.id(o.record))  unchanged: the rules of now clean it the same") }
+                continue
+            }
+            var line = "\(Format.id(o.record))  " + (o.cleaned ? "cleaned again" : "body unchanged")
+            if !o.filled.isEmpty { line += "; metadata found: " + o.filled.map(Format.safe).joined(separator: ", ") }
+            if !o.moved.isEmpty { line += "; \(o.moved.count) annotation\(o.moved.count == 1 ? "" : "s") placed anew" }
+            context.print(line)
+            for a in o.orphaned {
+                let quote = try store.annotation(a)?.span?.quote ?? ""
+                context.print("    orphaned \(Format.id(a))  '\(Format.oneLine(quote, max: 30))' is not in the new text once: place it with margin edit \(Format.id(a)) --quote TEXT")
+            }
+        }
+        if !json {
+            context.print("\(records.count) record\(records.count == 1 ? "" : "s"): \(cleaned) cleaned again, \(moved) annotation\(moved == 1 ? "" : "s") placed anew, \(orphaned) orphaned")
+        }
+        return orphaned > 0 ? ExitCode.failure : ExitCode.success
+    }
+}
