@@ -313,6 +313,12 @@ extension Store {
         for r in records {
             let source = REFI.guid("record", r.id)
             entries.append(Zip.Entry(name: "sources/\(source).txt", data: Array(r.body.utf8)))
+            // The report as received, which the record id is the hash of
+            // (data schema 6), beside the text: read back by a Margin import
+            // so the record keeps its id; other tools ignore the file.
+            if let received = try winner(.record, r.id, "received")?.value.string {
+                entries.append(Zip.Entry(name: "sources/\(source).received.txt", data: Array(received.utf8)))
+            }
             xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\">\n"
             for a in annotations where a.record == r.id {
                 guard let s = a.span else { continue }
@@ -399,9 +405,12 @@ extension Store {
             }
             if let codes = root.child("CodeBook")?.child("Codes") { try walk(codes, parent: nil) }
             for source in root.child("Sources")?.all("TextSource") ?? [] {
-                var body: String?
+                var body: String?, received: String?
                 if let path = source.attributes["plainTextPath"] {
                     let file = path.hasPrefix("internal://") ? "sources/" + path.dropFirst("internal://".count) : path
+                    if ownExport, file.hasSuffix(".txt"), let entry = entries.first(where: { $0.name == String(file.dropLast(4)) + ".received.txt" }) {
+                        received = try ReportFile.decodeText(Data(entry.data))
+                    }
                     guard let entry = entries.first(where: { $0.name == file }) else {
                         throw MarginError.invalid("the project names \(Printable.line(path)), which is not in the archive")
                     }
@@ -418,7 +427,7 @@ extension Store {
                     metadata.append((variable, text))
                 }
                 let title = ownExport ? metadata.first { $0.0 == "title" }?.1 : (name.flatMap { $0.isEmpty ? nil : $0 })
-                let (rid, present) = try importReport(ReportDraft(body: text, title: title))
+                let (rid, present) = try importReport(ReportDraft(body: text, title: title, received: received))
                 if present { result.alreadyPresent += 1 } else { result.records += 1 }
                 if let held = try record(rid) {
                     for (field, value) in metadata where field != "title" || !ownExport {

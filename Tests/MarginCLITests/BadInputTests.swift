@@ -52,7 +52,7 @@ final class BadInputTests: OneReportTestCase {
         let folder = dir.appendingPathComponent("mixed")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         _ = try write("mixed/a-good.txt", Data("好標題\n\n共有159名黨員參加了這次志願服務活動,體現了先鋒模範作用。".utf8))
-        _ = try write("mixed/b-bad.txt", Data([0xff, 0xfe, 0x00, 0x41]))
+        _ = try write("mixed/b-bad.txt", Data([0xff, 0xfe, 0x00, 0xd8]))  // UTF-16 with a lone surrogate
         let r = margin("import", folder.path)
         XCTAssertEqual(r.code, 1)
         XCTAssertTrue(r.err.contains("b-bad.txt"), r.err)

@@ -68,6 +68,9 @@ final class ImportIdentityCLITests: CLITestCase {
         let jsonl = dir.appendingPathComponent("old.jsonl").path
         try (String(decoding: line, as: UTF8.self) + "\n").write(toFile: jsonl, atomically: true, encoding: .utf8)
         XCTAssertEqual(try binary(["import", jsonl], in: cwd).code, 0)
+        // The file itself is that record, cleaned otherwise by this release: the import says so.
+        let same = try binary(["import", try write(Self.report, "qinan.txt")], in: cwd)
+        XCTAssertTrue(same.out.contains("already present as \(id.prefix(10))") && same.out.contains("another cleaning"), same.out)
         XCTAssertEqual(try binary(["codes", "add", "teams"], in: cwd).code, 0)
         let kept = try binary(["annotate", id, "--code", "teams", "--quote", "16支", "--value", "16"], in: cwd)
         let orphan = try binary(["annotate", id, "--code", "teams", "--quote", "版权均属本网所有"], in: cwd)
@@ -88,6 +91,10 @@ final class ImportIdentityCLITests: CLITestCase {
         let check = try binary(["check"], in: cwd)
         XCTAssertEqual(check.code, 1)
         XCTAssertTrue(check.err.contains("not anchored") && check.err.contains("margin reclean"), check.err)
+        // Exports leave out what is not anchored, and say so: its offsets would point at other text.
+        let csv = try binary(["export", "--format", "csv"], in: cwd)
+        XCTAssertTrue(csv.err.contains("1 annotation is not anchored"), csv.err)
+        XCTAssertTrue(csv.out.contains("16支") && !csv.out.contains("版权均属本网所有"), csv.out)
         XCTAssertEqual(try binary(["delete", orphanID], in: cwd).code, 0)
         XCTAssertEqual(try binary(["check"], in: cwd).code, 0)
         let again = try binary(["reclean", id], in: cwd)

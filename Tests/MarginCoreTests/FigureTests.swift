@@ -47,12 +47,12 @@ final class FigureTests: StoreTestCase {
         XCTAssertEqual(both.map(\.note), ["approximate: nearly", "duration"])
     }
 
-    /// Precision and recall of `suggest` on Samples/reports against
+    /// Precision and recall of `suggest` on Samples/reports and Samples/pages against
     /// Samples/figures-gold.tsv, marked by hand: counted figures (value,
     /// start and qualifier), and durations found as durations.
     func testPrecisionAndRecallOnTheSamples() throws {
         let store = try makeStore("figures")
-        let reports = Paths.repo.appendingPathComponent("Samples/reports")
+        let reports = Paths.samples
         let gold = try String(contentsOf: Paths.samples.appendingPathComponent("figures-gold.tsv"), encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: "\t").map(String.init) }
         var truePositives = 0, suggested = 0, expected = 0, durationsFound = 0, durationsMarked = 0

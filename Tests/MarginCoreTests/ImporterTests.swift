@@ -68,9 +68,12 @@ final class ImporterTests: XCTestCase {
     }
 
     func testSamples() throws {
-        let dir = Paths.samples.appendingPathComponent("reports")
-        let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil).filter { $0.pathExtension == "txt" }
-        XCTAssertGreaterThanOrEqual(files.count, 4)
+        var files: [URL] = []
+        for folder in ["reports", "pages"] {
+            let dir = Paths.samples.appendingPathComponent(folder)
+            files += try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil).filter { $0.pathExtension == "txt" }
+        }
+        XCTAssertGreaterThanOrEqual(files.count, 6)
         var byName: [String: ReportCleaner.Result] = [:]
         for url in files {
             let raw = try read(url)
@@ -96,6 +99,21 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(crlf.draft.published, "2021-08-03T09:30")
         XCTAssertFalse(crlf.draft.body.contains("\r"))
         XCTAssertFalse(crlf.draft.body.contains("版权所有"))
+        // Pages in the shape of those the importer had not seen (Samples/pages).
+        let town = try XCTUnwrap(byName["05-shijiabu-town.txt"])
+        XCTAssertEqual(town.draft.title, "十家堡镇:党员冲在前 群众心里暖")
+        XCTAssertEqual(town.draft.meta["column"], "战疫一线")
+        XCTAssertEqual(town.draft.place, "十家堡镇")
+        XCTAssertEqual(town.draft.source, "铁岭日报")
+        XCTAssertEqual(town.draft.editor, "孙伟")
+        XCTAssertEqual(town.draft.meta["编辑"], "刘佳")
+        XCTAssertEqual(town.draft.meta["原标题"], "党旗在战疫一线高高飘扬")
+        XCTAssertFalse(town.draft.body.contains("本网"))
+        let county = try XCTUnwrap(byName["06-wusheng-county.txt"])
+        XCTAssertEqual(county.draft.title, "凝心聚力戰疫情——武勝縣黨員幹部衝鋒在前")
+        XCTAssertEqual(county.draft.place, "武勝縣")
+        XCTAssertEqual(county.draft.published, "2020-02-11")
+        XCTAssertFalse(county.draft.body.contains("主辦") || county.draft.body.contains("圖片新聞") || county.draft.body.contains("送菜"))
         let trad = try XCTUnwrap(byName["01-maduo-checkpoints.txt"])
         XCTAssertEqual(trad.draft.place, "瑪多縣")
         XCTAssertFalse(trad.draft.body.contains("推進會"), "related-article titles after the footer go")

@@ -9,15 +9,33 @@ struct ExportSet {
     let records: [Record]
     let annotations: [Annotation]
     let codePaths: [String: String]
+    /// Annotations left out: their span does not hold in their record's
+    /// text of now (placed on an earlier cleaning, or orphaned by
+    /// `reclean`), so their offsets would point at other text.
+    let unanchored: Int
 
     init(_ store: Store) throws {
         self.store = store
         codePaths = try store.codePaths()
         let blind = try store.isBlind
-        annotations = Store.exportOrder(try store.annotations().filter { store.isVisible($0, blind: blind) })
+        let (anchored, left) = try ExportSet.anchored(store, try store.annotations().filter { store.isVisible($0, blind: blind) })
+        annotations = Store.exportOrder(anchored)
+        unanchored = left
         var records: [Record] = []
         for summary in try store.records() { if let r = try store.record(summary.id) { records.append(r) } }
         self.records = records
+    }
+
+    /// `list` without the annotations whose span does not hold now, and how many those were.
+    static func anchored(_ store: Store, _ list: [Annotation]) throws -> ([Annotation], Int) {
+        let out = Set(try store.unanchoredAnnotations().map(\.id))
+        return out.isEmpty ? (list, 0) : (list.filter { !out.contains($0.id) }, list.filter { out.contains($0.id) }.count)
+    }
+
+    /// The warning an export gives when it left annotations out.
+    static func unanchoredWarning(_ n: Int) -> String {
+        "margin export: \(n) annotation\(n == 1 ? " is" : "s are") not anchored in the text of now and left out "
+            + "(margin check names them; margin reclean places them)"
     }
 
     func path(_ a: Annotation) -> String? {

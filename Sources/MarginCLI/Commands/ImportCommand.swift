@@ -273,6 +273,9 @@ struct ImportCommand: Command {
                 let d = cleaned.draft
                 let given: [(String, String?)] = [("title", d.title), ("source", d.source), ("published", d.published), ("place", d.place),
                                                   ("url", d.url), ("author", d.author), ("editor", d.editor)] + d.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                if !TextNormalization.nfc(cleaned.draft.body).unicodeScalars.elementsEqual(stored.body.unicodeScalars) {
+                    differences.append("its text: the store holds another cleaning of this report (margin reclean \(Format.id(result.id)) cleans it with the rules of now)")
+                }
                 for (field, value) in given {
                     guard let value, value != stored.metadata(field) else { continue }
                     differences.append("\(field): stored \(stored.metadata(field).map { "'\(Format.oneLine($0, max: 30))'" } ?? "none"), this file '\(Format.oneLine(value, max: 30))'")

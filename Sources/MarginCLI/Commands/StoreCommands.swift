@@ -257,14 +257,16 @@ struct ExportCommand: Command {
         if format == "refi", let output {
             let name = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
             let blind = try store.isBlind
-            let bytes = try store.refiProject(name: name.isEmpty ? "Margin" : name,
-                                              annotations: blind ? try store.annotations().filter { store.isVisible($0, blind: true) } : nil)
+            let (chosen, left) = try ExportSet.anchored(store, try store.annotations().filter { store.isVisible($0, blind: blind) })
+            if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
+            let bytes = try store.refiProject(name: name.isEmpty ? "Margin" : name, annotations: chosen)
             try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
             context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
             return ExitCode.success
         }
         if format != "jsonl" {
             let set = try ExportSet(store)
+            if set.unanchored > 0 { context.warn(ExportSet.unanchoredWarning(set.unanchored)) }
             let text: String
             switch format {
             case "csv": text = set.csv(excel: excel)
