@@ -36,14 +36,11 @@ public enum SessionKeys {
 /// session deadlines.
 final class SecureChannel {
     let stream: any ByteStream
-    private var outer = FrameDecoder(maxFrame: Wire.handshakeMaxFrame)
-    private var inner: FrameDecoder
-    private var sender = Noise.CipherState()
-    private var receiver = Noise.CipherState()
+    /// The frames and their sealing, without I/O.
+    private var layer: SealedLayer
     /// Set once the peer has proven the team secret (server) or once this
     /// side has sent its last handshake message (client).
-    private(set) var established = false
-    private var openedOne = false
+    var established: Bool { layer.established }
     private(set) var handshakeHash: [UInt8] = []
     let encrypts: Bool
     let idle: Double
@@ -54,7 +51,7 @@ final class SecureChannel {
 
     init(stream: any ByteStream, options: SyncOptions) {
         self.stream = stream
-        inner = FrameDecoder(maxFrame: options.maxFrame)
+        layer = SealedLayer(maxFrame: options.maxFrame)
         encrypts = options.encryptsTransport
         idle = options.idleTimeout
         sessionDeadline = Date().addingTimeInterval(options.sessionTimeout)
@@ -112,10 +109,8 @@ final class SecureChannel {
 
     private func establish(_ hs: Noise.Handshake) throws {
         let keys = try noise { try hs.transport() }
-        if encrypts { (sender, receiver) = keys }
         handshakeHash = hs.handshakeHash
-        established = true
-        outer.maxFrame = 1 + 65535
+        layer.establish(encrypts ? keys : nil)
     }
 
     /// The peer has proven who it is: the handshake time limit is over.
@@ -139,21 +134,8 @@ final class SecureChannel {
     /// Sends whole frames (one or more, already encoded) through the cipher,
     /// cut into Noise transport messages.
     func sendFrame(_ frame: [UInt8]) throws {
-        guard established else { return try write(frame) }
-        var out: [UInt8] = []
-        out.reserveCapacity(frame.count + (frame.count / Wire.sealedPlaintextMax + 1) * 21)
-        var offset = 0
-        while offset < frame.count {
-            let end = min(frame.count, offset + Wire.sealedPlaintextMax)
-            let sealed: [UInt8]
-            do { sealed = try sender.encrypt(Array(frame[offset..<end])) } catch let e as Noise.HandshakeError { throw SyncError(.internalError, e.message) }
-            var w = ByteWriter()
-            w.u32(UInt32(sealed.count + 1))
-            w.u8(MessageType.sealed.rawValue)
-            out += w.bytes
-            out += sealed
-            offset = end
-        }
+        let out: [UInt8]
+        do { out = try layer.seal(frame) } catch let e as Noise.HandshakeError { throw SyncError(.internalError, e.message) }
         try write(out)
     }
 
@@ -175,21 +157,21 @@ final class SecureChannel {
     private func nextOuter() throws -> (type: UInt8, payload: [UInt8]) {
         while true {
             do {
-                if let f = try outer.next() { return (f.type, f.payload) }
+                if let f = try layer.nextOuter() { return (f.type, f.payload) }
             } catch let e as WireError {
                 throw SyncError(.malformed, "malformed message: \(e.message)")
             }
             let bytes: [UInt8]
             do {
-                bytes = try stream.read(max: min(max(outer.wanted, 1 << 16), 1 << 20), until: deadline)
+                bytes = try stream.read(max: min(max(layer.wanted, 1 << 16), 1 << 20), until: deadline)
             } catch let e as NetworkError {
                 throw SyncError(.timeout, e.kind == .timeout ? timeoutMessage() : e.message)
             }
             if bytes.isEmpty {
-                throw SyncError(.malformed, outer.buffered > 0 || inner.buffered > 0 ? "the peer closed the connection in the middle of a frame"
-                                                                                     : "the peer closed the connection")
+                throw SyncError(.malformed, layer.buffered.outer > 0 || layer.buffered.inner > 0 ? "the peer closed the connection in the middle of a frame"
+                                                                                                 : "the peer closed the connection")
             }
-            outer.append(bytes)
+            layer.append(bytes)
         }
     }
 
@@ -200,26 +182,25 @@ final class SecureChannel {
         guard established else { return try receiveClear("message") }
         while true {
             do {
-                if let f = try inner.next() { return try Wire.decode(type: f.type, payload: f.payload) }
+                if let f = try layer.nextInner() { return try Wire.decode(type: f.type, payload: f.payload) }
             } catch let e as WireError {
                 throw SyncError(.malformed, "malformed message: \(e.message)")
             }
             let f = try nextOuter()
             guard f.type == MessageType.sealed.rawValue else {
-                if !openedOne, f.type == MessageType.error.rawValue, case .error(let code, let message) = try decodeOuter(f) {
+                if !layer.openedOne, f.type == MessageType.error.rawValue, case .error(let code, let message) = try decodeOuter(f) {
                     throw SyncError(ErrorCode(rawValue: code) ?? .internalError, "the peer refused: \(message)", fromPeer: true)
                 }
                 throw SyncError(.malformed, "a frame outside the encryption (type \(f.type)) in the middle of the session")
             }
             do {
-                inner.append(try receiver.decrypt(f.payload))
+                try layer.open(f.payload)
             } catch {
-                if !openedOne {
+                if !layer.openedOne {
                     throw SyncError(.authentication, "authentication failed: the peer does not share this team secret")
                 }
                 throw SyncError(.authentication, "a frame failed authentication: it was altered, replayed, reordered or dropped on the way")
             }
-            openedOne = true
         }
     }
 
@@ -228,18 +209,8 @@ final class SecureChannel {
         guard !errorSent, !error.fromPeer else { return error }
         errorSent = true
         let frame = Wire.frame(.error(code: error.code.rawValue, message: error.message))
-        if established {
-            var out: [UInt8] = []
-            if let sealed = try? sender.encrypt(frame) {
-                var w = ByteWriter()
-                w.u32(UInt32(sealed.count + 1))
-                w.u8(MessageType.sealed.rawValue)
-                out = w.bytes + sealed
-            }
-            _ = try? stream.write(out, until: Date().addingTimeInterval(2))
-        } else {
-            _ = try? stream.write(frame, until: Date().addingTimeInterval(2))
-        }
+        // Sealed once the handshake is over, in clear before it.
+        if let out = try? layer.seal(frame) { _ = try? stream.write(out, until: Date().addingTimeInterval(2)) }
         return error
     }
 }

@@ -136,15 +136,20 @@ extension Wire {
         return w.bytes
     }
 
-    /// A whole frame: 4-byte big-endian length of what follows, the type
-    /// byte, the payload.
+    /// A frame's header, the one place it is written: the 4-byte
+    /// big-endian length of what follows (the type byte and the payload),
+    /// then the type byte.
+    public static func frameHeader(type: UInt8, payloadCount: Int) -> [UInt8] {
+        var w = ByteWriter()
+        w.u32(UInt32(payloadCount + 1))
+        w.u8(type)
+        return w.bytes
+    }
+
+    /// A whole frame: its header, then the payload.
     public static func frame(_ m: Message) -> [UInt8] {
         let body = payload(m)
-        var w = ByteWriter()
-        w.u32(UInt32(body.count + 1))
-        w.u8(m.type.rawValue)
-        w.raw(body)
-        return w.bytes
+        return frameHeader(type: m.type.rawValue, payloadCount: body.count) + body
     }
 
     public static func decode(type: UInt8, payload: [UInt8]) throws -> Message {

@@ -3,8 +3,7 @@ import Foundation
 import XCTest
 
 /// SHA-512 against FIPS 180-4's examples, Ed25519 against RFC 8032 section
-/// 7.1 and Wycheproof's ed25519_test.json (../shared/vectors; skipped with a
-/// message when absent).
+/// 7.1 and Wycheproof's ed25519_test.json (Tests/Vectors).
 final class Ed25519Tests: XCTestCase {
     func testSHA512FIPS180Vectors() {
         XCTAssertEqual(SHA512.hash(Array("abc".utf8)).hex,
@@ -86,12 +85,7 @@ final class Ed25519Tests: XCTestCase {
     }
 
     func testWycheproofVectors() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/vectors/wycheproof/ed25519_test.json")
-        guard let data = try? Data(contentsOf: url) else {
-            throw XCTSkip("../shared/vectors/wycheproof/ed25519_test.json is absent: Wycheproof Ed25519 vectors not run")
-        }
-        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let root = try Vectors.json("wycheproof/ed25519_test.json")
         var count = 0
         for group in root["testGroups"] as? [[String: Any]] ?? [] {
             let key = try XCTUnwrap((group["publicKey"] as? [String: Any])?["pk"] as? String)

@@ -3,16 +3,13 @@ import Foundation
 import XCTest
 
 /// The cacophony vectors for Noise_XXpsk3_25519_ChaChaPoly_SHA256
-/// (../shared/vectors/noise; skipped with a message when absent), and a
+/// (Tests/Vectors/noise), and a
 /// handshake between two fresh sides.
 final class NoiseTests: XCTestCase {
     func h(_ s: String) -> [UInt8] { bytes(fromHex: s) ?? [] }
 
     func testCacophonyVectors() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/vectors/noise/cacophony_25519_ChaChaPoly_SHA256.json")
-        guard let data = try? Data(contentsOf: url) else { throw XCTSkip("../shared/vectors/noise is absent: cacophony vectors not run") }
-        let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let root = try Vectors.json("noise/cacophony_25519_ChaChaPoly_SHA256.json")
         let vectors = (root["vectors"] as? [[String: Any]] ?? []).filter { $0["protocol_name"] as? String == Noise.protocolName }
         XCTAssertFalse(vectors.isEmpty, "the file has vectors for \(Noise.protocolName)")
         for v in vectors {

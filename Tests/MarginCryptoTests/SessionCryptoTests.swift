@@ -3,17 +3,12 @@ import Foundation
 import XCTest
 
 /// X25519 against RFC 7748, ChaCha20-Poly1305 against RFC 8439, HKDF-SHA256
-/// against RFC 5869; all three against Wycheproof (../shared/vectors, each
-/// skipped with a message when absent).
+/// against RFC 5869; all three and HMAC-SHA256 against Wycheproof
+/// (Tests/Vectors).
 final class SessionCryptoTests: XCTestCase {
     func h(_ s: String) -> [UInt8] { bytes(fromHex: s.filter { !$0.isWhitespace }) ?? [] }
 
-    static func wycheproof(_ name: String) throws -> [String: Any] {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/vectors/wycheproof/\(name)")
-        guard let data = try? Data(contentsOf: url) else { throw XCTSkip("../shared/vectors/wycheproof/\(name) is absent: not run") }
-        return try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-    }
+    static func wycheproof(_ name: String) throws -> [String: Any] { try Vectors.wycheproof(name).root }
 
     static func tests(_ root: [String: Any]) -> [([String: Any], [String: Any])] {
         (root["testGroups"] as? [[String: Any]] ?? []).flatMap { g in (g["tests"] as? [[String: Any]] ?? []).map { (g, $0) } }
@@ -121,6 +116,22 @@ final class SessionCryptoTests: XCTestCase {
         // Test case 3: no salt, no info.
         XCTAssertEqual(HKDF.deriveKey(inputKeyMaterial: h("0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"), salt: [], info: [], length: 42).hex,
                        "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8")
+    }
+
+    func testHMACWycheproof() throws {
+        let (root, tests) = try Vectors.wycheproof("hmac_sha256_test.json")
+        var count = 0, valid = 0
+        for (group, t) in tests {
+            count += 1
+            // A tag shorter than 256 bits is the full tag's first bytes.
+            let size = (group["tagSize"] as? Int ?? 256) / 8
+            let tag = HMACSHA256.authenticate(h(t["msg"] as? String ?? ""), key: h(t["key"] as? String ?? ""))
+            let matches = Array(tag.prefix(size)).hex == t["tag"] as? String
+            let id = "tcId \(t["tcId"] ?? "?"): \(t["comment"] ?? "")"
+            if t["result"] as? String == "valid" { XCTAssertTrue(matches, id); valid += 1 } else { XCTAssertFalse(matches, id) }
+        }
+        XCTAssertEqual(count, root["numberOfTests"] as? Int)
+        XCTAssertGreaterThan(valid, 0)
     }
 
     func testHKDFWycheproof() throws {

@@ -5,14 +5,11 @@ import MarginCrypto
 import XCTest
 
 /// A hand-driven peer that can say anything: it speaks the handshake from
-/// PROTOCOL.md with MarginCrypto's Noise alone, then seals whatever a test
-/// wants to send.
+/// PROTOCOL.md with MarginCrypto's Noise, then seals whatever a test wants
+/// to send, through the same sealed layer as margin (`SealedLayer`).
 final class RawPeer {
     let conn: TCPConnection
-    var outer = FrameDecoder(maxFrame: 1 << 17)
-    var inner = FrameDecoder()
-    var sender: Noise.CipherState?
-    var receiver: Noise.CipherState?
+    var layer = SealedLayer()
     var handshakeHash: [UInt8] = []
 
     init(_ endpoint: Endpoint) throws { conn = try TCPConnection.connect(to: endpoint, timeout: 5) }
@@ -53,34 +50,23 @@ final class RawPeer {
 
     /// `frame` as it goes on the wire: itself before the handshake, else in
     /// SEALED frames of at most 65519 bytes of plaintext each.
-    func sealed(_ frame: [UInt8]) throws -> [UInt8] {
-        guard sender != nil else { return frame }
-        var out: [UInt8] = []
-        var offset = 0
-        while offset < frame.count {
-            let end = min(frame.count, offset + Wire.sealedPlaintextMax)
-            let c = try sender!.encrypt(Array(frame[offset..<end]))
-            out += Wire.frame(.sealed(c))
-            offset = end
-        }
-        return out
-    }
+    func sealed(_ frame: [UInt8]) throws -> [UInt8] { try layer.seal(frame) }
 
     /// The next message (opened, after the handshake), or nil once the
     /// server has closed the connection.
     func receive(timeout: Double = 10) throws -> (Message, [UInt8])? {
         while true {
-            if let f = try inner.next() { return (try Wire.decode(type: f.type, payload: f.payload), f.raw) }
-            if let f = try outer.next() {
-                if f.type == MessageType.sealed.rawValue, receiver != nil {
-                    inner.append(try receiver!.decrypt(f.payload))
+            if let f = try layer.nextInner() { return (try Wire.decode(type: f.type, payload: f.payload), f.raw) }
+            if let f = try layer.nextOuter() {
+                if f.type == MessageType.sealed.rawValue, layer.established {
+                    try layer.open(f.payload)
                     continue
                 }
                 return (try Wire.decode(type: f.type, payload: f.payload), f.raw)
             }
             let bytes = try conn.read(max: 65536, until: Date().addingTimeInterval(timeout))
             if bytes.isEmpty { return nil }
-            outer.append(bytes)
+            layer.append(bytes)
         }
     }
 
@@ -102,8 +88,7 @@ final class RawPeer {
         guard case .handshake(let second) = m else { throw WireError("no HANDSHAKE but \(m)") }
         _ = try hs.readMessage(second)
         try send(.handshake(try hs.writeMessage([])))
-        let keys = try hs.transport()
-        (sender, receiver) = (keys.send, keys.receive)
+        layer.establish(try hs.transport())
         handshakeHash = hs.handshakeHash
     }
 
