@@ -245,8 +245,7 @@ extension Store {
     }
 
     func jsonArray(_ strings: [String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: strings)) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
+        (try? JSONText.encode(strings)) ?? "[]"
     }
 
     // MARK: - Annotations

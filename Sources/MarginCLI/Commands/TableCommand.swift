@@ -20,25 +20,8 @@ struct TextTable {
         return ([line(headers)] + rows.map { line($0.map(Format.safe)) }).joined(separator: "\n")
     }
 
-    /// RFC 4180: a field with a comma, quote or line break is quoted.
-    /// Looked for by scalar: "\r\n" is one Character, equal to neither
-    /// "\r" nor "\n", so a field holding CR LF went out unquoted.
-    /// `neutralizingFormulas` (for Excel): a field that a spreadsheet would
-    /// take as a formula (starting with `=`, `+`, `-`, `@`, a tab or a CR)
-    /// gets a leading `'` and is quoted, as OWASP recommends against CSV
-    /// injection.
-    static func csvField(_ s: String, neutralizingFormulas: Bool = false) -> String {
-        let quoted = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        if neutralizingFormulas, let first = s.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
-            return "\"'" + quoted.dropFirst()
-        }
-        return s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? quoted : s
-    }
-
     func csv(neutralizingFormulas: Bool = false) -> String {
-        ([headers] + rows).map { row in
-            row.map { TextTable.csvField($0, neutralizingFormulas: neutralizingFormulas) }.joined(separator: ",") + "\r\n"
-        }.joined()
+        DelimitedText.csv(headers: headers, rows: rows, neutralizingFormulas: neutralizingFormulas)
     }
 
     func jsonRows() -> [[String: Any]] {

@@ -15,8 +15,7 @@ import MarginSQLite
 ///   for field work with no network.
 extension Store {
     public static func jsonLine(_ object: [String: Any]) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
+        try JSONText.encode(object)
     }
 
     /// `ms.counter origin:seq`: the stamp LWW compares (PROTOCOL.md §2).

@@ -1,5 +1,5 @@
 import Foundation
-@testable import MarginCLI
+@testable import MarginCore
 import XCTest
 
 final class JSONTextTests: XCTestCase {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value as the text wrote it (RFC 8259). Foundation's
 /// JSONSerialization on Linux reads 0 and 1 as booleans, which made every
 /// export with a span at offset 0 or 1 unimportable; this reader keeps an
@@ -187,5 +189,118 @@ struct JSONParser {
         }
         guard let s = String(validating: out, as: UTF8.self) else { throw error("a string is not valid UTF-8") }
         return s
+    }
+}
+
+/// The one JSON writer: objects with sorted keys (by code point, the same
+/// on every machine), strings, numbers, booleans, null, arrays. Written by
+/// hand because Foundation's serializer (its key sort compares through a
+/// locale) dominated `margin list --json` and every export on large stores.
+/// `JSONValue` is the one reader.
+public enum JSONText {
+    public static func encode(_ value: Any) throws -> String {
+        var out = ""
+        try write(value, into: &out)
+        return out
+    }
+
+    public static func write(_ value: Any, into out: inout String) throws {
+        switch value {
+        case let s as String: string(s, into: &out)
+        case let b as Bool: out += b ? "true" : "false"
+        case let i as Int: out += String(i)
+        case let i as Int64: out += String(i)
+        case let d as Double:
+            guard d.isFinite else { throw MarginError.invalid("cannot write \(d) as JSON") }
+            out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case is NSNull: out += "null"
+        case let dict as [String: Any]:
+            out += "{"
+            for (n, key) in dict.keys.sorted().enumerated() {
+                if n > 0 { out += "," }
+                string(key, into: &out)
+                out += ":"
+                try write(dict[key] as Any, into: &out)
+            }
+            out += "}"
+        case let array as [Any]:
+            out += "["
+            for (n, item) in array.enumerated() {
+                if n > 0 { out += "," }
+                try write(item, into: &out)
+            }
+            out += "]"
+        default:
+            throw MarginError.invalid("cannot write a \(type(of: value)) as JSON")
+        }
+    }
+
+    /// A JSON value with its type known, for output written in bulk (no
+    /// casts from `Any`).
+    public indirect enum Value {
+        case string(String), int(Int), null
+        case object([(String, Value)])
+        case array([Value])
+    }
+
+    /// Writes a value as UTF-8 bytes; an object's `pairs` must already be in
+    /// key order. Bytes, not String appends: this is the bulk-output path.
+    public static func write(_ value: Value, into out: inout [UInt8]) {
+        switch value {
+        case .string(let s): string(s, into: &out)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .object(let pairs):
+            out.append(UInt8(ascii: "{"))
+            for (n, (key, v)) in pairs.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                string(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(v, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (n, v) in items.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                write(v, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+    }
+
+    public static func string(_ s: String, into out: inout [UInt8]) {
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: s.utf8)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
+        var escaped = ""
+        string(s, into: &escaped)
+        out.append(contentsOf: escaped.utf8)
+    }
+
+    public static func string(_ s: String, into out: inout String) {
+        out += "\""
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+            out += s
+            out += "\""
+            return
+        }
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        out += "\""
     }
 }

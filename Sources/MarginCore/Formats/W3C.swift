@@ -147,3 +147,41 @@ public enum ISOTime {
         return Int64(seconds.rounded()) * 1000 + fraction
     }
 }
+
+/// The W3C writer, beside its reader above.
+extension ExportSet {
+
+    public static let w3cContext = "http://www.w3.org/ns/anno.jsonld"
+
+    /// The W3C Web Annotation Data Model (JSON-LD): an AnnotationCollection
+    /// whose one page holds every annotation. A span's target carries a
+    /// TextPositionSelector (start and end in code points, as the model
+    /// says) and a TextQuoteSelector (exact, prefix, suffix); a tag or note
+    /// targets the record as a whole. The code is a tagging body, the value
+    /// a describing body, the note a commenting body.
+    public func w3c() -> [String: Any] {
+        let items: [[String: Any]] = annotations.map { a in
+            var bodies: [[String: Any]] = []
+            if let p = path(a) { bodies.append(["type": "TextualBody", "purpose": "tagging", "value": p]) }
+            if let v = a.value, !v.isEmpty { bodies.append(["type": "TextualBody", "purpose": "describing", "value": v]) }
+            if let n = a.note, !n.isEmpty { bodies.append(["type": "TextualBody", "purpose": "commenting", "value": n]) }
+            var target: [String: Any] = ["source": "urn:margin:record:\(a.record)"]
+            if let s = a.span {
+                target["selector"] = [
+                    ["type": "TextPositionSelector", "start": s.start, "end": s.end] as [String: Any],
+                    ["type": "TextQuoteSelector", "exact": s.quote, "prefix": s.prefix, "suffix": s.suffix],
+                ]
+            }
+            var o: [String: Any] = [
+                "@context": ExportSet.w3cContext, "id": "urn:margin:annotation:\(a.id)", "type": "Annotation",
+                "motivation": a.code != nil ? "tagging" : "commenting", "created": ISOTime.format(a.created), "modified": ISOTime.format(a.updated),
+                "target": target,
+            ]
+            if !bodies.isEmpty { o["body"] = bodies }
+            if let author = a.author { o["creator"] = ["type": "Person", "name": author] }
+            return o
+        }
+        return ["@context": ExportSet.w3cContext, "id": "urn:margin:export", "type": "AnnotationCollection", "total": items.count,
+                "first": ["type": "AnnotationPage", "items": items] as [String: Any]]
+    }
+}

@@ -332,7 +332,7 @@ public enum ReportCleaner {
         return nil
     }
 
-    static let markup = regex("</?[A-Za-z][A-Za-z0-9]{0,9}(?:\\s[^<>]{0,200})?/?>|&(?:nbsp|amp|lt|gt|quot|#\\d{1,6});|(?<![<A-Za-z])/[a-z]{1,6}>|<!--.*?-->")
+    static let markup = regex("</?[A-Za-z][A-Za-z0-9]{0,9}(?:\\s[^<>]{0,200})?/?>|&(?:nbsp|amp|lt|gt|quot|#\\d{1,6});|(?<![<A-Za-z])/[a-z]{1,6}>|<!--.{0,200}?-->")
 
     /// The line without HTML remnants (`</p>`, `<br/>`, `&nbsp;`, a cut `/p>`),
     /// or nil when it holds none.
@@ -677,7 +677,9 @@ public enum ReportCleaner {
         for text in texts {
             var searchFrom = text.startIndex
             while let r = text.range(of: place, range: searchFrom..<text.endIndex) {
-                let before = Array(text[..<r.lowerBound])
+                // The few characters before this occurrence, not the whole text before it.
+                let from = text.index(r.lowerBound, offsetBy: -12, limitedBy: text.startIndex) ?? text.startIndex
+                let before = Array(text[from..<r.lowerBound])
                 for suffix in ImportRules.provinceSuffixes.map(Array.init) where before.count > suffix.count && before.suffix(suffix.count).elementsEqual(suffix) {
                     var start = before.count - suffix.count
                     while start > 0, before.count - suffix.count - start < 6, let u = before[start - 1].unicodeScalars.first,

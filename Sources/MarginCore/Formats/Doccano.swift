@@ -1,0 +1,20 @@
+import Foundation
+
+/// doccano's JSONL (writer only: doccano's own export is not read back).
+extension ExportSet {
+
+    /// doccano's sequence-labelling JSONL: one line per record with `text`
+    /// and `label: [[start, end, code]]` (spans only; offsets in code
+    /// points, as doccano's Python side indexes text).
+    public func doccano() throws -> String {
+        var out = ""
+        for r in records {
+            let labels: [Any] = annotations.filter { $0.record == r.id }.compactMap { a in
+                guard let s = a.span, let p = path(a) else { return nil }
+                return [s.start, s.end, p] as [Any]
+            }
+            out += try JSONText.encode(["id": r.id, "text": r.body, "label": labels] as [String: Any]) + "\n"
+        }
+        return out
+    }
+}
