@@ -186,12 +186,14 @@ if arguments.first == "--import", arguments.count == 2, let n = Int(arguments[1]
         for i in 0..<n {
             try Data(ReportMaker.page(maker.body(i, paragraphs: 14)).utf8).write(to: files.appendingPathComponent(String(format: "%05d.txt", i)))
         }
-        _ = try Store.create(directory: base.path + "/store", name: "importer")
+        let store = try Store.create(directory: base.path + "/store", name: "importer")
         let start = Date(), startCPU = cpuSeconds()
-        let status = MarginCLI.run(arguments: ["--store", base.path + "/store", "import", "--quiet", files.path], environment: [:],
-                                   workingDirectory: base.path, console: Console(out: { _ in }, err: { _ in }))
+        // The importer `margin import` runs, on the folder's files.
+        let list = try Importer.files([(files.path, files.path)], storeDirectory: store.directory) { _ in }
+        var failures = 0
+        try Importer().run(list, into: store) { outcomes in failures += outcomes.filter { if case .failure = $0.outcome { true } else { false } }.count }
         let seconds = Date().timeIntervalSince(start), cpu = cpuSeconds() - startCPU
-        guard status == 0 else { throw MarginError.invalid("margin import failed") }
+        guard failures == 0 else { throw MarginError.invalid("margin import failed") }
         return "imported \(n) seconds \(seconds) rate \(Int(Double(n) / seconds)) cpu \(cpu) cpu_rate \(Int(Double(n) / cpu))"
     }
 }
@@ -799,13 +801,15 @@ for i in 0..<importN {
     texts.append(page)
     try Data(page.utf8).write(to: importDir.appendingPathComponent(String(format: "%05d.txt", i)))
 }
-_ = try Store.create(directory: path("imported"), name: "importer")
-let silent = Console(out: { _ in }, err: { _ in })
-let (importStatus, importSeconds) = time {
-    MarginCLI.run(arguments: ["--store", path("imported"), "import", "--quiet", importDir.path], environment: [:],
-                  workingDirectory: root.path, console: silent)
+let importStore = try Store.create(directory: path("imported"), name: "importer")
+// The importer `margin import` runs, on the folder's files.
+let (importFailures, importSeconds) = try time { () throws -> Int in
+    var failures = 0
+    let list = try Importer.files([(importDir.path, importDir.path)], storeDirectory: importStore.directory) { _ in }
+    try Importer().run(list, into: importStore) { outcomes in failures += outcomes.filter { if case .failure = $0.outcome { true } else { false } }.count }
+    return failures
 }
-guard importStatus == 0 else { throw MarginError.invalid("margin import failed") }
+guard importFailures == 0 else { throw MarginError.invalid("margin import failed") }
 let plainImport = try Database(path: path("plain-import.sqlite"))
 try plainImport.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE reports(id INTEGER PRIMARY KEY, body TEXT);")
 let (_, plainImportSeconds) = try time {

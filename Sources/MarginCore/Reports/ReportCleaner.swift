@@ -383,11 +383,43 @@ public enum ReportCleaner {
     /// Labels of metadata lines and the field each fills (`ImportRules.labels`).
     static var labels: [(String, String)] { ImportRules.labels.map { ($0.label, $0.field) } }
 
+    /// The labels as an expression, `(label|…)\s*[:：]`: what `labelMatches`
+    /// finds, written the other way, for the tests to hold one against the
+    /// other. Not used by the cleaner: Foundation leaks a long pattern's copy.
     static let labelPattern: NSRegularExpression? = {
         // Longest first: 點擊次數 before 點擊.
         let alternatives = labels.map(\.0).sorted { $0.count > $1.count }.map { NSRegularExpression.escapedPattern(for: $0) }.joined(separator: "|")
         return regex("(\(alternatives))\\s*[:：]")
     }()
+
+    /// The labels as scalars, longest first (點擊次數 before 點擊).
+    static let labelScalars: [(label: String, scalars: [Unicode.Scalar])] =
+        labels.map(\.0).sorted { $0.unicodeScalars.count > $1.unicodeScalars.count }.map { ($0, Array($0.unicodeScalars)) }
+
+    /// Each label in `line` followed by white space and a colon, left to
+    /// right, not overlapping: the label and the range from it to after the
+    /// colon.
+    static func labelMatches(_ line: String) -> [(label: String, range: Range<String.Index>)] {
+        let u = line.unicodeScalars
+        let indices = Array(u.indices) + [u.endIndex]
+        let scalars = Array(u)
+        var out: [(String, Range<String.Index>)] = []
+        var i = 0
+        while i < scalars.count {
+            var matched = false
+            for (label, ls) in labelScalars where i + ls.count <= scalars.count && scalars[i] == ls[0] && scalars[i..<(i + ls.count)].elementsEqual(ls) {
+                var j = i + ls.count
+                while j < scalars.count, scalars[j].properties.isWhitespace { j += 1 }
+                guard j < scalars.count, scalars[j] == ":" || scalars[j] == "：" else { continue }
+                out.append((label, indices[i]..<indices[j + 1]))
+                i = j + 1
+                matched = true
+                break
+            }
+            if !matched { i += 1 }
+        }
+        return out
+    }
 
     /// The last characters of the labels: `labelPattern` can match only
     /// where a colon follows one of them, spaces aside.
@@ -421,22 +453,21 @@ public enum ReportCleaner {
         }
         guard line.unicodeScalars.dropFirst(160).isEmpty else { return nil }
         guard line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" }) || line.first?.isNumber == true else { return nil }
-        let found = mayHaveLabel(line) ? matches(labelPattern, line) : []
+        let found = mayHaveLabel(line) ? labelMatches(line) : []
         var fields: [(String, String)] = []
         if found.isEmpty {
             // A line that is only a date, or a date and a site name.
             if let date = normalizedDate(line), line.count <= 40 { return [("published", date)] }
             return nil
         }
-        guard let firstRange = Range(found[0].range, in: line) else { return nil }
-        let lead = String(line[..<firstRange.lowerBound]).trimmingCharacters(in: separators)
+        let lead = String(line[..<found[0].range.lowerBound]).trimmingCharacters(in: separators)
         if !lead.isEmpty {
             guard let date = normalizedDate(lead) else { return nil }
             fields.append(("published", date))
         }
         for (n, m) in found.enumerated() {
-            guard let label = group(m, 1, in: line), let r = Range(m.range, in: line) else { return nil }
-            let end = n + 1 < found.count ? (Range(found[n + 1].range, in: line)?.lowerBound ?? line.endIndex) : line.endIndex
+            let label = m.label, r = m.range
+            let end = n + 1 < found.count ? found[n + 1].range.lowerBound : line.endIndex
             var value = String(line[r.upperBound..<end]).trimmingCharacters(in: separators)
             let field = labels.first { $0.0 == label }?.1 ?? ""
             if field.isEmpty { continue }

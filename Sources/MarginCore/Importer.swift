@@ -1,0 +1,240 @@
+import Foundation
+
+/// Importing files into a store, whatever they hold: plain-text reports
+/// (cleaned on another core while the chunk before is written), JSON Lines
+/// exports, bundles, REFI-QDA projects and W3C annotations. What both
+/// `margin import` and `margin-bench` run; the CLI only words the outcome.
+public struct Importer: Sendable {
+    public static let reportExtensions: Set<String> = ["txt", "text"]
+    public static let exchangeExtensions: Set<String> = ["jsonl", "ndjson"]
+    public static let bundleExtensions: Set<String> = ["bundle"]
+    public static let refiExtensions: Set<String> = ["qdpx"]
+    public static let w3cExtensions: Set<String> = ["jsonld"]
+    public static let maxExchangeBytes = 1 << 30
+    /// Files share a transaction in chunks (one sync to disk per chunk, not
+    /// per file); each file is a savepoint inside it, so a bad file rolls
+    /// back alone.
+    public static let filesPerTransaction = 256
+
+    /// `raw`: store reports as received, uncleaned. `encoding`: an iconv
+    /// name that overrides the guess for report files.
+    public var raw: Bool
+    public var encoding: String?
+
+    public init(raw: Bool = false, encoding: String? = nil) {
+        self.raw = raw
+        self.encoding = encoding
+    }
+
+    /// A report's import, as the CLI reports it.
+    public struct ReportImport: Sendable {
+        public var id: String
+        /// The stored record's title when it was present already, else this file's.
+        public var title: String?
+        public var cleaned: [String]
+        public var warnings: [String]
+        public var encoding: String
+        public var alreadyPresent: Bool
+        /// For a report already present: the metadata this file gives
+        /// otherwise than the stored record (which keeps its own), as
+        /// (field, stored, this file's).
+        public var differences: [(field: String, stored: String?, given: String)]
+        /// Already present, but the store holds another cleaning of it.
+        public var otherCleaning: Bool
+        /// Records whose cleaned text is the same (a repost), when new.
+        public var sameText: [String]
+    }
+
+    public enum Imported: Sendable {
+        case report(ReportImport)
+        case exchange(Store.ExchangeCounts)
+        case refi(Store.REFIImport)
+        case w3c(Store.W3CImport)
+        case bundle(Store.BundleOutcome)
+    }
+
+    /// The path with every link resolved, or nil when it cannot be.
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func isInside(_ path: String, _ folder: String) -> Bool {
+        path == folder || path.hasPrefix(folder.hasSuffix("/") ? folder : folder + "/")
+    }
+
+    static func importable(_ name: String) -> Bool {
+        let ext = (name as NSString).pathExtension.lowercased()
+        return reportExtensions.contains(ext) || exchangeExtensions.contains(ext) || bundleExtensions.contains(ext)
+            || refiExtensions.contains(ext) || w3cExtensions.contains(ext)
+    }
+
+    /// The files to import from `paths` (absolute; `shown` gives each as the
+    /// user wrote it). A folder's files are those whose real path is inside
+    /// the folder (a link out of it, say `appendix.txt → ~/.ssh/id_ed25519`,
+    /// is skipped with a warning), and no file of the store itself is ever
+    /// read, whether named or linked.
+    public static func files(_ paths: [(absolute: String, shown: String)], storeDirectory: String,
+                             warn: (String) -> Void) throws -> [String] {
+        var out: [String] = []
+        let fm = FileManager.default
+        let store = realPath(storeDirectory) ?? storeDirectory
+        for (path, p) in paths {
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(p): no such file or folder") }
+            if !isDir.boolValue {
+                if let real = realPath(path), isInside(real, store) {
+                    throw MarginError.invalid("\(p) is a file of the store itself; it is never imported")
+                }
+                out.append(path)
+                continue
+            }
+            guard let folder = realPath(path) else { throw MarginError.notFound("\(p): cannot be read") }
+            var found: [String] = []
+            if let e = fm.enumerator(atPath: path) {
+                while let rel = e.nextObject() as? String {
+                    let name = (rel as NSString).lastPathComponent
+                    if name.hasPrefix(".") { if (e.fileAttributes?[.type] as? FileAttributeType) == .typeDirectory { e.skipDescendants() }; continue }
+                    guard importable(name) else { continue }
+                    let file = (path as NSString).appendingPathComponent(rel)
+                    guard let real = realPath(file), isInside(real, folder), !isInside(real, store) else {
+                        warn("skipped \(Printable.line(rel, max: nil)): a link to a file outside \(Printable.line(p, max: nil))")
+                        continue
+                    }
+                    found.append(file)
+                }
+            }
+            guard !found.isEmpty else { throw MarginError.notFound("\(p): no importable files (.txt, .text, .jsonl, .ndjson, .bundle, .qdpx, .jsonld) in this folder") }
+            out += found.sorted()
+        }
+        return out
+    }
+
+    /// Imports `files` in chunks of `filesPerTransaction`: each chunk one
+    /// transaction, each file a savepoint in it (a bad file rolls back
+    /// alone), the next chunk's reports cleaned on another core meanwhile.
+    /// `starting` is told of each file before it is imported; `committed`
+    /// gets each chunk's outcomes once it has committed (all of them
+    /// failures, with the reason, when the chunk could not commit).
+    public func run(_ files: [String], into store: Store, starting: (Int, String) -> Void = { _, _ in },
+                    committed: ([(path: String, outcome: Result<Imported, any Error>)]) -> Void) throws {
+        let size = Importer.filesPerTransaction
+        func slice(at start: Int) -> [String] { Array(files[start..<min(files.count, start + size)]) }
+        var next: CleanedChunk? = files.isEmpty ? nil : CleanedChunk(slice(at: 0), raw: raw, encoding: encoding)
+        for chunkStart in stride(from: 0, to: files.count, by: size) {
+            let chunk = slice(at: chunkStart)
+            let cleaned = next?.wait() ?? [:]
+            // The next chunk is cleaned while this one is written.
+            next = chunkStart + size < files.count ? CleanedChunk(slice(at: chunkStart + size), raw: raw, encoding: encoding) : nil
+            var outcomes: [(path: String, outcome: Result<Imported, any Error>)] = []
+            do {
+                try store.write(isolatingNestedWrites: true) {
+                    for (n, path) in chunk.enumerated() {
+                        starting(chunkStart + n, path)
+                        outcomes.append((path, Result { try importFile(path, into: store, cleaned: cleaned[path]) }))
+                    }
+                }
+            } catch {
+                // The chunk did not commit: none of its files went in.
+                outcomes = chunk.map { ($0, .failure(error)) }
+            }
+            committed(outcomes)
+        }
+    }
+
+    /// A file's size in bytes (0 when it cannot be read): one stat(2),
+    /// without Foundation's dictionary of every attribute.
+    public static func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// One file, whole or not at all (a savepoint when inside a chunk).
+    /// `prepared`: the file already read and cleaned (by `CleanedChunk`).
+    public func importFile(_ path: String, into store: Store, cleaned prepared: Result<ReportCleaner.Result, any Error>? = nil) throws -> Imported {
+        if let prepared {
+            let cleaned = try prepared.get()
+            let result = try store.importReport(cleaned.draft, index: cleaned.index)
+            var report = ReportImport(id: result.id, title: cleaned.draft.title, cleaned: cleaned.cleaned, warnings: cleaned.warnings,
+                                      encoding: cleaned.encoding, alreadyPresent: result.alreadyPresent, differences: [],
+                                      otherCleaning: false, sameText: [])
+            if result.alreadyPresent, let stored = try store.record(result.id) {
+                report.title = stored.title
+                let d = cleaned.draft
+                report.otherCleaning = !TextNormalization.nfc(d.body).unicodeScalars.elementsEqual(stored.body.unicodeScalars)
+                let given: [(String, String?)] = [("title", d.title), ("source", d.source), ("published", d.published), ("place", d.place),
+                                                  ("url", d.url), ("author", d.author), ("editor", d.editor)] + d.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                for (field, value) in given {
+                    guard let value, value != stored.metadata(field) else { continue }
+                    report.differences.append((field, stored.metadata(field), value))
+                }
+            } else if !result.alreadyPresent {
+                report.sameText = try store.recordsWithSameBody(as: result.id)
+            }
+            return .report(report)
+        }
+        let ext = (path as NSString).pathExtension.lowercased()
+        if Importer.w3cExtensions.contains(ext) {
+            let size = Importer.fileSize(path)
+            guard size <= Importer.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: Importer.maxExchangeBytes) }
+            return .w3c(try store.importW3C(try Data(contentsOf: URL(fileURLWithPath: path))))
+        }
+        if Importer.refiExtensions.contains(ext) {
+            let size = Importer.fileSize(path)
+            guard size <= Importer.maxExchangeBytes else { throw ReportFile.tooLarge(size, limit: Importer.maxExchangeBytes) }
+            return .refi(try store.importREFIProject(Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+        }
+        let isExchange = Importer.exchangeExtensions.contains(ext) || Importer.bundleExtensions.contains(ext)
+        let limit = isExchange ? Importer.maxExchangeBytes : ReportFile.maxBytes
+        // Refuse an oversized file before reading it into memory.
+        let size = Importer.fileSize(path)
+        guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        if Bundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
+        if Importer.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
+        if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
+        return try importFile(path, into: store, cleaned: .success(ReportFile.parse(data, raw: raw, encoding: encoding)))
+    }
+}
+
+/// The report files of one chunk, read and cleaned on another core while
+/// the chunk before is written: cleaning is most of an import's work that
+/// is not the store's. A file that is not a plain-text report (an export,
+/// a bundle, even one named .txt) gets no entry and is read as it is
+/// imported.
+final class CleanedChunk: @unchecked Sendable {
+    private let done = DispatchGroup()
+    /// Written once, on the worker, before `done` is left; read only after
+    /// `wait` has returned.
+    private var results: [String: Result<ReportCleaner.Result, any Error>] = [:]
+
+    init(_ paths: [String], raw: Bool, encoding: String?) {
+        done.enter()
+        DispatchQueue.global().async { [self] in
+            var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
+            for path in paths where Importer.reportExtensions.contains((path as NSString).pathExtension.lowercased()) {
+                let size = Importer.fileSize(path)
+                guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !Bundle.looksLikeBundle(data) else {
+                    continue
+                }
+                out[path] = Result {
+                    var cleaned = try ReportFile.parse(data, raw: raw, encoding: encoding)
+                    // The index entry as the store will make it, from the
+                    // title and body it will store.
+                    let title = cleaned.draft.title.map(TextNormalization.nfc)
+                    cleaned.index = Store.IndexEntry(title: title?.isEmpty == false ? title : nil, body: TextNormalization.nfc(cleaned.draft.body),
+                                                     received: cleaned.draft.received, withRecordID: true)
+                    return cleaned
+                }
+            }
+            results = out
+            done.leave()
+        }
+    }
+
+    func wait() -> [String: Result<ReportCleaner.Result, any Error>] {
+        done.wait()
+        return results
+    }
+}
