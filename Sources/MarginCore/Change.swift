@@ -180,9 +180,13 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
 public enum FieldSchema {
     public enum ValueType: Sendable { case text, int, flag }
 
+    /// The field every kind has: 1 makes the entity a tombstone, null or 0
+    /// brings it back (PROTOCOL.md §3). The one spelling of its name.
+    public static let deleted = "deleted"
+
     public static let recordFields: [String: ValueType] = [
         "body": .text, "title": .text, "source": .text, "published": .text, "place": .text,
-        "url": .text, "author": .text, "editor": .text, "deleted": .flag,
+        "url": .text, "author": .text, "editor": .text, FieldSchema.deleted: .flag,
         // Schema 6: the report as received (`Store.received`), which the
         // record id is the hash of; the body may then be cleaned again.
         "received": .text,
@@ -190,10 +194,10 @@ public enum FieldSchema {
     public static let annotationFields: [String: ValueType] = [
         "record": .text, "code": .text, "start": .int, "end": .int, "quote": .text, "prefix": .text,
         "suffix": .text, "value": .text, "note": .text, "status": .text, "comment": .text,
-        "reviewer": .text, "reviewed": .text, "author": .text, "deleted": .flag,
+        "reviewer": .text, "reviewed": .text, "author": .text, FieldSchema.deleted: .flag,
     ]
     public static let codeFields: [String: ValueType] = [
-        "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, "deleted": .flag,
+        "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, FieldSchema.deleted: .flag,
         // Schema 4: words that suggest the code (`margin suggest`), comma-separated.
         "triggers": .text,
         // Schema 5: what the code's values are, `number` or `text`.

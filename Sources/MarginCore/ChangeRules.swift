@@ -47,7 +47,7 @@ public enum ChangeRules {
             return "clock reading \(c.hlc) is out of bounds (ms 0…\(maxMilliseconds), counter 0…\(maxCounter))"
         }
         if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) { return p }
-        if (c.field == "deleted") != (c.seen != nil) { return "`seen` must be present exactly on changes to `deleted`" }
+        if (c.field == FieldSchema.deleted) != (c.seen != nil) { return "`seen` must be present exactly on changes to `deleted`" }
         guard isID(c.entity, of: c.kind) else {
             return "\(c.kind.rawValue) id '\(Printable.line(c.entity))' is not \(idLength(c.kind)) lower-case hex digits"
         }
@@ -159,7 +159,7 @@ extension Store {
                                     .text(target.origin), .integer(target.seq)).first else {
             return "\(role) \(target) is not held"
         }
-        let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : "deleted"]
+        let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : FieldSchema.deleted]
         guard row.prefix(3).map(\.string) == expected.map(Optional.some) else {
             return role == "supersedes" ? "supersedes \(target), a change to another field"
                                         : "deletion_base \(target) is not a deletion of the same entity"

@@ -163,8 +163,7 @@ public struct Importer: Sendable {
                 report.title = stored.title
                 let d = cleaned.draft
                 report.otherCleaning = !TextNormalization.nfc(d.body).unicodeScalars.elementsEqual(stored.body.unicodeScalars)
-                let given: [(String, String?)] = [("title", d.title), ("source", d.source), ("published", d.published), ("place", d.place),
-                                                  ("url", d.url), ("author", d.author), ("editor", d.editor)] + d.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+                let given: [(String, String?)] = d.fields.map { ($0.field, $0.value) } + d.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 for (field, value) in given {
                     guard let value, value != stored.metadata(field) else { continue }
                     report.differences.append((field, stored.metadata(field), value))

@@ -17,6 +17,23 @@ public struct ReportDraft: Equatable, Sendable {
     /// hash of (`Store.recordID(received:)`). Nil: the body is that text.
     public var received: String?
 
+    /// The metadata fields (`Record.metadataFields`, in their order) with
+    /// their values: the one list an import, a reclean and a comparison read.
+    public var fields: [(field: String, value: String?)] {
+        Record.metadataFields.map { field in
+            switch field {
+            case "title": (field, title)
+            case "source": (field, source)
+            case "published": (field, published)
+            case "place": (field, place)
+            case "url": (field, url)
+            case "author": (field, author)
+            case "editor": (field, editor)
+            default: (field, meta[field])
+            }
+        }
+    }
+
     public init(body: String, title: String? = nil, source: String? = nil, published: String? = nil,
                 place: String? = nil, url: String? = nil, author: String? = nil, editor: String? = nil,
                 meta: [String: String] = [:], received: String? = nil) {
@@ -100,8 +117,7 @@ extension Store {
             throw MarginError.invalid("the report has no text")
         }
         try TextRules.requireText(body, what: "the report")
-        for (field, value) in [("title", draft.title), ("source", draft.source), ("published", draft.published), ("place", draft.place),
-                               ("url", draft.url), ("author", draft.author), ("editor", draft.editor)] {
+        for (field, value) in draft.fields {
             if let value { try TextRules.requireLine(value, what: "the \(field)") }
         }
         let received = Store.received(draft.received ?? body)
@@ -126,9 +142,8 @@ extension Store {
             if !received.hasSameBytes(as: body) {
                 try set(.record, id, "received", .text(received), stamp: nil, always: false, checkedAlone: true)
             }
-            try set(.record, id, "deleted", .null)
-            let fields: [(String, String?)] = [("title", draft.title), ("source", draft.source), ("published", draft.published),
-                                              ("place", draft.place), ("url", draft.url), ("author", draft.author), ("editor", draft.editor)]
+            try set(.record, id, FieldSchema.deleted, .null)
+            let fields = draft.fields
             for (field, value) in fields {
                 if let v = value.map(TextNormalization.nfc), !v.isEmpty { try set(.record, id, field, .text(v)) }
             }
@@ -143,7 +158,7 @@ extension Store {
     }
 
     public func isDeleted(_ kind: EntityKind, _ id: String) throws -> Bool {
-        try winner(kind, id, "deleted")?.value == .int(1)
+        try winner(kind, id, FieldSchema.deleted)?.value == .int(1)
     }
 
     /// Sets a metadata field (title, source, ... or a free key). Nil clears it.
@@ -404,7 +419,7 @@ extension Store {
         // One reading for the whole group, after every change the group's
         // fields supersede (so `set` never has to move one field's reading).
         var stamp = reading ?? clock.tick()
-        for field in fields.map(\.0) + ["deleted"] {
+        for field in fields.map(\.0) + [FieldSchema.deleted] {
             if let w = try current(field), !(w.stamp.hlc < stamp) { stamp = clock.after(w.stamp.hlc) }
         }
         for (field, value) in fields { try set(kind, entity, field, value, stamp: stamp, always: true) }
@@ -424,8 +439,8 @@ extension Store {
         guard try hasWinner(.record, id, "body"), try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
         let live = try annotations(record: id)
         try write {
-            for a in live { try set(.annotation, a.id, "deleted", .int(1)) }
-            try set(.record, id, "deleted", .int(1))
+            for a in live { try set(.annotation, a.id, FieldSchema.deleted, .int(1)) }
+            try set(.record, id, FieldSchema.deleted, .int(1))
         }
         return live.count
     }
@@ -436,7 +451,7 @@ extension Store {
     func delete(annotation id: String, anyLayer: Bool) throws {
         let a = try requireLiveAnnotation(id)
         if !anyLayer { try requireOwnCoding(a, "deleting") }
-        _ = try write { try set(.annotation, id, "deleted", .int(1)) }
+        _ = try write { try set(.annotation, id, FieldSchema.deleted, .int(1)) }
     }
 
     /// Reviews an annotation. Status, comment, reviewer and what was
@@ -758,7 +773,7 @@ extension Store {
     public func resolve(conflict id: String, _ resolution: Resolution, comment: String?) throws {
         guard let c = try conflict(id) else { throw MarginError.notFound("no conflict \(id)") }
         guard c.isOpen else { throw MarginError.invalid("conflict \(id) is already resolved") }
-        let isDeletion = c.field == "deleted"
+        let isDeletion = c.field == FieldSchema.deleted
         let resolutionName: String
         switch resolution {
         case .keepWinner: resolutionName = "winner"
@@ -773,7 +788,7 @@ extension Store {
             case .keepOther:
                 if isDeletion {
                     // The edits survive: the entity comes back, with them in place.
-                    try set(c.kind, c.entity, "deleted", .int(0))
+                    try set(c.kind, c.entity, FieldSchema.deleted, .int(0))
                 } else if let group = FieldSchema.group(of: c.kind, field: c.field) {
                     // The other writer's whole group, never a mix of the two.
                     try setGroup(c.kind, c.entity, try group.map { ($0, try groupValue($0, of: c.loser) ?? .null) })

@@ -63,8 +63,7 @@ extension Store {
             }
             if let record = try self.record(id) {
                 let d = result.draft
-                for (field, value) in [("title", d.title), ("source", d.source), ("published", d.published), ("place", d.place),
-                                       ("url", d.url), ("author", d.author), ("editor", d.editor)] {
+                for (field, value) in d.fields {
                     guard let value, !value.isEmpty, record.metadata(field) == nil else { continue }
                     try set(.record, id, field, .text(TextNormalization.nfc(value)))
                     outcome.filled.append(field)

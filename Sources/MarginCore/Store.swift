@@ -424,10 +424,10 @@ public final class Store {
                             kind: kind, entity: entity, field: field, value: value, supersedes: current?.id,
                             prev: try tip(of: node.id, head: head))
         var deletion: FieldChange?
-        if field == "deleted" {
+        if field == FieldSchema.deleted {
             change.seen = try versionVector()
         } else {
-            deletion = try fieldChanges(kind, entity, "deleted", .atWinner).first(where: \.current)
+            deletion = try fieldChanges(kind, entity, FieldSchema.deleted, .atWinner).first(where: \.current)
             change.deletionBase = deletion?.id
         }
         // A reading given by the caller (an import keeps the export's) still
@@ -934,13 +934,13 @@ public final class Store {
     }
 
     private static let recordFieldColumns = ["title": "title", "source": "source", "published": "published", "place": "place", "url": "url",
-                                             "author": "author", "editor": "editor", "body": "body", "deleted": "deleted"]
+                                             "author": "author", "editor": "editor", "body": "body", FieldSchema.deleted: "deleted"]
     private static let annotationFieldColumns = ["record": "record", "code": "code", "start": "span_start", "end": "span_end", "quote": "quote",
                                                  "prefix": "prefix", "suffix": "suffix", "value": "value", "note": "note", "status": "status",
                                                  "comment": "comment", "reviewer": "reviewer", "reviewed": "reviewed", "author": "author",
-                                                 "deleted": "deleted"]
+                                                 FieldSchema.deleted: "deleted"]
     private static let codeFieldColumns = ["name": "name", "description": "description", "colour": "colour", "parent": "parent",
-                                           "merged_into": "merged_into", "deleted": "deleted"]
+                                           "merged_into": "merged_into", FieldSchema.deleted: "deleted"]
     /// The columns a kind's fields are projected into, by field.
     private static func fieldColumns(of kind: EntityKind) -> [String: String] {
         switch kind {
@@ -1102,9 +1102,9 @@ public final class Store {
             if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
             row.createdMs = min(row.createdMs, c.hlc.milliseconds)
             row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
-            if c.field == "deleted" && c.value == .int(1) { row.everDeleted = true }
+            if c.field == FieldSchema.deleted && c.value == .int(1) { row.everDeleted = true }
             if wins, let slot = Store.slot(of: c.kind, c.field) {
-                row.values[slot] = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
+                row.values[slot] = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
                 row.set |= 1 << UInt32(slot)
             }
             pendingRow = row
@@ -1112,8 +1112,8 @@ public final class Store {
         }
         let row: [[SQLValue]]
         if let sql = Store.rowAndColumnSQL[c.kind]?[c.field] {
-            let value: SQLValue = (c.field == "deleted" && c.value == .null) ? .integer(0) : c.value.sql
-            let deletes: Int64 = c.field == "deleted" && c.value == .int(1) ? 1 : 0
+            let value: SQLValue = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
+            let deletes: Int64 = c.field == FieldSchema.deleted && c.value == .int(1) ? 1 : 0
             row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds), value,
                                              .integer(wins ? 1 : 0), .integer(deletes)])
         } else if let sql = Store.entityRowSQL[c.kind] {
@@ -1245,7 +1245,7 @@ public final class Store {
             try addConflict(c, field: field, winner: cWins ? mine : theirs, loser: cWins ? theirs : mine,
                             ms: max(c.hlc.milliseconds, otherStamp.hlc.milliseconds))
         }
-        if c.field == "deleted" {
+        if c.field == FieldSchema.deleted {
             guard c.value == .int(1), let seen = c.seen else { return }
             let edits = try db.rows("""
                 SELECT origin, seq, ms, ctr, del_origin, del_seq FROM changes

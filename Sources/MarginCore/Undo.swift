@@ -128,7 +128,7 @@ extension Store {
                 // Created by these changes: the undo is a deletion.
                 if let creator = creators[key.kind], let c = changed[creator], c.first.supersedes == nil {
                     if try !isDeleted(key.kind, key.entity) {
-                        if key.kind == .record { try delete(record: key.entity) } else { try set(key.kind, key.entity, "deleted", .int(1)) }
+                        if key.kind == .record { try delete(record: key.entity) } else { try set(key.kind, key.entity, FieldSchema.deleted, .int(1)) }
                         written += 1
                     }
                     continue

@@ -24,9 +24,28 @@ FLAGS=(-c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
 BUILD="$HERE/.build/debug"
 # SwiftPM links executables with its own entry point; libFuzzer brings main,
 # so the targets are compiled by SwiftPM and linked here.
+# A build that fails stops the run: linking the objects a failed build left
+# would fuzz old code. A build cache that names files since moved or renamed
+# ("missing inputs") is cleared once and the build tried again.
+build() {  # target
+    local log
+    if log="$(swift build "${FLAGS[@]}" --target "$1" 2>&1)"; then
+        grep -E "warning: " <<<"$log" || true
+        return 0
+    fi
+    if grep -q "missing inputs" <<<"$log" && [ -z "${FUZZ_CLEARED:-}" ]; then
+        FUZZ_CLEARED=1
+        rm -rf "$HERE/.build"
+        build "$1"
+        return
+    fi
+    grep -E "error" <<<"$log" >&2 || echo "$log" >&2
+    echo "fuzz: building $1 failed" >&2
+    exit 1
+}
 link() {  # target, modules...
     local target="$1"; shift
-    swift build "${FLAGS[@]}" --target "$target" 2>&1 | grep -E "error|warning: " || true
+    build "$target"
     local objects=("$BUILD/$target.build/"*.o)
     for m in "$@"; do objects+=("$BUILD/$m.build/"*.o); done
     swiftc -sanitize=fuzzer,address "${objects[@]}" -lsqlite3 -o "$WORK/bin/$target" 2>&1 | grep -v "Cannot export local symbol" || true

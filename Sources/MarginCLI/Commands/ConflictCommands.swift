@@ -32,8 +32,8 @@ struct ConflictsCommand: Command {
     }
 
     static func describe(_ c: Change, field: String) -> String {
-        if c.field == "deleted" { return c.value == .int(1) ? "deleted" : "restored" }
-        return field == "deleted" ? "\(c.field) = \(c.value)" : c.value.description
+        if c.field == FieldSchema.deleted { return c.value == .int(1) ? "deleted" : "restored" }
+        return field == FieldSchema.deleted ? "\(c.field) = \(c.value)" : c.value.description
     }
 
     /// What one side of a conflict wrote, in full: the value, a whole group
@@ -45,7 +45,7 @@ struct ConflictsCommand: Command {
             }
             return (try lines(c.winner), try lines(c.loser))
         }
-        if c.field == "deleted" {
+        if c.field == FieldSchema.deleted {
             return (["deleted"], ["edited \(c.loser.field): \(c.loser.value)"])
         }
         return ([c.winner.value.description], [c.loser.value.description])
@@ -71,7 +71,7 @@ struct ConflictsCommand: Command {
                 context.print("\(Format.pad("name", 11)) \(Format.safe(name))")
             }
             let what: String
-            if c.field == "deleted" { what = "deleted by one, edited by the other" }
+            if c.field == FieldSchema.deleted { what = "deleted by one, edited by the other" }
             else if c.field == "start" { what = "span (start, end, quote, prefix, suffix)" }
             else if c.field == "status" { what = "review (status, comment, reviewer)" }
             else { what = c.field }
@@ -86,7 +86,7 @@ struct ConflictsCommand: Command {
             }
             if let comment = c.comment { context.print("\ncomment: \(Format.oneLine(comment, max: 500))\(c.resolver.map { " (\(Format.safe($0)))" } ?? "")") }
             if c.isOpen {
-                let valueHint = c.field == "deleted" || FieldSchema.group(of: c.kind, field: c.field) != nil ? "" : "  or  --value V"
+                let valueHint = c.field == FieldSchema.deleted || FieldSchema.group(of: c.kind, field: c.field) != nil ? "" : "  or  --value V"
                 context.print("\nresolve with: margin resolve \(Format.id(c.id)) --keep winner|other\(valueHint)")
             }
             return ExitCode.success

@@ -79,8 +79,7 @@ struct ImportCommand: Command {
                     out += "  " + Format.oneLine(d.text, max: 36) + "  ← " + Format.oneLine(d.why, max: 60) + "\n"
                 }
                 let draft = r.draft
-                var found: [(String, String?)] = [("title", draft.title), ("published", draft.published), ("source", draft.source),
-                                                  ("place", draft.place), ("author", draft.author), ("editor", draft.editor), ("url", draft.url)]
+                var found: [(String, String?)] = draft.fields.map { ($0.field, $0.value) }
                 found += draft.meta.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
                 out += "metadata:\n"
                 for (key, value) in found { if let value { out += "  \(key): \(Format.oneLine(value, max: 70))\n" } }

@@ -47,9 +47,9 @@ extension Store {
                                .text(kind.rawValue), .text(id)) {
             guard let field = row[0].string else { continue }
             let value = try FieldValue(row[1])
-            if value == .null && field != "deleted" { continue }
+            if value == .null && field != FieldSchema.deleted { continue }
             stamps[field] = Store.stampText(HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0))
-            if field == "deleted" { continue }
+            if field == FieldSchema.deleted { continue }
             let v: Any
             switch value {
             case .int(let n): v = n
@@ -137,7 +137,7 @@ extension Store {
         var id = obj["id"]?.string
         var values: [(String, FieldValue)] = []
         for (key, raw) in obj where !["type", "id", "meta", "stamps", "done"].contains(key) {
-            guard let type = FieldSchema.type(of: kind, field: key), key != "deleted", !key.hasPrefix(FieldSchema.donePrefix) else {
+            guard let type = FieldSchema.type(of: kind, field: key), key != FieldSchema.deleted, !key.hasPrefix(FieldSchema.donePrefix) else {
                 throw MarginError.invalid("unknown \(kind.rawValue) field '\(key)'")
             }
             switch (type, raw) {
@@ -197,7 +197,7 @@ extension Store {
                 id = derived
             }
         case .annotation:
-            guard let given = id, Store.isEntityID(given) else { throw MarginError.invalid("an annotation needs a hexadecimal id") }
+            guard let given = id, ChangeRules.isID(given, of: .annotation) else { throw MarginError.invalid("an annotation needs an id of 32 lower-case hexadecimal digits") }
             guard let record = field["record"]?.string, let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
                 throw MarginError.notFound("annotation \(given) refers to a record that is not in the store")
             }
@@ -218,7 +218,7 @@ extension Store {
                 filled = ["prefix": .text(span.prefix), "suffix": .text(span.suffix)]
             }
         case .code:
-            guard let given = id, Store.isEntityID(given) else { throw MarginError.invalid("a code needs a hexadecimal id") }
+            guard let given = id, ChangeRules.isID(given, of: .code) else { throw MarginError.invalid("a code needs an id of 16 lower-case hexadecimal digits") }
             guard let name = field["name"]?.string else { throw MarginError.invalid("a code needs a name") }
             try Store.checkCodeName(name)
             if let colour = field["colour"]?.string { try Store.checkColour(colour) }
@@ -228,12 +228,12 @@ extension Store {
         guard let entity = id else { throw MarginError.invalid("missing id") }
         // An entity deleted here stays deleted unless the export saw it
         // restored after that deletion.
-        if let deletion = try winner(kind, entity, "deleted"), deletion.value == .int(1) {
-            guard let restored = stamps["deleted"], Change.wins(restored, over: deletion.stamp) else {
+        if let deletion = try winner(kind, entity, FieldSchema.deleted), deletion.value == .int(1) {
+            guard let restored = stamps[FieldSchema.deleted], Change.wins(restored, over: deletion.stamp) else {
                 counts.deletedHere += 1
                 return false
             }
-            try set(kind, entity, "deleted", .int(0))
+            try set(kind, entity, FieldSchema.deleted, .int(0))
         }
         var changed = false
         let groups = FieldSchema.groups[kind] ?? []
@@ -280,9 +280,7 @@ extension Store {
         return changed
     }
 
-    static func isEntityID(_ s: String) -> Bool {
-        (8...64).contains(s.utf8.count) && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-    }
+
 }
 
 // MARK: - Bundles
