@@ -224,6 +224,18 @@ public enum FieldSchema {
 
     /// Free record metadata lives in fields named `meta.<key>`.
     public static let metaPrefix = "meta."
+
+    /// The one rule for a metadata key (PROTOCOL.md §1): 1 to 59 bytes, one
+    /// line with no control character, no `=`, no spaces around it. Nil
+    /// when `key` keeps it; what the write, the import and the receiver
+    /// each say when it does not.
+    public static func metaKeyProblem(_ key: String) -> String? {
+        if key.isEmpty || key.utf8.count > 59 { return "metadata key '\(Printable.line(key))' must be 1 to 59 bytes" }
+        if TextRules.problem(inLine: key) != nil || key.contains("=") || key != key.trimmingCharacters(in: .whitespaces) {
+            return "metadata key '\(Printable.line(key))' must be one line without '=' or surrounding spaces"
+        }
+        return nil
+    }
     /// Schema 5: a coder's mark that they finished coding a record lives in
     /// the record field `done.<coder>` (1, or null once taken back). Per
     /// coder, so two coders' marks never conflict.

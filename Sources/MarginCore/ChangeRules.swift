@@ -13,6 +13,7 @@ public enum ChangeRules {
 
     /// Fields whose text may hold tab and line breaks; every other text
     /// field holds one line.
+    /// Text fields that may run over lines (`meta.*` too); every other is one line.
     static let multiline: Set<String> = ["body", "received", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
 
     /// Fields whose value names another entity, and the kind it names.
@@ -52,10 +53,7 @@ public enum ChangeRules {
             return "\(c.kind.rawValue) id '\(Printable.line(c.entity))' is not \(idLength(c.kind)) lower-case hex digits"
         }
         if c.field.hasPrefix(FieldSchema.metaPrefix) {
-            let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
-            if TextRules.problem(inLine: key) != nil || key.contains("=") || key != key.trimmingCharacters(in: .whitespaces) {
-                return "metadata key '\(Printable.line(key))' must be one line without '=' or surrounding spaces"
-            }
+            if let p = FieldSchema.metaKeyProblem(String(c.field.dropFirst(FieldSchema.metaPrefix.count))) { return p }
         }
         if c.field.hasPrefix(FieldSchema.donePrefix) {
             let coder = String(c.field.dropFirst(FieldSchema.donePrefix.count))

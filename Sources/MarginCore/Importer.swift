@@ -190,7 +190,7 @@ public struct Importer: Sendable {
         let size = Importer.fileSize(path)
         guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        if Bundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
+        if ChangeBundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
         if Importer.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
         if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
         return try importFile(path, into: store, cleaned: .success(ReportFile.parse(data, raw: raw, encoding: encoding)))
@@ -214,7 +214,7 @@ final class CleanedChunk: @unchecked Sendable {
             var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
             for path in paths where Importer.reportExtensions.contains((path as NSString).pathExtension.lowercased()) {
                 let size = Importer.fileSize(path)
-                guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !Bundle.looksLikeBundle(data) else {
+                guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !ChangeBundle.looksLikeBundle(data) else {
                     continue
                 }
                 out[path] = Result {

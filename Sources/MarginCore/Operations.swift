@@ -187,9 +187,7 @@ extension Store {
 
     private func setRecordMeta(_ record: String, key: String, value: String?) throws {
         let k = key.trimmingCharacters(in: .whitespaces)
-        guard !k.isEmpty, k.utf8.count <= 59, !k.contains(where: { $0.isNewline || $0 == "=" }) else {
-            throw MarginError.invalid("invalid metadata key '\(key)'")
-        }
+        if let p = FieldSchema.metaKeyProblem(k) { throw MarginError.invalid(p) }
         if k == "body" { throw MarginError.invalid("the body of a record cannot be changed") }
         try set(.record, record, FieldSchema.metaPrefix + k, value.map { .text(TextNormalization.nfc($0)) } ?? .null)
     }

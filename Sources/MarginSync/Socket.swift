@@ -353,3 +353,24 @@ public final class TCPListener: @unchecked Sendable {
         }
     }
 }
+
+/// What is on standard input when `serve --stdio` runs under inetd or a
+/// socket unit: a TCP socket, whose peer may be anyone.
+public enum StdioPeer {
+    public static func remoteSocketPeer() -> (address: String, loopback: Bool)? {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let r = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(0, $0, &len) } }
+        // A pipe, or a local (Unix-domain) socket as sshd and socket units
+        // may give: no remote peer.
+        guard r == 0, Int32(storage.ss_family) == AF_INET || Int32(storage.ss_family) == AF_INET6 else { return nil }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getnameinfo($0, len, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) }
+        }
+        guard named == 0 else { return ("an unknown socket peer", false) }
+        let address = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let loopback = address == "::1" || address.hasPrefix("127.") || address.hasPrefix("::ffff:127.")
+        return (address, loopback)
+    }
+}

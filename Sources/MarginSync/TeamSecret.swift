@@ -73,3 +73,35 @@ public enum TeamSecret {
     /// The warning for a secret without the full 256 bits.
     public static let weakWarning = "warning: the team secret is a passphrase, not a generated 256-bit secret: anyone who can pose as your server (on the same Wi-Fi, say) can test guesses against one sync offline; make a strong one with `margin secret new`"
 }
+
+extension TeamSecret {
+    /// Reads the team secret from a file (`file` as the user named it,
+    /// `path` resolved) or from `MARGIN_SECRET` in `environment`, both
+    /// trimmed of surrounding blanks and newlines; no secret: empty. A file
+    /// that others can read is refused, as ssh refuses such a key; a secret
+    /// weaker than a generated one is taken, and `warn` names the risk.
+    public static func load(file: String?, path: String?, environment: [String: String], warn: (String) -> Void) throws -> [UInt8] {
+        let text: String
+        if let file, let path {
+            var st = stat()
+            guard stat(path, &st) == 0 else { throw MarginError.notFound("secret file \(file): no such file") }
+            if st.st_mode & 0o077 != 0 {
+                throw MarginError.invalid("secret file \(file) is readable by others; run `chmod 600 \(file)`")
+            }
+            guard let data = FileManager.default.contents(atPath: path), let t = String(data: data, encoding: .utf8) else {
+                throw MarginError.invalid("secret file \(file) cannot be read as text")
+            }
+            text = t.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { throw MarginError.invalid("secret file \(file) is empty") }
+        } else if let env = environment["MARGIN_SECRET"], !env.isEmpty {
+            text = env.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard !text.isEmpty else { throw MarginError.invalid("MARGIN_SECRET holds only blanks") }
+        } else {
+            return []
+        }
+        if let problem = problem(text) { throw MarginError.invalid(problem) }
+        let secret = parse(text)
+        if !secret.fullStrength { warn(weakWarning) }
+        return secret.bytes
+    }
+}

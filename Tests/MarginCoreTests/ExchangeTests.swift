@@ -88,7 +88,7 @@ final class ExchangeTests: StoreTestCase {
         try a.delete(annotation: try XCTUnwrap(try a.annotations(record: ids[0]).first).id, anyLayer: true)
         _ = try b.importReport(ReportDraft(body: "另一篇報告,共有80名黨員參加。"))
         let bundle = try a.bundle()
-        XCTAssertTrue(Bundle.looksLikeBundle(bundle))
+        XCTAssertTrue(ChangeBundle.looksLikeBundle(bundle))
         let first = try b.importBundle(bundle)
         XCTAssertEqual(first.applied, Int(try a.head(of: a.node.id)))
         XCTAssertEqual(try b.versionVector().heads[a.node.id], try a.head(of: a.node.id))

@@ -69,7 +69,7 @@ struct InitCommand: Command {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(path): no such store or bundle") }
         if !isDir.boolValue {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard Bundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
+            guard ChangeBundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
             return (Array(data), [])
         }
         let nested = (path as NSString).appendingPathComponent(".margin")

@@ -2,34 +2,9 @@ import Foundation
 import MarginCore
 import MarginSync
 
-/// Reads the team secret from `--secret-file` or `MARGIN_SECRET`, both
-/// trimmed of surrounding blanks and newlines. A file that others can read
-/// is refused, as ssh refuses such a key; a secret weaker than a generated
-/// one is taken with a warning that names the risk.
+/// The team secret from `--secret-file` or `MARGIN_SECRET` (`TeamSecret.load`).
 func loadSecret(_ file: String?, _ context: Context) throws -> [UInt8] {
-    let text: String
-    if let file {
-        let path = context.absolute(file)
-        var st = stat()
-        guard stat(path, &st) == 0 else { throw MarginError.notFound("secret file \(file): no such file") }
-        if st.st_mode & 0o077 != 0 {
-            throw MarginError.invalid("secret file \(file) is readable by others; run `chmod 600 \(file)`")
-        }
-        guard let data = FileManager.default.contents(atPath: path), let t = String(data: data, encoding: .utf8) else {
-            throw MarginError.invalid("secret file \(file) cannot be read as text")
-        }
-        text = t.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw MarginError.invalid("secret file \(file) is empty") }
-    } else if let env = context.environment["MARGIN_SECRET"], !env.isEmpty {
-        text = env.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw MarginError.invalid("MARGIN_SECRET holds only blanks") }
-    } else {
-        return []
-    }
-    if let problem = TeamSecret.problem(text) { throw MarginError.invalid(problem) }
-    let secret = TeamSecret.parse(text)
-    if !secret.fullStrength { context.warn(TeamSecret.weakWarning) }
-    return secret.bytes
+    try TeamSecret.load(file: file, path: file.map(context.absolute), environment: context.environment) { context.warn($0) }
 }
 
 func seconds(_ args: inout Arguments, _ name: String) throws -> Double? {
@@ -155,27 +130,6 @@ struct ServeCommand: Command {
         context.warn(Format.safe(line))
         for w in r.warnings { context.warn("warning: \(Format.safe(w))") }
         return ExitCode.success
-    }
-}
-
-/// What is on standard input when `serve --stdio` runs under inetd or a
-/// socket unit: a TCP socket, whose peer may be anyone.
-enum StdioPeer {
-    static func remoteSocketPeer() -> (address: String, loopback: Bool)? {
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let r = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(0, $0, &len) } }
-        // A pipe, or a local (Unix-domain) socket as sshd and socket units
-        // may give: no remote peer.
-        guard r == 0, Int32(storage.ss_family) == AF_INET || Int32(storage.ss_family) == AF_INET6 else { return nil }
-        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-        let named = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getnameinfo($0, len, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) }
-        }
-        guard named == 0 else { return ("an unknown socket peer", false) }
-        let address = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let loopback = address == "::1" || address.hasPrefix("127.") || address.hasPrefix("::ffff:127.")
-        return (address, loopback)
     }
 }
 

@@ -130,8 +130,6 @@ extension Store {
         return counts
     }
 
-    /// Fields whose text may run over lines; every other text field is one line.
-    static let multilineFields: Set<String> = ["body", "received", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
 
     private func importObject(_ kind: EntityKind, _ obj: [String: JSONValue], _ counts: inout ExchangeCounts) throws -> Bool {
         var id = obj["id"]?.string
@@ -142,7 +140,7 @@ extension Store {
             }
             switch (type, raw) {
             case (.text, .string(let s)):
-                if Store.multilineFields.contains(key) { try TextRules.requireText(s, what: "field '\(key)'") }
+                if ChangeRules.multiline.contains(key) { try TextRules.requireText(s, what: "field '\(key)'") }
                 else { try TextRules.requireLine(s, what: "field '\(key)'") }
                 values.append((key, .text(TextNormalization.nfc(s))))
             case (.int, .int(let n)): values.append((key, .int(n)))
@@ -153,7 +151,7 @@ extension Store {
             guard kind == .record, let m = meta.object else { throw MarginError.invalid("\"meta\" must be an object of strings") }
             for (k, v) in m {
                 guard let text = v.string else { throw MarginError.invalid("\"meta\" must be an object of strings") }
-                try TextRules.requireLine(k, what: "metadata key")
+                if let p = FieldSchema.metaKeyProblem(k) { throw MarginError.invalid(p) }
                 try TextRules.requireText(text, what: "metadata '\(k)'")
                 values.append((FieldSchema.metaPrefix + k, .text(TextNormalization.nfc(text))))
             }
@@ -286,7 +284,7 @@ extension Store {
 // MARK: - Bundles
 
 /// A bundle: the change log as a file (PROTOCOL.md, "Bundles").
-public enum Bundle {
+public enum ChangeBundle {
     public static let magic = Array("MRGNBNDL".utf8)
     public static let formatVersion: UInt16 = 1
 
@@ -298,8 +296,8 @@ extension Store {
     /// Every change this store holds, in the order sync sends them, as a bundle.
     public func bundle() throws -> [UInt8] {
         var w = ByteWriter()
-        w.raw(Bundle.magic)
-        w.u16(Bundle.formatVersion)
+        w.raw(ChangeBundle.magic)
+        w.u16(ChangeBundle.formatVersion)
         w.u16(UInt16(Store.schemaVersion))
         var changes = ByteWriter(), signatures: [HeadSignature] = []
         var count = 0
@@ -327,18 +325,18 @@ extension Store {
     /// does not fit (other schema, damaged, a gap) is refused whole, and
     /// one already imported changes nothing.
     public func importBundle(_ bytes: [UInt8]) throws -> BundleOutcome {
-        guard Bundle.looksLikeBundle(bytes) else { throw MarginError.invalid("not a Margin bundle") }
-        guard bytes.count >= Bundle.magic.count + 4 + 1 + ChangeHash.length else { throw MarginError.invalid("the bundle is truncated") }
+        guard ChangeBundle.looksLikeBundle(bytes) else { throw MarginError.invalid("not a Margin bundle") }
+        guard bytes.count >= ChangeBundle.magic.count + 4 + 1 + ChangeHash.length else { throw MarginError.invalid("the bundle is truncated") }
         let body = Array(bytes.dropLast(ChangeHash.length))
         guard SHA256.hash(body) == Array(bytes.suffix(ChangeHash.length)) else {
             throw MarginError.invalid("the bundle is damaged or truncated (its checksum does not match)")
         }
         var r = ByteReader(body)
         do {
-            _ = try r.raw(Bundle.magic.count)
+            _ = try r.raw(ChangeBundle.magic.count)
             let format = try r.u16(), schema = try r.u16()
-            guard format == Bundle.formatVersion else {
-                throw MarginError.invalid("bundle format \(format) is not known to this margin (it knows \(Bundle.formatVersion)): upgrade margin")
+            guard format == ChangeBundle.formatVersion else {
+                throw MarginError.invalid("bundle format \(format) is not known to this margin (it knows \(ChangeBundle.formatVersion)): upgrade margin")
             }
             // Older data is valid in a newer schema; newer is not in an older.
             guard Int(schema) <= Store.schemaVersion, schema >= 3 else {
