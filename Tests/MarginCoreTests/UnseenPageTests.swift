@@ -130,4 +130,51 @@ final class UnseenPageTests: XCTestCase {
         XCTAssertEqual(roles, [1: "furniture", 2: "title", 3: "metadata", 5: "body", 6: "furniture"])
         XCTAssertTrue(r.decisions.allSatisfy { !$0.why.isEmpty })
     }
+
+    /// Three more page shapes, written after the rules above and used to
+    /// test them, not to make them (Fixtures/pages): a county government
+    /// site, an account's repost, a Traditional portal.
+    func page(_ name: String) throws -> ReportCleaner.Result {
+        let url = Paths.repo.appendingPathComponent("Tests/MarginCoreTests/Fixtures/pages/\(name).txt")
+        return try ReportFile.parse(try Data(contentsOf: url))
+    }
+
+    func testACountyGovernmentSite() throws {
+        let r = try page("county-government-site")
+        XCTAssertEqual(r.draft.title, "洛川县旧县镇：党员干部冲在疫情防控第一线")
+        XCTAssertEqual(r.draft.place, "洛川县")
+        XCTAssertEqual(r.draft.meta["town"], "旧县镇", "the town within the county is kept apart")
+        XCTAssertEqual(r.draft.published, "2020-03-05T09:12")
+        XCTAssertEqual(r.draft.source, "洛川县融媒体中心")
+        XCTAssertEqual(r.draft.author, "张小军")
+        for furniture in ["门户网站", "政务公开", "字体", "打印", "上一篇", "下一篇", "主办", "ICP"] {
+            XCTAssertFalse(r.draft.body.contains(furniture), furniture)
+        }
+        XCTAssertTrue(r.draft.body.hasPrefix("连日来"))
+    }
+
+    func testAnAccountsRepost() throws {
+        let r = try page("account-repost")
+        XCTAssertEqual(r.draft.title, "众志成城抗疫情 岷县党员在行动")
+        XCTAssertEqual(r.draft.published, "2020-02-15")
+        XCTAssertEqual(r.draft.source, "岷县县委组织部", "a labelled source wins over the account's name")
+        XCTAssertEqual(r.draft.meta["publisher"], "岷县发布")
+        XCTAssertEqual(r.draft.editor, "李婷")
+        XCTAssertEqual(r.draft.meta["审核"], "王刚")
+        XCTAssertEqual(r.draft.meta["监制"], "赵强")
+        for furniture in ["原创", "融媒体中心", "阅读", "在看"] { XCTAssertFalse(r.draft.body.contains(furniture), furniture) }
+        XCTAssertTrue(r.draft.body.hasPrefix("疫情就是命令"))
+    }
+
+    func testATraditionalPortal() throws {
+        let r = try page("traditional-portal")
+        XCTAssertEqual(r.draft.title, "黨員帶頭 興仁縣築牢基層防疫線")
+        XCTAssertEqual(r.draft.published, "2020-02-03T14:20")
+        XCTAssertEqual(r.draft.source, "黔西南日報")
+        XCTAssertEqual(r.draft.author, "陳大文")
+        XCTAssertEqual(r.draft.editor, "黃小梅")
+        XCTAssertEqual(r.draft.place, "興仁縣")
+        XCTAssertFalse(r.draft.body.contains("新聞網"))
+        XCTAssertTrue(r.draft.body.hasPrefix("興仁縣委組織部"))
+    }
 }

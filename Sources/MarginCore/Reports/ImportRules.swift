@@ -15,9 +15,11 @@ public enum ImportRules {
     /// plain 编辑 becomes the `editor` when no responsible editor is named.
     public static let labels: [(label: String, field: String)] = [
         ("发布时间", "published"), ("發布時間", "published"), ("发布日期", "published"), ("發布日期", "published"),
-        ("发表时间", "published"), ("發表時間", "published"), ("更新时间", "published"), ("更新時間", "published"),
+        ("发表时间", "published"), ("發表時間", "published"), ("發佈時間", "published"), ("发布于", "published"), ("發佈於", "published"),
+        ("發佈日期", "published"), ("发表于", "published"), ("發表於", "published"), ("更新时间", "published"), ("更新時間", "published"),
         ("时间", "published"), ("時間", "published"), ("日期", "published"),
-        ("信息来源", "source"), ("信息來源", "source"), ("文章来源", "source"), ("文章來源", "source"),
+        ("信息来源", "source"), ("信息來源", "source"), ("资料来源", "source"), ("資料來源", "source"), ("新闻来源", "source"),
+        ("新聞來源", "source"), ("稿件来源", "source"), ("稿件來源", "source"), ("文章来源", "source"), ("文章來源", "source"),
         ("转载自", "source"), ("轉載自", "source"), ("转自", "source"), ("轉自", "source"),
         ("来源", "source"), ("來源", "source"), ("稿源", "source"), ("出处", "source"), ("出處", "source"),
         ("供稿", "供稿"), ("原标题", "原标题"), ("原標題", "原标题"), ("原题", "原标题"), ("原題", "原标题"),
@@ -49,7 +51,21 @@ public enum ImportRules {
         "收藏", "纠错", "糾錯", "分享", "分享到", "打印本页", "打印本頁", "默认", "默認", "放大", "缩小", "縮小", "返回", "顶部", "頂部",
         "扫一扫", "掃一掃", "微信", "微博", "QQ空间", "QQ空間", "手机看", "手機看", "大", "中", "小", "下载Word", "下載Word",
         "下载PDF", "下載PDF", "下载", "下載", "视力保护色", "視力保護色", "朗读", "朗讀", "复制链接", "複製鏈接",
+        "阅读", "閱讀", "在看", "点赞", "點讚", "赞", "讚", "写留言", "寫留言", "留言", "分享到朋友圈", "打开", "打開",
     ]
+
+    /// Words a repost or an account's header puts before the publisher: 原创.
+    public static let originalMarkers = ["原创", "原創", "转载", "轉載"]
+
+    /// How a site's name ends: the first part of a breadcrumb such as
+    /// `台灣新聞網 > 大陸新聞`, and a short publisher line under a title.
+    public static let siteNameEndings = ["网", "網", "网站", "網站", "频道", "頻道", "在线", "在線", "新闻", "新聞", "首页", "首頁"]
+
+    /// How a publisher's name ends: a short line of one such name between
+    /// the title and the text (`岷县融媒体中心`) is its source when no line
+    /// says `来源`.
+    public static let publisherEndings = ["融媒体中心", "融媒體中心", "新闻中心", "新聞中心", "日报", "日報", "晚报", "晚報",
+                                          "电视台", "電視台", "广播电视台", "廣播電視台", "发布", "發布", "网", "網"]
 
     /// Section labels of page furniture: a short line that starts with one
     /// (alone, or followed by a colon or a list) is furniture; after the

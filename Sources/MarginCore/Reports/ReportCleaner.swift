@@ -40,6 +40,9 @@ public enum ReportCleaner {
     struct Notes {
         var cleaned: [String] = []
         var decisions: [Decision] = []
+        /// A publisher's name on a line of its own under the title: the
+        /// source when no line names one.
+        var publisher: String?
 
         mutating func decide(_ n: Int, _ line: String, _ role: String, _ why: String) {
             decisions.append(Decision(line: n, text: line, role: role, why: why))
@@ -143,13 +146,20 @@ public enum ReportCleaner {
         }
 
         chooseTitle(&kept, draft: &draft, notes: &notes)
-        for (key, value) in fields { assign(key, value, to: &draft) }
+        // A publisher named without a label (a header line, a line under the
+        // title) is the source only when no line names one.
+        for (key, value) in fields where key != "publisher" { assign(key, value, to: &draft) }
+        let publisher = fields.first { $0.0 == "publisher" }?.1 ?? notes.publisher
+        if let publisher {
+            if draft.source == nil { draft.source = publisher } else if draft.source != publisher, draft.meta["publisher"] == nil { draft.meta["publisher"] = publisher }
+        }
         if draft.editor == nil, let plain = draft.meta.removeValue(forKey: "编辑") { draft.editor = plain }
 
         let bodyText = kept.map(\.text)
         if draft.place == nil, let found = findPlace(title: draft.title, body: bodyText) {
             draft.place = found.place
             if let province = found.province, draft.meta["province"] == nil { draft.meta["province"] = province }
+            if let town = found.town, draft.meta["town"] == nil { draft.meta["town"] = town }
             notes.cleaned.append("place: \(found.place)" + (found.province.map { " (province \($0))" } ?? ""))
         }
         if draft.author == nil, let author = trailingByline(bodyText) {
@@ -207,7 +217,15 @@ public enum ReportCleaner {
             else if related(line) < 0.1 && !startsText(line) { notes.decide(kept[k].n, line, "furniture", "unrelated to the report's text"); drop.append(k) }
         }
         for k in (chosen + 1)..<max(chosen + 1, firstText) {
-            if let w = siteWord(kept[k].text) { notes.decide(kept[k].n, kept[k].text, "furniture", "site header ('\(w)')"); drop.append(k) }
+            let line = kept[k].text
+            if let w = siteWord(line) { notes.decide(kept[k].n, line, "furniture", "site header ('\(w)')"); drop.append(k); continue }
+            // 岷县融媒体中心 alone under the title: who published it.
+            if line.unicodeScalars.count <= 20, !line.unicodeScalars.contains(where: { CharacterSet.punctuationCharacters.contains($0) || $0 == " " }),
+               ImportRules.publisherEndings.contains(where: { line.hasSuffix($0) }) {
+                notes.publisher = notes.publisher ?? line
+                notes.decisions.append(Decision(line: kept[k].n, text: line, role: "metadata", why: "publisher line: the source unless a line names one"))
+                drop.append(k)
+            }
         }
         let after = chosen + 1
         if after < kept.count, !drop.contains(after), kept[after].text.hasPrefix("—") || kept[after].text.hasPrefix("──") {
@@ -303,7 +321,9 @@ public enum ReportCleaner {
         for separator in [">>", "»", "＞＞", " > ", " / ", "／", " | "] where TextNormalization.contains(body, separator) {
             let parts = body.components(separatedBy: separator).map { trim($0) }.filter { !$0.isEmpty }
             guard parts.count >= 2 else { continue }
-            if hasLabel || separator == ">>" || separator == "»" || separator == "＞＞" || homeWords.contains(parts[0]) {
+            // A first part that is a home page or a site's name (台灣新聞網 > 大陸新聞).
+            let siteFirst = homeWords.contains(parts[0]) || ImportRules.siteNameEndings.contains { parts[0].hasSuffix($0) }
+            if hasLabel || separator == ">>" || separator == "»" || separator == "＞＞" || siteFirst {
                 return parts
             }
         }
@@ -318,7 +338,9 @@ public enum ReportCleaner {
     static func isWidget(_ line: String) -> Bool {
         guard line.unicodeScalars.count <= 40 else { return false }
         let tokens = line.components(separatedBy: CharacterSet(charactersIn: "【】[]()（） :：|丨｜/·•\u{3000}\u{00A0}")).filter { !$0.isEmpty }
-        return !tokens.isEmpty && tokens.allSatisfy { ImportRules.widgetWords.contains($0) }
+        // Counters count too (阅读 1234), beside at least one widget word.
+        let words = tokens.filter { !$0.allSatisfy(\.isNumber) }
+        return !words.isEmpty && words.allSatisfy { ImportRules.widgetWords.contains($0) }
     }
 
     /// The furniture label a short line starts with (`ImportRules.furnitureLabels`), or nil.
@@ -452,6 +474,18 @@ public enum ReportCleaner {
             line = String(line.dropFirst().dropLast())
         }
         guard line.unicodeScalars.dropFirst(160).isEmpty else { return nil }
+        // A short line that ends in a date after a publisher's name, as a
+        // repost or an account's header writes it: 原创 岷县发布 2020-02-15.
+        if line.count <= 40, !line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" || $0 == "。" }) {
+            var rest = line
+            if let date = trailingDate(&rest) {
+                var source = rest.trimmingCharacters(in: separators)
+                for marker in ImportRules.originalMarkers where source.hasPrefix(marker) {
+                    source = String(source.dropFirst(marker.count)).trimmingCharacters(in: separators)
+                }
+                return source.isEmpty ? [("published", date)] : [("published", date), ("publisher", source)]
+            }
+        }
         guard line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" }) || line.first?.isNumber == true else { return nil }
         let found = mayHaveLabel(line) ? labelMatches(line) : []
         var fields: [(String, String)] = []
@@ -485,6 +519,11 @@ public enum ReportCleaner {
                     fields.append(("published", date))
                     value = value.trimmingCharacters(in: separators)
                 }
+                // 黔西南日報　記者 陳大文 報道: the reporter after the source.
+                if let m = matches(reporterPattern, value).first, let r = Range(m.range, in: value), let name = group(m, 2, in: value) {
+                    fields.append((group(m, 1, in: value).map { ["通讯员", "通訊員"].contains($0) } == true ? "correspondent" : "author", name))
+                    value = String(value[..<r.lowerBound]).trimmingCharacters(in: separators)
+                }
             }
             if !value.isEmpty { fields.append((field, value)) }
         }
@@ -516,6 +555,9 @@ public enum ReportCleaner {
               let fields = metadata(in: inner), !fields.isEmpty else { return nil }
         return (trim(String(paragraph[..<r.lowerBound])), fields)
     }
+
+    /// A reporter named after a source without a colon: `記者 陳大文 報道`.
+    static let reporterPattern = regex("(记者|記者|通讯员|通訊員)\\s*([\\p{Han}·]{2,4}(?:[、 ][\\p{Han}·]{2,4}){0,3}?)\\s*(?:报道|報道|摄|攝)?$")
 
     /// A value such as `人民网 2022-11-07` that carries a date at its end.
     static func trailingDate(_ value: inout String) -> String? {
@@ -645,11 +687,18 @@ public enum ReportCleaner {
     /// `ImportRules.notInPlaceNames`); it is two characters unless the text
     /// shows a shorter or longer one consistently. A province just before
     /// it (青海省玉树市) is returned on its own.
-    static func findPlace(title: String?, body: [String]) -> (place: String, province: String?)? {
+    static func findPlace(title: String?, body: [String]) -> (place: String, province: String?, town: String?)? {
         // A title's own place may hold a numeral (十家堡镇:); only a collective word rules it out.
-        if let t = title, let m = matches(titlePlace, t).first, let p = group(m, 1, in: t), let first = p.first,
+        if let t = title, let m = matches(titlePlace, t).first, var p = group(m, 1, in: t), let first = p.first,
            !collectivePrefixes.contains(first), !ImportRules.notPlaces.contains(p) {
-            return (p, province(before: p, in: [t] + body))
+            // 洛川县旧县镇: the county is the place, the town within it is kept apart.
+            var town: String?
+            let chars = Array(p)
+            if let inner = chars.indices.dropLast().first(where: { $0 >= 2 && ["县", "縣", "旗"].contains(chars[$0]) }) {
+                town = String(chars[(inner + 1)...])
+                p = String(chars[...inner])
+            }
+            return (p, province(before: p, in: [t] + body), town)
         }
         struct Occurrence { var chars: [Character]; var suffix: Int; var longest: Int; var inTitle: Bool; var at: Int }
         var occurrences: [Occurrence] = []
@@ -691,7 +740,7 @@ public enum ReportCleaner {
         guard let best = scores.max(by: { $0.value.score < $1.value.score || ($0.value.score == $1.value.score && $0.value.at > $1.value.at) }) else {
             return nil
         }
-        return (best.key, province(before: best.key, in: (title.map { [$0] } ?? []) + body))
+        return (best.key, province(before: best.key, in: (title.map { [$0] } ?? []) + body), nil)
     }
 
     static let collectivePrefixes: Set<Character> = ["全", "本", "该", "該", "我", "各", "此", "每", "团", "團"]
