@@ -169,13 +169,15 @@ public final class Context {
 enum Format {
     static func id(_ id: String) -> String { String(id.prefix(10)) }
 
+    /// Local time, `2022-11-07 09:00:00`, through the C library (the TZ
+    /// variable or the system's zone): a formatter per line was most of
+    /// `log` on a large store.
     static func time(_ ms: Int64) -> String {
-        let date = Date(timeIntervalSince1970: Double(ms) / 1000)
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone.current
-        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return f.string(from: date)
+        var t = time_t(ms >= 0 ? ms / 1000 : (ms - 999) / 1000)
+        var parts = tm()
+        guard localtime_r(&t, &parts) != nil else { return ISOTime.format(ms) }
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) \(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 
     /// `2022-11-07T09:00:00.123Z` from milliseconds, exactly: the seconds

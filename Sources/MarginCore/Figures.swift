@@ -161,19 +161,29 @@ extension Store {
         }
     }
 
+    /// Every code's trigger words, folded to Simplified: what `suggestions`
+    /// looks for near a figure. Read once for a run over many records (it
+    /// reads the codebook, whose counts cover every annotation).
+    public func suggestionTriggers() throws -> [(code: String, word: [Unicode.Scalar])] {
+        var triggers: [(code: String, word: [Unicode.Scalar])] = []
+        for c in try codes() { for w in try self.triggers(of: c.id) { triggers.append((c.id, ScriptFolding.fold(Array(TextNormalization.nfc(w).unicodeScalars)))) } }
+        return triggers
+    }
+
     /// Counted figures on a record that no annotation covers yet (nor a
     /// rejected suggestion), each with a code guessed from the nearest
     /// trigger word within six characters before or after it (either
     /// script), else `fallback`. The span runs over the trigger word when
-    /// it follows the figure directly (38名黨員).
-    public func suggestions(record id: String, fallback: String? = nil, durations: Bool = false) throws -> [Suggestion] {
+    /// it follows the figure directly (38名黨員). `triggers`: what
+    /// `suggestionTriggers` gives, read once for a run over many records.
+    public func suggestions(record id: String, fallback: String? = nil, durations: Bool = false,
+                            triggers given: [(code: String, word: [Unicode.Scalar])]? = nil) throws -> [Suggestion] {
         guard let body = try winner(.record, id, "body")?.value.string, try !isDeleted(.record, id) else {
             throw MarginError.notFound("no record \(id)")
         }
         let text = ScalarText(body)
         let folded = ScriptFolding.fold(text.scalars)
-        var triggers: [(code: String, word: [Unicode.Scalar])] = []
-        for c in try codes() { for w in try self.triggers(of: c.id) { triggers.append((c.id, ScriptFolding.fold(Array(TextNormalization.nfc(w).unicodeScalars)))) } }
+        let triggers = try given ?? suggestionTriggers()
         // Spans already taken, by any annotation, deleted ones (rejected suggestions) included.
         let taken = try db.rows("SELECT span_start, span_end FROM annotations WHERE record = ? AND span_start IS NOT NULL", .text(id))
             .compactMap { row -> (Int, Int)? in row[0].int.flatMap { s in row[1].int.map { (Int(s), Int($0)) } } }

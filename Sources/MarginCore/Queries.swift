@@ -325,8 +325,9 @@ extension Store {
         return out
     }
 
-    /// Annotations of one record, or of all records, filtered; spans in body order.
-    public func annotations(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil) throws -> [Annotation] {
+    /// Annotations of one record, or of all records, filtered; spans in body
+    /// order. `limit`: the first that many (in that order), read alone.
+    public func annotations(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil) throws -> [Annotation] {
         var conditions = ["a.deleted = 0", "a.record IS NOT NULL",
                           "EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"]
         var values: [SQLValue] = []
@@ -341,7 +342,7 @@ extension Store {
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, a.created_ms, a.id
-            """
+            """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
         return try db.statement(sql).all(values).map(annotationFrom)
     }
 
@@ -691,7 +692,19 @@ extension Store {
             suggested: try count("SELECT count(*) \(live) AND a.status = 'suggested'"),
             changes: try count("SELECT coalesce(sum(seq), 0) FROM heads"),
             ownChanges: Int(try head(of: node.id)),
-            openConflicts: try conflicts(includeResolved: false).count)
+            openConflicts: try openConflictIDs().count)
+    }
+
+    /// A conflict with no resolution under its id or an alias: open.
+    static let openConflictSQL = """
+        NOT EXISTS (SELECT 1 FROM fields f WHERE f.kind = 'conflict' AND f.field = 'resolution' AND f.value IS NOT NULL
+            AND (f.entity = c.id OR f.entity IN (SELECT alias FROM conflict_aliases WHERE id = c.id)))
+        """
+
+    /// The ids of open conflicts, sorted, without the two changes each
+    /// names (what `conflicts` loads): for counts, the digest and a sync's news.
+    public func openConflictIDs() throws -> [String] {
+        try db.statement("SELECT c.id FROM conflicts c WHERE \(Store.openConflictSQL) ORDER BY c.id").all([]).compactMap { $0[0].string }
     }
 
     public func conflict(_ id: String) throws -> Conflict? {
@@ -756,7 +769,7 @@ extension Store {
             return true
         }
         h.update("conflicts\n")
-        for c in try conflicts(includeResolved: false).sorted(by: { $0.id < $1.id }) { put(c.id) }
+        for id in try openConflictIDs() { put(id) }
         return h.finalize().hex
     }
 }

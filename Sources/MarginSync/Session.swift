@@ -303,7 +303,9 @@ public final class SyncSession {
         // the next session has located the split.
         if ownFork { delta.heads[store.node.id] = ours.heads[store.node.id] }
 
-        let openBefore = Set(try store.conflicts(includeResolved: false).map(\.id))
+        // The ids of the open conflicts only, not each with the two changes
+        // it names (what `conflicts` loads, twice per sync before).
+        let openBefore = Set(try store.openConflictIDs())
         var theyHave = theirs
         let iSend = mine.sends && peer.receives
         let theySend = peer.sends && mine.receives
@@ -319,7 +321,7 @@ public final class SyncSession {
         if askedAll && !report.ownForkPending && theySend { try store.clearOwnRewind() }
         // New means open now and not before: a conflict that arrived already
         // resolved is not news.
-        report.newConflicts = Set(try store.conflicts(includeResolved: false).map(\.id)).subtracting(openBefore).count
+        report.newConflicts = Set(try store.openConflictIDs()).subtracting(openBefore).count
         try store.write {
             try store.recordPeer(id: peer.node, name: peer.name, address: role == .client ? address : conn.stream.peer,
                                  theirs: theyHave, ours: try store.versionVector(), at: now())

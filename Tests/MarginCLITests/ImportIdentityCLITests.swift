@@ -1,20 +1,12 @@
 import Foundation
 import MarginCore
+import MarginTestSupport
 import XCTest
 
 /// Issue 26 through the real `margin` binary: `import --explain`, reposts
 /// named and listed, `reclean` and `check`, `suggest --durations`.
 final class ImportIdentityCLITests: CLITestCase {
-    static let report = """
-        长城新媒体集团  主办
-        秦安县团县委组织青年志愿者投身疫情防控
-        来源:天水日报
-
-        疫情发生以来,秦安县团县委迅速动员全县青年志愿者投身防控一线,共组建青年突击队16支,参与人员达420名,协助社区开展卡口值守和物资配送。
-
-        网站声明
-        一、凡本网注明来源为本网的所有作品,版权均属本网所有,未经授权不得转载。
-        """
+    static let report = SamplePage.qinan
 
     func write(_ text: String, _ name: String) throws -> String {
         let path = dir.appendingPathComponent(name).path
@@ -27,11 +19,11 @@ final class ImportIdentityCLITests: CLITestCase {
         let file = try write(Self.report, "qinan.txt")
         let r = try binary(["import", "--explain", file], in: cwd)
         XCTAssertEqual(r.code, 0, r.err)
-        let lines = r.out.split(separator: "\n").map(String.init)
+        let lines = r.out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         XCTAssertTrue(lines.contains { $0.hasPrefix("1  furniture") && $0.contains("主办") }, r.out)
         XCTAssertTrue(lines.contains { $0.hasPrefix("2  title") }, r.out)
         XCTAssertTrue(lines.contains { $0.hasPrefix("3  metadata") && $0.contains("source 天水日报") }, r.out)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("7  furniture") && $0.contains("disclaimer") }, r.out)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("9  furniture") && $0.contains("disclaimer") }, r.out)
         XCTAssertTrue(r.out.contains("  place: 秦安县"), r.out)
         XCTAssertTrue(r.out.contains("record id: \(Store.recordID(received: Self.report).prefix(10))"), r.out)
         XCTAssertTrue(try binary(["list"], in: cwd).err.contains("no records"), "--explain imports nothing")

@@ -1,22 +1,12 @@
 import Foundation
 @testable import MarginCore
+import MarginTestSupport
 import XCTest
 
 /// Record ids from the report as received (data schema 6), `reclean`, and
 /// reposts (issue 26, part 3).
 final class RecordIdentityTests: StoreTestCase {
-    static let report = """
-        长城新媒体集团  主办
-        秦安县团县委组织青年志愿者投身疫情防控
-        来源:天水日报
-
-        疫情发生以来,秦安县团县委迅速动员全县青年志愿者投身防控一线,共组建青年突击队16支,参与人员达420名,协助社区开展卡口值守和物资配送。
-
-        秦安县各乡镇团委同步行动,累计为群众代购生活物资3000余件,发放宣传资料1.2万份,团县委还开设心理疏导热线,为居家群众提供服务。
-
-        网站声明
-        一、凡本网注明来源为本网的所有作品,版权均属本网所有,未经授权不得转载。
-        """
+    static let report = SamplePage.qinan
 
     /// What a cleaner that knew no 网站声明 and took the first line for the
     /// title made of the report: an older release's cleaning, as data.

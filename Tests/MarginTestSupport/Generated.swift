@@ -56,3 +56,21 @@ public enum GeneratedReports {
         return ids
     }
 }
+
+/// A page in the shape of a provincial site's: its header, the headline, a
+/// source line, two paragraphs, and a disclaimer block that older cleaners
+/// kept. Written for the record-identity tests of Core and the CLI.
+public enum SamplePage {
+    public static let qinan = """
+        长城新媒体集团  主办
+        秦安县团县委组织青年志愿者投身疫情防控
+        来源:天水日报
+
+        疫情发生以来,秦安县团县委迅速动员全县青年志愿者投身防控一线,共组建青年突击队16支,参与人员达420名,协助社区开展卡口值守和物资配送。
+
+        秦安县各乡镇团委同步行动,累计为群众代购生活物资3000余件,发放宣传资料1.2万份,团县委还开设心理疏导热线,为居家群众提供服务。
+
+        网站声明
+        一、凡本网注明来源为本网的所有作品,版权均属本网所有,未经授权不得转载。
+        """
+}

@@ -202,7 +202,8 @@ struct SuggestCommand: Command {
         let ids = all ? try store.records().map(\.id) : try records.map { try store.resolve($0, kind: .record) }
         let names = Dictionary(uniqueKeysWithValues: try store.codes(includeMerged: true).map { ($0.id, $0.name) })
         var found: [Store.Suggestion] = []
-        for id in ids { found += try store.suggestions(record: id, fallback: fallback, durations: durations) }
+        let triggers = try store.suggestionTriggers()
+        for id in ids { found += try store.suggestions(record: id, fallback: fallback, durations: durations, triggers: triggers) }
         let stored = dryRun ? [] : try store.storeSuggestions(found)
         for (n, s) in found.enumerated() {
             let id = n < stored.count ? Format.id(stored[n]) : "-"

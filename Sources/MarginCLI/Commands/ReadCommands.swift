@@ -111,8 +111,11 @@ struct ListCommand: Command {
         let codeID = try code.map { try store.resolveCode($0) }
         if annotations {
             let blind = try store.isBlind
-            var list = try store.annotations(code: codeID, status: status).filter { store.isVisible($0, blind: blind) }
-            if text != nil || place != nil || source != nil || reportAuthor != nil || since != nil || until != nil {
+            let byRecord = text != nil || place != nil || source != nil || reportAuthor != nil || since != nil || until != nil
+            // `-n N` with nothing to filter after the query: only N are read.
+            var list = try store.annotations(code: codeID, status: status, limit: blind || byRecord ? nil : limit)
+                .filter { store.isVisible($0, blind: blind) }
+            if byRecord {
                 var f = Store.RecordFilter(text: text)
                 f.place = place; f.source = source; f.reportAuthor = reportAuthor; f.since = since; f.until = until
                 let ids = Set(try store.records(f).map(\.id))

@@ -117,14 +117,33 @@ extension Store {
 /// ISO 8601 times in milliseconds (`2022-11-07T09:00:00.123Z`), written and
 /// read exactly, for W3C annotations' `created` and `modified`.
 public enum ISOTime {
+    /// By integer arithmetic (the proleptic Gregorian calendar's days from
+    /// the epoch, after Howard Hinnant's `civil_from_days`): exact, and
+    /// without a formatter per call, which was most of `list --json` on a
+    /// large store. Years 0 to 9999.
     public static func format(_ ms: Int64) -> String {
         let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        let whole = f.string(from: Date(timeIntervalSince1970: Double(seconds)))
         let fraction = ms - seconds * 1000
-        let digits = String(fraction)
-        return String(whole.dropLast()) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (y, m, d) = civil(days: days)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let year = String(y), paddedYear = String(repeating: "0", count: max(0, 4 - year.count)) + year
+        let millis = String(fraction), paddedMillis = String(repeating: "0", count: 3 - millis.count) + millis
+        return "\(paddedYear)-\(two(m))-\(two(d))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).\(paddedMillis)Z"
+    }
+
+    /// Year, month and day of a count of days from 1970-01-01.
+    static func civil(days z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
     /// Milliseconds of a time with or without a fraction and with `Z` or an
