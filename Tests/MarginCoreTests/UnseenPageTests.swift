@@ -177,4 +177,47 @@ final class UnseenPageTests: XCTestCase {
         XCTAssertFalse(r.draft.body.contains("新聞網"))
         XCTAssertTrue(r.draft.body.hasPrefix("興仁縣委組織部"))
     }
+
+    /// A third round, written after the second round's fixes.
+    func testAProvincialPaper() throws {
+        let r = try page("provincial-paper")
+        XCTAssertEqual(r.draft.title, "赞皇县：党员突击队守护群众平安")
+        XCTAssertEqual(r.draft.published, "2020-02-10T08:35:12")
+        XCTAssertEqual(r.draft.source, "河北日报")
+        XCTAssertEqual(r.draft.author, "王伟", "the reporter, without 记者 and the correspondent")
+        XCTAssertEqual(r.draft.meta["correspondent"], "李娜")
+        XCTAssertEqual(r.draft.editor, "刘洋")
+        for furniture in ["相关新闻", "春耕", "网友评论", "关于我们"] { XCTAssertFalse(r.draft.body.contains(furniture), furniture) }
+    }
+
+    func testAnOrganisationDepartmentPage() throws {
+        let r = try page("organisation-department")
+        XCTAssertEqual(r.draft.title, "平泉市委组织部：强化基层堡垒 筑牢战“疫”防线")
+        XCTAssertEqual(r.draft.meta["column"], "抗击疫情")
+        XCTAssertEqual(r.draft.published, "2020-02-12")
+        XCTAssertEqual(r.draft.place, "平泉市")
+        XCTAssertEqual(r.draft.meta["供稿"], "平泉市委组织部")
+        XCTAssertEqual(r.draft.author, "张丽")
+        XCTAssertFalse(r.draft.body.contains("供稿"))
+        XCTAssertTrue(r.draft.body.contains("三、强化关心关爱"))
+    }
+
+    func testAnAggregatorMirror() throws {
+        let r = try page("aggregator-mirror")
+        XCTAssertEqual(r.draft.title, "湄潭县：“红色网格”织密疫情防控网")
+        XCTAssertEqual(r.draft.published, "2020-02-20", "a weekday beside the date is read past")
+        XCTAssertEqual(r.draft.source, "人民网-人民日报")
+        XCTAssertEqual(r.draft.editor, "陈晨", "bracketed buttons and metadata on one line")
+        for furniture in ["注册", "搜索", "论坛", "纠错", "热门推荐", "茶产业"] { XCTAssertFalse(r.draft.body.contains(furniture), furniture) }
+    }
+
+    func testATraditionalLede() throws {
+        let r = try page("traditional-lede")
+        XCTAssertEqual(r.draft.title, "黨員幹部下沉社區 門源縣防控到戶")
+        XCTAssertEqual(r.draft.author, "趙文", "the reporter named where the text opens")
+        XCTAssertTrue(r.draft.body.hasPrefix("【大公報訊】記者趙文報道："), "the opening line stays text")
+        XCTAssertEqual(r.draft.place, "門源縣")
+        XCTAssertEqual(r.draft.meta["province"], "青海省")
+        XCTAssertFalse(r.draft.body.contains("內地新聞"))
+    }
 }

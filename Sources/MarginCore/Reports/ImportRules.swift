@@ -59,7 +59,7 @@ public enum ImportRules {
 
     /// How a site's name ends: the first part of a breadcrumb such as
     /// `台灣新聞網 > 大陸新聞`, and a short publisher line under a title.
-    public static let siteNameEndings = ["网", "網", "网站", "網站", "频道", "頻道", "在线", "在線", "新闻", "新聞", "首页", "首頁"]
+    public static let siteNameEndings = ["网", "網", "网站", "網站", "频道", "頻道", "在线", "在線", "新闻", "新聞", "首页", "首頁", "报", "報"]
 
     /// How a publisher's name ends: a short line of one such name between
     /// the title and the text (`岷县融媒体中心`) is its source when no line

@@ -79,6 +79,14 @@ public enum ReportCleaner {
             }
             if breadcrumbSegments(line) != nil { notes.decide(n, line, "furniture", "breadcrumb"); continue }
             if !siteNames.isEmpty, line.unicodeScalars.dropFirst(30).isEmpty, siteNames.contains(line) { notes.decide(n, line, "furniture", "site name"); continue }
+            // 【纠错】【责任编辑：陈晨】: buttons and bracketed metadata on one line.
+            if let found = bracketedSegments(line) {
+                fields += found
+                notes.decisions.append(Decision(line: n, text: line, role: "metadata", why: found.isEmpty ? "page widgets" :
+                    found.map { "\($0.0) \($0.1)" }.joined(separator: "; ")))
+                notes.cleaned.append("metadata line: \(line)")
+                continue
+            }
             if let found = metadata(in: line) {
                 fields += found
                 notes.decisions.append(Decision(line: n, text: line, role: "metadata", why: found.isEmpty ? "a counter or widget label" :
@@ -161,6 +169,11 @@ public enum ReportCleaner {
             if let province = found.province, draft.meta["province"] == nil { draft.meta["province"] = province }
             if let town = found.town, draft.meta["town"] == nil { draft.meta["town"] = town }
             notes.cleaned.append("place: \(found.place)" + (found.province.map { " (province \($0))" } ?? ""))
+        }
+        // 【大公報訊】記者趙文報道：… opens the text: its reporter.
+        if draft.author == nil, let first = bodyText.first, let m = matches(ledeByline, first).first, let name = group(m, 1, in: first) {
+            draft.author = name
+            notes.cleaned.append("author from the opening line: \(name)")
         }
         if draft.author == nil, let author = trailingByline(bodyText) {
             draft.author = author
@@ -545,11 +558,24 @@ public enum ReportCleaner {
         return v
     }
 
+    static let trailingSupplier = regex("[(（]\\s*([^()（）:：]{2,40}?)\\s*供稿\\s*[)）]\\s*$")
+
     static let closingNotePattern = regex("[(（]\\s*((?:供稿|原标题|原標題|来源|來源|稿源|通讯员|通訊員|作者)\\s*[:：][^()（）]{1,200})[)）]\\s*$")
 
     /// A paragraph's closing note, `……。(供稿:县委组织部,原标题:《…》)`: the
     /// paragraph without it and the note's fields; nil when it has none.
     static func closingNote(_ paragraph: String) -> (String, [(String, String)])? {
+        // (平泉市委组织部 张丽 供稿): the supplier, and a name after it as the author.
+        if let m = matches(trailingSupplier, paragraph).first, let r = Range(m.range, in: paragraph), let who = group(m, 1, in: paragraph) {
+            var fields: [(String, String)] = []
+            let parts = who.split(whereSeparator: { $0 == " " || $0 == "\u{3000}" }).map(String.init)
+            if parts.count >= 2, let last = parts.last, (2...4).contains(last.count), last.unicodeScalars.allSatisfy({ ScriptFolding.isHan($0.value) }) {
+                fields = [("供稿", parts.dropLast().joined(separator: " ")), ("author", last)]
+            } else {
+                fields = [("供稿", who)]
+            }
+            return (trim(String(paragraph[..<r.lowerBound])), fields)
+        }
         guard paragraph.hasSuffix(")") || paragraph.hasSuffix("）"), let m = matches(closingNotePattern, paragraph).first,
               let inner = group(m, 1, in: paragraph), let r = Range(m.range, in: paragraph),
               let fields = metadata(in: inner), !fields.isEmpty else { return nil }
@@ -573,16 +599,35 @@ public enum ReportCleaner {
         return nil
     }
 
+    /// A byline's reporter and correspondent: `记者 王伟 通讯员 李娜` → (王伟, 李娜).
+    static func splitByline(_ value: String) -> (String, String?) {
+        var v = trim(value)
+        for word in ["记者", "記者"] where v.hasPrefix(word) { v = trim(String(v.dropFirst(word.count))) }
+        for word in ["通讯员", "通訊員"] {
+            if let r = v.range(of: word) {
+                let correspondent = trim(String(v[r.upperBound...])).trimmingCharacters(in: separators)
+                return (trim(String(v[..<r.lowerBound])).trimmingCharacters(in: separators), correspondent.isEmpty ? nil : correspondent)
+            }
+        }
+        return (v, nil)
+    }
+
     static func assign(_ field: String, _ value: String, to draft: inout ReportDraft) {
         switch field {
         case "published": if draft.published == nil { draft.published = value }
         case "source": if draft.source == nil { draft.source = value }
-        case "author": if draft.author == nil { draft.author = value }
+        case "author":
+            // 记者 王伟 通讯员 李娜: the reporter, and the correspondent apart.
+            let (author, correspondent) = splitByline(value)
+            if draft.author == nil, !author.isEmpty { draft.author = author }
+            if let correspondent, draft.meta["correspondent"] == nil { draft.meta["correspondent"] = correspondent }
         case "editor": if draft.editor == nil { draft.editor = value }
         case "供稿": if draft.source == nil { draft.source = value } else if draft.meta[field] == nil { draft.meta[field] = value }
         default: if draft.meta[field] == nil { draft.meta[field] = value }
         }
     }
+
+    static let weekday = regex("\\s*(?:星期|礼拜|禮拜|周|週)[一二三四五六日天]\\s*")
 
     static let datePatterns: [NSRegularExpression?] = [
         regex("^(\\d{4})\\s*年\\s*(\\d{1,2})\\s*月\\s*(\\d{1,2})\\s*日?\\s*(?:(\\d{1,2})\\s*[:：时時]\\s*(\\d{2})\\s*(?:[:：分]\\s*(\\d{2}))?\\s*秒?)?$"),
@@ -593,7 +638,10 @@ public enum ReportCleaner {
     /// `2022-11-07T17:00:37`: seconds when the page gives them) of a date
     /// written `2022年09月23日14:54`, `2022-11-07 17:00:37` and the like.
     public static func normalizedDate(_ raw: String) -> String? {
-        let s = trim(raw)
+        // A weekday beside the date says nothing more: 2020年02月20日 星期四.
+        var s = trim(raw)
+        if let m = matches(weekday, s).first, let r = Range(m.range, in: s) { s = trim(s.replacingCharacters(in: r, with: " ")) }
+        s = s.replacingOccurrences(of: "  ", with: " ")
         for re in datePatterns {
             guard let m = matches(re, s).first else { continue }
             guard let y = group(m, 1, in: s).flatMap(Int.init), let mo = group(m, 2, in: s).flatMap(Int.init),
@@ -770,6 +818,21 @@ public enum ReportCleaner {
             }
         }
         return nil
+    }
+
+    static let ledeByline = regex("^[【\\[]?[^】\\]]{1,12}[讯訊][】\\]]?\\s*(?:记者|記者)\\s*([\\p{Han}·]{2,4}?)\\s*(?:报道|報道)?\\s*[:：]")
+
+    /// A line of bracketed segments, each a widget or a metadata field
+    /// (`【纠错】【责任编辑：陈晨】`): the fields, or nil when it is not one.
+    static func bracketedSegments(_ line: String) -> [(String, String)]? {
+        guard line.hasPrefix("【"), line.hasSuffix("】"), TextNormalization.contains(line, "】【"), line.unicodeScalars.count <= 160 else { return nil }
+        var fields: [(String, String)] = []
+        for segment in line.dropFirst().dropLast().components(separatedBy: "】【") {
+            if ImportRules.widgetWords.contains(trim(segment)) { continue }
+            guard let found = metadata(in: "【" + segment + "】"), !found.isEmpty else { return nil }
+            fields += found
+        }
+        return fields
     }
 
     static let byline = regex("[(（]([\\p{Han}·]{2,5}(?:[、 ][\\p{Han}·]{2,5}){0,3})[)）]$")
