@@ -12,7 +12,13 @@ extension Store {
     /// coding (`Annotation.layer`), and every coder who marked a record
     /// done, gold excluded, in name order.
     public func coders() throws -> [String] {
-        var names = Set(try annotations().compactMap(\.layer))
+        // `Annotation.layer` in SQL: the author of a live annotation that is
+        // not a suggestion (one read of distinct names, not every annotation).
+        var names = Set(try db.rows("""
+            SELECT DISTINCT a.author FROM annotations a
+            WHERE a.deleted = 0 AND a.record IS NOT NULL AND a.author IS NOT NULL AND a.status IS NOT 'suggested'
+              AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)
+            """).compactMap { $0[0].string })
         for row in try db.rows("SELECT DISTINCT coder FROM record_done") { if let n = row[0].string { names.insert(n) } }
         return names.subtracting([Store.goldAuthor]).sorted()
     }
