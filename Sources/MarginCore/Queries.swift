@@ -703,8 +703,10 @@ extension Store {
 
     /// The ids of open conflicts, sorted, without the two changes each
     /// names (what `conflicts` loads): for counts, the digest and a sync's news.
-    public func openConflictIDs() throws -> [String] {
-        try db.statement("SELECT c.id FROM conflicts c WHERE \(Store.openConflictSQL) ORDER BY c.id").all([]).compactMap { $0[0].string }
+    /// `newestFirst`: in the order `conflicts` lists them.
+    public func openConflictIDs(newestFirst: Bool = false) throws -> [String] {
+        try db.statement("SELECT c.id FROM conflicts c WHERE \(Store.openConflictSQL) ORDER BY \(newestFirst ? "c.ms DESC, c.id" : "c.id")")
+            .all([]).compactMap { $0[0].string }
     }
 
     public func conflict(_ id: String) throws -> Conflict? {

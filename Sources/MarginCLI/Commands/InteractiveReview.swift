@@ -77,14 +77,16 @@ struct InteractiveReview {
         }
         // Conflicts have no code or author of their own: a walk narrowed by either skips them.
         if (selection.code == nil && selection.author == nil) || conflictsOnly {
-            var conflicts = try store.conflicts(includeResolved: false)
             if let record = selection.record {
                 let rid = try store.resolve(record, kind: .record)
-                conflicts = conflicts.filter { c in
+                let conflicts = try store.conflicts(includeResolved: false).filter { c in
                     c.entity == rid || (c.kind == .annotation && ((try? store.annotation(c.entity, includingDeleted: true))??.record == rid))
                 }
+                items += conflicts.map { .conflict($0.id) }
+            } else {
+                // Ids only: each conflict's changes are read when it is shown.
+                items += try store.openConflictIDs(newestFirst: true).map { .conflict($0) }
             }
-            items += conflicts.map { .conflict($0.id) }
         }
         guard !items.isEmpty else { context.print("nothing needs review"); return ExitCode.success }
         let keys = context.console.inputIsTerminal ? KeyReader() : nil
