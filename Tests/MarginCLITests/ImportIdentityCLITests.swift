@@ -92,6 +92,15 @@ final class ImportIdentityCLITests: CLITestCase {
         let again = try binary(["reclean", id], in: cwd)
         XCTAssertEqual(again.code, 0, again.err)
         XCTAssertTrue(again.out.contains("unchanged"), again.out)
+        // The JSON Lines export streams: to a file it is what standard output
+        // gets, written whole (no temporary file left), with the text as received.
+        let out = try binary(["export"], in: cwd)
+        let file = dir.appendingPathComponent("all.jsonl")
+        let written = try binary(["export", "-o", file.path], in: cwd)
+        XCTAssertEqual(written.code, 0, written.err)
+        XCTAssertEqual(try String(contentsOf: file, encoding: .utf8), out.out)
+        XCTAssertTrue(out.out.contains("\"received\""))
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: dir.path).contains { $0.contains(".margin-export-") })
         XCTAssertEqual(try binary(["reclean"], in: cwd).code, 64)
         XCTAssertEqual(try binary(["reclean", "--all", id], in: cwd).code, 64)
         XCTAssertEqual(try binary(["reclean", "ffff"], in: cwd).code, 1)

@@ -286,8 +286,40 @@ struct ExportCommand: Command {
             try context.emit(text, to: output, summary: "exported \(set.annotations.count) annotations as \(format)")
             return ExitCode.success
         }
-        let lines = try store.exportLines(onlyAuthor: try store.isBlind ? store.node.name : nil)
-        try context.emit(lines.map { $0 + "\n" }.joined(), to: output, summary: "exported \(lines.count) objects")
+        // Streamed in chunks, to standard output or to a temporary file
+        // renamed over FILE at the end (all or nothing, as before).
+        let onlyAuthor = try store.isBlind ? store.node.name : nil
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 20)
+        if let output {
+            let path = context.absolute(output)
+            let temporary = path + ".margin-export-\(getpid())"
+            guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
+                throw MarginError.invalid("cannot write \(output)")
+            }
+            do {
+                let count = try store.exportLines(onlyAuthor: onlyAuthor) { line in
+                    buffer += line.utf8
+                    buffer.append(0x0A)
+                    if buffer.count >= 1 << 20 { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+                }
+                try file.write(contentsOf: buffer)
+                try file.close()
+                guard rename(temporary, path) == 0 else { throw MarginError.invalid("cannot write \(output): \(String(cString: strerror(errno)))") }
+                context.warn("exported \(count) objects to \(output)")
+            } catch {
+                try? file.close()
+                unlink(temporary)
+                throw error
+            }
+        } else {
+            try store.exportLines(onlyAuthor: onlyAuthor) { line in
+                buffer += line.utf8
+                buffer.append(0x0A)
+                if buffer.count >= 1 << 20 { context.console.out(String(decoding: buffer, as: UTF8.self)); buffer.removeAll(keepingCapacity: true) }
+            }
+            context.console.out(String(decoding: buffer, as: UTF8.self))
+        }
         return ExitCode.success
     }
 }

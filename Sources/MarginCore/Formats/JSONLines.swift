@@ -40,11 +40,11 @@ extension Store {
         return Change.Stamp(hlc: HLC(milliseconds: ms, counter: ctr), origin: origin, seq: seq)
     }
 
-    private func object(_ kind: EntityKind, _ id: String) throws -> [String: Any] {
+    private func object(_ kind: EntityKind, _ id: String, using fieldsOf: Statement? = nil) throws -> [String: Any] {
         var obj: [String: Any] = ["type": kind.rawValue, "id": id]
         var meta: [String: String] = [:], stamps: [String: String] = [:], done: [String] = []
-        for row in try db.rows("SELECT field, value, ms, ctr FROM fields WHERE kind = ? AND entity = ?",
-                               .text(kind.rawValue), .text(id)) {
+        let s = try fieldsOf ?? db.statement("SELECT field, value, ms, ctr FROM fields WHERE kind = ? AND entity = ?")
+        for row in try s.all([.text(kind.rawValue), .text(id)]) {
             guard let field = row[0].string else { continue }
             let value = try FieldValue(row[1])
             if value == .null && field != FieldSchema.deleted { continue }
@@ -74,6 +74,16 @@ extension Store {
     /// `onlyAuthor`: only that author's annotations (blind coding).
     public func exportLines(onlyAuthor: String? = nil) throws -> [String] {
         var lines: [String] = []
+        try exportLines(onlyAuthor: onlyAuthor) { lines.append($0) }
+        return lines
+    }
+
+    /// The same lines, each handed to `each` as it is made, so that a whole
+    /// store's export streams to its file in flat memory. Returns how many.
+    @discardableResult
+    public func exportLines(onlyAuthor: String? = nil, _ each: (String) throws -> Void) throws -> Int {
+        var count = 0
+        let fieldsOf = try db.statement("SELECT field, value, ms, ctr FROM fields WHERE kind = ? AND entity = ?")
         let groups: [(EntityKind, String, [SQLValue])] = [
             (.code, "SELECT id FROM codes WHERE deleted = 0 AND name IS NOT NULL ORDER BY id", []),
             (.record, "SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL ORDER BY id", []),
@@ -81,12 +91,15 @@ extension Store {
                 + " ORDER BY record, span_start, id", onlyAuthor.map { [SQLValue.text($0)] } ?? []),
         ]
         for (kind, sql, values) in groups {
-            for row in try db.statement(sql).all(values) {
-                guard let id = row[0].string else { continue }
-                lines.append(try Store.jsonLine(try object(kind, id)))
+            // The ids first (a list of strings), then each object: the id
+            // query is not held open while the objects' fields are read.
+            let ids = try db.statement(sql).all(values).compactMap { $0[0].string }
+            for id in ids {
+                try each(try Store.jsonLine(try object(kind, id, using: fieldsOf)))
+                count += 1
             }
         }
-        return lines
+        return count
     }
 
     public struct ExchangeCounts: Equatable, Sendable {
