@@ -83,6 +83,11 @@ final class ImportIdentityCLITests: CLITestCase {
         let check = try binary(["check"], in: cwd)
         XCTAssertEqual(check.code, 1)
         XCTAssertTrue(check.err.contains("not anchored") && check.err.contains("margin reclean"), check.err)
+        let checkJSON = try binary(["check", "--json"], in: cwd)
+        XCTAssertEqual(checkJSON.code, 1)
+        let verdict = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(checkJSON.out.utf8)) as? [String: Any], checkJSON.out)
+        XCTAssertEqual(verdict["ok"] as? Bool, false)
+        XCTAssertTrue((verdict["problem"] as? String)?.contains("not anchored") == true)
         // Exports leave out what is not anchored, and say so: its offsets would point at other text.
         let csv = try binary(["export", "--format", "csv"], in: cwd)
         XCTAssertTrue(csv.err.contains("1 annotation is not anchored"), csv.err)

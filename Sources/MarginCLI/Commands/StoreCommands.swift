@@ -336,8 +336,11 @@ struct CheckCommand: Command {
     verifies every signature the store holds; rebuilds the state from the change log in a
     scratch copy (in the temporary folder) and compares it with the live
     state; and checks that every annotation's quote still matches its
-    record's text at its offsets. Prints each check that passed. Exits 1
-    naming the first inconsistency found. Changes nothing.
+    record's text at its offsets. An annotation placed on an earlier
+    cleaning of its record (orphaned by `margin reclean`, or a colleague's
+    coding synced after one) is named as not anchored, with what to run.
+    Prints each check that passed. Exits 1 naming the first inconsistency
+    found. Changes nothing.
     """
     var json: Bool
     init(_ args: inout Arguments) throws { json = args.flag("--json") }
@@ -351,7 +354,14 @@ struct CheckCommand: Command {
                 if !json { context.print("ok  \(line)") }
             }
         } catch let e as MarginError {
-            guard json, case .corrupt(let problem) = e else { throw e }
+            // Damage (corrupt), or annotations not anchored in the text of now (invalid).
+            let problem: String
+            switch e {
+            case .corrupt(let p): problem = p
+            case .invalid(let p): problem = p
+            default: throw e
+            }
+            guard json else { throw e }
             try context.printJSON(["ok": false, "checks": checks, "problem": problem] as [String: Any])
             context.warn("margin check: \(problem)")
             return ExitCode.failure
