@@ -88,6 +88,8 @@ final class ImportIdentityCLITests: CLITestCase {
         let verdict = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(checkJSON.out.utf8)) as? [String: Any], checkJSON.out)
         XCTAssertEqual(verdict["ok"] as? Bool, false)
         XCTAssertTrue((verdict["problem"] as? String)?.contains("not anchored") == true)
+        let shownOrphan = try binary(["show", id], in: cwd)
+        XCTAssertTrue(shownOrphan.out.contains("not anchored in this text"), shownOrphan.out)
         // Exports leave out what is not anchored, and say so: its offsets would point at other text.
         let csv = try binary(["export", "--format", "csv"], in: cwd)
         XCTAssertTrue(csv.err.contains("1 annotation is not anchored"), csv.err)

@@ -218,10 +218,17 @@ struct ShowCommand: Command {
         if blind { context.print("\(Format.pad("blind", 12)) on: only your own annotations are shown (margin blind off)") }
         context.print("")
         let colours = Dictionary(try store.codes(includeMerged: true).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
-        context.print(Highlighter.render(body: r.body, annotations: annotations, colours: colours, colour: context.useColour))
+        // A span placed on an earlier cleaning is not marked in this text,
+        // whose offsets would point elsewhere; its line says so.
+        let unanchored = Set(try store.unanchoredAnnotations(record: rid).map(\.id))
+        context.print(Highlighter.render(body: r.body, annotations: annotations.filter { !unanchored.contains($0.id) }, colours: colours, colour: context.useColour))
         context.print("")
         context.print("annotations (\(annotations.count))")
-        for a in annotations { context.print("  " + AnnotationLine.render(a, withRecord: false, drift: try store.reviewDrift(a))) }
+        for a in annotations {
+            var line = "  " + AnnotationLine.render(a, withRecord: false, drift: try store.reviewDrift(a))
+            if unanchored.contains(a.id) { line += "  (not anchored in this text: placed on an earlier cleaning; margin reclean \(Format.id(rid)))" }
+            context.print(line)
+        }
         return ExitCode.success
     }
 }
