@@ -220,4 +220,24 @@ final class UnseenPageTests: XCTestCase {
         XCTAssertEqual(r.draft.meta["province"], "青海省")
         XCTAssertFalse(r.draft.body.contains("內地新聞"))
     }
+
+    func testAGB18030PageWithItsTitleTwiceAndIndentedParagraphs() throws {
+        let r = try page("gb18030-title-twice")
+        XCTAssertEqual(r.encoding, "GB18030")
+        XCTAssertEqual(r.draft.title, "民和县：党员先锋岗守护“家门口”", "the site's name after _ leaves the title")
+        XCTAssertFalse(r.draft.body.contains("家门口"), "the headline again is not text")
+        XCTAssertEqual(r.draft.author, "马晓燕")
+        XCTAssertEqual(r.draft.source, "海东时报")
+        XCTAssertEqual(r.draft.published, "2020-02-18T16:40")
+        XCTAssertEqual(r.draft.editor, "韩梅")
+        XCTAssertTrue(r.draft.body.hasPrefix("近日，民和县"), "full-width indents are trimmed")
+    }
+
+    func testAnEditorsNoteBeforeTheTitle() throws {
+        let r = try page("editors-note")
+        XCTAssertEqual(r.draft.title, "玛沁县：草原上的“红色哨兵”")
+        XCTAssertTrue(r.draft.meta["编者按"]?.hasPrefix("连日来") == true)
+        XCTAssertTrue(r.draft.body.hasPrefix("玛沁县在通往县城"))
+        XCTAssertEqual(r.draft.source, "青海日报")
+    }
 }

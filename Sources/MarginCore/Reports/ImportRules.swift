@@ -54,6 +54,10 @@ public enum ImportRules {
         "阅读", "閱讀", "在看", "点赞", "點讚", "赞", "讚", "写留言", "寫留言", "留言", "分享到朋友圈", "打开", "打開",
     ]
 
+    /// Labels of an editors' preface before the report (`编者按：…`): kept
+    /// as the metadata `编者按`, not as the report's text.
+    public static let editorsNoteLabels = ["编者按", "編者按", "编者的话", "編者的話", "编者注", "編者註"]
+
     /// Words a repost or an account's header puts before the publisher: 原创.
     public static let originalMarkers = ["原创", "原創", "转载", "轉載"]
 

@@ -95,6 +95,13 @@ public enum ReportCleaner {
                 continue
             }
             if isWidget(line) { notes.decide(n, line, "furniture", "page widget"); continue }
+            // 编者按：… before the report: the editors' preface, kept as metadata.
+            if kept.isEmpty || !sawParagraph, let label = ImportRules.editorsNoteLabels.first(where: { line.hasPrefix($0) }) {
+                let text = trim(String(line.dropFirst(label.count))) { isSpace($0) || $0 == ":" || $0 == "：" }
+                if draft.meta["编者按"] == nil, TextNormalization.hasText(text) { draft.meta["编者按"] = text }
+                notes.decisions.append(Decision(line: n, text: line, role: "metadata", why: "editors' note (编者按)"))
+                continue
+            }
             if let label = furnitureLabel(line) {
                 notes.decide(n, line, "furniture", "furniture block '\(label)'")
                 inBlock = sawParagraph ? label : nil
@@ -224,6 +231,11 @@ public enum ReportCleaner {
         notes.decide(kept[chosen].n, kept[chosen].text, "title", "headline: the first line before the text that shares its words")
         notes.cleaned.append("title: \(title)")
         var drop: [Int] = [chosen]
+        // The headline again (a page's own title line, then the headline).
+        for k in 0..<firstText where k != chosen && withoutSiteSuffix(withoutTitlePrefix(kept[k].text)?.0 ?? kept[k].text) == title {
+            notes.decide(kept[k].n, kept[k].text, "furniture", "the title again")
+            drop.append(k)
+        }
         for k in 0..<chosen {
             let line = kept[k].text
             if let w = siteWord(line) { notes.decide(kept[k].n, line, "furniture", "site header ('\(w)')"); drop.append(k) }
