@@ -1,0 +1,122 @@
+import Foundation
+import MarginCLI
+import MarginCore
+import MarginSQLite
+
+/// `--growth [--quick] [--json]`: a store built the way a team builds one,
+/// at three sizes, and the everyday commands run on each: the time of each
+/// at each size, the exponent of its growth (the slope of log time over log
+/// changes, first size to last; 1 is linear) and its ratio to the nearest
+/// plain SQLite query on the same file. The team: two coders import the
+/// same reports, `suggest` on part of them, sync (as a bundle each way),
+/// review the same suggestions differently, and sync again, which files
+/// open conflicts. (Issue 28; its targets are not met yet, so this reports
+/// and does not judge.)
+enum Growth {
+    struct Sample {
+        var changes: Double
+        var seconds: [String: Double] = [:]
+        var sqlite: [String: Double] = [:]
+    }
+
+    /// `sizes`: reports at each size (`--sizes A,B,C`), else by `quick`.
+    static func run(quick: Bool, json: Bool, sizes given: [Int]? = nil) throws -> String {
+        let sizes = given ?? (quick ? [150, 450, 1500] : [1000, 3000, 10_000])
+        guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else { throw MarginError.invalid("--sizes takes two or more report counts") }
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-growth-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        var samples: [Sample] = []
+        for reports in sizes {
+            let dir = base.appendingPathComponent("\(reports)")
+            let store = try team(at: dir.path, reports: reports)
+            samples.append(try measure(store, at: dir.appendingPathComponent("alice").path))
+        }
+        var out: [String: Any] = [:]
+        var lines: [String] = []
+        for command in samples[0].seconds.keys.sorted() {
+            let first = samples[0], last = samples[samples.count - 1]
+            let exponent = log(max(last.seconds[command] ?? 0, 1e-6) / max(first.seconds[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
+            let ratio = (last.seconds[command] ?? 0) / max(last.sqlite[command] ?? 0, 1e-6)
+            var seconds: [String: Double] = [:]
+            for s in samples { seconds[String(Int(s.changes))] = s.seconds[command] ?? 0 }
+            out[command] = ["exponent": exponent, "seconds": seconds, "sqlite_ratio": ratio] as [String: Any]
+            lines.append(command.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "exponent %.2f  sqlite ratio %.1f  ", exponent, ratio)
+                         + samples.map { String(format: "%.0f changes %.3f s", $0.changes, $0.seconds[command] ?? 0) }.joined(separator: ", "))
+        }
+        return json ? try JSONText.encode(out) : lines.joined(separator: "\n")
+    }
+
+    /// Two coders' stores after a team's work on `reports` reports; alice's is returned.
+    static func team(at dir: String, reports n: Int) throws -> Store {
+        let alice = try Store.create(directory: dir + "/alice", name: "alice")
+        let bob = try Store.create(directory: dir + "/bob", name: "bob")
+        for (name, triggers) in [("party-members", "党员, 黨員"), ("cadres", "干部, 幹部"), ("volunteers", "志愿者, 志願者")] {
+            _ = try alice.addCode(name: name, description: nil, colour: nil, parent: nil, triggers: triggers)
+        }
+        var maker = ReportMaker()
+        var ids: [String] = []
+        try alice.write {
+            for i in 0..<n {
+                let r = maker.body(i, paragraphs: 6)
+                let cleaned = ReportCleaner.clean(ReportMaker.page(r))
+                var draft = cleaned.draft
+                draft.received = Store.received(ReportMaker.page(r))
+                ids.append(try alice.importReport(draft).id)
+            }
+        }
+        _ = try bob.importBundle(try alice.bundle())
+        // Each suggests on its own quarter of the reports.
+        let quarter = max(1, n / 4)
+        let aliceTriggers = try alice.suggestionTriggers(), bobTriggers = try bob.suggestionTriggers()
+        try alice.write { for id in ids.prefix(quarter) { try alice.storeSuggestions(try alice.suggestions(record: id, triggers: aliceTriggers)) } }
+        try bob.write { for id in ids.dropFirst(quarter).prefix(quarter) { try bob.storeSuggestions(try bob.suggestions(record: id, triggers: bobTriggers)) } }
+        _ = try bob.importBundle(try alice.bundle())
+        _ = try alice.importBundle(try bob.bundle())
+        // The same suggestions taken by one and dropped by the other: conflicts.
+        let shared = try alice.annotations(status: .suggested).filter { $0.code != nil }.prefix(n)
+        try alice.write { for a in shared { try alice.review(annotation: a.id, status: .accepted, comment: nil) } }
+        try bob.write { for a in shared { try bob.review(annotation: a.id, status: .rejected, comment: "not a count") } }
+        // Both mark the reports they coded done, so `agree` has units.
+        for s in [alice, bob] { try s.write { for id in ids.prefix(2 * quarter) { try s.markDone(record: id, true) } } }
+        _ = try bob.importBundle(try alice.bundle())
+        _ = try alice.importBundle(try bob.bundle())
+        return alice
+    }
+
+    /// Each command on the store (in process, output discarded), and its
+    /// nearest plain SQLite query on the same file.
+    static func measure(_ store: Store, at directory: String) throws -> Sample {
+        var sample = Sample(changes: Double(try store.status().changes))
+        let record = try store.records(Store.RecordFilter(limit: 1)).first?.id ?? ""
+        let silent = Console(out: { _ in }, err: { _ in })
+        let commands: [(String, [String], String)] = [
+            ("list --annotations --json", ["list", "--annotations", "--json"], "SELECT * FROM annotations"),
+            ("list -a -n 20", ["list", "--annotations", "-n", "20"], "SELECT * FROM annotations LIMIT 20"),
+            ("export", ["export"], "SELECT * FROM log"),
+            ("export --format csv", ["export", "--format", "csv"], "SELECT * FROM annotations"),
+            ("check", ["check"], "PRAGMA integrity_check"),
+            ("agree", ["agree", "--coders", "alice,bob"], "SELECT author, code, record FROM annotations"),
+            ("table codes --by place", ["table", "codes", "--by", "place"],
+             "SELECT r.place, a.code, count(*) FROM annotations a JOIN records r ON r.id = a.record GROUP BY 1, 2"),
+            ("log -n 20", ["log", "-n", "20"], "SELECT * FROM log ORDER BY ms DESC, ctr DESC LIMIT 20"),
+            ("status", ["status"], "SELECT count(*) FROM annotations"),
+            ("conflicts", ["conflicts"], "SELECT * FROM conflicts"),
+            ("search", ["search", "党员", "-n", "20"], "SELECT rowid FROM records WHERE folded LIKE '%党员%' LIMIT 20"),
+            ("show", ["show", record], "SELECT * FROM annotations WHERE record = '\(record)'"),
+        ]
+        let db = try Database(path: (directory as NSString).appendingPathComponent(Store.fileName))
+        defer { db.close() }
+        for (name, arguments, sql) in commands {
+            let start = Date()
+            let status = MarginCLI.run(arguments: ["--store", directory, "--no-pager"] + arguments, environment: [:],
+                                       workingDirectory: directory, console: silent)
+            sample.seconds[name] = Date().timeIntervalSince(start)
+            // `check` exits 1 on what it finds; any other command must succeed, or its time means nothing.
+            guard status == 0 || name == "check" else { throw MarginError.invalid("margin \(arguments.joined(separator: " ")) exited \(status)") }
+            let plainStart = Date()
+            try db.statement(sql).forEach { _ in true }
+            sample.sqlite[name] = Date().timeIntervalSince(plainStart)
+        }
+        return sample
+    }
+}
