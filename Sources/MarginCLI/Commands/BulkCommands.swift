@@ -171,7 +171,7 @@ struct SuggestCommand: Command {
     (24小时, 36個年頭, 7天) are figures of another kind: proposed only with
     --durations, noted "duration". A quote that reaches a trigger word runs
     to the end of the noun (40名志愿者, not 40名志愿). The words are data, in
-    Sources/MarginCore/ImportRules.swift.
+    Sources/MarginCore/Reports/ImportRules.swift.
 
     The code is guessed from the nearest trigger word of the codebook within
     six characters of the figure (`margin codes describe party-members

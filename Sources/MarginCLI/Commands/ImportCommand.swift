@@ -33,8 +33,8 @@ struct ImportCommand: Command {
     --explain imports nothing: for each report file it prints every line
     with what the cleaner made of it (title, metadata, furniture, body) and
     the rule that decided, then the metadata found. The rules are data, in
-    Sources/MarginCore/ImportRules.swift: labels, furniture words, place
-    suffixes and figure classifiers.
+    Sources/MarginCore/Reports/ImportRules.swift: labels, furniture words,
+    place suffixes and figure classifiers.
 
     A record's id is the hash of the report as received (NFC, LF line
     ends, surrounding white space trimmed), so the same file imported with
