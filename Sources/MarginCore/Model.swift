@@ -15,7 +15,7 @@ public struct Record: Equatable, Sendable {
     public var created: Int64
     public var updated: Int64
 
-    /// The editable metadata fields (the body never changes after import).
+    /// The editable metadata fields (the body changes only by `reclean`).
     public static let metadataFields = ["title", "source", "published", "place", "url", "author", "editor"]
 
     public func metadata(_ field: String) -> String? {

@@ -28,6 +28,9 @@ final class ImportIdentityCLITests: CLITestCase {
         XCTAssertTrue(r.out.contains("record id: \(Store.recordID(received: Self.report).prefix(10))"), r.out)
         XCTAssertTrue(try binary(["list"], in: cwd).err.contains("no records"), "--explain imports nothing")
         XCTAssertEqual(try binary(["import", "--explain", dir.appendingPathComponent("absent.txt").path], in: cwd).code, 1)
+        let folder = try binary(["import", "--explain", dir.path], in: cwd)
+        XCTAssertEqual(folder.code, 1)
+        XCTAssertTrue(folder.err.contains("a folder: --explain takes report files"), folder.err)
     }
 
     func testARepostIsNamedOnImportAndListedAsADuplicate() throws {

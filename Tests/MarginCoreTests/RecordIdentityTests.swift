@@ -50,14 +50,12 @@ final class RecordIdentityTests: StoreTestCase {
         XCTAssertEqual(try older.digest(), try newer.digest())
         // The winning body is one of the two cleanings; the other is a
         // conflict to review, and the annotation holds on its own text.
-        let body = try XCTUnwrap(newer.record(a)).body
         let outcome = try newer.reclean(records: [a])
         XCTAssertTrue(outcome[0].orphaned.isEmpty)
         let placed = try XCTUnwrap(newer.annotation(teams)?.span)
         XCTAssertEqual(ScalarText(try XCTUnwrap(newer.record(a)).body).slice(placed.start, placed.end), "16支")
         XCTAssertEqual(try newer.annotation(teams)?.status, .accepted, "the review holds after the move")
         XCTAssertNil(try newer.annotation(teams)?.staleReview)
-        _ = body
         try exchange(older, newer)
         XCTAssertEqual(try older.digest(), try newer.digest())
         XCTAssertTrue(try older.unanchoredAnnotations().isEmpty)

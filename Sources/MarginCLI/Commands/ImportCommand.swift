@@ -14,7 +14,7 @@ struct ImportCommand: Command {
     user as author. W3C Web Annotations
     (.jsonld, as `margin export --format w3c` writes them) are added to the
     records they target, which must be in the store (import the reports
-    first: a record's id is the hash of its text). A bundle (`margin export --log`) is taken as
+    first: a record's id is the hash of the report as received). A bundle (`margin export --log`) is taken as
     if this store had synced with the one that made it. A plain-text report is cleaned of page furniture: title,
     date, source, author and editor lines become metadata; breadcrumbs, share
     and footer lines, echoed captions and pinyin glosses such as 網(wǎng) are
@@ -67,9 +67,11 @@ struct ImportCommand: Command {
             let path = context.absolute(p)
             do {
                 let size = Importer.fileSize(path)
-                guard FileManager.default.fileExists(atPath: path) else { throw MarginError.notFound("no such file") }
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw MarginError.notFound("no such file") }
+                guard !isFolder.boolValue else { throw MarginError.invalid("a folder: --explain takes report files") }
+                guard let data = FileManager.default.contents(atPath: path) else { throw MarginError.invalid("cannot be read") }
                 guard size <= ReportFile.maxBytes else { throw ReportFile.tooLarge(size) }
-                let data = try Data(contentsOf: URL(fileURLWithPath: path))
                 let r = try ReportFile.parse(data, raw: raw, encoding: encoding)
                 var out = "\(p) (\(r.encoding))\n"
                 let width = String(r.decisions.last?.line ?? 1).count

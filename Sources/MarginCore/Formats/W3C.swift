@@ -12,7 +12,7 @@ extension Store {
     /// w3c` writes them: an AnnotationCollection (or one Annotation, or an
     /// array of them). Each targets a record this store holds, named
     /// `urn:margin:record:ID` (import the same reports first: a record's id
-    /// is the hash of its text, so it is the same in every store). The span
+    /// is the hash of the report as received, the same in every store). The span
     /// is the TextPositionSelector's, checked against the TextQuoteSelector's
     /// `exact`; a tagging body gives the code (its path, created where
     /// missing), a describing body the value, a commenting body the note,
