@@ -14,6 +14,19 @@ public struct WireError: Error, Equatable, CustomStringConvertible {
 
 // MARK: - Primitives
 
+/// The one rule for Margin's ids (node, record, annotation, code and
+/// conflict ids, and the prefixes people type for them): lower-case hex
+/// digits only, so that an id has one spelling and compares bytewise.
+public enum LowerHex {
+    public static func isDigit(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...102).contains(b) }
+
+    /// Whether `s` is lower-case hex, of `length` digits when given.
+    public static func matches(_ s: String, length: Int? = nil) -> Bool {
+        var s = s
+        return s.withUTF8 { bytes in (length.map { bytes.count == $0 } ?? true) && bytes.allSatisfy(isDigit) }
+    }
+}
+
 /// Appends the protocol's primitive types to a byte buffer.
 public struct ByteWriter {
     public private(set) var bytes: [UInt8] = []

@@ -147,6 +147,16 @@ public struct Change: Hashable, Sendable {
         guard let current else { return true }
         return candidate > current
     }
+
+    /// The same order in SQL, highest stamp first, over a row's `ms`, `ctr`,
+    /// `origin` (the node id's text) and `seq` columns, of the table or
+    /// alias `table` when given: for queries that pick a winner or list
+    /// changes newest first in SQLite. SQLite compares text bytewise, as
+    /// `Stamp` compares the lower-case hex node ids.
+    public static func sqlHighestFirst(_ table: String? = nil) -> String {
+        let p = table.map { $0 + "." } ?? ""
+        return "\(p)ms DESC, \(p)ctr DESC, \(p)origin DESC, \(p)seq DESC"
+    }
 }
 
 /// Per origin node, the highest sequence number held (all lower ones are held too).
@@ -184,28 +194,11 @@ public enum FieldSchema {
     /// brings it back (PROTOCOL.md §3). The one spelling of its name.
     public static let deleted = "deleted"
 
-    public static let recordFields: [String: ValueType] = [
-        "body": .text, "title": .text, "source": .text, "published": .text, "place": .text,
-        "url": .text, "author": .text, "editor": .text, FieldSchema.deleted: .flag,
-        // Schema 6: the report as received (`Store.received`), which the
-        // record id is the hash of; the body may then be cleaned again.
-        "received": .text,
-    ]
-    public static let annotationFields: [String: ValueType] = [
-        "record": .text, "code": .text, "start": .int, "end": .int, "quote": .text, "prefix": .text,
-        "suffix": .text, "value": .text, "note": .text, "status": .text, "comment": .text,
-        "reviewer": .text, "reviewed": .text, "author": .text, FieldSchema.deleted: .flag,
-    ]
-    public static let codeFields: [String: ValueType] = [
-        "name": .text, "description": .text, "colour": .text, "parent": .text, "merged_into": .text, FieldSchema.deleted: .flag,
-        // Schema 4: words that suggest the code (`margin suggest`), comma-separated.
-        "triggers": .text,
-        // Schema 5: what the code's values are, `number` or `text`.
-        "value_type": .text,
-    ]
-    public static let conflictFields: [String: ValueType] = [
-        "resolution": .text, "comment": .text, "resolver": .text,
-    ]
+    /// Each kind's fields and their types (declared in `Vocabulary`).
+    public static let recordFields = Vocabulary.types(of: .record)
+    public static let annotationFields = Vocabulary.types(of: .annotation)
+    public static let codeFields = Vocabulary.types(of: .code)
+    public static let conflictFields = Vocabulary.types(of: .conflict)
 
     /// Fields that are only meaningful together. A writer writes all of a
     /// group's fields every time, with one clock reading, so a concurrent

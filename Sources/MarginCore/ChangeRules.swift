@@ -11,18 +11,13 @@ public enum ChangeRules {
     public static let maxMilliseconds = HybridClock.maxMilliseconds
     public static let maxCounter = HybridClock.maxCounter
 
-    /// Fields whose text may hold tab and line breaks; every other text
-    /// field holds one line.
-    /// Text fields that may run over lines (`meta.*` too); every other is one line.
-    static let multiline: Set<String> = ["body", "received", "note", "comment", "value", "description", "quote", "prefix", "suffix"]
+    /// Text fields that may run over lines (`meta.*` too); every other is
+    /// one line (declared in `Vocabulary`).
+    static let multiline = Vocabulary.multilineNames
 
     /// Fields whose value names another entity, and the kind it names.
     static func reference(_ kind: EntityKind, _ field: String) -> EntityKind? {
-        switch (kind, field) {
-        case (.annotation, "record"): .record
-        case (.annotation, "code"), (.code, "parent"), (.code, "merged_into"): .code
-        default: nil
-        }
+        Vocabulary.references[kind]?[field]
     }
 
     /// The id form of each kind: lower-case hex of a fixed length.
@@ -34,12 +29,7 @@ public enum ChangeRules {
     }
 
     public static func isID(_ s: String, of kind: EntityKind) -> Bool {
-        // Over the string's own bytes: asked of every change, and of every
-        // id a change names.
-        var s = s
-        return s.withUTF8 { bytes in
-            bytes.count == idLength(kind) && bytes.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
-        }
+        LowerHex.matches(s, length: idLength(kind))
     }
 
     /// The rules a change keeps on its own. Nil when it keeps them all.
@@ -124,28 +114,28 @@ extension Store {
     /// other change to an annotation finds its record held.
     private func annotationRecordProblem(_ c: Change) throws -> String? {
         guard c.field == "record" else {
-            if c.entity == lastAnnotationWithRecord?.annotation { return nil }
+            if c.entity == scope?.lastAnnotationWithRecord?.annotation { return nil }
             guard let held = try winner(.annotation, c.entity, "record")?.value.string else {
                 // Its record set later in the same received batch, by the
                 // same origin (and so in the same step).
-                if annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin)) { return nil }
+                if scope?.annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin)) == true { return nil }
                 return "annotation \(c.entity) has no record: an annotation's first change sets its `record`"
             }
-            if db.isInTransaction { lastAnnotationWithRecord = (c.entity, held) }
+            scope?.lastAnnotationWithRecord = (c.entity, held)
             return nil
         }
         guard let record = c.value.string else { return "an annotation's record cannot be cleared" }
-        if record != lastRecordWithBody {
+        if record != scope?.lastRecordWithBody {
             guard try hasWinner(.record, record, "body") else { return "record \(record) is not held" }
             // A body, once logged, stays for the write: the next annotation
             // on the same record is not looked up again.
-            if db.isInTransaction { lastRecordWithBody = record }
+            scope?.lastRecordWithBody = record
         }
-        let known = lastAnnotationWithRecord?.annotation == c.entity ? lastAnnotationWithRecord?.record : nil
+        let known = scope?.lastAnnotationWithRecord?.annotation == c.entity ? scope?.lastAnnotationWithRecord?.record : nil
         if let held = try known ?? winner(.annotation, c.entity, "record")?.value.string, held != record {
             return "annotation \(c.entity) is on record \(held); an annotation's record is set once and never moved"
         }
-        if db.isInTransaction { lastAnnotationWithRecord = (c.entity, record) }
+        scope?.lastAnnotationWithRecord = (c.entity, record)
         return nil
     }
 

@@ -16,7 +16,7 @@ public struct Record: Equatable, Sendable {
     public var updated: Int64
 
     /// The editable metadata fields (the body changes only by `reclean`).
-    public static let metadataFields = ["title", "source", "published", "place", "url", "author", "editor"]
+    public static let metadataFields = Vocabulary.metadataFields
 
     public func metadata(_ field: String) -> String? {
         switch field {

@@ -152,7 +152,7 @@ extension Store {
             }
             // The entry counts only if made from the title and body just written.
             let title = draft.title.map(TextNormalization.nfc) ?? ""
-            if let made, made.title.hasSameBytes(as: title) { preparedIndex[id] = made }
+            if let made, made.title.hasSameBytes(as: title) { scope?.preparedIndex[id] = made }
             return (id, false)
         } }
     }
@@ -517,7 +517,7 @@ extension Store {
         let c = String(String.UnicodeScalarView(colour.unicodeScalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar(UInt8($0.value + 32)) : $0 }))
         if namedColours.contains(c) || paletteIndex(c) != nil { return }
         let hex = Array(c.utf8)
-        if hex.count == 7, hex[0] == UInt8(ascii: "#"), hex.dropFirst().allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) { return }
+        if hex.count == 7, hex[0] == UInt8(ascii: "#"), hex.dropFirst().allSatisfy(LowerHex.isDigit) { return }
         throw MarginError.invalid("unknown colour '\(colour)': use a name (\(namedColours.sorted().joined(separator: ", "))), a 256-colour palette entry colour0…colour255, or #rrggbb")
     }
 

@@ -10,7 +10,7 @@ extension Store {
     /// with commit ids.
     public func resolve(_ prefix: String, kind: EntityKind) throws -> String {
         let p = prefix.lowercased()
-        guard !p.isEmpty, p.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+        guard !p.isEmpty, LowerHex.matches(p) else {
             throw MarginError.notFound("no \(kind.rawValue) with id '\(prefix)' (ids are hexadecimal)")
         }
         let table: String
@@ -646,7 +646,7 @@ extension Store {
             rows += " WHERE kind IN (\(EntityKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))) AND entity = ?"
             values.append(.text(entity))
         }
-        let order = " ORDER BY ms DESC, ctr DESC, origin DESC"
+        let order = " ORDER BY " + Change.sqlHighestFirst()
         rows += order
         if let limit { rows += " LIMIT \(max(0, limit))" }
         // Each change's link to the one before is looked up for the rows
@@ -720,7 +720,7 @@ extension Store {
         let entity = """
             (SELECT f.entity FROM fields f WHERE f.kind = 'conflict' AND f.field = 'resolution' AND f.value IS NOT NULL
                 AND (f.entity = c.id OR f.entity IN (SELECT alias FROM conflict_aliases WHERE id = c.id))
-             ORDER BY f.ms DESC, f.ctr DESC, f.origin DESC, f.seq DESC LIMIT 1)
+             ORDER BY \(Change.sqlHighestFirst("f")) LIMIT 1)
             """
         var sql = """
             SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,

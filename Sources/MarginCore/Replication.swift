@@ -189,8 +189,6 @@ extension Store {
         for c in changes where c.kind == .annotation && c.field == "record" && c.value != .null {
             recordsSet.insert(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin))
         }
-        annotationsGivenRecords = recordsSet
-        defer { annotationsGivenRecords = [] }
         var start = 0
         var size = stepMilliseconds == nil ? changes.count : 256
         repeat {
@@ -199,7 +197,7 @@ extension Store {
             var end = min(changes.count, start + max(1, size))
             while end < changes.count && !Store.mayEndStep(between: changes[end - 1], and: changes[end]) { end += 1 }
             let began = DispatchTime.now().uptimeNanoseconds
-            try applyStep(changes[start..<end], hashes[start..<end], verified: verified, horizon: horizon, peer: peer, into: &outcome)
+            try applyStep(changes[start..<end], hashes[start..<end], verified: verified, givingRecords: recordsSet, horizon: horizon, peer: peer, into: &outcome)
             if let budget = stepMilliseconds {
                 let took = max(0.05, Double(DispatchTime.now().uptimeNanoseconds - began) / 1e6)
                 size = min(50_000, max(16, Int(Double(end - start) * budget / took)))
@@ -221,14 +219,34 @@ extension Store {
         !(a.kind == .annotation && b.kind == .annotation && a.entity == b.entity && a.id.origin == b.id.origin)
     }
 
+    /// One step of a received batch: one write, whose scope saves the heads
+    /// in the step itself (with what a fork recovery moved). `givingRecords`:
+    /// the annotations whose `record` the batch sets (see `receiveBatch`).
     private func applyStep(_ changes: ArraySlice<Change>, _ hashes: ArraySlice<[UInt8]>, verified: [HeadSignature],
-                           horizon: Int64?, peer: String?, into outcome: inout BatchOutcome) throws {
-        pendingHeads = PendingHeads()
-        defer { pendingHeads = nil }
+                           givingRecords: Set<AnnotationByOrigin>, horizon: Int64?, peer: String?, into outcome: inout BatchOutcome) throws {
         let recoveredBefore = outcome.recovery != nil
         let nextKey = (directory as NSString).appendingPathComponent(NodeKey.fileName + ".next")
+        // Inside a write already (a bundle's batches, in the import's one
+        // transaction), the step takes that write's scope: it starts with
+        // no heads of its own and saves the ones it moves; the write then
+        // goes on from the saved heads, and does not count the step as its
+        // own to undo.
+        let outer = db.isInTransaction ? scope : nil
+        if outer != nil {
+            scope?.annotationsGivenRecords = givingRecords
+            scope?.heads = PendingHeads()
+        }
+        defer {
+            if let outer {
+                scope?.annotationsGivenRecords = outer.annotationsGivenRecords
+                scope?.heads = PendingHeads()
+                scope?.headAtStart = nil
+            }
+        }
         do {
-            try write { try receiveBatchUnchecked(changes, hashes, verified: verified, horizon: horizon, peer: peer, into: &outcome) }
+            try write(opening: WriteScope(savesHeads: false, annotationsGivenRecords: givingRecords)) {
+                try receiveBatchUnchecked(changes, hashes, verified: verified, horizon: horizon, peer: peer, into: &outcome)
+            }
         } catch {
             unlink(nextKey)
             // What the failed step wrote to the log is given back (on a full
@@ -378,7 +396,7 @@ extension Store {
                 try reissue(parked, from: recovery)
                 try setMeta("own_rewind", .null)
             }
-            for (origin, seq) in pendingHeads?.all ?? [:] where seq > 0 || origin == outcome.recovery?.formerID { try saveHead(origin, seq) }
+            for (origin, seq) in scope?.heads.all ?? [:] where seq > 0 || origin == outcome.recovery?.formerID { try saveHead(origin, seq) }
             // Parked changes left the log: the state is folded anew from it.
             if outcome.recovery != nil { try rebuildState() }
             // Keep each verified signature whose change this batch applied.
@@ -396,7 +414,7 @@ extension Store {
     /// bring: the annotation's record, or that record's body.
     private func annotationWaits(_ c: Change) throws -> Bool {
         if c.field == "record", let record = c.value.string { return try !hasWinner(.record, record, "body") }
-        return try !annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin))
+        return try scope?.annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin)) != true
             && !hasWinner(.annotation, c.entity, "record")
     }
 
@@ -411,10 +429,9 @@ extension Store {
             }
         try db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .text(node.id), .integer(seq))
         // A record whose body was among them may hold none now.
-        lastRecordWithBody = nil
-        lastAnnotationWithRecord = nil
+        scope?.forgetRules()
         try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
-        pendingHeads?.set(node.id, seq - 1, tip: nil)
+        scope?.heads.set(node.id, seq - 1, tip: nil)
         return parked
     }
 
@@ -468,12 +485,11 @@ extension Store {
                let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
                 c.entity = pair[4].string == FieldSchema.deleted ? Store.deletionConflictID(winner) : Store.conflictID(winner, loser)
             }
-            if unsignedOwnChanges >= Store.signEvery || unsignedOwnBytes >= Store.signEveryBytes, let last = previousHLC, last != c.hlc { try signOwnHead() }
+            if ownChangesDueForSigning, let last = previousHLC, last != c.hlc { try signOwnHead() }
             c.prev = prev
             prev = c.hash
             try appendToLog(c)
-            unsignedOwnChanges += 1
-            unsignedOwnBytes += c.value.string?.utf8.count ?? 8
+            countUnsigned(c.value)
             previousHLC = c.hlc
         }
     }

@@ -111,8 +111,8 @@ extension Store {
         guard let seed = signingSeed else { return }
         let head = try head(of: node.id)
         guard head > 0 else { return }
-        unsignedOwnChanges = 0
-        unsignedOwnBytes = 0
+        scope?.unsignedOwnChanges = 0
+        scope?.unsignedOwnBytes = 0
         if try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int != nil { return }
         let hash = try tip(of: node.id, head: head)
         let publicKey = try self.publicKey(of: node.id) ?? Ed25519.publicKey(seed: seed)

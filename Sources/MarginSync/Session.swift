@@ -81,12 +81,14 @@ public struct SyncReport: Sendable {
     public var warnings: [String] = []
 }
 
-/// One sync session, either side. The sequence (PROTOCOL.md §4): the Noise
-/// handshake (OPEN, HANDSHAKE, HANDSHAKE), then inside the encryption HELLO
-/// both ways (client first), HAVE both ways, then the client's changes to
-/// the server, then the server's to the client.
+/// One sync session, either side: the loop that reads and writes the
+/// channel and asks the store, around `SessionOrder`, which owns the
+/// order of the messages (PROTOCOL.md §4). The Noise handshake (OPEN,
+/// HANDSHAKE, HANDSHAKE) is the channel's; then, sealed, HELLO both ways
+/// (client first), HAVE both ways, the client's changes to the server, the
+/// server's to the client.
 public final class SyncSession {
-    public enum Role: Sendable { case client, server }
+    public typealias Role = SessionOrder.Role
 
     let store: Store
     let conn: SecureChannel
@@ -94,6 +96,7 @@ public final class SyncSession {
     let role: Role
     let address: String?
     var report = SyncReport()
+    var order: SessionOrder
 
     func now() -> Int64 { options.wall?() ?? store.wallClock.nowMilliseconds() }
 
@@ -103,6 +106,7 @@ public final class SyncSession {
         self.options = options
         self.role = role
         self.address = address
+        order = SessionOrder(role: role, window: options.window)
     }
 
     /// Connects to a server and runs one session.
@@ -197,11 +201,9 @@ public final class SyncSession {
         }
     }
 
-    func expect(_ m: Message, _ what: String) throws -> Message {
-        if case .error(let code, let message) = m {
-            throw SyncError(ErrorCode(rawValue: code) ?? .internalError, "the peer refused: \(message)", fromPeer: true)
-        }
-        return m
+    /// The next message from the peer, checked against the session's order.
+    func receive() throws -> SessionOrder.Received {
+        try order.receive(try conn.receive())
     }
 
     /// This side's HELLO: its node key signs the handshake hash.
@@ -231,20 +233,25 @@ public final class SyncSession {
     }
 
     func receiveHello() throws -> Hello {
-        guard case .hello(let h) = try expect(try conn.receive(), "HELLO") else { throw SyncError(.malformed, "expected HELLO") }
+        guard case .hello(let h) = try receive() else { throw SyncError(.internalError, "internal: expected HELLO") }
         if let problem = try helloProblem(h) { throw problem }
         return h
+    }
+
+    func sendHello(_ h: Hello) throws {
+        try order.sendHello(h)
+        try conn.send(.hello(h))
     }
 
     func runUnchecked() throws -> SyncReport {
         let mine = try hello()
         let peer: Hello
         if role == .client {
-            try conn.send(.hello(mine))
+            try sendHello(mine)
             peer = try receiveHello()
         } else {
             peer = try receiveHello()
-            try conn.send(.hello(mine))
+            try sendHello(mine)
         }
         conn.authenticated()
         report.peerID = peer.node
@@ -258,8 +265,10 @@ public final class SyncSession {
         // for its own history again if the client's shows it forked; a
         // client that finds so in the server's HAVE asks in the next session.
         let ours = try store.versionVector()
-        func have(_ resendFrom: Int64) throws -> Message {
-            .have(ours, tips: try store.tips(of: ours), resendFrom: UInt64(max(0, resendFrom)))
+        func sendHave(_ resendFrom: Int64) throws {
+            let m = Message.have(ours, tips: try store.tips(of: ours), resendFrom: UInt64(max(0, resendFrom)))
+            try order.sendHave()
+            try conn.send(m)
         }
         let theirs: VersionVector, theirTips: [NodeID: [UInt8]], peerResendFrom: UInt64
         var ownFork = false
@@ -268,7 +277,7 @@ public final class SyncSession {
         if role == .client {
             let from = try store.ownResendFrom()
             askedAll = from == 0 && ours.heads[store.node.id] != nil
-            try conn.send(try have(from))
+            try sendHave(from)
             (theirs, theirTips, peerResendFrom) = try receiveHave()
             if try store.ownForkSeen(in: theirs, tips: theirTips) {
                 ownFork = true
@@ -279,7 +288,7 @@ public final class SyncSession {
             let forkedHere = try store.ownForkSeen(in: theirs, tips: theirTips)
             let from = forkedHere ? 0 : try store.ownResendFrom()
             askedAll = from == 0 && ours.heads[store.node.id] != nil
-            try conn.send(try have(from))
+            try sendHave(from)
         }
         // An origin whose change at the peer's head differs from ours here
         // has two histories: neither side sends or takes it in this session.
@@ -307,18 +316,16 @@ public final class SyncSession {
         // it names (what `conflicts` loads, twice per sync before).
         let openBefore = Set(try store.openConflictIDs())
         var theyHave = theirs
-        let iSend = mine.sends && peer.receives
-        let theySend = peer.sends && mine.receives
         if role == .client {
-            try sendChanges(above: delta, enabled: iSend, into: &theyHave)
-            try receiveChanges(allowed: theySend, peerName: peer.name, holding: Set(forked.map(\.origin)))
+            try sendChanges(above: delta, into: &theyHave)
+            try receiveChanges(peerName: peer.name, holding: Set(forked.map(\.origin)))
         } else {
-            try receiveChanges(allowed: theySend, peerName: peer.name, holding: Set(forked.map(\.origin)))
-            try sendChanges(above: delta, enabled: iSend, into: &theyHave)
+            try receiveChanges(peerName: peer.name, holding: Set(forked.map(\.origin)))
+            try sendChanges(above: delta, into: &theyHave)
         }
         // Asked for all of our own history and found no fork left to locate:
         // the next sessions ask for nothing again.
-        if askedAll && !report.ownForkPending && theySend { try store.clearOwnRewind() }
+        if askedAll && !report.ownForkPending && order.receivesChanges { try store.clearOwnRewind() }
         // New means open now and not before: a conflict that arrived already
         // resolved is not news.
         report.newConflicts = Set(try store.openConflictIDs()).subtracting(openBefore).count
@@ -330,8 +337,7 @@ public final class SyncSession {
     }
 
     func receiveHave() throws -> (VersionVector, [NodeID: [UInt8]], UInt64) {
-        let m = try conn.receive()
-        guard case .have(let vv, let tips, let resendFrom) = try expect(m, "HAVE") else { throw SyncError(.malformed, "expected HAVE") }
+        guard case .have(let vv, let tips, let resendFrom) = try receive() else { throw SyncError(.internalError, "internal: expected HAVE") }
         return (vv, tips, resendFrom)
     }
 
@@ -341,23 +347,14 @@ public final class SyncSession {
 
     /// Streams every change above `theirs` in batches, keeping up to
     /// `window` batches in flight, then DONE; returns when all are acknowledged.
-    func sendChanges(above theirs: VersionVector, enabled: Bool, into theyHave: inout VersionVector) throws {
-        var number: UInt64 = 0, acked: UInt64 = 0
-        var total = 0
-        var inFlight: [UInt64: [NodeID: Int64]] = [:]
+    func sendChanges(above theirs: VersionVector, into theyHave: inout VersionVector) throws {
         var acknowledged = theyHave
-
         func awaitAck() throws {
-            let m = try conn.receive()
-            guard case .ack(let n, _) = try expect(m, "ACK") else { throw SyncError(.malformed, "expected ACK") }
-            guard n == acked + 1 else { throw SyncError(.malformed, "ACK for batch \(n), expected \(acked + 1)") }
-            acked = n
-            for (o, s) in inFlight.removeValue(forKey: n) ?? [:] { acknowledged.heads[o] = max(acknowledged.heads[o] ?? 0, s) }
+            guard case .ack(_, let heads) = try receive() else { throw SyncError(.internalError, "internal: expected ACK") }
+            for (o, s) in heads { acknowledged.heads[o] = max(acknowledged.heads[o] ?? 0, s) }
         }
-
-        if enabled {
+        if order.sendsChanges {
             try store.forEachSignedBatch(above: theirs, targetBytes: options.batchBytes) { changes, signatures, encoded in
-                number += 1
                 // A stretch signed only as a whole (a log written before
                 // writers signed every 256 KiB) cannot be cut: said here,
                 // rather than as a frame the peer refuses.
@@ -367,23 +364,21 @@ public final class SyncSession {
                 }
                 var heads: [NodeID: Int64] = [:]
                 for c in changes { heads[c.id.origin] = max(heads[c.id.origin] ?? 0, c.id.seq) }
-                inFlight[number] = heads
+                let number = try order.sendBatch(count: changes.count, heads: heads)
                 try conn.sendFrame(Wire.batchFrame(number: number, count: changes.count, encodedChanges: encoded, signatures: signatures))
-                total += changes.count
-                options.progress?(.sent(total))
-                while number - acked >= UInt64(options.window) { try awaitAck() }
+                options.progress?(.sent(order.changesSent))
+                while order.mustAwaitAck { try awaitAck() }
             }
         }
-        try conn.send(.done(count: UInt64(total)))
-        while acked < number { try awaitAck() }
-        report.sent = total
+        try conn.send(try order.sendDone())
+        while order.awaitsAck { try awaitAck() }
+        report.sent = order.changesSent
         theyHave = acknowledged
     }
 
     /// Applies the peer's batches, each in short steps, acknowledging each
     /// after its last step commits; returns at DONE.
-    func receiveChanges(allowed: Bool, peerName: String, holding: Set<NodeID>) throws {
-        var expected: UInt64 = 1, changesInBatches: UInt64 = 0
+    func receiveChanges(peerName: String, holding: Set<NodeID>) throws {
         var held = holding, future: Set<NodeID> = []
         var forks: [ChangeID] = []
         // Only how many distinct ones: kept as hashes, so that a sync of a
@@ -405,12 +400,8 @@ public final class SyncSession {
         defer { incoming.cancel() }
         while true {
             let (m, hashes) = try incoming.next()
-            switch try expect(m, "BATCH") {
+            switch try order.receive(m) {
             case .batch(let number, let changes, let signatures):
-                guard allowed else { throw SyncError(.malformed, "changes sent to a side that asked not to receive them") }
-                guard number == expected else { throw SyncError(.malformed, "batch \(number) out of order (expected \(expected))") }
-                changesInBatches += UInt64(changes.count)
-                expected += 1
                 // Far in the future: not applied (it would drag this clock
                 // forward); nor is anything after it from the same origin.
                 let horizon = now() + Int64(options.maxFuture * 1000)
@@ -433,11 +424,8 @@ public final class SyncSession {
                 if outcome.ownForkPending { report.ownForkPending = true }
                 records.formUnion(outcome.records.lazy.map(\.hashValue))
                 annotations.formUnion(outcome.annotations.lazy.map(\.hashValue))
-                try conn.send(.ack(number: number, applied: UInt64(outcome.applied)))
-            case .done(let total):
-                guard total == changesInBatches else {
-                    throw SyncError(.malformed, "DONE says \(total) changes were sent; the batches held \(changesInBatches)")
-                }
+                try conn.send(try order.sendAck(applied: UInt64(outcome.applied)))
+            case .done:
                 report.records = records.count
                 report.annotations = annotations.count
                 if !future.isEmpty {
@@ -449,8 +437,8 @@ public final class SyncSession {
                     report.warnings.append("this store's own history forks (it was restored from a backup or copied); the next sync finds where and repairs it")
                 }
                 return
-            default:
-                throw SyncError(.malformed, "unexpected \(m.type) message")
+            case .hello, .have, .ack:
+                throw SyncError(.internalError, "internal: the session order let \(m.type) through while receiving changes")
             }
         }
     }

@@ -8,7 +8,8 @@ let package = Package(
     dependencies: [.package(name: "Margin", path: "../..")],
     targets: [
         .executableTarget(name: "FuzzFrames", dependencies: [.product(name: "MarginSync", package: "Margin")]),
-        .executableTarget(name: "FuzzMessages", dependencies: [.product(name: "MarginSync", package: "Margin")]),
+        .executableTarget(name: "FuzzMessages", dependencies: [.product(name: "MarginSync", package: "Margin"),
+                                                               .product(name: "MarginCore", package: "Margin")]),
         .executableTarget(name: "FuzzImporter", dependencies: [.product(name: "MarginCore", package: "Margin")]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,7 +3,8 @@
 # inputs:  Tests/Fuzz/run.sh [RUNS]   (default 20000 per target)
 #
 #   frames     FrameDecoder fed a byte stream in pieces, then each frame decoded
-#   messages   Wire.decode on one type byte plus payload; re-encoding must agree
+#   messages   Wire.decode on one type byte plus payload; re-encoding must agree;
+#              the session order at each receiving step takes it or refuses it
 #   importer   ReportFile.parse on a file's bytes (size, binary, UTF-8, cleaning)
 #
 # Seeds: the frames of PROTOCOL.md's worked example and the sample reports

@@ -377,8 +377,8 @@ extension Store {
     /// transaction: a store that imported a bundle can pass its changes on
     /// in batches of the same size.
     func importSignedChanges(_ changes: [Change], _ signatures: [HeadSignature], horizon: Int64) throws -> BatchOutcome {
-        var bySeq: [String: HeadSignature] = [:]
-        for s in signatures { bySeq["\(s.origin):\(s.seq)"] = s }
+        var bySeq: [ChangeID: HeadSignature] = [:]
+        for s in signatures { bySeq[ChangeID(origin: s.origin, seq: s.seq)] = s }
         var total = BatchOutcome()
         try write {
             var batcher = SignedBatcher(targetBytes: 1 << 20)
@@ -393,7 +393,7 @@ extension Store {
             }
             for c in changes {
                 if batcher.mayClose(before: c) { try apply() }
-                try batcher.add(c, signature: bySeq["\(c.id)"], in: self)
+                try batcher.add(c, signature: bySeq[c.id], in: self)
             }
             try apply()
         }

@@ -1,0 +1,476 @@
+import Foundation
+import Glibc
+import MarginCrypto
+import MarginSQLite
+
+/// The state projector: the derived state as a pure function of the log.
+/// Winners under LWW (`Change.wins`), entity rows, record metadata, done
+/// marks and the full-text index.
+extension Store {
+    /// The winning change of one field: its id, stamp and value.
+    public struct Winner: Equatable, Sendable {
+        public var id: ChangeID
+        public var stamp: Change.Stamp
+        public var value: FieldValue
+    }
+
+    /// Whether the field has a winner, without reading its value (a
+    /// record's body can be long).
+    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Bool {
+        guard let key = try entityKey(kind, entity, create: false) else { return false }
+        let s = try logStatements().exists
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, key); try s.bind(2, field)
+        return try s.step()
+    }
+
+    public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
+        guard let key = try entityKey(kind, entity, create: false) else { return nil }
+        let s = try logStatements().winner
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, key); try s.bind(2, field)
+        guard try s.step(), let origin = s.text(0) else { return nil }
+        return Winner(id: ChangeID(origin: origin, seq: s.int(1)),
+                      stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
+                      value: try FieldValue(s.column(4)))
+    }
+
+    // MARK: - State: a pure function of the log
+
+    /// One logged change to a field, as the range probe of its field reads it.
+    struct FieldChange {
+        var id: ChangeID
+        var stamp: Change.Stamp
+        var value: FieldValue
+        var supersedes: ChangeID?
+        var current: Bool
+    }
+
+    /// Which of a field's changes to read. A write, an arrival and a fold
+    /// need only the winner and the changes that supersede one given change
+    /// (its siblings), never the field's whole history: a field changed
+    /// thousands of times does not build thousands of rows per change.
+    enum FieldRows {
+        /// The winner, and the changes that supersede the given one (nil:
+        /// first writes).
+        case near(ChangeID?)
+        /// The winner, and the changes that supersede it.
+        case atWinner
+    }
+
+    /// A field's logged changes that `rows` asks for.
+    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows) throws -> [FieldChange] {
+        var out: [FieldChange] = []
+        // An entity first seen in this run of changes has no logged change
+        // but the run's own: a field the run has not touched is empty, with
+        // no probe (most of a received annotation's ten fields).
+        if coalescing, let row = pendingRow, row.fresh, row.kind == kind, row.entity == entity, !row.fields.contains(field) {
+            return out
+        }
+        // An entity without a key has no logged change at all.
+        guard let key = try entityKey(kind, entity, create: false) else { return out }
+        let statements = try logStatements(), s: Statement
+        switch rows {
+        case .near: s = statements.fieldNear
+        case .atWinner: s = statements.fieldAtWinner
+        }
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, key); try s.bind(2, field)
+        if case .near(let target) = rows {
+            if let target {
+                // An origin with no number has no change here: nothing supersedes it.
+                try s.bind(3, try nodeKey(target.origin, create: false) ?? -1); try s.bind(4, target.seq)
+            } else {
+                try s.bind(3, SQLValue.null); try s.bind(4, SQLValue.null)
+            }
+        }
+        while try s.step() {
+            guard let origin = s.text(0) else { continue }
+            let seq = s.int(1)
+            out.append(FieldChange(id: ChangeID(origin: origin, seq: seq),
+                                   stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: seq),
+                                   value: try FieldValue(s.column(4)),
+                                   supersedes: s.text(5).map { ChangeID(origin: $0, seq: s.int(6)) },
+                                   current: s.int(7) == 1))
+        }
+        return out
+    }
+
+    /// Folds one change into the derived state, appending it to the log
+    /// first unless it is `logged` already (a rebuild). The result does not
+    /// depend on the order changes arrive in: the change becomes its field's
+    /// winner (`current`) only if it wins under LWW, times are minima and
+    /// maxima, and conflicts are pairs found from whichever member arrives
+    /// second.
+    /// `field`: the field's logged changes, when the caller has read them.
+    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil) throws {
+        if c.kind == .code { codeLinkCache.removeAll() }
+        let others = try (field ?? fieldChanges(c.kind, c.entity, c.field, .near(c.supersedes))).filter { $0.id != c.id }
+        let current = others.first(where: \.current)
+        let wins = Change.wins(c.stamp, over: current?.stamp)
+        var firstOfEntity = false
+        if !logged {
+            firstOfEntity = try appendToLog(c, hash: hash, current: wins)
+        } else if wins {
+            try setCurrent(c.kind, c.entity, c.field, c.id, true)
+        }
+        if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false) }
+        let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity)
+        if wins { try projectOutsideRow(c) }
+        try detectConflicts(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
+    }
+
+    private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool) throws {
+        guard let key = try entityKey(kind, entity, create: false), let origin = try nodeKey(id.origin, create: false) else {
+            throw MarginError.corrupt("change \(id) is not numbered in the log")
+        }
+        let s = try logStatements().setCurrent
+        s.reset()
+        try s.bind(1, key); try s.bind(2, field); try s.bind(3, origin); try s.bind(4, id.seq); try s.bind(5, Int64(current ? 1 : 0))
+        try s.execute()
+    }
+
+    /// The table of a kind's entity rows (switched, not looked up: it is
+    /// asked once or more per change).
+    private static func table(of kind: EntityKind) -> String? {
+        switch kind {
+        case .record: "records"
+        case .annotation: "annotations"
+        case .code: "codes"
+        case .conflict: nil
+        }
+    }
+
+    private static let recordFieldColumns = Vocabulary.columns(of: .record)
+    private static let annotationFieldColumns = Vocabulary.columns(of: .annotation)
+    private static let codeFieldColumns = Vocabulary.columns(of: .code)
+    /// The columns a kind's fields are projected into, by field.
+    private static func fieldColumns(of kind: EntityKind) -> [String: String] {
+        switch kind {
+        case .record: recordFieldColumns
+        case .annotation: annotationFieldColumns
+        case .code: codeFieldColumns
+        case .conflict: [:]
+        }
+    }
+
+    /// A kind's row columns in a fixed order (the projected fields', and a
+    /// record's folded text), so that a pending row holds its values in
+    /// slots and names the columns it sets by a bit mask.
+    private static let recordRowColumns = Set(recordFieldColumns.values).union(["folded"]).sorted()
+    private static let annotationRowColumns = Set(annotationFieldColumns.values).sorted()
+    private static let codeRowColumns = Set(codeFieldColumns.values).sorted()
+    private static func rowColumns(of kind: EntityKind) -> [String] {
+        switch kind {
+        case .record: recordRowColumns
+        case .annotation: annotationRowColumns
+        case .code: codeRowColumns
+        case .conflict: []
+        }
+    }
+    private static func slots(_ kind: EntityKind) -> [String: Int] {
+        let columns = rowColumns(of: kind)
+        return fieldColumns(of: kind).compactMapValues { columns.firstIndex(of: $0) }
+    }
+    private static let recordSlots = slots(.record), annotationSlots = slots(.annotation), codeSlots = slots(.code)
+    /// The slot of the column a kind's field is projected into, if any.
+    private static func slot(of kind: EntityKind, _ field: String) -> Int? {
+        switch kind {
+        case .record: recordSlots[field]
+        case .annotation: annotationSlots[field]
+        case .code: codeSlots[field]
+        case .conflict: nil
+        }
+    }
+    private static let foldedSlot = recordRowColumns.firstIndex(of: "folded") ?? 0
+
+    /// Per kind: the upsert that creates an entity's row and widens its
+    /// times, returning whether the entity was ever deleted.
+    private static let entityRowSQL: [EntityKind: String] = EntityKind.allCases.reduce(into: [:]) { out, kind in
+        guard let table = table(of: kind) else { return }
+        out[kind] = """
+        INSERT INTO \(table)(id, created_ms, updated_ms) VALUES(?1, ?2, ?2)
+        ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2)
+        RETURNING ever_deleted
+        """
+    }
+
+    /// Per kind and field: the same upsert, also projecting the field into
+    /// its column when the change wins (?4), and noting a deletion (?5).
+    /// One statement where there were two: this is the hot path of a sync.
+    private static let rowAndColumnSQL: [EntityKind: [String: String]] = EntityKind.allCases.reduce(into: [:]) { out, kind in
+        guard let table = table(of: kind) else { return }
+        out[kind] = fieldColumns(of: kind).mapValues { column in
+            let fresh = column == "deleted" ? "CASE WHEN ?4 THEN ?3 ELSE 0 END" : "CASE WHEN ?4 THEN ?3 END"
+            return """
+                INSERT INTO \(table)(id, created_ms, updated_ms, \(column), ever_deleted) VALUES(?1, ?2, ?2, \(fresh), ?5)
+                ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2),
+                    \(column) = CASE WHEN ?4 THEN ?3 ELSE \(column) END, ever_deleted = max(ever_deleted, ?5)
+                RETURNING ever_deleted
+                """
+        }
+    }
+
+    /// An entity's row as a run of changes to it leaves it, written once
+    /// when the run ends (see `coalescingRows`).
+    struct PendingRow {
+        var kind: EntityKind
+        var entity: String
+        var createdMs: Int64
+        var updatedMs: Int64
+        var everDeleted: Bool
+        /// The entity had no row when the run began, so it has no logged
+        /// change but those of `fields`, the fields the run has changed.
+        var fresh: Bool
+        var fields: [String] = []
+        /// The winning values of the run, by slot (`rowColumns`), and the
+        /// slots set.
+        var values: [SQLValue]
+        var set: UInt32 = 0
+    }
+
+    /// Runs `body`, writing each entity's row once per run of consecutive
+    /// changes to that entity instead of once per change: a received
+    /// annotation's ten fields then cost one row write, not ten. Inside
+    /// `body`, projections of the entity being written may lag behind the
+    /// log, so `body` must read state from the log only (as applying a batch
+    /// does); the row is written when the run ends or `body` returns.
+    func coalescingRows<T>(_ body: () throws -> T) throws -> T {
+        guard !coalescing else { return try body() }
+        coalescing = true
+        defer { coalescing = false; pendingRow = nil }
+        let result = try body()
+        try flushPendingRow()
+        return result
+    }
+
+    func flushPendingRow() throws {
+        guard var row = pendingRow, let table = Store.table(of: row.kind) else { return }
+        pendingRow = nil
+        // A new record's row takes its folded text now, not in a second
+        // write of the whole row when the index is brought up to date.
+        if row.kind == .record, row.fresh, let entry = scope?.preparedIndex[row.entity] {
+            row.values[Store.foldedSlot] = .text(entry.folded)
+            row.set |= 1 << UInt32(Store.foldedSlot)
+            scope?.foldedWithRow.insert(row.entity)
+        }
+        let key = Int(ChangeCodec.kindCode(row.kind)) << 32 | Int(row.set)
+        let s: Statement
+        if let held = rowUpserts[key] {
+            s = held
+        } else {
+            let columns = Store.rowColumns(of: row.kind).enumerated().filter { row.set & (1 << UInt32($0.offset)) != 0 }.map(\.element)
+            var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
+            for column in columns { sql += ", " + column }
+            sql += ") VALUES(?1, ?2, ?3, ?4"
+            for i in columns.indices { sql += ", ?\(i + 5)" }
+            sql += ") ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?3), ever_deleted = max(ever_deleted, ?4)"
+            for column in columns { sql += ", \(column) = excluded.\(column)" }
+            s = try db.statement(sql)
+            rowUpserts[key] = s
+        }
+        s.reset()
+        try s.bind(1, row.entity); try s.bind(2, row.createdMs); try s.bind(3, row.updatedMs); try s.bind(4, Int64(row.everDeleted ? 1 : 0))
+        var parameter: Int32 = 5
+        for (i, value) in row.values.enumerated() where row.set & (1 << UInt32(i)) != 0 {
+            try s.bind(parameter, value)
+            parameter += 1
+        }
+        try s.execute()
+    }
+
+    /// Creates or updates the entity's row for change `c`; returns whether a
+    /// deletion of the entity has ever been folded in. `firstOfEntity`: `c`
+    /// is the entity's first logged change, so it has no row to look for.
+    private func touchEntity(_ c: Change, wins: Bool, firstOfEntity: Bool) throws -> Bool {
+        if coalescing, let probe = try logStatements().entityRow(c.kind) {
+            if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow() }
+            var row: PendingRow
+            if let pending = pendingRow {
+                row = pending
+                pendingRow = nil  // the one copy, changed in place below
+            } else {
+                var exists = false, everDeleted = false
+                if !firstOfEntity {
+                    probe.reset()
+                    defer { probe.reset() }
+                    try probe.bind(1, c.entity)
+                    exists = try probe.step()
+                    everDeleted = exists && probe.int(0) == 1
+                }
+                row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
+                                 everDeleted: everDeleted, fresh: !exists && !replayingLog,
+                                 values: Array(repeating: .null, count: Store.rowColumns(of: c.kind).count))
+            }
+            if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
+            row.createdMs = min(row.createdMs, c.hlc.milliseconds)
+            row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
+            if c.field == FieldSchema.deleted && c.value == .int(1) { row.everDeleted = true }
+            if wins, let slot = Store.slot(of: c.kind, c.field) {
+                row.values[slot] = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
+                row.set |= 1 << UInt32(slot)
+            }
+            pendingRow = row
+            return row.everDeleted
+        }
+        let row: [[SQLValue]]
+        if let sql = Store.rowAndColumnSQL[c.kind]?[c.field] {
+            let value: SQLValue = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
+            let deletes: Int64 = c.field == FieldSchema.deleted && c.value == .int(1) ? 1 : 0
+            row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds), value,
+                                             .integer(wins ? 1 : 0), .integer(deletes)])
+        } else if let sql = Store.entityRowSQL[c.kind] {
+            row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds)])
+        } else {
+            return false
+        }
+        return row.first?.first?.int == 1
+    }
+
+    /// What a winning change projects beyond its entity's row: free record
+    /// metadata, and the full-text index for a title or body.
+    private func projectOutsideRow(_ c: Change) throws {
+        guard c.kind == .record else { return }
+        if c.field.hasPrefix(FieldSchema.metaPrefix) {
+            // record_meta refers to the record's row: it must exist first.
+            try flushPendingRow()
+            let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
+            if c.value == .null {
+                try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .text(c.entity), .text(key))
+            } else {
+                try db.run("""
+                    INSERT INTO record_meta(record, key, value) VALUES(?, ?, ?)
+                    ON CONFLICT(record, key) DO UPDATE SET value = excluded.value
+                    """, .text(c.entity), .text(key), c.value.sql)
+            }
+        } else if c.field.hasPrefix(FieldSchema.donePrefix) {
+            let coder = String(c.field.dropFirst(FieldSchema.donePrefix.count))
+            if c.value == .int(1) {
+                try db.run("INSERT OR IGNORE INTO record_done(record, coder) VALUES(?, ?)", .text(c.entity), .text(coder))
+            } else {
+                try db.run("DELETE FROM record_done WHERE record = ? AND coder = ?", .text(c.entity), .text(coder))
+            }
+        } else if c.field == "title" || c.field == "body" {
+            scope?.reindex.insert(c.entity)
+            // An entry made beforehand is for the title and body it was
+            // made from: a later change to either makes it stale.
+            scope?.preparedIndex[c.entity] = nil
+        }
+    }
+
+    func flushReindex() throws {
+        let records = scope?.reindex ?? []
+        scope?.reindex.removeAll()
+        defer { scope?.preparedIndex.removeAll(); scope?.foldedWithRow.removeAll() }
+        for id in records.sorted() { try reindex(record: id) }
+    }
+
+    /// A record's full-text entry, made from its title and (NFC) body: the
+    /// Simplified-folded text (kept for search's final check) and its
+    /// characters and pairs (what the index holds), with the record's id.
+    /// Pure, so an import makes it on the core that cleans the files.
+    public struct IndexEntry: Equatable, Sendable {
+        public let title: String
+        public let body: String
+        /// Made only when asked for: a reindex has the id already.
+        public let recordID: String?
+        /// The report as received (normalised) the id was made from.
+        public let received: String?
+        public let folded: String
+        public let grams: String
+
+        public init(title: String?, body: String, received: String? = nil, withRecordID: Bool = false) {
+            self.title = title ?? ""
+            self.body = body
+            let text = withRecordID ? Store.received(received ?? body) : nil
+            self.received = text
+            recordID = text.map { Store.recordID(normalizedBody: $0) }
+            folded = ScriptFolding.fold(self.title + "\n" + body)
+            grams = GramIndex.grams(folded)
+        }
+    }
+
+    /// Keeps the full-text index (over the Simplified-folded title and body)
+    /// in step with a record's title and body.
+    private func reindex(record id: String) throws {
+        let prepared = scope?.preparedIndex[id]
+        // A row first written in this write has no index entry yet, whatever
+        // its folded column holds.
+        let indexedBefore = scope?.foldedWithRow.contains(id) != true
+        // With an entry made beforehand, the title and body are not read
+        // back; nor is the folded text when there is no entry to remove.
+        let rows = try db.rows(prepared == nil ? "SELECT rowid, folded, title, body FROM records WHERE id = ?"
+                               : indexedBefore ? "SELECT rowid, folded FROM records WHERE id = ?"
+                                               : "SELECT rowid FROM records WHERE id = ?", .text(id))
+        guard let row = rows.first, let rowid = row[0].int else { return }
+        // The old entry is removed with the text it was indexed from; a record
+        // indexed for the first time has none.
+        if indexedBefore, let old = row[1].string {
+            try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', ?, ?)", .integer(rowid), .text(GramIndex.grams(old)))
+        }
+        let entry = prepared ?? IndexEntry(title: row[2].string, body: row[3].string ?? "")
+        if !(prepared != nil && !indexedBefore) {
+            try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(entry.folded), .integer(rowid))
+        }
+        try db.run("INSERT INTO record_grams(rowid, grams) VALUES(?, ?)", .integer(rowid), .text(entry.grams))
+    }
+
+    /// The projector's statements that run once or more per change, prepared
+    /// once per connection and bound in place.
+    final class LogStatements {
+        /// A field's winning change and the changes that supersede one
+        /// given change (none: `?3`, `?4` null): all a write or an arrival
+        /// needs, however many changes the field has had.
+        let fieldNear: Statement
+        /// A field's winning change and the changes that supersede it: what
+        /// a local write reads, in one statement.
+        let fieldAtWinner: Statement
+        let setCurrent: Statement
+        let winner: Statement
+        let exists: Statement
+        /// Per kind with a table: whether the entity has a row, and
+        /// whether it was ever deleted.
+        let recordRow, annotationRow, codeRow: Statement
+        func entityRow(_ kind: EntityKind) -> Statement? {
+            switch kind {
+            case .record: recordRow
+            case .annotation: annotationRow
+            case .code: codeRow
+            case .conflict: nil
+            }
+        }
+
+        init(_ db: Database) throws {
+            fieldNear = try db.statement("""
+                SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
+                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
+                WHERE l.entity = ?1 AND l.field = ?2 AND (l.current = 1 OR (l.sup_origin IS ?3 AND l.sup_seq IS ?4))
+                """)
+            fieldAtWinner = try db.statement("""
+                SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
+                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
+                WHERE l.entity = ?1 AND l.field = ?2 AND (l.current = 1 OR (l.sup_origin, l.sup_seq) =
+                    (SELECT w.origin, w.seq FROM log w WHERE w.entity = ?1 AND w.field = ?2 AND w.current = 1))
+                """)
+            setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = ?2 AND origin = ?3 AND seq = ?4")
+            winner = try db.statement("""
+                SELECT o.id, l.seq, l.ms, l.ctr, l.value FROM log l JOIN nodes o ON o.key = l.origin
+                WHERE l.entity = ?1 AND l.field = ?2 AND l.current = 1
+                """)
+            exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = ?2 AND current = 1")
+            recordRow = try db.statement("SELECT ever_deleted FROM records WHERE id = ?1")
+            annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE id = ?1")
+            codeRow = try db.statement("SELECT ever_deleted FROM codes WHERE id = ?1")
+        }
+    }
+
+    func logStatements() throws -> LogStatements {
+        if let prepared = preparedLog { return prepared }
+        let prepared = try LogStatements(db)
+        preparedLog = prepared
+        return prepared
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Glibc
+import MarginCrypto
+import MarginSQLite
+
+/// Rebuilding the derived state from the log, and its digest.
+extension Store {
+    // MARK: - Rebuilding
+
+    /// Empties the derived tables and replays the whole log into them.
+    public func rebuildState() throws {
+        try inScope { try db.transaction {
+            // A row still pending from changes folded before goes first, so
+            // that nothing written before the rebuild outlives it.
+            try flushPendingRow()
+            for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
+            try db.execute("UPDATE log SET current = 0 WHERE current <> 0")
+            try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
+            // Read in chunks in key order, each chunk whole before it is
+            // folded: folding sets winner flags in this same table, and
+            // SQLite leaves a scan of a table the connection is changing
+            // undefined.
+            var after: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+            let first = try db.statement("\(Store.logRows) ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096")
+            let next = try db.statement("""
+                \(Store.logRows) WHERE (l.entity, l.field, l.origin, l.seq) > (?, ?, ?, ?)
+                ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096
+                """)
+            // An entity's changes are one run of the log's key order, so its
+            // row is written once (`coalescingRows`), not upserted once per
+            // change. Every change is logged already: no entity is fresh.
+            replayingLog = true
+            defer { replayingLog = false }
+            try coalescingRows { while true {
+                var chunk: [Change] = []
+                var last: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+                let read = { (s: Statement) throws -> Bool in
+                    let c = try Store.change(from: s)
+                    chunk.append(c)
+                    last = (s.int(15), c.field, s.int(16), c.id.seq)
+                    return true
+                }
+                if let a = after {
+                    try next.forEach([.integer(a.entity), .text(a.field), .integer(a.origin), .integer(a.seq)], read)
+                } else {
+                    try first.forEach([], read)
+                }
+                guard let last else { break }
+                for c in chunk { try fold(c, hash: nil, logged: true) }
+                after = last
+            } }
+            try flushReindex()
+        } }
+    }
+
+    /// Every derived row, as text lines in a stable order: two stores whose
+    /// dumps are equal hold the same derived state.
+    public func dumpDerivedState() throws -> [String] {
+        var lines: [String] = []
+        try forEachDerivedLine { lines.append($0) }
+        return lines
+    }
+
+    /// The queries that read the derived state, in a stable order.
+    /// `inKeyOrder`: the winners in the log's own order (by local keys, no
+    /// sort), which is stable within one store only.
+    private static func derivedStateQueries(inKeyOrder: Bool) -> [String] {
+        let winners = inKeyOrder
+            ? """
+              SELECT e.kind, e.id, l.field, quote(l.value), o.id, l.seq
+              FROM log l JOIN entities e ON e.key = l.entity JOIN nodes o ON o.key = l.origin
+              WHERE l.current = 1 ORDER BY l.entity, l.field
+              """
+            : "SELECT kind, entity, field, quote(value), origin, seq FROM fields ORDER BY 1, 2, 3"
+        return [
+            winners,
+            "SELECT id, title, source, published, place, url, author, editor, body, folded, deleted, created_ms, updated_ms FROM records ORDER BY id",
+            "SELECT record, key, value FROM record_meta ORDER BY 1, 2",
+            "SELECT record, coder FROM record_done ORDER BY 1, 2",
+            "SELECT * FROM annotations ORDER BY id",
+            "SELECT * FROM codes ORDER BY id",
+            "SELECT * FROM conflicts ORDER BY id",
+        ]
+    }
+
+    /// A digest of every derived row and how many there are, read a row at
+    /// a time and hashed from SQLite's own bytes: for comparing a store with
+    /// itself rebuilt (`check`), whatever its size, in little memory.
+    func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) {
+        var h = SHA256(), rows = 0
+        for q in Store.derivedStateQueries(inKeyOrder: true) {
+            // Each table's rows end with a mark (no storage class is 0xff)
+            // and the count of rows so far, so no row can pass for one of
+            // another table.
+            defer {
+                h.update(CollectionOfOne(UInt8(0xff)))
+                withUnsafeBytes(of: UInt64(rows).littleEndian) { h.update($0) }
+            }
+            try db.statement(q).forEach { s in
+                // Each value as its type, then its length and bytes or its
+                // number: no two different rows hash alike.
+                for i in 0..<s.columnCount {
+                    let type = s.storageClass(i)
+                    h.update(CollectionOfOne(type.rawValue))
+                    switch type {
+                    case .integer: withUnsafeBytes(of: s.int(i).littleEndian) { h.update($0) }
+                    case .real: withUnsafeBytes(of: s.double(i).bitPattern.littleEndian) { h.update($0) }
+                    case .text, .blob:
+                        s.withColumnBytes(i) { bytes in
+                            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { h.update($0) }
+                            h.update(bytes)
+                        }
+                    case .null: break
+                    }
+                }
+                rows += 1
+                return true
+            }
+        }
+        return (rows, h.finalize())
+    }
+
+    /// `dumpDerivedState`'s lines, one at a time.
+    private func forEachDerivedLine(_ body: (String) throws -> Void) throws {
+        let queries = Store.derivedStateQueries(inKeyOrder: false)
+        // Each value as an SQL literal, so that two lines are equal exactly
+        // when the rows are (and without `String(describing:)`, whose
+        // reflection had been half the time of `check`).
+        func cell(_ v: SQLValue) -> String {
+            switch v {
+            case .null: "NULL"
+            case .integer(let i): String(i)
+            case .real(let d): d.description
+            case .text(let t): t.utf8.contains(39) ? "'\(t.replacingOccurrences(of: "'", with: "''"))'" : "'\(t)'"
+            case .blob(let b): "X'\(b.hex)'"
+            }
+        }
+        for q in queries {
+            try db.statement(q).forEach { s in
+                var line = ""
+                for i in 0..<s.columnCount {
+                    if i > 0 { line += "|" }
+                    line += cell(s.column(i))
+                }
+                try body(line)
+                return true
+            }
+        }
+    }
+}

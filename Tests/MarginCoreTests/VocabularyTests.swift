@@ -1,0 +1,42 @@
+@testable import MarginCore
+import XCTest
+
+/// The vocabulary (`Vocabulary.fields`) against what reads it and what it
+/// must agree with: the tables of a store made by this release, and the
+/// rules as they stood when they were spelled out by hand.
+final class VocabularyTests: StoreTestCase {
+    func testEveryProjectedColumnIsInItsTableAndEveryFieldColumnIsDeclared() throws {
+        let store = try makeStore("a")
+        let bookkeeping: Set<String> = ["id", "created_ms", "updated_ms", "ever_deleted", "folded"]
+        for (kind, table) in [(EntityKind.record, "records"), (.annotation, "annotations"), (.code, "codes")] {
+            let columns = Set(try store.db.rows("SELECT name FROM pragma_table_info(?)", .text(table)).compactMap { $0[0].string })
+            XCTAssertFalse(columns.isEmpty, table)
+            let declared = Set(Vocabulary.columns(of: kind).values)
+            XCTAssertTrue(declared.isSubset(of: columns), "\(table) lacks \(declared.subtracting(columns))")
+            XCTAssertEqual(columns.subtracting(bookkeeping), declared, "\(table) has columns the vocabulary does not project")
+        }
+    }
+
+    func testTheDerivedRulesAreTheOnesSpelledOutBefore() {
+        XCTAssertEqual(ChangeRules.multiline, ["body", "received", "note", "comment", "value", "description", "quote", "prefix", "suffix"])
+        XCTAssertEqual(Record.metadataFields, ["title", "source", "published", "place", "url", "author", "editor"])
+        XCTAssertEqual(Set(FieldSchema.recordFields.keys), ["body", "title", "source", "published", "place", "url", "author", "editor", "deleted", "received"])
+        XCTAssertEqual(Set(FieldSchema.codeFields.keys), ["name", "description", "colour", "parent", "merged_into", "deleted", "triggers", "value_type"])
+        XCTAssertEqual(Set(FieldSchema.conflictFields.keys), ["resolution", "comment", "resolver"])
+        XCTAssertEqual(FieldSchema.annotationFields["start"], .int)
+        XCTAssertEqual(FieldSchema.annotationFields[FieldSchema.deleted], .flag)
+        XCTAssertEqual(Vocabulary.columns(of: .annotation)["end"], "span_end")
+        XCTAssertEqual(ChangeRules.reference(.annotation, "record"), .record)
+        XCTAssertEqual(ChangeRules.reference(.code, "merged_into"), .code)
+        XCTAssertNil(ChangeRules.reference(.record, "source"))
+        // Every field of a group is declared, and of the group's kind.
+        for (kind, groups) in FieldSchema.groups {
+            for field in groups.joined() { XCTAssertNotNil(FieldSchema.fields(of: kind)[field], "\(kind).\(field)") }
+        }
+    }
+
+    func testEachFieldIsDeclaredOnce() {
+        var seen: Set<String> = []
+        for f in Vocabulary.fields { XCTAssertTrue(seen.insert("\(f.kind).\(f.name)").inserted, "\(f.kind).\(f.name) twice") }
+    }
+}
