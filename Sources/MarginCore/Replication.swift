@@ -231,14 +231,16 @@ extension Store {
         // no heads of its own and saves the ones it moves; the write then
         // goes on from the saved heads, and does not count the step as its
         // own to undo.
-        let outer = db.isInTransaction ? scope : nil
-        if outer != nil {
+        // (Only what is put back is kept: a copy of the whole scope would be
+        // copied again as the step adds to its sets.)
+        let outerGiven = db.isInTransaction ? scope?.annotationsGivenRecords : nil
+        if outerGiven != nil {
             scope?.annotationsGivenRecords = givingRecords
             scope?.heads = PendingHeads()
         }
         defer {
-            if let outer {
-                scope?.annotationsGivenRecords = outer.annotationsGivenRecords
+            if let outerGiven {
+                scope?.annotationsGivenRecords = outerGiven
                 scope?.heads = PendingHeads()
                 scope?.headAtStart = nil
             }

@@ -273,23 +273,25 @@ public final class Store {
 
     /// One of the steps that end the outermost write (`WriteScope.EndStep`).
     private func end(_ step: WriteScope.EndStep) throws {
-        guard let current = scope else { return }
+        // Each step reads what it needs from the scope as it stands (no
+        // copy of the scope is held while a step changes it).
+        guard let savesHeads = scope?.savesHeads else { return }
         switch step {
         case .failIfANestedWriteFailed:
             // A nested write failed after writing and its caller went on:
             // what it wrote cannot be undone alone.
-            if let failed = current.failedNestedWrite { throw failed }
+            if let failed = scope?.failedNestedWrite { throw failed }
         case .recordUndoStep:
-            if current.savesHeads, recordsHistory, let before = current.headAtStart, let now = current.heads.head(node.id), now > before {
+            if savesHeads, recordsHistory, let before = scope?.headAtStart, let now = scope?.heads.head(node.id), now > before {
                 try recordWrite(from: before + 1, to: now)
             }
         case .saveHeads:
-            guard current.savesHeads else { return }
-            for (origin, seq) in current.heads.all.sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
+            guard savesHeads else { return }
+            for (origin, seq) in (scope?.heads.all ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
         case .reindex:
             try flushReindex()
         case .signHead:
-            if current.unsignedOwnChanges > 0 { try signOwnHead() }
+            if (scope?.unsignedOwnChanges ?? 0) > 0 { try signOwnHead() }
         case .saveClock:
             try saveClock()
         }
@@ -330,21 +332,30 @@ public final class Store {
     }
 
     /// What a write keeps in memory and puts back when it fails: the
-    /// clock, the node (a fork recovery moves it to a new id and key) and
-    /// the write's scope as it was.
+    /// clock, the node (a fork recovery moves it to a new id and key), the
+    /// heads the scope has moved and its count of unsigned changes. Not the
+    /// scope whole: a copy kept while a nested write adds to its sets (a
+    /// record to reindex per imported file) would copy them each time.
     private struct WriteMemory {
-        let clock: HybridClock, node: Node, seed: [UInt8]?, scope: WriteScope?
+        let clock: HybridClock, node: Node, seed: [UInt8]?
+        let heads: PendingHeads?, unsigned: Int, unsignedBytes: Int
         init(of store: Store) {
             clock = store.clock
             node = store.node
             seed = store.signingSeed
-            scope = store.scope
+            heads = store.scope?.heads
+            unsigned = store.scope?.unsignedOwnChanges ?? 0
+            unsignedBytes = store.scope?.unsignedOwnBytes ?? 0
         }
         func restore(into store: Store) {
             store.clock = clock
             store.node = node
             store.signingSeed = seed
-            store.scope = scope
+            if let heads {
+                store.scope?.heads = heads
+                store.scope?.unsignedOwnChanges = unsigned
+                store.scope?.unsignedOwnBytes = unsignedBytes
+            }
         }
     }
 
