@@ -128,6 +128,17 @@ extension Store {
 
     // MARK: - Records
 
+    /// The fields tables group records by, for every live record, by id:
+    /// one read of the rows' small columns instead of each record whole.
+    public func recordFacets() throws -> [String: (place: String?, source: String?, published: String?)] {
+        var out: [String: (place: String?, source: String?, published: String?)] = [:]
+        try db.statement("SELECT id, place, source, published FROM records WHERE deleted = 0 AND body IS NOT NULL").forEach { s in
+            if let id = s.text(0) { out[id] = (s.text(1), s.text(2), s.text(3)) }
+            return true
+        }
+        return out
+    }
+
     static let recordColumns = "id, title, source, published, place, url, author, editor, body, created_ms, updated_ms"
 
     func recordFrom(_ row: [SQLValue]) throws -> Record {
@@ -639,28 +650,32 @@ extension Store {
 
     /// The change log, newest first.
     public func log(limit: Int?, entity: String? = nil) throws -> [Change] {
+        var out: [Change] = []
+        try db.statement(Store.logSQL(limit: limit, entity: entity != nil)).forEach(entity.map { [.text($0)] } ?? []) { s in
+            out.append(try Store.change(from: s))
+            return true
+        }
+        return out
+    }
+
+    /// The query `log` runs: newest first by the LWW order, read from the
+    /// index by clock reading (`log_by_time`) when not for one entity, so
+    /// that `-n N` reads N changes and the ties at the edge, not the log.
+    static func logSQL(limit: Int?, entity: Bool) -> String {
         var rows = "SELECT \(Store.baseChangeColumns) FROM changes"
-        var values: [SQLValue] = []
         // Every kind named, so that the entities' key (kind, id) finds the entity.
-        if let entity {
+        if entity {
             rows += " WHERE kind IN (\(EntityKind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", "))) AND entity = ?"
-            values.append(.text(entity))
         }
         let order = " ORDER BY " + Change.sqlHighestFirst()
         rows += order
         if let limit { rows += " LIMIT \(max(0, limit))" }
         // Each change's link to the one before is looked up for the rows
         // shown only, not for every row the sort reads.
-        let sql = """
+        return """
             SELECT c.*, (SELECT p.hash FROM changes p WHERE p.origin = c.origin AND p.seq = c.seq - 1)
             FROM (\(rows)) c\(order)
             """
-        var out: [Change] = []
-        try db.statement(sql).forEach(values) { s in
-            out.append(try Store.change(from: s))
-            return true
-        }
-        return out
     }
 
     public struct Status: Equatable, Sendable {
@@ -680,19 +695,26 @@ extension Store {
 
     public func status() throws -> Status {
         func count(_ sql: String, _ values: SQLValue...) throws -> Int { Int(try db.statement(sql).all(values).first?.first?.int ?? 0) }
-        let live = "FROM annotations a WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"
+        // The live annotations counted in one pass, by their status as shown.
+        let byStatus = try db.statement("""
+            SELECT count(*), coalesce(sum(s = 'open'), 0), coalesce(sum(s = 'accepted'), 0), coalesce(sum(s = 'rejected'), 0),
+                coalesce(sum(status = 'suggested'), 0)
+            FROM (SELECT \(Store.effectiveStatusSQL) AS s, a.status AS status FROM annotations a
+                  WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0))
+            """).all().first ?? []
+        func n(_ i: Int) -> Int { i < byStatus.count ? Int(byStatus[i].int ?? 0) : 0 }
         return Status(
             node: node,
             records: try count("SELECT count(*) FROM records WHERE deleted = 0 AND body IS NOT NULL"),
-            annotations: try count("SELECT count(*) \(live)"),
+            annotations: n(0),
             codes: try count("SELECT count(*) FROM codes WHERE deleted = 0 AND name IS NOT NULL AND merged_into IS NULL"),
-            open: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'open'"),
-            accepted: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'accepted'"),
-            rejected: try count("SELECT count(*) \(live) AND \(Store.effectiveStatusSQL) = 'rejected'"),
-            suggested: try count("SELECT count(*) \(live) AND a.status = 'suggested'"),
+            open: n(1),
+            accepted: n(2),
+            rejected: n(3),
+            suggested: n(4),
             changes: try count("SELECT coalesce(sum(seq), 0) FROM heads"),
             ownChanges: Int(try head(of: node.id)),
-            openConflicts: try openConflictIDs().count)
+            openConflicts: try count("SELECT count(*) FROM conflicts c WHERE \(Store.openConflictSQL)"))
     }
 
     /// A conflict with no resolution under its id or an alias: open.
@@ -715,6 +737,15 @@ extension Store {
 
     /// Conflicts, newest first.
     public func conflicts(includeResolved: Bool, id: String? = nil) throws -> [Conflict] {
+        var out: [Conflict] = []
+        try forEachConflict(includeResolved: includeResolved, id: id) { out.append($0); return true }
+        return out
+    }
+
+    /// Conflicts, newest first, each handed to `body` as it is read (false
+    /// stops): a first page costs the conflicts on it, and resolved ones
+    /// cost nothing unless asked for.
+    public func forEachConflict(includeResolved: Bool, id: String? = nil, _ body: (Conflict) throws -> Bool) throws {
         // The resolution is the conflict entity's resolution group; for a
         // deletion conflict, the newest group under its id or an alias.
         let entity = """
@@ -730,9 +761,13 @@ extension Store {
             FROM conflicts c
             """
         var values: [SQLValue] = []
-        if let id { sql += " WHERE c.id = ?"; values.append(.text(id)) }
+        var conditions: [String] = []
+        if let id { conditions.append("c.id = ?"); values.append(.text(id)) }
+        if !includeResolved { conditions.append(Store.openConflictSQL) }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY c.ms DESC, c.id"
-        var out: [Conflict] = []
+        // Read whole before the changes are looked up: a statement stays
+        // open while `body` runs otherwise.
         for row in try db.statement(sql).all(values) {
             guard let kind = row[1].string.flatMap(EntityKind.init(rawValue:)),
                   let wo = row[4].string, let ws = row[5].int, let lo = row[6].string, let ls = row[7].int,
@@ -742,9 +777,8 @@ extension Store {
             let c = Conflict(id: row[0].string ?? "", kind: kind, entity: row[2].string ?? "", field: row[3].string ?? "",
                              winner: winner, loser: loser, detectedMilliseconds: row[8].int ?? 0,
                              resolution: row[9].string, comment: row[10].string, resolver: row[11].string)
-            if includeResolved || c.isOpen { out.append(c) }
+            if includeResolved || c.isOpen { guard try body(c) else { return } }
         }
-        return out
     }
 
     // MARK: - Digest

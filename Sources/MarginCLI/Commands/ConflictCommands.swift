@@ -91,16 +91,18 @@ struct ConflictsCommand: Command {
             }
             return ExitCode.success
         }
-        let list = try store.conflicts(includeResolved: all)
-        for c in list {
-            if json { try context.printJSON(conflictJSON(c)); continue }
+        var none = true
+        try store.forEachConflict(includeResolved: all) { c in
+            none = false
+            if json { try context.printJSON(conflictJSON(c)); return true }
             let state = c.isOpen ? "open" : "resolved"
             let (ws, os) = try ConflictsCommand.sides(c, in: store)
             let w = Format.oneLine(ws.joined(separator: ", "), max: 24)
             let o = Format.oneLine(os.joined(separator: ", "), max: 24)
             context.print("\(Format.id(c.id))  \(state)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field)  \"\(w)\" (\(names.name(c.winner.id.origin))) vs \"\(o)\" (\(names.name(c.loser.id.origin)))")
+            return true
         }
-        if list.isEmpty && !json { context.warn(all ? "no conflicts" : "no open conflicts") }
+        if none && !json { context.warn(all ? "no conflicts" : "no open conflicts") }
         return ExitCode.success
     }
 }

@@ -70,10 +70,13 @@ struct InteractiveReview {
         try store.requireWritable()
         var items: [Item] = []
         if !conflictsOnly {
-            // Suggestions first, then open annotations.
-            let chosen = try selection.select(store)
-            items += chosen.filter { $0.status == .suggested }.map { .annotation($0.id) }
-            items += chosen.filter { $0.status == .open }.map { .annotation($0.id) }
+            // Suggestions first, then open annotations: each status asked
+            // of the store, not every annotation read to pick them.
+            for status in [ReviewStatus.suggested, .open] where selection.status == nil || selection.status == status {
+                var one = selection
+                one.status = status
+                items += try one.select(store).map { .annotation($0.id) }
+            }
         }
         // Conflicts have no code or author of their own: a walk narrowed by either skips them.
         if (selection.code == nil && selection.author == nil) || conflictsOnly {

@@ -122,8 +122,8 @@ struct TableCommand: Command {
         }
         // Every row is of one layer: the key of each group starts with it.
         func layer(_ a: Annotation) -> String { a.layer ?? "" }
-        var records: [String: Record] = [:]
-        for id in Set(annotations.map(\.record)) { records[id] = try store.record(id) }
+        // The grouping fields of every record, in one read (not each record whole).
+        let records = by == nil || by == .record ? [:] : try store.recordFacets()
         func group(_ a: Annotation) -> String { layer(a) + "\u{0}" + groupValue(a) }
         func cells(_ key: String) -> [String] {
             let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -139,7 +139,14 @@ struct TableCommand: Command {
             case .month: return r?.published.map { String($0.prefix(7)) } ?? "(no date)"
             }
         }
-        func effective(_ a: Annotation) -> String { (try? store.effectiveCode(a.code ?? "")) ?? (a.code ?? "") }
+        var effectiveCodes: [String: String] = [:]
+        func effective(_ a: Annotation) -> String {
+            let code = a.code ?? ""
+            if let known = effectiveCodes[code] { return known }
+            let found = (try? store.effectiveCode(code)) ?? code
+            effectiveCodes[code] = found
+            return found
+        }
         var table: TextTable
         switch kind {
         case .codes:
