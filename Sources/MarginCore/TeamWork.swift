@@ -203,7 +203,10 @@ extension Store {
     /// left out and counted.
     public func agreement(coders names: [String]? = nil, codes codeIDs: [String]? = nil, records recordIDs: Set<String>? = nil) throws -> AgreementReport {
         let coders = try requireCoders(names)
-        let codeNames = Dictionary(uniqueKeysWithValues: try codes(includeMerged: true).map { ($0.id, $0.name) })
+        let allCodes = try codes(includeMerged: true)
+        let codeNames = Dictionary(uniqueKeysWithValues: allCodes.map { ($0.id, $0.name) })
+        // Each code's merge target, once (asked per annotation and code below).
+        let effective = Dictionary(uniqueKeysWithValues: try allCodes.map { ($0.id, try effectiveCode($0.id)) })
         var family: Set<String>?
         if let codeIDs { family = Set(try codeIDs.flatMap { try codeFamily($0, includeChildren: true) }) }
         let chosen = Set(coders)
@@ -223,7 +226,7 @@ extension Store {
         for (record, present) in done { for coder in present where byRecord[record]?[coder] == nil { byRecord[record, default: [:]][coder] = [] } }
         let units = byRecord.filter { $0.value.count >= 2 }.sorted { $0.key < $1.key }
         func codeUsed(_ a: Annotation) -> String? {
-            guard let c = a.code.map({ (try? effectiveCode($0)) ?? $0 }) else { return nil }
+            guard let c = a.code.map({ effective[$0] ?? ((try? effectiveCode($0)) ?? $0) }) else { return nil }
             if let family, !family.contains(c) { return nil }
             return c
         }
