@@ -742,9 +742,9 @@ extension Store {
         return out
     }
 
-    /// Conflicts, newest first, each handed to `body` as it is read (false
-    /// stops): a first page costs the conflicts on it, and resolved ones
-    /// cost nothing unless asked for.
+    /// Conflicts, newest first, each handed to `body` in turn (false
+    /// stops): the two changes a conflict names are read only as it is
+    /// handed on, and resolved conflicts are left out in SQL unless asked for.
     public func forEachConflict(includeResolved: Bool, id: String? = nil, _ body: (Conflict) throws -> Bool) throws {
         // The resolution is the conflict entity's resolution group; for a
         // deletion conflict, the newest group under its id or an alias.

@@ -166,3 +166,18 @@ final class SessionOrderTests: XCTestCase {
         }
     }
 }
+
+/// Every message the order ends a session with is in PROTOCOL.md, so a peer
+/// written from the document alone knows each one.
+final class SessionOrderDocumentTests: XCTestCase {
+    func testEveryOrderErrorIsDocumented() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("PROTOCOL.md")
+        let doc = try String(contentsOf: url, encoding: .utf8)
+        for phrase in ["`expected HELLO`", "`expected HAVE`", "`expected ACK`", "`ACK for batch N, expected M`",
+                       "`batch N out of order (expected M)`", "`unexpected TYPE message`", "changes sent to a side that asked not to receive",
+                       "DONE says N changes", "`the peer refused:`", "`u16 schema version` (\(Store.schemaVersion))"] {
+            XCTAssertTrue(doc.contains(phrase), "PROTOCOL.md does not say \(phrase)")
+        }
+    }
+}

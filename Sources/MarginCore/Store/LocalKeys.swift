@@ -52,16 +52,21 @@ final class LocalKeys {
         return key
     }
 
-    /// The number of an entity, and whether this call numbered it (then it
-    /// had no logged change before, so it has no row either). `knownMissing`:
-    /// the caller knows it has no number yet, so it is not looked for.
+    /// The number of an entity, when this connection has read or made it
+    /// lately (the question most changes end with).
+    func cachedEntity(_ kind: EntityKind, _ id: String) -> Int64? {
+        if let last = lastEntity, last.kind == kind, last.id == id { return last.key }
+        guard let key = entities[EntityRef(kind: kind, id: id)] else { return nil }
+        lastEntity = (kind, id, key)
+        return key
+    }
+
+    /// The number of an entity not in the cache (ask `cachedEntity` first),
+    /// and whether this call numbered it (then it had no logged change
+    /// before, so it has no row either). `knownMissing`: the caller knows it
+    /// has no number yet, so it is not looked for.
     func entity(_ kind: EntityKind, _ id: String, create: Bool, knownMissing: Bool) throws -> (key: Int64, made: Bool)? {
-        if let last = lastEntity, last.kind == kind, last.id == id { return (last.key, false) }
         let ref = EntityRef(kind: kind, id: id)
-        if let key = entities[ref] {
-            lastEntity = (kind, id, key)
-            return (key, false)
-        }
         let s = try statements()
         let values: [SQLValue] = [.text(kind.rawValue), .text(id)]
         var key = knownMissing ? nil : try find(s.entityKey, values)

@@ -24,7 +24,7 @@ public struct Node: Sendable, Equatable {
 /// move the write's scope (the projector, conflicts, arrival, rebuild, the
 /// receiver of batches) are extensions of `Store`, each in its own file in
 /// this folder or beside it, because they share that one scope and one
-/// connection. This file holds opening and `write`.
+/// connection. This file holds opening, `write` and `set`.
 public final class Store {
     public static let fileName = "margin.sqlite"
     /// The data schema (fields, kinds and rules) this program writes; peers
@@ -475,6 +475,7 @@ public final class Store {
     /// its number three times (its field, its deletion, its log row), each
     /// a descent of the random ids' index.
     func numberedEntity(_ kind: EntityKind, _ id: String, create: Bool) throws -> (key: Int64, made: Bool)? {
+        if let key = keys.cachedEntity(kind, id) { return (key, false) }
         let ref = EntityRef(kind: kind, id: id)
         let missing = scope?.lastMissingEntity == ref
         let found = try keys.entity(kind, id, create: create, knownMissing: missing)
