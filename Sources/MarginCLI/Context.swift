@@ -51,6 +51,28 @@ public struct Console {
     }
 }
 
+/// Output built in bytes and handed to the console a megabyte at a time:
+/// a whole-store listing streams with flat memory and one write per chunk,
+/// not one per line.
+struct OutputChunks {
+    let console: Console
+    var bytes: [UInt8] = []
+    static let size = 1 << 20
+
+    init(_ console: Console) {
+        self.console = console
+        bytes.reserveCapacity(Self.size + 4096)
+    }
+
+    mutating func flushIfFull() { if bytes.count >= Self.size { flush() } }
+
+    mutating func flush() {
+        guard !bytes.isEmpty else { return }
+        console.out(String(decoding: bytes, as: UTF8.self))
+        bytes.removeAll(keepingCapacity: true)
+    }
+}
+
 /// What every command runs with: its console, environment, working
 /// directory, and the store, opened on first use.
 public final class Context {
@@ -69,6 +91,42 @@ public final class Context {
     }
 
     public func print(_ line: String = "") { console.out(line + "\n") }
+
+    /// Streams what `body` writes to the file `output` names, through a
+    /// temporary file renamed over it at the end (all or nothing: a failure
+    /// leaves no partial file), or to standard output when none; a
+    /// megabyte at a time either way.
+    func streamOut(to output: String?, _ body: (_ write: (String) throws -> Void) throws -> Void) throws {
+        guard let output else {
+            var out = OutputChunks(console)
+            try body { text in
+                out.bytes += text.utf8
+                out.flushIfFull()
+            }
+            out.flush()
+            return
+        }
+        let path = absolute(output)
+        let temporary = path + ".margin-export-\(getpid())"
+        guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
+            throw MarginError.invalid("cannot write \(output)")
+        }
+        do {
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(OutputChunks.size + 4096)
+            try body { text in
+                buffer += text.utf8
+                if buffer.count >= OutputChunks.size { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+            }
+            try file.write(contentsOf: buffer)
+            try file.close()
+            guard rename(temporary, path) == 0 else { throw MarginError.invalid("cannot write \(output): \(String(cString: strerror(errno)))") }
+        } catch {
+            try? file.close()
+            unlink(temporary)
+            throw error
+        }
+    }
 
     /// Writes `text` to the file `output` names (atomically, then says
     /// `summary` on standard error), or to standard output when none.

@@ -268,7 +268,10 @@ extension Store {
 
     /// An accepted or rejected annotation whose code, span or value changed
     /// after (or concurrently with) its review.
-    static let staleReviewSQL = "(a.status <> 'open' AND a.reviewed IS NOT NULL AND a.reviewed <> \(currentSignatureSQL))"
+    /// A CASE, not an AND: SQLite evaluates both sides of an AND in a
+    /// result column, so the three look-ups would run for every annotation,
+    /// reviewed or not; a CASE's condition is tested first.
+    static let staleReviewSQL = "(CASE WHEN a.status <> 'open' AND a.reviewed IS NOT NULL THEN a.reviewed <> \(currentSignatureSQL) ELSE 0 END)"
 
     /// The status a person sees: a stale review counts as open.
     public static let effectiveStatusSQL = "(CASE WHEN \(staleReviewSQL) THEN 'open' ELSE a.status END)"
@@ -278,27 +281,51 @@ extension Store {
         \(effectiveStatusSQL), a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, \(staleReviewSQL), a.reviewed
         """
 
-    func annotationFrom(_ row: [SQLValue]) throws -> Annotation {
-        var span: Span?
-        if let s = row[4].int, let e = row[5].int {
-            span = Span(start: Int(s), end: Int(e), quote: row[6].string ?? "", prefix: row[7].string ?? "", suffix: row[8].string ?? "")
+    /// Turns `annotationColumns` rows into annotations, with each code
+    /// shown as the code it is merged into: the merge links read once per
+    /// query and each merged code's name once, not per annotation.
+    struct AnnotationReader {
+        let store: Store
+        let merges: [String: String]
+        var names: [String: String?] = [:]
+
+        init(_ store: Store) throws {
+            self.store = store
+            merges = try store.codeLinks("merged_into").links
         }
-        var code = row[2].string
-        var codeName = row[3].string
-        if let c = code {
-            let effective = try effectiveCode(c)
-            if effective != c {
-                code = effective
-                codeName = try db.scalar("SELECT name FROM codes WHERE id = ?", .text(effective)).string
+
+        func effective(_ id: String) -> String {
+            var current = id
+            var seen: Set<String> = [id]
+            while let next = merges[current], seen.insert(next).inserted { current = next }
+            return current
+        }
+
+        mutating func annotation(_ row: [SQLValue]) throws -> Annotation {
+            var span: Span?
+            if let s = row[4].int, let e = row[5].int {
+                span = Span(start: Int(s), end: Int(e), quote: row[6].string ?? "", prefix: row[7].string ?? "", suffix: row[8].string ?? "")
             }
+            var code = row[2].string
+            var codeName = row[3].string
+            if let c = code, merges[c] != nil {
+                let effective = effective(c)
+                if effective != c {
+                    code = effective
+                    if names[effective] == nil {
+                        names[effective] = .some(try store.db.scalar("SELECT name FROM codes WHERE id = ?", .text(effective)).string)
+                    }
+                    codeName = names[effective] ?? nil
+                }
+            }
+            return Annotation(id: row[0].string ?? "", record: row[1].string ?? "", code: code, codeName: codeName, span: span,
+                              value: row[9].string, note: row[10].string,
+                              status: row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
+                              comment: row[12].string, reviewer: row[13].string, author: row[14].string,
+                              created: row[15].int ?? 0, updated: row[16].int ?? 0,
+                              staleReview: row[18].int == 1 ? row[17].string.flatMap(ReviewStatus.init(rawValue:)) : nil,
+                              reviewed: row[19].string)
         }
-        return Annotation(id: row[0].string ?? "", record: row[1].string ?? "", code: code, codeName: codeName, span: span,
-                          value: row[9].string, note: row[10].string,
-                          status: row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
-                          comment: row[12].string, reviewer: row[13].string, author: row[14].string,
-                          created: row[15].int ?? 0, updated: row[16].int ?? 0,
-                          staleReview: row[18].int == 1 ? row[17].string.flatMap(ReviewStatus.init(rawValue:)) : nil,
-                          reviewed: row[19].string)
     }
 
     /// A live annotation; with `includingDeleted`, also one that is deleted
@@ -308,7 +335,8 @@ extension Store {
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE a.id = ? AND (a.deleted = 0 OR ?) AND a.record IS NOT NULL
             """, .text(id), .integer(includingDeleted ? 1 : 0))
-        return try rows.first.map(annotationFrom)
+        var reader = try AnnotationReader(self)
+        return try rows.first.map { try reader.annotation($0) }
     }
 
     /// What changed since a stale review: for code, span and value whose
@@ -339,6 +367,18 @@ extension Store {
     /// Annotations of one record, or of all records, filtered; spans in body
     /// order. `limit`: the first that many (in that order), read alone.
     public func annotations(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil) throws -> [Annotation] {
+        var out: [Annotation] = []
+        try forEachAnnotation(record: record, code: code, status: status, limit: limit) { out.append($0); return true }
+        return out
+    }
+
+    /// The annotations `annotations` returns, handed to `body` one at a
+    /// time as they are read (false stops): whole-store outputs hold one
+    /// annotation, not the store's.
+    /// `exportOrder`: in the order exports write them (`exportOrder(_:)`):
+    /// by record, then span, then id.
+    public func forEachAnnotation(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil,
+                                  exportOrder: Bool = false, _ body: (Annotation) throws -> Bool) throws {
         var conditions = ["a.deleted = 0", "a.record IS NOT NULL",
                           "EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"]
         var values: [SQLValue] = []
@@ -352,9 +392,10 @@ extension Store {
         let sql = """
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, a.created_ms, a.id
+            ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
             """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
-        return try db.statement(sql).all(values).map(annotationFrom)
+        var reader = try AnnotationReader(self)
+        try db.statement(sql).forEach(values) { row in try body(try reader.annotation(row.row())) }
     }
 
     // MARK: - Codes

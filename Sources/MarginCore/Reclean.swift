@@ -124,19 +124,27 @@ extension Store {
     /// (placed on an earlier cleaning, or orphaned by a reclean), by record.
     public func unanchoredAnnotations(record: String? = nil) throws -> [Annotation] {
         var out: [Annotation] = []
-        var bodies: [String: ScalarText] = [:]
-        for a in try annotations(record: record) {
-            guard let span = a.span else { continue }
-            if bodies[a.record] == nil {
-                guard let body = try winner(.record, a.record, "body")?.value.string else { continue }
-                bodies[a.record] = ScalarText(body)
-            }
-            guard let text = bodies[a.record] else { continue }
-            let held = span.end <= text.count && span.start < span.end
-                && Span.holds(text, start: span.start, end: span.end, quote: span.quote, prefix: span.prefix, suffix: span.suffix) == (true, true)
-            if !held { out.append(a) }
+        // Annotations come by record: one record's text is held at a time.
+        var current: (record: String, text: ScalarText?)?
+        try forEachAnnotation(record: record) { a in
+            guard let span = a.span else { return true }
+            if current?.record != a.record { current = (a.record, try currentBody(a.record).map { ScalarText($0) }) }
+            if let text = current?.text, !Store.isAnchored(span, in: text) { out.append(a) }
+            return true
         }
         return out
+    }
+
+    /// Whether a span still holds in its record's text of now: its offsets
+    /// in range and its quote, prefix and suffix there.
+    static func isAnchored(_ span: Span, in text: ScalarText) -> Bool {
+        span.end <= text.count && span.start < span.end
+            && Span.holds(text, start: span.start, end: span.end, quote: span.quote, prefix: span.prefix, suffix: span.suffix) == (true, true)
+    }
+
+    /// A record's winning body (what spans are anchored in), or nil.
+    func currentBody(_ record: String) throws -> String? {
+        try winner(.record, record, "body")?.value.string
     }
 
     /// The records whose body is the same as this one's (a report reposted

@@ -20,11 +20,13 @@ enum Growth {
     }
 
     /// `sizes`: reports at each size (`--sizes A,B,C`), else by `quick`.
-    static func run(quick: Bool, json: Bool, sizes given: [Int]? = nil) throws -> String {
+    /// `keep`: a folder to build the stores in and leave them (`--keep DIR`,
+    /// for profiling one command on a team's store); else a temporary one.
+    static func run(quick: Bool, json: Bool, sizes given: [Int]? = nil, keep: String? = nil) throws -> String {
         let sizes = given ?? (quick ? [150, 450, 1500] : [1000, 3000, 10_000])
         guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }) else { throw MarginError.invalid("--sizes takes two or more report counts") }
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("margin-growth-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: base) }
+        let base = keep.map { URL(fileURLWithPath: $0) } ?? FileManager.default.temporaryDirectory.appendingPathComponent("margin-growth-\(UUID().uuidString)")
+        defer { if keep == nil { try? FileManager.default.removeItem(at: base) } }
         var samples: [Sample] = []
         for reports in sizes {
             let dir = base.appendingPathComponent("\(reports)")

@@ -227,11 +227,12 @@ if arguments.first == "--sync", arguments.count == 2, let n = Int(arguments[1]),
 
 // MARK: - Options and output
 
-// `--growth [--quick] [--json]`: a team's store at three sizes and the
+// `--growth [--quick] [--json] [--sizes A,B,C] [--keep DIR]`: a team's store at three sizes and the
 // everyday commands on each, with the exponent of their growth (Growth.swift).
 if arguments.first == "--growth" {
     let sizes = arguments.firstIndex(of: "--sizes").flatMap { i in i + 1 < arguments.count ? arguments[i + 1].split(separator: ",").compactMap { Int($0) } : nil }
-    runMode { try Growth.run(quick: arguments.contains("--quick"), json: arguments.contains("--json"), sizes: sizes) }
+    let keep = arguments.firstIndex(of: "--keep").flatMap { i in i + 1 < arguments.count ? arguments[i + 1] : nil }
+    runMode { try Growth.run(quick: arguments.contains("--quick"), json: arguments.contains("--json"), sizes: sizes, keep: keep) }
 }
 
 let quick = arguments.contains("--quick")

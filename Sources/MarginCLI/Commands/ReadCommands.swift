@@ -1,19 +1,20 @@
 import Foundation
 import MarginCore
 
-func annotationJSON(_ a: Annotation) -> [String: Any] {
-    var o: [String: Any] = ["id": a.id, "record": a.record, "status": a.status.rawValue, "kind": a.kindLabel,
-                            "created": Format.iso(a.created), "updated": Format.iso(a.updated)]
-    if let c = a.code { o["code"] = c }
-    if let n = a.codeName { o["code_name"] = n }
+func annotationJSON(_ a: Annotation) -> JSONText.Value {
+    var o: [(String, JSONText.Value)] = [("id", .string(a.id)), ("record", .string(a.record)), ("status", .string(a.status.rawValue)),
+                                         ("kind", .string(a.kindLabel)), ("created", .string(Format.iso(a.created))),
+                                         ("updated", .string(Format.iso(a.updated)))]
+    if let c = a.code { o.append(("code", .string(c))) }
+    if let n = a.codeName { o.append(("code_name", .string(n))) }
     if let s = a.span {
-        o["start"] = s.start; o["end"] = s.end; o["quote"] = s.quote; o["prefix"] = s.prefix; o["suffix"] = s.suffix
+        o += [("start", .int(s.start)), ("end", .int(s.end)), ("quote", .string(s.quote)), ("prefix", .string(s.prefix)), ("suffix", .string(s.suffix))]
     }
     for (k, v) in [("value", a.value), ("note", a.note), ("comment", a.comment), ("reviewer", a.reviewer), ("author", a.author)] {
-        if let v { o[k] = v }
+        if let v { o.append((k, .string(v))) }
     }
-    if let stale = a.staleReview { o["changed_since"] = stale.rawValue }
-    return o
+    if let stale = a.staleReview { o.append(("changed_since", .string(stale.rawValue))) }
+    return .sortedObject(o)
 }
 
 func recordJSON(_ r: Record) -> [String: Any] {
@@ -112,20 +113,31 @@ struct ListCommand: Command {
         if annotations {
             let blind = try store.isBlind
             let byRecord = text != nil || place != nil || source != nil || reportAuthor != nil || since != nil || until != nil
-            // `-n N` with nothing to filter after the query: only N are read.
-            var list = try store.annotations(code: codeID, status: status, limit: blind || byRecord ? nil : limit)
-                .filter { store.isVisible($0, blind: blind) }
+            var ids: Set<String>?
             if byRecord {
                 var f = Store.RecordFilter(text: text)
                 f.place = place; f.source = source; f.reportAuthor = reportAuthor; f.since = since; f.until = until
-                let ids = Set(try store.records(f).map(\.id))
-                list = list.filter { ids.contains($0.record) }
+                ids = Set(try store.records(f).map(\.id))
             }
-            if let limit { list = Array(list.prefix(max(0, limit))) }
-            for a in list {
-                if json { try context.printJSON(annotationJSON(a)); continue }
-                context.print(AnnotationLine.render(a, withRecord: true))
+            // Streamed: one annotation held at a time, written out in
+            // chunks; `-n N` with nothing to filter after the query reads N.
+            var out = OutputChunks(context.console)
+            var shown = 0
+            try store.forEachAnnotation(code: codeID, status: status, limit: blind || byRecord ? nil : limit) { a in
+                if let limit, shown >= limit { return false }
+                guard store.isVisible(a, blind: blind), ids?.contains(a.record) ?? true else { return true }
+                shown += 1
+                if json {
+                    JSONText.write(annotationJSON(a), into: &out.bytes)
+                    out.bytes.append(UInt8(ascii: "\n"))
+                } else {
+                    out.bytes.append(contentsOf: AnnotationLine.render(a, withRecord: true).utf8)
+                    out.bytes.append(UInt8(ascii: "\n"))
+                }
+                out.flushIfFull()
+                return true
             }
+            out.flush()
             return ExitCode.success
         }
         var filter = Store.RecordFilter(code: codeID, status: status, text: text, limit: limit)

@@ -264,12 +264,22 @@ struct ExportCommand: Command {
             context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
             return ExitCode.success
         }
+        if format == "csv" {
+            // Streamed, to standard output or to a temporary file renamed
+            // over FILE at the end.
+            var written = 0, left = 0
+            try context.streamOut(to: output) { write in
+                (written, left) = try ExportSet.streamCSV(store, excel: excel) { try write($0) }
+            }
+            if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
+            if let output { context.warn("exported \(written) annotations as csv to \(output)") }
+            return ExitCode.success
+        }
         if format != "jsonl" {
             let set = try ExportSet(store)
             if set.unanchored > 0 { context.warn(ExportSet.unanchoredWarning(set.unanchored)) }
             let text: String
             switch format {
-            case "csv": text = set.csv(excel: excel)
             case "w3c": text = try JSONText.encode(set.w3c()) + "\n"
             case "doccano": text = try set.doccano()
             default:
@@ -289,37 +299,11 @@ struct ExportCommand: Command {
         // Streamed in chunks, to standard output or to a temporary file
         // renamed over FILE at the end (all or nothing, as before).
         let onlyAuthor = try store.isBlind ? store.node.name : nil
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(1 << 20)
-        if let output {
-            let path = context.absolute(output)
-            let temporary = path + ".margin-export-\(getpid())"
-            guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
-                throw MarginError.invalid("cannot write \(output)")
-            }
-            do {
-                let count = try store.exportLines(onlyAuthor: onlyAuthor) { line in
-                    buffer += line.utf8
-                    buffer.append(0x0A)
-                    if buffer.count >= 1 << 20 { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
-                }
-                try file.write(contentsOf: buffer)
-                try file.close()
-                guard rename(temporary, path) == 0 else { throw MarginError.invalid("cannot write \(output): \(String(cString: strerror(errno)))") }
-                context.warn("exported \(count) objects to \(output)")
-            } catch {
-                try? file.close()
-                unlink(temporary)
-                throw error
-            }
-        } else {
-            try store.exportLines(onlyAuthor: onlyAuthor) { line in
-                buffer += line.utf8
-                buffer.append(0x0A)
-                if buffer.count >= 1 << 20 { context.console.out(String(decoding: buffer, as: UTF8.self)); buffer.removeAll(keepingCapacity: true) }
-            }
-            context.console.out(String(decoding: buffer, as: UTF8.self))
+        var count = 0
+        try context.streamOut(to: output) { write in
+            count = try store.exportLines(onlyAuthor: onlyAuthor) { line in try write(line + "\n") }
         }
+        if let output { context.warn("exported \(count) objects to \(output)") }
         return ExitCode.success
     }
 }

@@ -52,12 +52,18 @@ extension DelimitedText {
     /// take as a formula (starting with `=`, `+`, `-`, `@`, a tab or a CR)
     /// gets a leading `'` and is quoted, as OWASP recommends against CSV
     /// injection.
+    /// The quoted form is built only for a field that needs it (most do not).
     public static func csvField(_ s: String, neutralizingFormulas: Bool = false) -> String {
-        let quoted = "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        if neutralizingFormulas, let first = s.unicodeScalars.first, ["=", "+", "-", "@", "\t", "\r"].contains(first) {
-            return "\"'" + quoted.dropFirst()
+        let formula = neutralizingFormulas && s.unicodeScalars.first.map { ["=", "+", "-", "@", "\t", "\r"].contains($0) } == true
+        guard formula || s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        var quoted = String.UnicodeScalarView()
+        quoted.append(contentsOf: (formula ? "\"'" : "\"").unicodeScalars)
+        for u in s.unicodeScalars {
+            if u == "\"" { quoted.append(u) }
+            quoted.append(u)
         }
-        return s.unicodeScalars.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) ? quoted : s
+        quoted.append("\"")
+        return String(quoted)
     }
 
     /// A header row and rows as CSV, lines ended by CR LF (RFC 4180).
@@ -78,13 +84,57 @@ extension ExportSet {
     /// (Excel reads UTF-8 without one as a legacy code page).
     public func csv(excel: Bool) -> String {
         let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
-        var rows: [[String]] = []
+        var out = (excel ? "\u{FEFF}" : "") + ExportSet.csvLine(ExportSet.csvHeaders, excel: excel)
         for a in annotations {
             let r = byID[a.record]
-            rows.append([a.record, r?.title ?? "", r?.place ?? "", r?.published ?? "", path(a) ?? "",
-                         a.span.map { String($0.start) } ?? "", a.span.map { String($0.end) } ?? "", a.span?.quote ?? "",
-                         a.value ?? "", a.note ?? "", a.status.rawValue, a.author ?? "", a.reviewer ?? ""])
+            out += ExportSet.csvLine(ExportSet.csvRow(a, title: r?.title, place: r?.place, published: r?.published, path: path(a)), excel: excel)
         }
-        return (excel ? "\u{FEFF}" : "") + DelimitedText.csv(headers: ExportSet.csvHeaders, rows: rows, neutralizingFormulas: excel)
+        return out
+    }
+
+    static func csvRow(_ a: Annotation, title: String?, place: String?, published: String?, path: String?) -> [String] {
+        [a.record, title ?? "", place ?? "", published ?? "", path ?? "",
+         a.span.map { String($0.start) } ?? "", a.span.map { String($0.end) } ?? "", a.span?.quote ?? "",
+         a.value ?? "", a.note ?? "", a.status.rawValue, a.author ?? "", a.reviewer ?? ""]
+    }
+
+    static func csvLine(_ fields: [String], excel: Bool) -> String {
+        fields.map { DelimitedText.csvField($0, neutralizingFormulas: excel) }.joined(separator: ",") + "\r\n"
+    }
+
+    /// The CSV `csv(excel:)` writes, streamed: annotations read in export
+    /// order one at a time, each record's text and fields read once as its
+    /// annotations come, each line handed to `write`. Memory is one record,
+    /// not the store. Returns the rows written and the annotations left
+    /// out as unanchored.
+    @discardableResult
+    public static func streamCSV(_ store: Store, excel: Bool, _ write: (String) throws -> Void) throws -> (rows: Int, unanchored: Int) {
+        let blind = try store.isBlind
+        let paths = try store.codePaths()
+        let merges = try store.codeLinks("merged_into").links
+        func path(_ code: String?) -> String? {
+            guard var current = code else { return nil }
+            var seen: Set<String> = [current]
+            while let next = merges[current], seen.insert(next).inserted { current = next }
+            return paths[current]
+        }
+        try write((excel ? "\u{FEFF}" : "") + csvLine(csvHeaders, excel: excel))
+        var record: (id: String, text: ScalarText?, fields: Record?)?
+        var rows = 0, unanchored = 0
+        try store.forEachAnnotation(exportOrder: true) { a in
+            guard store.isVisible(a, blind: blind) else { return true }
+            if record?.id != a.record {
+                record = (a.record, try store.currentBody(a.record).map { ScalarText($0) }, try store.record(a.record))
+            }
+            if let span = a.span, let text = record?.text, !Store.isAnchored(span, in: text) {
+                unanchored += 1
+                return true
+            }
+            let r = record?.fields
+            try write(csvLine(csvRow(a, title: r?.title, place: r?.place, published: r?.published, path: path(a.code)), excel: excel))
+            rows += 1
+            return true
+        }
+        return (rows, unanchored)
     }
 }

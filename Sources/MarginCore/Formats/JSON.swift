@@ -214,6 +214,10 @@ public enum JSONText {
             guard d.isFinite else { throw MarginError.invalid("cannot write \(d) as JSON") }
             out += d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
         case is NSNull: out += "null"
+        case let typed as Value:
+            var bytes: [UInt8] = []
+            write(typed, into: &bytes)
+            out += String(decoding: bytes, as: UTF8.self)
         case let dict as [String: Any]:
             out += "{"
             for (n, key) in dict.keys.sorted().enumerated() {
@@ -241,6 +245,12 @@ public enum JSONText {
         case string(String), int(Int), null
         case object([(String, Value)])
         case array([Value])
+
+        /// An object from pairs in any order: sorted by key here, as every
+        /// `--json` output has them.
+        public static func sortedObject(_ pairs: [(String, Value)]) -> Value {
+            .object(pairs.sorted { $0.0 < $1.0 })
+        }
     }
 
     /// Writes a value as UTF-8 bytes; an object's `pairs` must already be in
