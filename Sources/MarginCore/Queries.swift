@@ -404,7 +404,7 @@ extension Store {
     /// `CodePath`), by id: how tables and exports name codes. A parent cycle two people's edits
     /// made stops at the code met twice.
     public func codePaths() throws -> [String: String] {
-        let codes = try self.codes(includeMerged: true)
+        let codes = try self.codes(includeMerged: true, counted: false)
         let byID = Dictionary(uniqueKeysWithValues: codes.map { ($0.id, $0) })
         // Each code's last `maxCodeDepth` names, from its parent's: linear
         // however deep a tree a peer sent (a deeper path starts with `…`).
@@ -428,17 +428,23 @@ extension Store {
         return parts.mapValues { ($0.cut ? "…/" : "") + CodePath.join($0.names) }
     }
 
+    /// One code, its count left 0 (see `codes(counted:)`).
     public func code(_ id: String) throws -> Code? {
-        try codes(includeMerged: true).first { $0.id == id }
+        try codes(includeMerged: true, counted: false).first { $0.id == id }
     }
 
     /// All live codes with the number of live annotations each holds
     /// (including those of codes merged into it).
-    public func codes(includeMerged: Bool = false) throws -> [Code] {
+    /// `counted`: false leaves every count 0 and reads no annotation: for
+    /// callers that want names, colours or the tree (counting reads every
+    /// annotation in the store).
+    public func codes(includeMerged: Bool = false, counted: Bool = true) throws -> [Code] {
+        let count = counted ? """
+            (SELECT count(*) FROM annotations a WHERE a.code = c.id AND a.deleted = 0
+                AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0))
+            """ : "0"
         let rows = try db.rows("""
-            SELECT c.id, c.name, c.description, c.colour, c.parent, c.merged_into,
-                (SELECT count(*) FROM annotations a WHERE a.code = c.id AND a.deleted = 0
-                    AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0))
+            SELECT c.id, c.name, c.description, c.colour, c.parent, c.merged_into, \(count)
             FROM codes c WHERE c.deleted = 0 AND c.name IS NOT NULL ORDER BY c.name, c.id
             """)
         let parents = try codeLinks("parent"), merges = try codeLinks("merged_into")
@@ -498,6 +504,16 @@ extension Store {
     /// The length of `text` as a search counts it (characters, once normalised).
     public static func searchLength(_ text: String) -> Int { searchKey(text).count }
 
+    /// Scalars `from` up to `to` (or the end) of a stored folded text, as a
+    /// String: its UTF-8 copied at once, not rebuilt a scalar at a time
+    /// (which cost a search most of its time).
+    static func foldedPart(_ folded: String, from: Int, to: Int? = nil) -> String {
+        let view = folded.unicodeScalars
+        let start = view.index(view.startIndex, offsetBy: max(0, from), limitedBy: view.endIndex) ?? view.endIndex
+        let end = to.map { view.index(view.startIndex, offsetBy: max(0, $0), limitedBy: view.endIndex) ?? view.endIndex } ?? view.endIndex
+        return start < end ? String(Substring(view[start..<end])) : ""
+    }
+
     /// Normalises a query as the index text is normalised.
     static func searchKey(_ text: String) -> [Unicode.Scalar] {
         ScriptFolding.fold(Array(TextNormalization.nfc(text).unicodeScalars))
@@ -510,33 +526,9 @@ extension Store {
     /// by rank) lets the index stop early instead of scoring every report
     /// that contains a common phrase.
     public func forEachSearchHit(_ text: String, limit: Int? = nil, _ body: (SearchHit) throws -> Bool) throws {
-        let key = Store.searchKey(text)
-        guard !key.isEmpty else { throw MarginError.invalid("the search text is empty") }
-        guard key.count <= Store.maxSearchLength else {
-            throw MarginError.invalid("the search text is \(key.count) characters long; at most \(Store.maxSearchLength) are allowed (search for a distinctive part of it)")
-        }
+        let key = try Store.checkedSearchKey(text)
         if let limit, limit <= 0 { return }
-        var keyString = String.UnicodeScalarView()
-        keyString.append(contentsOf: key)
-        let folded = String(keyString)
-        let sql: String, values: [SQLValue]
-        if let terms = GramIndex.query(key) {
-            // A few of the query's characters and pairs (the user's text is
-            // never query syntax: each term is quoted, and quotes separate);
-            // SQLite's instr() drops the candidates without the whole text
-            // before any is decoded here (a rare phrase made of common pairs
-            // has many), and the rest are checked below, match by match.
-            values = [.text(terms), .text(folded)]
-            sql = """
-                SELECT r.id, r.title, r.folded FROM record_grams JOIN records r ON r.rowid = record_grams.rowid
-                WHERE record_grams MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL AND instr(r.folded, ?) > 0
-                ORDER BY record_grams.rowid DESC
-                """
-        } else {
-            // No letter or digit in it (punctuation alone): scan the folded text.
-            values = [.text(folded)]
-            sql = "SELECT id, title, folded FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC"
-        }
+        let (sql, values) = Store.searchCandidates(key)
         var found = 0
         try db.statement(sql).forEach(values) { row in
             guard let id = row.column(0).string, let foldedText = row.column(2).string else { return true }
@@ -544,7 +536,7 @@ extension Store {
             // The stored folded text is fold(title) + "\n" + fold(body), and
             // folding keeps lengths, so offsets after the title are body offsets.
             let skip = (title ?? "").unicodeScalars.count + 1
-            let bodyText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.dropFirst(skip))), boundaries: false)
+            let bodyText = ScalarText(Store.foldedPart(foldedText, from: skip), boundaries: false)
             var count = 0
             var first: [Int] = []
             bodyText.forEachOccurrence(of: key) { offset in
@@ -555,7 +547,7 @@ extension Store {
             // A candidate from the index may hold the pairs but not the
             // text; it counts only if the body or the title holds the text.
             if count == 0 {
-                let titleText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.prefix(max(0, skip - 1)))), boundaries: false)
+                let titleText = ScalarText(Store.foldedPart(foldedText, from: 0, to: skip - 1), boundaries: false)
                 var inTitle = false
                 titleText.forEachOccurrence(of: key) { _ in inTitle = true; return false }
                 guard inTitle else { return true }
@@ -565,6 +557,56 @@ extension Store {
             guard try body(hit) else { return false }
             return limit.map { found < $0 } ?? true
         }
+    }
+
+    /// The query's normalised scalars, or the reason it cannot be searched for.
+    static func checkedSearchKey(_ text: String) throws -> [Unicode.Scalar] {
+        let key = Store.searchKey(text)
+        guard !key.isEmpty else { throw MarginError.invalid("the search text is empty") }
+        guard key.count <= Store.maxSearchLength else {
+            throw MarginError.invalid("the search text is \(key.count) characters long; at most \(Store.maxSearchLength) are allowed (search for a distinctive part of it)")
+        }
+        return key
+    }
+
+    /// The live records whose folded text holds `key` (id, title, folded
+    /// text), most recently imported first.
+    static func searchCandidates(_ key: [Unicode.Scalar]) -> (sql: String, values: [SQLValue]) {
+        let folded = String(String.UnicodeScalarView(key))
+        if let terms = GramIndex.query(key) {
+            // A few of the query's characters and pairs (the user's text is
+            // never query syntax: each term is quoted, and quotes separate);
+            // SQLite's instr() drops the candidates without the whole text
+            // before any is decoded here (a rare phrase made of common pairs
+            // has many), and the rest are checked match by match.
+            return ("""
+                SELECT r.id, r.title, r.folded FROM record_grams JOIN records r ON r.rowid = record_grams.rowid
+                WHERE record_grams MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL AND instr(r.folded, ?) > 0
+                ORDER BY record_grams.rowid DESC
+                """, [.text(terms), .text(folded)])
+        }
+        // No letter or digit in it (punctuation alone): scan the folded text.
+        return ("SELECT id, title, folded FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC",
+                [.text(folded)])
+    }
+
+    /// How many times `needle` occurs in `hay` (overlapping, as
+    /// `ScalarText.forEachOccurrence` counts), on their UTF-8: a match of
+    /// whole UTF-8 sequences always starts and ends on scalars, so the
+    /// count is the scalars' count, with no scalar array made.
+    static func occurrences(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int {
+        guard let first = needle.first, needle.count <= hay.count else { return 0 }
+        var count = 0, i = 0
+        let last = hay.count - needle.count
+        while i <= last {
+            if hay[i] == first {
+                var j = 1
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
+                if j == needle.count { count += 1 }
+            }
+            i += 1
+        }
+        return count
     }
 
     /// How search results are ordered.
@@ -592,17 +634,34 @@ extension Store {
     /// `limit`. Memory is a few numbers per hit, never the texts: the
     /// caller reads each record it shows.
     public func rankedSearch(_ text: String, order: SearchOrder, limit: Int? = nil) throws -> [RankedHit] {
-        let key = Store.searchKey(text)
-        // Body and title hits, through the index.
+        let key = try Store.checkedSearchKey(text)
+        // Body and title hits, through the index, counted on each stored
+        // folded text's bytes where SQLite holds them: the stored text is
+        // fold(title) + "\n" + fold(body), folding keeps lengths, so the
+        // title is its first (title length) scalars.
         struct Found { var count: Int; var titleCount: Int; var length: Int }
         var found: [String: Found] = [:]
         var ids: [String] = []
-        try forEachSearchHit(text) { h in
-            let titleKey = ScriptFolding.fold(Array(TextNormalization.nfc(h.title ?? "").unicodeScalars))
-            var titleCount = 0
-            ScalarText(String(String.UnicodeScalarView(titleKey)), boundaries: false).forEachOccurrence(of: key) { _ in titleCount += 1; return true }
-            found[h.record] = Found(count: h.matchCount, titleCount: titleCount, length: h.folded.count + titleKey.count)
-            ids.append(h.record)
+        let needle = Array(String(String.UnicodeScalarView(key)).utf8)
+        let (sql, values) = Store.searchCandidates(key)
+        try db.statement(sql).forEach(values) { row in
+            guard let id = row.column(0).string, row.storageClass(2) == .text else { return true }
+            let titleScalars = row.column(1).string?.unicodeScalars.count ?? 0
+            row.withColumnBytes(2) { bytes in
+                // The byte where the body starts, and the text's length in scalars.
+                var scalars = 0, bodyStart = bytes.count
+                for (i, b) in bytes.enumerated() where b & 0xC0 != 0x80 {
+                    if scalars == titleScalars + 1 && bodyStart == bytes.count { bodyStart = i }
+                    scalars += 1
+                }
+                let titlePart = UnsafeRawBufferPointer(rebasing: bytes[0..<max(0, min(bytes.count, bodyStart - 1))])
+                let bodyPart = UnsafeRawBufferPointer(rebasing: bytes[bodyStart...])
+                let inBody = Store.occurrences(of: needle, in: bodyPart), inTitle = Store.occurrences(of: needle, in: titlePart)
+                // A candidate from the index may hold the pairs but not the text.
+                guard inBody > 0 || inTitle > 0 else { return }
+                found[id] = Found(count: inBody, titleCount: inTitle, length: scalars - 1)
+                ids.append(id)
+            }
             return true
         }
         // Metadata: its fields hold little text; folded and checked here.
@@ -670,7 +729,7 @@ extension Store {
         guard let row = try db.rows("SELECT title, folded FROM records WHERE id = ?", .text(id)).first, let foldedText = row[1].string else { return nil }
         let title = row[0].string
         let skip = (title ?? "").unicodeScalars.count + 1
-        let bodyText = ScalarText(String(String.UnicodeScalarView(foldedText.unicodeScalars.dropFirst(skip))), boundaries: false)
+        let bodyText = ScalarText(Store.foldedPart(foldedText, from: skip), boundaries: false)
         var count = 0, first: [Int] = []
         bodyText.forEachOccurrence(of: key) { offset in
             if first.count < SearchHit.matchesKept { first.append(offset) }

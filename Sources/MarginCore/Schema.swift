@@ -206,6 +206,14 @@ enum Schema {
             // merge of origins by sequence can stand in for it).
             try db.execute("CREATE INDEX log_by_time ON log(ms, ctr)")
         },
+        { db in
+            // File version 10 (data schema still 6): each origin's `author`
+            // changes, so that naming a node that came by bundle (`log`,
+            // `conflicts`) reads one row instead of walking back through
+            // every change it made since its last annotation. Partial: one
+            // row per annotation, not per change.
+            try db.execute("CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author'")
+        },
     ]
 
     /// The version of the file's layout: one per migration.

@@ -203,7 +203,7 @@ extension Store {
     /// left out and counted.
     public func agreement(coders names: [String]? = nil, codes codeIDs: [String]? = nil, records recordIDs: Set<String>? = nil) throws -> AgreementReport {
         let coders = try requireCoders(names)
-        let allCodes = try codes(includeMerged: true)
+        let allCodes = try codes(includeMerged: true, counted: false)
         let codeNames = Dictionary(uniqueKeysWithValues: allCodes.map { ($0.id, $0.name) })
         // Each code's merge target, once (asked per annotation and code below).
         let effective = Dictionary(uniqueKeysWithValues: try allCodes.map { ($0.id, try effectiveCode($0.id)) })
@@ -306,15 +306,23 @@ extension Store {
             perRecord.append((record, counts))
         }
         func spanRow(_ label: String, _ codes: Set<String>) -> AgreementReport.SpanRow {
-            func f1(_ records: [(record: String, counts: [String: PairCounts])], exact: Bool) -> Double? {
+            // Each record's counts for these codes, summed once: the
+            // bootstrap's thousand resamples then add integers, not look
+            // codes up in each record's table.
+            let totals: [PairCounts] = perRecord.map { r in
+                var t = PairCounts()
+                for (c, n) in r.counts where codes.contains(c) { t.a += n.a; t.b += n.b; t.exact += n.exact; t.overlap += n.overlap }
+                return t
+            }
+            func f1(_ records: [PairCounts], exact: Bool) -> Double? {
                 var pairs = 0, a = 0, b = 0
-                for r in records { for (c, n) in r.counts where codes.contains(c) { pairs += exact ? n.exact : n.overlap; a += n.a; b += n.b } }
+                for n in records { pairs += exact ? n.exact : n.overlap; a += n.a; b += n.b }
                 return Agreement.f1(pairs: pairs, a, b)
             }
             var spans: [String: Int] = [:]
             for c in codes { for (coder, n) in perCoderSpans[c] ?? [:] { spans[coder, default: 0] += n } }
-            return .init(code: label, spans: spans, exactF1: f1(perRecord, exact: true), overlapF1: f1(perRecord, exact: false),
-                         overlapInterval: Agreement.bootstrapInterval(perRecord) { f1($0, exact: false) })
+            return .init(code: label, spans: spans, exactF1: f1(totals, exact: true), overlapF1: f1(totals, exact: false),
+                         overlapInterval: Agreement.bootstrapInterval(totals) { f1($0, exact: false) })
         }
         var spans = spanCodes.sorted { name($0) < name($1) }.map { spanRow(name($0), [$0]) }
         if spanCodes.count > 1 { spans.append(spanRow("(all codes)", spanCodes)) }
@@ -455,9 +463,14 @@ extension Store {
     public func nodeName(of origin: NodeID) throws -> String? {
         if origin == node.id { return node.name }
         if let name = try db.scalar("SELECT name FROM peers WHERE id = ?", .text(origin)).string { return name }
-        return try db.scalar("""
-            SELECT value FROM changes WHERE origin = ? AND kind = 'annotation' AND field = 'author' AND value <> ?
-            ORDER BY seq DESC LIMIT 1
-            """, .text(origin), .text(Store.goldAuthor)).string
+        return try db.scalar(Store.authorNameSQL, .text(origin), .text(Store.goldAuthor)).string
     }
+
+    /// The name a node last wrote as an annotation's author (not the gold
+    /// layer's), read from the index of `author` changes (`log_authors`).
+    static let authorNameSQL = """
+        SELECT l.value FROM log l JOIN nodes o ON o.key = l.origin JOIN entities e ON e.key = l.entity
+        WHERE o.id = ? AND l.field = 'author' AND e.kind = 'annotation' AND l.value <> ?
+        ORDER BY l.seq DESC LIMIT 1
+        """
 }

@@ -127,3 +127,23 @@ final class GramIndexTests: StoreTestCase {
         XCTAssertEqual(Store.schemaVersion, 6, "the schema peers exchange moves with its rules (4: suggestions, 5: done marks, 6: received text), not with local indexes")
     }
 }
+
+/// The ranked search counts matches on UTF-8 bytes; the walk by scalars
+/// (`ScalarText.forEachOccurrence`) is the second computation it must equal.
+final class ByteOccurrenceTests: XCTestCase {
+    func testCountingOnBytesEqualsCountingOnScalars() {
+        let alphabet: [Unicode.Scalar] = ["党", "員", "员", "a", "𠀀", "😷", "名", "\n", "1", "é"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let hay = (0..<Int.random(in: 0...60, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            let needle = (0..<Int.random(in: 1...3, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
+            var byScalars = 0
+            ScalarText(String(String.UnicodeScalarView(hay)), boundaries: false).forEachOccurrence(of: needle) { _ in byScalars += 1; return true }
+            let bytes = Array(String(String.UnicodeScalarView(hay)).utf8)
+            let byBytes = bytes.withUnsafeBytes { Store.occurrences(of: Array(String(String.UnicodeScalarView(needle)).utf8), in: $0) }
+            XCTAssertEqual(byBytes, byScalars, "\(hay) / \(needle)")
+        }
+        // Overlapping matches count, as a search counts them.
+        XCTAssertEqual(Array("党党党".utf8).withUnsafeBytes { Store.occurrences(of: Array("党党".utf8), in: $0) }, 2)
+    }
+}

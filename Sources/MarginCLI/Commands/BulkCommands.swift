@@ -200,7 +200,7 @@ struct SuggestCommand: Command {
         if !dryRun { try store.requireWritable() }
         let fallback = try code.map { try store.resolveCode($0) }
         let ids = all ? try store.records().map(\.id) : try records.map { try store.resolve($0, kind: .record) }
-        let names = Dictionary(uniqueKeysWithValues: try store.codes(includeMerged: true).map { ($0.id, $0.name) })
+        let names = Dictionary(uniqueKeysWithValues: try store.codes(includeMerged: true, counted: false).map { ($0.id, $0.name) })
         var found: [Store.Suggestion] = []
         let triggers = try store.suggestionTriggers()
         for id in ids { found += try store.suggestions(record: id, fallback: fallback, durations: durations, triggers: triggers) }

@@ -157,9 +157,10 @@ struct CompleteCommand: Command {
         var values: [String] = []
         switch kind {
         case "records": values = try store.records().map { Format.id($0.id) }
-        case "annotations": values = try store.annotations().map { Format.id($0.id) }
-        case "conflicts": values = try store.conflicts(includeResolved: false).map { Format.id($0.id) }
-        case "codes": values = try store.codes().map(\.name)
+        case "annotations":
+            try store.forEachAnnotation { values.append(Format.id($0.id)); return true }
+        case "conflicts": values = try store.openConflictIDs(newestFirst: true).map { Format.id($0) }
+        case "codes": values = try store.codes(counted: false).map(\.name)
         default: throw UsageError("margin __complete takes records, annotations, conflicts or codes")
         }
         context.console.out(values.map { $0 + "\n" }.joined())

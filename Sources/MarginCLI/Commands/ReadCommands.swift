@@ -229,7 +229,7 @@ struct ShowCommand: Command {
         if !done.isEmpty { context.print("\(Format.pad("done", 12)) \(done.map(Format.safe).joined(separator: ", "))") }
         if blind { context.print("\(Format.pad("blind", 12)) on: only your own annotations are shown (margin blind off)") }
         context.print("")
-        let colours = Dictionary(try store.codes(includeMerged: true).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
+        let colours = Dictionary(try store.codes(includeMerged: true, counted: false).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
         // A span placed on an earlier cleaning is not marked in this text,
         // whose offsets would point elsewhere; its line says so.
         let unanchored = Set(try store.unanchoredAnnotations(record: rid).map(\.id))

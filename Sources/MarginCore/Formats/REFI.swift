@@ -288,7 +288,7 @@ extension Store {
     /// it again gives the same bytes. `annotations`: those to write (blind
     /// coding shows only one's own); nil, all.
     public func refiProject(name: String, annotations chosen: [Annotation]? = nil) throws -> [UInt8] {
-        let codes = try self.codes(includeMerged: true)
+        let codes = try self.codes(includeMerged: true, counted: false)
         let annotations = Store.exportOrder(try chosen ?? self.annotations())
         let users = Set(annotations.compactMap(\.author)).sorted()
         var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
