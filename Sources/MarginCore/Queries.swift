@@ -278,7 +278,7 @@ extension Store {
 
     static let annotationColumns = """
         a.id, a.record, a.code, c.name, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, a.value, a.note,
-        \(effectiveStatusSQL), a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, \(staleReviewSQL), a.reviewed
+        a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, \(staleReviewSQL), a.reviewed
         """
 
     /// Turns `annotationColumns` rows into annotations, with each code
@@ -320,7 +320,9 @@ extension Store {
             }
             return Annotation(id: row[0].string ?? "", record: row[1].string ?? "", code: code, codeName: codeName, span: span,
                               value: row[9].string, note: row[10].string,
-                              status: row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
+                              // A stale review shows as open (`effectiveStatusSQL`), decided
+                              // here from the stale column: SQLite would run the test twice.
+                              status: row[18].int == 1 ? .open : row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
                               comment: row[12].string, reviewer: row[13].string, author: row[14].string,
                               created: row[15].int ?? 0, updated: row[16].int ?? 0,
                               staleReview: row[18].int == 1 ? row[17].string.flatMap(ReviewStatus.init(rawValue:)) : nil,
@@ -796,22 +798,30 @@ extension Store {
     public func status() throws -> Status {
         func count(_ sql: String, _ values: SQLValue...) throws -> Int { Int(try db.statement(sql).all(values).first?.first?.int ?? 0) }
         // The live annotations counted in one pass, by their status as shown.
-        let byStatus = try db.statement("""
-            SELECT count(*), coalesce(sum(s = 'open'), 0), coalesce(sum(s = 'accepted'), 0), coalesce(sum(s = 'rejected'), 0),
-                coalesce(sum(status = 'suggested'), 0)
-            FROM (SELECT \(Store.effectiveStatusSQL) AS s, a.status AS status FROM annotations a
-                  WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0))
-            """).all().first ?? []
-        func n(_ i: Int) -> Int { i < byStatus.count ? Int(byStatus[i].int ?? 0) : 0 }
+        // By stored status, with how many of each are stale reviews (shown
+        // as open): the stale-review test once per annotation, where sums
+        // over a subquery of shown statuses ran it once per sum (SQLite
+        // flattens the subquery into each). Suggestions count by their
+        // stored status, as they always did.
+        var stored: [String: (count: Int, stale: Int)] = [:]
+        for row in try db.statement("""
+            SELECT a.status, count(*), coalesce(sum(\(Store.staleReviewSQL)), 0) FROM annotations a
+            WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)
+            GROUP BY a.status
+            """).all() {
+            stored[row[0].string ?? ""] = (Int(row[1].int ?? 0), Int(row[2].int ?? 0))
+        }
+        let total = stored.values.reduce(0) { $0 + $1.count }, stale = stored.values.reduce(0) { $0 + $1.stale }
+        func shown(_ status: String) -> Int { (stored[status]?.count ?? 0) - (stored[status]?.stale ?? 0) }
         return Status(
             node: node,
             records: try count("SELECT count(*) FROM records WHERE deleted = 0 AND body IS NOT NULL"),
-            annotations: n(0),
+            annotations: total,
             codes: try count("SELECT count(*) FROM codes WHERE deleted = 0 AND name IS NOT NULL AND merged_into IS NULL"),
-            open: n(1),
-            accepted: n(2),
-            rejected: n(3),
-            suggested: n(4),
+            open: (stored["open"]?.count ?? 0) + stale,
+            accepted: shown("accepted"),
+            rejected: shown("rejected"),
+            suggested: stored["suggested"]?.count ?? 0,
             changes: try count("SELECT coalesce(sum(seq), 0) FROM heads"),
             ownChanges: Int(try head(of: node.id)),
             openConflicts: try count("SELECT count(*) FROM conflicts c WHERE \(Store.openConflictSQL)"))

@@ -33,8 +33,13 @@ enum Growth {
         var samples: [Sample] = []
         for reports in sizes {
             let dir = base.appendingPathComponent("\(reports)")
-            let store = try team(at: dir.path, reports: reports)
-            samples.append(try measure(store, at: dir.appendingPathComponent("alice").path))
+            // The team's stores are closed before anything is timed: the
+            // commands run on a store at rest, as a user's are.
+            let (changes, record) = try {
+                let store = try team(at: dir.path, reports: reports)
+                return (try store.status().changes, try store.records(Store.RecordFilter(limit: 1)).first?.id ?? "")
+            }()
+            samples.append(try measure(changes: changes, record: record, at: dir.appendingPathComponent("alice").path))
         }
         var out: [String: Any] = [:]
         var lines: [String] = []
@@ -118,9 +123,8 @@ enum Growth {
 
     /// Each command on the store (in process, output discarded), and its
     /// nearest plain SQLite query on the same file.
-    static func measure(_ store: Store, at directory: String) throws -> Sample {
-        var sample = Sample(changes: Double(try store.status().changes))
-        let record = try store.records(Store.RecordFilter(limit: 1)).first?.id ?? ""
+    static func measure(changes: Int, record: String, at directory: String) throws -> Sample {
+        var sample = Sample(changes: Double(changes))
         let silent = Console(out: { _ in }, err: { _ in })
         // The sqlite3 side reads what the command shows, as a plain query:
         // the same rows, counts or ranking, with nothing Margin adds (stale

@@ -47,3 +47,36 @@ final class QueryPlanTests: StoreTestCase {
         XCTAssertEqual(try store.log(limit: 7).map(\.id), Array(all.prefix(7)).map(\.id))
     }
 }
+
+/// `status` counts each annotation once by the status a person sees (a
+/// review made stale by a later edit shows as open), whatever way the
+/// query is written to run the stale-review test once.
+final class StatusCountTests: StoreTestCase {
+    func testAStaleReviewCountsAsOpenAndSuggestionsByTheirStatus() throws {
+        let s = try makeStore("a")
+        let (id, _) = try s.importReport(ReportDraft(body: "全县共有16名党员,38名志愿者,5支队伍。", title: "报告"))
+        let code = try s.addCode(name: "party-members", description: nil, colour: nil, parent: nil, triggers: "党员")
+        let kept = try s.annotate(record: id, code: code, span: .quote("16名党员", occurrence: nil), value: "16", note: nil)
+        let edited = try s.annotate(record: id, code: code, span: .quote("38名志愿者", occurrence: nil), value: "38", note: nil)
+        let dropped = try s.annotate(record: id, code: code, span: .quote("5支队伍", occurrence: nil), value: nil, note: nil)
+        _ = try s.annotate(record: id, code: code, span: nil, value: nil, note: "open")
+        try s.review(annotation: kept, status: .accepted, comment: nil)
+        try s.review(annotation: edited, status: .accepted, comment: nil)
+        try s.review(annotation: dropped, status: .rejected, comment: nil)
+        var change = Store.AnnotationEdit()
+        change.value = .some("39")
+        try s.edit(annotation: edited, change)
+        XCTAssertEqual(try s.annotation(edited)?.status, .open, "changed since accepted")
+        try s.storeSuggestions(try s.suggestions(record: id, triggers: try s.suggestionTriggers()))
+        let status = try s.status()
+        let shown = try s.annotations()
+        XCTAssertEqual(status.annotations, shown.count)
+        XCTAssertEqual(status.accepted, 1)
+        XCTAssertEqual(status.rejected, 1)
+        XCTAssertEqual(status.open, 2)
+        XCTAssertEqual(status.suggested, shown.filter { $0.status == .suggested }.count)
+        for st in [ReviewStatus.open, .accepted, .rejected] {
+            XCTAssertEqual(shown.filter { $0.status == st }.count, try s.annotations(status: st).count, "\(st)")
+        }
+    }
+}
