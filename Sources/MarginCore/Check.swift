@@ -79,7 +79,11 @@ extension Store {
         // Each origin's changes in sequence order (its sequences are dense,
         // checked above), so each one's link is the hash of the row before.
         var previous: (origin: Int64, hash: [UInt8])?
-        try db.statement("\(Store.logRows) ORDER BY l.origin, l.seq").forEach { s in
+        // In a scope of its own, as a write's rules run: the rules' caches
+        // (the annotation whose record was just found, the record whose body
+        // is held) then spare a look-up for each of an annotation's changes.
+        // Nothing is written, so nothing they remember goes stale.
+        try inScope { try db.statement("\(Store.logRows) ORDER BY l.origin, l.seq").forEach { s in
             var c = try Store.change(from: s)
             let origin = s.int(16), stored = s.column(14).blob
             c.prev = previous?.origin == origin ? previous?.hash ?? ChangeHash.genesis : ChangeHash.genesis
@@ -97,7 +101,7 @@ extension Store {
             }
             if c.id.origin == node.id && ownLatest < c.hlc { ownLatest = c.hlc }
             return true
-        }
+        } }
         if let problem { throw MarginError.corrupt(problem) }
         // Every span group whole: five fields from one writer with one reading.
         if let row = try db.rows("""
