@@ -867,28 +867,49 @@ extension Store {
             SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,
                 (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolution'),
                 (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'comment'),
-                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolver')
+                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolver'),
+                \(Store.changeColumns(of: "w")), \(Store.changeColumns(of: "l"))
             FROM conflicts c
+            JOIN changes w ON w.origin = c.winner_origin AND w.seq = c.winner_seq
+            JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq
             """
         var values: [SQLValue] = []
         var conditions: [String] = []
         if let id { conditions.append("c.id = ?"); values.append(.text(id)) }
         if !includeResolved { conditions.append(Store.openConflictSQL) }
-        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
-        sql += " ORDER BY c.ms DESC, c.id"
-        // Read whole before the changes are looked up: a statement stays
-        // open while `body` runs otherwise.
-        for row in try db.statement(sql).all(values) {
-            guard let kind = row[1].string.flatMap(EntityKind.init(rawValue:)),
-                  let wo = row[4].string, let ws = row[5].int, let lo = row[6].string, let ls = row[7].int,
-                  let winner = try change(ChangeID(origin: wo, seq: ws)), let loser = try change(ChangeID(origin: lo, seq: ls)) else {
-                throw MarginError.corrupt("conflict \(row[0]) names changes the log does not hold")
+        let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        sql += condition + " ORDER BY c.ms DESC, c.id"
+        // The two changes each conflict names come in the same row (one
+        // query, not two more per conflict; an inner join, as SQLite would
+        // copy the whole log to join its view on the right of a LEFT JOIN).
+        // Read whole before `body` runs: a statement stays open while it
+        // runs otherwise.
+        var found: [Conflict] = []
+        var rows = 0
+        let sides = 12, width = 14
+        try db.statement(sql).forEach(values) { s in
+            rows += 1
+            guard let kind = s.text(1).flatMap(EntityKind.init(rawValue:)) else {
+                throw MarginError.corrupt("conflict \(s.text(0) ?? "") has no kind")
             }
-            let c = Conflict(id: row[0].string ?? "", kind: kind, entity: row[2].string ?? "", field: row[3].string ?? "",
-                             winner: winner, loser: loser, detectedMilliseconds: row[8].int ?? 0,
-                             resolution: row[9].string, comment: row[10].string, resolver: row[11].string)
-            if includeResolved || c.isOpen { guard try body(c) else { return } }
+            let c = Conflict(id: s.text(0) ?? "", kind: kind, entity: s.text(2) ?? "", field: s.text(3) ?? "",
+                             winner: try Store.change(from: s, at: sides), loser: try Store.change(from: s, at: sides + width),
+                             detectedMilliseconds: s.isNull(8) ? 0 : s.int(8),
+                             resolution: s.text(9), comment: s.text(10), resolver: s.text(11))
+            if includeResolved || c.isOpen { found.append(c) }
+            return true
         }
+        // A conflict whose changes the log does not hold drops out of the
+        // join: counted without it, it is named.
+        if try db.statement("SELECT count(*) FROM conflicts c" + condition).all(values).first?.first?.int != Int64(rows) {
+            let missing = try db.statement("""
+                SELECT c.id FROM conflicts c\(condition.isEmpty ? " WHERE " : condition + " AND ")
+                    (NOT EXISTS (SELECT 1 FROM changes w WHERE w.origin = c.winner_origin AND w.seq = c.winner_seq)
+                     OR NOT EXISTS (SELECT 1 FROM changes l WHERE l.origin = c.loser_origin AND l.seq = c.loser_seq))
+                """).all(values).first?.first?.string
+            throw MarginError.corrupt("conflict \(missing ?? "?") names changes the log does not hold")
+        }
+        for c in found { guard try body(c) else { return } }
     }
 
     // MARK: - Digest

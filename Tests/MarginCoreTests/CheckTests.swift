@@ -72,6 +72,24 @@ final class CheckTests: StoreTestCase {
     }
 
     /// A bit flipped in one stored change (its value, or a link of its chain).
+    /// The conflict list reads each conflict's two changes in the same
+    /// query; a conflict whose change is gone is still named, not dropped.
+    func testAConflictWhoseChangeIsGoneIsNamedWhenListed() throws {
+        let (a, _, _) = try populated()
+        let all = try a.conflicts(includeResolved: true)
+        let open = try a.conflicts(includeResolved: false)
+        XCTAssertEqual(all.count, open.count + 1, "one of them is resolved")
+        XCTAssertEqual(Set(open.map(\.id)), Set(try a.openConflictIDs()))
+        for c in all { XCTAssertEqual(try a.conflict(c.id)?.loser.value, try a.change(c.loser.id)?.value) }
+        let victim = try XCTUnwrap(open.first)
+        try a.db.execute("""
+            DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = '\(victim.loser.id.origin)') AND seq = \(victim.loser.id.seq)
+            """)
+        XCTAssertThrowsError(try a.conflicts(includeResolved: false)) { error in
+            XCTAssertEqual(MarginError.message(for: error), "conflict \(victim.id) names changes the log does not hold")
+        }
+    }
+
     func testAnAlteredChangeIsNamedByItsHash() throws {
         let (a, _, aid) = try populated()
         try a.db.run("UPDATE log SET value = '161' WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'value' AND value = '160'", .text(aid))

@@ -177,21 +177,30 @@ extension Store {
     static let changeColumns = baseChangeColumns
         + ", (SELECT p.hash FROM changes p WHERE p.origin = changes.origin AND p.seq = changes.seq - 1)"
 
-    static func change(from s: Statement) throws -> Change {
-        guard let origin = s.text(0), let kindName = s.text(4), let kind = EntityKind(rawValue: kindName),
-              let entity = s.text(5), let field = s.text(6) else {
+    /// `changeColumns` prefixed with a table's alias, for a query that
+    /// reads changes beside other columns (`change(from:at:)` reads them).
+    static func changeColumns(of table: String) -> String {
+        baseChangeColumns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
+            + ", (SELECT p.hash FROM changes p WHERE p.origin = \(table).origin AND p.seq = \(table).seq - 1)"
+    }
+
+    /// A change from `baseChangeColumns` (then, optionally, the link to the
+    /// change before) starting at column `base`.
+    static func change(from s: Statement, at base: Int = 0) throws -> Change {
+        guard let origin = s.text(base), let kindName = s.text(base + 4), let kind = EntityKind(rawValue: kindName),
+              let entity = s.text(base + 5), let field = s.text(base + 6) else {
             throw MarginError.corrupt("a change-log row is malformed")
         }
         func id(_ o: Int, _ q: Int) -> ChangeID? {
-            guard let origin = s.text(o), !s.isNull(q) else { return nil }
-            return ChangeID(origin: origin, seq: s.int(q))
+            guard let origin = s.text(base + o), !s.isNull(base + q) else { return nil }
+            return ChangeID(origin: origin, seq: s.int(base + q))
         }
-        return Change(id: ChangeID(origin: origin, seq: s.int(1)),
-                      hlc: HLC(milliseconds: s.int(2), counter: s.int(3)),
-                      kind: kind, entity: entity, field: field, value: try FieldValue(s.column(7)),
+        return Change(id: ChangeID(origin: origin, seq: s.int(base + 1)),
+                      hlc: HLC(milliseconds: s.int(base + 2), counter: s.int(base + 3)),
+                      kind: kind, entity: entity, field: field, value: try FieldValue(s.column(base + 7)),
                       supersedes: id(8, 9), deletionBase: id(10, 11),
-                      seen: s.text(12).flatMap { VersionVector(parsing: $0) },
-                      prev: s.columnCount > 13 && !s.isNull(13) ? (s.column(13).blob ?? ChangeHash.genesis) : ChangeHash.genesis)
+                      seen: s.text(base + 12).flatMap { VersionVector(parsing: $0) },
+                      prev: s.columnCount > base + 13 && !s.isNull(base + 13) ? (s.column(base + 13).blob ?? ChangeHash.genesis) : ChangeHash.genesis)
     }
 
     public func change(_ id: ChangeID) throws -> Change? { try changeLog.change(id) }
