@@ -7,11 +7,11 @@ import MarginSQLite
 /// at three sizes, and the everyday commands run on each: the time of each
 /// at each size, the exponent of its growth (the slope of log time over log
 /// changes, first size to last; 1 is linear) and its ratio to the nearest
-/// plain SQLite query on the same file. The team: two coders import the
-/// same reports, `suggest` on part of them, sync (as a bundle each way),
-/// review the same suggestions differently, and sync again, which files
-/// open conflicts. (Issue 28; its targets are not met yet, so this reports
-/// and does not judge.)
+/// plain SQLite query on the same file, with the targets of issue 28 each
+/// misses. The team: two coders import the same reports, `suggest` on part
+/// of them, sync (as a bundle each way), decide the same suggestions
+/// differently (open conflicts), accept some of their own and review half
+/// of that, and sync again.
 enum Growth {
     struct Sample {
         var changes: Double
@@ -47,11 +47,23 @@ enum Growth {
             let first = samples[0], last = samples[samples.count - 1]
             let exponent = log(max(last.seconds[command] ?? 0, 1e-6) / max(first.seconds[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
             let ratio = (last.seconds[command] ?? 0) / max(last.sqlite[command] ?? 0, 1e-6)
-            var seconds: [String: Double] = [:]
-            for s in samples { seconds[String(Int(s.changes))] = s.seconds[command] ?? 0 }
-            out[command] = ["exponent": exponent, "seconds": seconds, "sqlite_ratio": ratio] as [String: Any]
-            lines.append(command.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "exponent %.2f  sqlite ratio %.1f  ", exponent, ratio)
-                         + samples.map { String(format: "%.0f changes %.3f s", $0.changes, $0.seconds[command] ?? 0) }.joined(separator: ", "))
+            // The sqlite3 side's own growth: where both grow faster than
+            // the store, the cost is SQLite's on a larger file, not Margin's.
+            let sqliteExponent = log(max(last.sqlite[command] ?? 0, 1e-6) / max(first.sqlite[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
+            var seconds: [String: Double] = [:], sqliteSeconds: [String: Double] = [:]
+            for s in samples { seconds[String(Int(s.changes))] = s.seconds[command] ?? 0; sqliteSeconds[String(Int(s.changes))] = s.sqlite[command] ?? 0 }
+            // Issue 28's targets, judged: growth, the ratio, and the
+            // interactive commands' time at the largest size.
+            var missed: [String] = []
+            if exponent > 1.1 { missed.append("exponent above 1.1") }
+            if ratio > 3 { missed.append("more than 3x sqlite3") }
+            if Growth.interactive.contains(command), (last.seconds[command] ?? 0) > 0.1 { missed.append("over 100 ms") }
+            out[command] = ["exponent": exponent, "seconds": seconds, "sqlite_ratio": ratio,
+                            "sqlite_exponent": sqliteExponent, "sqlite_seconds": sqliteSeconds, "missed": missed] as [String: Any]
+            lines.append(command.padding(toLength: 26, withPad: " ", startingAt: 0)
+                         + String(format: "exponent %.2f (sqlite3 %.2f)  sqlite ratio %.1f  ", exponent, sqliteExponent, ratio)
+                         + samples.map { String(format: "%.0f changes %.3f s", $0.changes, $0.seconds[command] ?? 0) }.joined(separator: ", ")
+                         + (missed.isEmpty ? "  targets met" : "  missed: " + missed.joined(separator: ", ")))
         }
         // The machine's load before and after, beside the figures (a shared
         // machine's neighbours move them).
@@ -60,6 +72,9 @@ enum Growth {
         lines.append(load)
         return json ? try JSONText.encode(out) : lines.joined(separator: "\n")
     }
+
+    /// The commands issue 28 wants under 100 ms at a million changes.
+    static let interactive: Set<String> = ["log -n 20", "show", "status", "conflicts", "search"]
 
     /// The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.
     static func loadAverage() -> String {
