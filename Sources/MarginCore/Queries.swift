@@ -379,8 +379,10 @@ extension Store {
     /// annotation, not the store's.
     /// `exportOrder`: in the order exports write them (`exportOrder(_:)`):
     /// by record, then span, then id.
+    /// `coding`: only these coders' coding (`Annotation.layer`: their
+    /// annotations that are not suggestions), chosen in SQL.
     public func forEachAnnotation(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil,
-                                  exportOrder: Bool = false, _ body: (Annotation) throws -> Bool) throws {
+                                  coding: Set<String>? = nil, exportOrder: Bool = false, _ body: (Annotation) throws -> Bool) throws {
         var conditions = ["a.deleted = 0", "a.record IS NOT NULL",
                           "EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"]
         var values: [SQLValue] = []
@@ -391,6 +393,10 @@ extension Store {
             values += family.map { .text($0) }
         }
         if let status { conditions.append("\(Store.effectiveStatusSQL) = ?"); values.append(.text(status.rawValue)) }
+        if let coding {
+            conditions.append("a.author IN (\(coding.map { _ in "?" }.joined(separator: ","))) AND coalesce(\(Store.effectiveStatusSQL), 'open') <> 'suggested'")
+            values += coding.sorted().map { .text($0) }
+        }
         let sql = """
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE \(conditions.joined(separator: " AND "))

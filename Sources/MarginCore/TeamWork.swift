@@ -218,10 +218,13 @@ extension Store {
         // record → coder → annotations, for the coders present there
         var byRecord: [String: [String: [Annotation]]] = [:]
         var touched = Set(done.keys), notDone = 0
-        for a in try annotations() {
-            guard let layer = a.layer, chosen.contains(layer), recordIDs?.contains(a.record) ?? true else { continue }
+        // Only the chosen coders' coding is read (suggestions, the bulk of
+        // a store after `suggest`, are left in SQL).
+        try forEachAnnotation(coding: chosen) { a in
+            guard let layer = a.layer, chosen.contains(layer), recordIDs?.contains(a.record) ?? true else { return true }
             touched.insert(a.record)
             if done[a.record]?.contains(layer) == true { byRecord[a.record, default: [:]][layer, default: []].append(a) } else { notDone += 1 }
+            return true
         }
         for (record, present) in done { for coder in present where byRecord[record]?[coder] == nil { byRecord[record, default: [:]][coder] = [] } }
         let units = byRecord.filter { $0.value.count >= 2 }.sorted { $0.key < $1.key }
