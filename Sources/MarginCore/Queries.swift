@@ -102,13 +102,16 @@ extension Store {
 
     /// Follows `merged_into` to the code that stands for `id` now.
     public func effectiveCode(_ id: String) throws -> String {
-        let merges = try codeLinks("merged_into").links
+        Store.followMerges(id, try codeLinks("merged_into").links)
+    }
+
+    /// The code `id` stands for under `merges` (code → code merged into),
+    /// stopping at a code met twice: the one walk for every caller that
+    /// reads the links once and follows them per annotation.
+    static func followMerges(_ id: String, _ merges: [String: String]) -> String {
         var current = id
         var seen: Set<String> = [id]
-        while let next = merges[current], !seen.contains(next) {
-            seen.insert(next)
-            current = next
-        }
+        while let next = merges[current], seen.insert(next).inserted { current = next }
         return current
     }
 
@@ -294,13 +297,6 @@ extension Store {
             merges = try store.codeLinks("merged_into").links
         }
 
-        func effective(_ id: String) -> String {
-            var current = id
-            var seen: Set<String> = [id]
-            while let next = merges[current], seen.insert(next).inserted { current = next }
-            return current
-        }
-
         mutating func annotation(_ row: [SQLValue]) throws -> Annotation {
             var span: Span?
             if let s = row[4].int, let e = row[5].int {
@@ -309,7 +305,7 @@ extension Store {
             var code = row[2].string
             var codeName = row[3].string
             if let c = code, merges[c] != nil {
-                let effective = effective(c)
+                let effective = Store.followMerges(c, merges)
                 if effective != c {
                     code = effective
                     if names[effective] == nil {

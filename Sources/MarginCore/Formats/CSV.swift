@@ -112,12 +112,7 @@ extension ExportSet {
         let blind = try store.isBlind
         let paths = try store.codePaths()
         let merges = try store.codeLinks("merged_into").links
-        func path(_ code: String?) -> String? {
-            guard var current = code else { return nil }
-            var seen: Set<String> = [current]
-            while let next = merges[current], seen.insert(next).inserted { current = next }
-            return paths[current]
-        }
+        func path(_ code: String?) -> String? { code.flatMap { paths[Store.followMerges($0, merges)] } }
         try write((excel ? "\u{FEFF}" : "") + csvLine(csvHeaders, excel: excel))
         var record: (id: String, text: ScalarText?, fields: Record?)?
         var rows = 0, unanchored = 0
