@@ -270,18 +270,20 @@ extension Store {
     }.joined(separator: " || '/' || ")
 
     /// An accepted or rejected annotation whose code, span or value changed
-    /// after (or concurrently with) its review.
+    /// after (or concurrently with) its review. Projected into the
+    /// annotation's `stale` column by the projector (`refreshStaleReview`),
+    /// which readers use instead: it is asked of every annotation.
     /// A CASE, not an AND: SQLite evaluates both sides of an AND in a
     /// result column, so the three look-ups would run for every annotation,
     /// reviewed or not; a CASE's condition is tested first.
     static let staleReviewSQL = "(CASE WHEN a.status <> 'open' AND a.reviewed IS NOT NULL THEN a.reviewed <> \(currentSignatureSQL) ELSE 0 END)"
 
     /// The status a person sees: a stale review counts as open.
-    public static let effectiveStatusSQL = "(CASE WHEN \(staleReviewSQL) THEN 'open' ELSE a.status END)"
+    public static let effectiveStatusSQL = "(CASE WHEN a.stale THEN 'open' ELSE a.status END)"
 
     static let annotationColumns = """
         a.id, a.record, a.code, c.name, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, a.value, a.note,
-        a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, \(staleReviewSQL), a.reviewed
+        a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, a.stale, a.reviewed
         """
 
     /// Turns `annotationColumns` rows into annotations, with each code
@@ -797,20 +799,20 @@ extension Store {
         public var openConflicts: Int
     }
 
+    /// The live annotations counted in one pass by stored status, with how
+    /// many of each are stale reviews (shown as open). Suggestions count by
+    /// their stored status. Each annotation's record is asked whether it
+    /// is deleted through `records_alive`, not its row.
+    static let statusCountSQL = """
+        SELECT a.status, count(*), sum(a.stale) FROM annotations a
+        WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)
+        GROUP BY a.status
+        """
+
     public func status() throws -> Status {
         func count(_ sql: String, _ values: SQLValue...) throws -> Int { Int(try db.statement(sql).all(values).first?.first?.int ?? 0) }
-        // The live annotations counted in one pass, by their status as shown.
-        // By stored status, with how many of each are stale reviews (shown
-        // as open): the stale-review test once per annotation, where sums
-        // over a subquery of shown statuses ran it once per sum (SQLite
-        // flattens the subquery into each). Suggestions count by their
-        // stored status, as they always did.
         var stored: [String: (count: Int, stale: Int)] = [:]
-        for row in try db.statement("""
-            SELECT a.status, count(*), coalesce(sum(\(Store.staleReviewSQL)), 0) FROM annotations a
-            WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)
-            GROUP BY a.status
-            """).all() {
+        for row in try db.statement(Store.statusCountSQL).all() {
             stored[row[0].string ?? ""] = (Int(row[1].int ?? 0), Int(row[2].int ?? 0))
         }
         let total = stored.values.reduce(0) { $0 + $1.count }, stale = stored.values.reduce(0) { $0 + $1.stale }

@@ -214,6 +214,19 @@ enum Schema {
             // row per annotation, not per change.
             try db.execute("CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author'")
         },
+        { db in
+            // File version 11 (data schema still 6): whether an accepted or
+            // rejected annotation's code, span or value changed after its
+            // review, projected (`Store.staleReviewSQL`) instead of looked
+            // up in the log for each annotation every read: `status`, the
+            // lists, the tables and the exports all ask it of every
+            // annotation. And whether a record is deleted, by its id, from
+            // an index: the same readers ask it once per annotation, and a
+            // record's own row (with its body) is a deeper look-up.
+            try db.execute("ALTER TABLE annotations ADD COLUMN stale INTEGER NOT NULL DEFAULT 0")
+            try db.execute("UPDATE annotations AS a SET stale = 1 WHERE \(Store.staleReviewSQL)")
+            try db.execute("CREATE UNIQUE INDEX records_alive ON records(id, deleted)")
+        },
     ]
 
     /// The version of the file's layout: one per migration.

@@ -119,8 +119,26 @@ extension Store {
         }
         if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false) }
         let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity)
+        if wins, c.kind == .annotation, Store.reviewedFields.contains(c.field) {
+            if coalescing { pendingRow?.reviewTouched = true } else { try refreshStaleReview(c.entity) }
+        }
         if wins { try projectOutsideRow(c) }
         try detectConflicts(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
+    }
+
+    /// The annotation fields a review's staleness depends on: those its
+    /// signature names (`currentSignatureSQL`) and the review's own.
+    static let reviewedFields: Set<String> = ["code", "start", "value", "status", "reviewed"]
+
+    /// Projects whether the annotation's review is stale (its `stale`
+    /// column), after a change to one of `reviewedFields` won. Only a
+    /// reviewed annotation, or one stale before, is looked at: a suggestion
+    /// or an open annotation costs one row probe.
+    private func refreshStaleReview(_ annotation: String) throws {
+        let s = try logStatements().refreshStale
+        s.reset()
+        try s.bind(1, annotation)
+        try s.execute()
     }
 
     private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool) throws {
@@ -230,6 +248,9 @@ extension Store {
         /// slots set.
         var values: [SQLValue]
         var set: UInt32 = 0
+        /// A change to one of `reviewedFields` won: the review's staleness
+        /// is projected again once the row is written.
+        var reviewTouched = false
     }
 
     /// Runs `body`, writing each entity's row once per run of consecutive
@@ -280,6 +301,7 @@ extension Store {
             parameter += 1
         }
         try s.execute()
+        if row.reviewTouched { try refreshStaleReview(row.entity) }
     }
 
     /// Creates or updates the entity's row for change `c`; returns whether a
@@ -431,6 +453,7 @@ extension Store {
         let setCurrent: Statement
         let winner: Statement
         let exists: Statement
+        let refreshStale: Statement
         /// Per kind with a table: whether the entity has a row, and
         /// whether it was ever deleted.
         let recordRow, annotationRow, codeRow: Statement
@@ -461,6 +484,10 @@ extension Store {
                 WHERE l.entity = ?1 AND l.field = ?2 AND l.current = 1
                 """)
             exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = ?2 AND current = 1")
+            refreshStale = try db.statement("""
+                UPDATE annotations AS a SET stale = \(Store.staleReviewSQL)
+                WHERE a.id = ?1 AND (a.stale = 1 OR (a.status <> 'open' AND a.reviewed IS NOT NULL))
+                """)
             recordRow = try db.statement("SELECT ever_deleted FROM records WHERE id = ?1")
             annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE id = ?1")
             codeRow = try db.statement("SELECT ever_deleted FROM codes WHERE id = ?1")
