@@ -21,7 +21,8 @@ let package = Package(
         .target(name: "MarginCrypto"),
         .target(name: "MarginCore", dependencies: ["MarginSQLite", "MarginCrypto"]),
         .target(name: "MarginSync", dependencies: ["MarginCore", "MarginCrypto"]),
-        .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync"]),
+        .target(name: "MarginUI", dependencies: ["MarginCore", "MarginSync"]),
+        .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync", "MarginUI"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
         .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI"]),
         // Seeded generators and generated stores shared by the test targets.
@@ -31,6 +32,7 @@ let package = Package(
         .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore", "MarginCrypto", "MarginTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MarginSyncTests", dependencies: ["MarginSync", "MarginCore", "MarginCrypto", "MarginTestSupport"]),
         .testTarget(name: "MarginCLITests", dependencies: ["MarginCLI", "MarginCore", "MarginSync", "MarginTestSupport"]),
+        .testTarget(name: "MarginUITests", dependencies: ["MarginUI", "MarginCore", "MarginSync", "MarginTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

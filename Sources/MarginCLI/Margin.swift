@@ -28,7 +28,7 @@ enum Margin {
         InitCommand.self, ImportCommand.self, ListCommand.self, ShowCommand.self, SearchCommand.self,
         AnnotateCommand.self, TagCommand.self, NoteCommand.self, EditCommand.self, RecodeCommand.self, DeleteCommand.self, UndoCommand.self, RedoCommand.self, SuggestCommand.self,
         ReviewCommand.self, DoneCommand.self, BlindCommand.self, AgreeCommand.self, CompareCommand.self, AdjudicateCommand.self, TableCommand.self, CodesCommand.self, LogCommand.self, StatusCommand.self, ExportCommand.self,
-        DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self,
+        DigestCommand.self, ConflictsCommand.self, ResolveCommand.self, ServeCommand.self, SyncCommand.self, UICommand.self,
         PeersCommand.self, SecretCommand.self, CheckCommand.self, RecleanCommand.self, ManCommand.self, CompletionsCommand.self, CompleteCommand.self,
     ]
 

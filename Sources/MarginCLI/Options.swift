@@ -244,6 +244,13 @@ extension ServeCommand {
     ]
 }
 
+extension UICommand {
+    static let options: [OptionSpec] = [
+        OptionSpec(["--listen"], .text("127.0.0.1:PORT"), "loopback address to serve on (default 127.0.0.1:0, a free port)"),
+        OptionSpec(["--no-open"], .none, "only print the address; do not start a browser"),
+    ]
+}
+
 extension SyncCommand {
     static let options: [OptionSpec] = [
         OptionSpec(["--secret-file"], .text("F"), "the team secret (or MARGIN_SECRET)"),

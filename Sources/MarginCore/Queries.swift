@@ -174,6 +174,9 @@ extension Store {
         /// a shorter `until` such as 2022-11 takes the whole month).
         public var place: String?, source: String?, reportAuthor: String?
         public var since: String?, until: String?
+        /// How many matching records to pass over before the first returned
+        /// (a page of a long list).
+        public var offset: Int = 0
         public init(code: String? = nil, status: ReviewStatus? = nil, text: String? = nil, limit: Int? = nil) {
             self.code = code; self.status = status; self.text = text; self.limit = limit
         }
@@ -194,6 +197,29 @@ extension Store {
     /// merged into it or below it), holding an annotation in `status`, or
     /// containing `text` (script-insensitive).
     public func records(_ filter: RecordFilter = RecordFilter()) throws -> [RecordSummary] {
+        let (conditions, values, authorCondition) = try recordSelection(filter)
+        var sql = Store.recordListSQL(conditions, annotationCondition: authorCondition)
+        if filter.limit != nil || filter.offset > 0 { sql += " LIMIT \(max(0, filter.limit ?? -1)) OFFSET \(max(0, filter.offset))" }
+        var out: [RecordSummary] = []
+        try db.statement(sql).forEach(values) { s in
+            out.append(RecordSummary(id: s.text(0) ?? "", title: s.text(1), published: s.text(2), place: s.text(3),
+                                     annotations: Int(s.int(4)), open: Int(s.int(5)),
+                                     opening: s.text(6).map { String($0.split(whereSeparator: \.isNewline).first ?? "") }))
+            return true
+        }
+        return out
+    }
+
+    /// How many records `records(filter)` would list without its limit and
+    /// offset: a page's "of N".
+    public func recordCount(_ filter: RecordFilter = RecordFilter()) throws -> Int {
+        let (conditions, values, _) = try recordSelection(filter)
+        return Int(try db.statement("SELECT count(*) FROM records r WHERE \(conditions.joined(separator: " AND "))").all(values).first?.first?.int ?? 0)
+    }
+
+    /// The conditions on `records r` that select what `filter` asks for,
+    /// their values, and the condition on annotations of blind coding.
+    private func recordSelection(_ filter: RecordFilter) throws -> ([String], [SQLValue], String?) {
         // typeof() is read from the row header; `body IS NOT NULL` would load
         // every report's text from its overflow pages.
         var conditions = ["r.deleted = 0", "typeof(r.body) = 'text'"]
@@ -232,16 +258,7 @@ extension Store {
             conditions.append("r.id IN (SELECT value FROM json_each(?))")
             values.append(.text(jsonArray(ids)))
         }
-        var sql = Store.recordListSQL(conditions, annotationCondition: authorCondition)
-        if let limit = filter.limit { sql += " LIMIT \(max(0, limit))" }
-        var out: [RecordSummary] = []
-        try db.statement(sql).forEach(values) { s in
-            out.append(RecordSummary(id: s.text(0) ?? "", title: s.text(1), published: s.text(2), place: s.text(3),
-                                     annotations: Int(s.int(4)), open: Int(s.int(5)),
-                                     opening: s.text(6).map { String($0.split(whereSeparator: \.isNewline).first ?? "") }))
-            return true
-        }
-        return out
+        return (conditions, values, authorCondition)
     }
 
     /// The query behind `margin list` (public so the benchmark can give
@@ -797,6 +814,13 @@ extension Store {
         public var changes: Int
         public var ownChanges: Int
         public var openConflicts: Int
+    }
+
+    /// How many changes the store holds (every origin's head summed): any
+    /// write here or arrival from a peer moves it, so a page that polls it
+    /// knows when to read again.
+    public func changeCount() throws -> Int {
+        Int(try db.scalar("SELECT coalesce(sum(seq), 0) FROM heads").int ?? 0)
     }
 
     /// The live annotations counted in one pass by stored status, with how

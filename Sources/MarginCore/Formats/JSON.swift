@@ -242,7 +242,7 @@ public enum JSONText {
     /// A JSON value with its type known, for output written in bulk (no
     /// casts from `Any`).
     public indirect enum Value {
-        case string(String), int(Int), null
+        case string(String), int(Int), bool(Bool), null
         case object([(String, Value)])
         case array([Value])
 
@@ -259,6 +259,7 @@ public enum JSONText {
         switch value {
         case .string(let s): string(s, into: &out)
         case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
         case .null: out.append(contentsOf: "null".utf8)
         case .object(let pairs):
             out.append(UInt8(ascii: "{"))

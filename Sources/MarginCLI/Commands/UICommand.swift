@@ -1,0 +1,81 @@
+import Dispatch
+import Foundation
+import Glibc
+import MarginCore
+import MarginSync
+import MarginUI
+
+struct UICommand: Command {
+    static let name = "ui"
+    static let summary = "Open a workspace for this store in the browser (code by selecting text)"
+    static let usage = "margin ui [--listen 127.0.0.1:PORT] [--no-open]"
+    static let details = """
+    Serves a workspace for this store to a browser on this machine, from this
+    binary alone (nothing is fetched from the network), prints its address,
+    and opens it in the browser when one is found (xdg-open). Ctrl-C stops it.
+
+    Records: search (Simplified and Traditional alike), filters, pages. A
+    record: select text with the mouse and pick a code (type to filter, 1-9
+    for the first codes, Enter); accept or reject suggestions and open
+    annotations (a, x), delete (Delete), mark the record done (d). Every
+    change is the same change the matching command makes, and syncs as any.
+    The page reads again when the store changes (a sync, the CLI).
+
+    Security: loopback only; the address holds a token made for this run,
+    which the browser then keeps in an HttpOnly, SameSite=Strict cookie;
+    requests naming another Host, and writes from another Origin, are
+    refused; a strict Content-Security-Policy; no CORS.
+    """
+    var listen: String?, noOpen: Bool
+    init(_ args: inout Arguments) throws {
+        listen = try args.option("--listen")
+        noOpen = args.flag("--no-open")
+    }
+
+    func run(_ context: Context) throws -> Int32 {
+        let listen = self.listen ?? "127.0.0.1:0"
+        guard let endpoint = Endpoint(parsing: listen) else { throw UsageError("--listen takes 127.0.0.1:PORT, not '\(listen)'") }
+        let store = try context.store()
+        let directory = store.directory
+        store.db.close()
+        let workspace: Workspace
+        do {
+            workspace = try Workspace(directory: directory, endpoint: endpoint)
+        } catch let e as NetworkError {
+            throw MarginError.invalid(e.message)
+        }
+        context.print("workspace for \(Format.safe(directory)) at \(workspace.address)")
+        context.print("Ctrl-C stops it")
+        if !noOpen { UICommand.openBrowser(workspace.address) }
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { workspace.stop() }
+            source.resume()
+            return source
+        }
+        workspace.serve()
+        sources.forEach { $0.cancel() }
+        context.print("stopped")
+        return ExitCode.success
+    }
+
+    /// Starts the desktop's browser on `address` when there is a desktop
+    /// and `xdg-open`; otherwise the printed address is the way in.
+    static func openBrowser(_ address: String) {
+        let env = ProcessInfo.processInfo.environment
+        guard env["DISPLAY"] != nil || env["WAYLAND_DISPLAY"] != nil else { return }
+        for dir in (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(dir)/xdg-open"
+            guard access(path, X_OK) == 0 else { continue }
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: path)
+            p.arguments = [address]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try? p.run()
+            return
+        }
+    }
+}

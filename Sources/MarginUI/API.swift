@@ -1,0 +1,209 @@
+import Foundation
+import MarginCore
+
+/// The workspace's JSON API: each call is one of the CLI's operations on
+/// the store, so a write from the page is the same change, in the same
+/// transaction, as the command it stands for, and syncs as any change.
+/// Offsets are Unicode scalars, as everywhere in Margin; the page converts
+/// its UTF-16 selections before it sends them.
+struct WorkspaceAPI {
+    let store: Store
+
+    typealias Value = JSONText.Value
+
+    static func json(_ value: Value, status: Int = 200) -> HTTPResponse {
+        var out: [UInt8] = []
+        JSONText.write(value, into: &out)
+        return HTTPResponse(status: status, contentType: "application/json; charset=utf-8", body: out)
+    }
+
+    static func error(_ status: Int, _ message: String) -> HTTPResponse {
+        json(.object([("error", .string(message))]), status: status)
+    }
+
+    // MARK: - Reads
+
+    func get(_ name: String, _ query: [String: String]) throws -> HTTPResponse {
+        switch name {
+        case "state": return WorkspaceAPI.json(try state())
+        case "version": return WorkspaceAPI.json(.object([("changes", .int(try store.changeCount()))]))
+        case "records": return WorkspaceAPI.json(try records(query))
+        case "record":
+            guard let id = query["id"], !id.isEmpty else { throw HTTPError(400, "give the record's id (?id=)") }
+            return WorkspaceAPI.json(try record(id))
+        default: throw HTTPError(404, "no API call \(name)")
+        }
+    }
+
+    /// Who this node is, whether blind coding is on, and the codebook with
+    /// each code's colour as CSS takes it.
+    func state() throws -> Value {
+        let codes = try store.codes(counted: false)
+        return .sortedObject([
+            ("node", .string(store.node.name)),
+            ("blind", .bool(try store.isBlind)),
+            ("changes", .int(try store.changeCount())),
+            ("codes", .array(codes.enumerated().map { i, c in
+                .sortedObject([("id", .string(c.id)), ("name", .string(c.name)),
+                               ("colour", .string(WebColour.css(c.colour, index: i))),
+                               ("description", c.description.map { .string($0) } ?? .null)])
+            })),
+        ])
+    }
+
+    static let pageSizes = 1...500
+
+    /// One page of the record list, with the total it is a page of.
+    func records(_ query: [String: String]) throws -> Value {
+        var filter = Store.RecordFilter()
+        func given(_ key: String) -> String? { query[key].flatMap { $0.isEmpty ? nil : $0 } }
+        if let code = given("code") { filter.code = try codeID(code) }
+        if let status = given("status") {
+            guard let s = ReviewStatus(rawValue: status) else { throw HTTPError(400, "unknown status \(status)") }
+            filter.status = s
+        }
+        filter.text = given("q")
+        filter.place = given("place")
+        filter.since = given("since")
+        filter.until = given("until")
+        if try store.isBlind { filter.onlyAuthor = store.node.name }
+        let limit = try number(query["limit"], default: 50, WorkspaceAPI.pageSizes, "limit")
+        filter.offset = try number(query["offset"], default: 0, 0...Int(Int32.max), "offset")
+        let total = try store.recordCount(filter)
+        filter.limit = limit
+        let page = try store.records(filter)
+        let done = try store.doneMarks()
+        return .sortedObject([
+            ("total", .int(total)), ("offset", .int(filter.offset)), ("limit", .int(limit)),
+            ("records", .array(page.map { r in
+                .sortedObject([("id", .string(r.id)), ("title", .string(r.title ?? r.opening ?? "")),
+                               ("published", r.published.map { .string($0) } ?? .null),
+                               ("place", r.place.map { .string($0) } ?? .null),
+                               ("annotations", .int(r.annotations)), ("open", .int(r.open)),
+                               ("done", .array((done[r.id] ?? []).sorted().map { .string($0) }))])
+            })),
+        ])
+    }
+
+    func number(_ text: String?, default value: Int, _ range: ClosedRange<Int>, _ name: String) throws -> Int {
+        guard let text, !text.isEmpty else { return value }
+        guard let n = Int(text), range.contains(n) else { throw HTTPError(400, "\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        return n
+    }
+
+    /// A code named by id or by name (either script, as the CLI takes it).
+    func codeID(_ given: String) throws -> String {
+        let codes = try store.codes(counted: false)
+        if let c = codes.first(where: { $0.id == given }) { return c.id }
+        let folded = ScriptFolding.fold(given)
+        if let c = codes.first(where: { ScriptFolding.fold($0.name) == folded }) { return c.id }
+        throw MarginError.notFound("no code \(given)")
+    }
+
+    /// A record whole: metadata, body, the annotations this user may see
+    /// (blind coding), and who marked it done.
+    func record(_ id: String) throws -> Value {
+        guard let r = try store.record(id) else { throw MarginError.notFound("no record \(id)") }
+        let blind = try store.isBlind
+        let annotations = try store.annotations(record: id).filter { store.isVisible($0, blind: blind) }
+        var meta: [(String, Value)] = []
+        for field in Record.metadataFields { if let v = r.metadata(field) { meta.append((field, .string(v))) } }
+        for (k, v) in r.meta.sorted(by: { $0.key < $1.key }) where !Record.metadataFields.contains(k) { meta.append((k, .string(v))) }
+        return .sortedObject([
+            ("id", .string(r.id)), ("title", .string(r.title ?? "")), ("body", .string(r.body)),
+            ("metadata", .array(meta.map { .array([.string($0.0), $0.1]) })),
+            ("done", .array(try store.doneCoders(record: id).map { .string($0) })),
+            ("annotations", .array(annotations.map(annotation))),
+        ])
+    }
+
+    func annotation(_ a: Annotation) -> Value {
+        .sortedObject([
+            ("id", .string(a.id)), ("code", a.code.map { .string($0) } ?? .null),
+            ("codeName", a.codeName.map { .string($0) } ?? .null),
+            ("start", a.span.map { .int($0.start) } ?? .null), ("end", a.span.map { .int($0.end) } ?? .null),
+            ("quote", a.span.map { .string($0.quote) } ?? .null),
+            ("value", a.value.map { .string($0) } ?? .null), ("note", a.note.map { .string($0) } ?? .null),
+            ("status", .string(a.status.rawValue)), ("author", a.author.map { .string($0) } ?? .null),
+            ("kind", .string(a.kindLabel)),
+        ])
+    }
+
+    // MARK: - Writes
+
+    func post(_ name: String, _ body: [String: JSONValue]) throws -> HTTPResponse {
+        func text(_ key: String) throws -> String {
+            guard let s = body[key]?.string, !s.isEmpty else { throw HTTPError(400, "give \(key) (a string)") }
+            return s
+        }
+        func optionalText(_ key: String) throws -> String? {
+            switch body[key] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s.isEmpty ? nil : s
+            default: throw HTTPError(400, "\(key) must be a string")
+            }
+        }
+        func int(_ key: String) throws -> Int {
+            guard let n = body[key]?.int, let i = Int(exactly: n) else { throw HTTPError(400, "give \(key) (a whole number)") }
+            return i
+        }
+        switch name {
+        case "annotate":
+            let record = try text("record")
+            let code = try codeID(try text("code"))
+            let start = try int("start"), end = try int("end")
+            let id = try store.annotate(record: record, code: code, span: .range(start, end),
+                                        value: try optionalText("value"), note: try optionalText("note"))
+            return WorkspaceAPI.json(.object([("id", .string(id))]))
+        case "review":
+            let status = try text("status")
+            guard let s = ReviewStatus(rawValue: status), s != .suggested else { throw HTTPError(400, "status is accepted, rejected or open") }
+            try store.review(annotation: try text("annotation"), status: s, comment: try optionalText("comment"))
+        case "delete":
+            try store.delete(annotation: try text("annotation"))
+        case "done":
+            guard case .bool(let done)? = body["done"] else { throw HTTPError(400, "give done (true or false)") }
+            try store.markDone(record: try text("record"), done)
+        default:
+            throw HTTPError(404, "no API call \(name)")
+        }
+        return WorkspaceAPI.json(.object([("ok", .bool(true))]))
+    }
+}
+
+/// A code's colour as CSS reads it, always `#rrggbb` (so nothing from the
+/// store reaches a style but six hex digits): names as a terminal shows
+/// them, palette entries as xterm's 256 colours, none by a fixed set.
+enum WebColour {
+    static let named: [String: String] = [
+        "black": "#4d4d4d", "red": "#e06c75", "green": "#8fc97a", "yellow": "#e5c07b", "blue": "#61afef",
+        "magenta": "#c678dd", "cyan": "#56b6c2", "white": "#dcdcdc", "orange": "#f0a35e", "purple": "#a682e0",
+        "grey": "#a0a0a0", "gray": "#a0a0a0", "bright-black": "#7f7f7f", "bright-red": "#ff7b86",
+        "bright-green": "#a8e890", "bright-yellow": "#ffe08a", "bright-blue": "#8cc8ff", "bright-magenta": "#e39cf5",
+        "bright-cyan": "#7fe0ea", "bright-white": "#f5f5f5",
+    ]
+    static let fallback = ["#f6c453", "#8cc8ff", "#a8e890", "#f5a3b5", "#c9a8f5", "#7fe0ea", "#f0a35e", "#d4d4a0"]
+
+    static func css(_ colour: String?, index: Int) -> String {
+        let c = colour?.lowercased() ?? ""
+        if let hex = named[c] { return hex }
+        if let n = Store.paletteIndex(c) { return palette(n) }
+        let bytes = Array(c.utf8)
+        if bytes.count == 7, bytes[0] == UInt8(ascii: "#"), bytes.dropFirst().allSatisfy({ HTTPParser.hex($0) != nil }) { return c }
+        return fallback[index % fallback.count]
+    }
+
+    /// xterm's 256 colours: 16 system colours, a 6×6×6 cube, 24 greys.
+    static func palette(_ n: Int) -> String {
+        func hex(_ r: Int, _ g: Int, _ b: Int) -> String { String(format: "#%02x%02x%02x", r, g, b) }
+        let system = ["#000000", "#800000", "#008000", "#808000", "#000080", "#800080", "#008080", "#c0c0c0",
+                      "#808080", "#ff0000", "#00ff00", "#ffff00", "#0000ff", "#ff00ff", "#00ffff", "#ffffff"]
+        if n < 16 { return system[n] }
+        if n < 232 {
+            let i = n - 16, steps = [0, 95, 135, 175, 215, 255]
+            return hex(steps[i / 36], steps[(i / 6) % 6], steps[i % 6])
+        }
+        let g = 8 + (n - 232) * 10
+        return hex(g, g, g)
+    }
+}

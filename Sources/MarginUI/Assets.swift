@@ -1,0 +1,424 @@
+/// The workspace's page, script and style, written here and embedded in the
+/// binary: nothing is fetched from anywhere but this server, so it works
+/// offline. Every piece of the store's text reaches the page through
+/// `textContent` (never markup), and colours only as `#rrggbb` through
+/// the style object, which the Content-Security-Policy allows.
+enum WorkspaceAssets {
+    static let html = #"""
+    <!doctype html>
+    <html lang="zh">
+    <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>Margin</title>
+    <link rel="stylesheet" href="/app.css">
+    <script src="/app.js" defer></script>
+    </head>
+    <body>
+    <header>
+      <a href="#/records" id="nav-records" accesskey="r">Records</a>
+      <span id="node"></span>
+      <span id="blind" hidden>blind coding: only your own annotations are shown</span>
+      <span id="message" role="status" aria-live="polite"></span>
+    </header>
+    <main id="main" tabindex="-1"></main>
+    <div id="picker" hidden role="dialog" aria-label="Pick a code">
+      <div id="picker-quote"></div>
+      <input id="picker-input" autocomplete="off" placeholder="code (type to filter, 1–9, Enter)" aria-label="code">
+      <ol id="picker-list"></ol>
+      <input id="picker-value" autocomplete="off" placeholder="value (optional)" aria-label="value">
+      <input id="picker-note" autocomplete="off" placeholder="note (optional)" aria-label="note">
+      <div class="keys">Enter codes the span · Esc cancels</div>
+    </div>
+    </body>
+    </html>
+    """#
+
+    static let style = #"""
+    body { font-family: system-ui, "Noto Sans CJK SC", "Noto Sans CJK TC", sans-serif; margin: 0; color: #1d1d1f; background: #fafafa; }
+    header { display: flex; gap: 1em; align-items: center; padding: .5em 1em; background: #23395d; color: #fff; }
+    header a { color: #fff; font-weight: bold; }
+    #message { margin-left: auto; }
+    #message.error { color: #ffb4b4; }
+    #blind { background: #f6c453; color: #000; padding: 0 .5em; }
+    main { padding: 1em; max-width: 80em; }
+    form.filters { display: flex; flex-wrap: wrap; gap: .5em; margin-bottom: 1em; }
+    table { border-collapse: collapse; width: 100%; }
+    th, td { text-align: left; padding: .3em .5em; border-bottom: 1px solid #ddd; }
+    tr.current { background: #e4ecf7; }
+    .pager { margin: 1em 0; display: flex; gap: 1em; align-items: center; }
+    .reader { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16em, 2fr); gap: 1.5em; }
+    .body { white-space: pre-wrap; line-height: 1.9; font-size: 1.1em; background: #fff; padding: 1em; border: 1px solid #ddd; }
+    .body mark { padding: 0; border-radius: 2px; }
+    .body mark.overlap { outline: 2px solid #23395d; }
+    .body mark.suggested { background: transparent !important; border-bottom: 2px dashed #888; }
+    dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }
+    dl.meta dt { color: #666; }
+    ul.annotations { list-style: none; padding: 0; }
+    ul.annotations li { padding: .4em; border-bottom: 1px solid #eee; }
+    ul.annotations li.current { background: #e4ecf7; }
+    .swatch { display: inline-block; width: .9em; height: .9em; margin-right: .3em; vertical-align: middle; border: 1px solid #999; }
+    .status { font-size: .85em; color: #555; }
+    .keys { font-size: .85em; color: #555; }
+    #picker { position: fixed; top: 20%; left: 50%; transform: translateX(-50%); background: #fff; border: 1px solid #888; padding: 1em; box-shadow: 0 4px 20px #0004; min-width: 22em; }
+    #picker input { display: block; width: 100%; margin: .3em 0; box-sizing: border-box; }
+    #picker ol { margin: .3em 0; padding-left: 1.5em; max-height: 14em; overflow: auto; }
+    #picker li.current { background: #e4ecf7; }
+    button { cursor: pointer; }
+    """#
+
+    static let script = #"""
+    "use strict";
+    (() => {
+    const $ = (id) => document.getElementById(id);
+    let state = { codes: [], node: "", blind: false, changes: 0 };
+    let view = null;          // what is shown: { kind, render }
+    let current = 0;          // the highlighted row or annotation
+    let pending = null;       // the selection waiting for a code
+
+    // Every string from the store goes in as text, never as markup.
+    function el(tag, attrs, ...children) {
+      const e = document.createElement(tag);
+      for (const [k, v] of Object.entries(attrs || {})) {
+        if (k === "class") e.className = v;
+        else if (k === "onclick") e.addEventListener("click", v);
+        else if (k === "background") e.style.backgroundColor = v;
+        else e.setAttribute(k, v);
+      }
+      for (const c of children) {
+        if (c === null || c === undefined) continue;
+        e.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+      }
+      return e;
+    }
+
+    function say(text, error) {
+      const m = $("message");
+      m.textContent = text;
+      m.className = error ? "error" : "";
+    }
+
+    async function get(path) {
+      const r = await fetch(path, { credentials: "same-origin" });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.error || r.statusText);
+      return body;
+    }
+
+    async function post(path, data) {
+      const r = await fetch(path, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
+      });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.error || r.statusText);
+      return body;
+    }
+
+    // Offsets: Margin counts Unicode scalars (code points); the browser's
+    // strings and selections count UTF-16 units. An astral character
+    // (𠀀, 😷) is one of the first and two of the second.
+    function codePointsBefore(text, utf16) { return Array.from(text.slice(0, utf16)).length; }
+    function utf16Offsets(text) {
+      const out = [0];
+      let u = 0;
+      for (const ch of text) { u += ch.length; out.push(u); }
+      return out;   // out[n]: the UTF-16 offset of code point n
+    }
+
+    async function loadState() {
+      state = await get("/api/state");
+      $("node").textContent = state.node;
+      $("blind").hidden = !state.blind;
+    }
+
+    // ---- Records --------------------------------------------------------
+
+    function params() {
+      const h = location.hash;
+      const q = h.indexOf("?");
+      return new URLSearchParams(q >= 0 ? h.slice(q + 1) : "");
+    }
+
+    async function showRecords() {
+      const p = params();
+      const query = new URLSearchParams();
+      for (const k of ["q", "code", "status", "place", "since", "until", "offset"]) if (p.get(k)) query.set(k, p.get(k));
+      query.set("limit", "50");
+      const data = await get("/api/records?" + query.toString());
+      const main = $("main");
+      main.replaceChildren();
+      const form = el("form", { class: "filters", id: "filters" });
+      const field = (name, label, value) => el("label", {}, label + " ", el("input", { name, value: value || "", id: "filter-" + name }));
+      const code = el("select", { name: "code", id: "filter-code" }, el("option", { value: "" }, "any code"));
+      for (const c of state.codes) {
+        const o = el("option", { value: c.id }, c.name);
+        if (p.get("code") === c.id) o.selected = true;
+        code.appendChild(o);
+      }
+      const status = el("select", { name: "status", id: "filter-status" }, el("option", { value: "" }, "any status"));
+      for (const s of ["open", "accepted", "rejected", "suggested"]) {
+        const o = el("option", { value: s }, s);
+        if (p.get("status") === s) o.selected = true;
+        status.appendChild(o);
+      }
+      form.append(field("q", "Search", p.get("q")), code, status, field("place", "Place", p.get("place")),
+                  field("since", "From", p.get("since")), field("until", "To", p.get("until")), el("button", { type: "submit" }, "Filter"));
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const f = new URLSearchParams();
+        for (const [k, v] of new FormData(form)) if (v) f.set(k, v);
+        location.hash = "#/records?" + f.toString();
+      });
+      main.appendChild(form);
+      const first = data.total === 0 ? 0 : data.offset + 1, last = data.offset + data.records.length;
+      main.appendChild(el("p", { id: "count" }, `${first}–${last} of ${data.total} records`));
+      const table = el("table", { id: "records" },
+        el("thead", {}, el("tr", {}, el("th", {}, "Title"), el("th", {}, "Place"), el("th", {}, "Published"),
+                              el("th", {}, "Annotations"), el("th", {}, "Open"), el("th", {}, "Done by"))));
+      const tbody = el("tbody");
+      data.records.forEach((r, i) => {
+        tbody.appendChild(el("tr", { "data-id": r.id, "data-index": String(i) },
+          el("td", {}, el("a", { href: "#/record/" + encodeURIComponent(r.id) }, r.title || r.id)),
+          el("td", {}, r.place || ""), el("td", {}, r.published || ""),
+          el("td", {}, r.annotations), el("td", {}, r.open), el("td", {}, r.done.join(", "))));
+      });
+      table.appendChild(tbody);
+      main.appendChild(table);
+      const pager = el("div", { class: "pager" });
+      const page = (offset) => { const f = params(); f.set("offset", String(offset)); location.hash = "#/records?" + f.toString(); };
+      if (data.offset > 0) pager.appendChild(el("button", { id: "previous", onclick: () => page(Math.max(0, data.offset - data.limit)) }, "← Previous"));
+      if (last < data.total) pager.appendChild(el("button", { id: "next", onclick: () => page(data.offset + data.limit) }, "Next →"));
+      pager.appendChild(el("span", { class: "keys" }, "/ search · j k move · Enter open · n p pages"));
+      main.appendChild(pager);
+      current = Math.min(current, Math.max(0, data.records.length - 1));
+      const rows = () => Array.from(tbody.querySelectorAll("tr"));
+      const mark = () => rows().forEach((tr, i) => tr.classList.toggle("current", i === current));
+      mark();
+      view = {
+        kind: "records",
+        key(e) {
+          if (e.key === "/") { e.preventDefault(); $("filter-q").focus(); return true; }
+          if (e.key === "j") { current = Math.min(current + 1, rows().length - 1); mark(); return true; }
+          if (e.key === "k") { current = Math.max(current - 1, 0); mark(); return true; }
+          if (e.key === "Enter" && rows()[current]) { location.hash = "#/record/" + encodeURIComponent(rows()[current].dataset.id); return true; }
+          if (e.key === "n" && last < data.total) { page(data.offset + data.limit); return true; }
+          if (e.key === "p" && data.offset > 0) { page(Math.max(0, data.offset - data.limit)); return true; }
+          return false;
+        },
+      };
+    }
+
+    // ---- Reader ---------------------------------------------------------
+
+    function colourOf(codeID) {
+      const c = state.codes.find((c) => c.id === codeID);
+      return c ? c.colour : "#dddddd";
+    }
+
+    // The body as text runs between span boundaries, each run a <mark>
+    // when spans cover it (outlined when more than one does).
+    function renderBody(body, annotations) {
+      const container = el("div", { class: "body", id: "body", tabindex: "0" });
+      const map = utf16Offsets(body);
+      const spans = annotations.filter((a) => a.start !== null && a.end !== null && a.end <= map.length - 1);
+      const cuts = new Set([0, map.length - 1]);
+      for (const a of spans) { cuts.add(a.start); cuts.add(a.end); }
+      const points = Array.from(cuts).sort((x, y) => x - y);
+      for (let i = 0; i + 1 < points.length; i++) {
+        const s = points[i], e = points[i + 1];
+        const text = body.slice(map[s], map[e]);
+        const over = spans.filter((a) => a.start <= s && a.end >= e && a.start < a.end);
+        if (over.length === 0) { container.appendChild(document.createTextNode(text)); continue; }
+        const shown = over.find((a) => a.status !== "suggested") || over[0];
+        const m = el("mark", { "data-annotations": over.map((a) => a.id).join(" "),
+                               title: over.map((a) => (a.codeName || "") + (a.status === "suggested" ? " (suggested)" : "")).join(", ") }, text);
+        if (shown.status === "suggested") m.classList.add("suggested");
+        else m.style.backgroundColor = colourOf(shown.code);
+        if (over.length > 1) m.classList.add("overlap");
+        container.appendChild(m);
+      }
+      return container;
+    }
+
+    // The code-point range of the selection inside the body, or null.
+    function selectionRange(container, body) {
+      const sel = window.getSelection();
+      if (!sel || sel.rangeCount === 0 || sel.isCollapsed) return null;
+      const range = sel.getRangeAt(0);
+      if (!container.contains(range.startContainer) || !container.contains(range.endContainer)) return null;
+      const before = document.createRange();
+      before.setStart(container, 0);
+      before.setEnd(range.startContainer, range.startOffset);
+      const u16start = before.toString().length;
+      const u16end = u16start + range.toString().length;
+      const start = codePointsBefore(body, u16start), end = codePointsBefore(body, u16end);
+      return end > start ? { start, end, quote: Array.from(body).slice(start, end).join("") } : null;
+    }
+
+    async function showRecord(id) {
+      const r = await get("/api/record?id=" + encodeURIComponent(id));
+      const main = $("main");
+      main.replaceChildren();
+      const mine = r.done.includes(state.node);
+      const head = el("div", {},
+        el("h1", { id: "title" }, r.title || r.id),
+        el("button", { id: "done", onclick: () => act("/api/done", { record: r.id, done: !mine }) },
+           mine ? "Marked done ✓ (d: undo)" : "Mark done (d)"),
+        el("span", { class: "keys" }, " select text then c (or release the mouse) to code · j k move · a accept · x reject · Delete remove · Esc back"));
+      const meta = el("dl", { class: "meta" });
+      for (const [k, v] of r.metadata) meta.append(el("dt", {}, k), el("dd", {}, v));
+      const body = renderBody(r.body, r.annotations);
+      const list = el("ul", { class: "annotations", id: "annotations" });
+      const suggestions = el("ul", { class: "annotations", id: "suggestions" });
+      const items = [];
+      for (const a of r.annotations) {
+        const li = el("li", { "data-id": a.id, "data-status": a.status },
+          el("span", { class: "swatch", background: colourOf(a.code) }),
+          el("b", {}, a.codeName || "(note)"), " ",
+          a.quote !== null ? el("q", {}, a.quote) : null,
+          a.value ? el("span", {}, " = " + a.value) : null,
+          a.note ? el("div", {}, a.note) : null,
+          el("div", { class: "status" }, `${a.status} · ${a.author || ""} · ${a.start !== null ? a.start + "–" + a.end : a.kind}`));
+        if (a.status === "suggested" || a.status === "open") {
+          li.append(el("button", { class: "accept", onclick: () => act("/api/review", { annotation: a.id, status: "accepted" }) }, "Accept"), " ",
+                    el("button", { class: "reject", onclick: () => act("/api/review", { annotation: a.id, status: "rejected" }) }, "Reject"));
+        }
+        if (a.status !== "suggested") {
+          li.append(" ", el("button", { class: "delete", onclick: () => act("/api/delete", { annotation: a.id }) }, "Delete"));
+        }
+        (a.status === "suggested" ? suggestions : list).appendChild(li);
+        items.push(li);
+      }
+      const side = el("aside", {}, meta, el("h2", {}, "Annotations"), list, el("h2", {}, "Suggestions"), suggestions);
+      main.append(head, el("div", { class: "reader" }, body, side));
+      const ordered = () => Array.from(main.querySelectorAll("ul.annotations li"));
+      current = Math.min(current, Math.max(0, items.length - 1));
+      const mark = () => ordered().forEach((li, i) => li.classList.toggle("current", i === current));
+      mark();
+      const offerCode = () => {
+        const s = selectionRange(body, r.body);
+        if (s) openPicker({ record: r.id, ...s });
+      };
+      body.addEventListener("mouseup", () => setTimeout(offerCode, 0));
+      view = {
+        kind: "record",
+        key(e) {
+          const li = ordered()[current];
+          if (e.key === "c") { offerCode(); return true; }
+          if (e.key === "d") { act("/api/done", { record: r.id, done: !mine }); return true; }
+          if (e.key === "j") { current = Math.min(current + 1, ordered().length - 1); mark(); return true; }
+          if (e.key === "k") { current = Math.max(current - 1, 0); mark(); return true; }
+          if (li && e.key === "a" && ["suggested", "open"].includes(li.dataset.status)) { act("/api/review", { annotation: li.dataset.id, status: "accepted" }); return true; }
+          if (li && e.key === "x" && ["suggested", "open"].includes(li.dataset.status)) { act("/api/review", { annotation: li.dataset.id, status: "rejected" }); return true; }
+          if (li && e.key === "Delete" && li.dataset.status !== "suggested") { act("/api/delete", { annotation: li.dataset.id }); return true; }
+          if (e.key === "Escape") { history.back(); return true; }
+          return false;
+        },
+      };
+    }
+
+    async function act(path, data) {
+      try {
+        await post(path, data);
+        say("saved");
+        await route();
+      } catch (err) {
+        say(err.message, true);
+      }
+    }
+
+    // ---- The code picker -------------------------------------------------
+
+    let choice = 0;
+    function matches() {
+      const q = $("picker-input").value.trim().toLowerCase();
+      return state.codes.filter((c) => !q || c.name.toLowerCase().includes(q));
+    }
+    function drawPicker() {
+      const list = $("picker-list");
+      list.replaceChildren();
+      matches().forEach((c, i) => {
+        const li = el("li", { "data-id": c.id }, el("span", { class: "swatch", background: c.colour }), c.name);
+        if (i === choice) li.classList.add("current");
+        li.addEventListener("click", () => { choice = i; codeSelection(); });
+        list.appendChild(li);
+      });
+    }
+    function openPicker(selection) {
+      pending = selection;
+      choice = 0;
+      $("picker-quote").textContent = "“" + selection.quote + "”";
+      $("picker-input").value = "";
+      $("picker-value").value = "";
+      $("picker-note").value = "";
+      $("picker").hidden = false;
+      drawPicker();
+      $("picker-input").focus();
+    }
+    function closePicker() {
+      $("picker").hidden = true;
+      pending = null;
+    }
+    async function codeSelection() {
+      const c = matches()[choice];
+      if (!pending || !c) return;
+      const s = pending;
+      closePicker();
+      await act("/api/annotate", { record: s.record, code: c.id, start: s.start, end: s.end,
+                                   value: $("picker-value").value || null, note: $("picker-note").value || null });
+    }
+    function pickerKey(e) {
+      if (e.key === "Escape") { closePicker(); e.preventDefault(); return; }
+      if (e.key === "Enter") { e.preventDefault(); codeSelection(); return; }
+      if (e.target === $("picker-input")) {
+        if (/^[1-9]$/.test(e.key) && $("picker-input").value === "") {
+          const i = Number(e.key) - 1;
+          if (i < matches().length) { e.preventDefault(); choice = i; codeSelection(); }
+          return;
+        }
+        if (e.key === "ArrowDown") { choice = Math.min(choice + 1, matches().length - 1); drawPicker(); e.preventDefault(); }
+        if (e.key === "ArrowUp") { choice = Math.max(choice - 1, 0); drawPicker(); e.preventDefault(); }
+      }
+    }
+
+    // ---- Routing, keys, live updates -------------------------------------
+
+    async function route() {
+      try {
+        const h = location.hash || "#/records";
+        if (h.startsWith("#/record/")) await showRecord(decodeURIComponent(h.slice(9)));
+        else await showRecords();
+        document.body.dataset.ready = String(Date.now());
+      } catch (err) {
+        say(err.message, true);
+      }
+    }
+
+    document.addEventListener("keydown", (e) => {
+      if (!$("picker").hidden) { pickerKey(e); return; }
+      const t = e.target;
+      if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
+      if (view && view.key(e)) e.preventDefault();
+    });
+    document.addEventListener("input", (e) => { if (e.target === $("picker-input")) { choice = 0; drawPicker(); } });
+    window.addEventListener("hashchange", () => { current = 0; route(); });
+
+    // Changes from a sync or from the CLI: the page reads again when the
+    // store's change count moves (unless a code is being picked).
+    async function poll() {
+      try {
+        const v = await get("/api/version");
+        if (v.changes !== state.changes && !pending) {
+          await loadState();
+          await route();
+        }
+      } catch (err) { /* the next poll tries again */ }
+      setTimeout(poll, 2000);
+    }
+
+    loadState().then(route).then(() => setTimeout(poll, 2000)).catch((err) => say(err.message, true));
+    })();
+    """#
+}

@@ -1,0 +1,216 @@
+import Foundation
+import MarginCore
+import MarginSync
+@testable import MarginUI
+import XCTest
+
+/// The workspace through a real socket on 127.0.0.1: every refusal the
+/// security rules name, and each API call against the store it writes.
+final class WorkspaceTests: XCTestCase {
+    var directory = ""
+    var store: Store!
+    var workspace: Workspace!
+    var thread: Thread?
+    var record = ""
+    var code = ""
+
+    struct Reply {
+        var status: Int
+        var headers: [String: String]
+        var body: String
+        var json: [String: JSONValue] { (try? JSONValue.parse(body).object) ?? [:] }
+    }
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("margin-ui-\(UUID().uuidString)").path
+        store = try Store.create(directory: directory, name: "alice")
+        record = try store.importReport(ReportDraft(body: "𠀀😷 曲麻萊縣成立16個臨時黨支部,159名黨員參加防疫。", title: "曲麻萊縣防疫")).id
+        code = try store.addCode(name: "party-members", description: nil, colour: "red", parent: nil)
+        var options = Workspace.Options()
+        options.requestTimeout = 1
+        workspace = try Workspace(directory: directory, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: options)
+        let w = workspace!
+        let t = Thread { w.serve() }
+        t.start()
+        thread = t
+    }
+
+    override func tearDownWithError() throws {
+        workspace.stop()
+        store.db.close()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    var host: String { "127.0.0.1:\(workspace.port)" }
+    var cookie: String { "margin_ui=\(workspace.token)" }
+
+    /// Sends `raw` and reads the reply to the end.
+    func send(_ raw: [UInt8]) throws -> Reply {
+        let c = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: workspace.port), timeout: 5)
+        defer { c.close() }
+        try c.write(raw, until: Date(timeIntervalSinceNow: 5))
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try c.read(max: 65536, until: Date(timeIntervalSinceNow: 10))
+            if chunk.isEmpty { break }
+            bytes += chunk
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        var lines = parts[0].components(separatedBy: "\r\n")
+        let status = Int(lines.removeFirst().split(separator: " ")[1]) ?? 0
+        var headers: [String: String] = [:]
+        for l in lines {
+            let kv = l.split(separator: ":", maxSplits: 1)
+            headers[kv[0].lowercased()] = kv[1].trimmingCharacters(in: .whitespaces)
+        }
+        return Reply(status: status, headers: headers, body: parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    func get(_ path: String, host: String? = nil, cookie: String? = nil) throws -> Reply {
+        var raw = "GET \(path) HTTP/1.1\r\nHost: \(host ?? self.host)\r\n"
+        if let c = cookie ?? Optional(self.cookie), !c.isEmpty { raw += "Cookie: \(c)\r\n" }
+        return try send(Array((raw + "\r\n").utf8))
+    }
+
+    func post(_ path: String, _ body: String, origin: String? = "", contentType: String = "application/json") throws -> Reply {
+        var raw = "POST \(path) HTTP/1.1\r\nHost: \(host)\r\nCookie: \(cookie)\r\nContent-Type: \(contentType)\r\n"
+        let o = origin == "" ? "http://\(host)" : origin
+        if let o { raw += "Origin: \(o)\r\n" }
+        raw += "Content-Length: \(body.utf8.count)\r\n\r\n" + body
+        return try send(Array(raw.utf8))
+    }
+
+    func testTheTokenIsAskedOnceThenKeptInAStrictHttpOnlyCookie() throws {
+        let entry = try get("/?token=\(workspace.token)", cookie: "")
+        XCTAssertEqual(entry.status, 303)
+        XCTAssertEqual(entry.headers["location"], "/")
+        let set = try XCTUnwrap(entry.headers["set-cookie"])
+        XCTAssertTrue(set.hasPrefix("margin_ui=\(workspace.token);"), set)
+        XCTAssertTrue(set.contains("HttpOnly"), set)
+        XCTAssertTrue(set.contains("SameSite=Strict"), set)
+        XCTAssertEqual(try get("/", cookie: "").status, 401, "no cookie")
+        XCTAssertEqual(try get("/api/state", cookie: "margin_ui=" + String(repeating: "0", count: 48)).status, 401, "a wrong cookie")
+        XCTAssertEqual(try get("/?token=nottheone", cookie: "").status, 403)
+        let page = try get("/")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertTrue(page.body.contains("<script src=\"/app.js\""))
+        for r in [entry, page, try get("/app.js"), try get("/api/state"), try get("/", cookie: "")] {
+            let csp = try XCTUnwrap(r.headers["content-security-policy"])
+            XCTAssertTrue(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), csp)
+            XCTAssertFalse(csp.contains("unsafe"), csp)
+            XCTAssertEqual(r.headers["x-content-type-options"], "nosniff")
+            XCTAssertNil(r.headers["access-control-allow-origin"], "no CORS")
+        }
+    }
+
+    /// DNS rebinding: a name that resolves to 127.0.0.1 still names itself in Host.
+    func testAnotherHostIsRefusedEvenWithTheToken() throws {
+        XCTAssertEqual(try get("/api/state", host: "attacker.example:\(workspace.port)").status, 403)
+        XCTAssertEqual(try get("/api/state", host: "127.0.0.1:1").status, 403)
+        XCTAssertEqual(try get("/?token=\(workspace.token)", host: "attacker.example").status, 403)
+        XCTAssertEqual(try get("/api/state", host: "localhost:\(workspace.port)").status, 200)
+    }
+
+    func testAWriteNeedsThisOriginAndJSONAndChangesNothingOtherwise() throws {
+        let before = try store.changeCount()
+        let body = #"{"record":"\#(record)","done":true}"#
+        XCTAssertEqual(try post("/api/done", body, origin: nil).status, 403, "no Origin")
+        XCTAssertEqual(try post("/api/done", body, origin: "http://attacker.example").status, 403)
+        XCTAssertEqual(try post("/api/done", body, origin: "http://127.0.0.1:1").status, 403)
+        XCTAssertEqual(try post("/api/done", body, contentType: "text/plain").status, 415)
+        let malformed = try post("/api/done", "{\"record\":")
+        XCTAssertEqual(malformed.status, 400)
+        XCTAssertNotNil(malformed.json["error"]?.string)
+        XCTAssertEqual(try post("/api/done", "[1]").status, 400)
+        XCTAssertEqual(try post("/api/done", #"{"record":"\#(record)","done":"yes"}"#).status, 400)
+        XCTAssertEqual(try post("/api/done", #"{"x":""# + String(repeating: "a", count: 300 * 1024) + #""}"#).status, 413)
+        XCTAssertEqual(try post("/api/nothing", "{}").status, 404)
+        XCTAssertEqual(try get("/api/done").status, 404, "a write is not a GET")
+        let put = try send(Array("PUT /api/done HTTP/1.1\r\nHost: \(host)\r\nCookie: \(cookie)\r\nContent-Length: 0\r\n\r\n".utf8))
+        XCTAssertEqual(put.status, 405)
+        XCTAssertEqual(try store.changeCount(), before, "nothing was written")
+        XCTAssertEqual(try post("/api/done", body).status, 200)
+        XCTAssertEqual(try store.doneCoders(record: record), ["alice"])
+    }
+
+    /// A client that sends half a request is cut after the timeout; others
+    /// are answered meanwhile.
+    func testASlowClientTimesOutWithoutHoldingUpOthers() throws {
+        let slow = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: workspace.port), timeout: 5)
+        defer { slow.close() }
+        try slow.write(Array("GET /api/state HTTP/1.1\r\nHost: \(host)\r\n".utf8), until: Date(timeIntervalSinceNow: 5))
+        XCTAssertEqual(try get("/api/state").status, 200, "answered while the slow one waits")
+        var bytes: [UInt8] = []
+        while true {
+            let chunk = try slow.read(max: 4096, until: Date(timeIntervalSinceNow: 10))
+            if chunk.isEmpty { break }
+            bytes += chunk
+        }
+        XCTAssertTrue(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 408 "))
+    }
+
+    /// Offsets are code points: after 𠀀 and 😷 (two UTF-16 units each) the
+    /// span the API is given lands on the characters the CLI shows.
+    func testAnAnnotationIsWrittenAtCodePointOffsets() throws {
+        let body = try XCTUnwrap(try store.record(record)).body
+        let scalars = Array(body.unicodeScalars)
+        let quote = Array("159名黨員".unicodeScalars)
+        let start = try XCTUnwrap((0...(scalars.count - quote.count)).first { Array(scalars[$0..<($0 + quote.count)]) == quote })
+        let r = try post("/api/annotate", #"{"record":"\#(record)","code":"party-members","start":\#(start),"end":\#(start + quote.count),"value":"159"}"#)
+        XCTAssertEqual(r.status, 200, r.body)
+        let id = try XCTUnwrap(r.json["id"]?.string)
+        let a = try XCTUnwrap(try store.annotation(id))
+        XCTAssertEqual(a.span?.quote, "159名黨員")
+        XCTAssertEqual(a.value, "159")
+        XCTAssertEqual(a.author, "alice")
+        // The record as the page reads it holds it, at the same offsets.
+        let shown = try get("/api/record?id=\(record)").json
+        let listed = try XCTUnwrap(shown["annotations"]?.array?.first?.object)
+        XCTAssertEqual(listed["start"]?.int, Int64(start))
+        XCTAssertEqual(listed["quote"]?.string, "159名黨員")
+        // A range past the end is refused, and nothing is written.
+        let count = try store.changeCount()
+        let bad = try post("/api/annotate", #"{"record":"\#(record)","code":"\#(code)","start":5,"end":9999}"#)
+        XCTAssertEqual(bad.status, 400)
+        XCTAssertNotNil(bad.json["error"]?.string)
+        XCTAssertEqual(try store.changeCount(), count)
+        // Reviewed, then deleted, through the API.
+        XCTAssertEqual(try post("/api/review", #"{"annotation":"\#(id)","status":"accepted"}"#).status, 200)
+        XCTAssertEqual(try store.annotation(id)?.status, .accepted)
+        XCTAssertEqual(try post("/api/review", #"{"annotation":"\#(id)","status":"suggested"}"#).status, 400)
+        XCTAssertEqual(try post("/api/delete", #"{"annotation":"\#(id)"}"#).status, 200)
+        XCTAssertNil(try store.annotations(record: record).first { $0.id == id })
+        XCTAssertEqual(try get("/api/record?id=nope").status, 404)
+    }
+
+    func testRecordsArePagedWithTheirTotalAndFoundInEitherScript() throws {
+        try store.write {
+            for i in 0..<120 { _ = try store.importReport(ReportDraft(body: "第\(i)号报告:全县共有\(i)名党员下沉社区。", title: "报告 \(i)")) }
+        }
+        let page = try get("/api/records?limit=50&offset=100").json
+        XCTAssertEqual(page["total"]?.int, 121)
+        XCTAssertEqual(page["records"]?.array?.count, 21)
+        let found = try get("/api/records?q=" + "黨員".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!).json
+        XCTAssertEqual(found["total"]?.int, 121, "Traditional finds Simplified")
+        XCTAssertEqual(try get("/api/records?limit=0").status, 400)
+        XCTAssertEqual(try get("/api/records?status=maybe").status, 400)
+        XCTAssertEqual(try get("/api/records?code=nosuchcode").status, 404)
+    }
+
+    /// Report text is data: it reaches the page as JSON only, never in the
+    /// page's markup (the browser test checks that it runs no script).
+    func testHostileTextIsServedAsJSONOnly() throws {
+        let hostile = "<script>document.title='owned'</script><img src=x onerror=alert(1)>\u{202E}txt.exe"
+        let id = try store.importReport(ReportDraft(body: hostile + " 共有5名黨員。", title: hostile)).id
+        let r = try get("/api/record?id=\(id)")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertTrue(r.headers["content-type"]?.hasPrefix("application/json") == true)
+        XCTAssertEqual(r.json["title"]?.string, hostile)
+        XCTAssertFalse(try get("/").body.contains("owned"))
+    }
+
+    func testOnlyALoopbackAddressIsServed() {
+        XCTAssertThrowsError(try Workspace(directory: directory, endpoint: Endpoint(host: "0.0.0.0", port: 0)))
+    }
+}
