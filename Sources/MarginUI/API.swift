@@ -110,7 +110,9 @@ struct WorkspaceAPI {
         for field in Record.metadataFields { if let v = r.metadata(field) { meta.append((field, .string(v))) } }
         for (k, v) in r.meta.sorted(by: { $0.key < $1.key }) where !Record.metadataFields.contains(k) { meta.append((k, .string(v))) }
         return .sortedObject([
-            ("id", .string(r.id)), ("title", .string(r.title ?? "")), ("body", .string(r.body)),
+            ("id", .string(r.id)),
+            ("title", .string(r.title ?? String(r.body.split(whereSeparator: \.isNewline).first?.prefix(40) ?? ""))),
+            ("body", .string(r.body)),
             ("metadata", .array(meta.map { .array([.string($0.0), $0.1]) })),
             ("done", .array(try store.doneCoders(record: id).map { .string($0) })),
             ("annotations", .array(annotations.map(annotation))),

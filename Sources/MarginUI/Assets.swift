@@ -11,6 +11,7 @@ enum WorkspaceAssets {
     <meta charset="utf-8">
     <meta name="viewport" content="width=device-width, initial-scale=1">
     <title>Margin</title>
+    <link rel="icon" href="data:,">
     <link rel="stylesheet" href="/app.css">
     <script src="/app.js" defer></script>
     </head>
@@ -54,6 +55,8 @@ enum WorkspaceAssets {
     .body mark.suggested { background: transparent !important; border-bottom: 2px dashed #888; }
     dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }
     dl.meta dt { color: #666; }
+    dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+    h1, td, li { overflow-wrap: anywhere; unicode-bidi: isolate; }
     ul.annotations { list-style: none; padding: 0; }
     ul.annotations li { padding: .4em; border-bottom: 1px solid #eee; }
     ul.annotations li.current { background: #e4ecf7; }
@@ -76,6 +79,13 @@ enum WorkspaceAssets {
     let current = 0;          // the highlighted row or annotation
     let pending = null;       // the selection waiting for a code
 
+    // Bidirectional controls (U+202A–202E, U+2066–2069) in report text
+    // would turn what follows around on screen (a "txt.exe" that reads as
+    // "exe.txt"): each is shown as U+FFFD, one UTF-16 unit for one, so
+    // every offset in the text stays where it was.
+    const bidi = /[\u202A-\u202E\u2066-\u2069]/g;
+    function visible(text) { return String(text).replace(bidi, "\uFFFD"); }
+
     // Every string from the store goes in as text, never as markup.
     function el(tag, attrs, ...children) {
       const e = document.createElement(tag);
@@ -83,11 +93,11 @@ enum WorkspaceAssets {
         if (k === "class") e.className = v;
         else if (k === "onclick") e.addEventListener("click", v);
         else if (k === "background") e.style.backgroundColor = v;
-        else e.setAttribute(k, v);
+        else e.setAttribute(k, k === "title" ? visible(v) : v);
       }
       for (const c of children) {
         if (c === null || c === undefined) continue;
-        e.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(String(c)) : c);
+        e.appendChild(typeof c === "string" || typeof c === "number" ? document.createTextNode(visible(c)) : c);
       }
       return e;
     }
@@ -229,7 +239,7 @@ enum WorkspaceAssets {
         const s = points[i], e = points[i + 1];
         const text = body.slice(map[s], map[e]);
         const over = spans.filter((a) => a.start <= s && a.end >= e && a.start < a.end);
-        if (over.length === 0) { container.appendChild(document.createTextNode(text)); continue; }
+        if (over.length === 0) { container.appendChild(document.createTextNode(visible(text))); continue; }
         const shown = over.find((a) => a.status !== "suggested") || over[0];
         const m = el("mark", { "data-annotations": over.map((a) => a.id).join(" "),
                                title: over.map((a) => (a.codeName || "") + (a.status === "suggested" ? " (suggested)" : "")).join(", ") }, text);
@@ -322,6 +332,9 @@ enum WorkspaceAssets {
       try {
         await post(path, data);
         say("saved");
+        // The change count moves with the write: read it now, so that the
+        // next poll does not draw the page a second time.
+        await loadState();
         await route();
       } catch (err) {
         say(err.message, true);
@@ -348,7 +361,7 @@ enum WorkspaceAssets {
     function openPicker(selection) {
       pending = selection;
       choice = 0;
-      $("picker-quote").textContent = "“" + selection.quote + "”";
+      $("picker-quote").textContent = "“" + visible(selection.quote) + "”";
       $("picker-input").value = "";
       $("picker-value").value = "";
       $("picker-note").value = "";

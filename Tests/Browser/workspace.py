@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Drives `margin ui` in a real headless Chromium (WebDriver, Selenium).
+
+usage: workspace.py ADDRESS SCREENSHOTS QUOTE HOSTILE_TITLE
+
+Selects QUOTE in the record that holds it with the mouse (a real pointer
+drag, located from the characters' boxes), codes it with the first code by
+pressing 1 in the picker, accepts the first suggestion with its button,
+marks the record done with the key d, and opens the record titled
+HOSTILE_TITLE. Prints one JSON object of what it saw; every page is
+written to SCREENSHOTS as a PNG. Exits non-zero on anything unexpected.
+"""
+import json
+import os
+import sys
+
+from selenium import webdriver
+from selenium.common.exceptions import UnexpectedAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+address, shots, quote, hostile_title = sys.argv[1:5]
+os.makedirs(shots, exist_ok=True)
+options = webdriver.ChromeOptions()
+for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--lang=zh-CN"]:
+    options.add_argument(a)
+if os.path.exists("/usr/bin/chromium"):
+    options.binary_location = "/usr/bin/chromium"
+driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
+wait = WebDriverWait(driver, 15)
+seen = {}
+
+
+def shot(name):
+    driver.save_screenshot(os.path.join(shots, name + ".png"))
+
+
+def ready_after(before):
+    wait.until(lambda d: d.execute_script("return document.body.dataset.ready || ''") not in ("", before))
+
+
+def ready():
+    return driver.execute_script("return document.body.dataset.ready || ''")
+
+
+def open_record(title_part):
+    driver.get(address.split("?")[0] + "#/records")
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#records tbody tr"))
+    for link in driver.find_elements(By.CSS_SELECTOR, "#records tbody tr a"):
+        if title_part in link.text:
+            before = ready()
+            link.click()
+            ready_after(before)
+            wait.until(lambda d: d.find_elements(By.ID, "body"))
+            return
+    raise SystemExit("no record titled " + title_part)
+
+
+try:
+    driver.get(address)  # the token, once; then the cookie
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#records tbody tr"))
+    seen["address_after_entry"] = driver.current_url
+    seen["count"] = driver.find_element(By.ID, "count").text
+    shot("records")
+
+    # The record holding the quote, and a real mouse drag across it.
+    rows = driver.find_elements(By.CSS_SELECTOR, "#records tbody tr a")
+    target = None
+    for link in rows:
+        if link.text != hostile_title:
+            target = link.text
+    open_record(target)
+    shot("reader")
+    boxes = driver.execute_script("""
+        // The quote's first and last characters, wherever the text runs
+        // between highlights split it.
+        const quote = arguments[0], body = document.getElementById('body');
+        const at = body.textContent.indexOf(quote);
+        if (at < 0) return null;
+        const place = (offset, after) => {
+          const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+          let seen = 0;
+          for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+            if (offset < seen + n.data.length || (after && offset === seen + n.data.length)) return [n, offset - seen];
+            seen += n.data.length;
+          }
+          return null;
+        };
+        const [n1, o1] = place(at, false), [n2, o2] = place(at + quote.length, true);
+        const first = document.createRange(); first.setStart(n1, o1); first.setEnd(n1, o1 + 1);
+        const last = document.createRange(); last.setStart(n2, o2 - 1); last.setEnd(n2, o2);
+        const a = first.getBoundingClientRect(), b = last.getBoundingClientRect();
+        return [a.left + 1, (a.top + a.bottom) / 2, b.right - 1, (b.top + b.bottom) / 2];""", quote)
+    if boxes is None:
+        raise SystemExit("the quote is not in the body as one text run")
+    action = ActionBuilder(driver)
+    action.pointer_action.move_to_location(int(boxes[0]), int(boxes[1]))
+    action.pointer_action.pointer_down()
+    action.pointer_action.move_to_location(int(boxes[2]), int(boxes[3]))
+    action.pointer_action.pointer_up()
+    action.perform()
+    wait.until(lambda d: d.find_element(By.ID, "picker").is_displayed())
+    seen["picker_quote"] = driver.find_element(By.ID, "picker-quote").text
+    shot("picker")
+    before = ready()
+    ActionChains(driver).send_keys("1").perform()
+    ready_after(before)
+    marks = driver.find_elements(By.CSS_SELECTOR, "#body mark:not(.suggested)")
+    seen["highlighted"] = "".join(m.text for m in marks)
+    seen["highlight_colour"] = marks[0].value_of_css_property("background-color") if marks else None
+    shot("coded")
+
+    # A suggestion, accepted with its button.
+    accept = driver.find_elements(By.CSS_SELECTOR, "#suggestions li button.accept")
+    seen["suggestions_before"] = len(driver.find_elements(By.CSS_SELECTOR, "#suggestions li"))
+    if accept:
+        before = ready()
+        accept[0].click()
+        ready_after(before)
+    seen["suggestions_after"] = len(driver.find_elements(By.CSS_SELECTOR, "#suggestions li"))
+
+    # Done, by its key.
+    before = ready()
+    driver.find_element(By.TAG_NAME, "body").send_keys("d")
+    ready_after(before)
+    seen["done_button"] = driver.find_element(By.ID, "done").text
+    shot("done")
+
+    # A hostile report: shown as text, runs nothing.
+    open_record(hostile_title[:20])
+    seen["hostile_title_shown"] = driver.find_element(By.ID, "title").text
+    seen["document_title"] = driver.title
+    seen["script_ran"] = driver.execute_script("return window.owned === true || document.title === 'owned'")
+    seen["images"] = len(driver.find_elements(By.CSS_SELECTOR, "#main img"))
+    seen["bidi_controls_shown"] = driver.execute_script(
+        "return /[\\u202A-\\u202E\\u2066-\\u2069]/.test(document.body.textContent)")
+    seen["body_shown"] = driver.find_element(By.ID, "body").text
+    shot("hostile")
+    seen["console_errors"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+except UnexpectedAlertPresentException:
+    seen["script_ran"] = True
+finally:
+    driver.quit()
+print(json.dumps(seen, ensure_ascii=False))
