@@ -142,7 +142,8 @@ public func run(arguments: [String], environment: [String: String] = ProcessInfo
         context.warn("margin \(name): \(e.message)\nusage: \(type.usage)")
         return ExitCode.usage
     } catch {
-        context.warn("margin \(name): \(MarginError.message(for: error))")
+        // A message may quote what the user typed or a file held: shown, not obeyed.
+        context.warn("margin \(name): \(Format.safe(MarginError.message(for: error)))")
         return ExitCode.failure
     }
 }

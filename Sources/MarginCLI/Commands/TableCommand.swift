@@ -109,62 +109,29 @@ struct TableCommand: Command {
 
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
-        let paths = try store.codePaths()
-        func path(_ id: String) -> String { paths[id] ?? id }
-        if let coder, try !(store.coders() + [Store.goldAuthor]).contains(coder) {
-            throw MarginError.notFound("no annotations by a coder named '\(Format.safe(coder))'")
-        }
-        var annotations = try store.annotations(code: try code.map { try store.resolveCode($0) }).filter { $0.code != nil && $0.layer != nil }
-        if let coder {
-            annotations = annotations.filter { $0.layer == coder }
-        } else if annotations.contains(where: { $0.layer == Store.goldAuthor }) {
-            annotations = annotations.filter { $0.layer == Store.goldAuthor }
-        }
+        let codeID = try code.map { try store.resolveCode($0) }
+        let grouped = by.flatMap { Store.TableGroup(rawValue: $0.rawValue) }
+        var grouping = try Store.TableGrouping(store, by: grouped)
+        let annotations = kind == .codes ? [] : try store.tableAnnotations(code: codeID, coder: coder)
         // Every row is of one layer: the key of each group starts with it.
         func layer(_ a: Annotation) -> String { a.layer ?? "" }
-        // The grouping fields of every record, in one read (not each record whole).
-        let records = by == nil || by == .record ? [:] : try store.recordFacets()
-        func group(_ a: Annotation) -> String { layer(a) + "\u{0}" + groupValue(a) }
+        func shownGroup(_ g: String) -> String { by == .record ? Format.id(g) : g }
+        func group(_ a: Annotation) -> String { layer(a) + "\u{0}" + shownGroup(grouping.group(a)) }
         func cells(_ key: String) -> [String] {
             let parts = key.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             return [parts[0]] + (by == nil ? [] : [parts.count > 1 ? parts[1] : ""])
         }
-        func groupValue(_ a: Annotation) -> String {
-            guard let by else { return "" }
-            let r = records[a.record]
-            switch by {
-            case .record: return Format.id(a.record)
-            case .place: return r?.place ?? "(no place)"
-            case .source: return r?.source ?? "(no source)"
-            case .month: return r?.published.map { String($0.prefix(7)) } ?? "(no date)"
-            }
-        }
-        var effectiveCodes: [String: String] = [:]
-        func effective(_ a: Annotation) -> String {
-            let code = a.code ?? ""
-            if let known = effectiveCodes[code] { return known }
-            let found = (try? store.effectiveCode(code)) ?? code
-            effectiveCodes[code] = found
-            return found
-        }
         var table: TextTable
         switch kind {
         case .codes:
-            var counts: [String: [String: (n: Int, records: Set<String>)]] = [:]
-            for a in annotations {
-                let g = group(a), p = path(effective(a))
-                counts[g, default: [:]][p, default: (0, [])].n += 1
-                counts[g]?[p]?.records.insert(a.record)
-            }
             let headers = ["layer"] + (by.map { [$0.rawValue] } ?? []) + ["code", "annotations", "records"]
-            var rows: [[String]] = []
-            for g in counts.keys.sorted() { for (c, v) in (counts[g] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                rows.append(cells(g) + [c, String(v.n), String(v.records.count)])
-            } }
+            let rows = try store.codeCounts(code: codeID, by: grouped, coder: coder).map { c in
+                [c.layer] + (c.group.map { [shownGroup($0)] } ?? []) + [c.code, String(c.annotations), String(c.records)]
+            }
             table = TextTable(headers: headers, rows: rows, numeric: [headers.count - 2, headers.count - 1])
         case .cooccur:
             var perRecord: [String: [String: Set<String>]] = [:]
-            for a in annotations { perRecord[layer(a), default: [:]][a.record, default: []].insert(path(effective(a))) }
+            for a in annotations { perRecord[layer(a), default: [:]][a.record, default: []].insert(grouping.code(a)) }
             var rows: [[String]] = []
             for l in perRecord.keys.sorted() {
                 var pairs: [String: [String: Int]] = [:]

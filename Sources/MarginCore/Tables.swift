@@ -1,0 +1,95 @@
+import Foundation
+
+/// The analysis tables (`margin table`, the workspace's frequency chart):
+/// which annotations a table reads, how they are grouped, and the counts.
+/// One place, so that the CLI and the workspace show the same numbers.
+extension Store {
+    /// What a table's rows are grouped by.
+    public enum TableGroup: String, CaseIterable, Sendable { case record, place, source, month }
+
+    /// The annotations a table reads: one layer at a time, never the sum
+    /// of several coders' copies of the same figure. With `coder`, that
+    /// coder's layer (`gold`: the adjudicated layer); without it, the gold
+    /// layer when it holds annotations of the codes counted, else each
+    /// coder's layer. Suggestions are no one's coding and never count.
+    public func tableAnnotations(code: String? = nil, coder: String? = nil) throws -> [Annotation] {
+        if let coder, try !(coders() + [Store.goldAuthor]).contains(coder) {
+            throw MarginError.notFound("no annotations by a coder named '\(coder)'")
+        }
+        var annotations = try annotations(code: code).filter { $0.code != nil && $0.layer != nil }
+        if let coder {
+            annotations = annotations.filter { $0.layer == coder }
+        } else if annotations.contains(where: { $0.layer == Store.goldAuthor }) {
+            annotations = annotations.filter { $0.layer == Store.goldAuthor }
+        }
+        return annotations
+    }
+
+    /// Groups annotations for a table: each annotation's group by `by`
+    /// (months are the first seven characters of the published date), and
+    /// each code as the code it is merged into, by its full path.
+    public struct TableGrouping {
+        let by: TableGroup?
+        let records: [String: (place: String?, source: String?, published: String?)]
+        let paths: [String: String]
+        let store: Store
+        var effective: [String: String] = [:]
+
+        public init(_ store: Store, by: TableGroup?) throws {
+            self.store = store
+            self.by = by
+            records = by == nil || by == .record ? [:] : try store.recordFacets()
+            paths = try store.codePaths()
+        }
+
+        public func group(_ a: Annotation) -> String {
+            guard let by else { return "" }
+            let r = records[a.record]
+            switch by {
+            case .record: return a.record
+            case .place: return r?.place ?? "(no place)"
+            case .source: return r?.source ?? "(no source)"
+            case .month: return r?.published.map { String($0.prefix(7)) } ?? "(no date)"
+            }
+        }
+
+        /// The code's path, as the code it is merged into.
+        public mutating func code(_ a: Annotation) -> String {
+            let code = a.code ?? ""
+            if let known = effective[code] { return paths[known] ?? known }
+            let found = (try? store.effectiveCode(code)) ?? code
+            effective[code] = found
+            return paths[found] ?? found
+        }
+    }
+
+    /// One row of `table codes`: a layer's annotations of a code in a group.
+    public struct CodeCount: Equatable, Sendable {
+        public var layer: String
+        public var group: String?
+        public var code: String
+        public var annotations: Int
+        public var records: Int
+    }
+
+    /// Annotations and records per code, per layer (and group), sorted by
+    /// layer, group and code.
+    public func codeCounts(code: String? = nil, by: TableGroup? = nil, coder: String? = nil) throws -> [CodeCount] {
+        var grouping = try TableGrouping(self, by: by)
+        var counts: [String: [String: [String: (n: Int, records: Set<String>)]]] = [:]
+        for a in try tableAnnotations(code: code, coder: coder) {
+            let layer = a.layer ?? "", g = grouping.group(a), p = grouping.code(a)
+            counts[layer, default: [:]][g, default: [:]][p, default: (0, [])].n += 1
+            counts[layer]?[g]?[p]?.records.insert(a.record)
+        }
+        var rows: [CodeCount] = []
+        for layer in counts.keys.sorted() {
+            for g in (counts[layer] ?? [:]).keys.sorted() {
+                for (c, v) in (counts[layer]?[g] ?? [:]).sorted(by: { $0.key < $1.key }) {
+                    rows.append(CodeCount(layer: layer, group: by == nil ? nil : g, code: c, annotations: v.n, records: v.records.count))
+                }
+            }
+        }
+        return rows
+    }
+}
