@@ -248,6 +248,7 @@ extension UICommand {
     static let options: [OptionSpec] = [
         OptionSpec(["--listen"], .text("127.0.0.1:PORT"), "loopback address to serve on (default 127.0.0.1:0, a free port)"),
         OptionSpec(["--no-open"], .none, "only print the address; do not start a browser"),
+        OptionSpec(["--secret-file"], .text("F"), "the team secret for syncing from the page (or MARGIN_SECRET)"),
     ]
 }
 

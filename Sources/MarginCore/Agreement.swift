@@ -177,3 +177,38 @@ public enum Agreement {
         countA + countB == 0 ? nil : 2 * Double(pairs) / Double(countA + countB)
     }
 }
+
+extension Store.AgreementReport {
+    /// The report as `margin agree --json` prints it and the workspace
+    /// charts it: coefficients and F1 rounded to four decimals.
+    public var json: JSONText.Value {
+        typealias V = JSONText.Value
+        func rounded(_ v: Double?) -> V { v.map { .double(($0 * 10000).rounded() / 10000) } ?? .null }
+        func coefficient(_ c: Agreement.Coefficient?) -> V {
+            guard let c else { return .null }
+            return .sortedObject([("units", .int(c.units)), ("observed", rounded(c.observed)), ("expected", rounded(c.expected)), ("value", rounded(c.value))])
+        }
+        func interval(_ i: (low: Double, high: Double)?) -> V { i.map { .array([rounded($0.low), rounded($0.high)]) } ?? .null }
+        return .sortedObject([
+            ("coders", .array(coders.map { .string($0) })), ("records", .int(records)),
+            ("records_left_out", .int(leftOut)), ("annotations_not_done", .int(notDoneAnnotations)),
+            ("tags", .array(tags.map { t in
+                .sortedObject([("code", .string(t.code)), ("units", .int(t.units)), ("kappa", coefficient(t.kappa)),
+                               ("kappa_kind", .string(coders.count == 2 ? "cohen" : "fleiss")),
+                               ("alpha", coefficient(t.alpha)), ("alpha_ci95", interval(t.alphaInterval))])
+            })),
+            ("spans", .array(spans.map { s in
+                .sortedObject([("code", .string(s.code)), ("spans", .sortedObject(s.spans.map { ($0.key, .int($0.value)) })),
+                               ("exact_f1", rounded(s.exactF1)), ("overlap_f1", rounded(s.overlapF1)),
+                               ("overlap_f1_ci95", interval(s.overlapInterval))])
+            })),
+            ("values", .sortedObject([
+                ("pairs", .int(valuePairs)), ("agree", .int(valueAgreements)),
+                ("disagreements", .array(valueDisagreements.map { d in
+                    .sortedObject([("record", .string(d.record)), ("code", .string(d.code)), ("quote", .string(d.quote)),
+                                   ("values", .sortedObject(d.values.map { ($0.key, .string($0.value)) }))])
+                })),
+            ])),
+        ])
+    }
+}

@@ -30,9 +30,152 @@ struct WorkspaceAPI {
         case "records": return WorkspaceAPI.json(try records(query))
         case "record":
             guard let id = query["id"], !id.isEmpty else { throw HTTPError(400, "give the record's id (?id=)") }
-            return WorkspaceAPI.json(try record(id))
+            return WorkspaceAPI.json(try record(try store.resolve(id, kind: .record)))
+        case "conflicts": return WorkspaceAPI.json(.array(try store.conflicts(includeResolved: false).map(conflict)))
+        case "review": return WorkspaceAPI.json(try reviewQueue())
+        case "coders": return WorkspaceAPI.json(.array(try store.coders().map { .string($0) }))
+        case "agree": return WorkspaceAPI.json(try agreement(query).json)
+        case "agree.csv": return WorkspaceAPI.csv(try agreementCSV(try agreement(query)), name: "agreement.csv")
+        case "frequencies": return WorkspaceAPI.json(try frequencies(query))
+        case "frequencies.csv":
+            let by = try group(query)
+            let rows = try store.codeCounts(by: by).map { [$0.layer, $0.group ?? "", $0.code, String($0.annotations), String($0.records)] }
+            return WorkspaceAPI.csv(DelimitedText.csv(headers: ["layer", by.rawValue, "code", "annotations", "records"], rows: rows, neutralizingFormulas: true),
+                                    name: "frequencies-by-\(by.rawValue).csv")
+        case "compare": return WorkspaceAPI.json(try compare(query))
+        case "peers":
+            return WorkspaceAPI.json(.array(try store.peers().map { p in
+                .sortedObject([("id", .string(p.id)), ("name", .string(p.name)), ("address", p.address.map { .string($0) } ?? .null),
+                               ("last_sync", p.lastSync.map { .string(ISOTime.format($0)) } ?? .null)])
+            }))
         default: throw HTTPError(404, "no API call \(name)")
         }
+    }
+
+    static func csv(_ text: String, name: String) -> HTTPResponse {
+        HTTPResponse(status: 200, contentType: "text/csv; charset=utf-8", body: Array(text.utf8),
+                     headers: [("Content-Disposition", "attachment; filename=\"\(name)\"")])
+    }
+
+    // MARK: - Conflicts and the review walk
+
+    /// A node's name as people know it.
+    func name(_ origin: String) -> String {
+        if origin == store.node.id { return store.node.name }
+        return ((try? store.nodeName(of: origin)) ?? nil) ?? origin
+    }
+
+    /// A conflict with both sides in full, and what it is about.
+    func conflict(_ c: Conflict) throws -> Value {
+        let (winner, other) = try store.conflictSides(c)
+        var about: [(String, Value)] = [("kind", .string(c.kind.rawValue)), ("entity", .string(c.entity))]
+        if c.kind == .annotation, let a = try store.annotation(c.entity, includingDeleted: true) {
+            about += [("record", .string(a.record)), ("code", a.codeName.map { .string($0) } ?? .null),
+                      ("quote", a.span.map { .string($0.quote) } ?? .null)]
+            if let title = try store.record(a.record)?.title { about.append(("title", .string(title))) }
+        } else if c.kind == .record, let title = try store.winner(.record, c.entity, "title")?.value.string {
+            about.append(("title", .string(title)))
+        } else if c.kind == .code, let n = try store.winner(.code, c.entity, "name")?.value.string {
+            about.append(("code", .string(n)))
+        }
+        func side(_ change: Change, _ lines: [String]) -> Value {
+            .sortedObject([("by", .string(name(change.id.origin))), ("at", .string(ISOTime.format(change.hlc.milliseconds))),
+                           ("lines", .array(lines.map { .string($0) }))])
+        }
+        return .sortedObject([("id", .string(c.id)), ("field", .string(c.field)), ("about", .sortedObject(about)),
+                              ("winner", side(c.winner, winner)), ("other", side(c.loser, other))])
+    }
+
+    /// What `margin review` walks: suggestions, then open annotations (each
+    /// with its record's title), then open conflicts. Blind coding holds.
+    func reviewQueue() throws -> Value {
+        let blind = try store.isBlind
+        var titles: [String: String] = [:]
+        func title(_ record: String) throws -> String {
+            if let t = titles[record] { return t }
+            let t = try store.record(record).map { $0.title ?? String($0.body.prefix(30)) } ?? record
+            titles[record] = t
+            return t
+        }
+        var items: [Value] = []
+        for status in [ReviewStatus.suggested, .open] {
+            for a in try store.annotations(status: status, limit: 200) where store.isVisible(a, blind: blind) {
+                items.append(.sortedObject([("type", .string("annotation")), ("annotation", annotation(a)),
+                                            ("record", .string(a.record)), ("title", .string(try title(a.record)))]))
+            }
+        }
+        for c in try store.conflicts(includeResolved: false).prefix(200) {
+            items.append(.sortedObject([("type", .string("conflict")), ("conflict", try conflict(c))]))
+        }
+        return .array(items)
+    }
+
+    // MARK: - Team
+
+    func coderPair(_ query: [String: String]) throws -> (String, String)? {
+        guard let given = query["coders"], !given.isEmpty else { return nil }
+        let names = given.split(separator: ",").map(String.init)
+        guard names.count == 2 else { throw HTTPError(400, "coders names two coders, A,B") }
+        _ = try store.requireCoders(names)
+        return (names[0], names[1])
+    }
+
+    func agreement(_ query: [String: String]) throws -> Store.AgreementReport {
+        let coders = query["coders"].flatMap { $0.isEmpty ? nil : $0.split(separator: ",").map(String.init) }
+        return try store.agreement(coders: coders)
+    }
+
+    /// The chart's numbers as a table: one row per code and measure.
+    func agreementCSV(_ r: Store.AgreementReport) throws -> String {
+        func n(_ v: Double?) -> String { v.map { String(($0 * 10000).rounded() / 10000) } ?? "" }
+        var rows: [[String]] = []
+        for t in r.tags {
+            rows.append([t.code, r.coders.count == 2 ? "cohen_kappa" : "fleiss_kappa", n(t.kappa?.value), "", "", String(t.units)])
+            rows.append([t.code, "krippendorff_alpha", n(t.alpha?.value), n(t.alphaInterval?.low), n(t.alphaInterval?.high), String(t.units)])
+        }
+        for sp in r.spans {
+            rows.append([sp.code, "span_exact_f1", n(sp.exactF1), "", "", ""])
+            rows.append([sp.code, "span_overlap_f1", n(sp.overlapF1), n(sp.overlapInterval?.low), n(sp.overlapInterval?.high), ""])
+        }
+        return DelimitedText.csv(headers: ["code", "measure", "value", "ci95_low", "ci95_high", "units"], rows: rows, neutralizingFormulas: true)
+    }
+
+    func group(_ query: [String: String]) throws -> Store.TableGroup {
+        let by = query["by"] ?? "place"
+        guard let g = Store.TableGroup(rawValue: by), g == .place || g == .month || g == .source else {
+            throw HTTPError(400, "by is place, month or source")
+        }
+        return g
+    }
+
+    /// Annotations per code and group, as `margin table codes --by` counts them.
+    func frequencies(_ query: [String: String]) throws -> Value {
+        let by = try group(query)
+        return .sortedObject([
+            ("by", .string(by.rawValue)),
+            ("rows", .array(try store.codeCounts(by: by).map { c in
+                .sortedObject([("layer", .string(c.layer)), ("group", .string(c.group ?? "")), ("code", .string(c.code)),
+                               ("annotations", .int(c.annotations)), ("records", .int(c.records))])
+            })),
+        ])
+    }
+
+    /// Two coders on one record: what they agree on and where they differ,
+    /// each difference numbered for `adjudicate`.
+    func compare(_ query: [String: String]) throws -> Value {
+        guard let given = query["record"], !given.isEmpty else { throw HTTPError(400, "give the record (?record=)") }
+        let record = try store.resolve(given, kind: .record)
+        guard let pair = try coderPair(query) else { throw HTTPError(400, "give two coders (?coders=A,B)") }
+        let (agreed, differ) = try store.compare(record: record, coders: pair)
+        return .sortedObject([
+            ("agreed", .array(agreed.map { .array([annotation($0.0), annotation($0.1)]) })),
+            ("differ", .array(differ.enumerated().map { i, d in
+                .sortedObject([("index", .int(i)), ("kind", .string(d.kind.rawValue)), ("fields", .array(d.fields.map { .string($0) })),
+                               ("first", d.first.map(annotation) ?? .null), ("second", d.second.map(annotation) ?? .null),
+                               ("settled", .bool(d.settled))])
+            })),
+            ("gold", .array(try store.goldAnnotations(record: record).map(annotation))),
+        ])
     }
 
     /// Who this node is, whether blind coding is on, and the codebook with
@@ -145,13 +288,15 @@ struct WorkspaceAPI {
             default: throw HTTPError(400, "\(key) must be a string")
             }
         }
+        /// An id or a prefix of one, as the CLI takes them.
+        func id(_ key: String, _ kind: EntityKind) throws -> String { try store.resolve(try text(key), kind: kind) }
         func int(_ key: String) throws -> Int {
             guard let n = body[key]?.int, let i = Int(exactly: n) else { throw HTTPError(400, "give \(key) (a whole number)") }
             return i
         }
         switch name {
         case "annotate":
-            let record = try text("record")
+            let record = try id("record", .record)
             let code = try codeID(try text("code"))
             let start = try int("start"), end = try int("end")
             let id = try store.annotate(record: record, code: code, span: .range(start, end),
@@ -160,12 +305,37 @@ struct WorkspaceAPI {
         case "review":
             let status = try text("status")
             guard let s = ReviewStatus(rawValue: status), s != .suggested else { throw HTTPError(400, "status is accepted, rejected or open") }
-            try store.review(annotation: try text("annotation"), status: s, comment: try optionalText("comment"))
+            try store.review(annotation: try id("annotation", .annotation), status: s, comment: try optionalText("comment"))
         case "delete":
-            try store.delete(annotation: try text("annotation"))
+            try store.delete(annotation: try id("annotation", .annotation))
         case "done":
             guard case .bool(let done)? = body["done"] else { throw HTTPError(400, "give done (true or false)") }
-            try store.markDone(record: try text("record"), done)
+            try store.markDone(record: try id("record", .record), done)
+        case "resolve":
+            let conflict = try id("conflict", .conflict)
+            let resolution: Store.Resolution
+            switch (try optionalText("keep"), try optionalText("value")) {
+            case ("winner"?, nil): resolution = .keepWinner
+            case ("other"?, nil): resolution = .keepOther
+            case (nil, let v?): resolution = .value(v)
+            default: throw HTTPError(400, "give keep (winner or other) or a value, not both")
+            }
+            try store.resolve(conflict: conflict, resolution, comment: try optionalText("comment"))
+        case "adjudicate":
+            let record = try id("record", .record)
+            let names = try text("coders").split(separator: ",").map(String.init)
+            guard names.count == 2 else { throw HTTPError(400, "coders names two coders, A,B") }
+            guard let decision = Store.Decision(rawValue: try text("take")) else { throw HTTPError(400, "take is first, second, both or neither") }
+            let (_, differ) = try store.compare(record: record, coders: (names[0], names[1]))
+            let index = try int("index")
+            guard differ.indices.contains(index) else { throw MarginError.notFound("no difference \(index) on this record (it changed: read it again)") }
+            let d = differ[index]
+            // The page names the annotations it showed: a list that changed
+            // since is refused, not settled by position.
+            guard (try optionalText("first")) == d.first?.id, (try optionalText("second")) == d.second?.id else {
+                throw MarginError.invalid("the differences on this record changed since the page read them: read it again")
+            }
+            try store.adjudicate(d, decision, coders: (names[0], names[1]))
         default:
             throw HTTPError(404, "no API call \(name)")
         }

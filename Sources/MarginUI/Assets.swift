@@ -17,7 +17,11 @@ enum WorkspaceAssets {
     </head>
     <body>
     <header>
-      <a href="#/records" id="nav-records" accesskey="r">Records</a>
+      <a href="#/records" id="nav-records">Records</a>
+      <a href="#/review" id="nav-review">Review</a>
+      <a href="#/conflicts" id="nav-conflicts">Conflicts</a>
+      <a href="#/team" id="nav-team">Team</a>
+      <a href="#/sync" id="nav-sync">Sync</a>
       <span id="node"></span>
       <span id="blind" hidden>blind coding: only your own annotations are shown</span>
       <span id="message" role="status" aria-live="polite"></span>
@@ -68,6 +72,16 @@ enum WorkspaceAssets {
     #picker ol { margin: .3em 0; padding-left: 1.5em; max-height: 14em; overflow: auto; }
     #picker li.current { background: #e4ecf7; }
     button { cursor: pointer; }
+    .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
+    .side { background: #fff; border: 1px solid #ddd; padding: .5em; }
+    .side pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+    section.conflict { border-bottom: 2px solid #ccc; padding: 1em 0; }
+    .review-item { background: #fff; border: 1px solid #ddd; padding: 1em; }
+    svg .grid { stroke: #ddd; }
+    svg .whisker { stroke: #222; stroke-width: 2; }
+    svg text { font-size: 12px; fill: #222; }
+    svg .axis { fill: #666; }
+    header a { margin-right: .3em; }
     """#
 
     static let script = #"""
@@ -395,16 +409,253 @@ enum WorkspaceAssets {
       }
     }
 
+    // ---- Review: the walk of `margin review` ------------------------------
+
+    let reviewIndex = 0;
+    function sideBySide(c) {
+      const column = (label, side) => el("div", { class: "side" },
+        el("h3", {}, label), el("div", { class: "status" }, `${side.by} · ${side.at}`),
+        el("pre", {}, side.lines.join("\n")));
+      return el("div", { class: "sides" }, column("Shown (winner)", c.winner), column("Kept (other)", c.other));
+    }
+    function about(c) {
+      const a = c.about;
+      return el("p", {}, `${a.kind} · ${c.field}`, a.title ? " · " + a.title : "", a.code ? " · " + a.code : "",
+                a.quote ? el("q", {}, a.quote) : null);
+    }
+    async function showReview() {
+      const items = await get("/api/review");
+      const main = $("main");
+      main.replaceChildren();
+      reviewIndex = Math.min(reviewIndex, Math.max(0, items.length - 1));
+      main.appendChild(el("h1", {}, "Review"));
+      if (items.length === 0) { main.appendChild(el("p", { id: "review-empty" }, "Nothing to review.")); view = null; return; }
+      const item = items[reviewIndex];
+      main.appendChild(el("p", { id: "review-position" }, `${reviewIndex + 1} of ${items.length}`));
+      const box = el("div", { class: "review-item", id: "review-item", "data-type": item.type });
+      const keys = el("p", { class: "keys" });
+      if (item.type === "annotation") {
+        const a = item.annotation;
+        box.append(el("h2", {}, el("span", { class: "swatch", background: colourOf(a.code) }), a.codeName || "(note)", " · ", a.status),
+                   el("p", {}, el("a", { href: "#/record/" + encodeURIComponent(item.record) }, item.title)),
+                   a.quote !== null ? el("blockquote", {}, a.quote) : null,
+                   a.value ? el("p", {}, "value: " + a.value) : null, a.note ? el("p", {}, "note: " + a.note) : null,
+                   el("p", { class: "status" }, `by ${a.author || ""}`));
+        keys.textContent = "a accept · x reject · n next · b back";
+      } else {
+        box.append(el("h2", {}, "Conflict"), about(item.conflict), sideBySide(item.conflict));
+        keys.textContent = "w keep the shown value · o keep the other · n next · b back";
+      }
+      main.append(box, keys);
+      view = {
+        kind: "review",
+        key(e) {
+          if (e.key === "n") { reviewIndex = Math.min(reviewIndex + 1, items.length - 1); showReview(); return true; }
+          if (e.key === "b") { reviewIndex = Math.max(reviewIndex - 1, 0); showReview(); return true; }
+          if (item.type === "annotation") {
+            if (e.key === "a") { act("/api/review", { annotation: item.annotation.id, status: "accepted" }); return true; }
+            if (e.key === "x") { act("/api/review", { annotation: item.annotation.id, status: "rejected" }); return true; }
+          } else {
+            if (e.key === "w") { act("/api/resolve", { conflict: item.conflict.id, keep: "winner" }); return true; }
+            if (e.key === "o") { act("/api/resolve", { conflict: item.conflict.id, keep: "other" }); return true; }
+          }
+          return false;
+        },
+      };
+    }
+
+    // ---- Conflicts, side by side -----------------------------------------
+
+    async function showConflicts() {
+      const list = await get("/api/conflicts");
+      const main = $("main");
+      main.replaceChildren(el("h1", {}, "Conflicts"), el("p", { id: "conflict-count" }, `${list.length} open`));
+      for (const c of list) {
+        const comment = el("input", { class: "comment", placeholder: "comment (optional)", "aria-label": "comment" });
+        const value = el("input", { class: "value", placeholder: "or a value of your own", "aria-label": "value" });
+        const done = (body) => act("/api/resolve", Object.assign({ conflict: c.id, comment: comment.value || null }, body));
+        main.appendChild(el("section", { class: "conflict", "data-id": c.id },
+          about(c), sideBySide(c),
+          el("div", { class: "resolve" }, comment,
+             el("button", { class: "keep-winner", onclick: () => done({ keep: "winner" }) }, "Keep shown"),
+             el("button", { class: "keep-other", onclick: () => done({ keep: "other" }) }, "Keep other"),
+             value, el("button", { class: "keep-value", onclick: () => value.value && done({ value: value.value }) }, "Write value"))));
+      }
+      view = null;
+    }
+
+    // ---- Team: compare, adjudicate, agreement and frequencies ------------
+
+    const svgNS = "http://www.w3.org/2000/svg";
+    function svg(tag, attrs, text) {
+      const e = document.createElementNS(svgNS, tag);
+      for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+      if (text !== undefined) e.textContent = visible(text);
+      return e;
+    }
+    // Horizontal bars on a 0–1 scale (or 0–max), with 95% intervals as
+    // whiskers: one row per (label, value, low, high).
+    function barChart(id, rows, max) {
+      const rowH = 22, left = 260, width = 420, height = rows.length * rowH + 30;
+      const chart = svg("svg", { id, width: left + width + 60, height, role: "img" });
+      const x = (v) => left + (max > 0 ? v / max : 0) * width;
+      for (const t of [0, 0.25, 0.5, 0.75, 1]) {
+        chart.appendChild(svg("line", { x1: x(t * max), x2: x(t * max), y1: 0, y2: height - 20, class: "grid" }));
+        chart.appendChild(svg("text", { x: x(t * max), y: height - 5, "text-anchor": "middle", class: "axis" }, String(Math.round(t * max * 100) / 100)));
+      }
+      rows.forEach((r, i) => {
+        const y = i * rowH + 4;
+        chart.appendChild(svg("text", { x: left - 6, y: y + 13, "text-anchor": "end", class: "label" }, r.label));
+        if (r.value === null) { chart.appendChild(svg("text", { x: left + 4, y: y + 13, class: "axis" }, "—")); return; }
+        const bar = svg("rect", { x: left, y, width: Math.max(0, x(Math.max(0, r.value)) - left), height: 16, class: "bar", "data-value": r.value });
+        bar.style.fill = r.colour || "#61afef";
+        chart.appendChild(bar);
+        if (r.low !== null && r.low !== undefined) chart.appendChild(svg("line", { x1: x(Math.max(0, r.low)), x2: x(Math.max(0, r.high)), y1: y + 8, y2: y + 8, class: "whisker" }));
+        chart.appendChild(svg("text", { x: x(Math.max(0, r.value)) + 4, y: y + 13, class: "value" }, String(r.value)));
+      });
+      return chart;
+    }
+
+    async function showTeam() {
+      const p = params();
+      const coders = await get("/api/coders");
+      const main = $("main");
+      main.replaceChildren(el("h1", {}, "Team"));
+      const form = el("form", { class: "filters", id: "team-form" });
+      const pick = (name, chosen) => {
+        const sel = el("select", { name, id: "team-" + name });
+        for (const c of coders) { const o = el("option", { value: c }, c); if (c === chosen) o.selected = true; sel.appendChild(o); }
+        return sel;
+      };
+      const first = p.get("a") || coders[0] || "", second = p.get("b") || coders[1] || "";
+      const records = await get("/api/records?limit=500");
+      const recordSelect = el("select", { name: "record", id: "team-record" });
+      // The address may name the record by a prefix of its id, as the CLI does.
+      const chosen = p.get("record") || "";
+      for (const r of records.records) { const o = el("option", { value: r.id }, r.title || r.id); if (chosen && r.id.startsWith(chosen)) o.selected = true; recordSelect.appendChild(o); }
+      form.append(el("label", {}, "Coder A ", pick("a", first)), el("label", {}, "Coder B ", pick("b", second)),
+                  el("label", {}, "Record ", recordSelect), el("button", { type: "submit" }, "Compare"));
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const f = new URLSearchParams();
+        for (const [k, v] of new FormData(form)) if (v) f.set(k, v);
+        location.hash = "#/team?" + f.toString();
+      });
+      main.appendChild(form);
+      const pair = first && second && first !== second ? `${first},${second}` : null;
+      if (pair && p.get("record")) {
+        const record = p.get("record");
+        const cmp = await get(`/api/compare?record=${encodeURIComponent(record)}&coders=${encodeURIComponent(pair)}`);
+        const table = el("table", { id: "differences" }, el("thead", {}, el("tr", {}, el("th", {}, first), el("th", {}, second), el("th", {}, "differs in"), el("th", {}, "into gold"))));
+        const tbody = el("tbody");
+        const cell = (a) => a ? el("td", {}, el("span", { class: "swatch", background: colourOf(a.code) }), a.codeName || "", " ",
+                                   a.quote !== null ? el("q", {}, a.quote) : null, a.value ? " = " + a.value : "") : el("td", {}, "—");
+        for (const d of cmp.differ) {
+          const take = (t) => act("/api/adjudicate", { record, coders: pair, index: d.index, take: t,
+                                                       first: d.first ? d.first.id : null, second: d.second ? d.second.id : null });
+          tbody.appendChild(el("tr", { "data-index": String(d.index) }, cell(d.first), cell(d.second), el("td", {}, d.kind + (d.fields.length ? ": " + d.fields.join(", ") : "")),
+            el("td", {}, d.settled ? "settled" : el("span", {},
+              el("button", { class: "take-first", onclick: () => take("first") }, first), " ",
+              el("button", { class: "take-second", onclick: () => take("second") }, second), " ",
+              el("button", { class: "take-both", onclick: () => take("both") }, "both"), " ",
+              el("button", { class: "take-neither", onclick: () => take("neither") }, "neither")))));
+        }
+        table.appendChild(tbody);
+        main.append(el("h2", {}, `Compared: ${cmp.agreed.length} agreed, ${cmp.differ.length} differ, ${cmp.gold.length} in gold`), table);
+      }
+      // Agreement per code, as `margin agree --json` computes it.
+      const query = pair ? "?coders=" + encodeURIComponent(pair) : "";
+      try {
+        const r = await get("/api/agree" + query);
+        const rows = [];
+        for (const t of r.tags) {
+          rows.push({ label: `${t.code} · ${r.coders.length === 2 ? "Cohen κ" : "Fleiss κ"}`, value: t.kappa ? t.kappa.value : null });
+          rows.push({ label: `${t.code} · α`, value: t.alpha ? t.alpha.value : null, low: t.alpha_ci95 ? t.alpha_ci95[0] : null, high: t.alpha_ci95 ? t.alpha_ci95[1] : null });
+        }
+        for (const sp of r.spans) {
+          rows.push({ label: `${sp.code} · span F1 exact`, value: sp.exact_f1, colour: "#a682e0" });
+          rows.push({ label: `${sp.code} · span F1 overlap`, value: sp.overlap_f1, low: sp.overlap_f1_ci95 ? sp.overlap_f1_ci95[0] : null, high: sp.overlap_f1_ci95 ? sp.overlap_f1_ci95[1] : null, colour: "#a682e0" });
+        }
+        main.append(el("h2", {}, `Agreement: ${r.coders.join(", ")} on ${r.records} records marked done by two or more`),
+                    rows.length ? barChart("agreement-chart", rows, 1) : el("p", {}, "Nothing to compare yet: records need done marks from two coders."),
+                    el("p", {}, el("a", { href: "/api/agree.csv" + query, id: "agreement-csv", download: "agreement.csv" }, "The numbers as CSV")));
+      } catch (err) {
+        main.append(el("h2", {}, "Agreement"), el("p", {}, err.message));
+      }
+      // Code frequencies by place or month.
+      const by = p.get("by") || "place";
+      const f = await get("/api/frequencies?by=" + by);
+      const totals = new Map();
+      for (const row of f.rows) {
+        const key = `${row.group} · ${row.code}` + (row.layer ? ` (${row.layer})` : "");
+        totals.set(key, { label: key, value: row.annotations, colour: colourOfName(row.code) });
+      }
+      const max = Math.max(1, ...Array.from(totals.values()).map((r) => r.value));
+      const switcher = el("select", { id: "frequency-by" });
+      for (const g of ["place", "month", "source"]) { const o = el("option", { value: g }, g); if (g === by) o.selected = true; switcher.appendChild(o); }
+      switcher.addEventListener("change", () => { const q = params(); q.set("by", switcher.value); location.hash = "#/team?" + q.toString(); });
+      main.append(el("h2", {}, "Code frequencies by ", switcher),
+                  totals.size ? barChart("frequency-chart", Array.from(totals.values()), max) : el("p", {}, "No coding yet."),
+                  el("p", {}, el("a", { href: "/api/frequencies.csv?by=" + by, id: "frequency-csv", download: "frequencies.csv" }, "The numbers as CSV")));
+      view = null;
+    }
+    function colourOfName(path) {
+      const name = path.split("/").pop();
+      const c = state.codes.find((c) => c.name === name);
+      return c ? c.colour : "#61afef";
+    }
+
+    // ---- Sync --------------------------------------------------------------
+
+    async function showSync() {
+      const peers = await get("/api/peers");
+      const main = $("main");
+      const address = el("input", { id: "sync-address", placeholder: "HOST:PORT of a peer running margin serve", "aria-label": "peer address" });
+      const progress = el("p", { id: "sync-progress", role: "status" });
+      const run = async (to) => {
+        if (!to) return;
+        const watch = setInterval(async () => {
+          const s = await get("/api/sync-status");
+          if (s.running) progress.textContent = `syncing with ${s.peer}: sent ${s.sent}, received ${s.received}`;
+        }, 300);
+        try {
+          const r = await post("/api/sync", { address: to });
+          progress.textContent = r.line;
+          await loadState();
+        } catch (err) {
+          progress.textContent = err.message;
+        } finally {
+          clearInterval(watch);
+        }
+      };
+      const table = el("table", { id: "peers" }, el("thead", {}, el("tr", {}, el("th", {}, "Peer"), el("th", {}, "Address"), el("th", {}, "Last sync"), el("th", {}, ""))));
+      const tbody = el("tbody");
+      for (const peer of peers) {
+        tbody.appendChild(el("tr", {}, el("td", {}, peer.name), el("td", {}, peer.address || ""), el("td", {}, peer.last_sync || ""),
+          el("td", {}, peer.address ? el("button", { class: "sync-peer", onclick: () => run(peer.address) }, "Sync now") : "")));
+      }
+      table.appendChild(tbody);
+      main.replaceChildren(el("h1", {}, "Sync"), table,
+        el("p", {}, address, " ", el("button", { id: "sync-now", onclick: () => run(address.value.trim()) }, "Sync now")), progress);
+      view = null;
+    }
+
     // ---- Routing, keys, live updates -------------------------------------
 
     async function route() {
       try {
         const h = location.hash || "#/records";
         if (h.startsWith("#/record/")) await showRecord(decodeURIComponent(h.slice(9)));
+        else if (h.startsWith("#/review")) await showReview();
+        else if (h.startsWith("#/conflicts")) await showConflicts();
+        else if (h.startsWith("#/team")) await showTeam();
+        else if (h.startsWith("#/sync")) await showSync();
         else await showRecords();
-        document.body.dataset.ready = String(Date.now());
       } catch (err) {
         say(err.message, true);
+      } finally {
+        // Drawn (or failed, said in the header): what a test waits for.
+        document.body.dataset.ready = String(performance.now());
       }
     }
 
@@ -423,7 +674,8 @@ enum WorkspaceAssets {
     async function poll() {
       try {
         const v = await get("/api/version");
-        if (v.changes !== state.changes && !pending) {
+        const typing = document.activeElement && ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+        if (v.changes !== state.changes && !pending && !typing) {
           await loadState();
           await route();
         }

@@ -34,6 +34,17 @@ public final class Workspace: @unchecked Sendable {
     public let listener: TCPListener
     public let token: String
     let options: Options
+    /// The team secret for "sync now" (`margin ui --secret-file`, or
+    /// MARGIN_SECRET); empty: peers on loopback only, as `margin sync`.
+    public var syncSecret: [UInt8] = []
+    /// The sync running now, if any, and how far it has come.
+    struct SyncState {
+        var running = false
+        var peer = ""
+        var sent = 0, received = 0
+        var last: String?
+    }
+    private var syncState = SyncState()
     private let lock = NSLock()
     private var stopped = false
     private var active = 0
@@ -192,6 +203,11 @@ public final class Workspace: @unchecked Sendable {
         case "/": return HTTPResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(WorkspaceAssets.html.utf8))
         case "/app.js": return HTTPResponse(status: 200, contentType: "text/javascript; charset=utf-8", body: Array(WorkspaceAssets.script.utf8))
         case "/app.css": return HTTPResponse(status: 200, contentType: "text/css; charset=utf-8", body: Array(WorkspaceAssets.style.utf8))
+        case "/api/sync-status":
+            let state = lock.withLock { syncState }
+            return WorkspaceAPI.json(.sortedObject([("running", .bool(state.running)), ("peer", .string(state.peer)),
+                                                    ("sent", .int(state.sent)), ("received", .int(state.received)),
+                                                    ("last", state.last.map { .string($0) } ?? .null)]))
         default:
             guard request.path.hasPrefix("/api/") else { return .text(404, "no page \(request.path)") }
             return api { try WorkspaceAPI(store: $0).get(String(request.path.dropFirst(5)), request.query) }
@@ -209,7 +225,42 @@ public final class Workspace: @unchecked Sendable {
         } catch {
             return WorkspaceAPI.error(400, "the body is not JSON: \(error)")
         }
+        if request.path == "/api/sync" { return api { try sync($0, body) } }
         return api { try WorkspaceAPI(store: $0).post(String(request.path.dropFirst(5)), body) }
+    }
+
+    /// "Sync now" with a peer running `margin serve`: the same session as
+    /// `margin sync HOST:PORT`, its progress readable at /api/sync-status
+    /// while it runs. One at a time.
+    private func sync(_ store: Store, _ body: [String: JSONValue]) throws -> HTTPResponse {
+        guard let address = body["address"]?.string, let endpoint = Endpoint(parsing: address) else {
+            throw HTTPError(400, "give the peer's address (HOST:PORT)")
+        }
+        try lock.withLock {
+            guard !syncState.running else { throw HTTPError(409, "a sync is running already") }
+            syncState = SyncState(running: true, peer: endpoint.description)
+        }
+        var options = SyncOptions()
+        options.secret = syncSecret
+        options.progress = { [self] p in
+            lock.withLock {
+                switch p {
+                case .sent(let n): syncState.sent = n
+                case .received(let n): syncState.received = n
+                }
+            }
+        }
+        do {
+            let r = try SyncSession.syncSettling(store: store, with: endpoint, options: options)
+            let line = "synced with \(r.peerName) at \(endpoint): received \(r.received), sent \(r.sent)" + (r.newConflicts > 0 ? ", \(r.newConflicts) new conflicts" : "")
+            lock.withLock { syncState.running = false; syncState.last = line }
+            return WorkspaceAPI.json(.sortedObject([("peer", .string(r.peerName)), ("received", .int(r.received)), ("sent", .int(r.sent)),
+                                                    ("new_conflicts", .int(r.newConflicts)), ("line", .string(line))]))
+        } catch {
+            let message = (error as? SyncError).map { "\($0)" } ?? (error as? NetworkError)?.message ?? MarginError.message(for: error)
+            lock.withLock { syncState.running = false; syncState.last = "sync with \(endpoint) failed: \(message)" }
+            throw MarginError.invalid("sync with \(endpoint) failed: \(message)")
+        }
     }
 
     /// Runs one API call on a store opened for it: the CLI and `margin

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Drives `margin ui` in a real headless Chromium (WebDriver, Selenium).
 
-usage: workspace.py ADDRESS SCREENSHOTS QUOTE HOSTILE_TITLE
+usage: workspace.py ADDRESS SCREENSHOTS QUOTE HOSTILE_TITLE RECORD
 
 Selects QUOTE in the record that holds it with the mouse (a real pointer
 drag, located from the characters' boxes), codes it with the first code by
 pressing 1 in the picker, accepts the first suggestion with its button,
 marks the record done with the key d, and opens the record titled
-HOSTILE_TITLE. Prints one JSON object of what it saw; every page is
+HOSTILE_TITLE; resolves the open conflict keeping the other side with a
+comment; compares alice and bob on RECORD and reads the agreement chart
+and its CSV. Prints one JSON object of what it saw; every page is
 written to SCREENSHOTS as a PNG. Exits non-zero on anything unexpected.
 """
 import json
@@ -22,7 +24,8 @@ from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-address, shots, quote, hostile_title = sys.argv[1:5]
+address, shots, quote, hostile_title, record = sys.argv[1:6]
+base = address.split("?")[0]
 os.makedirs(shots, exist_ok=True)
 options = webdriver.ChromeOptions()
 for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--lang=zh-CN"]:
@@ -40,6 +43,9 @@ def shot(name):
 
 def ready_after(before):
     wait.until(lambda d: d.execute_script("return document.body.dataset.ready || ''") not in ("", before))
+    message = driver.find_element(By.ID, "message")
+    if "error" in (message.get_attribute("class") or ""):
+        raise SystemExit("the page said: " + message.text)
 
 
 def ready():
@@ -102,15 +108,23 @@ try:
     action.pointer_action.move_to_location(int(boxes[2]), int(boxes[3]))
     action.pointer_action.pointer_up()
     action.perform()
+    marks_js = """return Array.from(document.querySelectorAll('#body mark')).map(
+        (m) => [m.textContent, m.dataset.annotations.split(' '), getComputedStyle(m).backgroundColor, m.classList.contains('suggested')]);"""
+    before_ids = {i for _, ids, _, _ in driver.execute_script(marks_js) for i in ids}
     wait.until(lambda d: d.find_element(By.ID, "picker").is_displayed())
     seen["picker_quote"] = driver.find_element(By.ID, "picker-quote").text
     shot("picker")
     before = ready()
     ActionChains(driver).send_keys("1").perform()
     ready_after(before)
-    marks = driver.find_elements(By.CSS_SELECTOR, "#body mark:not(.suggested)")
-    seen["highlighted"] = "".join(m.text for m in marks)
-    seen["highlight_colour"] = marks[0].value_of_css_property("background-color") if marks else None
+    # The marks of the annotation the page just made: their text is the span.
+    after = driver.execute_script(marks_js)
+    new_ids = {i for _, ids, _, _ in after for i in ids} - before_ids
+    seen["new_annotations"] = len(new_ids)
+    mine = [m for m in after if new_ids & set(m[1])]
+    seen["highlighted"] = "".join(m[0] for m in mine)
+    # Where no suggestion lies over it, a run shows the code's colour.
+    seen["highlight_colours"] = sorted({m[2] for m in mine if not m[3]})
     shot("coded")
 
     # A suggestion, accepted with its button.
@@ -139,6 +153,49 @@ try:
         "return /[\\u202A-\\u202E\\u2066-\\u2069]/.test(document.body.textContent)")
     seen["body_shown"] = driver.find_element(By.ID, "body").text
     shot("hostile")
+
+    # The conflict, side by side, resolved keeping the other side.
+    def visit(fragment, wait_for):
+        before = ready()
+        driver.get(base + fragment)
+        ready_after(before)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, wait_for))
+
+    visit("#/conflicts", "#conflict-count")
+    seen["conflicts_before"] = driver.find_element(By.ID, "conflict-count").text
+    shot("conflicts")
+    section = driver.find_element(By.CSS_SELECTOR, "section.conflict")
+    section.find_element(By.CSS_SELECTOR, "input.comment").send_keys("bob read it right")
+    before = ready()
+    section.find_element(By.CSS_SELECTOR, "button.keep-other").click()
+    ready_after(before)
+    seen["conflicts_after"] = driver.find_element(By.ID, "conflict-count").text
+
+    # Review, as `margin review` walks it.
+    visit("#/review", "#review-position, #review-empty")
+    shot("review")
+
+    # Team: alice and bob compared on the record; the agreement chart.
+    visit("#/team?a=alice&b=bob&record=" + record, "#agreement-chart, #differences")
+    wait.until(lambda d: d.find_elements(By.ID, "agreement-chart"))
+    seen["differences"] = len(driver.find_elements(By.CSS_SELECTOR, "#differences tbody tr"))
+    bars = {}
+    for label, value in driver.execute_script("""
+        const out = [];
+        for (const bar of document.querySelectorAll('#agreement-chart rect.bar')) {
+          const label = bar.previousElementSibling;
+          out.push([label.textContent, bar.getAttribute('data-value')]);
+        }
+        return out;"""):
+        bars[label] = value
+    seen["agreement_bars"] = bars
+    seen["agreement_csv"] = driver.execute_script("""
+        return fetch(document.getElementById('agreement-csv').getAttribute('href'), { credentials: 'same-origin' })
+          .then((r) => r.text());""")
+    shot("team")
+
+    visit("#/sync", "#peers")
+    shot("sync")
     seen["console_errors"] = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 except UnexpectedAlertPresentException:
     seen["script_ran"] = True

@@ -46,12 +46,26 @@ final class WorkspaceBrowserTests: CLITestCase {
             let r = try binary(args)
             XCTAssertEqual(r.code, 0, "\(args): \(r.err)")
         }
+        let record = try XCTUnwrap(firstID(try binary(["list"]).out, after: "曲麻萊"))
+        let annotated = try binary(["annotate", record, "--code", "party-members", "--quote", "16個臨時黨支部", "--value", "16"])
+        let raced = try XCTUnwrap(firstID(annotated.out, after: "annotated"), annotated.out + annotated.err)
         // Markup in a title and a note, as a colleague's sync may bring it.
         let imported = try binary(["import", "--raw", "hostile.txt"])
         let hostile = try XCTUnwrap(firstID(imported.out, after: "hostile.txt"), imported.out + imported.err)
         XCTAssertEqual(try binary(["edit", hostile, "--title", hostileTitle]).code, 0)
         XCTAssertEqual(try binary(["note", hostile, "<img src=x onerror=\"window.owned=true\"> a note"]).code, 0)
         XCTAssertTrue(try binary(["list", "--json"]).out.contains("window.owned"), "the markup is held as text")
+        // Bob, a second coder: he and alice review the same annotation
+        // differently (a conflict), he codes the report and marks it done;
+        // his changes reach alice as a bundle.
+        let bob = ["--store", "bob/.margin"]
+        for args in [bob + ["init", "--name", "bob", "--from", ".margin"], ["review", raced, "--accept"], bob + ["review", raced, "--reject"],
+                     bob + ["annotate", record, "--code", "party-members", "--quote", quote, "--value", "159"], bob + ["done", record],
+                     bob + ["export", "--log", "-o", "bob.bundle"], ["import", "bob.bundle"]] {
+            let r = try binary(args)
+            XCTAssertEqual(r.code, 0, "\(args): \(r.err)")
+        }
+        XCTAssertEqual(try lines(try binary(["conflicts", "--json"]).out).count, 1, "one conflict to resolve in the page")
 
         // The workspace, as a user starts it.
         guard let exe = CLITestCase.binary else { throw XCTSkip("the margin binary is not built") }
@@ -76,7 +90,7 @@ final class WorkspaceBrowserTests: CLITestCase {
         let shots = ProcessInfo.processInfo.environment["MARGIN_UI_SCREENSHOTS"] ?? CLITestCase.repo.appendingPathComponent(".build/ui-screenshots").path
         let driver = Process()
         driver.executableURL = URL(fileURLWithPath: python)
-        driver.arguments = [WorkspaceBrowserTests.script, address, shots, quote, hostileTitle]
+        driver.arguments = [WorkspaceBrowserTests.script, address, shots, quote, hostileTitle, record]
         let driverOut = Pipe(), driverErr = Pipe()
         driver.standardOutput = driverOut
         driver.standardError = driverErr
@@ -92,11 +106,13 @@ final class WorkspaceBrowserTests: CLITestCase {
         XCTAssertEqual(seen["count"]?.string, "1–2 of 2 records")
         // The mouse selected the quote, and the highlight is exactly it.
         XCTAssertEqual(seen["picker_quote"]?.string, "“\(quote)”")
-        XCTAssertEqual(seen["highlighted"]?.string, quote, "the coded span's highlight (a suggestion's may cut it in runs)")
-        XCTAssertEqual(seen["highlight_colour"]?.string, "rgba(224, 108, 117, 1)", "the code's colour (red)")
+        // The new annotation's highlight is exactly the quote, in its code's colour (red).
+        XCTAssertEqual(seen["new_annotations"]?.int, 1)
+        XCTAssertEqual(seen["highlighted"]?.string, quote, "its marks' text (overlaps cut it in runs)")
+        XCTAssertTrue(seen["highlight_colours"]?.array?.contains(.string("rgb(224, 108, 117)")) == true, "\(seen["highlight_colours"] ?? .null)")
         // The CLI shows the same span, at code-point offsets.
         let listed = try binary(["list", "--annotations", "--json", "--code", "party-members"]).out
-        let annotations = try lines(listed)
+        let annotations = try lines(listed).filter { $0.object?["author"]?.string == "alice" && $0.object?["quote"]?.string == quote }
         XCTAssertEqual(annotations.count, 1, listed)
         let a = try XCTUnwrap(annotations.first?.object)
         XCTAssertEqual(a["quote"]?.string, quote)
@@ -123,6 +139,26 @@ final class WorkspaceBrowserTests: CLITestCase {
         XCTAssertEqual(seen["document_title"]?.string, "Margin")
         XCTAssertTrue(seen["hostile_title_shown"]?.string?.contains("<script>") == true)
         XCTAssertEqual(seen["console_errors"]?.array?.count, 0, "\(seen["console_errors"] ?? .null)")
+
+        // The conflict was resolved in the page, with its comment.
+        XCTAssertEqual(seen["conflicts_before"]?.string, "1 open")
+        XCTAssertEqual(seen["conflicts_after"]?.string, "0 open")
+        XCTAssertEqual(try binary(["conflicts", "--json"]).out.trimmingCharacters(in: .whitespacesAndNewlines), "")
+        let settled = try XCTUnwrap(try lines(try binary(["conflicts", "--all", "--json"]).out).first?.object)
+        XCTAssertEqual(settled["comment"]?.string, "bob read it right")
+        XCTAssertNotNil(settled["resolution"]?.string)
+        // The agreement chart shows the numbers `margin agree --json` prints.
+        let agree = try XCTUnwrap(try JSONValue.parse(try binary(["agree", "--coders", "alice,bob", "--json"]).out).object)
+        let span = try XCTUnwrap(agree["spans"]?.array?.first { $0.object?["code"]?.string == "party-members" }?.object)
+        let bars = try XCTUnwrap(seen["agreement_bars"]?.object)
+        for (label, key) in [("party-members · span F1 exact", "exact_f1"), ("party-members · span F1 overlap", "overlap_f1")] {
+            let expected = try XCTUnwrap(span[key])
+            let shown = try XCTUnwrap(bars[label]?.string, "\(bars)")
+            XCTAssertEqual(Double(shown), expected.double, "\(label): the chart against agree --json")
+        }
+        // Alice's 16 and her value-less 159 against bob's 159 = 159: rows to settle.
+        XCTAssertGreaterThan(seen["differences"]?.int ?? 0, 0)
+        XCTAssertTrue(seen["agreement_csv"]?.string?.hasPrefix("code,measure,value") == true, seen["agreement_csv"]?.string ?? "")
 
         ui.interrupt()
         ui.waitUntilExit()

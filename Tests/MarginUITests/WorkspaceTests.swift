@@ -213,4 +213,90 @@ final class WorkspaceTests: XCTestCase {
     func testOnlyALoopbackAddressIsServed() {
         XCTAssertThrowsError(try Workspace(directory: directory, endpoint: Endpoint(host: "0.0.0.0", port: 0)))
     }
+
+    /// "Sync now" against a real `margin serve` (a SyncServer on loopback),
+    /// its progress and outcome readable meanwhile; a conflict it brings
+    /// shown with both sides and resolved with a comment.
+    func testSyncNowBringsAConflictThatIsResolvedWithAComment() throws {
+        let bobDir = directory + "-bob"
+        defer { try? FileManager.default.removeItem(atPath: bobDir) }
+        let bob = try Store.create(directory: bobDir, name: "bob")
+        let server = try SyncServer(directory: bobDir, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: SyncServer.Options()) { _ in }
+        let t = Thread { server.serve() }
+        t.start()
+        defer { server.stop() }
+        let peer = #"{"address":"127.0.0.1:\#(server.endpoint.port)"}"#
+        let id = try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        let first = try post("/api/sync", peer)
+        XCTAssertEqual(first.status, 200, first.body)
+        XCTAssertEqual(first.json["peer"]?.string, "bob")
+        XCTAssertGreaterThan(first.json["sent"]?.int ?? 0, 0)
+        XCTAssertNotNil(try bob.annotation(id), "bob has alice's annotation")
+        try store.review(annotation: id, status: .accepted, comment: nil)
+        try bob.review(annotation: id, status: .rejected, comment: "the report says 160")
+        let second = try post("/api/sync", peer)
+        XCTAssertEqual(second.json["new_conflicts"]?.int, 1, second.body)
+        XCTAssertTrue(try get("/api/sync-status").json["last"]?.string?.hasPrefix("synced with bob") == true)
+        XCTAssertEqual(try get("/api/peers").body.contains("\"name\":\"bob\""), true)
+        // Both sides in full.
+        let listed = try XCTUnwrap(try JSONValue.parse(try get("/api/conflicts").body).array)
+        XCTAssertEqual(listed.count, 1)
+        let c = try XCTUnwrap(listed.first?.object)
+        let sides = [c["winner"], c["other"]].compactMap { $0?.object?["lines"]?.array?.compactMap(\.string).joined(separator: "\n") }
+        XCTAssertEqual(Set(sides.map { $0.contains("status: accepted") }), [true, false], "\(sides)")
+        XCTAssertTrue(sides.contains { $0.contains("comment: the report says 160") })
+        let conflict = try XCTUnwrap(c["id"]?.string)
+        XCTAssertEqual(try post("/api/resolve", #"{"conflict":"\#(conflict)","keep":"other","value":"x"}"#).status, 400, "keep or a value, not both")
+        XCTAssertEqual(try post("/api/resolve", #"{"conflict":"\#(conflict)","keep":"other","comment":"checked the report"}"#).status, 200)
+        XCTAssertEqual(try store.conflicts(includeResolved: false).count, 0)
+        XCTAssertEqual(try store.conflicts(includeResolved: true).first?.comment, "checked the report")
+        XCTAssertEqual(try post("/api/sync", #"{"address":"127.0.0.1:1"}"#).status, 400, "a peer that is not there")
+        XCTAssertFalse(try get("/api/sync-status").json["running"] == .bool(true))
+    }
+
+    /// The team's numbers in the page are the store's: agreement as
+    /// `agree --json` computes it, frequencies as `table codes --by`, and
+    /// adjudication through `compare` checked against what the page saw.
+    func testTeamNumbersAndAdjudication() throws {
+        let other = try store.addCode(name: "cadres", description: nil, colour: "#00aa00", parent: nil)
+        _ = try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        _ = try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil, author: "bob")
+        _ = try store.annotate(record: record, code: other, span: .quote("16個臨時黨支部", occurrence: nil), value: nil, note: nil, author: "bob")
+        try store.markDone(record: record)
+        try store.markDone(record: record, as: "bob")
+        var expected: [UInt8] = []
+        JSONText.write(try store.agreement(coders: ["alice", "bob"]).json, into: &expected)
+        let agree = try get("/api/agree?coders=alice,bob")
+        XCTAssertEqual(agree.status, 200)
+        XCTAssertEqual(agree.body, String(decoding: expected, as: UTF8.self))
+        let csv = try get("/api/agree.csv?coders=alice,bob")
+        XCTAssertTrue(csv.headers["content-disposition"]?.contains("attachment") == true)
+        XCTAssertTrue(csv.body.contains("party-members,span_exact_f1,1.0"), csv.body)
+        let frequencies = try XCTUnwrap(try get("/api/frequencies?by=place").json["rows"]?.array)
+        XCTAssertEqual(frequencies.count, try store.codeCounts(by: .place).count)
+        XCTAssertEqual(try get("/api/frequencies?by=colour").status, 400)
+        let compared = try get("/api/compare?record=\(record.prefix(10))&coders=alice,bob").json
+        let differ = try XCTUnwrap(compared["differ"]?.array?.first?.object)
+        XCTAssertEqual(differ["kind"]?.string, "only-second")
+        let bobs = try XCTUnwrap(differ["second"]?.object?["id"]?.string)
+        let wrong = #"{"record":"\#(record)","coders":"alice,bob","index":0,"take":"second","first":null,"second":"not-this-one"}"#
+        XCTAssertEqual(try post("/api/adjudicate", wrong).status, 400, "a list that changed is refused")
+        XCTAssertTrue(try store.goldAnnotations(record: record).isEmpty)
+        let right = #"{"record":"\#(record)","coders":"alice,bob","index":0,"take":"second","first":null,"second":"\#(bobs)"}"#
+        XCTAssertEqual(try post("/api/adjudicate", right).status, 200)
+        XCTAssertEqual(try store.goldAnnotations(record: record).map(\.code), [other])
+        XCTAssertEqual(try get("/api/compare?record=\(record)&coders=alice").status, 400)
+    }
+
+    /// The review walk: suggestions first, then open annotations, then conflicts.
+    func testTheReviewQueueIsInTheOrderOfMarginReview() throws {
+        let open = try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try store.storeSuggestions(try store.suggestions(record: record, triggers: try store.suggestionTriggers()))
+        let items = try XCTUnwrap(try JSONValue.parse(try get("/api/review").body).array)
+        let statuses = items.compactMap { $0.object?["annotation"]?.object?["status"]?.string }
+        XCTAssertGreaterThan(statuses.count, 1)
+        XCTAssertEqual(statuses.last, "open")
+        XCTAssertEqual(Set(statuses.dropLast()), ["suggested"])
+        XCTAssertEqual(items.last?.object?["annotation"]?.object?["id"]?.string, open)
+    }
 }

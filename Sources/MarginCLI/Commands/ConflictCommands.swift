@@ -36,21 +36,6 @@ struct ConflictsCommand: Command {
         return field == FieldSchema.deleted ? "\(c.field) = \(c.value)" : c.value.description
     }
 
-    /// What one side of a conflict wrote, in full: the value, a whole group
-    /// (span or review) field by field, or the deletion and the edits it raced.
-    static func sides(_ c: Conflict, in store: Store) throws -> (winner: [String], other: [String]) {
-        if let group = FieldSchema.group(of: c.kind, field: c.field) {
-            func lines(_ change: Change) throws -> [String] {
-                try group.map { f in "\(f): \(try store.groupValue(f, of: change).map { $0 == .null ? "(none)" : $0.description } ?? "(none)")" }
-            }
-            return (try lines(c.winner), try lines(c.loser))
-        }
-        if c.field == FieldSchema.deleted {
-            return (["deleted"], ["edited \(c.loser.field): \(c.loser.value)"])
-        }
-        return ([c.winner.value.description], [c.loser.value.description])
-    }
-
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         let names = PeerNames(store)
@@ -76,7 +61,7 @@ struct ConflictsCommand: Command {
             else if c.field == "status" { what = "review (status, comment, reviewer)" }
             else { what = c.field }
             context.print("\(Format.pad("field", 11)) \(what)")
-            let (w, o) = try ConflictsCommand.sides(c, in: store)
+            let (w, o) = try store.conflictSides(c)
             for (label, change, lines) in [("winner (shown)", c.winner, w), ("other (kept)", c.loser, o)] {
                 context.print("")
                 context.print("\(label): by \(names.name(change.id.origin)), \(Format.time(change.hlc.milliseconds)), change \(change.id)")
@@ -96,7 +81,7 @@ struct ConflictsCommand: Command {
             none = false
             if json { try context.printJSON(conflictJSON(c)); return true }
             let state = c.isOpen ? "open" : "resolved"
-            let (ws, os) = try ConflictsCommand.sides(c, in: store)
+            let (ws, os) = try store.conflictSides(c)
             let w = Format.oneLine(ws.joined(separator: ", "), max: 24)
             let o = Format.oneLine(os.joined(separator: ", "), max: 24)
             context.print("\(Format.id(c.id))  \(state)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field)  \"\(w)\" (\(names.name(c.winner.id.origin))) vs \"\(o)\" (\(names.name(c.loser.id.origin)))")

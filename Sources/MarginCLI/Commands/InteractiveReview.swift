@@ -231,7 +231,7 @@ struct InteractiveReview {
             if let code = try store.code(c.entity) { context.print("  code \(Format.safe(code.name))") }
         case .conflict: break
         }
-        let (winner, other) = try ConflictsCommand.sides(c, in: store)
+        let (winner, other) = try store.conflictSides(c)
         let names = [c.winner.id.origin, c.loser.id.origin].map { (try? store.nodeName(of: $0)) ?? nil }
         context.print("  winner (\(Format.safe(names[0] ?? String(c.winner.id.origin.prefix(8))))):")
         for l in winner { context.print("    " + Printable.text(l)) }

@@ -21,7 +21,6 @@ private func coderPair(_ store: Store, _ names: [String]?) throws -> (String, St
 
 private func number(_ v: Double?) -> String { v.map { String(format: "%.3f", $0) } ?? "—" }
 private func interval(_ i: (low: Double, high: Double)?) -> String { i.map { String(format: "[%.2f, %.2f]", $0.low, $0.high) } ?? "—" }
-private func rounded(_ v: Double?) -> Any { v.map { ($0 * 10000).rounded() / 10000 } ?? NSNull() }
 
 struct AgreeCommand: Command {
     static let name = "agree"
@@ -74,23 +73,7 @@ struct AgreeCommand: Command {
         let records = try text.map { Set(try store.records(Store.RecordFilter(text: $0)).map(\.id)) }
         let r = try store.agreement(coders: coders, codes: codeIDs, records: records)
         if json {
-            func coefficient(_ c: Agreement.Coefficient?) -> Any {
-                guard let c else { return NSNull() }
-                return ["units": c.units, "observed": rounded(c.observed), "expected": rounded(c.expected), "value": rounded(c.value)] as [String: Any]
-            }
-            try context.printJSON([
-                "coders": r.coders, "records": r.records, "records_left_out": r.leftOut, "annotations_not_done": r.notDoneAnnotations,
-                "tags": r.tags.map { t -> [String: Any] in
-                    ["code": t.code, "units": t.units, "kappa": coefficient(t.kappa), "kappa_kind": r.coders.count == 2 ? "cohen" : "fleiss",
-                     "alpha": coefficient(t.alpha), "alpha_ci95": t.alphaInterval.map { [rounded($0.low), rounded($0.high)] } ?? NSNull()]
-                },
-                "spans": r.spans.map { s -> [String: Any] in
-                    ["code": s.code, "spans": s.spans, "exact_f1": rounded(s.exactF1), "overlap_f1": rounded(s.overlapF1),
-                     "overlap_f1_ci95": s.overlapInterval.map { [rounded($0.low), rounded($0.high)] } ?? NSNull()]
-                },
-                "values": ["pairs": r.valuePairs, "agree": r.valueAgreements,
-                           "disagreements": r.valueDisagreements.map { ["record": $0.record, "code": $0.code, "quote": $0.quote, "values": $0.values] as [String: Any] }],
-            ] as [String: Any])
+            try context.printJSON(r.json)
             return ExitCode.success
         }
         context.print("coders: \(r.coders.joined(separator: ", "))    records marked done by two or more: \(r.records)")

@@ -8,7 +8,7 @@ import MarginUI
 struct UICommand: Command {
     static let name = "ui"
     static let summary = "Open a workspace for this store in the browser (code by selecting text)"
-    static let usage = "margin ui [--listen 127.0.0.1:PORT] [--no-open]"
+    static let usage = "margin ui [--listen 127.0.0.1:PORT] [--no-open] [--secret-file F]"
     static let details = """
     Serves a workspace for this store to a browser on this machine, from this
     binary alone (nothing is fetched from the network), prints its address,
@@ -21,15 +21,23 @@ struct UICommand: Command {
     change is the same change the matching command makes, and syncs as any.
     The page reads again when the store changes (a sync, the CLI).
 
+    Review walks suggestions, open annotations and conflicts one key per
+    decision; Conflicts shows both sides in full; Team compares two coders
+    on a record and adjudicates into the gold layer, and charts agreement
+    and code frequencies (each with its numbers as CSV); Sync lists the
+    peers and syncs with one now (--secret-file F or MARGIN_SECRET: the team
+    secret, as `margin sync` takes it).
+
     Security: loopback only; the address holds a token made for this run,
     which the browser then keeps in an HttpOnly, SameSite=Strict cookie;
     requests naming another Host, and writes from another Origin, are
     refused; a strict Content-Security-Policy; no CORS.
     """
-    var listen: String?, noOpen: Bool
+    var listen: String?, noOpen: Bool, secretFile: String?
     init(_ args: inout Arguments) throws {
         listen = try args.option("--listen")
         noOpen = args.flag("--no-open")
+        secretFile = try args.option("--secret-file")
     }
 
     func run(_ context: Context) throws -> Int32 {
@@ -44,6 +52,7 @@ struct UICommand: Command {
         } catch let e as NetworkError {
             throw MarginError.invalid(e.message)
         }
+        workspace.syncSecret = try loadSecret(secretFile, context)
         context.print("workspace for \(Format.safe(directory)) at \(workspace.address)")
         context.print("Ctrl-C stops it")
         if !noOpen { UICommand.openBrowser(workspace.address) }

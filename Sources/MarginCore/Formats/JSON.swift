@@ -15,6 +15,14 @@ public enum JSONValue: Equatable, Sendable {
 
     public var string: String? { if case .string(let s) = self { return s } else { return nil } }
     public var int: Int64? { if case .int(let n) = self { return n } else { return nil } }
+    /// A number of either kind, as a Double.
+    public var double: Double? {
+        switch self {
+        case .double(let d): d
+        case .int(let n): Double(n)
+        default: nil
+        }
+    }
     public var object: [String: JSONValue]? { if case .object(let o) = self { return o } else { return nil } }
     public var array: [JSONValue]? { if case .array(let a) = self { return a } else { return nil } }
 
@@ -243,6 +251,9 @@ public enum JSONText {
     /// casts from `Any`).
     public indirect enum Value {
         case string(String), int(Int), bool(Bool), null
+        /// Written as the `Any` path writes a Double: a whole number without
+        /// a point, else Swift's shortest form; not finite: null.
+        case double(Double)
         case object([(String, Value)])
         case array([Value])
 
@@ -260,6 +271,9 @@ public enum JSONText {
         case .string(let s): string(s, into: &out)
         case .int(let i): out.append(contentsOf: String(i).utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .double(let d):
+            guard d.isFinite else { out.append(contentsOf: "null".utf8); return }
+            out.append(contentsOf: (d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)).utf8)
         case .null: out.append(contentsOf: "null".utf8)
         case .object(let pairs):
             out.append(UInt8(ascii: "{"))

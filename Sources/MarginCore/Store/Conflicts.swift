@@ -143,4 +143,21 @@ extension Store {
             """, .text(id), .text(kind.rawValue), .text(entity), .text(deletion.origin), .integer(deletion.seq),
             .text(edit.origin), .integer(edit.seq), .integer(ms))
     }
+
+    /// What each side of a conflict wrote, in full, a line per field: the
+    /// value, a whole group (span or review) field by field, or the
+    /// deletion and the edit it raced. What `conflicts show`, `review` and
+    /// the workspace show side by side.
+    public func conflictSides(_ c: Conflict) throws -> (winner: [String], other: [String]) {
+        if let group = FieldSchema.group(of: c.kind, field: c.field) {
+            func lines(_ change: Change) throws -> [String] {
+                try group.map { f in "\(f): \(try groupValue(f, of: change).map { $0 == .null ? "(none)" : $0.description } ?? "(none)")" }
+            }
+            return (try lines(c.winner), try lines(c.loser))
+        }
+        if c.field == FieldSchema.deleted {
+            return (["deleted"], ["edited \(c.loser.field): \(c.loser.value)"])
+        }
+        return ([c.winner.value.description], [c.loser.value.description])
+    }
 }
