@@ -177,6 +177,9 @@ extension Store {
         /// How many matching records to pass over before the first returned
         /// (a page of a long list).
         public var offset: Int = 0
+        /// Records this coder coded (an annotation of theirs, not a
+        /// suggestion), and records this coder marked done or did not.
+        public var codedBy: String?, doneBy: String?, notDoneBy: String?
         public init(code: String? = nil, status: ReviewStatus? = nil, text: String? = nil, limit: Int? = nil) {
             self.code = code; self.status = status; self.text = text; self.limit = limit
         }
@@ -239,6 +242,12 @@ extension Store {
         if filter.code != nil || filter.status != nil {
             conditions.append("EXISTS (SELECT 1 FROM annotations a WHERE \(annotationConditions.joined(separator: " AND ")))")
         }
+        if let coder = filter.codedBy {
+            conditions.append("EXISTS (SELECT 1 FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND a.author = ? AND a.status <> 'suggested')")
+            values.append(.text(coder))
+        }
+        if let coder = filter.doneBy { conditions.append("EXISTS (SELECT 1 FROM record_done d WHERE d.record = r.id AND d.coder = ?)"); values.append(.text(coder)) }
+        if let coder = filter.notDoneBy { conditions.append("NOT EXISTS (SELECT 1 FROM record_done d WHERE d.record = r.id AND d.coder = ?)"); values.append(.text(coder)) }
         if let since = filter.since { conditions.append("r.published >= ?"); values.append(.text(since)) }
         if let until = filter.until { conditions.append("substr(r.published, 1, \(until.utf8.count)) <= ?"); values.append(.text(until)) }
         let metadata = [("place", filter.place), ("source", filter.source), ("author", filter.reportAuthor)].compactMap { f, v in v.map { (f, ScriptFolding.fold($0)) } }

@@ -34,6 +34,10 @@ struct WorkspaceAPI {
         case "conflicts": return WorkspaceAPI.json(.array(try store.conflicts(includeResolved: false).map(conflict)))
         case "review": return WorkspaceAPI.json(try reviewQueue())
         case "coders": return WorkspaceAPI.json(.array(try store.coders().map { .string($0) }))
+        case "fold":
+            // What a code name or a search folds to (Traditional to
+            // Simplified, as every search in Margin), for the code picker.
+            return WorkspaceAPI.json(.object([("folded", .string(ScriptFolding.fold(query["text"] ?? "").lowercased()))]))
         case "agree": return WorkspaceAPI.json(try agreement(query).json)
         case "agree.csv": return WorkspaceAPI.csv(try agreementCSV(try agreement(query)), name: "agreement.csv")
         case "frequencies": return WorkspaceAPI.json(try frequencies(query))
@@ -188,6 +192,7 @@ struct WorkspaceAPI {
             ("changes", .int(try store.changeCount())),
             ("codes", .array(codes.enumerated().map { i, c in
                 .sortedObject([("id", .string(c.id)), ("name", .string(c.name)),
+                               ("folded", .string(ScriptFolding.fold(c.name).lowercased())),
                                ("colour", .string(WebColour.css(c.colour, index: i))),
                                ("description", c.description.map { .string($0) } ?? .null)])
             })),
@@ -209,6 +214,13 @@ struct WorkspaceAPI {
         filter.place = given("place")
         filter.since = given("since")
         filter.until = given("until")
+        filter.codedBy = given("coder")
+        switch given("done") {
+        case nil: break
+        case "yes"?: filter.doneBy = store.node.name
+        case "no"?: filter.notDoneBy = store.node.name
+        case let other?: throw HTTPError(400, "done is yes or no (marked done by you or not), not \(other)")
+        }
         if try store.isBlind { filter.onlyAuthor = store.node.name }
         let limit = try number(query["limit"], default: 50, WorkspaceAPI.pageSizes, "limit")
         filter.offset = try number(query["offset"], default: 0, 0...Int(Int32.max), "offset")
@@ -295,13 +307,30 @@ struct WorkspaceAPI {
             return i
         }
         switch name {
-        case "annotate":
+        case "annotate", "tag":
+            // The same code on the same span (or the same tag) twice is
+            // refused, as `annotate`/`tag` refuse it without --again.
             let record = try id("record", .record)
             let code = try codeID(try text("code"))
-            let start = try int("start"), end = try int("end")
-            let id = try store.annotate(record: record, code: code, span: .range(start, end),
+            let span: SpanRequest? = name == "tag" ? nil : .range(try int("start"), try int("end"))
+            if body["again"] != .bool(true), let same = try store.sameCoding(record: record, code: code, span: span) {
+                return WorkspaceAPI.error(409, "you \(name == "tag" ? "tagged this record" : "coded this span") with \(same.codeName ?? code) already")
+            }
+            let id = try store.annotate(record: record, code: code, span: span,
                                         value: try optionalText("value"), note: try optionalText("note"))
             return WorkspaceAPI.json(.object([("id", .string(id))]))
+        case "note":
+            let span: SpanRequest?
+            switch (body["start"], body["end"]) {
+            case (nil, nil), (.null?, .null?): span = nil
+            default: span = .range(try int("start"), try int("end"))
+            }
+            let id = try store.annotate(record: try id("record", .record), code: nil, span: span, value: nil, note: try text("text"))
+            return WorkspaceAPI.json(.object([("id", .string(id))]))
+        case "respan":
+            var e = Store.AnnotationEdit()
+            e.span = .range(try int("start"), try int("end"))
+            try store.edit(annotation: try id("annotation", .annotation), e)
         case "review":
             let status = try text("status")
             guard let s = ReviewStatus(rawValue: status), s != .suggested else { throw HTTPError(400, "status is accepted, rejected or open") }

@@ -35,6 +35,11 @@ enum WorkspaceAssets {
       <input id="picker-note" autocomplete="off" placeholder="note (optional)" aria-label="note">
       <div class="keys">Enter codes the span · Esc cancels</div>
     </div>
+    <div id="note-dialog" hidden role="dialog" aria-label="Write a note">
+      <div id="note-quote"></div>
+      <textarea id="note-text" rows="4" aria-label="note"></textarea>
+      <div class="keys">Ctrl+Enter saves · Esc cancels</div>
+    </div>
     </body>
     </html>
     """#
@@ -67,6 +72,8 @@ enum WorkspaceAssets {
     .swatch { display: inline-block; width: .9em; height: .9em; margin-right: .3em; vertical-align: middle; border: 1px solid #999; }
     .status { font-size: .85em; color: #555; }
     .keys { font-size: .85em; color: #555; }
+    #note-dialog { position: fixed; top: 20%; left: 50%; transform: translateX(-50%); background: #fff; border: 1px solid #888; padding: 1em; box-shadow: 0 4px 20px #0004; min-width: 22em; }
+    #note-dialog textarea { width: 100%; box-sizing: border-box; }
     #picker { position: fixed; top: 20%; left: 50%; transform: translateX(-50%); background: #fff; border: 1px solid #888; padding: 1em; box-shadow: 0 4px 20px #0004; min-width: 22em; }
     #picker input { display: block; width: 100%; margin: .3em 0; box-sizing: border-box; }
     #picker ol { margin: .3em 0; padding-left: 1.5em; max-height: 14em; overflow: auto; }
@@ -135,7 +142,7 @@ enum WorkspaceAssets {
         headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
       });
       const body = await r.json();
-      if (!r.ok) throw new Error(body.error || r.statusText);
+      if (!r.ok) { const e = new Error(body.error || r.statusText); e.status = r.status; throw e; }
       return body;
     }
 
@@ -167,7 +174,7 @@ enum WorkspaceAssets {
     async function showRecords() {
       const p = params();
       const query = new URLSearchParams();
-      for (const k of ["q", "code", "status", "place", "since", "until", "offset"]) if (p.get(k)) query.set(k, p.get(k));
+      for (const k of ["q", "code", "status", "coder", "done", "place", "since", "until", "offset"]) if (p.get(k)) query.set(k, p.get(k));
       query.set("limit", "50");
       const data = await get("/api/records?" + query.toString());
       const main = $("main");
@@ -186,7 +193,19 @@ enum WorkspaceAssets {
         if (p.get("status") === s) o.selected = true;
         status.appendChild(o);
       }
-      form.append(field("q", "Search", p.get("q")), code, status, field("place", "Place", p.get("place")),
+      const coder = el("select", { name: "coder", id: "filter-coder" }, el("option", { value: "" }, "any coder"));
+      for (const c of await get("/api/coders")) {
+        const o = el("option", { value: c }, c);
+        if (p.get("coder") === c) o.selected = true;
+        coder.appendChild(o);
+      }
+      const done = el("select", { name: "done", id: "filter-done" }, el("option", { value: "" }, "done or not"));
+      for (const [v, label] of [["yes", "done by me"], ["no", "not done by me"]]) {
+        const o = el("option", { value: v }, label);
+        if (p.get("done") === v) o.selected = true;
+        done.appendChild(o);
+      }
+      form.append(field("q", "Search", p.get("q")), code, status, coder, done, field("place", "Place", p.get("place")),
                   field("since", "From", p.get("since")), field("until", "To", p.get("until")), el("button", { type: "submit" }, "Filter"));
       form.addEventListener("submit", (e) => {
         e.preventDefault();
@@ -289,7 +308,7 @@ enum WorkspaceAssets {
         el("h1", { id: "title" }, r.title || r.id),
         el("button", { id: "done", onclick: () => act("/api/done", { record: r.id, done: !mine }) },
            mine ? "Marked done ✓ (d: undo)" : "Mark done (d)"),
-        el("span", { class: "keys" }, " select text then c (or release the mouse) to code · j k move · a accept · x reject · Delete remove · Esc back"));
+        el("span", { class: "keys" }, " select text (mouse, or shift+arrows in the text) then c to code · t tag · m note · j k move · a accept · x reject · e re-span to the selection · [ ] { } move its start or end · Delete remove · d done · Esc back"));
       const meta = el("dl", { class: "meta" });
       for (const [k, v] of r.metadata) meta.append(el("dt", {}, k), el("dd", {}, v));
       const body = renderBody(r.body, r.annotations);
@@ -297,7 +316,8 @@ enum WorkspaceAssets {
       const suggestions = el("ul", { class: "annotations", id: "suggestions" });
       const items = [];
       for (const a of r.annotations) {
-        const li = el("li", { "data-id": a.id, "data-status": a.status },
+        const li = el("li", { "data-id": a.id, "data-status": a.status, "data-author": a.author || "",
+                              "data-start": a.start === null ? "" : String(a.start), "data-end": a.end === null ? "" : String(a.end) },
           el("span", { class: "swatch", background: colourOf(a.code) }),
           el("b", {}, a.codeName || "(note)"), " ",
           a.quote !== null ? el("q", {}, a.quote) : null,
@@ -308,7 +328,7 @@ enum WorkspaceAssets {
           li.append(el("button", { class: "accept", onclick: () => act("/api/review", { annotation: a.id, status: "accepted" }) }, "Accept"), " ",
                     el("button", { class: "reject", onclick: () => act("/api/review", { annotation: a.id, status: "rejected" }) }, "Reject"));
         }
-        if (a.status !== "suggested") {
+        if (a.status !== "suggested" && a.author === state.node) {
           li.append(" ", el("button", { class: "delete", onclick: () => act("/api/delete", { annotation: a.id }) }, "Delete"));
         }
         (a.status === "suggested" ? suggestions : list).appendChild(li);
@@ -325,17 +345,43 @@ enum WorkspaceAssets {
         if (s) openPicker({ record: r.id, ...s });
       };
       body.addEventListener("mouseup", () => setTimeout(offerCode, 0));
+      const own = (li) => li && li.dataset.status !== "suggested" && li.dataset.author === state.node && li.dataset.start !== "";
+      const respan = (li, start, end) => act("/api/respan", { annotation: li.dataset.id, start, end });
       view = {
         kind: "record",
         key(e) {
           const li = ordered()[current];
+          if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown"].includes(e.key) && document.activeElement === body) {
+            // Keyboard selection: a caret in the text, shift extends it.
+            const sel = window.getSelection();
+            if (!body.contains(sel.anchorNode)) { sel.removeAllRanges(); const r0 = document.createRange(); r0.setStart(body, 0); sel.addRange(r0); }
+            const direction = e.key === "ArrowLeft" || e.key === "ArrowUp" ? "backward" : "forward";
+            sel.modify(e.shiftKey ? "extend" : "move", direction, e.key === "ArrowUp" || e.key === "ArrowDown" ? "line" : "character");
+            return true;
+          }
           if (e.key === "c") { offerCode(); return true; }
+          if (e.key === "t") { openPicker({ record: r.id, tag: true, quote: r.title || r.id }); return true; }
+          if (e.key === "m") { openNote(r.id, selectionRange(body, r.body)); return true; }
+          if (own(li) && e.key === "e") {
+            const s = selectionRange(body, r.body);
+            if (s) respan(li, s.start, s.end); else say("select the text the annotation should cover, then press e", true);
+            return true;
+          }
+          if (own(li) && ["[", "]", "{", "}"].includes(e.key)) {
+            let start = Number(li.dataset.start), end = Number(li.dataset.end);
+            if (e.key === "[") start -= 1;
+            if (e.key === "]") start += 1;
+            if (e.key === "{") end -= 1;
+            if (e.key === "}") end += 1;
+            respan(li, start, end);
+            return true;
+          }
           if (e.key === "d") { act("/api/done", { record: r.id, done: !mine }); return true; }
           if (e.key === "j") { current = Math.min(current + 1, ordered().length - 1); mark(); return true; }
           if (e.key === "k") { current = Math.max(current - 1, 0); mark(); return true; }
           if (li && e.key === "a" && ["suggested", "open"].includes(li.dataset.status)) { act("/api/review", { annotation: li.dataset.id, status: "accepted" }); return true; }
           if (li && e.key === "x" && ["suggested", "open"].includes(li.dataset.status)) { act("/api/review", { annotation: li.dataset.id, status: "rejected" }); return true; }
-          if (li && e.key === "Delete" && li.dataset.status !== "suggested") { act("/api/delete", { annotation: li.dataset.id }); return true; }
+          if (li && e.key === "Delete" && li.dataset.status !== "suggested" && li.dataset.author === state.node) { act("/api/delete", { annotation: li.dataset.id }); return true; }
           if (e.key === "Escape") { history.back(); return true; }
           return false;
         },
@@ -358,9 +404,17 @@ enum WorkspaceAssets {
     // ---- The code picker -------------------------------------------------
 
     let choice = 0;
+    // What the typed text folds to (Traditional as Simplified), asked of
+    // the server, which folds as every search in Margin does.
+    let folded = "";
     function matches() {
       const q = $("picker-input").value.trim().toLowerCase();
-      return state.codes.filter((c) => !q || c.name.toLowerCase().includes(q));
+      return state.codes.filter((c) => !q || c.name.toLowerCase().includes(q) || (folded && c.folded.includes(folded)));
+    }
+    async function refold() {
+      const text = $("picker-input").value.trim();
+      const f = text ? (await get("/api/fold?text=" + encodeURIComponent(text))).folded : "";
+      if ($("picker-input").value.trim() === text) { folded = f; choice = 0; drawPicker(); }
     }
     function drawPicker() {
       const list = $("picker-list");
@@ -375,7 +429,8 @@ enum WorkspaceAssets {
     function openPicker(selection) {
       pending = selection;
       choice = 0;
-      $("picker-quote").textContent = "“" + visible(selection.quote) + "”";
+      folded = "";
+      $("picker-quote").textContent = (selection.tag ? "tag the record: " : "") + "“" + visible(selection.quote) + "”";
       $("picker-input").value = "";
       $("picker-value").value = "";
       $("picker-note").value = "";
@@ -391,9 +446,43 @@ enum WorkspaceAssets {
       const c = matches()[choice];
       if (!pending || !c) return;
       const s = pending;
+      const value = $("picker-value").value || null, note = $("picker-note").value || null;
       closePicker();
-      await act("/api/annotate", { record: s.record, code: c.id, start: s.start, end: s.end,
-                                   value: $("picker-value").value || null, note: $("picker-note").value || null });
+      const data = s.tag ? { record: s.record, code: c.id, value, note }
+                         : { record: s.record, code: c.id, start: s.start, end: s.end, value, note };
+      const path = s.tag ? "/api/tag" : "/api/annotate";
+      try {
+        await post(path, data);
+      } catch (err) {
+        // Coded the same way already: only on purpose, as --again.
+        if (err.status !== 409 || !window.confirm(err.message + ". Code it a second time?")) { say(err.message, true); return; }
+        data.again = true;
+        return act(path, data);
+      }
+      say("saved");
+      await loadState();
+      await route();
+    }
+
+    // ---- Notes -----------------------------------------------------------
+
+    let noteFor = null;
+    function openNote(record, selection) {
+      noteFor = { record, selection };
+      $("note-quote").textContent = selection ? "“" + visible(selection.quote) + "”" : "a note on the whole record";
+      $("note-text").value = "";
+      $("note-dialog").hidden = false;
+      $("note-text").focus();
+    }
+    function noteKey(e) {
+      if (e.key === "Escape") { $("note-dialog").hidden = true; noteFor = null; e.preventDefault(); return; }
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        const text = $("note-text").value.trim(), n = noteFor;
+        $("note-dialog").hidden = true;
+        noteFor = null;
+        if (text && n) act("/api/note", { record: n.record, text, start: n.selection ? n.selection.start : null, end: n.selection ? n.selection.end : null });
+      }
     }
     function pickerKey(e) {
       if (e.key === "Escape") { closePicker(); e.preventDefault(); return; }
@@ -661,12 +750,13 @@ enum WorkspaceAssets {
 
     document.addEventListener("keydown", (e) => {
       if (!$("picker").hidden) { pickerKey(e); return; }
+      if (!$("note-dialog").hidden) { noteKey(e); return; }
       const t = e.target;
       if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
       if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (view && view.key(e)) e.preventDefault();
     });
-    document.addEventListener("input", (e) => { if (e.target === $("picker-input")) { choice = 0; drawPicker(); } });
+    document.addEventListener("input", (e) => { if (e.target === $("picker-input")) { choice = 0; drawPicker(); refold(); } });
     window.addEventListener("hashchange", () => { current = 0; route(); });
 
     // Changes from a sync or from the CLI: the page reads again when the

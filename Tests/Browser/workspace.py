@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives `margin ui` in a real headless Chromium (WebDriver, Selenium).
 
-usage: workspace.py ADDRESS SCREENSHOTS QUOTE HOSTILE_TITLE RECORD
+usage: workspace.py ADDRESS SCREENSHOTS QUOTE HOSTILE_TITLE RECORD MARGIN STORE
 
 Selects QUOTE in the record that holds it with the mouse (a real pointer
 drag, located from the characters' boxes), codes it with the first code by
@@ -14,6 +14,7 @@ written to SCREENSHOTS as a PNG. Exits non-zero on anything unexpected.
 """
 import json
 import os
+import subprocess
 import sys
 
 from selenium import webdriver
@@ -22,9 +23,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-address, shots, quote, hostile_title, record = sys.argv[1:6]
+address, shots, quote, hostile_title, record, margin, store = sys.argv[1:8]
 base = address.split("?")[0]
 os.makedirs(shots, exist_ok=True)
 options = webdriver.ChromeOptions()
@@ -50,6 +52,13 @@ def ready_after(before):
 
 def ready():
     return driver.execute_script("return document.body.dataset.ready || ''")
+
+
+def visit(fragment, wait_for):
+    before = ready()
+    driver.get(base + fragment)
+    ready_after(before)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, wait_for))
 
 
 def open_record(title_part):
@@ -143,6 +152,66 @@ try:
     seen["done_button"] = driver.find_element(By.ID, "done").text
     shot("done")
 
+    # The keyboard alone: a caret before 38, shift+right six times, c, a
+    # code typed in Simplified that is named in Traditional, Enter.
+    driver.execute_script("""
+        const body = document.getElementById('body'), at = body.textContent.indexOf('38名志願者');
+        const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+        let seen = 0;
+        for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+          if (at < seen + n.data.length) {
+            body.focus();
+            const r = document.createRange(); r.setStart(n, at - seen); r.collapse(true);
+            const sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(r);
+            return;
+          }
+          seen += n.data.length;
+        }""")
+    ActionChains(driver).key_down(Keys.SHIFT).send_keys(Keys.ARROW_RIGHT * 6).key_up(Keys.SHIFT).perform()
+    seen["keyboard_selection"] = driver.execute_script("return window.getSelection().toString()")
+    ActionChains(driver).send_keys("c").perform()
+    wait.until(lambda d: d.find_element(By.ID, "picker").is_displayed())
+    ActionChains(driver).send_keys("志愿者").perform()
+    wait.until(lambda d: [li.text for li in d.find_elements(By.CSS_SELECTOR, "#picker-list li")] == ["志願者"])
+    seen["picker_folded"] = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#picker-list li")]
+    before = ready()
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    ready_after(before)
+
+    # Re-span it by its start (]): one character later.
+    items = driver.find_elements(By.CSS_SELECTOR, "ul.annotations li")
+    target = [i for i, li in enumerate(items) if "38名志願者" in li.text and li.get_attribute("data-author") == "alice"
+              and "志願者" in li.find_element(By.TAG_NAME, "b").text]
+    driver.find_element(By.TAG_NAME, "h1").click()
+    ActionChains(driver).send_keys("j" * target[0]).perform()
+    before = ready()
+    ActionChains(driver).send_keys("]").perform()
+    ready_after(before)
+
+    # A tag by t, and a note by m.
+    before = ready()
+    ActionChains(driver).send_keys("t").perform()
+    wait.until(lambda d: d.find_element(By.ID, "picker").is_displayed())
+    ActionChains(driver).send_keys("volun").send_keys(Keys.ENTER).perform()
+    ready_after(before)
+    before = ready()
+    ActionChains(driver).send_keys("m").perform()
+    wait.until(lambda d: d.find_element(By.ID, "note-dialog").is_displayed())
+    ActionChains(driver).send_keys("記下:數字待核").key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
+    ready_after(before)
+    shot("keyboard")
+
+    # A change from the terminal reaches the open page by itself.
+    subprocess.run([margin, "--store", store, "note", record, "from the terminal"], check=True, capture_output=True)
+    WebDriverWait(driver, 10).until(lambda d: "from the terminal" in d.find_element(By.ID, "annotations").text)
+    seen["live_update"] = True
+
+    # The record list by coder and by done.
+    visit("#/records?coder=bob", "#count")
+    seen["coded_by_bob"] = driver.find_element(By.ID, "count").text
+    visit("#/records?done=no", "#count")
+    seen["not_done_by_me"] = driver.find_element(By.ID, "count").text
+
     # A hostile report: shown as text, runs nothing.
     open_record(hostile_title[:20])
     seen["hostile_title_shown"] = driver.find_element(By.ID, "title").text
@@ -155,11 +224,6 @@ try:
     shot("hostile")
 
     # The conflict, side by side, resolved keeping the other side.
-    def visit(fragment, wait_for):
-        before = ready()
-        driver.get(base + fragment)
-        ready_after(before)
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, wait_for))
 
     visit("#/conflicts", "#conflict-count")
     seen["conflicts_before"] = driver.find_element(By.ID, "conflict-count").text

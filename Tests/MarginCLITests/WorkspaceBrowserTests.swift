@@ -41,7 +41,7 @@ final class WorkspaceBrowserTests: CLITestCase {
         let hostileBody = "\u{202E}txt.exe 全縣各級黨組織迅速行動,組織黨員幹部下沉社區開展防疫工作。<b onclick=\"window.owned=true\">共有5名黨員</b>參加值守,每天排查往來人員。"
         try (hostileTitle + "\n\n" + hostileBody + "\n\n" + hostileBody).write(toFile: cwd + "/hostile.txt", atomically: true, encoding: .utf8)
         for args in [["init", "--name", "alice"], ["import", "r1.txt"],
-                     ["codes", "add", "party-members", "--colour", "red"], ["codes", "add", "volunteers", "--colour", "blue", "--triggers", "志願者"],
+                     ["codes", "add", "party-members", "--colour", "red"], ["codes", "add", "volunteers", "--colour", "blue", "--triggers", "志願者"], ["codes", "add", "志願者", "--colour", "green"],
                      ["suggest", "--all", "--code", "volunteers"]] {
             let r = try binary(args)
             XCTAssertEqual(r.code, 0, "\(args): \(r.err)")
@@ -90,7 +90,7 @@ final class WorkspaceBrowserTests: CLITestCase {
         let shots = ProcessInfo.processInfo.environment["MARGIN_UI_SCREENSHOTS"] ?? CLITestCase.repo.appendingPathComponent(".build/ui-screenshots").path
         let driver = Process()
         driver.executableURL = URL(fileURLWithPath: python)
-        driver.arguments = [WorkspaceBrowserTests.script, address, shots, quote, hostileTitle, record]
+        driver.arguments = [WorkspaceBrowserTests.script, address, shots, quote, hostileTitle, record, exe.path, cwd + "/.margin"]
         let driverOut = Pipe(), driverErr = Pipe()
         driver.standardOutput = driverOut
         driver.standardError = driverErr
@@ -126,7 +126,7 @@ final class WorkspaceBrowserTests: CLITestCase {
         XCTAssertGreaterThan(before, 0)
         XCTAssertEqual(seen["suggestions_after"]?.int, before - 1)
         let volunteers = try lines(try binary(["list", "--annotations", "--json", "--code", "volunteers"]).out)
-        XCTAssertEqual(volunteers.compactMap { $0.object?["status"]?.string }.filter { $0 != "suggested" }, ["open"])
+        XCTAssertEqual(volunteers.filter { $0.object?["kind"]?.string == "span" }.compactMap { $0.object?["status"]?.string }.filter { $0 != "suggested" }, ["open"])
         // Done, by the key d.
         XCTAssertTrue(seen["done_button"]?.string?.hasPrefix("Marked done") == true)
         let status = try binary(["status"]).out
@@ -140,6 +140,18 @@ final class WorkspaceBrowserTests: CLITestCase {
         XCTAssertTrue(seen["hostile_title_shown"]?.string?.contains("<script>") == true)
         XCTAssertEqual(seen["console_errors"]?.array?.count, 0, "\(seen["console_errors"] ?? .null)")
 
+        // The keyboard alone selected 38名志願者; 志愿者 typed found the code
+        // 志願者; ] moved its start one later; t tagged, m noted.
+        XCTAssertEqual(seen["keyboard_selection"]?.string, "38名志願者")
+        XCTAssertEqual(seen["picker_folded"]?.array?.compactMap(\.string), ["志願者"])
+        let mine = try lines(try binary(["list", "--annotations", "--json"]).out).compactMap(\.object)
+            .filter { $0["record"]?.string?.hasPrefix(record) == true && $0["author"]?.string == "alice" && $0["status"]?.string != "suggested" }
+        XCTAssertEqual(mine.filter { $0["code_name"]?.string == "志願者" }.compactMap { $0["quote"]?.string }, ["8名志願者"], "\(mine)")
+        XCTAssertEqual(mine.filter { $0["kind"]?.string == "tag" }.compactMap { $0["code_name"]?.string }, ["volunteers"])
+        XCTAssertEqual(mine.filter { $0["kind"]?.string == "note" }.compactMap { $0["note"]?.string }.sorted(), ["from the terminal", "記下:數字待核"])
+        XCTAssertEqual(seen["live_update"], .bool(true))
+        XCTAssertEqual(seen["coded_by_bob"]?.string, "1–1 of 1 records")
+        XCTAssertEqual(seen["not_done_by_me"]?.string, "1–1 of 1 records", "the hostile report; alice marked the other done")
         // The conflict was resolved in the page, with its comment.
         XCTAssertEqual(seen["conflicts_before"]?.string, "1 open")
         XCTAssertEqual(seen["conflicts_after"]?.string, "0 open")
