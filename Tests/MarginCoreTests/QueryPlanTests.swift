@@ -46,6 +46,16 @@ final class QueryPlanTests: StoreTestCase {
         XCTAssertTrue(p.contains("COVERING INDEX records_alive"), p)
     }
 
+    /// A page of the record list (`list -n`, the workspace's records) is
+    /// read from the index in list order, not sorted from every record
+    /// (observed: 0.22 s for the first page of 100,000 records).
+    func testAPageOfRecordsIsReadInIndexOrder() throws {
+        let store = try makeStore("a")
+        let p = try plan(store, Store.recordListSQL() + " LIMIT 50")
+        XCTAssertTrue(p.contains("USING INDEX records_listed"), p)
+        XCTAssertFalse(p.contains("TEMP B-TREE"), p)
+    }
+
     /// The order `log` prints stays the LWW order, ties included.
     func testTheLogIsNewestFirstInTheLWWOrder() throws {
         let store = try makeStore("a")
