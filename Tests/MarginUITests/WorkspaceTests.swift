@@ -44,18 +44,23 @@ final class WorkspaceTests: XCTestCase {
     var host: String { "127.0.0.1:\(workspace.port)" }
     var cookie: String { "margin_ui=\(workspace.token)" }
 
-    /// Sends `raw` and reads the reply to the end.
-    func send(_ raw: [UInt8]) throws -> Reply {
-        let c = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: workspace.port), timeout: 5)
+    /// Sends `raw` to the workspace on `port` and reads the reply whole, as text.
+    static func exchange(port: UInt16, _ raw: [UInt8]) throws -> String {
+        let c = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: port), timeout: 5)
         defer { c.close() }
         try c.write(raw, until: Date(timeIntervalSinceNow: 5))
         var bytes: [UInt8] = []
         while true {
-            let chunk = try c.read(max: 65536, until: Date(timeIntervalSinceNow: 10))
+            let chunk = try c.read(max: 65536, until: Date(timeIntervalSinceNow: 30))
             if chunk.isEmpty { break }
             bytes += chunk
         }
-        let text = String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Sends `raw` and reads the reply to the end.
+    func send(_ raw: [UInt8]) throws -> Reply {
+        let text = try WorkspaceTests.exchange(port: workspace.port, raw)
         let parts = text.components(separatedBy: "\r\n\r\n")
         var lines = parts[0].components(separatedBy: "\r\n")
         let status = Int(lines.removeFirst().split(separator: " ")[1]) ?? 0
@@ -299,4 +304,66 @@ final class WorkspaceTests: XCTestCase {
         XCTAssertEqual(Set(statuses.dropLast()), ["suggested"])
         XCTAssertEqual(items.last?.object?["annotation"]?.object?["id"]?.string, open)
     }
+
+    /// The page, the CLI (another connection to the store) and `margin
+    /// serve` (a peer syncing in) write the same store at once: every write
+    /// of each lands, and the store checks whole.
+    func testThePageTheCLIAndServeWriteTheStoreAtOnce() throws {
+        let server = try SyncServer(directory: directory, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: SyncServer.Options()) { _ in }
+        let served = Thread { server.serve() }
+        served.start()
+        defer { server.stop() }
+        let peerDir = directory + "-peer"
+        defer { try? FileManager.default.removeItem(atPath: peerDir) }
+        try Store.create(directory: peerDir, name: "carol").db.close()
+        let n = 20
+        let group = DispatchGroup()
+        let failures = LockedList()
+        let length = try XCTUnwrap(try store.record(record)).body.unicodeScalars.count
+        let (port, token, record, code, directory, syncPort) = (workspace.port, workspace.token, self.record, self.code, self.directory, server.endpoint.port)
+        DispatchQueue.global().async(group: group) {
+            for i in 0..<n {
+                let start = i % (length - 2)
+                let json = #"{"record":"\#(record)","code":"\#(code)","start":\#(start),"end":\#(start + 2),"note":"page \#(i)","again":true}"#
+                let raw = "POST /api/annotate HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nCookie: margin_ui=\(token)\r\nOrigin: http://127.0.0.1:\(port)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\n\r\n" + json
+                do {
+                    let reply = try WorkspaceTests.exchange(port: port, Array(raw.utf8))
+                    if !reply.hasPrefix("HTTP/1.1 200") { failures.add("page: \(reply)") }
+                } catch { failures.add("page: \(error)") }
+            }
+        }
+        DispatchQueue.global().async(group: group) {
+            do {
+                let cli = try Store(directory: directory)
+                defer { cli.db.close() }
+                for i in 0..<n { _ = try cli.annotate(record: record, code: nil, span: nil, value: nil, note: "cli \(i)") }
+            } catch { failures.add("cli: \(error)") }
+        }
+        DispatchQueue.global().async(group: group) {
+            do {
+                let peer = try Store(directory: peerDir)
+                defer { peer.db.close() }
+                for round in 0..<4 {
+                    try peer.write { for i in 0..<5 { _ = try peer.addCode(name: "peer-\(round)-\(i)", description: nil, colour: nil, parent: nil) } }
+                    _ = try SyncSession.syncSettling(store: peer, with: Endpoint(host: "127.0.0.1", port: syncPort), options: SyncOptions())
+                }
+            } catch { failures.add("serve: \(error)") }
+        }
+        XCTAssertEqual(group.wait(timeout: .now() + 120), .success)
+        XCTAssertEqual(failures.all, [])
+        let notes = try store.annotations(record: record).compactMap(\.note)
+        XCTAssertEqual(notes.filter { $0.hasPrefix("page ") }.count, n)
+        XCTAssertEqual(notes.filter { $0.hasPrefix("cli ") }.count, n)
+        XCTAssertEqual(try store.codes(counted: false).filter { $0.name.hasPrefix("peer-") }.count, 20)
+        XCTAssertNoThrow(try store.check())
+    }
+}
+
+/// Failures gathered from several threads.
+final class LockedList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ s: String) { lock.withLock { items.append(s) } }
+    var all: [String] { lock.withLock { items } }
 }
