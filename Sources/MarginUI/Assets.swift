@@ -82,7 +82,8 @@ enum WorkspaceAssets {
     .sides { display: grid; grid-template-columns: 1fr 1fr; gap: 1em; }
     .side { background: #fff; border: 1px solid #ddd; padding: .5em; }
     .side pre { white-space: pre-wrap; overflow-wrap: anywhere; }
-    section.conflict { border-bottom: 2px solid #ccc; padding: 1em 0; }
+    section.conflict { border-bottom: 2px solid #ccc; padding: 1em; }
+    section.conflict.current { background: #e4ecf7; }
     .review-item { background: #fff; border: 1px solid #ddd; padding: 1em; }
     svg .grid { stroke: #ddd; }
     svg .whisker { stroke: #222; stroke-width: 2; }
@@ -558,7 +559,9 @@ enum WorkspaceAssets {
     async function showConflicts() {
       const list = await get("/api/conflicts");
       const main = $("main");
-      main.replaceChildren(el("h1", {}, "Conflicts"), el("p", { id: "conflict-count" }, `${list.length} open`));
+      main.replaceChildren(el("h1", {}, "Conflicts"), el("p", { id: "conflict-count" }, `${list.length} open`),
+                           el("p", { class: "keys" }, "j k move · w keep shown · o keep other · Tab to the comment"));
+      const resolvers = [];
       for (const c of list) {
         const comment = el("input", { class: "comment", placeholder: "comment (optional)", "aria-label": "comment" });
         const value = el("input", { class: "value", placeholder: "or a value of your own", "aria-label": "value" });
@@ -569,8 +572,22 @@ enum WorkspaceAssets {
              el("button", { class: "keep-winner", onclick: () => done({ keep: "winner" }) }, "Keep shown"),
              el("button", { class: "keep-other", onclick: () => done({ keep: "other" }) }, "Keep other"),
              value, el("button", { class: "keep-value", onclick: () => value.value && done({ value: value.value }) }, "Write value"))));
+        resolvers.push(done);
       }
-      view = null;
+      const sections = () => Array.from(main.querySelectorAll("section.conflict"));
+      current = Math.min(current, Math.max(0, list.length - 1));
+      const mark = () => sections().forEach((x, i) => x.classList.toggle("current", i === current));
+      mark();
+      view = {
+        kind: "conflicts",
+        key(e) {
+          if (e.key === "j") { current = Math.min(current + 1, list.length - 1); mark(); sections()[current].scrollIntoView({ block: "nearest" }); return true; }
+          if (e.key === "k") { current = Math.max(current - 1, 0); mark(); sections()[current].scrollIntoView({ block: "nearest" }); return true; }
+          if (e.key === "w" && resolvers[current]) { resolvers[current]({ keep: "winner" }); return true; }
+          if (e.key === "o" && resolvers[current]) { resolvers[current]({ keep: "other" }); return true; }
+          return false;
+        },
+      };
     }
 
     // ---- Team: compare, adjudicate, agreement and frequencies ------------

@@ -293,6 +293,39 @@ final class WorkspaceTests: XCTestCase {
         XCTAssertEqual(try get("/api/compare?record=\(record)&coders=alice").status, 400)
     }
 
+    /// Tags, notes, re-spans and the code picker's folding, each as the
+    /// CLI's operation: the same coding twice asks for `again`, another
+    /// coder's annotation is not re-spanned, offsets past the text refused.
+    func testTagsNotesRespansAndTheFoldedPicker() throws {
+        let tag = try post("/api/tag", #"{"record":"\#(record)","code":"party-members","value":"16"}"#)
+        XCTAssertEqual(tag.status, 200, tag.body)
+        let tagID = try XCTUnwrap(tag.json["id"]?.string)
+        XCTAssertNil(try store.annotation(tagID)?.span)
+        XCTAssertEqual(try post("/api/tag", #"{"record":"\#(record)","code":"party-members"}"#).status, 409, "tagged already")
+        XCTAssertEqual(try post("/api/tag", #"{"record":"\#(record)","code":"party-members","again":true}"#).status, 200)
+        let note = try post("/api/note", #"{"record":"\#(record)","text":"待核","start":3,"end":7}"#)
+        let noteID = try XCTUnwrap(note.json["id"]?.string, note.body)
+        XCTAssertEqual(try store.annotation(noteID)?.span?.start, 3)
+        XCTAssertEqual(try store.annotation(noteID)?.note, "待核")
+        XCTAssertEqual(try post("/api/note", #"{"record":"\#(record)","text":""}"#).status, 400)
+        let span = try post("/api/annotate", #"{"record":"\#(record)","code":"\#(code)","start":3,"end":7}"#)
+        let spanID = try XCTUnwrap(span.json["id"]?.string)
+        XCTAssertEqual(try post("/api/annotate", #"{"record":"\#(record)","code":"\#(code)","start":3,"end":7}"#).status, 409, "coded already")
+        XCTAssertEqual(try post("/api/respan", #"{"annotation":"\#(spanID)","start":4,"end":7}"#).status, 200)
+        XCTAssertEqual(try store.annotation(spanID)?.span?.start, 4)
+        XCTAssertEqual(try post("/api/respan", #"{"annotation":"\#(spanID)","start":4,"end":9999}"#).status, 400)
+        let bobs = try store.annotate(record: record, code: code, span: .range(8, 10), value: nil, note: nil, author: "bob")
+        let refused = try post("/api/respan", #"{"annotation":"\#(bobs)","start":8,"end":11}"#)
+        XCTAssertEqual(refused.status, 400, refused.body)
+        XCTAssertEqual(try store.annotation(bobs)?.span?.end, 10, "bob's coding is bob's")
+        // The picker's folding: Traditional typed, Simplified names found.
+        _ = try store.addCode(name: "党员人数", description: nil, colour: nil, parent: nil)
+        XCTAssertEqual(try get("/api/fold?text=黨員").json["folded"]?.string, "党员")
+        let codes = try XCTUnwrap(try get("/api/state").json["codes"]?.array)
+        XCTAssertTrue(codes.contains { $0.object?["folded"]?.string == "党员人数" })
+        XCTAssertEqual(try get("/api/version").json["changes"]?.int, Int64(try store.changeCount()))
+    }
+
     /// The review walk: suggestions first, then open annotations, then conflicts.
     func testTheReviewQueueIsInTheOrderOfMarginReview() throws {
         let open = try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
