@@ -121,3 +121,9 @@ else
 fi
 kill -INT "$server_pid"; wait "$server_pid" || true; server_pid=""
 tail -n 4 "$work/serve.log"
+
+# Alice's store outlives the demo, for the workspace in the browser.
+rm -rf "$repo/.build/demo-alice"
+cp -a "$work/alice" "$repo/.build/demo-alice"
+say "Alice's store is kept in .build/demo-alice: code it with the mouse in your browser"
+echo "  .build/debug/margin --store .build/demo-alice ui"

@@ -136,13 +136,21 @@ try:
     seen["highlight_colours"] = sorted({m[2] for m in mine if not m[3]})
     shot("coded")
 
-    # A suggestion, accepted with its button.
-    accept = driver.find_elements(By.CSS_SELECTOR, "#suggestions li button.accept")
+    # Where the new span overlaps bob's, the run is outlined.
+    seen["overlap_outlined"] = driver.execute_script("""
+        return Array.from(document.querySelectorAll('#body mark'))
+          .filter((m) => m.dataset.annotations.split(' ').length > 1)
+          .every((m) => m.classList.contains('overlap'));""")
+
+    # A suggestion, accepted with one key: j to it, then a.
+    items = driver.find_elements(By.CSS_SELECTOR, "ul.annotations li")
+    first_suggestion = [i for i, li in enumerate(items) if li.get_attribute("data-status") == "suggested"][0]
     seen["suggestions_before"] = len(driver.find_elements(By.CSS_SELECTOR, "#suggestions li"))
-    if accept:
-        before = ready()
-        accept[0].click()
-        ready_after(before)
+    driver.find_element(By.TAG_NAME, "h1").click()
+    ActionChains(driver).send_keys("k" * len(items) + "j" * first_suggestion).perform()  # to the top, then down
+    before = ready()
+    ActionChains(driver).send_keys("a").perform()
+    ready_after(before)
     seen["suggestions_after"] = len(driver.find_elements(By.CSS_SELECTOR, "#suggestions li"))
 
     # Done, by its key.
@@ -183,7 +191,7 @@ try:
     target = [i for i, li in enumerate(items) if "38名志願者" in li.text and li.get_attribute("data-author") == "alice"
               and "志願者" in li.find_element(By.TAG_NAME, "b").text]
     driver.find_element(By.TAG_NAME, "h1").click()
-    ActionChains(driver).send_keys("j" * target[0]).perform()
+    ActionChains(driver).send_keys("k" * len(items) + "j" * target[0]).perform()
     before = ready()
     ActionChains(driver).send_keys("]").perform()
     ready_after(before)

@@ -120,6 +120,7 @@ final class WorkspaceBrowserTests: CLITestCase {
         let start = try XCTUnwrap((0...(scalars.count - q.count)).first { Array(scalars[$0..<($0 + q.count)]) == q })
         XCTAssertEqual(a["start"]?.int, Int64(start), listed)
         XCTAssertEqual(a["end"]?.int, Int64(start + q.count), listed)
+        XCTAssertEqual(seen["overlap_outlined"], .bool(true), "overlapping spans are outlined")
         // One suggestion was accepted: it is alice's annotation now (open,
         // as `margin review --accept` leaves a suggestion).
         let before = try XCTUnwrap(seen["suggestions_before"]?.int)

@@ -198,6 +198,13 @@ final class WorkspaceTests: XCTestCase {
         XCTAssertEqual(page["records"]?.array?.count, 21)
         let found = try get("/api/records?q=" + "黨員".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!).json
         XCTAssertEqual(found["total"]?.int, 121, "Traditional finds Simplified")
+        try store.setRecordField(record, field: "published", value: "2022-11-07")
+        try store.setRecordField(record, field: "place", value: "曲麻萊縣")
+        let dated = try get("/api/records?since=2022-11-01&until=2022-11").json
+        XCTAssertEqual(dated["records"]?.array?.compactMap { $0.object?["id"]?.string }, [record])
+        let placed = try get("/api/records?place=" + "曲麻莱".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!).json
+        XCTAssertEqual(placed["total"]?.int, 1, "a place in Simplified finds 曲麻萊縣")
+        XCTAssertEqual(try get("/api/records?done=maybe").status, 400)
         XCTAssertEqual(try get("/api/records?limit=0").status, 400)
         XCTAssertEqual(try get("/api/records?status=maybe").status, 400)
         XCTAssertEqual(try get("/api/records?code=nosuchcode").status, 404)
@@ -280,6 +287,11 @@ final class WorkspaceTests: XCTestCase {
         let frequencies = try XCTUnwrap(try get("/api/frequencies?by=place").json["rows"]?.array)
         XCTAssertEqual(frequencies.count, try store.codeCounts(by: .place).count)
         XCTAssertEqual(try get("/api/frequencies?by=colour").status, 400)
+        let frequencyCSV = try get("/api/frequencies.csv?by=month")
+        XCTAssertTrue(frequencyCSV.headers["content-type"]?.hasPrefix("text/csv") == true)
+        let csvRows = frequencyCSV.body.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        XCTAssertEqual(csvRows.first, "layer,month,code,annotations,records")
+        XCTAssertEqual(csvRows.count - 1, try store.codeCounts(by: .month).count)
         let compared = try get("/api/compare?record=\(record.prefix(10))&coders=alice,bob").json
         let differ = try XCTUnwrap(compared["differ"]?.array?.first?.object)
         XCTAssertEqual(differ["kind"]?.string, "only-second")
