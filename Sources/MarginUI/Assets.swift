@@ -130,6 +130,31 @@ enum WorkspaceAssets {
       m.className = error ? "error" : "";
     }
 
+    // A <select> of [value, label] pairs, `chosen` selected (a function:
+    // the first value it accepts), with a blank choice first when given.
+    function choices(name, id, blank, pairs, chosen) {
+      const sel = el("select", { name, id });
+      if (blank !== null) sel.appendChild(el("option", { value: "" }, blank));
+      const pick = typeof chosen === "function" ? chosen : (v) => v === chosen;
+      let taken = false;
+      for (const [value, label] of pairs) {
+        const o = el("option", { value }, label);
+        if (!taken && pick(value)) { o.selected = true; taken = true; }
+        sel.appendChild(o);
+      }
+      return sel;
+    }
+
+    // A filter form sends its non-empty fields to `page` in the address.
+    function submitsTo(form, page) {
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const f = new URLSearchParams();
+        for (const [k, v] of new FormData(form)) if (v) f.set(k, v);
+        location.hash = page + "?" + f.toString();
+      });
+    }
+
     async function get(path) {
       const r = await fetch(path, { credentials: "same-origin" });
       const body = await r.json();
@@ -182,38 +207,13 @@ enum WorkspaceAssets {
       main.replaceChildren();
       const form = el("form", { class: "filters", id: "filters" });
       const field = (name, label, value) => el("label", {}, label + " ", el("input", { name, value: value || "", id: "filter-" + name }));
-      const code = el("select", { name: "code", id: "filter-code" }, el("option", { value: "" }, "any code"));
-      for (const c of state.codes) {
-        const o = el("option", { value: c.id }, c.name);
-        if (p.get("code") === c.id) o.selected = true;
-        code.appendChild(o);
-      }
-      const status = el("select", { name: "status", id: "filter-status" }, el("option", { value: "" }, "any status"));
-      for (const s of ["open", "accepted", "rejected", "suggested"]) {
-        const o = el("option", { value: s }, s);
-        if (p.get("status") === s) o.selected = true;
-        status.appendChild(o);
-      }
-      const coder = el("select", { name: "coder", id: "filter-coder" }, el("option", { value: "" }, "any coder"));
-      for (const c of await get("/api/coders")) {
-        const o = el("option", { value: c }, c);
-        if (p.get("coder") === c) o.selected = true;
-        coder.appendChild(o);
-      }
-      const done = el("select", { name: "done", id: "filter-done" }, el("option", { value: "" }, "done or not"));
-      for (const [v, label] of [["yes", "done by me"], ["no", "not done by me"]]) {
-        const o = el("option", { value: v }, label);
-        if (p.get("done") === v) o.selected = true;
-        done.appendChild(o);
-      }
+      const code = choices("code", "filter-code", "any code", state.codes.map((c) => [c.id, c.name]), p.get("code"));
+      const status = choices("status", "filter-status", "any status", ["open", "accepted", "rejected", "suggested"].map((x) => [x, x]), p.get("status"));
+      const coder = choices("coder", "filter-coder", "any coder", (await get("/api/coders")).map((c) => [c, c]), p.get("coder"));
+      const done = choices("done", "filter-done", "done or not", [["yes", "done by me"], ["no", "not done by me"]], p.get("done"));
       form.append(field("q", "Search", p.get("q")), code, status, coder, done, field("place", "Place", p.get("place")),
                   field("since", "From", p.get("since")), field("until", "To", p.get("until")), el("button", { type: "submit" }, "Filter"));
-      form.addEventListener("submit", (e) => {
-        e.preventDefault();
-        const f = new URLSearchParams();
-        for (const [k, v] of new FormData(form)) if (v) f.set(k, v);
-        location.hash = "#/records?" + f.toString();
-      });
+      submitsTo(form, "#/records");
       main.appendChild(form);
       const first = data.total === 0 ? 0 : data.offset + 1, last = data.offset + data.records.length;
       main.appendChild(el("p", { id: "count" }, `${first}–${last} of ${data.total} records`));
@@ -628,25 +628,15 @@ enum WorkspaceAssets {
       const main = $("main");
       main.replaceChildren(el("h1", {}, "Team"));
       const form = el("form", { class: "filters", id: "team-form" });
-      const pick = (name, chosen) => {
-        const sel = el("select", { name, id: "team-" + name });
-        for (const c of coders) { const o = el("option", { value: c }, c); if (c === chosen) o.selected = true; sel.appendChild(o); }
-        return sel;
-      };
+      const pick = (name, chosen) => choices(name, "team-" + name, null, coders.map((c) => [c, c]), chosen);
       const first = p.get("a") || coders[0] || "", second = p.get("b") || coders[1] || "";
       const records = await get("/api/records?limit=500");
-      const recordSelect = el("select", { name: "record", id: "team-record" });
       // The address may name the record by a prefix of its id, as the CLI does.
       const chosen = p.get("record") || "";
-      for (const r of records.records) { const o = el("option", { value: r.id }, r.title || r.id); if (chosen && r.id.startsWith(chosen)) o.selected = true; recordSelect.appendChild(o); }
+      const recordSelect = choices("record", "team-record", null, records.records.map((r) => [r.id, r.title || r.id]), (id) => chosen && id.startsWith(chosen));
       form.append(el("label", {}, "Coder A ", pick("a", first)), el("label", {}, "Coder B ", pick("b", second)),
                   el("label", {}, "Record ", recordSelect), el("button", { type: "submit" }, "Compare"));
-      form.addEventListener("submit", (e) => {
-        e.preventDefault();
-        const f = new URLSearchParams();
-        for (const [k, v] of new FormData(form)) if (v) f.set(k, v);
-        location.hash = "#/team?" + f.toString();
-      });
+      submitsTo(form, "#/team");
       main.appendChild(form);
       const pair = first && second && first !== second ? `${first},${second}` : null;
       if (pair && p.get("record")) {
@@ -697,8 +687,7 @@ enum WorkspaceAssets {
         totals.set(key, { label: key, value: row.annotations, colour: colourOfName(row.code) });
       }
       const max = Math.max(1, ...Array.from(totals.values()).map((r) => r.value));
-      const switcher = el("select", { id: "frequency-by" });
-      for (const g of ["place", "month", "source"]) { const o = el("option", { value: g }, g); if (g === by) o.selected = true; switcher.appendChild(o); }
+      const switcher = choices("by", "frequency-by", null, ["place", "month", "source"].map((g) => [g, g]), by);
       switcher.addEventListener("change", () => { const q = params(); q.set("by", switcher.value); location.hash = "#/team?" + q.toString(); });
       main.append(el("h2", {}, "Code frequencies by ", switcher),
                   totals.size ? barChart("frequency-chart", Array.from(totals.values()), max) : el("p", {}, "No coding yet."),

@@ -14,6 +14,24 @@ func seconds(_ args: inout Arguments, _ name: String) throws -> Double? {
     return v
 }
 
+/// Runs a server's loop until SIGINT or SIGTERM asks it to stop (`serve`,
+/// `ui`): the signals are taken from their default action, so that a
+/// session or a request under way ends cleanly, and "stopped" is said.
+func serveUntilInterrupted(_ context: Context, serve: () -> Void, stop: @escaping @Sendable () -> Void) -> Int32 {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { stop() }
+        source.resume()
+        return source
+    }
+    serve()
+    sources.forEach { $0.cancel() }
+    context.print("stopped")
+    return ExitCode.success
+}
+
 /// Forwards server log lines to the console from any thread.
 final class LockedLog: @unchecked Sendable {
     private let lock = NSLock()
@@ -99,18 +117,7 @@ struct ServeCommand: Command {
         }
         let mode = secret.isEmpty ? "no secret: loopback only" : "team secret required"
         context.print("serving \(Format.safe(store.node.name)) on \(server.endpoint) (\(mode), encrypted); Ctrl-C stops")
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { server.stop() }
-            source.resume()
-            return source
-        }
-        server.serve()
-        sources.forEach { $0.cancel() }
-        context.print("stopped")
-        return ExitCode.success
+        return serveUntilInterrupted(context, serve: server.serve, stop: server.stop)
     }
 
     /// One session on standard input and output; the log on standard error.

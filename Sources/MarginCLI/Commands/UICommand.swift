@@ -56,18 +56,7 @@ struct UICommand: Command {
         context.print("workspace for \(Format.safe(directory)) at \(workspace.address)")
         context.print("Ctrl-C stops it")
         if !noOpen { UICommand.openBrowser(workspace.address) }
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { workspace.stop() }
-            source.resume()
-            return source
-        }
-        workspace.serve()
-        sources.forEach { $0.cancel() }
-        context.print("stopped")
-        return ExitCode.success
+        return serveUntilInterrupted(context, serve: workspace.serve, stop: workspace.stop)
     }
 
     /// Starts the desktop's browser on `address` when there is a desktop
