@@ -84,6 +84,22 @@ extension Store {
         }
     }
 
+    /// Coding the same span with the same code a second time (or the same
+    /// tag), refused unless asked for (`again`).
+    public struct SameCoding: Error, Sendable {
+        /// This coder's annotation that codes it already.
+        public let existing: Annotation
+    }
+
+    /// A coder's coding, as `annotate` and `tag` make it (and the
+    /// workspace): the value checked against the code's value type, and
+    /// the same coding twice refused with `SameCoding` unless `again`.
+    public func code(record: String, code: String, span: SpanRequest?, value: String?, note: String?, again: Bool) throws -> String {
+        if !again, let same = try sameCoding(record: record, code: code, span: span) { throw SameCoding(existing: same) }
+        try requireValue(value, fits: code)
+        return try annotate(record: record, code: code, span: span, value: value, note: note)
+    }
+
     // MARK: - Done marks
 
     /// Marks a record as coded by this node's coder (`done` true), or takes

@@ -101,18 +101,32 @@ struct WorkspaceAPI {
             titles[record] = t
             return t
         }
+        // At most `reviewPage` of each kind: decided ones leave the queue,
+        // and the next read brings the next ones.
         var items: [Value] = []
+        var more = false
         for status in [ReviewStatus.suggested, .open] {
-            for a in try store.annotations(status: status, limit: 200) where store.isVisible(a, blind: blind) {
+            var taken = 0
+            try store.forEachAnnotation(status: status) { a in
+                guard store.isVisible(a, blind: blind) else { return true }
+                guard taken < WorkspaceAPI.reviewPage else { more = true; return false }
+                taken += 1
                 items.append(.sortedObject([("type", .string("annotation")), ("annotation", annotation(a)),
                                             ("record", .string(a.record)), ("title", .string(try title(a.record)))]))
+                return true
             }
         }
-        for c in try store.conflicts(includeResolved: false).prefix(200) {
-            items.append(.sortedObject([("type", .string("conflict")), ("conflict", try conflict(c))]))
+        var conflicts: [Conflict] = []
+        try store.forEachConflict(includeResolved: false) { c in
+            guard conflicts.count < WorkspaceAPI.reviewPage else { more = true; return false }
+            conflicts.append(c)
+            return true
         }
-        return .array(items)
+        for c in conflicts { items.append(.sortedObject([("type", .string("conflict")), ("conflict", try conflict(c))])) }
+        return .sortedObject([("items", .array(items)), ("more", .bool(more))])
     }
+
+    static let reviewPage = 200
 
     // MARK: - Team
 
@@ -246,14 +260,9 @@ struct WorkspaceAPI {
         return n
     }
 
-    /// A code named by id or by name (either script, as the CLI takes it).
-    func codeID(_ given: String) throws -> String {
-        let codes = try store.codes(counted: false)
-        if let c = codes.first(where: { $0.id == given }) { return c.id }
-        let folded = ScriptFolding.fold(given)
-        if let c = codes.first(where: { ScriptFolding.fold($0.name) == folded }) { return c.id }
-        throw MarginError.notFound("no code \(given)")
-    }
+    /// A code named by id, id prefix or name, as the CLI takes it (a merged
+    /// code stands for the code it was merged into).
+    func codeID(_ given: String) throws -> String { try store.resolveCode(given) }
 
     /// A record whole: metadata, body, the annotations this user may see
     /// (blind coding), and who marked it done.
@@ -313,12 +322,13 @@ struct WorkspaceAPI {
             let record = try id("record", .record)
             let code = try codeID(try text("code"))
             let span: SpanRequest? = name == "tag" ? nil : .range(try int("start"), try int("end"))
-            if body["again"] != .bool(true), let same = try store.sameCoding(record: record, code: code, span: span) {
-                return WorkspaceAPI.error(409, "you \(name == "tag" ? "tagged this record" : "coded this span") with \(same.codeName ?? code) already")
+            do {
+                let id = try store.code(record: record, code: code, span: span, value: try optionalText("value"),
+                                        note: try optionalText("note"), again: body["again"] == .bool(true))
+                return WorkspaceAPI.json(.object([("id", .string(id))]))
+            } catch let e as Store.SameCoding {
+                return WorkspaceAPI.error(409, "you \(name == "tag" ? "tagged this record" : "coded this span") with \(e.existing.codeName ?? code) already")
             }
-            let id = try store.annotate(record: record, code: code, span: span,
-                                        value: try optionalText("value"), note: try optionalText("note"))
-            return WorkspaceAPI.json(.object([("id", .string(id))]))
         case "note":
             let span: SpanRequest?
             switch (body["start"], body["end"]) {
@@ -390,7 +400,7 @@ enum WebColour {
         if let hex = named[c] { return hex }
         if let n = Store.paletteIndex(c) { return palette(n) }
         let bytes = Array(c.utf8)
-        if bytes.count == 7, bytes[0] == UInt8(ascii: "#"), bytes.dropFirst().allSatisfy({ HTTPParser.hex($0) != nil }) { return c }
+        if bytes.count == 7, bytes[0] == UInt8(ascii: "#"), bytes.dropFirst().allSatisfy(LowerHex.isDigit) { return c }
         return fallback[index % fallback.count]
     }
 

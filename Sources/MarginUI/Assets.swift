@@ -514,14 +514,15 @@ enum WorkspaceAssets {
                 a.quote ? el("q", {}, a.quote) : null);
     }
     async function showReview() {
-      const items = await get("/api/review");
+      const queue = await get("/api/review"), items = queue.items;
       const main = $("main");
       main.replaceChildren();
       reviewIndex = Math.min(reviewIndex, Math.max(0, items.length - 1));
       main.appendChild(el("h1", {}, "Review"));
       if (items.length === 0) { main.appendChild(el("p", { id: "review-empty" }, "Nothing to review.")); view = null; return; }
       const item = items[reviewIndex];
-      main.appendChild(el("p", { id: "review-position" }, `${reviewIndex + 1} of ${items.length}`));
+      main.appendChild(el("p", { id: "review-position" }, `${reviewIndex + 1} of ${items.length}` +
+                          (queue.more ? " (the first 200 of each kind; more come as these are decided)" : "")));
       const box = el("div", { class: "review-item", id: "review-item", "data-type": item.type });
       const keys = el("p", { class: "keys" });
       if (item.type === "annotation") {

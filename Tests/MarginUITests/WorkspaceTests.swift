@@ -321,6 +321,13 @@ final class WorkspaceTests: XCTestCase {
         XCTAssertNil(try store.annotation(tagID)?.span)
         XCTAssertEqual(try post("/api/tag", #"{"record":"\#(record)","code":"party-members"}"#).status, 409, "tagged already")
         XCTAssertEqual(try post("/api/tag", #"{"record":"\#(record)","code":"party-members","again":true}"#).status, 200)
+        // A code whose values are numbers refuses another value, as `annotate --value` does.
+        _ = try store.addCode(name: "members", description: nil, colour: nil, parent: nil, valueType: "number")
+        let count = try store.changeCount()
+        let notANumber = try post("/api/tag", #"{"record":"\#(record)","code":"members","value":"many"}"#)
+        XCTAssertEqual(notANumber.status, 400, notANumber.body)
+        XCTAssertEqual(try store.changeCount(), count)
+        XCTAssertEqual(try post("/api/tag", #"{"record":"\#(record)","code":"members","value":"159"}"#).status, 200)
         let note = try post("/api/note", #"{"record":"\#(record)","text":"待核","start":3,"end":7}"#)
         let noteID = try XCTUnwrap(note.json["id"]?.string, note.body)
         XCTAssertEqual(try store.annotation(noteID)?.span?.start, 3)
@@ -348,7 +355,9 @@ final class WorkspaceTests: XCTestCase {
     func testTheReviewQueueIsInTheOrderOfMarginReview() throws {
         let open = try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
         try store.storeSuggestions(try store.suggestions(record: record, triggers: try store.suggestionTriggers()))
-        let items = try XCTUnwrap(try JSONValue.parse(try get("/api/review").body).array)
+        let queue = try get("/api/review").json
+        XCTAssertEqual(queue["more"], .bool(false))
+        let items = try XCTUnwrap(queue["items"]?.array)
         let statuses = items.compactMap { $0.object?["annotation"]?.object?["status"]?.string }
         XCTAssertGreaterThan(statuses.count, 1)
         XCTAssertEqual(statuses.last, "open")

@@ -50,11 +50,12 @@ struct AnnotateCommand: Command {
         let store = try context.store()
         let rid = try store.resolve(record, kind: .record)
         let codeID = try store.resolveCode(code)
-        if !again, let same = try store.sameCoding(record: rid, code: codeID, span: span) {
-            throw MarginError.invalid("you coded this span with \(Format.safe(same.codeName ?? code)) already (annotation \(Format.id(same.id))); --again codes it a second time")
+        let id: String
+        do {
+            id = try store.code(record: rid, code: codeID, span: span, value: value, note: note, again: again)
+        } catch let e as Store.SameCoding {
+            throw MarginError.invalid("you coded this span with \(Format.safe(e.existing.codeName ?? code)) already (annotation \(Format.id(e.existing.id))); --again codes it a second time")
         }
-        try store.requireValue(value, fits: codeID)
-        let id = try store.annotate(record: rid, code: codeID, span: span, value: value, note: note)
         if let a = try store.annotation(id) { context.print("annotated " + AnnotationLine.render(a, withRecord: false)) }
         return ExitCode.success
     }
@@ -80,11 +81,12 @@ struct TagCommand: Command {
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         let rid = try store.resolve(record, kind: .record), codeID = try store.resolveCode(code)
-        if !again, let same = try store.sameCoding(record: rid, code: codeID, span: nil) {
-            throw MarginError.invalid("you tagged this record with \(Format.safe(same.codeName ?? code)) already (annotation \(Format.id(same.id))); --again tags it a second time")
+        let id: String
+        do {
+            id = try store.code(record: rid, code: codeID, span: nil, value: value, note: note, again: again)
+        } catch let e as Store.SameCoding {
+            throw MarginError.invalid("you tagged this record with \(Format.safe(e.existing.codeName ?? code)) already (annotation \(Format.id(e.existing.id))); --again tags it a second time")
         }
-        try store.requireValue(value, fits: codeID)
-        let id = try store.annotate(record: rid, code: codeID, span: nil, value: value, note: note)
         context.print("tagged \(Format.id(id))")
         return ExitCode.success
     }
