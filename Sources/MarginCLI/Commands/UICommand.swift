@@ -15,9 +15,11 @@ struct UICommand: Command {
     and opens it in the browser when one is found (xdg-open). Ctrl-C stops it.
 
     Records: search (Simplified and Traditional alike), filters, pages. A
-    record: select text with the mouse and pick a code (type to filter, 1-9
-    for the first codes, Enter); accept or reject suggestions and open
-    annotations (a, x), delete (Delete), mark the record done (d). Every
+    record: select text with the mouse (or shift+arrows) and pick a code
+    (type to filter, 1-9 for the first codes, Enter); tag (t), note (m),
+    re-span yours (e to the selection, [ ] { } by one character), accept or
+    reject suggestions and open annotations (a, x), delete (Delete), mark
+    the record done (d). Each page lists its keys. Every
     change is the same change the matching command makes, and syncs as any.
     The page reads again when the store changes (a sync, the CLI).
 
