@@ -128,6 +128,7 @@ extension CodesCommand {
 extension ConflictsCommand {
     static let options: [OptionSpec] = [
         OptionSpec(["--all"], .none, "include resolved conflicts"),
+        OptionSpec(["--limit", "-n"], .count("N"), "the newest N only (default: all)"),
         OptionSpec(["--json"], .none, "JSON output"),
     ]
 }

@@ -892,7 +892,9 @@ extension Store {
     /// Conflicts, newest first, each handed to `body` in turn (false
     /// stops): the two changes a conflict names are read only as it is
     /// handed on, and resolved conflicts are left out in SQL unless asked for.
-    public func forEachConflict(includeResolved: Bool, id: String? = nil, _ body: (Conflict) throws -> Bool) throws {
+    /// `limit`: the newest that many, taken in SQL (the first page of a
+    /// long list reads no other conflict).
+    public func forEachConflict(includeResolved: Bool, id: String? = nil, limit: Int? = nil, _ body: (Conflict) throws -> Bool) throws {
         // The resolution is the conflict entity's resolution group; for a
         // deletion conflict, the newest group under its id or an alias.
         let entity = """
@@ -916,6 +918,11 @@ extension Store {
         if !includeResolved { conditions.append(Store.openConflictSQL) }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         sql += condition + " ORDER BY c.ms DESC, c.id"
+        var counted = "SELECT count(*) FROM conflicts c" + condition
+        if let limit {
+            sql += " LIMIT \(max(0, limit))"
+            counted = "SELECT count(*) FROM (SELECT 1 FROM conflicts c\(condition) LIMIT \(max(0, limit)))"
+        }
         // The two changes each conflict names come in the same row (one
         // query, not two more per conflict; an inner join, as SQLite would
         // copy the whole log to join its view on the right of a LEFT JOIN).
@@ -938,7 +945,7 @@ extension Store {
         }
         // A conflict whose changes the log does not hold drops out of the
         // join: counted without it, it is named.
-        if try db.statement("SELECT count(*) FROM conflicts c" + condition).all(values).first?.first?.int != Int64(rows) {
+        if try db.statement(counted).all(values).first?.first?.int != Int64(rows) {
             let missing = try db.statement("""
                 SELECT c.id FROM conflicts c\(condition.isEmpty ? " WHERE " : condition + " AND ")
                     (NOT EXISTS (SELECT 1 FROM changes w WHERE w.origin = c.winner_origin AND w.seq = c.winner_seq)

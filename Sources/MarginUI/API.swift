@@ -117,7 +117,8 @@ struct WorkspaceAPI {
             }
         }
         var conflicts: [Conflict] = []
-        try store.forEachConflict(includeResolved: false) { c in
+        // One more than a page, read in SQL, tells whether there are more.
+        try store.forEachConflict(includeResolved: false, limit: WorkspaceAPI.reviewPage + 1) { c in
             guard conflicts.count < WorkspaceAPI.reviewPage else { more = true; return false }
             conflicts.append(c)
             return true

@@ -2,6 +2,7 @@ import Foundation
 import MarginCLI
 import MarginCore
 import MarginSQLite
+import MarginSync
 
 /// `--growth [--quick] [--json]`: a store built the way a team builds one,
 /// at three sizes, and the everyday commands run on each: the time of each
@@ -17,6 +18,8 @@ enum Growth {
         var changes: Double
         var seconds: [String: Double] = [:]
         var sqlite: [String: Double] = [:]
+        /// Open conflicts on the store the sync ran on.
+        var openConflicts = 0
     }
 
     /// `sizes`: reports at each size (`--sizes A,B,C`), else by `quick`.
@@ -39,29 +42,43 @@ enum Growth {
                 let store = try team(at: dir.path, reports: reports)
                 return (try store.status().changes, try store.records(Store.RecordFilter(limit: 1)).first?.id ?? "")
             }()
-            samples.append(try measure(changes: changes, record: record, at: dir.appendingPathComponent("alice").path))
+            var sample = try measure(changes: changes, record: record, at: dir.appendingPathComponent("alice").path)
+            (sample.seconds[Growth.sync], sample.openConflicts) = try syncTen(from: dir.appendingPathComponent("alice").path,
+                                                                             into: dir.appendingPathComponent("bob").path)
+            samples.append(sample)
         }
         var out: [String: Any] = [:]
         var lines: [String] = []
         for command in samples[0].seconds.keys.sorted() {
             let first = samples[0], last = samples[samples.count - 1]
             let exponent = log(max(last.seconds[command] ?? 0, 1e-6) / max(first.seconds[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
-            let ratio = (last.seconds[command] ?? 0) / max(last.sqlite[command] ?? 0, 1e-6)
+            // A sync has no sqlite3 equivalent: it is judged by its time alone.
+            let ratio = last.sqlite[command].map { (last.seconds[command] ?? 0) / max($0, 1e-6) }
             // The sqlite3 side's own growth: where both grow faster than
             // the store, the cost is SQLite's on a larger file, not Margin's.
-            let sqliteExponent = log(max(last.sqlite[command] ?? 0, 1e-6) / max(first.sqlite[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
+            let sqliteExponent = ratio == nil ? nil : log(max(last.sqlite[command] ?? 0, 1e-6) / max(first.sqlite[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
             var seconds: [String: Double] = [:], sqliteSeconds: [String: Double] = [:]
-            for s in samples { seconds[String(Int(s.changes))] = s.seconds[command] ?? 0; sqliteSeconds[String(Int(s.changes))] = s.sqlite[command] ?? 0 }
+            for s in samples { seconds[String(Int(s.changes))] = s.seconds[command] ?? 0; sqliteSeconds[String(Int(s.changes))] = s.sqlite[command] }
             // Issue 28's targets, judged: growth, the ratio, and the
             // interactive commands' time at the largest size.
             var missed: [String] = []
             if exponent > 1.1 { missed.append("exponent above 1.1") }
-            if ratio > 3 { missed.append("more than 3x sqlite3") }
+            if let ratio, ratio > 3 { missed.append("more than 3x sqlite3") }
             if Growth.interactive.contains(command), (last.seconds[command] ?? 0) > 0.1 { missed.append("over 100 ms") }
-            out[command] = ["exponent": exponent, "seconds": seconds, "sqlite_ratio": ratio,
-                            "sqlite_exponent": sqliteExponent, "sqlite_seconds": sqliteSeconds, "missed": missed] as [String: Any]
+            if command == Growth.sync, samples.contains(where: { ($0.seconds[command] ?? 0) > 0.05 }) { missed.append("over 50 ms") }
+            var entry: [String: Any] = ["exponent": exponent, "seconds": seconds, "missed": missed]
+            if let ratio, let sqliteExponent {
+                entry["sqlite_ratio"] = ratio; entry["sqlite_exponent"] = sqliteExponent; entry["sqlite_seconds"] = sqliteSeconds
+            } else {
+                var conflicts: [String: Int] = [:]
+                for s in samples { conflicts[String(Int(s.changes))] = s.openConflicts }
+                entry["open_conflicts"] = conflicts
+            }
+            out[command] = entry
+            let versus = ratio.map { String(format: "(sqlite3 %.2f)  sqlite ratio %.1f  ", sqliteExponent ?? 0, $0) }
+                ?? "(open conflicts " + samples.map { String($0.openConflicts) }.joined(separator: ", ") + ")  "
             lines.append(command.padding(toLength: 26, withPad: " ", startingAt: 0)
-                         + String(format: "exponent %.2f (sqlite3 %.2f)  sqlite ratio %.1f  ", exponent, sqliteExponent, ratio)
+                         + String(format: "exponent %.2f ", exponent) + versus
                          + samples.map { String(format: "%.0f changes %.3f s", $0.changes, $0.seconds[command] ?? 0) }.joined(separator: ", ")
                          + (missed.isEmpty ? "  targets met" : "  missed: " + missed.joined(separator: ", ")))
         }
@@ -73,8 +90,40 @@ enum Growth {
         return json ? try JSONText.encode(out) : lines.joined(separator: "\n")
     }
 
+    /// The sync of issue 28: 10 new changes, under 50 ms whatever the
+    /// number of open conflicts.
+    static let sync = "sync of 10 changes"
+
+    /// The median time of bob's `margin sync` with alice's server (over
+    /// TCP on 127.0.0.1, through the real session) when alice has made 10
+    /// new changes, on the team's stores with their open conflicts; and
+    /// how many conflicts bob holds open. The first session, which only
+    /// introduces the two nodes (they met by bundles), is not counted.
+    static func syncTen(from serverDirectory: String, into clientDirectory: String) throws -> (Double, Int) {
+        let server = try SyncServer(directory: serverDirectory, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: SyncServer.Options()) { _ in }
+        let finished = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { server.serve(); finished.signal() }
+        defer { server.stop(); finished.wait() }
+        let writer = try Store(directory: serverDirectory)
+        let client = try Store(directory: clientDirectory)
+        let record = try writer.records(Store.RecordFilter(limit: 1)).first?.id ?? ""
+        var times: [Double] = []
+        for round in 0..<8 {
+            try writer.write {
+                for i in 0..<10 { try writer.setRecordField(record, field: "note\(i)", value: "round \(round)") }
+            }
+            let start = Date()
+            let report = try SyncSession.sync(store: client, with: server.endpoint, options: SyncOptions())
+            let seconds = Date().timeIntervalSince(start)
+            guard report.received == 10 || round == 0 else { throw MarginError.invalid("the growth sync moved \(report.received) changes, not 10") }
+            if round > 0 { times.append(seconds) }
+        }
+        return (times.sorted()[times.count / 2], try client.status().openConflicts)
+    }
+
     /// The commands issue 28 wants under 100 ms at a million changes.
-    static let interactive: Set<String> = ["log -n 20", "show", "status", "conflicts", "search"]
+    /// (`conflicts` by its first page, as the issue names it.)
+    static let interactive: Set<String> = ["log -n 20", "show", "status", "conflicts -n 20", "search"]
 
     /// The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them.
     static func loadAverage() -> String {
@@ -168,6 +217,7 @@ enum Growth {
                     (SELECT group_concat(n) FROM (SELECT status, count(*) AS n FROM annotations WHERE deleted = 0 GROUP BY status))
                 """),
             ("conflicts", ["conflicts"], conflictSides + " ORDER BY c.ms DESC"),
+            ("conflicts -n 20", ["conflicts", "-n", "20"], conflictSides + " ORDER BY c.ms DESC LIMIT 20"),
             ("search", ["search", "党员", "-n", "20"],
              "SELECT r.id, r.title, substr(r.body, 1, 200) FROM record_grams g JOIN records r ON r.rowid = g.rowid WHERE record_grams MATCH '\"党员\"' ORDER BY rank LIMIT 20"),
             ("show", ["show", record],

@@ -107,4 +107,31 @@ final class UsageRulesTests: OneReportTestCase {
         XCTAssertTrue(shown.out.contains(long2), shown.out)
         XCTAssertTrue(shown.out.contains("网格员"), "the span is shown: \(shown.out)")
     }
+
+    /// `conflicts -n N` is the first N lines of `conflicts`, newest first,
+    /// read in SQL (issue 28: the first page of a long list reads no other).
+    func testConflictsTakesTheNewestNOnly() throws {
+        let ann = margin("annotate", record, "--code", "party-members", "--quote", "网格员", "--occurrence", "1")
+        XCTAssertEqual(ann.code, 0, ann.err)
+        let aid = try XCTUnwrap(firstID(ann.out, after: "annotated"))
+        let other = dir.appendingPathComponent("other").path
+        XCTAssertEqual(margin("init", "--store", other, "--name", "t", "--from", dir.appendingPathComponent(".margin").path).code, 0)
+        XCTAssertEqual(margin("edit", aid, "--note", "here").code, 0)
+        XCTAssertEqual(margin("--store", other, "edit", aid, "--note", "there").code, 0)
+        XCTAssertEqual(margin("edit", aid, "--value", "1").code, 0)
+        XCTAssertEqual(margin("--store", other, "edit", aid, "--value", "2").code, 0)
+        let bundle = dir.appendingPathComponent("other.bundle").path
+        XCTAssertEqual(margin("--store", other, "export", "--log", "-o", bundle).code, 0)
+        XCTAssertEqual(margin("import", bundle).code, 0)
+        let all = margin("conflicts").out.split(separator: "\n")
+        XCTAssertEqual(all.count, 2, "two conflicts: the note and the value")
+        let first = margin("conflicts", "-n", "1")
+        XCTAssertEqual(first.code, 0, first.err)
+        XCTAssertEqual(first.out.split(separator: "\n"), Array(all.prefix(1)))
+        XCTAssertEqual(margin("conflicts", "--limit", "2", "--json").out.split(separator: "\n").count, 2)
+        let none = margin("conflicts", "-n", "0")
+        XCTAssertEqual(none.code, 0)
+        XCTAssertEqual(none.out, "")
+        XCTAssertEqual(margin("conflicts", "-n", "x").code, 64, "a count that is not a number is a usage error")
+    }
 }

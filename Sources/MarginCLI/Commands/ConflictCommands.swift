@@ -14,17 +14,18 @@ func conflictJSON(_ c: Conflict) -> [String: Any] {
 struct ConflictsCommand: Command {
     static let name = "conflicts"
     static let summary = "List concurrent edits kept for review (or show one)"
-    static let usage = "margin conflicts [--all] [--json] | margin conflicts show ID [--json]"
+    static let usage = "margin conflicts [--all] [-n N] [--json] | margin conflicts show ID [--json]"
     static let details = """
     Where two people changed the same field without seeing each other's
     change, or one deleted what the other edited, last-writer-wins picked the
     value every node shows; the other value is kept here. Settle each with
     `margin resolve`.
     """
-    var all: Bool, json: Bool, show: String?
+    var all: Bool, json: Bool, show: String?, limit: Int?
     init(_ args: inout Arguments) throws {
         all = args.flag("--all")
         json = args.flag("--json")
+        limit = try args.intOption("-n", "--limit", min: 0)
         if let word = args.positional() {
             guard word == "show" else { throw UsageError("unknown subcommand '\(word)'") }
             show = try args.required("ID")
@@ -77,7 +78,7 @@ struct ConflictsCommand: Command {
             return ExitCode.success
         }
         var none = true
-        try store.forEachConflict(includeResolved: all) { c in
+        try store.forEachConflict(includeResolved: all, limit: limit) { c in
             none = false
             if json { try context.printJSON(conflictJSON(c)); return true }
             let state = c.isOpen ? "open" : "resolved"
@@ -87,7 +88,7 @@ struct ConflictsCommand: Command {
             context.print("\(Format.id(c.id))  \(state)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field)  \"\(w)\" (\(names.name(c.winner.id.origin))) vs \"\(o)\" (\(names.name(c.loser.id.origin)))")
             return true
         }
-        if none && !json { context.warn(all ? "no conflicts" : "no open conflicts") }
+        if none && !json && limit != 0 { context.warn(all ? "no conflicts" : "no open conflicts") }
         return ExitCode.success
     }
 }
