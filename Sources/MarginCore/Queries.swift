@@ -832,14 +832,20 @@ extension Store {
         Int(try db.scalar("SELECT coalesce(sum(seq), 0) FROM heads").int ?? 0)
     }
 
-    /// The live annotations counted in one pass by stored status, with how
-    /// many of each are stale reviews (shown as open). Suggestions count by
-    /// their stored status. Each annotation's record is asked whether it
-    /// is deleted through `records_alive`, not its row.
+    /// The live annotations counted by stored status, with how many of
+    /// each are stale reviews (shown as open). Suggestions count by their
+    /// stored status. Counted per record and status from the index
+    /// `annotations_counted` first, so that each record is asked once (not
+    /// once per annotation) whether it is deleted, through `records_alive`.
+    /// MATERIALIZED keeps SQLite from flattening the count into the outer
+    /// query, which would ask per annotation again.
     static let statusCountSQL = """
-        SELECT a.status, count(*), sum(a.stale) FROM annotations a
-        WHERE a.deleted = 0 AND a.record IS NOT NULL AND EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)
-        GROUP BY a.status
+        WITH counted AS MATERIALIZED (
+            SELECT a.record, a.status, count(*) AS n, sum(a.stale) AS stale FROM annotations a
+            WHERE a.deleted = 0 AND a.record IS NOT NULL GROUP BY a.record, a.status)
+        SELECT status, sum(n), sum(stale) FROM counted
+        WHERE EXISTS (SELECT 1 FROM records r WHERE r.id = counted.record AND r.deleted = 0)
+        GROUP BY status
         """
 
     public func status() throws -> Status {

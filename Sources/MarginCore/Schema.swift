@@ -238,6 +238,15 @@ enum Schema {
                 WHERE deleted = 0 AND typeof(body) = 'text'
                 """)
         },
+        { db in
+            // File version 13 (data schema still 6): what `status` counts
+            // of every annotation (live or not, its record, status, stale),
+            // in an index that holds nothing else: counted from the table,
+            // each row with its quote and context, it took 77 ms of
+            // `status`'s 111 ms at a million changes; from this index, with
+            // each record asked once whether it is live, 19 ms.
+            try db.execute("CREATE INDEX annotations_counted ON annotations(deleted, record, status, stale)")
+        },
     ]
 
     /// The version of the file's layout: one per migration.
