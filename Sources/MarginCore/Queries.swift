@@ -626,19 +626,32 @@ extension Store {
     /// `ScalarText.forEachOccurrence` counts), on their UTF-8: a match of
     /// whole UTF-8 sequences always starts and ends on scalars, so the
     /// count is the scalars' count, with no scalar array made.
+    ///
+    /// Candidates are found with `memchr` on the needle's last byte: in
+    /// CJK text a character's first byte recurs every few bytes, its last
+    /// byte (one of 64 continuation values) far less often.
     static func occurrences(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int {
-        guard let first = needle.first, needle.count <= hay.count else { return 0 }
-        var count = 0, i = 0
-        let last = hay.count - needle.count
-        while i <= last {
-            if hay[i] == first {
-                var j = 1
-                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
-                if j == needle.count { count += 1 }
+        guard let lastByte = needle.last, needle.count <= hay.count, let base = hay.baseAddress else { return 0 }
+        let k = needle.count - 1
+        return needle.withUnsafeBytes { n -> Int in
+            guard let nb = n.baseAddress else { return 0 }
+            var count = 0
+            // The next place the needle's last byte could be.
+            var at = k
+            while at < hay.count, let found = memchr(base + at, Int32(lastByte), hay.count - at) {
+                let end = base.distance(to: UnsafeRawPointer(found))
+                if memcmp(base + (end - k), nb, k) == 0 { count += 1 }
+                at = end + 1
             }
-            i += 1
+            return count
         }
-        return count
+    }
+
+    /// Whether `needle`'s bytes occur in `hay`'s UTF-8 (the metadata of a
+    /// search; both folded and in NFC, so bytes decide as scalars would).
+    static func holds(_ hay: String, _ needle: [UInt8]) -> Bool {
+        var hay = hay
+        return hay.withUTF8 { occurrences(of: needle, in: UnsafeRawBufferPointer($0)) > 0 }
     }
 
     /// How search results are ordered.
@@ -680,12 +693,20 @@ extension Store {
             guard let id = row.column(0).string, row.storageClass(2) == .text else { return true }
             let titleScalars = row.column(1).string?.unicodeScalars.count ?? 0
             row.withColumnBytes(2) { bytes in
-                // The byte where the body starts, and the text's length in scalars.
-                var scalars = 0, bodyStart = bytes.count
-                for (i, b) in bytes.enumerated() where b & 0xC0 != 0x80 {
-                    if scalars == titleScalars + 1 && bodyStart == bytes.count { bodyStart = i }
-                    scalars += 1
+                // The byte where the body starts (the first scalar after the
+                // title and its line break), and the text's length in
+                // scalars: every byte that is not a continuation byte.
+                var scalars = 0, bodyStart = bytes.count, i = 0
+                while i < bytes.count {
+                    if bytes[i] & 0xC0 != 0x80 {
+                        if scalars == titleScalars + 1 { bodyStart = i; break }
+                        scalars += 1
+                    }
+                    i += 1
                 }
+                var continuations = 0
+                for b in UnsafeRawBufferPointer(rebasing: bytes[bodyStart...]) { continuations &+= b & 0xC0 == 0x80 ? 1 : 0 }
+                scalars += (bytes.count - bodyStart) - continuations
                 let titlePart = UnsafeRawBufferPointer(rebasing: bytes[0..<max(0, min(bytes.count, bodyStart - 1))])
                 let bodyPart = UnsafeRawBufferPointer(rebasing: bytes[bodyStart...])
                 let inBody = Store.occurrences(of: needle, in: bodyPart), inTitle = Store.occurrences(of: needle, in: titlePart)
@@ -698,9 +719,8 @@ extension Store {
         }
         // Metadata: its fields hold little text; folded and checked here.
         var metadata: [String: [String]] = [:]
-        let folded = String(String.UnicodeScalarView(key))
         func check(_ id: String, _ field: String, _ value: String?) {
-            guard let value, ScriptFolding.fold(TextNormalization.nfc(value)).contains(folded) else { return }
+            guard let value, Store.holds(ScriptFolding.fold(TextNormalization.nfc(value)), needle) else { return }
             metadata[id, default: []].append(field)
         }
         for row in try db.rows("SELECT id, place, source, url, author, editor FROM records WHERE deleted = 0 AND typeof(body) = 'text'") {
@@ -725,6 +745,7 @@ extension Store {
         let ratio: Double = (total - n + 0.5) / (n + 0.5)
         let idf: Double = Foundation.log(1.0 + ratio)
         var hits: [RankedHit] = []
+        hits.reserveCapacity(ids.count)
         for id in ids {
             let f = found[id]
             let inBody: Int = f?.count ?? 0
@@ -736,23 +757,26 @@ extension Store {
             let score: Double = idf * tf * 2.2 / (tf + norm)
             hits.append(RankedHit(record: id, score: score, published: published[id], metadata: metadata[id] ?? []))
         }
+        // Sorted by keys taken out once (each hit's import order looked up
+        // once, not at every comparison).
+        struct Keyed { var hit: RankedHit; var published: String; var imported: Int64 }
+        var keyed = hits.map { Keyed(hit: $0, published: $0.published ?? "", imported: imported[$0.record] ?? 0) }
+        let before: (Keyed, Keyed) -> Bool
         switch order {
         case .relevance:
-            hits.sort { a, b in
-                if a.score != b.score { return a.score > b.score }
-                if (a.published ?? "") != (b.published ?? "") { return (a.published ?? "") > (b.published ?? "") }
-                return (imported[a.record] ?? 0) > (imported[b.record] ?? 0)
+            before = { a, b in
+                if a.hit.score != b.hit.score { return a.hit.score > b.hit.score }
+                if a.published != b.published { return a.published > b.published }
+                return a.imported > b.imported
             }
         case .published:
-            hits.sort { a, b in
-                if (a.published ?? "") != (b.published ?? "") { return (a.published ?? "") > (b.published ?? "") }
-                return (imported[a.record] ?? 0) > (imported[b.record] ?? 0)
-            }
+            before = { a, b in a.published != b.published ? a.published > b.published : a.imported > b.imported }
         case .imported:
-            hits.sort { (imported[$0.record] ?? 0) > (imported[$1.record] ?? 0) }
+            before = { a, b in a.imported > b.imported }
         }
-        if let limit { hits = Array(hits.prefix(max(0, limit))) }
-        return hits
+        keyed.sort(by: before)
+        if let limit { keyed = Array(keyed.prefix(max(0, limit))) }
+        return keyed.map(\.hit)
     }
 
     /// One record's matches of `text` as a hit (after `rankedSearch`).
