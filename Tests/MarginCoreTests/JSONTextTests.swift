@@ -19,4 +19,23 @@ final class JSONTextTests: XCTestCase {
         XCTAssertEqual((parsed["f"] as? [String: Any])?["n"] as? [Int], [1, 2, 3])
         XCTAssertThrowsError(try JSONText.encode(["x": Double.nan]))
     }
+
+    /// The byte writer (lists, exports) escapes exactly as the writer by
+    /// scalars does, and what it writes parses back to the string, with
+    /// Foundation's parser as the independent reader.
+    func testTheByteWriterEqualsTheScalarWriterAndParsesBack() throws {
+        let alphabet: [Unicode.Scalar] = ["\"", "\\", "\n", "\r", "\t", "\u{0}", "\u{1f}", "\u{7f}", "a", "/", "黨", "𠀋", "😷", "\u{301}"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let s = String(String.UnicodeScalarView((0..<Int.random(in: 0...30, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator) ?? "a"
+            }))
+            var bytes: [UInt8] = [], text = ""
+            JSONText.string(s, into: &bytes)
+            JSONText.string(s, into: &text)
+            XCTAssertEqual(bytes, Array(text.utf8), s.debugDescription)
+            let parsed = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]) as? String
+            XCTAssertEqual(parsed.map { Array($0.unicodeScalars) }, Array(s.unicodeScalars), s.debugDescription)
+        }
+    }
 }

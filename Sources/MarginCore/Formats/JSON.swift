@@ -1,4 +1,5 @@
 import Foundation
+import MarginCrypto
 
 /// A JSON value as the text wrote it (RFC 8259). Foundation's
 /// JSONSerialization on Linux reads 0 and 1 as booleans, which made every
@@ -294,16 +295,37 @@ public enum JSONText {
         }
     }
 
+    /// One pass over the string's UTF-8, copying runs that need no escape
+    /// whole (what JSON escapes is ASCII, so bytes decide as scalars do;
+    /// `string(_:into: inout String)` is the same writer by scalars).
     public static func string(_ s: String, into out: inout [UInt8]) {
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: s.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
+        out.append(UInt8(ascii: "\""))
+        let written: Bool? = s.utf8.withContiguousStorageIfAvailable { bytes in
+            var run = 0
+            for i in 0..<bytes.count {
+                let b = bytes[i]
+                guard b < 0x20 || b == 0x22 || b == 0x5C else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<i]))
+                out.append(UInt8(ascii: "\\"))
+                switch b {
+                case 0x22, 0x5C: out.append(b)
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                default: out.append(contentsOf: "u00".utf8); out.append(contentsOf: [b].hex.utf8)
+                }
+                run = i + 1
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...]))
+            return true
         }
-        var escaped = ""
-        string(s, into: &escaped)
-        out.append(contentsOf: escaped.utf8)
+        if written == nil {
+            // A bridged string without contiguous UTF-8: by scalars.
+            var escaped = ""
+            string(s, into: &escaped)
+            out.append(contentsOf: escaped.utf8.dropFirst().dropLast())
+        }
+        out.append(UInt8(ascii: "\""))
     }
 
     public static func string(_ s: String, into out: inout String) {
