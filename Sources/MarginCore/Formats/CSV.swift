@@ -55,7 +55,11 @@ extension DelimitedText {
     /// The quoted form is built only for a field that needs it (most do not).
     public static func csvField(_ s: String, neutralizingFormulas: Bool = false) -> String {
         let formula = neutralizingFormulas && s.unicodeScalars.first.map { ["=", "+", "-", "@", "\t", "\r"].contains($0) } == true
-        guard formula || s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return s }
+        // Over the contiguous UTF-8 where the string has it (a loop over a
+        // buffer, not the view's iterator: every field of an export asks).
+        func special(_ b: UInt8) -> Bool { b == 0x2C || b == 0x22 || b == 0x0A || b == 0x0D }
+        let needsQuotes = s.utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? s.utf8.contains(where: special)
+        guard formula || needsQuotes else { return s }
         var quoted = String.UnicodeScalarView()
         quoted.append(contentsOf: (formula ? "\"'" : "\"").unicodeScalars)
         for u in s.unicodeScalars {
@@ -99,7 +103,15 @@ extension ExportSet {
     }
 
     static func csvLine(_ fields: [String], excel: Bool) -> String {
-        fields.map { DelimitedText.csvField($0, neutralizingFormulas: excel) }.joined(separator: ",") + "\r\n"
+        // One string, its room taken once, the fields appended in place.
+        var line = ""
+        line.reserveCapacity(fields.reduce(2) { $0 + $1.utf8.count + 1 })
+        for (i, field) in fields.enumerated() {
+            if i > 0 { line += "," }
+            line += DelimitedText.csvField(field, neutralizingFormulas: excel)
+        }
+        line += "\r\n"
+        return line
     }
 
     /// The CSV `csv(excel:)` writes, streamed: annotations read in export
