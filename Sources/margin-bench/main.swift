@@ -701,22 +701,8 @@ metrics.append(Metric(name: "initial_sync_rss", value: bigRSS, baseline: smallRS
 
 /// The time of syncing 10 new changes between two stores that share `base`.
 func incremental(_ base: Store, copy: String) throws -> Double {
-    let server = try SyncServer(directory: base.directory, endpoint: Endpoint(host: "127.0.0.1", port: 0), options: SyncServer.Options()) { _ in }
-    let done = DispatchSemaphore(value: 0)
-    Thread.detachNewThread { server.serve(); done.signal() }
-    defer { server.stop(); done.wait() }
-    let client = try Store(directory: copy)
-    var times: [Double] = []
     let (record, _) = try base.importReport(ReportDraft(body: "增量测试报告,共有12名党员参加。", title: "inc"))
-    for round in 0..<16 {
-        try base.write {
-            for i in 0..<10 { try base.setRecordField(record, field: "note\(i)", value: "round \(round)") }
-        }
-        let (r, s) = try time { try SyncSession.sync(store: client, with: server.endpoint, options: SyncOptions()) }
-        guard r.received == 10 || round == 0 else { throw MarginError.invalid("incremental sync moved \(r.received)") }
-        if round > 0 { times.append(s) }
-    }
-    return median(times)
+    return median(try timeSyncsOfTenChanges(writer: base, client: try Store(directory: copy), record: record, rounds: 16))
 }
 note("incremental_sync: 10 new changes on stores sharing \(try source.status().changes) vs \(try small.status().changes) changes…")
 let incBig = try incremental(source, copy: path("copy"))
