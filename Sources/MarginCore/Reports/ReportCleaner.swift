@@ -763,13 +763,18 @@ public enum ReportCleaner {
         struct Occurrence { var chars: [Character]; var suffix: Int; var longest: Int; var inTitle: Bool; var at: Int }
         var occurrences: [Occurrence] = []
         var counts: [String: Int] = [:]
-        let suffixes = ImportRules.placeSuffixes.map(Array.init)
         var position = 0
         for (t, text) in ((title.map { [$0] } ?? []) + body).enumerated() {
             let chars = Array(text)
             var i = 0
             while i < chars.count {
-                guard let suffix = suffixes.first(where: { i + $0.count <= chars.count && chars[i..<(i + $0.count)].elementsEqual($0) }) else { i += 1; continue }
+                // Most characters start no suffix: their first scalar says so
+                // before the character is hashed.
+                guard let u = chars[i].unicodeScalars.first, placeSuffixFirstScalars.contains(u.value),
+                      let suffix = placeSuffixesByFirst[chars[i]]?.first(where: { i + $0.count <= chars.count && chars[i..<(i + $0.count)].elementsEqual($0) }) else {
+                    i += 1
+                    continue
+                }
                 let end = i + suffix.count
                 if end < chars.count, let last = suffix.last, ImportRules.notAfterSuffix[last]?.contains(chars[end]) == true { i = end; continue }
                 var start = i
@@ -785,13 +790,16 @@ public enum ReportCleaner {
             position += chars.count + 1
         }
         var scores: [String: (score: Double, at: Int)] = [:]
+        var placeNames: [String: Bool] = [:]   // isPlaceName, once per candidate
         for o in occurrences {
             func name(_ n: Int) -> String { String(o.chars.suffix(n + o.suffix)) }
             var n = min(2, o.longest)
             if n == 2, let one = counts[name(1)], one >= 2, Double(counts[name(2)] ?? 0) < 0.6 * Double(one) { n = 1 }
             while n < o.longest, let longer = counts[name(n + 1)], longer >= 2, Double(longer) >= 0.6 * Double(counts[name(n)] ?? 0) { n += 1 }
             let candidate = name(n)
-            guard isPlaceName(candidate) else { continue }
+            let isPlace = placeNames[candidate] ?? isPlaceName(candidate)
+            placeNames[candidate] = isPlace
+            guard isPlace else { continue }
             let county = ["县", "縣", "旗"].contains(candidate.last.map(String.init) ?? "")
             let score = (county ? 2.0 : 1.0) + (o.inTitle ? 3 : 0)
             let old = scores[candidate] ?? (0, o.at)
@@ -802,6 +810,14 @@ public enum ReportCleaner {
         }
         return (best.key, province(before: best.key, in: (title.map { [$0] } ?? []) + body), nil)
     }
+
+    /// `ImportRules.placeSuffixes` by their first character, each group in
+    /// the list's order: `findPlace` asks at every character of a report
+    /// whether a suffix starts there, and most characters start none (all
+    /// twelve compared at each character were most of an import's time).
+    static let placeSuffixesByFirst: [Character: [[Character]]] =
+        Dictionary(grouping: ImportRules.placeSuffixes.map(Array.init).filter { !$0.isEmpty }, by: { $0[0] })
+    static let placeSuffixFirstScalars = Set(placeSuffixesByFirst.keys.compactMap { $0.unicodeScalars.first?.value })
 
     static let collectivePrefixes: Set<Character> = ["全", "本", "该", "該", "我", "各", "此", "每", "团", "團"]
 
