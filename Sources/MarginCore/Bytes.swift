@@ -53,9 +53,9 @@ public struct ByteWriter {
     public mutating func node(_ id: NodeID) {
         // The usual id, 16 hex digits, straight into the buffer (once or
         // twice for every change encoded, so read from the string's bytes).
-        var id = id
+        var hex = id.hex
         var raw: UInt64 = 0
-        let usual = id.withUTF8 { digits in
+        let usual = hex.withUTF8 { digits in
             guard digits.count == 16 else { return false }
             for c in digits {
                 guard let v = hexDigit(c) else { return false }
@@ -66,7 +66,7 @@ public struct ByteWriter {
         if usual {
             withUnsafeBytes(of: raw.bigEndian) { bytes.append(contentsOf: $0) }
         } else {
-            bytes += MarginCrypto.bytes(fromHex: id) ?? [UInt8](repeating: 0, count: 8)
+            bytes += MarginCrypto.bytes(fromHex: id.hex) ?? [UInt8](repeating: 0, count: 8)
         }
     }
     public mutating func changeID(_ id: ChangeID) { node(id.origin); uvarint(UInt64(id.seq)) }
@@ -78,7 +78,7 @@ public struct ByteReader {
     public private(set) var offset = 0
     /// The node id read last, raw and as hex: a batch names a few origins
     /// many times over.
-    private var lastNode: (raw: UInt64, hex: String)?
+    private var lastNode: (raw: UInt64, id: NodeID)?
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     public var remaining: Int { bytes.count - offset }
@@ -126,10 +126,10 @@ public struct ByteReader {
     public mutating func node() throws -> NodeID {
         let slice = try take(8)
         let raw = slice.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-        if let last = lastNode, last.raw == raw { return last.hex }
-        let hex = Array(slice).hex
-        lastNode = (raw, hex)
-        return hex
+        if let last = lastNode, last.raw == raw { return last.id }
+        let id = NodeID(stored: Array(slice).hex)
+        lastNode = (raw, id)
+        return id
     }
     public mutating func changeID() throws -> ChangeID {
         let origin = try node()

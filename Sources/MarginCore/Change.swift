@@ -1,8 +1,34 @@
 import MarginSQLite
 
 /// A node's identity: 8 bytes derived from its public key (random for a store
-/// made before schema 3), written as 16 lower-case hex digits.
-public typealias NodeID = String
+/// made before schema 3), written as 16 lower-case hex digits. A type of its
+/// own, not a `String`, so that a node id cannot be passed where an entity id
+/// or a name is meant, and so that one checked spelling is the only way in
+/// from outside text.
+public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The 16 lower-case hex digits: the spelling in the change log, on the
+    /// wire and in every output.
+    public let hex: String
+
+    /// Outside text (a peer's, a bundle's, a person's): nil unless it is
+    /// 16 lower-case hex digits (`LowerHex`, the one id rule).
+    public init?(_ text: some StringProtocol) {
+        let s = String(text)
+        guard LowerHex.matches(s, length: 16) else { return nil }
+        hex = s
+    }
+
+    /// Text this store wrote itself (its own columns), checked when it came in.
+    public init(stored: String) { hex = stored }
+
+    /// A literal in the program's own text (tests, fixtures).
+    public init(stringLiteral value: String) { hex = value }
+
+    public var description: String { hex }
+
+    /// Bytewise on the hex, as SQLite compares the `origin` column.
+    public static func < (a: NodeID, b: NodeID) -> Bool { a.hex < b.hex }
+}
 
 /// Names one change everywhere: the node it was made on and its place in that
 /// node's dense sequence (1, 2, 3, ...).
@@ -19,8 +45,8 @@ public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public init?(_ text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let seq = Int64(parts[1]), seq > 0, Node.isValidID(String(parts[0])) else { return nil }
-        self.init(origin: String(parts[0]), seq: seq)
+        guard parts.count == 2, let seq = Int64(parts[1]), seq > 0, let origin = NodeID(parts[0]) else { return nil }
+        self.init(origin: origin, seq: seq)
     }
 
     public static func < (a: ChangeID, b: ChangeID) -> Bool { (a.origin, a.seq) < (b.origin, b.seq) }
@@ -267,4 +293,16 @@ public enum FieldSchema {
         default: return "wrong value type for \(kind.rawValue).\(field)"
         }
     }
+}
+
+extension SQLValue {
+    /// A node id as the store's `origin` and `id` columns hold it.
+    public static func node(_ id: NodeID) -> SQLValue { .text(id.hex) }
+    /// A node id column this store wrote (checked when it came in).
+    public var node: NodeID? { string.map(NodeID.init(stored:)) }
+}
+
+extension Statement {
+    /// Column `i` as a node id this store wrote.
+    func node(_ i: Int) -> NodeID? { text(i).map(NodeID.init(stored:)) }
 }

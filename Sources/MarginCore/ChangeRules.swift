@@ -144,7 +144,7 @@ extension Store {
     /// (`deletion_base`).
     private func referenceProblem(_ c: Change, _ role: String, _ target: ChangeID) throws -> String? {
         guard let row = try db.rows("SELECT kind, entity, field, ms, ctr FROM changes WHERE origin = ? AND seq = ?",
-                                    .text(target.origin), .integer(target.seq)).first else {
+                                    .node(target.origin), .integer(target.seq)).first else {
             return "\(role) \(target) is not held"
         }
         let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : FieldSchema.deleted]

@@ -126,7 +126,7 @@ extension Store {
     private func checkSignatures(_ passed: (String) -> Void) throws {
         var count = 0
         for row in try db.rows("SELECT origin, seq, signature FROM signatures ORDER BY origin, seq") {
-            guard let origin = row[0].string, let seq = row[1].int, let signature = row[2].blob else { continue }
+            guard let origin = row[0].node, let seq = row[1].int, let signature = row[2].blob else { continue }
             guard let hash = try storedHash(ChangeID(origin: origin, seq: seq)) else {
                 throw MarginError.corrupt("a signature names \(origin):\(seq), which is not in the log")
             }
@@ -137,7 +137,7 @@ extension Store {
             count += 1
         }
         let head = try head(of: node.id)
-        if head > 0, !isReadOnly, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int == nil {
+        if head > 0, !isReadOnly, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .node(node.id), .integer(head)).int == nil {
             throw MarginError.corrupt("this node's latest change \(node.id):\(head) is not signed")
         }
         passed("signatures: \(count) verified")

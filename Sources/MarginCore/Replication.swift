@@ -51,13 +51,13 @@ extension Store {
             let origin = cursors[i].origin, first = cursors[i].next
             let upper = min(cursors[i].last, first + chunk - 1)
             var signatures: [Int64: [UInt8]] = [:]
-            try db.statement(signaturesSQL).forEach([.text(origin), .integer(first), .integer(upper)]) { s in
+            try db.statement(signaturesSQL).forEach([.node(origin), .integer(first), .integer(upper)]) { s in
                 signatures[s.int(0)] = s.column(1).blob
                 return true
             }
             var prev = try tip(of: origin, head: first - 1)
             var rows: [(Change, [UInt8], [UInt8]?)] = []
-            try db.statement(rowsSQL).forEach([.text(origin), .integer(first), .integer(upper)]) { s in
+            try db.statement(rowsSQL).forEach([.node(origin), .integer(first), .integer(upper)]) { s in
                 var change = try Store.change(from: s)
                 change.prev = prev
                 let encoded = ChangeCodec.encoded(change)
@@ -405,7 +405,7 @@ extension Store {
             for s in verified where try head(of: s.origin) >= s.seq && storedHash(ChangeID(origin: s.origin, seq: s.seq)) != nil {
                 try pin(s.origin, s.publicKey)
                 try db.run("INSERT OR IGNORE INTO signatures(origin, seq, signature) VALUES(?, ?, ?)",
-                           .text(s.origin), .integer(s.seq), .blob(s.signature))
+                           .node(s.origin), .integer(s.seq), .blob(s.signature))
             }
             // Saved with the batch; `write` restores the reading if the commit fails.
             clock.observe(outcome.maxHLC)
@@ -425,14 +425,14 @@ extension Store {
     private func park(from seq: Int64) throws -> [Change] {
         var parked: [Change] = []
         try db.statement("SELECT \(Store.changeColumns) FROM changes WHERE origin = ? AND seq >= ? ORDER BY seq")
-            .forEach([.text(node.id), .integer(seq)]) { s in
+            .forEach([.node(node.id), .integer(seq)]) { s in
                 parked.append(try Store.change(from: s))
                 return true
             }
-        try db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .text(node.id), .integer(seq))
+        try db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .node(node.id), .integer(seq))
         // A record whose body was among them may hold none now.
         scope?.forgetRules()
-        try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .text(node.id), .integer(seq))
+        try db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .node(node.id), .integer(seq))
         scope?.heads.set(node.id, seq - 1, tip: nil)
         return parked
     }
@@ -445,8 +445,8 @@ extension Store {
         let seed = try NodeKey.create(in: directory, name: NodeKey.fileName + ".next")
         let id = NodeKey.derivedID(Ed25519.publicKey(seed: seed))
         let former = try db.scalar("SELECT value FROM meta WHERE key = 'former_ids'").string
-        try setMeta("former_ids", .text(former.map { $0 + "," + node.id } ?? node.id))
-        try setMeta("node_id", .text(id))
+        try setMeta("former_ids", .text(former.map { $0 + "," + node.id.hex } ?? node.id.hex))
+        try setMeta("node_id", .node(id))
         node.id = id
         signingSeed = seed
     }
@@ -483,7 +483,7 @@ extension Store {
             }
             if c.kind == .conflict, let pair = try db.rows("SELECT winner_origin, winner_seq, loser_origin, loser_seq, field FROM conflicts WHERE id = ?",
                                                             .text(c.entity)).first,
-               let wo = pair[0].string, let ws = pair[1].int, let lo = pair[2].string, let ls = pair[3].int,
+               let wo = pair[0].node, let ws = pair[1].int, let lo = pair[2].node, let ls = pair[3].int,
                let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
                 c.entity = pair[4].string == FieldSchema.deleted ? Store.deletionConflictID(winner) : Store.conflictID(winner, loser)
             }
@@ -499,7 +499,7 @@ extension Store {
     private func recordFork(_ id: ChangeID, theirs: [UInt8], peer: String?) throws {
         try db.run("""
             INSERT OR IGNORE INTO forks(origin, seq, peer, ours, theirs, detected_ms) VALUES(?, ?, ?, ?, ?, ?)
-            """, .text(id.origin), .integer(id.seq), SQLValue(peer), try storedHash(id).map { SQLValue.blob($0) } ?? .null,
+            """, .node(id.origin), .integer(id.seq), SQLValue(peer), try storedHash(id).map { SQLValue.blob($0) } ?? .null,
             .blob(theirs), .integer(clock.wall.nowMilliseconds()))
     }
 
@@ -565,13 +565,13 @@ extension Store {
 
     /// The node ids this store wrote under before, oldest first.
     public func formerNodeIDs() throws -> [NodeID] {
-        (try db.scalar("SELECT value FROM meta WHERE key = 'former_ids'").string ?? "").split(separator: ",").map(String.init)
+        (try db.scalar("SELECT value FROM meta WHERE key = 'former_ids'").string ?? "").split(separator: ",").map { NodeID(stored: String($0)) }
     }
 
     /// Forks of other nodes' histories this store has met, newest first.
     public func forks() throws -> [(origin: NodeID, seq: Int64, peer: String?, detected: Int64)] {
         try db.rows("SELECT origin, seq, peer, detected_ms FROM forks ORDER BY detected_ms DESC").compactMap { row in
-            guard let o = row[0].string, let s = row[1].int else { return nil }
+            guard let o = row[0].node, let s = row[1].int else { return nil }
             return (o, s, row[2].string, row[3].int ?? 0)
         }
     }
@@ -597,12 +597,12 @@ extension Store {
             INSERT INTO peers(id, name, address, last_sync_ms, their_vv, our_vv) VALUES(?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET name = excluded.name, address = coalesce(excluded.address, peers.address),
                 last_sync_ms = excluded.last_sync_ms, their_vv = excluded.their_vv, our_vv = excluded.our_vv
-            """, .text(id), .text(name), SQLValue(address), .integer(ms), .text(theirs.description), .text(ours.description))
+            """, .node(id), .text(name), SQLValue(address), .integer(ms), .text(theirs.description), .text(ours.description))
     }
 
     public func peers() throws -> [Peer] {
         try db.rows("SELECT id, name, address, last_sync_ms, their_vv, our_vv FROM peers ORDER BY last_sync_ms DESC").map { row in
-            Peer(id: row[0].string ?? "", name: row[1].string ?? "", address: row[2].string, lastSync: row[3].int,
+            Peer(id: NodeID(stored: row[0].string ?? ""), name: row[1].string ?? "", address: row[2].string, lastSync: row[3].int,
                  theirs: row[4].string.flatMap { VersionVector(parsing: $0) } ?? VersionVector(),
                  ours: row[5].string.flatMap { VersionVector(parsing: $0) } ?? VersionVector())
         }

@@ -53,7 +53,7 @@ public enum NodeKey {
 
     /// A node id made from a public key: the first 8 bytes, hex, of its SHA-256.
     public static func derivedID(_ publicKey: [UInt8]) -> NodeID {
-        Array(SHA256.hash(publicKey).prefix(8)).hex
+        NodeID(stored: Array(SHA256.hash(publicKey).prefix(8)).hex)
     }
 
     /// What an origin signs for its change `seq` with hash `hash`.
@@ -113,23 +113,23 @@ extension Store {
         guard head > 0 else { return }
         scope?.unsignedOwnChanges = 0
         scope?.unsignedOwnBytes = 0
-        if try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int != nil { return }
+        if try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .node(node.id), .integer(head)).int != nil { return }
         let hash = try tip(of: node.id, head: head)
         let publicKey = try self.publicKey(of: node.id) ?? Ed25519.publicKey(seed: seed)
         let signature = Ed25519.sign(NodeKey.message(origin: node.id, seq: head, hash: hash), seed: seed, publicKey: publicKey)
         try pin(node.id, publicKey)
-        try db.run("INSERT INTO signatures(origin, seq, signature) VALUES(?, ?, ?)", .text(node.id), .integer(head), .blob(signature))
+        try db.run("INSERT INTO signatures(origin, seq, signature) VALUES(?, ?, ?)", .node(node.id), .integer(head), .blob(signature))
     }
 
     /// Records the key an origin signs with. An id derived from a key needs
     /// no more; an older random id (schema 2) is bound to the first key
     /// that signs for it here, and only to that one afterwards.
     func pin(_ origin: NodeID, _ publicKey: [UInt8]) throws {
-        try db.run("INSERT OR IGNORE INTO keys(origin, public_key) VALUES(?, ?)", .text(origin), .blob(publicKey))
+        try db.run("INSERT OR IGNORE INTO keys(origin, public_key) VALUES(?, ?)", .node(origin), .blob(publicKey))
     }
 
     public func publicKey(of origin: NodeID) throws -> [UInt8]? {
-        try db.scalar("SELECT public_key FROM keys WHERE origin = ?", .text(origin)).blob
+        try db.scalar("SELECT public_key FROM keys WHERE origin = ?", .node(origin)).blob
     }
 
     /// Why `s` cannot vouch for `origin`'s change with hash `hash`, or nil.
@@ -141,7 +141,7 @@ extension Store {
             if let pinned = try publicKey(of: s.origin) {
                 guard pinned == s.publicKey else { return "signed with a key that is not \(s.origin)'s" }
             } else {
-                guard try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .text(s.origin)).int != nil else {
+                guard try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .node(s.origin)).int != nil else {
                     return "signed with a key that is not \(s.origin)'s"
                 }
             }
@@ -169,7 +169,7 @@ extension Store {
         if NodeKey.derivedID(publicKey) != node {
             if let pinned = try self.publicKey(of: node) {
                 guard pinned == publicKey else { return "the key it signed with is not \(node)'s" }
-            } else if try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .text(node)).int == nil {
+            } else if try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .node(node)).int == nil {
                 return "the key it signed with is not \(node)'s"
             }
         }
@@ -179,7 +179,7 @@ extension Store {
 
     /// The signature this store holds on `origin`'s change `seq`.
     public func headSignature(_ origin: NodeID, _ seq: Int64) throws -> HeadSignature? {
-        guard let sig = try db.scalar("SELECT signature FROM signatures WHERE origin = ? AND seq = ?", .text(origin), .integer(seq)).blob,
+        guard let sig = try db.scalar("SELECT signature FROM signatures WHERE origin = ? AND seq = ?", .node(origin), .integer(seq)).blob,
               let key = try publicKey(of: origin) else { return nil }
         return HeadSignature(origin: origin, seq: seq, publicKey: key, signature: sig)
     }
@@ -188,21 +188,22 @@ extension Store {
     /// has not seen: its changes still travel unsigned until its node, once
     /// upgraded, signs them (PROTOCOL.md §1, "Signatures").
     public func isUnsignedLegacy(_ origin: NodeID) throws -> Bool {
-        try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .text(origin)).int != nil
+        try db.scalar("SELECT 1 FROM legacy_origins WHERE origin = ?", .node(origin)).int != nil
             && publicKey(of: origin) == nil
     }
 
     /// The schema-2 node ids this store held when it was upgraded.
     public func legacyOrigins() throws -> [NodeID] {
-        try db.rows("SELECT origin FROM legacy_origins ORDER BY origin").compactMap { $0[0].string }
+        try db.rows("SELECT origin FROM legacy_origins ORDER BY origin").compactMap { $0[0].node }
     }
 
     /// Trusts the schema-2 node ids another store of this user's trusts
     /// (`margin init --from` a store folder), before taking its changes.
     public func trustLegacyOrigins(_ origins: [NodeID]) throws {
         try write {
-            for o in origins where Node.isValidID(o) {
-                try db.run("INSERT OR IGNORE INTO legacy_origins(origin) VALUES(?)", .text(o))
+            // Another store's column: checked again, as any text from outside.
+            for o in origins where NodeID(o.hex) != nil {
+                try db.run("INSERT OR IGNORE INTO legacy_origins(origin) VALUES(?)", .node(o))
             }
         }
     }
@@ -213,7 +214,7 @@ extension Store {
     public func signedHeads() throws -> VersionVector {
         var heads: [NodeID: Int64] = [:]
         for row in try db.rows("SELECT origin, max(seq) FROM signatures GROUP BY origin") {
-            if let o = row[0].string, let s = row[1].int { heads[o] = s }
+            if let o = row[0].node, let s = row[1].int { heads[o] = s }
         }
         return VersionVector(heads)
     }

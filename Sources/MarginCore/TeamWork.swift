@@ -481,8 +481,8 @@ extension Store {
     /// the changes, so they sync). Nil when none is known.
     public func nodeName(of origin: NodeID) throws -> String? {
         if origin == node.id { return node.name }
-        if let name = try db.scalar("SELECT name FROM peers WHERE id = ?", .text(origin)).string { return name }
-        return try db.scalar(Store.authorNameSQL, .text(origin), .text(Store.goldAuthor)).string
+        if let name = try db.scalar("SELECT name FROM peers WHERE id = ?", .node(origin)).string { return name }
+        return try db.scalar(Store.authorNameSQL, .node(origin), .text(Store.goldAuthor)).string
     }
 
     /// The name a node last wrote as an annotation's author (not the gold

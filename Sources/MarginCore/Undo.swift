@@ -8,10 +8,10 @@ extension Store {
         guard parts.count == 2, let seq = Int64(parts[1]), seq > 0, !parts[0].isEmpty else {
             throw MarginError.invalid("'\(Printable.line(text))' is not a change id (ORIGIN:SEQ, as `margin log` shows them)")
         }
-        let origins = try versionVector().heads.keys.filter { $0.hasPrefix(parts[0].lowercased()) }
+        let origins = try versionVector().heads.keys.filter { $0.hex.hasPrefix(parts[0].lowercased()) }
         guard origins.count == 1, let origin = origins.first else {
             throw origins.isEmpty ? MarginError.notFound("no node id starts with '\(Printable.line(parts[0]))'")
-                                  : MarginError.ambiguous("node id prefix '\(Printable.line(parts[0]))' is ambiguous: \(origins.sorted().joined(separator: ", "))")
+                                  : MarginError.ambiguous("node id prefix '\(Printable.line(parts[0]))' is ambiguous: \(origins.sorted().map(\.hex).joined(separator: ", "))")
         }
         let id = ChangeID(origin: origin, seq: seq)
         guard try change(id) != nil else { throw MarginError.notFound("no change \(id) in the log") }
@@ -25,7 +25,7 @@ extension Store {
     /// after which nothing undone can be redone.
     func recordWrite(from first: Int64, to last: Int64) throws {
         try db.run("DELETE FROM write_history WHERE undone = 1")
-        try db.run("INSERT INTO write_history(origin, first, last) VALUES(?, ?, ?)", .text(node.id), .integer(first), .integer(last))
+        try db.run("INSERT INTO write_history(origin, first, last) VALUES(?, ?, ?)", .node(node.id), .integer(first), .integer(last))
         try db.run("DELETE FROM write_history WHERE n <= (SELECT max(n) FROM write_history) - ?", .integer(Int64(Store.historyLength)))
     }
 
@@ -37,8 +37,8 @@ extension Store {
     /// The last `count` writes of this node not undone, newest first.
     func writesToUndo(_ count: Int) throws -> [[ChangeID]] {
         try db.rows("SELECT origin, first, last FROM write_history WHERE undone = 0 AND origin = ? ORDER BY n DESC LIMIT ?",
-                    .text(node.id), .integer(Int64(count))).compactMap { row in
-            guard let origin = row[0].string, let first = row[1].int, let last = row[2].int, first <= last else { return nil }
+                    .node(node.id), .integer(Int64(count))).compactMap { row in
+            guard let origin = row[0].node, let first = row[1].int, let last = row[2].int, first <= last else { return nil }
             return (first...last).map { ChangeID(origin: origin, seq: $0) }
         }
     }
@@ -49,7 +49,7 @@ extension Store {
     public func undoLast(_ steps: Int) throws -> (changes: Int, fields: Int) {
         guard steps >= 1 else { throw MarginError.invalid("the number of steps to undo must be at least 1") }
         let rows = try db.rows("SELECT n, origin, first, last FROM write_history WHERE undone = 0 AND origin = ? ORDER BY n DESC LIMIT ?",
-                               .text(node.id), .integer(Int64(steps)))
+                               .node(node.id), .integer(Int64(steps)))
         guard !rows.isEmpty else { throw MarginError.invalid("this store has no write of its own to undo") }
         guard rows.count == steps else {
             throw MarginError.invalid("this store has \(rows.count) write\(rows.count == 1 ? "" : "s") of its own to undo, not \(steps); nothing was undone")
@@ -59,7 +59,7 @@ extension Store {
         defer { recordsHistory = true }
         try write {
             for row in rows {
-                guard let n = row[0].int, let origin = row[1].string, let first = row[2].int, let last = row[3].int else { continue }
+                guard let n = row[0].int, let origin = row[1].node, let first = row[2].int, let last = row[3].int else { continue }
                 let before = try head(of: node.id)
                 fields += try undo((first...last).map { ChangeID(origin: origin, seq: $0) })
                 changes += Int(last - first + 1)
@@ -76,7 +76,7 @@ extension Store {
     public func redo(_ steps: Int) throws -> (changes: Int, fields: Int) {
         guard steps >= 1 else { throw MarginError.invalid("the number of steps to redo must be at least 1") }
         let rows = try db.rows("SELECT n, undo_first, undo_last FROM write_history WHERE undone = 1 AND origin = ? ORDER BY undo_last DESC, n ASC LIMIT ?",
-                               .text(node.id), .integer(Int64(steps)))
+                               .node(node.id), .integer(Int64(steps)))
         guard !rows.isEmpty else { throw MarginError.invalid("nothing to redo: no undo since this store's last write") }
         guard rows.count == steps else {
             throw MarginError.invalid("there \(rows.count == 1 ? "is" : "are") \(rows.count) undone write\(rows.count == 1 ? "" : "s") to redo, not \(steps); nothing was redone")

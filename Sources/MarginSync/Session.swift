@@ -359,7 +359,7 @@ public final class SyncSession {
                 // writers signed every 256 KiB) cannot be cut: said here,
                 // rather than as a frame the peer refuses.
                 guard encoded.count + 1024 <= Wire.defaultMaxFrame else {
-                    let origins = Set(changes.map(\.id.origin)).sorted().joined(separator: ", ")
+                    let origins = Set(changes.map(\.id.origin)).sorted().map(\.hex).joined(separator: ", ")
                     throw SyncError(.internalError, "the changes of \(origins) from here on are signed only as one stretch of \(encoded.count) bytes, over the \(Wire.defaultMaxFrame) bytes a batch may hold; they cannot be sent until their node signs them again with this release")
                 }
                 var heads: [NodeID: Int64] = [:]
@@ -429,7 +429,7 @@ public final class SyncSession {
                 report.records = records.count
                 report.annotations = annotations.count
                 if !future.isEmpty {
-                    let names = future.map { String($0.prefix(8)) }.sorted().joined(separator: ", ")
+                    let names = future.map { String($0.hex.prefix(8)) }.sorted().joined(separator: ", ")
                     report.warnings.append("held back changes stamped more than \(Int(options.maxFuture)) s in the future (from \(names)); they will be taken once this clock catches up")
                 }
                 for f in forks { report.warnings.append(forkWarning(f, peerName: peerName)) }

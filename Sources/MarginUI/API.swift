@@ -49,7 +49,7 @@ struct WorkspaceAPI {
         case "compare": return WorkspaceAPI.json(try compare(query))
         case "peers":
             return WorkspaceAPI.json(.array(try store.peers().map { p in
-                .sortedObject([("id", .string(p.id)), ("name", .string(p.name)), ("address", p.address.map { .string($0) } ?? .null),
+                .sortedObject([("id", .string(p.id.hex)), ("name", .string(p.name)), ("address", p.address.map { .string($0) } ?? .null),
                                ("last_sync", p.lastSync.map { .string(ISOTime.format($0)) } ?? .null)])
             }))
         default: throw HTTPError(404, "no API call \(name)")
@@ -64,9 +64,9 @@ struct WorkspaceAPI {
     // MARK: - Conflicts and the review walk
 
     /// A node's name as people know it.
-    func name(_ origin: String) -> String {
+    func name(_ origin: NodeID) -> String {
         if origin == store.node.id { return store.node.name }
-        return ((try? store.nodeName(of: origin)) ?? nil) ?? origin
+        return ((try? store.nodeName(of: origin)) ?? nil) ?? origin.hex
     }
 
     /// A conflict with both sides in full, and what it is about.

@@ -98,19 +98,19 @@ final class CheckTests: StoreTestCase {
 
     func testABrokenChainLinkIsNamed() throws {
         let (a, _, _) = try populated()
-        try a.db.run("UPDATE log SET hash = zeroblob(32) WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq = 2", .text(a.node.id))
+        try a.db.run("UPDATE log SET hash = zeroblob(32) WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq = 2", .node(a.node.id))
         assertCorrupt(a, "does not match its hash")
     }
 
     func testAGapInTheLogIsNamed() throws {
         let (a, _, _) = try populated()
-        try a.db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq = 3", .text(a.node.id))
+        try a.db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq = 3", .node(a.node.id))
         assertCorrupt(a, "has gaps")
     }
 
     func testAHeadThatDisagreesWithTheLogIsNamed() throws {
         let (a, _, _) = try populated()
-        try a.db.run("UPDATE heads SET seq = seq + 1 WHERE origin = ?", .text(a.node.id))
+        try a.db.run("UPDATE heads SET seq = seq + 1 WHERE origin = ?", .node(a.node.id))
         assertCorrupt(a, "its head says")
     }
 

@@ -97,17 +97,17 @@ final class ClockBoundTests: XCTestCase {
         let db = try Database(path: path)
         try db.execute("CREATE TABLE t(ms INTEGER, ctr INTEGER, origin TEXT, seq INTEGER)")
         var rng = SplitMix64(seed: 0x1A77)
-        let origins = ["0123456789abcdef", "0123456789abcdf0", "f000000000000000", "a0a0a0a0a0a0a0a0"]
+        let origins: [NodeID] = ["0123456789abcdef", "0123456789abcdf0", "f000000000000000", "a0a0a0a0a0a0a0a0"]
         var stamps: [Change.Stamp] = []
         for _ in 0..<400 {
             let s = Change.Stamp(hlc: HLC(milliseconds: Int64(rng.next() % 4), counter: Int64(rng.next() % 3)),
                                  origin: origins[Int(rng.next() % 4)], seq: Int64(rng.next() % 5) + 1)
             if stamps.contains(s) { continue }
             stamps.append(s)
-            try db.run("INSERT INTO t VALUES(?, ?, ?, ?)", .integer(s.hlc.milliseconds), .integer(s.hlc.counter), .text(s.origin), .integer(s.seq))
+            try db.run("INSERT INTO t VALUES(?, ?, ?, ?)", .integer(s.hlc.milliseconds), .integer(s.hlc.counter), .node(s.origin), .integer(s.seq))
         }
         let sql = try db.rows("SELECT ms, ctr, origin, seq FROM t AS x ORDER BY \(Change.sqlHighestFirst("x"))").map { row in
-            Change.Stamp(hlc: HLC(milliseconds: row[0].int ?? -1, counter: row[1].int ?? -1), origin: row[2].string ?? "", seq: row[3].int ?? -1)
+            Change.Stamp(hlc: HLC(milliseconds: row[0].int ?? -1, counter: row[1].int ?? -1), origin: row[2].node ?? "", seq: row[3].int ?? -1)
         }
         XCTAssertEqual(sql, stamps.sorted(by: >))
         for (a, b) in zip(sql, sql.dropFirst()) { XCTAssertTrue(Change.wins(a, over: b)) }

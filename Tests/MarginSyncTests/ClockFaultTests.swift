@@ -36,8 +36,8 @@ final class ClockFaultTests: SyncTestCase {
         _ = try ahead.store.annotate(record: rid, code: code, span: .quote("354名幹部", occurrence: nil), value: "354", note: nil)
 
         for n in [back, ahead, future, back] { try n.sync(with: hub) }
-        XCTAssertTrue(hub.log.wait { $0.contains("held back") && $0.contains(String(ahead.store.node.id.prefix(8))) }, "\(hub.log.all)")
-        XCTAssertTrue(hub.log.wait { $0.contains("held back") && $0.contains(String(future.store.node.id.prefix(8))) }, "\(hub.log.all)")
+        XCTAssertTrue(hub.log.wait { $0.contains("held back") && $0.contains(String(ahead.store.node.id.hex.prefix(8))) }, "\(hub.log.all)")
+        XCTAssertTrue(hub.log.wait { $0.contains("held back") && $0.contains(String(future.store.node.id.hex.prefix(8))) }, "\(hub.log.all)")
         XCTAssertEqual(try hub.store.digest(), try back.store.digest(), "the nodes with sane clocks converge")
         XCTAssertEqual(try hub.store.annotation(aid)?.value, "from back")
         for n in [hub, back] {

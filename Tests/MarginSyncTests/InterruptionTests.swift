@@ -72,7 +72,7 @@ final class InterruptionTests: SyncTestCase {
         let rebuilt = try s.dumpDerivedState()
         XCTAssertTrue(rebuilt == dump, "state differs from the replay of the log, first at: \(zip(rebuilt, dump).first { $0 != $1 }.map { "\($0.0)" } ?? "length \(rebuilt.count) vs \(dump.count)")", file: file, line: line)
         for (origin, head) in try s.versionVector().heads {
-            let count = try s.db.scalar("SELECT count(*) FROM changes WHERE origin = ?", .text(origin)).int
+            let count = try s.db.scalar("SELECT count(*) FROM changes WHERE origin = ?", .node(origin)).int
             XCTAssertEqual(count, head, "dense sequence for \(origin)", file: file, line: line)
         }
     }

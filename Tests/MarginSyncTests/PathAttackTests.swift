@@ -140,12 +140,12 @@ final class PathAttackTests: SyncTestCase {
             return (0...(captured.count - needle.count)).contains { captured[$0..<($0 + needle.count)].elementsEqual(needle) }
         }
         for secret in [PathAttackTests.note, "159名黨員", "16個臨時黨支部", "party-members", "alice", "bob",
-                       alice.store.node.id, bob.store.node.id] {
+                       alice.store.node.id.hex, bob.store.node.id.hex] {
             XCTAssertFalse(contains(Array(secret.utf8)), "'\(secret)' crossed the wire in clear")
         }
         // Nor the node ids as the 8 raw bytes HELLO carries them.
         for id in [alice.store.node.id, bob.store.node.id] {
-            let hex = Array(id.utf8)
+            let hex = Array(id.hex.utf8)
             let raw = stride(from: 0, to: hex.count, by: 2).compactMap { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) }
             XCTAssertEqual(raw.count, 8)
             XCTAssertFalse(contains(raw), "node id \(id) crossed the wire in clear")
@@ -168,7 +168,7 @@ final class PathAttackTests: SyncTestCase {
         XCTAssertEqual(types, [.error], "after its handshake message, only the refusal")
         let text = String(decoding: heard, as: UTF8.self)
         XCTAssertFalse(text.contains("locked-server-name"))
-        XCTAssertFalse(text.contains(locked.store.node.id))
+        XCTAssertFalse(text.contains(locked.store.node.id.hex))
     }
 }
 

@@ -100,7 +100,7 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         XCTAssertEqual(outcome.outcome.heldBack, 2)
         XCTAssertEqual(try receiver.store.digest(), before)
         XCTAssertNil(try receiver.store.versionVector().heads[f.origin])
-        XCTAssertNil(try receiver.store.db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(f.origin)).int)
+        XCTAssertNil(try receiver.store.db.scalar("SELECT seq FROM heads WHERE origin = ?", .node(f.origin)).int)
         // Syncs both ways, with a peer and as a server.
         try receiver.sync(with: server)
         try good.sync(with: receiver)
@@ -152,7 +152,7 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         try legacy.store.write {
             try legacy.store.fold(gChain[0], hash: nil, logged: false)
             try legacy.store.pin(g.origin, g.publicKey)
-            try legacy.store.db.run("INSERT INTO signatures(origin, seq, signature) VALUES(?, 1, ?)", .text(g.origin), .blob(gSig[0].signature))
+            try legacy.store.db.run("INSERT INTO signatures(origin, seq, signature) VALUES(?, 1, ?)", .node(g.origin), .blob(gSig[0].signature))
         }
         var order: [ChangeID] = []
         try legacy.store.forEachChange(above: VersionVector()) { order.append($0.id); return true }

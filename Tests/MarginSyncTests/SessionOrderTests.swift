@@ -9,7 +9,7 @@ import MarginTestSupport
 final class SessionOrderTests: XCTestCase {
     func hello(_ node: NodeID, sends: Bool = true, receives: Bool = true) -> Hello {
         Hello(schemaVersion: UInt16(Store.schemaVersion), node: node, publicKey: [], signature: [], wallClock: 0,
-              sends: sends, receives: receives, name: node)
+              sends: sends, receives: receives, name: node.hex)
     }
 
     /// Brings a client and a server through HELLO and HAVE.

@@ -17,7 +17,7 @@ final class UpgradeTests: SyncTestCase {
         let db = try Database(path: (folder as NSString).appendingPathComponent(Store.fileName))
         try db.execute(try String(contentsOf: fixture, encoding: .utf8))
         if let id {
-            try db.run("UPDATE meta SET value = ? WHERE key = 'node_id'", .text(id))
+            try db.run("UPDATE meta SET value = ? WHERE key = 'node_id'", .node(id))
             try db.run("UPDATE meta SET value = ? WHERE key = 'node_name'", .text(name))
         }
         db.close()

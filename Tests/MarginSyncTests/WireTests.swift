@@ -7,7 +7,7 @@ import XCTest
 
 /// The codec, without sockets.
 final class WireTests: XCTestCase {
-    static let a = "00112233445566aa", b = "ffeeddccbbaa9988"
+    static let a: NodeID = "00112233445566aa", b: NodeID = "ffeeddccbbaa9988"
 
     static let sample: [Message] = [
         .open(version: Wire.protocolVersion, noise: Array(0..<48)),
@@ -143,7 +143,7 @@ final class WireTests: XCTestCase {
     func testNodeIDsAreWrittenAsTheirBytes() {
         func written(_ id: String) -> [UInt8] {
             var w = ByteWriter()
-            w.node(id)
+            w.node(NodeID(stored: id))
             return w.bytes
         }
         XCTAssertEqual(written("00112233445566aa"), [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0xaa])

@@ -101,7 +101,7 @@ final class PeerNames {
     init(_ store: Store) { self.store = store }
     func name(_ id: NodeID) -> String {
         if names[id] == nil { names[id] = .some((try? store.nodeName(of: id)) ?? nil) }
-        return (names[id] ?? nil).map(Format.safe) ?? String(id.prefix(8))
+        return (names[id] ?? nil).map(Format.safe) ?? String(id.hex.prefix(8))
     }
 }
 

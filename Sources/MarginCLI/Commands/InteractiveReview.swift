@@ -233,9 +233,9 @@ struct InteractiveReview {
         }
         let (winner, other) = try store.conflictSides(c)
         let names = [c.winner.id.origin, c.loser.id.origin].map { (try? store.nodeName(of: $0)) ?? nil }
-        context.print("  winner (\(Format.safe(names[0] ?? String(c.winner.id.origin.prefix(8))))):")
+        context.print("  winner (\(Format.safe(names[0] ?? String(c.winner.id.origin.hex.prefix(8))))):")
         for l in winner { context.print("    " + Printable.text(l)) }
-        context.print("  other (\(Format.safe(names[1] ?? String(c.loser.id.origin.prefix(8))))):")
+        context.print("  other (\(Format.safe(names[1] ?? String(c.loser.id.origin.hex.prefix(8))))):")
         for l in other { context.print("    " + Printable.text(l)) }
     }
 

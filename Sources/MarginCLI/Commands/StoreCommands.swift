@@ -168,10 +168,10 @@ struct LogCommand: Command {
             if json {
                 try context.printJSON(changeJSON(c))
             } else {
-                let sup = c.supersedes.map { " (was \($0.origin.prefix(6)):\($0.seq))" } ?? ""
+                let sup = c.supersedes.map { " (was \($0.origin.hex.prefix(6)):\($0.seq))" } ?? ""
                 if names[c.id.origin] == nil { names[c.id.origin] = .some(try store.nodeName(of: c.id.origin)) }
                 let who = (names[c.id.origin] ?? nil).map { " " + Format.oneLine($0, max: 16) } ?? ""
-                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.prefix(6)):\(c.id.seq)\(who)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
+                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.hex.prefix(6)):\(c.id.seq)\(who)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
             }
         }
         return ExitCode.success

@@ -236,7 +236,7 @@ struct SyncCommand: Command {
         }
         if let recovery { context.print(recovery.summary) }
         else if tookBack > 0 { context.print("took back \(tookBack) of this store's own changes that it did not hold (was it restored from a backup?)") }
-        context.print("synced with \(Format.safe(r.peerName)) (\(r.peerID.prefix(8))) at \(endpoint)")
+        context.print("synced with \(Format.safe(r.peerName)) (\(r.peerID.hex.prefix(8))) at \(endpoint)")
         context.print("received \(r.received) changes (\(r.records) records, \(r.annotations) annotations touched); sent \(r.sent) changes")
         if r.newConflicts > 0 {
             context.print("\(r.newConflicts) new conflict\(r.newConflicts == 1 ? "" : "s"): see `margin conflicts`")
@@ -273,7 +273,7 @@ struct PeersCommand: Command {
                 try context.printJSON(o)
                 continue
             }
-            context.print("\(Format.safe(p.name)) (\(p.id.prefix(8)))  \(Format.safe(p.address ?? ""))")
+            context.print("\(Format.safe(p.name)) (\(p.id.hex.prefix(8)))  \(Format.safe(p.address ?? ""))")
             context.print("    last sync   \(p.lastSync.map(Format.time) ?? "never")")
             context.print("    they have   \(theyHaveOurs) of our \(own) changes")
             context.print("    we have     \(weHaveTheirs) of their \(theirOwn) changes")

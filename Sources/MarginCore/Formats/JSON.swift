@@ -216,6 +216,7 @@ public enum JSONText {
     public static func write(_ value: Any, into out: inout String) throws {
         switch value {
         case let s as String: string(s, into: &out)
+        case let id as NodeID: string(id.hex, into: &out)
         case let b as Bool: out += b ? "true" : "false"
         case let i as Int: out += String(i)
         case let i as Int64: out += String(i)

@@ -30,7 +30,7 @@ extension Store {
     public static func parseStamp(_ text: String) -> Change.Stamp? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 1 || parts.count == 2 else { return nil }
-        var origin = "", seq: Int64 = 0
+        var origin = NodeID(stored: ""), seq: Int64 = 0
         if parts.count == 2 {
             guard let id = ChangeID(String(parts[1])) else { return nil }
             origin = id.origin; seq = id.seq

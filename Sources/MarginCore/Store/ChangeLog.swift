@@ -61,14 +61,14 @@ final class ChangeLog {
 
     /// An origin's saved head (0: none held).
     func savedHead(_ origin: NodeID) throws -> Int64 {
-        try db.scalar("SELECT seq FROM heads WHERE origin = ?", .text(origin)).int ?? 0
+        try db.scalar("SELECT seq FROM heads WHERE origin = ?", .node(origin)).int ?? 0
     }
 
     /// Every origin's saved head.
     func savedHeads() throws -> [NodeID: Int64] {
         var heads: [NodeID: Int64] = [:]
         for row in try db.rows("SELECT origin, seq FROM heads WHERE seq > 0") {
-            if let o = row[0].string, let s = row[1].int { heads[o] = s }
+            if let o = row[0].node, let s = row[1].int { heads[o] = s }
         }
         return heads
     }
@@ -78,17 +78,17 @@ final class ChangeLog {
         // version vector ever lists an origin at 0 (one only looked up, or
         // held back, leaves no trace).
         guard seq > 0 else {
-            try db.run("DELETE FROM heads WHERE origin = ?", .text(origin))
+            try db.run("DELETE FROM heads WHERE origin = ?", .node(origin))
             return
         }
         try db.run("INSERT INTO heads(origin, seq) VALUES(?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq",
-                   .text(origin), .integer(seq))
+                   .node(origin), .integer(seq))
     }
 
     func change(_ id: ChangeID) throws -> Change? {
         var found: Change?
         try db.statement("SELECT \(Store.changeColumns) FROM changes WHERE origin = ? AND seq = ?")
-            .forEach([.text(id.origin), .integer(id.seq)]) { s in
+            .forEach([.node(id.origin), .integer(id.seq)]) { s in
                 found = try Store.change(from: s)
                 return false
             }
@@ -121,7 +121,7 @@ extension Store {
     /// it: the schema-2 migration (and tests that alter the log on purpose).
     static func rehashLog(_ db: Database) throws {
         var hashes: [(ChangeID, [UInt8])] = []
-        var origin = "", prev = ChangeHash.genesis
+        var origin = NodeID(stored: ""), prev = ChangeHash.genesis
         try db.statement("SELECT \(Store.baseChangeColumns) FROM changes ORDER BY origin, seq").forEach { s in
             var c = try Store.change(from: s)
             if c.id.origin != origin { origin = c.id.origin; prev = ChangeHash.genesis }
@@ -134,7 +134,7 @@ extension Store {
         let keyed = try db.scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'").int != nil
         let update = try db.statement(keyed ? "UPDATE log SET hash = ?1 WHERE origin = (SELECT key FROM nodes WHERE id = ?2) AND seq = ?3"
                                             : "UPDATE changes SET hash = ? WHERE origin = ? AND seq = ?")
-        for (id, hash) in hashes { try update.run([.blob(hash), .text(id.origin), .integer(id.seq)]) }
+        for (id, hash) in hashes { try update.run([.blob(hash), .node(id.origin), .integer(id.seq)]) }
     }
 
     /// The hash of `origin`'s change number `head` (the chain's genesis for 0).
@@ -187,12 +187,12 @@ extension Store {
     /// A change from `baseChangeColumns` (then, optionally, the link to the
     /// change before) starting at column `base`.
     static func change(from s: Statement, at base: Int = 0) throws -> Change {
-        guard let origin = s.text(base), let kindName = s.text(base + 4), let kind = EntityKind(rawValue: kindName),
+        guard let origin = s.node(base), let kindName = s.text(base + 4), let kind = EntityKind(rawValue: kindName),
               let entity = s.text(base + 5), let field = s.text(base + 6) else {
             throw MarginError.corrupt("a change-log row is malformed")
         }
         func id(_ o: Int, _ q: Int) -> ChangeID? {
-            guard let origin = s.text(base + o), !s.isNull(base + q) else { return nil }
+            guard let origin = s.node(base + o), !s.isNull(base + q) else { return nil }
             return ChangeID(origin: origin, seq: s.int(base + q))
         }
         return Change(id: ChangeID(origin: origin, seq: s.int(base + 1)),

@@ -45,10 +45,10 @@ extension Store {
                 WHERE kind = ? AND entity = ? AND field <> 'deleted'
                 """, .text(c.kind.rawValue), .text(c.entity))
             for row in edits {
-                guard let origin = row[0].string, let seq = row[1].int else { continue }
+                guard let origin = row[0].node, let seq = row[1].int else { continue }
                 let edit = ChangeID(origin: origin, seq: seq)
                 if seen.covers(edit) { continue }
-                let base = row[4].string.flatMap { o in row[5].int.map { ChangeID(origin: o, seq: $0) } }
+                let base = row[4].node.flatMap { o in row[5].int.map { ChangeID(origin: o, seq: $0) } }
                 if try saw(base, deletion: c.id) { continue }
                 let stamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq)
                 try addDeletionConflict(c.kind, c.entity, deletion: c.id, deletionMs: c.hlc.milliseconds, edit: edit, editStamp: stamp)
@@ -59,7 +59,7 @@ extension Store {
                 WHERE kind = ? AND entity = ? AND field = 'deleted' AND value = 1
                 """, .text(c.kind.rawValue), .text(c.entity))
             for row in deletions {
-                guard let origin = row[0].string, let seq = row[1].int else { continue }
+                guard let origin = row[0].node, let seq = row[1].int else { continue }
                 let deletion = ChangeID(origin: origin, seq: seq)
                 if let seen = row[3].string.flatMap({ VersionVector(parsing: $0) }), seen.covers(c.id) { continue }
                 if try saw(c.deletionBase, deletion: deletion) { continue }
@@ -74,7 +74,7 @@ extension Store {
         try db.scalar("""
             SELECT seq FROM changes WHERE origin = ? AND kind = ? AND entity = ? AND field = ? AND ms = ? AND ctr = ?
             ORDER BY seq LIMIT 1
-            """, .text(stamp.origin), .text(kind.rawValue), .text(entity), .text(field),
+            """, .node(stamp.origin), .text(kind.rawValue), .text(entity), .text(field),
             .integer(stamp.hlc.milliseconds), .integer(stamp.hlc.counter)).int.map { ChangeID(origin: stamp.origin, seq: $0) }
     }
 
@@ -92,7 +92,7 @@ extension Store {
         guard let base else { return false }
         if base == deletion { return true }
         guard let text = try db.scalar("SELECT seen FROM changes WHERE origin = ? AND seq = ?",
-                                       .text(base.origin), .integer(base.seq)).string,
+                                       .node(base.origin), .integer(base.seq)).string,
               let seen = VersionVector(parsing: text) else { return false }
         return seen.covers(deletion)
     }
@@ -112,7 +112,7 @@ extension Store {
             INSERT OR IGNORE INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
             VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, .text(Store.conflictID(winner, loser)), .text(c.kind.rawValue), .text(c.entity), .text(field),
-            .text(winner.origin), .integer(winner.seq), .text(loser.origin), .integer(loser.seq), .integer(ms))
+            .node(winner.origin), .integer(winner.seq), .node(loser.origin), .integer(loser.seq), .integer(ms))
     }
 
     /// Files, or widens, the conflict of a deletion with the edits it raced:
@@ -128,20 +128,20 @@ extension Store {
         if let row = try db.rows("""
             SELECT c.loser_origin, c.loser_seq, l.ms, l.ctr FROM conflicts c
             JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq WHERE c.id = ?
-            """, .text(id)).first, let lo = row[0].string, let ls = row[1].int {
+            """, .text(id)).first, let lo = row[0].node, let ls = row[1].int {
             let current = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: lo, seq: ls)
             let newer = Change.wins(editStamp, over: current)
             try db.run("""
                 UPDATE conflicts SET loser_origin = CASE WHEN ?2 THEN ?3 ELSE loser_origin END,
                     loser_seq = CASE WHEN ?2 THEN ?4 ELSE loser_seq END, ms = max(ms, ?5) WHERE id = ?1
-                """, .text(id), .integer(newer ? 1 : 0), .text(edit.origin), .integer(edit.seq), .integer(ms))
+                """, .text(id), .integer(newer ? 1 : 0), .node(edit.origin), .integer(edit.seq), .integer(ms))
             return
         }
         try db.run("""
             INSERT INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
             VALUES(?, ?, ?, 'deleted', ?, ?, ?, ?, ?)
-            """, .text(id), .text(kind.rawValue), .text(entity), .text(deletion.origin), .integer(deletion.seq),
-            .text(edit.origin), .integer(edit.seq), .integer(ms))
+            """, .text(id), .text(kind.rawValue), .text(entity), .node(deletion.origin), .integer(deletion.seq),
+            .node(edit.origin), .integer(edit.seq), .integer(ms))
     }
 
     /// What each side of a conflict wrote, in full, a line per field: the

@@ -44,8 +44,8 @@ final class LocalKeys {
             return key
         }
         let s = try statements()
-        var key = try find(s.nodeKey, [.text(id)])
-        if key == nil, create { key = try make(s.newNode, [.text(id)]) }
+        var key = try find(s.nodeKey, [.node(id)])
+        if key == nil, create { key = try make(s.newNode, [.node(id)]) }
         guard let key else { return nil }
         nodes[id] = key
         lastNode = (id, key)

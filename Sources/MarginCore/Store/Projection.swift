@@ -31,7 +31,7 @@ extension Store {
         s.reset()
         defer { s.reset() }
         try s.bind(1, key); try s.bind(2, field)
-        guard try s.step(), let origin = s.text(0) else { return nil }
+        guard try s.step(), let origin = s.node(0) else { return nil }
         return Winner(id: ChangeID(origin: origin, seq: s.int(1)),
                       stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
                       value: try FieldValue(s.column(4)))
@@ -88,12 +88,12 @@ extension Store {
             }
         }
         while try s.step() {
-            guard let origin = s.text(0) else { continue }
+            guard let origin = s.node(0) else { continue }
             let seq = s.int(1)
             out.append(FieldChange(id: ChangeID(origin: origin, seq: seq),
                                    stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: seq),
                                    value: try FieldValue(s.column(4)),
-                                   supersedes: s.text(5).map { ChangeID(origin: $0, seq: s.int(6)) },
+                                   supersedes: s.node(5).map { ChangeID(origin: $0, seq: s.int(6)) },
                                    current: s.int(7) == 1))
         }
         return out

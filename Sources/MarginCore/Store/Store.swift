@@ -8,10 +8,6 @@ import MarginSQLite
 public struct Node: Sendable, Equatable {
     public var id: NodeID
     public var name: String
-
-    public static func isValidID(_ s: String) -> Bool {
-        LowerHex.matches(s, length: 16)
-    }
 }
 
 /// A Margin store: one SQLite file holding the change log and the state
@@ -123,7 +119,7 @@ public final class Store {
         guard let id = meta["node_id"]?.string, let name = meta["node_name"]?.string else {
             throw MarginError.store("\(path) is not a Margin store (no node identity)")
         }
-        node = Node(id: id, name: name)
+        node = Node(id: NodeID(stored: id), name: name)
         clock = HybridClock(last: HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0), wall: wall)
         // Schema 2 files conflicts by field group and by deletion, and tells
         // reviews that went stale: the derived state is folded anew.
@@ -157,7 +153,7 @@ public final class Store {
         // Only a store whose head is not signed yet (just upgraded) writes
         // here; opening a store to read it writes nothing.
         let head = try head(of: node.id)
-        if head > 0, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .text(node.id), .integer(head)).int == nil {
+        if head > 0, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .node(node.id), .integer(head)).int == nil {
             try write { try signOwnHead() }
         }
     }
@@ -182,7 +178,7 @@ public final class Store {
             try db.transaction {
                 let insert = "INSERT INTO meta(key, value) VALUES(?, ?)"
                 let seed = try NodeKey.create(in: directory)
-                try db.run(insert, "node_id", .text(NodeKey.derivedID(Ed25519.publicKey(seed: seed))))
+                try db.run(insert, "node_id", .node(NodeKey.derivedID(Ed25519.publicKey(seed: seed))))
                 try db.run(insert, "node_name", .text(trimmed))
                 try db.run(insert, "created_ms", .integer(wall.nowMilliseconds()))
             }
@@ -251,7 +247,7 @@ public final class Store {
                 let meta = try Store.readMeta(db)
                 clock.observe(HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0))
                 // Another session may have moved this store to a new node id.
-                if let id = meta["node_id"]?.string { node.id = id }
+                if let id = meta["node_id"]?.node { node.id = id }
                 if fresh.savesHeads {
                     let head = try head(of: node.id)
                     scope?.headAtStart = head
