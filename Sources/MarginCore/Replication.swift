@@ -485,7 +485,7 @@ extension Store {
                                                             .text(c.entity)).first,
                let wo = pair[0].node, let ws = pair[1].int, let lo = pair[2].node, let ls = pair[3].int,
                let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
-                c.entity = pair[4].string == FieldSchema.deleted ? Store.deletionConflictID(winner) : Store.conflictID(winner, loser)
+                c.entity = pair[4].string == FieldSchema.deleted ? ConflictFinder.deletionConflictID(winner) : ConflictFinder.conflictID(winner, loser)
             }
             if ownChangesDueForSigning, let last = previousHLC, last != c.hlc { try signOwnHead() }
             c.prev = prev

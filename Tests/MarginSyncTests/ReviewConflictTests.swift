@@ -122,7 +122,7 @@ final class ReviewConflictTests: SyncTestCase {
         for n in [a, b] { XCTAssertEqual(try n.store.conflicts(includeResolved: false).count, 1, n.name) }
         let c = try XCTUnwrap(try b.store.conflicts(includeResolved: false).first)
         XCTAssertEqual(c.field, "deleted")
-        XCTAssertEqual(c.id, Store.deletionConflictID(c.winner.id))
+        XCTAssertEqual(c.id, ConflictFinder.deletionConflictID(c.winner.id))
         XCTAssertNotNil(try b.store.annotation(id, includingDeleted: true), "what the conflict is about can still be shown")
 
         try b.store.resolve(conflict: c.id, .keepWinner, comment: "deleted on purpose")

@@ -3,9 +3,14 @@ import Glibc
 import MarginCrypto
 import MarginSQLite
 
-/// Conflicts: found as changes fold, whichever member arrives second.
-extension Store {
-    // MARK: - Conflicts
+/// Conflicts: the conflict rule, and the `conflicts` table it fills as
+/// changes fold, whichever member of a pair arrives second. It reads the
+/// log and writes that table and nothing else; the projector calls it once
+/// per folded change (`Store.fold`), and the readers of conflicts
+/// (`Queries.swift`) and `resolve` (`Operations.swift`) read what it filed.
+public struct ConflictFinder {
+    let db: Database
+    let changeLog: ChangeLog
 
     /// The conflict rule. Two changes conflict when
     ///  - they set the same field of the same entity to different values and
@@ -19,7 +24,7 @@ extension Store {
     /// `siblings`: the other logged changes to the field that supersede the
     /// same base. `entityEverDeleted` false means no deletion to race with
     /// yet; a deletion arriving later scans the edits.
-    func detectConflicts(_ c: Change, siblings: [FieldChange], entityEverDeleted: Bool) throws {
+    func detect(_ c: Change, siblings: [Store.FieldChange], entityEverDeleted: Bool) throws {
         // Resolutions are settled by LWW alone: two people resolving one
         // conflict at once is not a conflict about the conflict (the values
         // they wrote to the field conflict, if they differ).
@@ -79,10 +84,10 @@ extension Store {
     }
 
     /// The value `field` got in the same group write as `change`.
-    public func groupValue(_ field: String, of change: Change) throws -> FieldValue? {
+    func groupValue(_ field: String, of change: Change) throws -> FieldValue? {
         if field == change.field { return change.value }
         guard let id = try groupLead(field, of: change.kind, change.entity, stamp: change.stamp) else { return nil }
-        return try self.change(id)?.value
+        return try changeLog.change(id)?.value
     }
 
     /// Whether a writer whose view of the entity's `deleted` field was `base`
@@ -97,6 +102,7 @@ extension Store {
         return seen.covers(deletion)
     }
 
+    /// A pair's conflict id: the same on every node, whichever change came first.
     public static func conflictID(_ a: ChangeID, _ b: ChangeID) -> String {
         let (x, y) = a < b ? (a, b) : (b, a)
         return Array(SHA256.hash("conflict\n\(x)\n\(y)").prefix(8)).hex
@@ -111,7 +117,7 @@ extension Store {
         try db.run("""
             INSERT OR IGNORE INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
             VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, .text(Store.conflictID(winner, loser)), .text(c.kind.rawValue), .text(c.entity), .text(field),
+            """, .text(ConflictFinder.conflictID(winner, loser)), .text(c.kind.rawValue), .text(c.entity), .text(field),
             .node(winner.origin), .integer(winner.seq), .node(loser.origin), .integer(loser.seq), .integer(ms))
     }
 
@@ -120,11 +126,11 @@ extension Store {
     /// the latest of them, so the row is the same whatever order they came in.
     private func addDeletionConflict(_ kind: EntityKind, _ entity: String, deletion: ChangeID, deletionMs: Int64,
                                      edit: ChangeID, editStamp: Change.Stamp) throws {
-        let id = Store.deletionConflictID(deletion)
+        let id = ConflictFinder.deletionConflictID(deletion)
         let ms = max(deletionMs, editStamp.hlc.milliseconds)
         // Schema 1 filed one conflict per racing edit, under the pair's id; a
         // resolution written under that id still settles this conflict.
-        try db.run("INSERT OR IGNORE INTO conflict_aliases(alias, id) VALUES(?, ?)", .text(Store.conflictID(deletion, edit)), .text(id))
+        try db.run("INSERT OR IGNORE INTO conflict_aliases(alias, id) VALUES(?, ?)", .text(ConflictFinder.conflictID(deletion, edit)), .text(id))
         if let row = try db.rows("""
             SELECT c.loser_origin, c.loser_seq, l.ms, l.ctr FROM conflicts c
             JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq WHERE c.id = ?
@@ -148,7 +154,7 @@ extension Store {
     /// value, a whole group (span or review) field by field, or the
     /// deletion and the edit it raced. What `conflicts show`, `review` and
     /// the workspace show side by side.
-    public func conflictSides(_ c: Conflict) throws -> (winner: [String], other: [String]) {
+    func sides(_ c: Conflict) throws -> (winner: [String], other: [String]) {
         if let group = FieldSchema.group(of: c.kind, field: c.field) {
             func lines(_ change: Change) throws -> [String] {
                 try group.map { f in "\(f): \(try groupValue(f, of: change).map { $0 == .null ? "(none)" : $0.description } ?? "(none)")" }
@@ -159,5 +165,18 @@ extension Store {
             return (["deleted"], ["edited \(c.loser.field): \(c.loser.value)"])
         }
         return ([c.winner.value.description], [c.loser.value.description])
+    }
+}
+
+extension Store {
+    /// What each side of a conflict wrote, in full, a line per field (see
+    /// `ConflictFinder.sides`).
+    public func conflictSides(_ c: Conflict) throws -> (winner: [String], other: [String]) {
+        try conflictFinder.sides(c)
+    }
+
+    /// The value `field` got in the same group write as `change`.
+    public func groupValue(_ field: String, of change: Change) throws -> FieldValue? {
+        try conflictFinder.groupValue(field, of: change)
     }
 }

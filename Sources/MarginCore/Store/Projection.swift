@@ -123,7 +123,7 @@ extension Store {
             if coalescing { pendingRow?.reviewTouched = true } else { try refreshStaleReview(c.entity) }
         }
         if wins { try projectOutsideRow(c) }
-        try detectConflicts(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
+        try conflictFinder.detect(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
     }
 
     /// The annotation fields a review's staleness depends on: those its

@@ -55,6 +55,8 @@ public final class Store {
     let keys: LocalKeys
     /// The change log as stored.
     let changeLog: ChangeLog
+    /// The conflict rule and the table it files into.
+    let conflictFinder: ConflictFinder
     /// Whether `coalescingRows` is running, and the row of the entity it
     /// is writing, not yet written.
     var coalescing = false
@@ -104,6 +106,7 @@ public final class Store {
         }
         keys = LocalKeys(db)
         changeLog = ChangeLog(db, keys: keys)
+        conflictFinder = ConflictFinder(db: db, changeLog: changeLog)
         if !isReadOnly {
             try Store.configure(db)
             // A sync applying a million changes spent a seventh of its time
