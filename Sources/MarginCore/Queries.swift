@@ -68,7 +68,7 @@ extension Store {
         var links: [String: (target: String, stamp: Change.Stamp)] = [:]
         for row in try db.rows("""
             SELECT f.entity, f.value, f.ms, f.ctr, f.origin, f.seq FROM fields f JOIN codes c ON c.id = f.entity
-            WHERE f.kind = 'code' AND f.field = ? AND f.value IS NOT NULL AND c.deleted = 0
+            WHERE f.kind = 'code' AND f.field = +? AND f.value IS NOT NULL AND c.deleted = 0
             """, .text(field)) {
             guard let id = row[0].string, let target = row[1].string, let origin = row[4].node, let seq = row[5].int else { continue }
             links[id] = (target, Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq))

@@ -245,6 +245,25 @@ public final class Database {
         return statement
     }
 
+    /// How many times SQLite has prepared this connection's statements again
+    /// (`SQLITE_STMTSTATUS_REPREPARE`, summed over every statement it holds).
+    /// A statement prepared again on each use pays for parsing and planning
+    /// every time. Besides a schema change, that happens when a bound value
+    /// takes part in choosing the plan: a query's `column = ?` on a column
+    /// that a partial index's `WHERE column = constant` names makes every
+    /// bind of that parameter expire the statement, so such a term binds
+    /// `+?` instead (the index on the column still serves it). Tests hold
+    /// the hot paths to zero.
+    public var reprepareCount: Int {
+        var total = 0
+        var next = sqlite3_next_stmt(handle, nil)
+        while let stmt = next {
+            total += Int(sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0))
+            next = sqlite3_next_stmt(handle, stmt)
+        }
+        return total
+    }
+
     /// Runs a statement that returns no rows.
     public func run(_ sql: String, _ values: SQLValue...) throws {
         try statement(sql).run(values)

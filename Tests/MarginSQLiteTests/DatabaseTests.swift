@@ -36,6 +36,25 @@ final class DatabaseTests: XCTestCase {
 
     /// SQLite's count of its memory takes a process-wide lock on every
     /// allocation; it is off from the first connection on.
+    /// The counter sees what it is for: `field = ?` beside a partial index
+    /// on `WHERE field = 'author'` is prepared again on every bind (SQLite
+    /// substitutes the value to see whether that index applies); `+?` is
+    /// not, and still searches by the index on the column.
+    func testReprepareCountSeesAPartialIndexTakingPartInThePlan() throws {
+        let db = try Database(path: path())
+        try db.execute("""
+            CREATE TABLE log(entity INTEGER, field TEXT, origin INTEGER, seq INTEGER);
+            CREATE INDEX log_by_entity ON log(entity, field);
+            CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author';
+            """)
+        for field in ["title", "author", "note", "title"] { _ = try db.rows("SELECT seq FROM log WHERE entity = ? AND field = ?", .integer(1), .text(field)) }
+        XCTAssertEqual(db.reprepareCount, 4)
+        for field in ["title", "author", "note", "title"] { _ = try db.rows("SELECT seq FROM log WHERE entity = ? AND field = +?", .integer(1), .text(field)) }
+        XCTAssertEqual(db.reprepareCount, 4)
+        let plan = try db.rows("EXPLAIN QUERY PLAN SELECT seq FROM log WHERE entity = ? AND field = +?", .integer(1), .text("x")).compactMap { $0.last?.string }
+        XCTAssertEqual(plan, ["SEARCH log USING INDEX log_by_entity (entity=? AND field=?)"])
+    }
+
     func testSQLiteDoesNotCountItsMemory() throws {
         let db = try Database(path: dir.appendingPathComponent("count.sqlite").path)
         try db.execute("CREATE TABLE t(x); INSERT INTO t VALUES(randomblob(100000))")

@@ -77,7 +77,7 @@ public struct ConflictFinder {
     /// origin, to the same entity, as another field of its group.
     func groupLead(_ field: String, of kind: EntityKind, _ entity: String, stamp: Change.Stamp) throws -> ChangeID? {
         try db.scalar("""
-            SELECT seq FROM changes WHERE origin = ? AND kind = ? AND entity = ? AND field = ? AND ms = ? AND ctr = ?
+            SELECT seq FROM changes WHERE origin = ? AND kind = ? AND entity = ? AND field = +? AND ms = ? AND ctr = ?
             ORDER BY seq LIMIT 1
             """, .node(stamp.origin), .text(kind.rawValue), .text(entity), .text(field),
             .integer(stamp.hlc.milliseconds), .integer(stamp.hlc.counter)).int.map { ChangeID(origin: stamp.origin, seq: $0) }

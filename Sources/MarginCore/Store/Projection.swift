@@ -466,24 +466,28 @@ extension Store {
             }
         }
 
+        /// `field = +?`, not `field = ?`: beside the partial index
+        /// `log_authors` (`WHERE field = 'author'`), a bare parameter makes
+        /// SQLite prepare the statement again on every bind, to see whether
+        /// that index applies (`Database.reprepareCount`).
         init(_ db: Database) throws {
             fieldNear = try db.statement("""
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
                 FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
-                WHERE l.entity = ?1 AND l.field = ?2 AND (l.current = 1 OR (l.sup_origin IS ?3 AND l.sup_seq IS ?4))
+                WHERE l.entity = ?1 AND l.field = +?2 AND (l.current = 1 OR (l.sup_origin IS ?3 AND l.sup_seq IS ?4))
                 """)
             fieldAtWinner = try db.statement("""
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value, so.id, l.sup_seq, l.current
                 FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
-                WHERE l.entity = ?1 AND l.field = ?2 AND (l.current = 1 OR (l.sup_origin, l.sup_seq) =
-                    (SELECT w.origin, w.seq FROM log w WHERE w.entity = ?1 AND w.field = ?2 AND w.current = 1))
+                WHERE l.entity = ?1 AND l.field = +?2 AND (l.current = 1 OR (l.sup_origin, l.sup_seq) =
+                    (SELECT w.origin, w.seq FROM log w WHERE w.entity = ?1 AND w.field = +?2 AND w.current = 1))
                 """)
-            setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = ?2 AND origin = ?3 AND seq = ?4")
+            setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = +?2 AND origin = ?3 AND seq = ?4")
             winner = try db.statement("""
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value FROM log l JOIN nodes o ON o.key = l.origin
-                WHERE l.entity = ?1 AND l.field = ?2 AND l.current = 1
+                WHERE l.entity = ?1 AND l.field = +?2 AND l.current = 1
                 """)
-            exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = ?2 AND current = 1")
+            exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = +?2 AND current = 1")
             refreshStale = try db.statement("""
                 UPDATE annotations AS a SET stale = \(Store.staleReviewSQL)
                 WHERE a.id = ?1 AND (a.stale = 1 OR (a.status <> 'open' AND a.reviewed IS NOT NULL))
