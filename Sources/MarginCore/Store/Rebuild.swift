@@ -3,7 +3,8 @@ import Glibc
 import MarginCrypto
 import MarginSQLite
 
-/// Rebuilding the derived state from the log, and its digest.
+/// Rebuilding the derived state from the log (the projector's fold over
+/// every logged change), and reading it back to compare (`DerivedState`).
 extension Store {
     // MARK: - Rebuilding
 
@@ -53,18 +54,31 @@ extension Store {
         } }
     }
 
+    /// Every derived row, as text lines in a stable order (see `DerivedState.dump`).
+    public func dumpDerivedState() throws -> [String] { try DerivedState(db: db).dump() }
+
+    /// A digest of every derived row (see `DerivedState.digest`).
+    func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) { try DerivedState(db: db).digest() }
+}
+
+/// The derived state as one value to compare: every derived row read back,
+/// as lines or as a digest. It only reads; `check` compares a store's with
+/// the same store rebuilt, and the tests compare two nodes'.
+struct DerivedState {
+    let db: Database
+
     /// Every derived row, as text lines in a stable order: two stores whose
     /// dumps are equal hold the same derived state.
-    public func dumpDerivedState() throws -> [String] {
+    func dump() throws -> [String] {
         var lines: [String] = []
-        try forEachDerivedLine { lines.append($0) }
+        try forEachLine { lines.append($0) }
         return lines
     }
 
     /// The queries that read the derived state, in a stable order.
     /// `inKeyOrder`: the winners in the log's own order (by local keys, no
     /// sort), which is stable within one store only.
-    private static func derivedStateQueries(inKeyOrder: Bool) -> [String] {
+    private static func queries(inKeyOrder: Bool) -> [String] {
         let winners = inKeyOrder
             ? """
               SELECT e.kind, e.id, l.field, quote(l.value), o.id, l.seq
@@ -86,9 +100,9 @@ extension Store {
     /// A digest of every derived row and how many there are, read a row at
     /// a time and hashed from SQLite's own bytes: for comparing a store with
     /// itself rebuilt (`check`), whatever its size, in little memory.
-    func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) {
+    func digest() throws -> (rows: Int, digest: [UInt8]) {
         var h = SHA256(), rows = 0
-        for q in Store.derivedStateQueries(inKeyOrder: true) {
+        for q in DerivedState.queries(inKeyOrder: true) {
             // Each table's rows end with a mark (no storage class is 0xff)
             // and the count of rows so far, so no row can pass for one of
             // another table.
@@ -120,9 +134,9 @@ extension Store {
         return (rows, h.finalize())
     }
 
-    /// `dumpDerivedState`'s lines, one at a time.
-    private func forEachDerivedLine(_ body: (String) throws -> Void) throws {
-        let queries = Store.derivedStateQueries(inKeyOrder: false)
+    /// `dump`'s lines, one at a time.
+    private func forEachLine(_ body: (String) throws -> Void) throws {
+        let queries = DerivedState.queries(inKeyOrder: false)
         // Each value as an SQL literal, so that two lines are equal exactly
         // when the rows are (and without `String(describing:)`, whose
         // reflection had been half the time of `check`).
