@@ -131,6 +131,21 @@ final class GramIndexTests: StoreTestCase {
 /// The ranked search counts matches on UTF-8 bytes; the walk by scalars
 /// (`ScalarText.forEachOccurrence`) is the second computation it must equal.
 final class ByteOccurrenceTests: XCTestCase {
+    /// Scalars counted eight bytes at a time against Swift's own count, at
+    /// every length and alignment around a word.
+    func testScalarCountEqualsSwiftsCount() {
+        let alphabet: [Unicode.Scalar] = ["党", "a", "𠀀", "é", "\n", "😷", "\u{7F}", "\u{80}"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let text = String(String.UnicodeScalarView((0..<Int.random(in: 0...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }))
+            let bytes = Array(text.utf8)
+            for start in 0..<min(bytes.count, 9) where bytes[start] & 0xC0 != 0x80 {
+                let tail = String(decoding: bytes[start...], as: UTF8.self)
+                bytes[start...].withUnsafeBytes { XCTAssertEqual(Store.scalarCount($0), tail.unicodeScalars.count, tail) }
+            }
+        }
+    }
+
     func testCountingOnBytesEqualsCountingOnScalars() {
         let alphabet: [Unicode.Scalar] = ["党", "員", "员", "a", "𠀀", "😷", "名", "\n", "1", "é"]
         var generator = SystemRandomNumberGenerator()
@@ -145,5 +160,48 @@ final class ByteOccurrenceTests: XCTestCase {
         }
         // Overlapping matches count, as a search counts them.
         XCTAssertEqual(Array("党党党".utf8).withUnsafeBytes { Store.occurrences(of: Array("党党".utf8), in: $0) }, 2)
+    }
+}
+
+/// A search's first N, in each order, are the first N of all its hits
+/// sorted: `Store.first` (kept in order as the hits go by) against a full
+/// sort, and `rankedSearch` with and without a limit.
+final class RankedSearchLimitTests: StoreTestCase {
+    func testTheFirstKAreThePrefixOfTheStableSort() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<300 {
+            let items = (0..<Int.random(in: 0...40, using: &rng)).map { i in (key: Int.random(in: 0...5, using: &rng), at: i) }
+            let sorted = items.sorted { $0.key > $1.key || ($0.key == $1.key && $0.at < $1.at) }
+            for k in 0...(items.count + 1) {
+                let first = Store.first(k, of: items) { $0.key > $1.key }
+                XCTAssertEqual(first.map(\.at), sorted.prefix(k).map(\.at), "k \(k) of \(items.map(\.key))")
+            }
+        }
+    }
+
+    func testALimitedSearchIsThePrefixOfTheWholeRanking() throws {
+        let store = try makeStore("a")
+        var rng = SystemRandomNumberGenerator()
+        for n in 0..<24 {
+            let times = Int.random(in: 1...4, using: &rng)
+            let body = String(repeating: "全縣黨員\(n)名參加。", count: times) + String(repeating: "其他工作。", count: Int.random(in: 0...6, using: &rng))
+            let month = Int.random(in: 1...3, using: &rng)
+            _ = try store.importReport(ReportDraft(body: body, title: "報道 \(n)", published: "2022-0\(month)-1\(n % 3)"))
+        }
+        // A record that holds the text in its place only, in the other script.
+        _ = try store.importReport(ReportDraft(body: "防疫工作。", title: "其他", published: "2022-02-02", place: "党员之家"))
+        for order in Store.SearchOrder.allCases {
+            let all = try store.rankedSearch("党员", order: order)
+            XCTAssertEqual(all.count, 25, "\(order)")
+            XCTAssertEqual(all.first { $0.metadata == ["place"] }?.published, "2022-02-02")
+            switch order {
+            case .relevance: XCTAssertEqual(all.map(\.score), all.map(\.score).sorted(by: >))
+            case .published: XCTAssertEqual(all.map { $0.published ?? "" }, all.map { $0.published ?? "" }.sorted(by: >))
+            case .imported: break
+            }
+            for k in [0, 1, 5, 24, 25, 30] {
+                XCTAssertEqual(try store.rankedSearch("党员", order: order, limit: k), Array(all.prefix(k)), "\(order), \(k)")
+            }
+        }
     }
 }
