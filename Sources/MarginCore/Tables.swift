@@ -12,11 +12,17 @@ extension Store {
     /// coder's layer (`gold`: the adjudicated layer); without it, the gold
     /// layer when it holds annotations of the codes counted, else each
     /// coder's layer. Suggestions are no one's coding and never count.
-    public func tableAnnotations(code: String? = nil, coder: String? = nil) throws -> [Annotation] {
+    /// `counting`: without the texts a count does not read (see
+    /// `forEachAnnotation`).
+    public func tableAnnotations(code: String? = nil, coder: String? = nil, counting: Bool = false) throws -> [Annotation] {
         if let coder, try !(coders() + [Store.goldAuthor]).contains(coder) {
             throw MarginError.notFound("no annotations by a coder named '\(coder)'")
         }
-        var annotations = try annotations(code: code).filter { $0.code != nil && $0.layer != nil }
+        var annotations: [Annotation] = []
+        try forEachAnnotation(code: code, counting: counting) { a in
+            if a.code != nil && a.layer != nil { annotations.append(a) }
+            return true
+        }
         if let coder {
             annotations = annotations.filter { $0.layer == coder }
         } else if annotations.contains(where: { $0.layer == Store.goldAuthor }) {
@@ -77,7 +83,7 @@ extension Store {
     public func codeCounts(code: String? = nil, by: TableGroup? = nil, coder: String? = nil) throws -> [CodeCount] {
         var grouping = try TableGrouping(self, by: by)
         var counts: [String: [String: [String: (n: Int, records: Set<String>)]]] = [:]
-        for a in try tableAnnotations(code: code, coder: coder) {
+        for a in try tableAnnotations(code: code, coder: coder, counting: true) {
             let layer = a.layer ?? "", g = grouping.group(a), p = grouping.code(a)
             counts[layer, default: [:]][g, default: [:]][p, default: (0, [])].n += 1
             counts[layer]?[g]?[p]?.records.insert(a.record)
