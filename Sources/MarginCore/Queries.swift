@@ -632,14 +632,6 @@ extension Store {
                 [.text(folded)])
     }
 
-    /// How many times `needle` occurs in `hay` (overlapping, as
-    /// `ScalarText.forEachOccurrence` counts), on their UTF-8: a match of
-    /// whole UTF-8 sequences always starts and ends on scalars, so the
-    /// count is the scalars' count, with no scalar array made.
-    ///
-    /// Candidates are found with `memchr` on the needle's last byte: in
-    /// CJK text a character's first byte recurs every few bytes, its last
-    /// byte (one of 64 continuation values) far less often.
     /// A search reads the folded text of records scattered through the
     /// file: read through a memory map, each page is not copied into
     /// SQLite's cache first (`search 党员 -n 20` at a million changes, as a
@@ -672,6 +664,14 @@ extension Store {
         return bytes.count - continuations
     }
 
+    /// How many times `needle` occurs in `hay` (overlapping, as
+    /// `ScalarText.forEachOccurrence` counts), on their UTF-8: a match of
+    /// whole UTF-8 sequences always starts and ends on scalars, so the
+    /// count is the scalars' count, with no scalar array made.
+    ///
+    /// Candidates are found with `memchr` on the needle's last byte: in
+    /// CJK text a character's first byte recurs every few bytes, its last
+    /// byte (one of 64 continuation values) far less often.
     static func occurrences(of needle: [UInt8], in hay: UnsafeRawBufferPointer) -> Int {
         guard let lastByte = needle.last, needle.count <= hay.count, let base = hay.baseAddress else { return 0 }
         let k = needle.count - 1
