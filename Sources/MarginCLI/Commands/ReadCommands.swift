@@ -2,19 +2,30 @@ import Foundation
 import MarginCore
 
 func annotationJSON(_ a: Annotation) -> JSONText.Value {
-    var o: [(String, JSONText.Value)] = [("id", .string(a.id)), ("record", .string(a.record)), ("status", .string(a.status.rawValue)),
-                                         ("kind", .string(a.kindLabel)), ("created", .string(Format.iso(a.created))),
-                                         ("updated", .string(Format.iso(a.updated)))]
+    // Built in key order, as every `--json` object is written, rather than
+    // sorted for each annotation (a whole-store list writes a million).
+    var o: [(String, JSONText.Value)] = []
+    o.reserveCapacity(19)
+    if let v = a.author { o.append(("author", .string(v))) }
+    if let stale = a.staleReview { o.append(("changed_since", .string(stale.rawValue))) }
     if let c = a.code { o.append(("code", .string(c))) }
     if let n = a.codeName { o.append(("code_name", .string(n))) }
-    if let s = a.span {
-        o += [("start", .int(s.start)), ("end", .int(s.end)), ("quote", .string(s.quote)), ("prefix", .string(s.prefix)), ("suffix", .string(s.suffix))]
-    }
-    for (k, v) in [("value", a.value), ("note", a.note), ("comment", a.comment), ("reviewer", a.reviewer), ("author", a.author)] {
-        if let v { o.append((k, .string(v))) }
-    }
-    if let stale = a.staleReview { o.append(("changed_since", .string(stale.rawValue))) }
-    return .sortedObject(o)
+    if let v = a.comment { o.append(("comment", .string(v))) }
+    o.append(("created", .string(Format.iso(a.created))))
+    if let s = a.span { o.append(("end", .int(s.end))) }
+    o.append(("id", .string(a.id)))
+    o.append(("kind", .string(a.kindLabel)))
+    if let v = a.note { o.append(("note", .string(v))) }
+    if let s = a.span { o += [("prefix", .string(s.prefix)), ("quote", .string(s.quote))] }
+    o.append(("record", .string(a.record)))
+    if let v = a.reviewer { o.append(("reviewer", .string(v))) }
+    if let s = a.span { o.append(("start", .int(s.start))) }
+    o.append(("status", .string(a.status.rawValue)))
+    if let s = a.span { o.append(("suffix", .string(s.suffix))) }
+    o.append(("updated", .string(Format.iso(a.updated))))
+    if let v = a.value { o.append(("value", .string(v))) }
+    assert(o.map(\.0) == o.map(\.0).sorted(), "annotationJSON's keys out of order")
+    return .object(o)
 }
 
 func recordJSON(_ r: Record) -> [String: Any] {
