@@ -131,7 +131,11 @@ extension ExportSet {
         try store.forEachAnnotation(exportOrder: true) { a in
             guard store.isVisible(a, blind: blind) else { return true }
             if record?.id != a.record {
-                record = (a.record, try store.currentBody(a.record).map { ScalarText($0) }, try store.record(a.record))
+                // The record's row holds the winning body (what spans are
+                // anchored in); checking a span compares scalars, so no
+                // character boundaries are worked out.
+                let fields = try store.record(a.record)
+                record = (a.record, fields.map { ScalarText($0.body, boundaries: false) }, fields)
             }
             if let span = a.span, let text = record?.text, !Store.isAnchored(span, in: text) {
                 unanchored += 1
