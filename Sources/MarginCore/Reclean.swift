@@ -128,7 +128,7 @@ extension Store {
         var current: (record: String, text: ScalarText?)?
         try forEachAnnotation(record: record) { a in
             guard let span = a.span else { return true }
-            if current?.record != a.record { current = (a.record, try currentBody(a.record).map { ScalarText($0) }) }
+            if current?.record != a.record { current = (a.record, try currentBody(a.record).map { ScalarText($0, boundaries: false) }) }
             if let text = current?.text, !Store.isAnchored(span, in: text) { out.append(a) }
             return true
         }
@@ -136,7 +136,9 @@ extension Store {
     }
 
     /// Whether a span still holds in its record's text of now: its offsets
-    /// in range and its quote, prefix and suffix there.
+    /// in range and its quote, prefix and suffix there. Scalars are
+    /// compared, so `text` needs no character boundaries (`boundaries:
+    /// false` spares working them out over every body an export reads).
     static func isAnchored(_ span: Span, in text: ScalarText) -> Bool {
         span.end <= text.count && span.start < span.end
             && Span.holds(text, start: span.start, end: span.end, quote: span.quote, prefix: span.prefix, suffix: span.suffix) == (true, true)
