@@ -58,9 +58,9 @@ extension Store {
     public func codeLinks(_ field: String) throws -> (links: [String: String], ignored: [String: String]) {
         // Cached until this connection changes a code or another commits.
         let version = try db.scalar("PRAGMA data_version").int ?? 0
-        if let cached = codeLinkCache[field], cached.version == version { return cached.value }
+        if let cached = codeLinkCache[field], cached.version == version, cached.codeFolds == projector.codeFolds { return cached.value }
         let value = try computeCodeLinks(field)
-        codeLinkCache[field] = (version, value)
+        codeLinkCache[field] = (version, projector.codeFolds, value)
         return value
     }
 

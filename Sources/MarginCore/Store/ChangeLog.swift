@@ -100,21 +100,10 @@ final class ChangeLog {
 /// way has moved (its scope) over what is saved.
 extension Store {
 
-    /// Appends `c` to the log; `current` when it is its field's winner.
-    /// Returns whether `c` is the first logged change of its entity.
-    @discardableResult
-    func appendToLog(_ c: Change, hash known: [UInt8]? = nil, current: Bool = false) throws -> Bool {
-        let hash = known ?? c.hash
-        guard let (entity, first) = try numberedEntity(c.kind, c.entity, create: true), let origin = try nodeKey(c.id.origin, create: true) else {
-            throw MarginError.corrupt("could not number \(c.kind.rawValue) \(c.entity) or node \(c.id.origin) in the log")
-        }
-        try changeLog.append(c, entity: entity, origin: origin, hash: hash, current: current)
-        if scope != nil {
-            scope?.heads.set(c.id.origin, c.id.seq, tip: hash)
-        } else {
-            try saveHead(c.id.origin, c.id.seq)
-        }
-        return first
+    /// Appends `c` to the log without folding it (a fork recovery's
+    /// reissued changes, folded by the rebuild that follows).
+    func appendToLog(_ c: Change) throws {
+        try projector.appendToLog(c, hash: c.hash, current: false, scope: &scope)
     }
 
     /// Computes every origin's hash chain from the log's content and stores

@@ -24,7 +24,7 @@ public struct ConflictFinder {
     /// `siblings`: the other logged changes to the field that supersede the
     /// same base. `entityEverDeleted` false means no deletion to race with
     /// yet; a deletion arriving later scans the edits.
-    func detect(_ c: Change, siblings: [Store.FieldChange], entityEverDeleted: Bool) throws {
+    func detect(_ c: Change, siblings: [Projector.FieldChange], entityEverDeleted: Bool) throws {
         // Resolutions are settled by LWW alone: two people resolving one
         // conflict at once is not a conflict about the conflict (the values
         // they wrote to the field conflict, if they differ).

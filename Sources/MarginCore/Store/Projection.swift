@@ -3,9 +3,8 @@ import Glibc
 import MarginCrypto
 import MarginSQLite
 
-/// The state projector: the derived state as a pure function of the log.
-/// Winners under LWW (`Change.wins`), entity rows, record metadata, done
-/// marks and the full-text index.
+/// What the projector's state holds, as the store's readers and its
+/// import see it.
 extension Store {
     /// The winning change of one field: its id, stamp and value.
     public struct Winner: Equatable, Sendable {
@@ -14,25 +13,93 @@ extension Store {
         public var value: FieldValue
     }
 
+    /// A record's full-text entry, made from its title and (NFC) body: the
+    /// Simplified-folded text (kept for search's final check) and its
+    /// characters and pairs (what the index holds), with the record's id.
+    /// Pure, so an import makes it on the core that cleans the files.
+    public struct IndexEntry: Equatable, Sendable {
+        public let title: String
+        public let body: String
+        /// Made only when asked for: a reindex has the id already.
+        public let recordID: String?
+        /// The report as received (normalised) the id was made from.
+        public let received: String?
+        public let folded: String
+        public let grams: String
+
+        public init(title: String?, body: String, received: String? = nil, withRecordID: Bool = false) {
+            self.title = title ?? ""
+            self.body = body
+            let text = withRecordID ? Store.received(received ?? body) : nil
+            self.received = text
+            recordID = text.map { Store.recordID(normalizedBody: $0) }
+            folded = ScriptFolding.fold(self.title + "\n" + body)
+            grams = GramIndex.grams(folded)
+        }
+    }
+
+}
+
+/// The state projector: the derived state as a pure function of the log.
+/// Winners under LWW (`Change.wins`), entity rows, record metadata, done
+/// marks and the full-text index. It appends each change it folds to the
+/// log (`ChangeLog`) and hands it to the conflict rule (`ConflictFinder`).
+///
+/// What one write has moved (heads, records to reindex, index entries made
+/// beforehand) is the write's, not the projector's: each call that needs it
+/// is given the store's `WriteScope` (nil outside a write) and reads and
+/// moves nothing else of the store. What the projector keeps is its own:
+/// its prepared statements, and the entity row of a run of changes not
+/// written yet (`beginCoalescing`).
+///
+/// About 500 lines: the fold, the row projection and the full-text index
+/// share the pending row and its statements, and are one job (the derived
+/// state).
+final class Projector {
+    let db: Database
+    let keys: LocalKeys
+    let changeLog: ChangeLog
+    let conflictFinder: ConflictFinder
+    /// See `statements()`.
+    private var prepared: LogStatements?
+    /// A pending row's upsert, per kind and set of columns (`flushPendingRow`).
+    private var rowUpserts: [Int: Statement] = [:]
+    /// Whether a run of changes is being coalesced, and the row of the
+    /// entity it is writing, not yet written.
+    private var coalescing = false
+    private var pendingRow: PendingRow?
+    /// A rebuild is folding changes the log already holds: no entity is new.
+    var replayingLog = false
+    /// How many changes to codes this connection has folded: readers that
+    /// cache what codes say (`Store.codeLinks`) compare it.
+    private(set) var codeFolds = 0
+
+    init(db: Database, keys: LocalKeys, changeLog: ChangeLog, conflictFinder: ConflictFinder) {
+        self.db = db
+        self.keys = keys
+        self.changeLog = changeLog
+        self.conflictFinder = conflictFinder
+    }
+
     /// Whether the field has a winner, without reading its value (a
     /// record's body can be long).
-    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Bool {
-        guard let key = try entityKey(kind, entity, create: false) else { return false }
-        let s = try logStatements().exists
+    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String, scope: inout WriteScope?) throws -> Bool {
+        guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return false }
+        let s = try statements().exists
         s.reset()
         defer { s.reset() }
         try s.bind(1, key); try s.bind(2, field)
         return try s.step()
     }
 
-    public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
-        guard let key = try entityKey(kind, entity, create: false) else { return nil }
-        let s = try logStatements().winner
+    func winner(_ kind: EntityKind, _ entity: String, _ field: String, scope: inout WriteScope?) throws -> Store.Winner? {
+        guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return nil }
+        let s = try statements().winner
         s.reset()
         defer { s.reset() }
         try s.bind(1, key); try s.bind(2, field)
         guard try s.step(), let origin = s.node(0) else { return nil }
-        return Winner(id: ChangeID(origin: origin, seq: s.int(1)),
+        return Store.Winner(id: ChangeID(origin: origin, seq: s.int(1)),
                       stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: s.int(1)),
                       value: try FieldValue(s.column(4)))
     }
@@ -61,7 +128,7 @@ extension Store {
     }
 
     /// A field's logged changes that `rows` asks for.
-    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows) throws -> [FieldChange] {
+    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows, scope: inout WriteScope?) throws -> [FieldChange] {
         var out: [FieldChange] = []
         // An entity first seen in this run of changes has no logged change
         // but the run's own: a field the run has not touched is empty, with
@@ -70,8 +137,8 @@ extension Store {
             return out
         }
         // An entity without a key has no logged change at all.
-        guard let key = try entityKey(kind, entity, create: false) else { return out }
-        let statements = try logStatements(), s: Statement
+        guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return out }
+        let statements = try statements(), s: Statement
         switch rows {
         case .near: s = statements.fieldNear
         case .atWinner: s = statements.fieldAtWinner
@@ -82,7 +149,7 @@ extension Store {
         if case .near(let target) = rows {
             if let target {
                 // An origin with no number has no change here: nothing supersedes it.
-                try s.bind(3, try nodeKey(target.origin, create: false) ?? -1); try s.bind(4, target.seq)
+                try s.bind(3, try keys.node(target.origin, create: false) ?? -1); try s.bind(4, target.seq)
             } else {
                 try s.bind(3, SQLValue.null); try s.bind(4, SQLValue.null)
             }
@@ -106,23 +173,23 @@ extension Store {
     /// maxima, and conflicts are pairs found from whichever member arrives
     /// second.
     /// `field`: the field's logged changes, when the caller has read them.
-    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil) throws {
-        if c.kind == .code { codeLinkCache.removeAll() }
-        let others = try (field ?? fieldChanges(c.kind, c.entity, c.field, .near(c.supersedes))).filter { $0.id != c.id }
+    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil, scope: inout WriteScope?) throws {
+        if c.kind == .code { codeFolds &+= 1 }
+        let others = try (field ?? fieldChanges(c.kind, c.entity, c.field, .near(c.supersedes), scope: &scope)).filter { $0.id != c.id }
         let current = others.first(where: \.current)
         let wins = Change.wins(c.stamp, over: current?.stamp)
         var firstOfEntity = false
         if !logged {
-            firstOfEntity = try appendToLog(c, hash: hash, current: wins)
+            firstOfEntity = try appendToLog(c, hash: hash ?? c.hash, current: wins, scope: &scope)
         } else if wins {
-            try setCurrent(c.kind, c.entity, c.field, c.id, true)
+            try setCurrent(c.kind, c.entity, c.field, c.id, true, scope: &scope)
         }
-        if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false) }
-        let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity)
-        if wins, c.kind == .annotation, Store.reviewedFields.contains(c.field) {
+        if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false, scope: &scope) }
+        let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity, scope: &scope)
+        if wins, c.kind == .annotation, Projector.reviewedFields.contains(c.field) {
             if coalescing { pendingRow?.reviewTouched = true } else { try refreshStaleReview(c.entity) }
         }
-        if wins { try projectOutsideRow(c) }
+        if wins { try projectOutsideRow(c, scope: &scope) }
         try conflictFinder.detect(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
     }
 
@@ -135,17 +202,17 @@ extension Store {
     /// reviewed annotation, or one stale before, is looked at: a suggestion
     /// or an open annotation costs one row probe.
     private func refreshStaleReview(_ annotation: String) throws {
-        let s = try logStatements().refreshStale
+        let s = try statements().refreshStale
         s.reset()
         try s.bind(1, annotation)
         try s.execute()
     }
 
-    private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool) throws {
-        guard let key = try entityKey(kind, entity, create: false), let origin = try nodeKey(id.origin, create: false) else {
+    private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool, scope: inout WriteScope?) throws {
+        guard let key = try entityKey(kind, entity, create: false, scope: &scope), let origin = try keys.node(id.origin, create: false) else {
             throw MarginError.corrupt("change \(id) is not numbered in the log")
         }
-        let s = try logStatements().setCurrent
+        let s = try statements().setCurrent
         s.reset()
         try s.bind(1, key); try s.bind(2, field); try s.bind(3, origin); try s.bind(4, id.seq); try s.bind(5, Int64(current ? 1 : 0))
         try s.execute()
@@ -253,29 +320,34 @@ extension Store {
         var reviewTouched = false
     }
 
-    /// Runs `body`, writing each entity's row once per run of consecutive
+    /// Starts writing each entity's row once per run of consecutive
     /// changes to that entity instead of once per change: a received
-    /// annotation's ten fields then cost one row write, not ten. Inside
-    /// `body`, projections of the entity being written may lag behind the
-    /// log, so `body` must read state from the log only (as applying a batch
-    /// does); the row is written when the run ends or `body` returns.
-    func coalescingRows<T>(_ body: () throws -> T) throws -> T {
-        guard !coalescing else { return try body() }
+    /// annotation's ten fields then cost one row write, not ten. While it
+    /// lasts, projections of the entity being written may lag behind the
+    /// log, so a caller must read state from the log only (as applying a
+    /// batch does). False when a run is already going (nested: the outer
+    /// one ends it). `Store.coalescingRows` is the one caller.
+    func beginCoalescing() -> Bool {
+        guard !coalescing else { return false }
         coalescing = true
-        defer { coalescing = false; pendingRow = nil }
-        let result = try body()
-        try flushPendingRow()
-        return result
+        return true
     }
 
-    func flushPendingRow() throws {
-        guard var row = pendingRow, let table = Store.table(of: row.kind) else { return }
+    /// Ends the run `beginCoalescing` started; a row still pending is
+    /// dropped (`flushPendingRow` writes it first, when the run succeeded).
+    func endCoalescing() {
+        coalescing = false
+        pendingRow = nil
+    }
+
+    func flushPendingRow(scope: inout WriteScope?) throws {
+        guard var row = pendingRow, let table = Projector.table(of: row.kind) else { return }
         pendingRow = nil
         // A new record's row takes its folded text now, not in a second
         // write of the whole row when the index is brought up to date.
         if row.kind == .record, row.fresh, let entry = scope?.preparedIndex[row.entity] {
-            row.values[Store.foldedSlot] = .text(entry.folded)
-            row.set |= 1 << UInt32(Store.foldedSlot)
+            row.values[Projector.foldedSlot] = .text(entry.folded)
+            row.set |= 1 << UInt32(Projector.foldedSlot)
             scope?.foldedWithRow.insert(row.entity)
         }
         let key = Int(ChangeCodec.kindCode(row.kind)) << 32 | Int(row.set)
@@ -283,7 +355,7 @@ extension Store {
         if let held = rowUpserts[key] {
             s = held
         } else {
-            let columns = Store.rowColumns(of: row.kind).enumerated().filter { row.set & (1 << UInt32($0.offset)) != 0 }.map(\.element)
+            let columns = Projector.rowColumns(of: row.kind).enumerated().filter { row.set & (1 << UInt32($0.offset)) != 0 }.map(\.element)
             var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
             for column in columns { sql += ", " + column }
             sql += ") VALUES(?1, ?2, ?3, ?4"
@@ -307,9 +379,9 @@ extension Store {
     /// Creates or updates the entity's row for change `c`; returns whether a
     /// deletion of the entity has ever been folded in. `firstOfEntity`: `c`
     /// is the entity's first logged change, so it has no row to look for.
-    private func touchEntity(_ c: Change, wins: Bool, firstOfEntity: Bool) throws -> Bool {
-        if coalescing, let probe = try logStatements().entityRow(c.kind) {
-            if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow() }
+    private func touchEntity(_ c: Change, wins: Bool, firstOfEntity: Bool, scope: inout WriteScope?) throws -> Bool {
+        if coalescing, let probe = try statements().entityRow(c.kind) {
+            if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow(scope: &scope) }
             var row: PendingRow
             if let pending = pendingRow {
                 row = pending
@@ -325,13 +397,13 @@ extension Store {
                 }
                 row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
                                  everDeleted: everDeleted, fresh: !exists && !replayingLog,
-                                 values: Array(repeating: .null, count: Store.rowColumns(of: c.kind).count))
+                                 values: Array(repeating: .null, count: Projector.rowColumns(of: c.kind).count))
             }
             if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
             row.createdMs = min(row.createdMs, c.hlc.milliseconds)
             row.updatedMs = max(row.updatedMs, c.hlc.milliseconds)
             if c.field == FieldSchema.deleted && c.value == .int(1) { row.everDeleted = true }
-            if wins, let slot = Store.slot(of: c.kind, c.field) {
+            if wins, let slot = Projector.slot(of: c.kind, c.field) {
                 row.values[slot] = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
                 row.set |= 1 << UInt32(slot)
             }
@@ -339,12 +411,12 @@ extension Store {
             return row.everDeleted
         }
         let row: [[SQLValue]]
-        if let sql = Store.rowAndColumnSQL[c.kind]?[c.field] {
+        if let sql = Projector.rowAndColumnSQL[c.kind]?[c.field] {
             let value: SQLValue = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
             let deletes: Int64 = c.field == FieldSchema.deleted && c.value == .int(1) ? 1 : 0
             row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds), value,
                                              .integer(wins ? 1 : 0), .integer(deletes)])
-        } else if let sql = Store.entityRowSQL[c.kind] {
+        } else if let sql = Projector.entityRowSQL[c.kind] {
             row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds)])
         } else {
             return false
@@ -354,11 +426,11 @@ extension Store {
 
     /// What a winning change projects beyond its entity's row: free record
     /// metadata, and the full-text index for a title or body.
-    private func projectOutsideRow(_ c: Change) throws {
+    private func projectOutsideRow(_ c: Change, scope: inout WriteScope?) throws {
         guard c.kind == .record else { return }
         if c.field.hasPrefix(FieldSchema.metaPrefix) {
             // record_meta refers to the record's row: it must exist first.
-            try flushPendingRow()
+            try flushPendingRow(scope: &scope)
             let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
             if c.value == .null {
                 try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .text(c.entity), .text(key))
@@ -383,41 +455,16 @@ extension Store {
         }
     }
 
-    func flushReindex() throws {
+    func flushReindex(scope: inout WriteScope?) throws {
         let records = scope?.reindex ?? []
         scope?.reindex.removeAll()
         defer { scope?.preparedIndex.removeAll(); scope?.foldedWithRow.removeAll() }
-        for id in records.sorted() { try reindex(record: id) }
-    }
-
-    /// A record's full-text entry, made from its title and (NFC) body: the
-    /// Simplified-folded text (kept for search's final check) and its
-    /// characters and pairs (what the index holds), with the record's id.
-    /// Pure, so an import makes it on the core that cleans the files.
-    public struct IndexEntry: Equatable, Sendable {
-        public let title: String
-        public let body: String
-        /// Made only when asked for: a reindex has the id already.
-        public let recordID: String?
-        /// The report as received (normalised) the id was made from.
-        public let received: String?
-        public let folded: String
-        public let grams: String
-
-        public init(title: String?, body: String, received: String? = nil, withRecordID: Bool = false) {
-            self.title = title ?? ""
-            self.body = body
-            let text = withRecordID ? Store.received(received ?? body) : nil
-            self.received = text
-            recordID = text.map { Store.recordID(normalizedBody: $0) }
-            folded = ScriptFolding.fold(self.title + "\n" + body)
-            grams = GramIndex.grams(folded)
-        }
+        for id in records.sorted() { try reindex(record: id, scope: &scope) }
     }
 
     /// Keeps the full-text index (over the Simplified-folded title and body)
     /// in step with a record's title and body.
-    private func reindex(record id: String) throws {
+    private func reindex(record id: String, scope: inout WriteScope?) throws {
         let prepared = scope?.preparedIndex[id]
         // A row first written in this write has no index entry yet, whatever
         // its folded column holds.
@@ -433,7 +480,7 @@ extension Store {
         if indexedBefore, let old = row[1].string {
             try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', ?, ?)", .integer(rowid), .text(GramIndex.grams(old)))
         }
-        let entry = prepared ?? IndexEntry(title: row[2].string, body: row[3].string ?? "")
+        let entry = prepared ?? Store.IndexEntry(title: row[2].string, body: row[3].string ?? "")
         if !(prepared != nil && !indexedBefore) {
             try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(entry.folded), .integer(rowid))
         }
@@ -498,10 +545,99 @@ extension Store {
         }
     }
 
-    func logStatements() throws -> LogStatements {
-        if let prepared = preparedLog { return prepared }
-        let prepared = try LogStatements(db)
-        preparedLog = prepared
-        return prepared
+    private func statements() throws -> LogStatements {
+        if let prepared { return prepared }
+        let made = try LogStatements(db)
+        prepared = made
+        return made
     }
+
+    // MARK: - The log and its keys, as a write sees them
+
+    /// Appends `c` to the log; `current` when it is its field's winner.
+    /// Returns whether `c` is the first logged change of its entity. The
+    /// head it moves is kept in the write's scope, saved when the write
+    /// ends (outside a write, at once).
+    @discardableResult
+    func appendToLog(_ c: Change, hash: [UInt8], current: Bool, scope: inout WriteScope?) throws -> Bool {
+        guard let (entity, first) = try numberedEntity(c.kind, c.entity, create: true, scope: &scope),
+              let origin = try keys.node(c.id.origin, create: true) else {
+            throw MarginError.corrupt("could not number \(c.kind.rawValue) \(c.entity) or node \(c.id.origin) in the log")
+        }
+        try changeLog.append(c, entity: entity, origin: origin, hash: hash, current: current)
+        if scope != nil {
+            scope?.heads.set(c.id.origin, c.id.seq, tip: hash)
+        } else {
+            try changeLog.saveHead(c.id.origin, c.id.seq)
+        }
+        return first
+    }
+
+    /// The log's number for an entity (see `LocalKeys`).
+    func entityKey(_ kind: EntityKind, _ id: String, create: Bool, scope: inout WriteScope?) throws -> Int64? {
+        try numberedEntity(kind, id, create: create, scope: &scope)?.key
+    }
+
+    /// `entityKey`, and whether this call numbered the entity: then it had
+    /// no logged change before, so it has no row either.
+    ///
+    /// An entity looked for in a write and not found is remembered (the
+    /// last one) until the write ends: a new entity's first change asks for
+    /// its number three times (its field, its deletion, its log row), each
+    /// a descent of the random ids' index.
+    private func numberedEntity(_ kind: EntityKind, _ id: String, create: Bool, scope: inout WriteScope?) throws -> (key: Int64, made: Bool)? {
+        if let key = keys.cachedEntity(kind, id) { return (key, false) }
+        let ref = EntityRef(kind: kind, id: id)
+        let missing = scope?.lastMissingEntity == ref
+        let found = try keys.entity(kind, id, create: create, knownMissing: missing)
+        if found == nil {
+            scope?.lastMissingEntity = ref
+        } else if missing {
+            scope?.lastMissingEntity = nil
+        }
+        return found
+    }
+}
+
+/// The store's side of the projector: each call gives it the write's scope.
+extension Store {
+    typealias FieldChange = Projector.FieldChange
+
+    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil) throws {
+        try projector.fold(c, hash: hash, logged: logged, field: field, scope: &scope)
+    }
+
+    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: Projector.FieldRows) throws -> [FieldChange] {
+        try projector.fieldChanges(kind, entity, field, rows, scope: &scope)
+    }
+
+    /// Whether the field has a winner, without reading its value (a
+    /// record's body can be long).
+    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Bool {
+        try projector.hasWinner(kind, entity, field, scope: &scope)
+    }
+
+    public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
+        try projector.winner(kind, entity, field, scope: &scope)
+    }
+
+    /// The log's number for an entity (see `LocalKeys`).
+    func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
+        try projector.entityKey(kind, id, create: create, scope: &scope)
+    }
+
+    /// Runs `body`, writing each entity's row once per run of consecutive
+    /// changes to that entity (see `Projector.beginCoalescing`); the row is
+    /// written when the run ends or `body` returns.
+    func coalescingRows<T>(_ body: () throws -> T) throws -> T {
+        guard projector.beginCoalescing() else { return try body() }
+        defer { projector.endCoalescing() }
+        let result = try body()
+        try projector.flushPendingRow(scope: &scope)
+        return result
+    }
+
+    func flushPendingRow() throws { try projector.flushPendingRow(scope: &scope) }
+
+    func flushReindex() throws { try projector.flushReindex(scope: &scope) }
 }

@@ -6,52 +6,9 @@ import MarginSQLite
 /// Rebuilding the derived state from the log (the projector's fold over
 /// every logged change), and reading it back to compare (`DerivedState`).
 extension Store {
-    // MARK: - Rebuilding
-
     /// Empties the derived tables and replays the whole log into them.
     public func rebuildState() throws {
-        try inScope { try db.transaction {
-            // A row still pending from changes folded before goes first, so
-            // that nothing written before the rebuild outlives it.
-            try flushPendingRow()
-            for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
-            try db.execute("UPDATE log SET current = 0 WHERE current <> 0")
-            try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
-            // Read in chunks in key order, each chunk whole before it is
-            // folded: folding sets winner flags in this same table, and
-            // SQLite leaves a scan of a table the connection is changing
-            // undefined.
-            var after: (entity: Int64, field: String, origin: Int64, seq: Int64)?
-            let first = try db.statement("\(Store.logRows) ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096")
-            let next = try db.statement("""
-                \(Store.logRows) WHERE (l.entity, l.field, l.origin, l.seq) > (?, ?, ?, ?)
-                ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096
-                """)
-            // An entity's changes are one run of the log's key order, so its
-            // row is written once (`coalescingRows`), not upserted once per
-            // change. Every change is logged already: no entity is fresh.
-            replayingLog = true
-            defer { replayingLog = false }
-            try coalescingRows { while true {
-                var chunk: [Change] = []
-                var last: (entity: Int64, field: String, origin: Int64, seq: Int64)?
-                let read = { (s: Statement) throws -> Bool in
-                    let c = try Store.change(from: s)
-                    chunk.append(c)
-                    last = (s.int(15), c.field, s.int(16), c.id.seq)
-                    return true
-                }
-                if let a = after {
-                    try next.forEach([.integer(a.entity), .text(a.field), .integer(a.origin), .integer(a.seq)], read)
-                } else {
-                    try first.forEach([], read)
-                }
-                guard let last else { break }
-                for c in chunk { try fold(c, hash: nil, logged: true) }
-                after = last
-            } }
-            try flushReindex()
-        } }
+        try inScope { try db.transaction { try projector.rebuild(scope: &scope) } }
     }
 
     /// Every derived row, as text lines in a stable order (see `DerivedState.dump`).
@@ -59,6 +16,56 @@ extension Store {
 
     /// A digest of every derived row (see `DerivedState.digest`).
     func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) { try DerivedState(db: db).digest() }
+}
+
+extension Projector {
+    /// Empties the derived tables and folds every logged change into them
+    /// again. Runs inside a transaction.
+    func rebuild(scope: inout WriteScope?) throws {
+        // A row still pending from changes folded before goes first, so
+        // that nothing written before the rebuild outlives it.
+        try flushPendingRow(scope: &scope)
+        for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
+        try db.execute("UPDATE log SET current = 0 WHERE current <> 0")
+        try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
+        // Read in chunks in key order, each chunk whole before it is
+        // folded: folding sets winner flags in this same table, and
+        // SQLite leaves a scan of a table the connection is changing
+        // undefined.
+        var after: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+        let first = try db.statement("\(Store.logRows) ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096")
+        let next = try db.statement("""
+            \(Store.logRows) WHERE (l.entity, l.field, l.origin, l.seq) > (?, ?, ?, ?)
+            ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096
+            """)
+        // An entity's changes are one run of the log's key order, so its
+        // row is written once (coalesced), not upserted once per change.
+        // Every change is logged already: no entity is fresh.
+        replayingLog = true
+        defer { replayingLog = false }
+        let coalesces = beginCoalescing()
+        defer { if coalesces { endCoalescing() } }
+        while true {
+            var chunk: [Change] = []
+            var last: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+            let read = { (s: Statement) throws -> Bool in
+                let c = try Store.change(from: s)
+                chunk.append(c)
+                last = (s.int(15), c.field, s.int(16), c.id.seq)
+                return true
+            }
+            if let a = after {
+                try next.forEach([.integer(a.entity), .text(a.field), .integer(a.origin), .integer(a.seq)], read)
+            } else {
+                try first.forEach([], read)
+            }
+            guard let last else { break }
+            for c in chunk { try fold(c, hash: nil, logged: true, scope: &scope) }
+            after = last
+        }
+        if coalesces { try flushPendingRow(scope: &scope) }
+        try flushReindex(scope: &scope)
+    }
 }
 
 /// The derived state as one value to compare: every derived row read back,

@@ -15,12 +15,14 @@ public struct Node: Sendable, Equatable {
 /// transaction together with its change-log entries.
 ///
 /// The front of the store: it opens the file, runs writes, and holds the
-/// parts. Parts that keep nothing of a write in progress are types of their
-/// own (`LocalKeys`, `ChangeLog`, `WriteScope`); the parts that read and
-/// move the write's scope (the projector, conflicts, arrival, rebuild, the
-/// receiver of batches) are extensions of `Store`, each in its own file in
-/// this folder or beside it, because they share that one scope and one
-/// connection. This file holds opening, `write` and `set`.
+/// parts. The parts are types of their own (`LocalKeys`, `ChangeLog`,
+/// `ConflictFinder`, `Projector`); the one write in progress is this
+/// store's `scope`, handed to the projector with each call. The receiver
+/// (Arrival.swift, Replication.swift) and the checks before a local write
+/// (ChangeRules.swift, Operations.swift) are still extensions of `Store`:
+/// a fork recovery moves the node to a new id and key, re-signs and
+/// re-clocks, which is the front's own state. This file holds opening,
+/// `write` and `set`.
 public final class Store {
     public static let fileName = "margin.sqlite"
     /// The data schema (fields, kinds and rules) this program writes; peers
@@ -44,25 +46,18 @@ public final class Store {
     /// How far the write-ahead log may grow during a long receive before it
     /// is copied back and truncated between two steps (a test lowers it).
     nonisolated(unsafe) static var logLimitBytes = 64 << 20
-    /// `codeLinks` per field, with the `PRAGMA data_version` it was read at;
-    /// emptied whenever this connection folds in a change to a code.
-    var codeLinkCache: [String: (version: Int64, value: (links: [String: String], ignored: [String: String]))] = [:]
-    /// See `logStatements()`.
-    var preparedLog: LogStatements?
-    /// A pending row's upsert, per kind and set of columns (`flushPendingRow`).
-    var rowUpserts: [Int: Statement] = [:]
+    /// `codeLinks` per field, with the `PRAGMA data_version` it was read at
+    /// and the projector's count of folded code changes then: a change to
+    /// a code on this connection, or a commit by another, makes it stale.
+    var codeLinkCache: [String: (version: Int64, codeFolds: Int, value: (links: [String: String], ignored: [String: String]))] = [:]
     /// The log's numbers for node ids and entities.
     let keys: LocalKeys
     /// The change log as stored.
     let changeLog: ChangeLog
     /// The conflict rule and the table it files into.
     let conflictFinder: ConflictFinder
-    /// Whether `coalescingRows` is running, and the row of the entity it
-    /// is writing, not yet written.
-    var coalescing = false
-    /// `rebuildState` is folding changes the log already holds.
-    var replayingLog = false
-    var pendingRow: PendingRow?
+    /// The derived state: folds each change into it.
+    let projector: Projector
     /// False while `undoLast` and `redo` write: their writes are not steps
     /// of their own to undo.
     var recordsHistory = true
@@ -107,6 +102,7 @@ public final class Store {
         keys = LocalKeys(db)
         changeLog = ChangeLog(db, keys: keys)
         conflictFinder = ConflictFinder(db: db, changeLog: changeLog)
+        projector = Projector(db: db, keys: keys, changeLog: changeLog, conflictFinder: conflictFinder)
         if !isReadOnly {
             try Store.configure(db)
             // A sync applying a million changes spent a seventh of its time
@@ -459,31 +455,6 @@ public final class Store {
     /// The log's number for a node id (see `LocalKeys`).
     func nodeKey(_ id: NodeID, create: Bool) throws -> Int64? {
         try keys.node(id, create: create)
-    }
-
-    /// The log's number for an entity (see `LocalKeys`).
-    func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
-        try numberedEntity(kind, id, create: create)?.key
-    }
-
-    /// `entityKey`, and whether this call numbered the entity: then it had
-    /// no logged change before, so it has no row either.
-    ///
-    /// An entity looked for in a write and not found is remembered (the
-    /// last one) until the write ends: a new entity's first change asks for
-    /// its number three times (its field, its deletion, its log row), each
-    /// a descent of the random ids' index.
-    func numberedEntity(_ kind: EntityKind, _ id: String, create: Bool) throws -> (key: Int64, made: Bool)? {
-        if let key = keys.cachedEntity(kind, id) { return (key, false) }
-        let ref = EntityRef(kind: kind, id: id)
-        let missing = scope?.lastMissingEntity == ref
-        let found = try keys.entity(kind, id, create: create, knownMissing: missing)
-        if found == nil {
-            scope?.lastMissingEntity = ref
-        } else if missing {
-            scope?.lastMissingEntity = nil
-        }
-        return found
     }
 
     /// Forgets the numbers read or made, and what was remembered with them:

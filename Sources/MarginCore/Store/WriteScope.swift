@@ -43,7 +43,7 @@ struct WriteScope {
     /// While a received batch is applied: the annotations whose `record`
     /// it sets, and the origin that sets it (see `Store.receiveBatch`).
     var annotationsGivenRecords: Set<AnnotationByOrigin> = []
-    /// The last entity looked for and not found (see `Store.numberedEntity`).
+    /// The last entity looked for and not found (see `Projector.numberedEntity`).
     var lastMissingEntity: EntityRef?
     /// The error of a nested write that failed after writing: the
     /// outermost write fails with it (see `Store.write`).
