@@ -30,6 +30,37 @@ public struct NodeID: Hashable, Comparable, Sendable, CustomStringConvertible, E
     public static func < (a: NodeID, b: NodeID) -> Bool { a.hex < b.hex }
 }
 
+/// An entity's id: lower-case hex, 32 digits for a record or an
+/// annotation, 16 for a code or a conflict (`ChangeRules.isID`). A type of
+/// its own, not a `String`, so that an entity id cannot be passed where a
+/// node id, a field or a value is meant. The change codec reads any 1 to
+/// 128 bytes into one; the receive rules refuse a change whose id does not
+/// have its kind's form (PROTOCOL.md §4), so every id in a store has it.
+public struct EntityID: Hashable, Comparable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The id as the change log, the wire and every output spell it.
+    public let text: String
+
+    /// Text this store holds, or a received change's: the receive rules
+    /// check its form before it is stored.
+    public init(stored text: String) { self.text = text }
+
+    /// Outside text that must name an entity of `kind`: nil unless it has
+    /// that kind's form.
+    public init?(_ text: some StringProtocol, of kind: EntityKind) {
+        let s = String(text)
+        guard ChangeRules.isID(s, of: kind) else { return nil }
+        self.text = s
+    }
+
+    /// A literal in the program's own text (tests, fixtures).
+    public init(stringLiteral value: String) { text = value }
+
+    public var description: String { text }
+
+    /// Bytewise on the text, as SQLite compares the `id` columns.
+    public static func < (a: EntityID, b: EntityID) -> Bool { a.text < b.text }
+}
+
 /// Names one change everywhere: the node it was made on and its place in that
 /// node's dense sequence (1, 2, 3, ...).
 public struct ChangeID: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -85,6 +116,9 @@ public enum FieldValue: Hashable, Sendable, CustomStringConvertible {
         case .text(let s): return s
         }
     }
+    /// The value as the id of an entity (a field that names one: an
+    /// annotation's record, a code's parent).
+    public var entityID: EntityID? { string.map { EntityID(stored: $0) } }
 }
 
 /// The kinds of entity the change log describes.
@@ -126,7 +160,7 @@ public struct Change: Hashable, Sendable {
     public var id: ChangeID
     public var hlc: HLC
     public var kind: EntityKind
-    public var entity: String
+    public var entity: EntityID
     public var field: String
     public var value: FieldValue
     public var supersedes: ChangeID?
@@ -136,7 +170,7 @@ public struct Change: Hashable, Sendable {
     /// its first): the link of the origin's hash chain.
     public var prev: [UInt8]
 
-    public init(id: ChangeID, hlc: HLC, kind: EntityKind, entity: String, field: String, value: FieldValue,
+    public init(id: ChangeID, hlc: HLC, kind: EntityKind, entity: EntityID, field: String, value: FieldValue,
                 supersedes: ChangeID? = nil, deletionBase: ChangeID? = nil, seen: VersionVector? = nil,
                 prev: [UInt8] = ChangeHash.genesis) {
         self.id = id; self.hlc = hlc; self.kind = kind; self.entity = entity; self.field = field
@@ -300,9 +334,16 @@ extension SQLValue {
     public static func node(_ id: NodeID) -> SQLValue { .text(id.hex) }
     /// A node id column this store wrote (checked when it came in).
     public var node: NodeID? { string.map(NodeID.init(stored:)) }
+    /// An entity id as the store's `id` and `entity` columns hold it.
+    public static func entity(_ id: EntityID) -> SQLValue { .text(id.text) }
+    /// An entity id column this store wrote.
+    public var entity: EntityID? { string.map { EntityID(stored: $0) } }
 }
 
 extension Statement {
     /// Column `i` as a node id this store wrote.
     func node(_ i: Int) -> NodeID? { text(i).map(NodeID.init(stored:)) }
+    /// Column `i` as an entity id this store wrote.
+    func entity(_ i: Int) -> EntityID? { text(i).map { EntityID(stored: $0) } }
+    func bind(_ i: Int32, _ id: EntityID) throws { try bind(i, id.text) }
 }

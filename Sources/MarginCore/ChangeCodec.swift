@@ -29,7 +29,7 @@ public enum ChangeCodec {
         w.uvarint(UInt64(max(0, c.hlc.milliseconds)))
         w.uvarint(UInt64(max(0, c.hlc.counter)))
         w.u8(kindCode(c.kind))
-        w.string(c.entity)
+        w.string(c.entity.text)
         w.string(c.field)
         switch c.value {
         case .null: w.u8(0)
@@ -53,7 +53,7 @@ public enum ChangeCodec {
 
     public static func encoded(_ c: Change) -> [UInt8] {
         // Room for the whole form: fixed parts, strings, `seen` and `prev`.
-        var size = 96 + c.entity.utf8.count + c.field.utf8.count + (c.seen?.heads.count ?? 0) * 18
+        var size = 96 + c.entity.text.utf8.count + c.field.utf8.count + (c.seen?.heads.count ?? 0) * 18
         if case .text(let t) = c.value { size += t.utf8.count }
         var w = ByteWriter(capacity: size)
         encode(c, into: &w)
@@ -90,7 +90,7 @@ public enum ChangeCodec {
             seen = VersionVector(heads)
         }
         let prev = try r.raw(ChangeHash.length)
-        return Change(id: id, hlc: HLC(milliseconds: Int64(ms), counter: Int64(counter)), kind: kind, entity: entity,
+        return Change(id: id, hlc: HLC(milliseconds: Int64(ms), counter: Int64(counter)), kind: kind, entity: EntityID(stored: entity),
                       field: field, value: value, supersedes: supersedes, deletionBase: deletionBase, seen: seen, prev: prev)
     }
 }

@@ -39,8 +39,8 @@ public enum ChangeRules {
         }
         if let p = FieldSchema.problem(kind: c.kind, field: c.field, value: c.value) { return p }
         if (c.field == FieldSchema.deleted) != (c.seen != nil) { return "`seen` must be present exactly on changes to `deleted`" }
-        guard isID(c.entity, of: c.kind) else {
-            return "\(c.kind.rawValue) id '\(Printable.line(c.entity))' is not \(idLength(c.kind)) lower-case hex digits"
+        guard isID(c.entity.text, of: c.kind) else {
+            return "\(c.kind.rawValue) id '\(Printable.line(c.entity.text))' is not \(idLength(c.kind)) lower-case hex digits"
         }
         if c.field.hasPrefix(FieldSchema.metaPrefix) {
             if let p = FieldSchema.metaKeyProblem(String(c.field.dropFirst(FieldSchema.metaPrefix.count))) { return p }
@@ -59,7 +59,7 @@ public enum ChangeRules {
         if let p = isMultiline ? TextRules.problem(inText: text) : TextRules.problem(inLine: text) { return "\(c.field) \(p)" }
         if let target = reference(c.kind, c.field) {
             guard isID(text, of: target) else { return "\(c.field) must name a \(target.rawValue) id, not '\(Printable.line(text))'" }
-            if c.kind == .code && text == c.entity { return "a code cannot be its own \(c.field == "parent" ? "parent" : "merge target")" }
+            if c.kind == .code && text == c.entity.text { return "a code cannot be its own \(c.field == "parent" ? "parent" : "merge target")" }
         }
         switch (c.kind, c.field) {
         case (.record, "body"):
@@ -69,7 +69,7 @@ public enum ChangeRules {
             guard Store.received(text).hasSameBytes(as: text) else {
                 return "a record's received text must be normalised (NFC, LF line ends, no white space around it)"
             }
-            guard Store.recordID(received: text) == c.entity else { return "the received text does not hash to the record id \(c.entity)" }
+            guard Store.recordID(received: text) == c.entity.text else { return "the received text does not hash to the record id \(c.entity)" }
         case (.annotation, "status"):
             guard ReviewStatus(rawValue: text) != nil else { return "unknown status '\(Printable.line(text))' (open, accepted, rejected or suggested)" }
         case (.code, "colour"):
@@ -115,7 +115,7 @@ extension Store {
     private func annotationRecordProblem(_ c: Change) throws -> String? {
         guard c.field == "record" else {
             if c.entity == scope?.lastAnnotationWithRecord?.annotation { return nil }
-            guard let held = try winner(.annotation, c.entity, "record")?.value.string else {
+            guard let held = try winner(.annotation, c.entity, "record")?.value.entityID else {
                 // Its record set later in the same received batch, by the
                 // same origin (and so in the same step).
                 if scope?.annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin)) == true { return nil }
@@ -124,7 +124,7 @@ extension Store {
             scope?.lastAnnotationWithRecord = (c.entity, held)
             return nil
         }
-        guard let record = c.value.string else { return "an annotation's record cannot be cleared" }
+        guard let record = c.value.entityID else { return "an annotation's record cannot be cleared" }
         if record != scope?.lastRecordWithBody {
             guard try hasWinner(.record, record, "body") else { return "record \(record) is not held" }
             // A body, once logged, stays for the write: the next annotation
@@ -132,7 +132,7 @@ extension Store {
             scope?.lastRecordWithBody = record
         }
         let known = scope?.lastAnnotationWithRecord?.annotation == c.entity ? scope?.lastAnnotationWithRecord?.record : nil
-        if let held = try known ?? winner(.annotation, c.entity, "record")?.value.string, held != record {
+        if let held = try known ?? winner(.annotation, c.entity, "record")?.value.entityID, held != record {
             return "annotation \(c.entity) is on record \(held); an annotation's record is set once and never moved"
         }
         scope?.lastAnnotationWithRecord = (c.entity, record)
@@ -147,7 +147,7 @@ extension Store {
                                     .node(target.origin), .integer(target.seq)).first else {
             return "\(role) \(target) is not held"
         }
-        let expected = [c.kind.rawValue, c.entity, role == "supersedes" ? c.field : FieldSchema.deleted]
+        let expected = [c.kind.rawValue, c.entity.text, role == "supersedes" ? c.field : FieldSchema.deleted]
         guard row.prefix(3).map(\.string) == expected.map(Optional.some) else {
             return role == "supersedes" ? "supersedes \(target), a change to another field"
                                         : "deletion_base \(target) is not a deletion of the same entity"
@@ -167,7 +167,7 @@ extension Store {
     /// writer with one reading, making a span that fits its record's body.
     /// `texts`: the bodies' scalar views already built in this batch, by
     /// record (a batch checks many spans on one body).
-    func spanGroupProblem(annotation: String, _ fields: [String: FieldValue], texts: inout [String: ScalarText]) throws -> String? {
+    func spanGroupProblem(annotation: EntityID, _ fields: [String: FieldValue], texts: inout [EntityID: ScalarText]) throws -> String? {
         let names = FieldSchema.groups[.annotation]?.first ?? []
         guard names.allSatisfy({ fields[$0] != nil }) else { return "annotation \(annotation): a span must arrive whole (start, end, quote, prefix, suffix together)" }
         if names.allSatisfy({ fields[$0] == .null }) { return nil }
@@ -175,7 +175,7 @@ extension Store {
               let prefix = fields["prefix"]?.string, let suffix = fields["suffix"]?.string else {
             return "annotation \(annotation): a span needs start, end, quote, prefix and suffix"
         }
-        guard let record = try winner(.annotation, annotation, "record")?.value.string else {
+        guard let record = try winner(.annotation, annotation, "record")?.value.entityID else {
             return "annotation \(annotation): a span needs the annotation's record"
         }
         // A record's body is read once per batch, not once per span on it.
@@ -211,11 +211,11 @@ extension Store {
     }
 
     /// Every body a record's log holds, the winner's and those a reclean replaced.
-    func loggedBodies(of record: String) throws -> [String] {
+    func loggedBodies(of record: EntityID) throws -> [String] {
         try db.rows("""
             SELECT DISTINCT l.value FROM log l JOIN entities e ON e.key = l.entity
             WHERE e.kind = 'record' AND e.id = ? AND l.field = 'body'
-            """, .text(record)).compactMap { $0[0].string }
+            """, .entity(record)).compactMap { $0[0].string }
     }
 }
 

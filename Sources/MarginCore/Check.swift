@@ -239,7 +239,7 @@ extension Store {
             if let mismatch {
                 // Placed on a body the record had before a reclean: not
                 // damage, but not anchored in the text of now either.
-                let earlier = (try? loggedBodies(of: record)) ?? []
+                let earlier = (try? loggedBodies(of: EntityID(stored: record))) ?? []
                 if earlier.contains(where: { Store.spanProblem(in: ScalarText($0), Int64(start), Int64(end), quote: stored[0], prefix: stored[1], suffix: stored[2]) == nil }) {
                     unanchored.append((id, record))
                     return true

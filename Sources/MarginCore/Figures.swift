@@ -135,7 +135,7 @@ extension Store {
     /// A code's trigger words (schema 4), as the code's `triggers` field
     /// lists them: separated by commas, 、 or spaces.
     public func triggers(of code: String) throws -> [String] {
-        guard let text = try winner(.code, code, "triggers")?.value.string else { return [] }
+        guard let text = try winner(.code, EntityID(stored: code), "triggers")?.value.string else { return [] }
         return text.split(whereSeparator: { $0 == "," || $0 == "," || $0 == "、" || $0 == " " || $0 == ";" })
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
@@ -178,7 +178,7 @@ extension Store {
     /// `suggestionTriggers` gives, read once for a run over many records.
     public func suggestions(record id: String, fallback: String? = nil, durations: Bool = false,
                             triggers given: [(code: String, word: [Unicode.Scalar])]? = nil) throws -> [Suggestion] {
-        guard let body = try winner(.record, id, "body")?.value.string, try !isDeleted(.record, id) else {
+        guard let body = try winner(.record, EntityID(stored: id), "body")?.value.string, try !isDeleted(.record, EntityID(stored: id)) else {
             throw MarginError.notFound("no record \(id)")
         }
         let text = ScalarText(body)

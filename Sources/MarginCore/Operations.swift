@@ -126,38 +126,39 @@ extension Store {
         // The entry's received text is compared, not hashed again: it is the record id's input.
         let made = index.flatMap { $0.body.hasSameBytes(as: body) && $0.received?.hasSameBytes(as: received) == true ? $0 : nil }
         let id = made?.recordID ?? Store.recordID(normalizedBody: received)
+        let entity = EntityID(stored: id)
         // Reads from the log only, so the record's row is written once.
         return try write { try coalescingRows {
-            if try hasWinner(.record, id, "body"), try !isDeleted(.record, id) {
+            if try hasWinner(.record, entity, "body"), try !isDeleted(.record, entity) {
                 return (id, true)
             }
             // A record of a release before schema 6 holding this body is
             // this report, as that release would have found.
-            let legacy = Store.recordID(normalizedBody: body)
-            if legacy != id, try hasWinner(.record, legacy, "body"), try !isDeleted(.record, legacy), try !hasWinner(.record, legacy, "received") {
+            let legacy = Store.recordID(normalizedBody: body), former = EntityID(stored: legacy)
+            if legacy != id, try hasWinner(.record, former, "body"), try !isDeleted(.record, former), try !hasWinner(.record, former, "received") {
                 return (legacy, true)
             }
             // Both NFC, and the received text hashes to `id`, by construction here.
-            try set(.record, id, "body", .text(body), stamp: nil, always: false, checkedAlone: true)
+            try set(.record, entity, "body", .text(body), stamp: nil, always: false, checkedAlone: true)
             if !received.hasSameBytes(as: body) {
-                try set(.record, id, "received", .text(received), stamp: nil, always: false, checkedAlone: true)
+                try set(.record, entity, "received", .text(received), stamp: nil, always: false, checkedAlone: true)
             }
-            try set(.record, id, FieldSchema.deleted, .null)
+            try set(.record, entity, FieldSchema.deleted, .null)
             let fields = draft.fields
             for (field, value) in fields {
-                if let v = value.map(TextNormalization.nfc), !v.isEmpty { try set(.record, id, field, .text(v)) }
+                if let v = value.map(TextNormalization.nfc), !v.isEmpty { try set(.record, entity, field, .text(v)) }
             }
             for (key, value) in draft.meta.sorted(by: { $0.key < $1.key }) {
                 try setRecordMeta(id, key: key, value: value)
             }
             // The entry counts only if made from the title and body just written.
             let title = draft.title.map(TextNormalization.nfc) ?? ""
-            if let made, made.title.hasSameBytes(as: title) { scope?.preparedIndex[id] = made }
+            if let made, made.title.hasSameBytes(as: title) { scope?.preparedIndex[entity] = made }
             return (id, false)
         } }
     }
 
-    public func isDeleted(_ kind: EntityKind, _ id: String) throws -> Bool {
+    public func isDeleted(_ kind: EntityKind, _ id: EntityID) throws -> Bool {
         try winner(kind, id, FieldSchema.deleted)?.value == .int(1)
     }
 
@@ -178,7 +179,7 @@ extension Store {
         try write {
             let v: FieldValue = value.map { .text(TextNormalization.nfc($0)) } ?? .null
             if Record.metadataFields.contains(field) {
-                try set(.record, record, field, v)
+                try set(.record, EntityID(stored: record), field, v)
             } else {
                 try setRecordMeta(record, key: field, value: value)
             }
@@ -189,7 +190,7 @@ extension Store {
         let k = key.trimmingCharacters(in: .whitespaces)
         if let p = FieldSchema.metaKeyProblem(k) { throw MarginError.invalid(p) }
         if k == "body" { throw MarginError.invalid("the body of a record cannot be changed") }
-        try set(.record, record, FieldSchema.metaPrefix + k, value.map { .text(TextNormalization.nfc($0)) } ?? .null)
+        try set(.record, EntityID(stored: record), FieldSchema.metaPrefix + k, value.map { .text(TextNormalization.nfc($0)) } ?? .null)
     }
 
     /// Turns a quote or range into a checked span of `body`.
@@ -323,7 +324,7 @@ extension Store {
     /// author last. Nil: now.
     public func annotate(record: String, code: String?, span: SpanRequest?, value: String?, note: String?, author: String? = nil,
                          status: ReviewStatus = .open, id given: String? = nil, times: (created: Int64, modified: Int64)? = nil) throws -> String {
-        guard let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
+        guard let body = try winner(.record, EntityID(stored: record), "body")?.value.string, try !isDeleted(.record, EntityID(stored: record)) else {
             throw MarginError.notFound("no record \(record)")
         }
         if let code { try requireLiveCode(code) }
@@ -331,10 +332,11 @@ extension Store {
         if let note { try TextRules.requireText(note, what: "the note") }
         let located = try span.map { try Store.locate($0, in: scalarText(of: body)) }
         if let given {
-            guard ChangeRules.isID(given, of: .annotation) else { throw MarginError.invalid("annotation id '\(Printable.line(given))' is not 32 lower-case hex digits") }
-            guard try !hasWinner(.annotation, given, "record") else { throw MarginError.invalid("annotation \(given) exists already") }
+            guard let checked = EntityID(given, of: .annotation) else { throw MarginError.invalid("annotation id '\(Printable.line(given))' is not 32 lower-case hex digits") }
+            guard try !hasWinner(.annotation, checked, "record") else { throw MarginError.invalid("annotation \(given) exists already") }
         }
         let id = given ?? Store.newAnnotationID(milliseconds: clock.wall.nowMilliseconds())
+        let entity = EntityID(stored: id)
         // Reads from the log only, so the annotation's row is written once.
         try write { try coalescingRows {
             var first: HLC?, last: HLC?
@@ -343,13 +345,13 @@ extension Store {
                 func reading(_ ms: Int64) -> HLC { let r = HLC(milliseconds: max(0, ms), counter: 0); return r < now ? r : now }
                 first = reading(times.created); last = reading(max(times.created, times.modified))
             }
-            try set(.annotation, id, "record", .text(record), stamp: first)
-            if let code { try set(.annotation, id, "code", .text(code), stamp: first) }
+            try set(.annotation, entity, "record", .text(record), stamp: first)
+            if let code { try set(.annotation, entity, "code", .text(code), stamp: first) }
             if let s = located { try setSpan(of: id, s, reading: first) }
-            if let value, !value.isEmpty { try set(.annotation, id, "value", .text(TextNormalization.nfc(value)), stamp: first) }
-            if let note, !note.isEmpty { try set(.annotation, id, "note", .text(TextNormalization.nfc(note)), stamp: first) }
-            try set(.annotation, id, "status", .text(status.rawValue), stamp: first)
-            try set(.annotation, id, "author", .text(author ?? node.name), stamp: last)
+            if let value, !value.isEmpty { try set(.annotation, entity, "value", .text(TextNormalization.nfc(value)), stamp: first) }
+            if let note, !note.isEmpty { try set(.annotation, entity, "note", .text(TextNormalization.nfc(note)), stamp: first) }
+            try set(.annotation, entity, "status", .text(status.rawValue), stamp: first)
+            try set(.annotation, entity, "author", .text(author ?? node.name), stamp: last)
         } }
         return id
     }
@@ -381,13 +383,13 @@ extension Store {
         if case .some(.some(let note)) = e.note { try TextRules.requireText(note, what: "the note") }
         var located: Span?
         if let request = e.span {
-            guard let body = try winner(.record, a.record, "body")?.value.string else { throw MarginError.notFound("no record \(a.record)") }
+            guard let body = try winner(.record, EntityID(stored: a.record), "body")?.value.string else { throw MarginError.notFound("no record \(a.record)") }
             located = try Store.locate(request, in: scalarText(of: body))
         }
         try write {
-            if let code = e.code { try set(.annotation, id, "code", code.map { .text($0) } ?? .null) }
-            if let value = e.value { try set(.annotation, id, "value", value.map { .text(TextNormalization.nfc($0)) } ?? .null) }
-            if let note = e.note { try set(.annotation, id, "note", note.map { .text(TextNormalization.nfc($0)) } ?? .null) }
+            if let code = e.code { try set(.annotation, EntityID(stored: id), "code", code.map { .text($0) } ?? .null) }
+            if let value = e.value { try set(.annotation, EntityID(stored: id), "value", value.map { .text(TextNormalization.nfc($0)) } ?? .null) }
+            if let note = e.note { try set(.annotation, EntityID(stored: id), "note", note.map { .text(TextNormalization.nfc($0)) } ?? .null) }
             if let s = located { try setSpan(of: id, s) }
         }
     }
@@ -395,7 +397,7 @@ extension Store {
     /// A span is five fields: the position and the quote with its context,
     /// written as one group.
     func setSpan(of annotation: String, _ s: Span, reading: HLC? = nil) throws {
-        try setGroup(.annotation, annotation, [
+        try setGroup(.annotation, EntityID(stored: annotation), [
             ("start", .int(Int64(s.start))), ("end", .int(Int64(s.end))),
             ("quote", .text(s.quote)), ("prefix", .text(s.prefix)), ("suffix", .text(s.suffix)),
         ], reading: reading)
@@ -405,7 +407,7 @@ extension Store {
     /// clock reading, unless every field already holds its value.
     /// `reading`: the group's reading, when the caller has one (an import
     /// keeps the export's); moved past what the group supersedes if need be.
-    func setGroup(_ kind: EntityKind, _ entity: String, _ fields: [(String, FieldValue)], force: Bool = false, reading: HLC? = nil) throws {
+    func setGroup(_ kind: EntityKind, _ entity: EntityID, _ fields: [(String, FieldValue)], force: Bool = false, reading: HLC? = nil) throws {
         var unchanged = !force
         // The fields' current changes, through the range probe (which an
         // entity new to this write answers without a look-up).
@@ -426,7 +428,7 @@ extension Store {
     /// What a review reviews: the winning changes of the annotation's code,
     /// span and value, as `code/start/value` change ids (`-` for none).
     func reviewSignature(_ annotation: String) throws -> String {
-        try ["code", "start", "value"].map { try winner(.annotation, annotation, $0)?.id.description ?? "-" }.joined(separator: "/")
+        try ["code", "start", "value"].map { try winner(.annotation, EntityID(stored: annotation), $0)?.id.description ?? "-" }.joined(separator: "/")
     }
 
     /// Withdraws a record imported by mistake: the record and each of its
@@ -434,11 +436,11 @@ extension Store {
     /// syncs. Returns how many annotations went with it.
     @discardableResult
     public func delete(record id: String) throws -> Int {
-        guard try hasWinner(.record, id, "body"), try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
+        guard try hasWinner(.record, EntityID(stored: id), "body"), try !isDeleted(.record, EntityID(stored: id)) else { throw MarginError.notFound("no record \(id)") }
         let live = try annotations(record: id)
         try write {
-            for a in live { try set(.annotation, a.id, FieldSchema.deleted, .int(1)) }
-            try set(.record, id, FieldSchema.deleted, .int(1))
+            for a in live { try set(.annotation, EntityID(stored: a.id), FieldSchema.deleted, .int(1)) }
+            try set(.record, EntityID(stored: id), FieldSchema.deleted, .int(1))
         }
         return live.count
     }
@@ -449,7 +451,7 @@ extension Store {
     func delete(annotation id: String, anyLayer: Bool) throws {
         let a = try requireLiveAnnotation(id)
         if !anyLayer { try requireOwnCoding(a, "deleting") }
-        _ = try write { try set(.annotation, id, FieldSchema.deleted, .int(1)) }
+        _ = try write { try set(.annotation, EntityID(stored: id), FieldSchema.deleted, .int(1)) }
     }
 
     /// Reviews an annotation. Status, comment, reviewer and what was
@@ -475,7 +477,7 @@ extension Store {
         if code != nil { throw MarginError.invalid("--with-code chooses the code of a suggestion; annotation \(id.prefix(10)) is not one (margin edit changes a code)") }
         if let comment { try TextRules.requireText(comment, what: "the comment") }
         try write {
-            try setGroup(.annotation, id, [
+            try setGroup(.annotation, EntityID(stored: id), [
                 ("status", .text(status.rawValue)),
                 ("comment", comment.flatMap { $0.isEmpty ? nil : FieldValue.text(TextNormalization.nfc($0)) } ?? .null),
                 ("reviewer", status == .open ? .null : .text(node.name)),
@@ -491,7 +493,7 @@ extension Store {
     }
 
     func requireLiveCode(_ id: String) throws {
-        guard try hasWinner(.code, id, "name"), try !isDeleted(.code, id) else { throw MarginError.notFound("no code \(id)") }
+        guard try hasWinner(.code, EntityID(stored: id), "name"), try !isDeleted(.code, EntityID(stored: id)) else { throw MarginError.notFound("no code \(id)") }
     }
 
     // MARK: - Codebook
@@ -544,17 +546,17 @@ extension Store {
             try requireRoomBelow(parent)
         }
         var id = Array(SHA256.hash("code\n" + name).prefix(8)).hex
-        if try winner(.code, id, "name") != nil { id = String(Store.randomEntityID().prefix(16)) }
+        if try winner(.code, EntityID(stored: id), "name") != nil { id = String(Store.randomEntityID().prefix(16)) }
         try write {
-            try set(.code, id, "name", .text(name))
-            if let d = description, !d.isEmpty { try set(.code, id, "description", .text(TextNormalization.nfc(d))) }
-            if let colour { try set(.code, id, "colour", .text(colour.lowercased())) }
-            if let parent { try set(.code, id, "parent", .text(parent)) }
+            try set(.code, EntityID(stored: id), "name", .text(name))
+            if let d = description, !d.isEmpty { try set(.code, EntityID(stored: id), "description", .text(TextNormalization.nfc(d))) }
+            if let colour { try set(.code, EntityID(stored: id), "colour", .text(colour.lowercased())) }
+            if let parent { try set(.code, EntityID(stored: id), "parent", .text(parent)) }
             if let t = triggers?.trimmingCharacters(in: .whitespaces), !t.isEmpty {
                 try TextRules.requireLine(t, what: "the trigger words")
-                try set(.code, id, "triggers", .text(TextNormalization.nfc(t)))
+                try set(.code, EntityID(stored: id), "triggers", .text(TextNormalization.nfc(t)))
             }
-            if let valueType { try set(.code, id, "value_type", .text(valueType)) }
+            if let valueType { try set(.code, EntityID(stored: id), "value_type", .text(valueType)) }
         }
         return id
     }
@@ -568,7 +570,7 @@ extension Store {
 
     /// The value type a code declares, if any.
     public func valueType(of code: String) throws -> String? {
-        try winner(.code, code, "value_type")?.value.string
+        try winner(.code, EntityID(stored: code), "value_type")?.value.string
     }
 
     /// A number as a value: Arabic digits, with `,` grouping thousands and
@@ -590,7 +592,7 @@ extension Store {
     /// Fails when `value` does not fit the type `code` declares.
     public func requireValue(_ value: String?, fits code: String?) throws {
         guard let value, !value.isEmpty, let code, try valueType(of: code) == "number", !Store.isNumber(value) else { return }
-        let name = try winner(.code, code, "name")?.value.string ?? code
+        let name = try winner(.code, EntityID(stored: code), "name")?.value.string ?? code
         throw MarginError.invalid("the code \(Printable.line(name)) takes a number as its value (38, 1,500, 1.2, 1.2萬), not '\(Printable.line(value))'")
     }
 
@@ -627,7 +629,7 @@ extension Store {
         try Store.checkCodeName(name)
         try requireLiveCode(id)
         if let other = try liveCodeID(named: name), other != id { throw MarginError.invalid("a code named '\(name)' already exists") }
-        _ = try write { try set(.code, id, "name", .text(name)) }
+        _ = try write { try set(.code, EntityID(stored: id), "name", .text(name)) }
     }
 
     /// `triggers`: the code's trigger words for `suggest` (empty clears them).
@@ -643,20 +645,20 @@ extension Store {
             var steps = 0
             while let c = cursor, steps <= Store.maxCodeDepth {
                 if c == id { throw MarginError.invalid("a code cannot be its own ancestor") }
-                cursor = try winner(.code, c, "parent")?.value.string
+                cursor = try winner(.code, EntityID(stored: c), "parent")?.value.string
                 steps += 1
             }
             try requireRoomBelow(p, moving: id)
         }
         try write {
-            if let description { try set(.code, id, "description", description.isEmpty ? .null : .text(TextNormalization.nfc(description))) }
-            if let colour { try set(.code, id, "colour", colour.map { .text($0.lowercased()) } ?? .null) }
-            if let parent { try set(.code, id, "parent", parent.map { .text($0) } ?? .null) }
+            if let description { try set(.code, EntityID(stored: id), "description", description.isEmpty ? .null : .text(TextNormalization.nfc(description))) }
+            if let colour { try set(.code, EntityID(stored: id), "colour", colour.map { .text($0.lowercased()) } ?? .null) }
+            if let parent { try set(.code, EntityID(stored: id), "parent", parent.map { .text($0) } ?? .null) }
             if let t = triggers?.trimmingCharacters(in: .whitespaces) {
                 if !t.isEmpty { try TextRules.requireLine(t, what: "the trigger words") }
-                try set(.code, id, "triggers", t.isEmpty ? .null : .text(TextNormalization.nfc(t)))
+                try set(.code, EntityID(stored: id), "triggers", t.isEmpty ? .null : .text(TextNormalization.nfc(t)))
             }
-            if let valueType { try set(.code, id, "value_type", valueType.isEmpty ? .null : .text(valueType)) }
+            if let valueType { try set(.code, EntityID(stored: id), "value_type", valueType.isEmpty ? .null : .text(valueType)) }
         }
     }
 
@@ -669,10 +671,10 @@ extension Store {
         try requireLiveCode(target)
         return try write {
             let annotations = try db.rows("SELECT id FROM annotations WHERE code = ? AND deleted = 0", .text(source)).compactMap { $0[0].string }
-            for a in annotations { try set(.annotation, a, "code", .text(target)) }
+            for a in annotations { try set(.annotation, EntityID(stored: a), "code", .text(target)) }
             let children = try db.rows("SELECT id FROM codes WHERE parent = ? AND deleted = 0", .text(source)).compactMap { $0[0].string }
-            for c in children where c != target { try set(.code, c, "parent", .text(target)) }
-            try set(.code, source, "merged_into", .text(target))
+            for c in children where c != target { try set(.code, EntityID(stored: c), "parent", .text(target)) }
+            try set(.code, EntityID(stored: source), "merged_into", .text(target))
             return annotations.count
         }
     }
@@ -786,12 +788,12 @@ extension Store {
             case .keepOther:
                 if isDeletion {
                     // The edits survive: the entity comes back, with them in place.
-                    try set(c.kind, c.entity, FieldSchema.deleted, .int(0))
+                    try set(c.kind, EntityID(stored: c.entity), FieldSchema.deleted, .int(0))
                 } else if let group = FieldSchema.group(of: c.kind, field: c.field) {
                     // The other writer's whole group, never a mix of the two.
-                    try setGroup(c.kind, c.entity, try group.map { ($0, try groupValue($0, of: c.loser) ?? .null) })
+                    try setGroup(c.kind, EntityID(stored: c.entity), try group.map { ($0, try groupValue($0, of: c.loser) ?? .null) })
                 } else {
-                    try set(c.kind, c.entity, c.field, c.loser.value)
+                    try set(c.kind, EntityID(stored: c.entity), c.field, c.loser.value)
                 }
             case .value(let v):
                 guard !isDeletion else { throw MarginError.invalid("a delete-versus-edit conflict takes --keep winner or --keep other") }
@@ -806,9 +808,9 @@ extension Store {
                 default: value = .text(TextNormalization.nfc(v))
                 }
                 if let problem = FieldSchema.problem(kind: c.kind, field: c.field, value: value) { throw MarginError.invalid(problem) }
-                try set(c.kind, c.entity, c.field, value)
+                try set(c.kind, EntityID(stored: c.entity), c.field, value)
             }
-            try setGroup(.conflict, id, [
+            try setGroup(.conflict, EntityID(stored: id), [
                 ("resolution", .text(resolutionName)),
                 ("comment", comment.flatMap { $0.isEmpty ? nil : FieldValue.text(TextNormalization.nfc($0)) } ?? .null),
                 ("resolver", .text(node.name)),

@@ -379,7 +379,7 @@ extension Store {
         let ids = reviewed.split(separator: "/").map(String.init)
         var out: [(String, String, String)] = []
         for (i, field) in ["code", "start", "value"].enumerated() where i < ids.count {
-            let current = try winner(.annotation, a.id, field)
+            let current = try winner(.annotation, EntityID(stored: a.id), field)
             if current?.id.description ?? "-" == ids[i] { continue }
             func shown(_ c: Change?) throws -> String {
                 guard let c else { return "(none)" }

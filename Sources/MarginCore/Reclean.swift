@@ -34,11 +34,11 @@ extension Store {
     }
 
     private func reclean(record id: String) throws -> RecleanOutcome {
-        guard let body = try winner(.record, id, "body")?.value.string, try !isDeleted(.record, id) else {
+        guard let body = try winner(.record, EntityID(stored: id), "body")?.value.string, try !isDeleted(.record, EntityID(stored: id)) else {
             throw MarginError.notFound("no record \(id)")
         }
         var outcome = RecleanOutcome(record: id)
-        let storedReceived = try winner(.record, id, "received")?.value.string
+        let storedReceived = try winner(.record, EntityID(stored: id), "received")?.value.string
         var newBody = body
         if let received = storedReceived, Store.received(body).hasSameBytes(as: received) {
             outcome.skipped = "imported as received (--raw): nothing to clean"
@@ -55,9 +55,9 @@ extension Store {
                         outcome.skipped = "its body is not in normal form, so it cannot be kept as the text received"
                         return try anchor(&outcome, on: body)
                     }
-                    try set(.record, id, "received", .text(Store.received(body)))
+                    try set(.record, EntityID(stored: id), "received", .text(Store.received(body)))
                 }
-                try set(.record, id, "body", .text(cleanedBody))
+                try set(.record, EntityID(stored: id), "body", .text(cleanedBody))
                 newBody = cleanedBody
                 outcome.cleaned = true
             }
@@ -65,11 +65,11 @@ extension Store {
                 let d = result.draft
                 for (field, value) in d.fields {
                     guard let value, !value.isEmpty, record.metadata(field) == nil else { continue }
-                    try set(.record, id, field, .text(TextNormalization.nfc(value)))
+                    try set(.record, EntityID(stored: id), field, .text(TextNormalization.nfc(value)))
                     outcome.filled.append(field)
                 }
                 for (key, value) in d.meta.sorted(by: { $0.key < $1.key }) where record.meta[key] == nil && !value.isEmpty {
-                    try set(.record, id, FieldSchema.metaPrefix + key, .text(TextNormalization.nfc(value)))
+                    try set(.record, EntityID(stored: id), FieldSchema.metaPrefix + key, .text(TextNormalization.nfc(value)))
                     outcome.filled.append(key)
                 }
             }
@@ -91,7 +91,7 @@ extension Store {
             let reviewHeld = a.status != .open && a.staleReview == nil && a.reviewed != nil
             try setSpan(of: a.id, placed)
             if reviewHeld, let reviewer = a.reviewer {
-                try setGroup(.annotation, a.id, [("status", .text(a.status.rawValue)), ("comment", a.comment.map(FieldValue.text) ?? .null),
+                try setGroup(.annotation, EntityID(stored: a.id), [("status", .text(a.status.rawValue)), ("comment", a.comment.map(FieldValue.text) ?? .null),
                                                  ("reviewer", .text(reviewer)), ("reviewed", .text(try reviewSignature(a.id)))])
             }
             outcome.moved.append(a.id)
@@ -146,7 +146,7 @@ extension Store {
 
     /// A record's winning body (what spans are anchored in), or nil.
     func currentBody(_ record: String) throws -> String? {
-        try winner(.record, record, "body")?.value.string
+        try winner(.record, EntityID(stored: record), "body")?.value.string
     }
 
     /// The records whose body is the same as this one's (a report reposted

@@ -314,12 +314,12 @@ extension Store {
             var parked: [Change] = []
             /// One span group: an annotation's span fields from one origin with one reading.
             struct SpanKey: Hashable, Comparable {
-                var entity: String, origin: NodeID, ms: Int64, ctr: Int64
+                var entity: EntityID, origin: NodeID, ms: Int64, ctr: Int64
                 static func < (a: SpanKey, b: SpanKey) -> Bool { (a.entity, a.origin, a.ms, a.ctr) < (b.entity, b.origin, b.ms, b.ctr) }
             }
-            var spans: [SpanKey: (annotation: String, first: ChangeID, fields: [String: FieldValue])] = [:]
+            var spans: [SpanKey: (annotation: EntityID, first: ChangeID, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
-            var lastEntity = "", lastKind = EntityKind.conflict
+            var lastEntity: EntityID = "", lastKind = EntityKind.conflict
             // The loop reads state from the log only, so entity rows are
             // written once per run of changes to one entity.
             try coalescingRows {
@@ -375,8 +375,8 @@ extension Store {
                             lastEntity = c.entity
                             lastKind = c.kind
                             switch c.kind {
-                            case .record: outcome.records.insert(c.entity)
-                            case .annotation: outcome.annotations.insert(c.entity)
+                            case .record: outcome.records.insert(c.entity.text)
+                            case .annotation: outcome.annotations.insert(c.entity.text)
                             default: break
                             }
                         }
@@ -388,7 +388,7 @@ extension Store {
                     }
                 }
             }
-            var texts: [String: ScalarText] = [:]
+            var texts: [EntityID: ScalarText] = [:]
             for (_, group) in spans.sorted(by: { $0.key < $1.key }) {
                 if let problem = try spanGroupProblem(annotation: group.annotation, group.fields, texts: &texts) {
                     throw MarginError.invalid("change \(group.first) refused: \(problem)")
@@ -415,7 +415,7 @@ extension Store {
     /// Whether an annotation's change lacks what a held-back change may
     /// bring: the annotation's record, or that record's body.
     private func annotationWaits(_ c: Change) throws -> Bool {
-        if c.field == "record", let record = c.value.string { return try !hasWinner(.record, record, "body") }
+        if c.field == "record", let record = c.value.entityID { return try !hasWinner(.record, record, "body") }
         return try scope?.annotationsGivenRecords.contains(AnnotationByOrigin(annotation: c.entity, origin: c.id.origin)) != true
             && !hasWinner(.annotation, c.entity, "record")
     }
@@ -482,10 +482,10 @@ extension Store {
                 c.seen = seen
             }
             if c.kind == .conflict, let pair = try db.rows("SELECT winner_origin, winner_seq, loser_origin, loser_seq, field FROM conflicts WHERE id = ?",
-                                                            .text(c.entity)).first,
+                                                            .entity(c.entity)).first,
                let wo = pair[0].node, let ws = pair[1].int, let lo = pair[2].node, let ls = pair[3].int,
                let winner = moved(ChangeID(origin: wo, seq: ws)), let loser = moved(ChangeID(origin: lo, seq: ls)) {
-                c.entity = pair[4].string == FieldSchema.deleted ? ConflictFinder.deletionConflictID(winner) : ConflictFinder.conflictID(winner, loser)
+                c.entity = EntityID(stored: pair[4].string == FieldSchema.deleted ? ConflictFinder.deletionConflictID(winner) : ConflictFinder.conflictID(winner, loser))
             }
             if ownChangesDueForSigning, let last = previousHLC, last != c.hlc { try signOwnHead() }
             c.prev = prev

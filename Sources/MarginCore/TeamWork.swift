@@ -60,9 +60,9 @@ extension Store {
         try requireLiveCode(chosen)
         if let comment { try TextRules.requireText(comment, what: "the comment") }
         try write {
-            if chosen != a.code { try set(.annotation, a.id, "code", .text(chosen)) }
-            try set(.annotation, a.id, "author", .text(node.name))
-            try setGroup(.annotation, a.id, [
+            if chosen != a.code { try set(.annotation, EntityID(stored: a.id), "code", .text(chosen)) }
+            try set(.annotation, EntityID(stored: a.id), "author", .text(node.name))
+            try setGroup(.annotation, EntityID(stored: a.id), [
                 ("status", .text(ReviewStatus.open.rawValue)),
                 ("comment", comment.flatMap { $0.isEmpty ? nil : FieldValue.text(TextNormalization.nfc($0)) } ?? .null),
                 ("reviewer", .null), ("reviewed", .null),
@@ -76,7 +76,7 @@ extension Store {
     public func sameCoding(record: String, code: String, span: SpanRequest?) throws -> Annotation? {
         var located: Span?
         if let span {
-            guard let body = try winner(.record, record, "body")?.value.string else { return nil }
+            guard let body = try winner(.record, EntityID(stored: record), "body")?.value.string else { return nil }
             located = try Store.locate(span, in: scalarText(of: body))
         }
         return try annotations(record: record).first {
@@ -106,8 +106,8 @@ extension Store {
     /// the mark back: the record field `done.<name>`, which syncs. `agree`
     /// counts a coder on exactly the records they marked done.
     public func markDone(record id: String, _ done: Bool = true, as coder: String? = nil) throws {
-        guard try hasWinner(.record, id, "body"), try !isDeleted(.record, id) else { throw MarginError.notFound("no record \(id)") }
-        _ = try write { try set(.record, id, FieldSchema.donePrefix + (coder ?? node.name), done ? .int(1) : .null) }
+        guard try hasWinner(.record, EntityID(stored: id), "body"), try !isDeleted(.record, EntityID(stored: id)) else { throw MarginError.notFound("no record \(id)") }
+        _ = try write { try set(.record, EntityID(stored: id), FieldSchema.donePrefix + (coder ?? node.name), done ? .int(1) : .null) }
     }
 
     /// The coders who marked `record` done, in name order.

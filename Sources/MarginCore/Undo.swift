@@ -110,7 +110,7 @@ extension Store {
         for id in ids { guard let c = try change(id) else { throw MarginError.notFound("no change \(id) in the log") }; changes.append(c) }
         guard !changes.isEmpty else { throw MarginError.invalid("nothing to undo") }
         // Per entity, per field: the earliest and the latest of the changes.
-        struct Key: Hashable { var kind: EntityKind; var entity: String }
+        struct Key: Hashable { var kind: EntityKind; var entity: EntityID }
         var fields: [Key: [String: (first: Change, last: Change)]] = [:]
         for c in changes.sorted(by: { $0.stamp < $1.stamp }) {
             let k = Key(kind: c.kind, entity: c.entity)
@@ -122,13 +122,13 @@ extension Store {
             for (key, changed) in fields.sorted(by: { ($0.key.kind.rawValue, $0.key.entity) < ($1.key.kind.rawValue, $1.key.entity) }) {
                 for (field, pair) in changed {
                     if let w = try winner(key.kind, key.entity, field), w.id != pair.last.id {
-                        throw MarginError.invalid("cannot undo \(pair.last.id): \(key.kind.rawValue) \(key.entity.prefix(10)) \(field) was changed since, by \(w.id); undo that first (nothing was changed)")
+                        throw MarginError.invalid("cannot undo \(pair.last.id): \(key.kind.rawValue) \(key.entity.text.prefix(10)) \(field) was changed since, by \(w.id); undo that first (nothing was changed)")
                     }
                 }
                 // Created by these changes: the undo is a deletion.
                 if let creator = creators[key.kind], let c = changed[creator], c.first.supersedes == nil {
                     if try !isDeleted(key.kind, key.entity) {
-                        if key.kind == .record { try delete(record: key.entity) } else { try set(key.kind, key.entity, FieldSchema.deleted, .int(1)) }
+                        if key.kind == .record { try delete(record: key.entity.text) } else { try set(key.kind, key.entity, FieldSchema.deleted, .int(1)) }
                         written += 1
                     }
                     continue

@@ -77,9 +77,9 @@ struct WorkspaceAPI {
             about += [("record", .string(a.record)), ("code", a.codeName.map { .string($0) } ?? .null),
                       ("quote", a.span.map { .string($0.quote) } ?? .null)]
             if let title = try store.record(a.record)?.title { about.append(("title", .string(title))) }
-        } else if c.kind == .record, let title = try store.winner(.record, c.entity, "title")?.value.string {
+        } else if c.kind == .record, let title = try store.winner(.record, EntityID(stored: c.entity), "title")?.value.string {
             about.append(("title", .string(title)))
-        } else if c.kind == .code, let n = try store.winner(.code, c.entity, "name")?.value.string {
+        } else if c.kind == .code, let n = try store.winner(.code, EntityID(stored: c.entity), "name")?.value.string {
             about.append(("code", .string(n)))
         }
         func side(_ change: Change, _ lines: [String]) -> Value {

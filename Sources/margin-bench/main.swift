@@ -121,7 +121,7 @@ if arguments.first == "--large-batch", arguments.count >= 2, let n = Int(argumen
         changes.reserveCapacity(n)
         for i in 1...n {
             var c = Change(id: ChangeID(origin: origin, seq: Int64(i)), hlc: HLC(milliseconds: 1_700_000_000_000 + Int64(i), counter: 0),
-                           kind: .code, entity: String(Store.randomEntityID().prefix(16)), field: "name", value: .text("code-\(i)"))
+                           kind: .code, entity: EntityID(stored: String(Store.randomEntityID().prefix(16))), field: "name", value: .text("code-\(i)"))
             c.prev = prev
             prev = c.hash
             changes.append(c)
@@ -433,7 +433,7 @@ func hashedAnnotationChanges(origin: NodeID, _ now: Int64, _ annotation: (Int) t
         for (f, (field, value)) in fields.enumerated() {
             seq += 1
             let change = Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: now + Int64(i), counter: Int64(f)),
-                                kind: .annotation, entity: id, field: field, value: field == "value" ? .text("\(i)") : value, prev: prev)
+                                kind: .annotation, entity: EntityID(stored: id), field: field, value: field == "value" ? .text("\(i)") : value, prev: prev)
             prev = change.hash
             try each(i, f, change, prev)
         }
@@ -606,7 +606,7 @@ func codeChanges(oneField: Bool) -> ([Change], [HeadSignature]) {
         let entity = oneField ? "00000000000f1e1d" : String(format: "%016llx", 0xc0de_0000 + i)
         let supersedes = oneField && i > 0 ? ChangeID(origin: fieldOrigin, seq: Int64(i)) : nil
         var c = Change(id: ChangeID(origin: fieldOrigin, seq: Int64(i + 1)), hlc: HLC(milliseconds: start + Int64(i), counter: 0),
-                       kind: .code, entity: entity, field: "name", value: .text("code-\(i)"), supersedes: supersedes)
+                       kind: .code, entity: EntityID(stored: entity), field: "name", value: .text("code-\(i)"), supersedes: supersedes)
         c.prev = prev
         prev = c.hash
         out.append(c)

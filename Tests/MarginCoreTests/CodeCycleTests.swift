@@ -19,7 +19,7 @@ final class CodeCycleTests: StoreTestCase {
         let codesA = try a.codes(), codesB = try b.codes()
         XCTAssertEqual(codesA, codesB)
         // Exactly one of the two links is ignored: the one with the newer stamp.
-        let sx = try XCTUnwrap(try a.winner(.code, x, "parent")).stamp, sy = try XCTUnwrap(try a.winner(.code, y, "parent")).stamp
+        let sx = try XCTUnwrap(try a.winner(.code, EntityID(stored: x), "parent")).stamp, sy = try XCTUnwrap(try a.winner(.code, EntityID(stored: y), "parent")).stamp
         let (newer, older, olderTarget) = sx < sy ? (y, x, y) : (x, y, x)
         XCTAssertNil(codesA.first { $0.id == newer }?.parent)
         XCTAssertNotNil(codesA.first { $0.id == newer }?.ignoredLink)

@@ -20,6 +20,29 @@ final class JSONTextTests: XCTestCase {
         XCTAssertThrowsError(try JSONText.encode(["x": Double.nan]))
     }
 
+    /// The typed ids go into the untyped writer as their text (an id the
+    /// writer did not know came out empty once: `--json` outputs build
+    /// their objects from `[String: Any]`).
+    func testTypedIDsAreWrittenAsTheirText() throws {
+        let record = String(repeating: "ab", count: 16)
+        let value: [String: Any] = ["entity": EntityID(stored: record), "origin": NodeID("0123456789abcdef") as Any]
+        XCTAssertEqual(try JSONText.encode(value), "{\"entity\":\"\(record)\",\"origin\":\"0123456789abcdef\"}")
+    }
+
+    /// The checked way in takes exactly each kind's form (`ChangeRules.isID`).
+    func testAnEntityIDFromOutsideTextHasItsKindsForm() {
+        let hex32 = String(repeating: "0f", count: 16), hex16 = String(repeating: "a1", count: 8)
+        XCTAssertEqual(EntityID(hex32, of: .record)?.text, hex32)
+        XCTAssertEqual(EntityID(hex32, of: .annotation)?.text, hex32)
+        XCTAssertEqual(EntityID(hex16, of: .code)?.text, hex16)
+        XCTAssertEqual(EntityID(hex16, of: .conflict)?.text, hex16)
+        XCTAssertNil(EntityID(hex16, of: .record), "a code's length is not a record's")
+        XCTAssertNil(EntityID(hex32, of: .code))
+        XCTAssertNil(EntityID(hex32.uppercased(), of: .record), "upper case")
+        XCTAssertNil(EntityID("", of: .code))
+        XCTAssertNil(EntityID(String(hex16.dropLast()) + "g", of: .code))
+    }
+
     /// The byte writer (lists, exports) escapes exactly as the writer by
     /// scalars does, and what it writes parses back to the string, with
     /// Foundation's parser as the independent reader.

@@ -29,7 +29,7 @@ final class RecordIdentityTests: StoreTestCase {
             XCTAssertEqual(again.id, id)
             XCTAssertTrue(again.alreadyPresent)
         }
-        XCTAssertEqual(try s.winner(.record, id, "received")?.value.string, Store.received(Self.report))
+        XCTAssertEqual(try s.winner(.record, EntityID(stored: id), "received")?.value.string, Store.received(Self.report))
         // PROTOCOL.md §1's worked example (computed with Python's hashlib).
         XCTAssertEqual(Store.recordID(received: "报告\r\n\r\n共有16名党员。\r\n"), "ab8f46d297675b15756034e29ee42ce3")
         let protocolText = try String(contentsOf: Paths.repo.appendingPathComponent("PROTOCOL.md"), encoding: .utf8)
@@ -119,7 +119,7 @@ final class RecordIdentityTests: StoreTestCase {
         let id = Store.recordID(received: text)
         func change(_ field: String, _ value: String, entity: String = id) -> Change {
             Change(id: ChangeID(origin: "00000000000000aa", seq: 1), hlc: HLC(milliseconds: 1, counter: 0), kind: .record,
-                   entity: entity, field: field, value: .text(value))
+                   entity: EntityID(stored: entity), field: field, value: .text(value))
         }
         XCTAssertNil(ChangeRules.problem(change("received", text)))
         XCTAssertNotNil(ChangeRules.problem(change("received", text + "!")), "must hash to the id")
@@ -142,7 +142,7 @@ final class RecordIdentityTests: StoreTestCase {
         XCTAssertTrue(outcome.cleaned)
         XCTAssertEqual(outcome.moved, [accepted.id])
         XCTAssertEqual(outcome.orphaned.count, 1, "the annotation on the disclaimer")
-        XCTAssertEqual(try s.winner(.record, id, "received").flatMap { $0.value.string.map { Store.recordID(received: $0) } }, id,
+        XCTAssertEqual(try s.winner(.record, EntityID(stored: id), "received").flatMap { $0.value.string.map { Store.recordID(received: $0) } }, id,
                        "the old body is kept as the text received, and hashes to the id")
         XCTAssertEqual(try s.record(id)?.source, "天水日报进入论坛手机读报", "a field the record has is never overwritten")
         XCTAssertEqual(try s.annotation(accepted.id)?.status, .accepted)

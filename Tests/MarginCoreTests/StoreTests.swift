@@ -36,7 +36,7 @@ final class StoreTests: StoreTestCase {
             _ = try s.annotate(record: rid, code: nil, span: .range(2, 5), value: "kept?", note: nil)
             do {
                 try s.write {
-                    try s.set(.record, rid, "title", .text("half"))
+                    try s.set(.record, EntityID(stored: rid), "title", .text("half"))
                     throw Stop()
                 }
             } catch {}
@@ -74,14 +74,14 @@ final class StoreTests: StoreTestCase {
         let rid = try s.importReport(ReportDraft(body: "共有159名黨員加入其中。", title: "t")).id
         struct Stop: Error {}
         try s.write(isolatingNestedWrites: true) {
-            _ = try s.write { try s.set(.record, rid, "title", .text("kept")) }
+            _ = try s.write { try s.set(.record, EntityID(stored: rid), "title", .text("kept")) }
             do {
                 try s.write {
-                    try s.set(.record, rid, "place", .text("half"))
+                    try s.set(.record, EntityID(stored: rid), "place", .text("half"))
                     throw Stop()
                 }
             } catch {}
-            _ = try s.write { try s.set(.record, rid, "source", .text("after")) }
+            _ = try s.write { try s.set(.record, EntityID(stored: rid), "source", .text("after")) }
         }
         let r = try XCTUnwrap(try s.record(rid))
         XCTAssertEqual(r.title, "kept")
@@ -97,10 +97,10 @@ final class StoreTests: StoreTestCase {
         let first = try makeStore("numbering")
         let second = try Store(directory: first.directory)
         let code = "0123456789abcdef"
-        try first.write { XCTAssertNil(try first.winner(.code, code, "name")) }
-        _ = try second.write { try second.set(.code, code, "name", .text("from-second")) }
-        _ = try first.write { try first.set(.code, code, "name", .text("from-first")) }
-        XCTAssertEqual(try first.winner(.code, code, "name")?.value, .text("from-first"))
+        try first.write { XCTAssertNil(try first.winner(.code, EntityID(stored: code), "name")) }
+        _ = try second.write { try second.set(.code, EntityID(stored: code), "name", .text("from-second")) }
+        _ = try first.write { try first.set(.code, EntityID(stored: code), "name", .text("from-first")) }
+        XCTAssertEqual(try first.winner(.code, EntityID(stored: code), "name")?.value, .text("from-first"))
         XCTAssertEqual(try first.db.scalar("SELECT count(*) FROM entities WHERE id = ?", .text(code)).int, 1)
         try first.check()
     }
@@ -134,7 +134,7 @@ final class StoreTests: StoreTestCase {
             let changes = (0..<count).map { i -> Change in
                 let c = Change(id: ChangeID(origin: "0123456789abcdef", seq: Int64(i + 1)),
                                hlc: HLC(milliseconds: 1_700_000_000_000 + Int64(i), counter: 0), kind: .annotation,
-                               entity: "a\(i / 10)", field: "f\(i % 10)", value: i % 3 == 0 ? .null : .text(String(repeating: "黨", count: i % 90)),
+                               entity: EntityID(stored: "a\(i / 10)"), field: "f\(i % 10)", value: i % 3 == 0 ? .null : .text(String(repeating: "黨", count: i % 90)),
                                prev: prev)
                 prev = c.hash
                 return c

@@ -36,7 +36,7 @@ final class ConvergenceTests: SyncTestCase {
         default:
             // The attacker's own change, validly signed, breaking a rule.
             let bad = Change(id: ChangeID(origin: attacker.origin, seq: 1), hlc: HLC(milliseconds: 1_700_000_000_000, counter: 0),
-                             kind: .annotation, entity: String(repeating: "cd", count: 16), field: "status", value: .text("maybe"))
+                             kind: .annotation, entity: EntityID(stored: String(repeating: "cd", count: 16)), field: "status", value: .text("maybe"))
             let (changes, signatures) = attacker.chained([bad])
             try p.send(.batch(number: 1, changes: changes, signatures: signatures))
         }

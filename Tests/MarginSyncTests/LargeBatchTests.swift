@@ -13,7 +13,7 @@ final class LargeBatchTests: SyncTestCase {
         let origin = peer.origin
         let changes = (1...n).map { i in
             Change(id: ChangeID(origin: origin, seq: Int64(i)), hlc: HLC(milliseconds: 1_700_000_000_000 + Int64(i), counter: 0),
-                   kind: .code, entity: String(repeating: "0", count: 16 - String(i, radix: 16).count) + String(i, radix: 16), field: "name", value: .text("code-\(i)"))
+                   kind: .code, entity: EntityID(stored: String(repeating: "0", count: 16 - String(i, radix: 16).count) + String(i, radix: 16)), field: "name", value: .text("code-\(i)"))
         }
         let (chained, signatures) = peer.chained(changes)
         let p = try RawPeer(server.endpoint)

@@ -62,7 +62,7 @@ final class MixedBatchPropertyTests: SyncTestCase {
         }
         func change(_ origin: NodeID, _ seq: Int64, _ entity: String, _ field: String, _ value: FieldValue, ms: Int64,
                     supersedes: ChangeID? = nil) -> Change {
-            Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: .code, entity: entity,
+            Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: .code, entity: EntityID(stored: entity),
                    field: field, value: value, supersedes: supersedes)
         }
         let f = TestSigner(0xf0), g = TestSigner(0xf1), h = TestSigner(0xf2), x = TestSigner(0xf3), v = TestSigner(0xf4)

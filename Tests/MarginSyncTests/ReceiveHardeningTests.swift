@@ -31,7 +31,7 @@ final class ReceiveHardeningTests: HostileServerTestCase {
     /// With the origin given: a signer derives it from its key each time.
     func change(origin: NodeID, _ seq: Int64, _ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
                 ms: Int64, supersedes: ChangeID? = nil) -> Change {
-        Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: kind, entity: entity,
+        Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms, counter: 0), kind: kind, entity: EntityID(stored: entity),
                field: field, value: value, supersedes: supersedes)
     }
 
@@ -52,7 +52,7 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         guard let last = mine.last else { return XCTFail("the server wrote nothing") }
         let annotation = String(repeating: "9", count: 32)
         var forged = Change(id: ChangeID(origin: last.id.origin, seq: last.id.seq + 1), hlc: HLC(milliseconds: now, counter: 0),
-                            kind: .annotation, entity: annotation, field: "record", value: .text(Store.recordID(body: SyncTestCase.body)))
+                            kind: .annotation, entity: EntityID(stored: annotation), field: "record", value: .text(Store.recordID(body: SyncTestCase.body)))
         forged.prev = last.hash
         let p = try RawPeer(server.endpoint)
         _ = try p.handshake()
@@ -324,8 +324,8 @@ final class ReceiveHardeningTests: HostileServerTestCase {
         let record = Store.recordID(body: SyncTestCase.body)
         let code = try XCTUnwrap(server.store.codes().first?.id)
         let annotation = try server.store.annotate(record: record, code: code, span: nil, value: "16", note: nil)
-        _ = try server.store.write { try server.store.set(.annotation, annotation, "deleted", .int(1)) }
-        _ = try server.store.write { try server.store.set(.annotation, annotation, "deleted", .int(0)) }
+        _ = try server.store.write { try server.store.set(.annotation, EntityID(stored: annotation), "deleted", .int(1)) }
+        _ = try server.store.write { try server.store.set(.annotation, EntityID(stored: annotation), "deleted", .int(0)) }
         try good.sync(with: server)
         try edit(server.store, annotation, value: "159")
         try edit(good.store, annotation, value: "354")

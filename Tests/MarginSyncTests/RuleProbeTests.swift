@@ -16,7 +16,7 @@ final class RuleProbeTests: HostileServerTestCase {
                 ms: Int64? = nil, counter: Int64 = 0, supersedes: ChangeID? = nil, deletionBase: ChangeID? = nil,
                 seen: VersionVector? = nil) -> Change {
         Change(id: ChangeID(origin: origin, seq: seq), hlc: HLC(milliseconds: ms ?? (1_700_000_000_000 + seq), counter: counter),
-               kind: kind, entity: entity, field: field, value: value,
+               kind: kind, entity: EntityID(stored: entity), field: field, value: value,
                supersedes: supersedes, deletionBase: deletionBase, seen: seen)
     }
 

@@ -46,7 +46,7 @@ final class UpgradeTests: SyncTestCase {
         let forger = TestSigner(0x55)
         let forged = Change(id: ChangeID(origin: alice.store.node.id, seq: try alice.store.head(of: alice.store.node.id) + 1),
                             hlc: HLC(milliseconds: 1_900_000_000_000, counter: 0), kind: .annotation,
-                            entity: String(repeating: "ef", count: 16), field: "status", value: .text("open"))
+                            entity: EntityID(stored: String(repeating: "ef", count: 16)), field: "status", value: .text("open"))
         try bob.startServer()
         let p = try RawPeer(bob.endpoint)
         _ = try p.handshake(as: forger)

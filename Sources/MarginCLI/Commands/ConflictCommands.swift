@@ -45,15 +45,15 @@ struct ConflictsCommand: Command {
             guard let c = try store.conflict(id) else { throw MarginError.notFound("no conflict \(show)") }
             if json { try context.printJSON(conflictJSON(c)); return ExitCode.success }
             context.print("conflict \(c.id)  \(c.isOpen ? "open" : "resolved (\(Format.safe(c.resolution ?? "")))\(c.resolver.map { " by \(Format.safe($0))" } ?? "")")")
-            context.print("\(Format.pad(c.kind.rawValue, 11)) \(c.entity)\(try store.isDeleted(c.kind, c.entity) ? "  (deleted)" : "")")
+            context.print("\(Format.pad(c.kind.rawValue, 11)) \(c.entity)\(try store.isDeleted(c.kind, EntityID(stored: c.entity)) ? "  (deleted)" : "")")
             if c.kind == .annotation, let a = try store.annotation(c.entity, includingDeleted: true) {
                 let title = try store.record(a.record)?.title
                 context.print("\(Format.pad("record", 11)) \(a.record)\(title.map { "  \(Format.safe($0))" } ?? "")")
                 if let span = a.span { context.print("\(Format.pad("span", 11)) \(span.start)..\(span.end) \"\(Format.safe(span.quote))\"") }
                 if let code = a.codeName { context.print("\(Format.pad("code", 11)) \(Format.safe(code))") }
-            } else if c.kind == .record, let title = try store.winner(.record, c.entity, "title")?.value.string {
+            } else if c.kind == .record, let title = try store.winner(.record, EntityID(stored: c.entity), "title")?.value.string {
                 context.print("\(Format.pad("title", 11)) \(Format.safe(title))")
-            } else if c.kind == .code, let name = try store.winner(.code, c.entity, "name")?.value.string {
+            } else if c.kind == .code, let name = try store.winner(.code, EntityID(stored: c.entity), "name")?.value.string {
                 context.print("\(Format.pad("name", 11)) \(Format.safe(name))")
             }
             let what: String

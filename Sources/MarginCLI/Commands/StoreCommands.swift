@@ -126,7 +126,7 @@ func changeJSON(_ c: Change) -> [String: Any] {
     var o: [String: Any] = [
         "id": c.id.description, "origin": c.id.origin, "seq": c.id.seq,
         "hlc": ["ms": c.hlc.milliseconds, "counter": c.hlc.counter],
-        "kind": c.kind.rawValue, "entity": c.entity, "field": c.field,
+        "kind": c.kind.rawValue, "entity": c.entity.text, "field": c.field,
     ]
     switch c.value {
     case .null: o["value"] = NSNull()
@@ -171,7 +171,7 @@ struct LogCommand: Command {
                 let sup = c.supersedes.map { " (was \($0.origin.hex.prefix(6)):\($0.seq))" } ?? ""
                 if names[c.id.origin] == nil { names[c.id.origin] = .some(try store.nodeName(of: c.id.origin)) }
                 let who = (names[c.id.origin] ?? nil).map { " " + Format.oneLine($0, max: 16) } ?? ""
-                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.hex.prefix(6)):\(c.id.seq)\(who)  \(c.kind.rawValue) \(Format.id(c.entity)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
+                context.print("\(Format.time(c.hlc.milliseconds))  \(c.id.origin.hex.prefix(6)):\(c.id.seq)\(who)  \(c.kind.rawValue) \(Format.id(c.entity.text)) \(c.field) = \(Format.oneLine(c.value.description, max: 50))\(sup)")
             }
         }
         return ExitCode.success

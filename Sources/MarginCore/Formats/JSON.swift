@@ -217,6 +217,7 @@ public enum JSONText {
         switch value {
         case let s as String: string(s, into: &out)
         case let id as NodeID: string(id.hex, into: &out)
+        case let id as EntityID: string(id.text, into: &out)
         case let b as Bool: out += b ? "true" : "false"
         case let i as Int: out += String(i)
         case let i as Int64: out += String(i)

@@ -213,10 +213,10 @@ extension Store {
             }
         case .annotation:
             guard let given = id, ChangeRules.isID(given, of: .annotation) else { throw MarginError.invalid("an annotation needs an id of 32 lower-case hexadecimal digits") }
-            guard let record = field["record"]?.string, let body = try winner(.record, record, "body")?.value.string, try !isDeleted(.record, record) else {
+            guard let record = field["record"]?.string, let body = try winner(.record, EntityID(stored: record), "body")?.value.string, try !isDeleted(.record, EntityID(stored: record)) else {
                 throw MarginError.notFound("annotation \(given) refers to a record that is not in the store")
             }
-            if let code = field["code"]?.string, try winner(.code, code, "name") == nil {
+            if let code = field["code"]?.string, try winner(.code, EntityID(stored: code), "name") == nil {
                 throw MarginError.notFound("annotation \(given) refers to unknown code \(code)")
             }
             if let s = field["status"]?.string, ReviewStatus(rawValue: s) == nil { throw MarginError.invalid("unknown status '\(s)'") }
@@ -243,12 +243,12 @@ extension Store {
         guard let entity = id else { throw MarginError.invalid("missing id") }
         // An entity deleted here stays deleted unless the export saw it
         // restored after that deletion.
-        if let deletion = try winner(kind, entity, FieldSchema.deleted), deletion.value == .int(1) {
+        if let deletion = try winner(kind, EntityID(stored: entity), FieldSchema.deleted), deletion.value == .int(1) {
             guard let restored = stamps[FieldSchema.deleted], Change.wins(restored, over: deletion.stamp) else {
                 counts.deletedHere += 1
                 return false
             }
-            try set(kind, entity, FieldSchema.deleted, .int(0))
+            try set(kind, EntityID(stored: entity), FieldSchema.deleted, .int(0))
         }
         var changed = false
         let groups = FieldSchema.groups[kind] ?? []
@@ -261,7 +261,7 @@ extension Store {
             // hold here, or, for a span's context, what the body gives.
             if let group = groups.first(where: { $0.contains(f) }) {
                 written.formUnion(group)
-                let currents = try group.map { try winner(kind, entity, $0) }
+                let currents = try group.map { try winner(kind, EntityID(stored: entity), $0) }
                 let wanted = zip(group, currents).map { name, current in (name, field[name] ?? filled[name] ?? current?.value ?? .null) }
                 if zip(wanted, currents).allSatisfy({ $0.1 == ($1?.value ?? .null) }) { continue }
                 let given = group.compactMap { stamps[$0] }.max()
@@ -273,11 +273,11 @@ extension Store {
                     let now = clock.tick()
                     reading = given < now ? given : now
                 }
-                try setGroup(kind, entity, wanted, force: true, reading: reading)
+                try setGroup(kind, EntityID(stored: entity), wanted, force: true, reading: reading)
                 changed = true
                 continue
             }
-            let current = try winner(kind, entity, f)
+            let current = try winner(kind, EntityID(stored: entity), f)
             if let current {
                 if current.value == v { continue }
                 guard let given = stamps[f], Change.wins(given, over: current.stamp) else { counts.newerHere += 1; continue }
@@ -290,7 +290,7 @@ extension Store {
                 let now = clock.tick()
                 reading = given < now ? given : now
             }
-            if try set(kind, entity, f, v, stamp: reading, always: current == nil) != nil { changed = true }
+            if try set(kind, EntityID(stored: entity), f, v, stamp: reading, always: current == nil) != nil { changed = true }
         }
         return changed
     }

@@ -316,7 +316,7 @@ extension Store {
             // The report as received, which the record id is the hash of
             // (data schema 6), beside the text: read back by a Margin import
             // so the record keeps its id; other tools ignore the file.
-            if let received = try winner(.record, r.id, "received")?.value.string {
+            if let received = try winner(.record, EntityID(stored: r.id), "received")?.value.string {
                 entries.append(Zip.Entry(name: "sources/\(source).received.txt", data: Array(received.utf8)))
             }
             xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\">\n"
@@ -464,7 +464,7 @@ extension Store {
                     // The selection's GUID as an annotation id (32 hex digits).
                     var givenID = selection.attributes["guid"].map { String($0.lowercased().unicodeScalars.filter { CharacterSet(charactersIn: "0123456789abcdef").contains($0) }) }
                     if let id = givenID, !ChangeRules.isID(id, of: .annotation) { givenID = nil }
-                    if let id = givenID, try hasWinner(.annotation, id, "record") { result.alreadyPresent += 1; continue }
+                    if let id = givenID, try hasWinner(.annotation, EntityID(stored: id), "record") { result.alreadyPresent += 1; continue }
                     let (value, note) = REFI.valueAndNote(selection.child("Description")?.text ?? "")
                     let codings = selection.all("Coding").compactMap { $0.child("CodeRef")?.attributes["targetGUID"]?.lowercased() }.compactMap { codeIDs[$0] }
                     for code in codings.isEmpty ? [nil] : codings.map(Optional.some) {

@@ -61,7 +61,7 @@ extension Store {
                     }
                     span = .range(start, end)
                     if let quote = selectors.first(where: { $0["type"]?.string == "TextQuoteSelector" })?["exact"]?.string,
-                       let body = try winner(.record, record, "body")?.value.string,
+                       let body = try winner(.record, EntityID(stored: record), "body")?.value.string,
                        try Store.locate(.range(start, end), in: scalarText(of: body)).quote != quote {
                         throw MarginError.invalid("\(label): the text at \(start)..\(end) is not its quote '\(Printable.line(quote))'")
                     }
@@ -89,7 +89,7 @@ extension Store {
                     guard ChangeRules.isID(marginID, of: .annotation) else {
                         throw MarginError.invalid("\(label): \(prefix)… must end in 32 lower-case hex digits")
                     }
-                    if try hasWinner(.annotation, marginID, "record") { result.alreadyPresent += 1; continue }
+                    if try hasWinner(.annotation, EntityID(stored: marginID), "record") { result.alreadyPresent += 1; continue }
                 } else {
                     // Another tool's annotation: present when one with the
                     // same record, code, span, author, value and note is.

@@ -186,7 +186,7 @@ extension Store {
         }
         return Change(id: ChangeID(origin: origin, seq: s.int(base + 1)),
                       hlc: HLC(milliseconds: s.int(base + 2), counter: s.int(base + 3)),
-                      kind: kind, entity: entity, field: field, value: try FieldValue(s.column(base + 7)),
+                      kind: kind, entity: EntityID(stored: entity), field: field, value: try FieldValue(s.column(base + 7)),
                       supersedes: id(8, 9), deletionBase: id(10, 11),
                       seen: s.text(base + 12).flatMap { VersionVector(parsing: $0) },
                       prev: s.columnCount > base + 13 && !s.isNull(base + 13) ? (s.column(base + 13).blob ?? ChangeHash.genesis) : ChangeHash.genesis)

@@ -48,7 +48,7 @@ public struct ConflictFinder {
             let edits = try db.rows("""
                 SELECT origin, seq, ms, ctr, del_origin, del_seq FROM changes
                 WHERE kind = ? AND entity = ? AND field <> 'deleted'
-                """, .text(c.kind.rawValue), .text(c.entity))
+                """, .text(c.kind.rawValue), .entity(c.entity))
             for row in edits {
                 guard let origin = row[0].node, let seq = row[1].int else { continue }
                 let edit = ChangeID(origin: origin, seq: seq)
@@ -62,7 +62,7 @@ public struct ConflictFinder {
             let deletions = try db.rows("""
                 SELECT origin, seq, ms, seen FROM changes
                 WHERE kind = ? AND entity = ? AND field = 'deleted' AND value = 1
-                """, .text(c.kind.rawValue), .text(c.entity))
+                """, .text(c.kind.rawValue), .entity(c.entity))
             for row in deletions {
                 guard let origin = row[0].node, let seq = row[1].int else { continue }
                 let deletion = ChangeID(origin: origin, seq: seq)
@@ -75,11 +75,11 @@ public struct ConflictFinder {
 
     /// The change to `field` written with the same reading by the same
     /// origin, to the same entity, as another field of its group.
-    func groupLead(_ field: String, of kind: EntityKind, _ entity: String, stamp: Change.Stamp) throws -> ChangeID? {
+    func groupLead(_ field: String, of kind: EntityKind, _ entity: EntityID, stamp: Change.Stamp) throws -> ChangeID? {
         try db.scalar("""
             SELECT seq FROM changes WHERE origin = ? AND kind = ? AND entity = ? AND field = +? AND ms = ? AND ctr = ?
             ORDER BY seq LIMIT 1
-            """, .node(stamp.origin), .text(kind.rawValue), .text(entity), .text(field),
+            """, .node(stamp.origin), .text(kind.rawValue), .entity(entity), .text(field),
             .integer(stamp.hlc.milliseconds), .integer(stamp.hlc.counter)).int.map { ChangeID(origin: stamp.origin, seq: $0) }
     }
 
@@ -117,14 +117,14 @@ public struct ConflictFinder {
         try db.run("""
             INSERT OR IGNORE INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
             VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, .text(ConflictFinder.conflictID(winner, loser)), .text(c.kind.rawValue), .text(c.entity), .text(field),
+            """, .text(ConflictFinder.conflictID(winner, loser)), .text(c.kind.rawValue), .entity(c.entity), .text(field),
             .node(winner.origin), .integer(winner.seq), .node(loser.origin), .integer(loser.seq), .integer(ms))
     }
 
     /// Files, or widens, the conflict of a deletion with the edits it raced:
     /// its `other` is the racing edit with the highest stamp and its time
     /// the latest of them, so the row is the same whatever order they came in.
-    private func addDeletionConflict(_ kind: EntityKind, _ entity: String, deletion: ChangeID, deletionMs: Int64,
+    private func addDeletionConflict(_ kind: EntityKind, _ entity: EntityID, deletion: ChangeID, deletionMs: Int64,
                                      edit: ChangeID, editStamp: Change.Stamp) throws {
         let id = ConflictFinder.deletionConflictID(deletion)
         let ms = max(deletionMs, editStamp.hlc.milliseconds)
@@ -146,7 +146,7 @@ public struct ConflictFinder {
         try db.run("""
             INSERT INTO conflicts(id, kind, entity, field, winner_origin, winner_seq, loser_origin, loser_seq, ms)
             VALUES(?, ?, ?, 'deleted', ?, ?, ?, ?, ?)
-            """, .text(id), .text(kind.rawValue), .text(entity), .node(deletion.origin), .integer(deletion.seq),
+            """, .text(id), .text(kind.rawValue), .entity(entity), .node(deletion.origin), .integer(deletion.seq),
             .node(edit.origin), .integer(edit.seq), .integer(ms))
     }
 

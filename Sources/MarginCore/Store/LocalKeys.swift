@@ -3,7 +3,7 @@ import MarginSQLite
 /// An entity named by kind and id.
 struct EntityRef: Hashable {
     var kind: EntityKind
-    var id: String
+    var id: EntityID
 }
 
 /// The log's local numbers for node ids and entities (tables `nodes` and
@@ -21,7 +21,7 @@ final class LocalKeys {
     /// checks look its annotations up again): enough for a batch, flat in
     /// memory for a sync.
     private var entities: [EntityRef: Int64] = [:]
-    private var lastEntity: (kind: EntityKind, id: String, key: Int64)?
+    private var lastEntity: (kind: EntityKind, id: EntityID, key: Int64)?
 
     init(_ db: Database) { self.db = db }
 
@@ -54,7 +54,7 @@ final class LocalKeys {
 
     /// The number of an entity, when this connection has read or made it
     /// lately (the question most changes end with).
-    func cachedEntity(_ kind: EntityKind, _ id: String) -> Int64? {
+    func cachedEntity(_ kind: EntityKind, _ id: EntityID) -> Int64? {
         if let last = lastEntity, last.kind == kind, last.id == id { return last.key }
         guard let key = entities[EntityRef(kind: kind, id: id)] else { return nil }
         lastEntity = (kind, id, key)
@@ -65,10 +65,10 @@ final class LocalKeys {
     /// and whether this call numbered it (then it had no logged change
     /// before, so it has no row either). `knownMissing`: the caller knows it
     /// has no number yet, so it is not looked for.
-    func entity(_ kind: EntityKind, _ id: String, create: Bool, knownMissing: Bool) throws -> (key: Int64, made: Bool)? {
+    func entity(_ kind: EntityKind, _ id: EntityID, create: Bool, knownMissing: Bool) throws -> (key: Int64, made: Bool)? {
         let ref = EntityRef(kind: kind, id: id)
         let s = try statements()
-        let values: [SQLValue] = [.text(kind.rawValue), .text(id)]
+        let values: [SQLValue] = [.text(kind.rawValue), .entity(id)]
         var key = knownMissing ? nil : try find(s.entityKey, values)
         var made = false
         if key == nil {

@@ -83,7 +83,7 @@ final class Projector {
 
     /// Whether the field has a winner, without reading its value (a
     /// record's body can be long).
-    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String, scope: inout WriteScope?) throws -> Bool {
+    func hasWinner(_ kind: EntityKind, _ entity: EntityID, _ field: String, scope: inout WriteScope?) throws -> Bool {
         guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return false }
         let s = try statements().exists
         s.reset()
@@ -92,7 +92,7 @@ final class Projector {
         return try s.step()
     }
 
-    func winner(_ kind: EntityKind, _ entity: String, _ field: String, scope: inout WriteScope?) throws -> Store.Winner? {
+    func winner(_ kind: EntityKind, _ entity: EntityID, _ field: String, scope: inout WriteScope?) throws -> Store.Winner? {
         guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return nil }
         let s = try statements().winner
         s.reset()
@@ -128,7 +128,7 @@ final class Projector {
     }
 
     /// A field's logged changes that `rows` asks for.
-    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: FieldRows, scope: inout WriteScope?) throws -> [FieldChange] {
+    func fieldChanges(_ kind: EntityKind, _ entity: EntityID, _ field: String, _ rows: FieldRows, scope: inout WriteScope?) throws -> [FieldChange] {
         var out: [FieldChange] = []
         // An entity first seen in this run of changes has no logged change
         // but the run's own: a field the run has not touched is empty, with
@@ -201,14 +201,14 @@ final class Projector {
     /// column), after a change to one of `reviewedFields` won. Only a
     /// reviewed annotation, or one stale before, is looked at: a suggestion
     /// or an open annotation costs one row probe.
-    private func refreshStaleReview(_ annotation: String) throws {
+    private func refreshStaleReview(_ annotation: EntityID) throws {
         let s = try statements().refreshStale
         s.reset()
         try s.bind(1, annotation)
         try s.execute()
     }
 
-    private func setCurrent(_ kind: EntityKind, _ entity: String, _ field: String, _ id: ChangeID, _ current: Bool, scope: inout WriteScope?) throws {
+    private func setCurrent(_ kind: EntityKind, _ entity: EntityID, _ field: String, _ id: ChangeID, _ current: Bool, scope: inout WriteScope?) throws {
         guard let key = try entityKey(kind, entity, create: false, scope: &scope), let origin = try keys.node(id.origin, create: false) else {
             throw MarginError.corrupt("change \(id) is not numbered in the log")
         }
@@ -303,7 +303,7 @@ final class Projector {
     /// when the run ends (see `coalescingRows`).
     struct PendingRow {
         var kind: EntityKind
-        var entity: String
+        var entity: EntityID
         var createdMs: Int64
         var updatedMs: Int64
         var everDeleted: Bool
@@ -414,10 +414,10 @@ final class Projector {
         if let sql = Projector.rowAndColumnSQL[c.kind]?[c.field] {
             let value: SQLValue = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
             let deletes: Int64 = c.field == FieldSchema.deleted && c.value == .int(1) ? 1 : 0
-            row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds), value,
+            row = try db.statement(sql).all([.entity(c.entity), .integer(c.hlc.milliseconds), value,
                                              .integer(wins ? 1 : 0), .integer(deletes)])
         } else if let sql = Projector.entityRowSQL[c.kind] {
-            row = try db.statement(sql).all([.text(c.entity), .integer(c.hlc.milliseconds)])
+            row = try db.statement(sql).all([.entity(c.entity), .integer(c.hlc.milliseconds)])
         } else {
             return false
         }
@@ -433,19 +433,19 @@ final class Projector {
             try flushPendingRow(scope: &scope)
             let key = String(c.field.dropFirst(FieldSchema.metaPrefix.count))
             if c.value == .null {
-                try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .text(c.entity), .text(key))
+                try db.run("DELETE FROM record_meta WHERE record = ? AND key = ?", .entity(c.entity), .text(key))
             } else {
                 try db.run("""
                     INSERT INTO record_meta(record, key, value) VALUES(?, ?, ?)
                     ON CONFLICT(record, key) DO UPDATE SET value = excluded.value
-                    """, .text(c.entity), .text(key), c.value.sql)
+                    """, .entity(c.entity), .text(key), c.value.sql)
             }
         } else if c.field.hasPrefix(FieldSchema.donePrefix) {
             let coder = String(c.field.dropFirst(FieldSchema.donePrefix.count))
             if c.value == .int(1) {
-                try db.run("INSERT OR IGNORE INTO record_done(record, coder) VALUES(?, ?)", .text(c.entity), .text(coder))
+                try db.run("INSERT OR IGNORE INTO record_done(record, coder) VALUES(?, ?)", .entity(c.entity), .text(coder))
             } else {
-                try db.run("DELETE FROM record_done WHERE record = ? AND coder = ?", .text(c.entity), .text(coder))
+                try db.run("DELETE FROM record_done WHERE record = ? AND coder = ?", .entity(c.entity), .text(coder))
             }
         } else if c.field == "title" || c.field == "body" {
             scope?.reindex.insert(c.entity)
@@ -464,7 +464,7 @@ final class Projector {
 
     /// Keeps the full-text index (over the Simplified-folded title and body)
     /// in step with a record's title and body.
-    private func reindex(record id: String, scope: inout WriteScope?) throws {
+    private func reindex(record id: EntityID, scope: inout WriteScope?) throws {
         let prepared = scope?.preparedIndex[id]
         // A row first written in this write has no index entry yet, whatever
         // its folded column holds.
@@ -473,7 +473,7 @@ final class Projector {
         // back; nor is the folded text when there is no entry to remove.
         let rows = try db.rows(prepared == nil ? "SELECT rowid, folded, title, body FROM records WHERE id = ?"
                                : indexedBefore ? "SELECT rowid, folded FROM records WHERE id = ?"
-                                               : "SELECT rowid FROM records WHERE id = ?", .text(id))
+                                               : "SELECT rowid FROM records WHERE id = ?", .entity(id))
         guard let row = rows.first, let rowid = row[0].int else { return }
         // The old entry is removed with the text it was indexed from; a record
         // indexed for the first time has none.
@@ -574,7 +574,7 @@ final class Projector {
     }
 
     /// The log's number for an entity (see `LocalKeys`).
-    func entityKey(_ kind: EntityKind, _ id: String, create: Bool, scope: inout WriteScope?) throws -> Int64? {
+    func entityKey(_ kind: EntityKind, _ id: EntityID, create: Bool, scope: inout WriteScope?) throws -> Int64? {
         try numberedEntity(kind, id, create: create, scope: &scope)?.key
     }
 
@@ -585,7 +585,7 @@ final class Projector {
     /// last one) until the write ends: a new entity's first change asks for
     /// its number three times (its field, its deletion, its log row), each
     /// a descent of the random ids' index.
-    private func numberedEntity(_ kind: EntityKind, _ id: String, create: Bool, scope: inout WriteScope?) throws -> (key: Int64, made: Bool)? {
+    private func numberedEntity(_ kind: EntityKind, _ id: EntityID, create: Bool, scope: inout WriteScope?) throws -> (key: Int64, made: Bool)? {
         if let key = keys.cachedEntity(kind, id) { return (key, false) }
         let ref = EntityRef(kind: kind, id: id)
         let missing = scope?.lastMissingEntity == ref
@@ -607,22 +607,22 @@ extension Store {
         try projector.fold(c, hash: hash, logged: logged, field: field, scope: &scope)
     }
 
-    func fieldChanges(_ kind: EntityKind, _ entity: String, _ field: String, _ rows: Projector.FieldRows) throws -> [FieldChange] {
+    func fieldChanges(_ kind: EntityKind, _ entity: EntityID, _ field: String, _ rows: Projector.FieldRows) throws -> [FieldChange] {
         try projector.fieldChanges(kind, entity, field, rows, scope: &scope)
     }
 
     /// Whether the field has a winner, without reading its value (a
     /// record's body can be long).
-    func hasWinner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Bool {
+    func hasWinner(_ kind: EntityKind, _ entity: EntityID, _ field: String) throws -> Bool {
         try projector.hasWinner(kind, entity, field, scope: &scope)
     }
 
-    public func winner(_ kind: EntityKind, _ entity: String, _ field: String) throws -> Winner? {
+    public func winner(_ kind: EntityKind, _ entity: EntityID, _ field: String) throws -> Winner? {
         try projector.winner(kind, entity, field, scope: &scope)
     }
 
     /// The log's number for an entity (see `LocalKeys`).
-    func entityKey(_ kind: EntityKind, _ id: String, create: Bool) throws -> Int64? {
+    func entityKey(_ kind: EntityKind, _ id: EntityID, create: Bool) throws -> Int64? {
         try projector.entityKey(kind, id, create: create, scope: &scope)
     }
 

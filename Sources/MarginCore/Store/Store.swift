@@ -407,7 +407,7 @@ public final class Store {
     /// another node either wins every field or loses every one, and the
     /// group is never torn between two writers.
     @discardableResult
-    public func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+    public func set(_ kind: EntityKind, _ entity: EntityID, _ field: String, _ value: FieldValue,
                     stamp: HLC? = nil, always: Bool = false) throws -> Change? {
         try set(kind, entity, field, value, stamp: stamp, always: always, checkedAlone: false)
     }
@@ -416,7 +416,7 @@ public final class Store {
     /// `ChangeRules.problem` (an import hashes and normalises the body it
     /// writes; checking that again would hash it twice more).
     @discardableResult
-    func set(_ kind: EntityKind, _ entity: String, _ field: String, _ value: FieldValue,
+    func set(_ kind: EntityKind, _ entity: EntityID, _ field: String, _ value: FieldValue,
              stamp: HLC?, always: Bool, checkedAlone: Bool) throws -> Change? {
         guard db.isInTransaction else { throw MarginError.invalid("internal: set outside a write transaction") }
         // Between changes (never inside a group written with one stamp).

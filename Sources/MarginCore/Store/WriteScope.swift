@@ -26,20 +26,20 @@ struct WriteScope {
     var unsignedOwnBytes = 0
     /// Records whose title or body changed; their full-text entries are
     /// refreshed once, at the end.
-    var reindex: Set<String> = []
+    var reindex: Set<EntityID> = []
     /// Index entries made on another core for records this write imports,
     /// by record. `importReport` puts one here after writing the title and
     /// body it was made from; any later change to either removes it, so an
     /// entry here is always the record's current one.
-    var preparedIndex: [String: Store.IndexEntry] = [:]
+    var preparedIndex: [EntityID: Store.IndexEntry] = [:]
     /// Records whose row was first written in this write with the folded
     /// text of their prepared entry: they have no index entry to remove.
-    var foldedWithRow: Set<String> = []
+    var foldedWithRow: Set<EntityID> = []
     /// The last record an annotation's change was found to name rightly
     /// (it has a body); see `Store.ruleProblem`.
-    var lastRecordWithBody: String?
+    var lastRecordWithBody: EntityID?
     /// The last annotation found to have its record; see `Store.ruleProblem`.
-    var lastAnnotationWithRecord: (annotation: String, record: String)?
+    var lastAnnotationWithRecord: (annotation: EntityID, record: EntityID)?
     /// While a received batch is applied: the annotations whose `record`
     /// it sets, and the origin that sets it (see `Store.receiveBatch`).
     var annotationsGivenRecords: Set<AnnotationByOrigin> = []
@@ -122,6 +122,6 @@ struct PendingHeads {
 
 /// An annotation and an origin that writes to it.
 struct AnnotationByOrigin: Hashable {
-    var annotation: String
+    var annotation: EntityID
     var origin: NodeID
 }
