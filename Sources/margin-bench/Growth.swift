@@ -18,6 +18,11 @@ enum Growth {
         var changes: Double
         var seconds: [String: Double] = [:]
         var sqlite: [String: Double] = [:]
+        /// The same two as processes: `margin` (this program as margin)
+        /// and the sqlite3 shell printing the query's rows, as issue 28
+        /// measured them; empty without a sqlite3 shell.
+        var process: [String: Double] = [:]
+        var shell: [String: Double] = [:]
         /// Open conflicts on the store the sync ran on.
         var openConflicts = 0
     }
@@ -53,10 +58,15 @@ enum Growth {
             let first = samples[0], last = samples[samples.count - 1]
             let exponent = log(max(last.seconds[command] ?? 0, 1e-6) / max(first.seconds[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
             // A sync has no sqlite3 equivalent: it is judged by its time alone.
-            let ratio = last.sqlite[command].map { (last.seconds[command] ?? 0) / max($0, 1e-6) }
+            // The ratio judged is the issue's own: the margin process against
+            // the sqlite3 shell printing the same rows. Without a shell, the
+            // in-process floor below is judged instead.
+            let floorRatio = last.sqlite[command].map { (last.seconds[command] ?? 0) / max($0, 1e-6) }
+            let shellRatio = last.shell[command].map { (last.process[command] ?? 0) / max($0, 1e-6) }
+            let ratio = shellRatio ?? floorRatio
             // The sqlite3 side's own growth: where both grow faster than
             // the store, the cost is SQLite's on a larger file, not Margin's.
-            let sqliteExponent = ratio == nil ? nil : log(max(last.sqlite[command] ?? 0, 1e-6) / max(first.sqlite[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
+            let sqliteExponent = floorRatio == nil ? nil : log(max(last.sqlite[command] ?? 0, 1e-6) / max(first.sqlite[command] ?? 0, 1e-6)) / log(last.changes / first.changes)
             var seconds: [String: Double] = [:], sqliteSeconds: [String: Double] = [:]
             for s in samples { seconds[String(Int(s.changes))] = s.seconds[command] ?? 0; sqliteSeconds[String(Int(s.changes))] = s.sqlite[command] }
             // Issue 28's targets, judged: growth, the ratio, and the
@@ -67,15 +77,20 @@ enum Growth {
             if Growth.interactive.contains(command), (last.seconds[command] ?? 0) > 0.1 { missed.append("over 100 ms") }
             if command == Growth.sync, samples.contains(where: { ($0.seconds[command] ?? 0) > 0.05 }) { missed.append("over 50 ms") }
             var entry: [String: Any] = ["exponent": exponent, "seconds": seconds, "missed": missed]
-            if let ratio, let sqliteExponent {
+            if let ratio, let floorRatio, let sqliteExponent {
                 entry["sqlite_ratio"] = ratio; entry["sqlite_exponent"] = sqliteExponent; entry["sqlite_seconds"] = sqliteSeconds
+                entry["in_process_ratio"] = floorRatio
+                if let shellRatio {
+                    entry["shell_ratio"] = shellRatio
+                    entry["process_seconds"] = last.process[command]; entry["shell_seconds"] = last.shell[command]
+                }
             } else {
                 var conflicts: [String: Int] = [:]
                 for s in samples { conflicts[String(Int(s.changes))] = s.openConflicts }
                 entry["open_conflicts"] = conflicts
             }
             out[command] = entry
-            let versus = ratio.map { String(format: "(sqlite3 %.2f)  sqlite ratio %.1f  ", sqliteExponent ?? 0, $0) }
+            let versus = ratio.map { String(format: "(sqlite3 %.2f)  sqlite ratio %.1f (in process %.1f)  ", sqliteExponent ?? 0, $0, floorRatio ?? 0) }
                 ?? "(open conflicts " + samples.map { String($0.openConflicts) }.joined(separator: ", ") + ")  "
             lines.append(command.padding(toLength: 26, withPad: " ", startingAt: 0)
                          + String(format: "exponent %.2f ", exponent) + versus
@@ -236,8 +251,31 @@ enum Growth {
                 defer { db.close() }
                 try db.statement(sql).forEach { _ in true }
             }
+            // As issue 28 measured: the margin process, and the sqlite3
+            // shell printing the rows (to /dev/null, as margin's output).
+            if let shell = Growth.sqliteShell {
+                sample.process[name] = try best { try Growth.runQuietly(Growth.marginExecutable, ["--as-margin", "--store", directory, "--no-pager"] + arguments, mayFail: name == "check") }
+                sample.shell[name] = try best { try Growth.runQuietly(shell, ["-batch", "-readonly", path, sql], mayFail: false) }
+            }
         }
         return sample
+    }
+
+    /// The sqlite3 shell, when the machine has one.
+    static let sqliteShell = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    /// This program, which runs as `margin` when its first argument is `--as-margin`.
+    static let marginExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+
+    /// Runs `exe` with its output thrown away; fails when it fails (unless `mayFail`).
+    static func runQuietly(_ exe: String, _ arguments: [String], mayFail: Bool) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 || mayFail else { throw MarginError.invalid("\(exe) \(arguments.joined(separator: " ")) exited \(p.terminationStatus)") }
     }
 }
 
