@@ -247,8 +247,14 @@ enum Format {
     /// Text from elsewhere on one line: line breaks as spaces, controls
     /// escaped (`Printable`), cut at `max` characters.
     static func oneLine(_ s: String, max: Int = 60) -> String {
-        let flat = Printable.line(s.replacingOccurrences(of: "\n", with: " "), max: nil)
-        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+        // Line feeds become spaces scalar by scalar (Foundation's replacing
+        // was an eighth of `margin conflicts`), only in text that has one.
+        let spaced = s.utf8.contains(0x0a)
+            ? String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\n" ? " " : $0 })) : s
+        let flat = Printable.line(spaced, max: nil)
+        // Characters counted only as far as the cut.
+        guard let cut = flat.index(flat.startIndex, offsetBy: max, limitedBy: flat.endIndex), cut != flat.endIndex else { return flat }
+        return String(flat.prefix(max - 1)) + "…"
     }
 
     /// Text from elsewhere on one line, not cut.

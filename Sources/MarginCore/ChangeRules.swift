@@ -232,6 +232,15 @@ public enum Printable {
     }
 
     static func escape(_ s: String, keepingLineBreaks: Bool, max: Int?) -> String {
+        // Most text has nothing to escape or cut: it is returned as it is,
+        // without building a copy scalar by scalar.
+        var seen = 0, unchanged = true
+        for u in s.unicodeScalars {
+            if let max, seen >= max { unchanged = false; break }
+            seen += 1
+            if !(keepingLineBreaks && (u == "\n" || u == "\t")) && isUnsafe(u) { unchanged = false; break }
+        }
+        if unchanged { return s }
         var out = String.UnicodeScalarView()
         var count = 0
         for u in s.unicodeScalars {

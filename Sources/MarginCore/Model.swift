@@ -85,6 +85,9 @@ public struct Code: Equatable, Sendable {
 }
 
 /// A pair of concurrent changes that the store keeps for review.
+/// `winner` and `loser` are the two changes as shown: every field but the
+/// chain link (`prev` is the genesis link), which a conflict, read to be
+/// reviewed and never sent, does not need (`Store.change(_:)` reads it).
 public struct Conflict: Equatable, Sendable {
     public var id: String
     public var kind: EntityKind

@@ -1007,12 +1007,17 @@ extension Store {
                 AND (f.entity = c.id OR f.entity IN (SELECT alias FROM conflict_aliases WHERE id = c.id))
              ORDER BY \(Change.sqlHighestFirst("f")) LIMIT 1)
             """
-        var sql = """
-            SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,
+        // An open conflict has no resolution group (`openConflictSQL`): its
+        // three columns are NULL without looking.
+        let resolution = includeResolved ? """
                 (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolution'),
                 (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'comment'),
-                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolver'),
-                \(Store.changeColumns(of: "w")), \(Store.changeColumns(of: "l"))
+                (SELECT value FROM fields g WHERE g.kind = 'conflict' AND g.entity = \(entity) AND g.field = 'resolver')
+            """ : "NULL, NULL, NULL"
+        var sql = """
+            SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,
+                \(resolution),
+                \(Store.changeColumns(of: "w", withChainLink: false)), \(Store.changeColumns(of: "l", withChainLink: false))
             FROM conflicts c
             JOIN changes w ON w.origin = c.winner_origin AND w.seq = c.winner_seq
             JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq

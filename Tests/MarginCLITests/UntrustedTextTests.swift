@@ -1,6 +1,6 @@
 import Foundation
 @testable import MarginCLI
-import MarginCore
+@testable import MarginCore
 import MarginSync
 import XCTest
 
@@ -61,5 +61,54 @@ final class UntrustedTextTests: CLITestCase {
             XCTAssertFalse(out.contains("\u{202E}"), "\(args): \(out.debugDescription)")
         }
         XCTAssertTrue(margin("list").out.contains("報告\\u{202E}txt.exe"))
+    }
+}
+
+/// The fast paths of the text shown on a terminal give exactly what the
+/// plain readings give (kept here as written before them), on random text
+/// full of what they treat apart: line breaks, controls, bidirectional
+/// marks, CRLF, combining marks, CJK, emoji.
+final class ShownTextFastPathTests: XCTestCase {
+    static func referenceEscape(_ s: String, keepingLineBreaks: Bool, max: Int?) -> String {
+        var out = String.UnicodeScalarView()
+        var count = 0
+        for u in s.unicodeScalars {
+            if let max, count >= max { return String(out) + "…" }
+            count += 1
+            if keepingLineBreaks && (u == "\n" || u == "\t") || !Printable.isUnsafe(u) {
+                out.append(u)
+            } else {
+                out.append(contentsOf: String(format: "\\u{%X}", u.value).unicodeScalars)
+            }
+        }
+        return String(out)
+    }
+
+    /// Every line feed a space. (Foundation's `replacingOccurrences`, used
+    /// before, matched by characters and left a line feed followed by a
+    /// combining mark or an emoji modifier, which then showed as `\u{A}`.)
+    static func referenceOneLine(_ s: String, max: Int) -> String {
+        let spaced = String(s.unicodeScalars.map { $0 == "\n" ? " " : Character($0) })
+        let flat = referenceEscape(spaced, keepingLineBreaks: false, max: nil)
+        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+    }
+
+    func testEscapeAndOneLineEqualTheirPlainReadings() {
+        let alphabet: [Unicode.Scalar] = ["a", " ", "\n", "\r", "\t", "\u{1B}", "\u{7F}", "\u{85}", "\u{9F}", "\u{A0}", "\u{061C}", "\u{200E}",
+                                          "\u{202E}", "\u{2066}", "\u{301}", "黨", "員", "𠀋", "😷", "\u{1F3FD}", "é"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let s = String(String.UnicodeScalarView((0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                alphabet.randomElement(using: &generator) ?? "a"
+            }))
+            let max = Int.random(in: 1...30, using: &generator)
+            for keep in [false, true] {
+                for limit in [nil, max] as [Int?] {
+                    XCTAssertEqual(Printable.escape(s, keepingLineBreaks: keep, max: limit),
+                                   Self.referenceEscape(s, keepingLineBreaks: keep, max: limit), s.debugDescription)
+                }
+            }
+            XCTAssertEqual(Format.oneLine(s, max: max), Self.referenceOneLine(s, max: max), s.debugDescription)
+        }
     }
 }

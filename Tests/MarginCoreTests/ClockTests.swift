@@ -113,3 +113,51 @@ final class ClockBoundTests: XCTestCase {
         for (a, b) in zip(sql, sql.dropFirst()) { XCTAssertTrue(Change.wins(a, over: b)) }
     }
 }
+
+/// `VersionVector(parsing:)` reads its own column form byte by byte; on
+/// any text it must give what splitting at commas and colons gives (the
+/// reading kept here, as written before).
+final class VersionVectorParsingTests: XCTestCase {
+    static func reference(_ text: String) -> VersionVector? {
+        var heads: [NodeID: Int64] = [:]
+        if !text.isEmpty {
+            for part in text.split(separator: ",") {
+                let pieces = part.split(separator: ":", omittingEmptySubsequences: false)
+                guard pieces.count == 2, let seq = Int64(pieces[1]), seq > 0, let origin = NodeID(pieces[0]) else { return nil }
+                heads[origin] = seq
+            }
+        }
+        return VersionVector(heads)
+    }
+
+    func testTheByteReadingEqualsTheSplitReading() {
+        var generator = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef")
+        func origin() -> String { String((0..<16).map { _ in hex.randomElement(using: &generator) ?? "0" }) }
+        // Written forms, then each bent one byte at a time.
+        for _ in 0..<2000 {
+            var heads: [NodeID: Int64] = [:]
+            for _ in 0..<Int.random(in: 0...4, using: &generator) {
+                heads[NodeID(stored: origin())] = Int64.random(in: 1...Int64.max, using: &generator) >> Int64.random(in: 0...62, using: &generator) | 1
+            }
+            let text = VersionVector(heads).description
+            XCTAssertEqual(VersionVector(parsing: text), VersionVector(heads), text)
+            var bytes = Array(text.utf8)
+            let bends: [UInt8] = Array(":,+-0 A9g".utf8)
+            if !bytes.isEmpty {
+                let at = Int.random(in: 0..<bytes.count, using: &generator)
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: bytes[at] = bends.randomElement(using: &generator) ?? 0x2c
+                case 1: bytes.insert(bends.randomElement(using: &generator) ?? 0x2c, at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            let bent = String(decoding: bytes, as: UTF8.self)
+            XCTAssertEqual(VersionVector(parsing: bent), Self.reference(bent), bent)
+        }
+        for odd in ["", ",", "0123456789abcdef:0", "0123456789abcdef:01", "0123456789abcdef:+1", "0123456789abcdef:99999999999999999999",
+                    "0123456789abcdef:1,,0123456789abcdee:2", "0123456789ABCDEF:1", "0123456789abcdef:1,"] {
+            XCTAssertEqual(VersionVector(parsing: odd), Self.reference(odd), odd)
+        }
+    }
+}

@@ -168,9 +168,11 @@ extension Store {
 
     /// `changeColumns` prefixed with a table's alias, for a query that
     /// reads changes beside other columns (`change(from:at:)` reads them).
-    static func changeColumns(of table: String) -> String {
+    /// `withChainLink: false` reads NULL for the link (a change read to be
+    /// shown, never hashed or sent: the link is a second probe of the log).
+    static func changeColumns(of table: String, withChainLink: Bool = true) -> String {
         baseChangeColumns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
-            + ", (SELECT p.hash FROM changes p WHERE p.origin = \(table).origin AND p.seq = \(table).seq - 1)"
+            + (withChainLink ? ", (SELECT p.hash FROM changes p WHERE p.origin = \(table).origin AND p.seq = \(table).seq - 1)" : ", NULL")
     }
 
     /// A change from `baseChangeColumns` (then, optionally, the link to the
