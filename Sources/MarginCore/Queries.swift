@@ -416,6 +416,36 @@ extension Store {
     public func forEachAnnotation(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil,
                                   coding: Set<String>? = nil, exportOrder: Bool = false, counting: Bool = false,
                                   _ body: (Annotation) throws -> Bool) throws {
+        let (conditions, values) = try annotationConditions(record: record, code: code, status: status, coding: coding)
+        let sql = """
+            SELECT \(counting ? Store.countedAnnotationColumns : Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
+            WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
+            """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
+        var reader = try AnnotationReader(self)
+        try db.statement(sql).forEach(values) { row in try body(try reader.annotation(row.row())) }
+    }
+
+    /// Live coded annotations counted in SQLite by record, code (as
+    /// stored, not yet followed through merges) and layer (the author; a
+    /// suggestion is no one's layer and is left out), with the conditions
+    /// of `forEachAnnotation`: what a count of codes needs, without
+    /// reading each annotation.
+    func forEachCodedGroup(code: String?, _ body: (_ record: String, _ code: String, _ layer: String, _ count: Int) throws -> Void) throws {
+        var (conditions, values) = try annotationConditions(record: nil, code: code, status: nil, coding: nil)
+        conditions += ["a.code IS NOT NULL", "a.author IS NOT NULL", "\(Store.effectiveStatusSQL) IS NOT 'suggested'"]
+        let sql = """
+            SELECT a.record, a.code, a.author, count(*) FROM annotations a
+            WHERE \(conditions.joined(separator: " AND ")) GROUP BY a.record, a.code, a.author
+            """
+        try db.statement(sql).forEach(values) { s in
+            try body(s.text(0) ?? "", s.text(1) ?? "", s.text(2) ?? "", Int(s.int(3)))
+            return true
+        }
+    }
+
+    /// The WHERE conditions (and their values) of `forEachAnnotation`.
+    private func annotationConditions(record: String?, code: String?, status: ReviewStatus?, coding: Set<String>?) throws -> ([String], [SQLValue]) {
         var conditions = ["a.deleted = 0", "a.record IS NOT NULL",
                           "EXISTS (SELECT 1 FROM records r WHERE r.id = a.record AND r.deleted = 0)"]
         var values: [SQLValue] = []
@@ -430,13 +460,7 @@ extension Store {
             conditions.append("a.author IN (\(coding.map { _ in "?" }.joined(separator: ","))) AND coalesce(\(Store.effectiveStatusSQL), 'open') <> 'suggested'")
             values += coding.sorted().map { .text($0) }
         }
-        let sql = """
-            SELECT \(counting ? Store.countedAnnotationColumns : Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
-            WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
-            """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
-        var reader = try AnnotationReader(self)
-        try db.statement(sql).forEach(values) { row in try body(try reader.annotation(row.row())) }
+        return (conditions, values)
     }
 
     // MARK: - Codes

@@ -48,11 +48,14 @@ extension Store {
             paths = try store.codePaths()
         }
 
-        public func group(_ a: Annotation) -> String {
+        public func group(_ a: Annotation) -> String { group(record: a.record) }
+
+        /// The group of an annotation on `record`.
+        public func group(record: String) -> String {
             guard let by else { return "" }
-            let r = records[a.record]
+            let r = records[record]
             switch by {
-            case .record: return a.record
+            case .record: return record
             case .place: return r?.place ?? "(no place)"
             case .source: return r?.source ?? "(no source)"
             case .month: return r?.published.map { String($0.prefix(7)) } ?? "(no date)"
@@ -60,8 +63,10 @@ extension Store {
         }
 
         /// The code's path, as the code it is merged into.
-        public mutating func code(_ a: Annotation) -> String {
-            let code = a.code ?? ""
+        public mutating func code(_ a: Annotation) -> String { code(id: a.code ?? "") }
+
+        /// `code(_:)` of a code's id.
+        public mutating func code(id code: String) -> String {
             if let known = effective[code] { return paths[known] ?? known }
             let found = (try? store.effectiveCode(code)) ?? code
             effective[code] = found
@@ -81,12 +86,24 @@ extension Store {
     /// Annotations and records per code, per layer (and group), sorted by
     /// layer, group and code.
     public func codeCounts(code: String? = nil, by: TableGroup? = nil, coder: String? = nil) throws -> [CodeCount] {
+        if let coder, try !(coders() + [Store.goldAuthor]).contains(coder) {
+            throw MarginError.notFound("no annotations by a coder named '\(coder)'")
+        }
         var grouping = try TableGrouping(self, by: by)
+        // Counted by SQLite per record, code and layer; the layers then
+        // chosen as `tableAnnotations` chooses them.
+        var groups: [(record: String, code: String, layer: String, n: Int)] = []
+        try forEachCodedGroup(code: code) { groups.append(($0, $1, $2, $3)) }
+        if let coder {
+            groups = groups.filter { $0.layer == coder }
+        } else if groups.contains(where: { $0.layer == Store.goldAuthor }) {
+            groups = groups.filter { $0.layer == Store.goldAuthor }
+        }
         var counts: [String: [String: [String: (n: Int, records: Set<String>)]]] = [:]
-        for a in try tableAnnotations(code: code, coder: coder, counting: true) {
-            let layer = a.layer ?? "", g = grouping.group(a), p = grouping.code(a)
-            counts[layer, default: [:]][g, default: [:]][p, default: (0, [])].n += 1
-            counts[layer]?[g]?[p]?.records.insert(a.record)
+        for row in groups {
+            let g = grouping.group(record: row.record), p = grouping.code(id: row.code)
+            counts[row.layer, default: [:]][g, default: [:]][p, default: (0, [])].n += row.n
+            counts[row.layer]?[g]?[p]?.records.insert(row.record)
         }
         var rows: [CodeCount] = []
         for layer in counts.keys.sorted() {
