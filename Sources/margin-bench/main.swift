@@ -793,13 +793,8 @@ do {
 }
 
 func runProcess(_ exe: String, _ args: [String]) throws -> Double {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = args
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    let (_, s) = try time { try p.run(); p.waitUntilExit() }
-    guard p.terminationStatus == 0 else { throw MarginError.invalid("\(exe) \(args.joined(separator: " ")) exited \(p.terminationStatus)") }
+    let (s, status) = try spawnQuietly(exe, args)
+    guard status == 0 else { throw MarginError.invalid("\(exe) \(args.joined(separator: " ")) exited \(status)") }
     return s
 }
 
