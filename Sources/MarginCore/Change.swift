@@ -263,7 +263,7 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
             for _ in 0..<16 {
                 guard i != bytes.endIndex else { return nil }
                 let b = bytes[i]
-                guard (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) else { return nil }
+                guard LowerHex.isDigit(b) else { return nil }
                 bytes.formIndex(after: &i)
             }
             let origin = NodeID(stored: String(Substring(text.utf8[start..<i])))
@@ -378,14 +378,10 @@ extension SQLValue {
     public var node: NodeID? { string.map(NodeID.init(stored:)) }
     /// An entity id as the store's `id` and `entity` columns hold it.
     public static func entity(_ id: EntityID) -> SQLValue { .text(id.text) }
-    /// An entity id column this store wrote.
-    public var entity: EntityID? { string.map { EntityID(stored: $0) } }
 }
 
 extension Statement {
     /// Column `i` as a node id this store wrote.
     func node(_ i: Int) -> NodeID? { text(i).map(NodeID.init(stored:)) }
-    /// Column `i` as an entity id this store wrote.
-    func entity(_ i: Int) -> EntityID? { text(i).map { EntityID(stored: $0) } }
     func bind(_ i: Int32, _ id: EntityID) throws { try bind(i, id.text) }
 }

@@ -312,12 +312,6 @@ extension Store {
         a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, a.stale, a.reviewed
         """
 
-    /// `annotationColumns` with NULL for the texts a count does not read.
-    static let countedAnnotationColumns = annotationColumns
-        .replacingOccurrences(of: "a.quote, a.prefix, a.suffix,", with: "NULL, NULL, NULL,")
-        .replacingOccurrences(of: "a.note,", with: "NULL,")
-        .replacingOccurrences(of: "a.comment,", with: "NULL,")
-
     /// Turns `annotationColumns` rows into annotations, with each code
     /// shown as the code it is merged into: the merge links read once per
     /// query and each merged code's name once, not per annotation.
@@ -411,14 +405,12 @@ extension Store {
     /// by record, then span, then id.
     /// `coding`: only these coders' coding (`Annotation.layer`: their
     /// annotations that are not suggestions), chosen in SQL.
-    /// `counting`: the texts a count does not read (the span's quote and
-    /// context, the note, the review's comment) are left out, nil or empty.
     public func forEachAnnotation(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil,
-                                  coding: Set<String>? = nil, exportOrder: Bool = false, counting: Bool = false,
+                                  coding: Set<String>? = nil, exportOrder: Bool = false,
                                   _ body: (Annotation) throws -> Bool) throws {
         let (conditions, values) = try annotationConditions(record: record, code: code, status: status, coding: coding)
         let sql = """
-            SELECT \(counting ? Store.countedAnnotationColumns : Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
+            SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
             """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")

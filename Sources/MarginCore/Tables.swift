@@ -12,23 +12,29 @@ extension Store {
     /// coder's layer (`gold`: the adjudicated layer); without it, the gold
     /// layer when it holds annotations of the codes counted, else each
     /// coder's layer. Suggestions are no one's coding and never count.
-    /// `counting`: without the texts a count does not read (see
-    /// `forEachAnnotation`).
-    public func tableAnnotations(code: String? = nil, coder: String? = nil, counting: Bool = false) throws -> [Annotation] {
-        if let coder, try !(coders() + [Store.goldAuthor]).contains(coder) {
-            throw MarginError.notFound("no annotations by a coder named '\(coder)'")
-        }
+    public func tableAnnotations(code: String? = nil, coder: String? = nil) throws -> [Annotation] {
+        try requireTableCoder(coder)
         var annotations: [Annotation] = []
-        try forEachAnnotation(code: code, counting: counting) { a in
+        try forEachAnnotation(code: code) { a in
             if a.code != nil && a.layer != nil { annotations.append(a) }
             return true
         }
-        if let coder {
-            annotations = annotations.filter { $0.layer == coder }
-        } else if annotations.contains(where: { $0.layer == Store.goldAuthor }) {
-            annotations = annotations.filter { $0.layer == Store.goldAuthor }
+        return tableLayers(annotations, coder: coder) { $0.layer }
+    }
+
+    /// Fails, naming it, for a coder with no layer here.
+    private func requireTableCoder(_ coder: String?) throws {
+        if let coder, try !(coders() + [Store.goldAuthor]).contains(coder) {
+            throw MarginError.notFound("no annotations by a coder named '\(coder)'")
         }
-        return annotations
+    }
+
+    /// The layers a table reads, of `items` in every layer: `coder`'s, else
+    /// the gold layer when it holds any, else all of them.
+    private func tableLayers<T>(_ items: [T], coder: String?, layer: (T) -> String?) -> [T] {
+        if let coder { return items.filter { layer($0) == coder } }
+        if items.contains(where: { layer($0) == Store.goldAuthor }) { return items.filter { layer($0) == Store.goldAuthor } }
+        return items
     }
 
     /// Groups annotations for a table: each annotation's group by `by`
@@ -86,21 +92,14 @@ extension Store {
     /// Annotations and records per code, per layer (and group), sorted by
     /// layer, group and code.
     public func codeCounts(code: String? = nil, by: TableGroup? = nil, coder: String? = nil) throws -> [CodeCount] {
-        if let coder, try !(coders() + [Store.goldAuthor]).contains(coder) {
-            throw MarginError.notFound("no annotations by a coder named '\(coder)'")
-        }
+        try requireTableCoder(coder)
         var grouping = try TableGrouping(self, by: by)
         // Counted by SQLite per record, code and layer; the layers then
         // chosen as `tableAnnotations` chooses them.
         var groups: [(record: String, code: String, layer: String, n: Int)] = []
         try forEachCodedGroup(code: code) { groups.append(($0, $1, $2, $3)) }
-        if let coder {
-            groups = groups.filter { $0.layer == coder }
-        } else if groups.contains(where: { $0.layer == Store.goldAuthor }) {
-            groups = groups.filter { $0.layer == Store.goldAuthor }
-        }
         var counts: [String: [String: [String: (n: Int, records: Set<String>)]]] = [:]
-        for row in groups {
+        for row in tableLayers(groups, coder: coder, layer: { $0.layer }) {
             let g = grouping.group(record: row.record), p = grouping.code(id: row.code)
             counts[row.layer, default: [:]][g, default: [:]][p, default: (0, [])].n += row.n
             counts[row.layer]?[g]?[p]?.records.insert(row.record)

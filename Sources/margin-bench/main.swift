@@ -626,7 +626,7 @@ metrics.append(Metric(name: "one_field_apply", value: oneFieldSeconds, baseline:
 
 // MARK: - initial_sync and its memory
 
-let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+let me = Growth.marginExecutable
 
 func child(_ args: [String]) throws -> (Process, Pipe) {
     let p = Process()
@@ -798,7 +798,7 @@ func runProcess(_ exe: String, _ args: [String]) throws -> Double {
     return s
 }
 
-let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+let sqlite3 = Growth.sqliteShell
 let dbFile = (reports.directory as NSString).appendingPathComponent(Store.fileName)
 var showTimes: [Double] = [], listTimes: [Double] = [], sqliteShow: [Double] = [], sqliteList: [Double] = []
 for _ in 0..<5 {

@@ -38,20 +38,6 @@ final class QueryPlanTests: StoreTestCase {
         }
     }
 
-    /// A table's count reads every annotation without the texts it does
-    /// not use: the same columns in the same places, the long ones NULL
-    /// (observed: `table codes --by place` spent most of its time making
-    /// the quotes, contexts and notes of a million-change store).
-    func testCountingReadsNoQuoteContextNoteOrComment() {
-        let all = Store.annotationColumns.split(separator: ","), counted = Store.countedAnnotationColumns.split(separator: ",")
-        XCTAssertEqual(all.count, counted.count)
-        for (a, c) in zip(all, counted) where a != c {
-            XCTAssertTrue(["a.quote", "a.prefix", "a.suffix", "a.note", "a.comment"].contains(a.trimmingCharacters(in: .whitespacesAndNewlines)), String(a))
-            XCTAssertEqual(c.trimmingCharacters(in: .whitespacesAndNewlines), "NULL")
-        }
-        XCTAssertEqual(zip(all, counted).filter { $0 != $1 }.count, 5)
-    }
-
     /// `log -n N` reads the log by clock reading and sorts only the ties
     /// (observed: 2.9 s at 1M changes, sorting the whole log).
     func testTheNewestChangesAreReadByTheTimeIndex() throws {

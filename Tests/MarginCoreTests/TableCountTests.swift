@@ -40,7 +40,7 @@ final class TableCountTests: StoreTestCase {
         // A code merged into another, and an annotation still naming it
         // (as one synced from a colleague who had not seen the merge would).
         _ = try s.mergeCode(c, into: a)
-        try s.write { try s.set(.annotation, EntityID(stored: made[2]), "code", .text(c)) }
+        try s.write { _ = try s.set(.annotation, EntityID(stored: made[2]), "code", .text(c)) }
         // A deleted record's annotations do not count.
         try s.delete(record: records[8])
 
