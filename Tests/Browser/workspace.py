@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 from selenium import webdriver
-from selenium.common.exceptions import UnexpectedAlertPresentException
+from selenium.common.exceptions import StaleElementReferenceException, UnexpectedAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
@@ -35,7 +35,10 @@ for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280
 if os.path.exists("/usr/bin/chromium"):
     options.binary_location = "/usr/bin/chromium"
 driver = webdriver.Chrome(service=Service(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")), options=options)
-wait = WebDriverWait(driver, 15)
+# A list the page draws again (the code picker, at each key typed) can
+# go stale between finding its items and reading them: such a read is
+# tried again, not a failure.
+wait = WebDriverWait(driver, 15, ignored_exceptions=[StaleElementReferenceException])
 seen = {}
 
 
@@ -211,7 +214,7 @@ try:
 
     # A change from the terminal reaches the open page by itself.
     subprocess.run([margin, "--store", store, "note", record, "from the terminal"], check=True, capture_output=True)
-    WebDriverWait(driver, 10).until(lambda d: "from the terminal" in d.find_element(By.ID, "annotations").text)
+    WebDriverWait(driver, 10, ignored_exceptions=[StaleElementReferenceException]).until(lambda d: "from the terminal" in d.find_element(By.ID, "annotations").text)
     seen["live_update"] = True
 
     # The record list by coder and by done.
