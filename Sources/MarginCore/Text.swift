@@ -252,52 +252,49 @@ public enum TextNormalization {
 }
 
 /// Folds Traditional Chinese to Simplified, full-width ASCII to ASCII and
-/// ASCII letters to lower case, one
-/// scalar at a time, so that a search for 党支部 finds 黨支部 and the reverse.
-/// Folding scalar by scalar (ICU's `Hant-Hans`, cached) keeps the folded text
-/// the same length as the original, so a match in folded text maps back to
-/// offsets in the body.
+/// ASCII letters to lower case, one scalar at a time, so that a search for
+/// 党支部 finds 黨支部 and the reverse. Folding scalar by scalar (ICU's
+/// `Hant-Hans`, character by character: `HanFolding`) keeps the folded
+/// text the same length as the original, so a match in folded text maps
+/// back to offsets in the body.
 public enum ScriptFolding {
-    /// Han characters folded so far: the common block in a flat table (0
-    /// when not looked up yet), the rest by scalar.
+    /// Han characters that fold to another: the common block in a flat
+    /// table (0 for a character that folds to itself), the rest by scalar.
     struct Table {
         static let commonStart: UInt32 = 0x3400, commonEnd: UInt32 = 0xA000
         var common = [UInt32](repeating: 0, count: Int(commonEnd - commonStart))
         var other: [UInt32: UInt32] = [:]
+
+        /// The table of `pairs`: each pair is a character and what it folds
+        /// to, pairs separated by spaces.
+        init(pairs: String) {
+            var from: UInt32?
+            for s in pairs.unicodeScalars where s != " " {
+                guard let f = from else { from = s.value; continue }
+                if f >= Table.commonStart && f < Table.commonEnd { common[Int(f - Table.commonStart)] = s.value } else { other[f] = s.value }
+                from = nil
+            }
+        }
     }
-    private static let cache = Mutex<Table>(Table())
+    /// Built once, on first use, from the pairs held in the binary.
+    private static let table = Table(pairs: HanFolding.pairs)
 
     static func isHan(_ v: UInt32) -> Bool {
         (0x3400...0x9FFF).contains(v) || (0xF900...0xFAFF).contains(v) || (0x20000...0x3FFFF).contains(v)
     }
 
-    /// ICU's Hant-Hans for one Han character; itself when that is not one character.
-    private static func transform(_ v: UInt32) -> UInt32 {
-        guard let scalar = Unicode.Scalar(v),
-              let t = String(scalar).applyingTransform(StringTransform("Hant-Hans"), reverse: false),
-              t.unicodeScalars.count == 1, let folded = t.unicodeScalars.first else { return v }
-        return folded.value
-    }
-
-    /// Folds one scalar; `table` is the cache, held locked by the caller.
-    private static func fold(_ scalar: Unicode.Scalar, table: inout Table) -> Unicode.Scalar {
+    /// Folds one scalar.
+    private static func fold(_ scalar: Unicode.Scalar, table: Table) -> Unicode.Scalar {
         let v = scalar.value
         if v < 0x3400 { return (65...90).contains(v) ? Unicode.Scalar(v + 32) ?? scalar : scalar }
-        if (0xFF01...0xFF5E).contains(v) { return fold(Unicode.Scalar(v - 0xFEE0) ?? scalar, table: &table) }
+        if (0xFF01...0xFF5E).contains(v) { return fold(Unicode.Scalar(v - 0xFEE0) ?? scalar, table: table) }
         guard isHan(v) else { return scalar }
-        if v < Table.commonEnd {
-            let i = Int(v - Table.commonStart)
-            if table.common[i] == 0 { table.common[i] = transform(v) }
-            return Unicode.Scalar(table.common[i]) ?? scalar
-        }
-        if let hit = table.other[v] { return Unicode.Scalar(hit) ?? scalar }
-        let result = transform(v)
-        table.other[v] = result
-        return Unicode.Scalar(result) ?? scalar
+        let folded = v < Table.commonEnd ? table.common[Int(v - Table.commonStart)] : table.other[v] ?? 0
+        return folded == 0 ? scalar : Unicode.Scalar(folded) ?? scalar
     }
 
     public static func fold(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
-        cache.withLock { fold(scalar, table: &$0) }
+        fold(scalar, table: table)
     }
 
     public static func fold(_ scalars: [Unicode.Scalar]) -> [Unicode.Scalar] {
@@ -316,11 +313,10 @@ public enum ScriptFolding {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Folds a run of scalars under one acquisition of the cache lock.
+    /// Folds a run of scalars.
     static func foldAll<S: Sequence>(_ scalars: S, _ emit: (Unicode.Scalar) -> Void) where S.Element == Unicode.Scalar {
-        cache.withLock { table in
-            for s in scalars { emit(fold(s, table: &table)) }
-        }
+        let table = table
+        for s in scalars { emit(fold(s, table: table)) }
     }
 }
 

@@ -1,4 +1,5 @@
 @testable import MarginCore
+import Foundation
 import XCTest
 
 final class TextTests: XCTestCase {
@@ -121,6 +122,36 @@ final class TextTests: XCTestCase {
         XCTAssertEqual(folded, "党支部筑牢泸县abc")
         XCTAssertEqual(folded.unicodeScalars.count, trad.unicodeScalars.count)
         XCTAssertEqual(ScriptFolding.fold("党支部"), ScriptFolding.fold("黨支部"))
+    }
+
+    /// The table folding uses is ICU's `Hant-Hans`, asked one character at
+    /// a time, for every Han character (as folding asked it before the
+    /// table was held in the binary). When this toolchain's ICU answers
+    /// otherwise, the table it gives is written out to replace
+    /// `HanFolding.pairs`.
+    func testTheHanTableIsICUsHantHansForEveryHanCharacter() throws {
+        var pairs: [String] = []
+        var differing: [String] = []
+        for range: ClosedRange<UInt32> in [0x3400...0x9FFF, 0xF900...0xFAFF, 0x20000...0x3FFFF] {
+            for v in range {
+                guard let scalar = Unicode.Scalar(v) else { continue }
+                var icu = scalar
+                if let t = String(scalar).applyingTransform(StringTransform("Hant-Hans"), reverse: false),
+                   t.unicodeScalars.count == 1, let only = t.unicodeScalars.first {
+                    icu = only
+                }
+                if icu != scalar { pairs.append(String(scalar) + String(icu)) }
+                if ScriptFolding.fold(scalar) != icu {
+                    differing.append(String(format: "U+%04X", v))
+                }
+            }
+        }
+        XCTAssertGreaterThan(pairs.count, 3000, "ICU's Hant-Hans is missing from this toolchain")
+        if !differing.isEmpty {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("HanFolding.pairs.txt")
+            try pairs.joined(separator: " ").write(to: out, atomically: true, encoding: .utf8)
+            XCTFail("folding differs from ICU's Hant-Hans at \(differing.count) characters (first \(differing.prefix(5).joined(separator: ", "))); ICU's table is in \(out.path)")
+        }
     }
 
     /// Lines split at each line feed scalar, whatever follows it: a
