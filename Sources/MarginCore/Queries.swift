@@ -628,7 +628,7 @@ extension Store {
     }
 
     /// The live records whose folded text holds `key` (id, title, folded
-    /// text), most recently imported first.
+    /// text, published, import order), most recently imported first.
     static func searchCandidates(_ key: [Unicode.Scalar]) -> (sql: String, values: [SQLValue]) {
         let folded = String(String.UnicodeScalarView(key))
         if let terms = GramIndex.query(key) {
@@ -638,13 +638,13 @@ extension Store {
             // before any is decoded here (a rare phrase made of common pairs
             // has many), and the rest are checked match by match.
             return ("""
-                SELECT r.id, r.title, r.folded FROM record_grams JOIN records r ON r.rowid = record_grams.rowid
+                SELECT r.id, r.title, r.folded, r.published, r.rowid FROM record_grams JOIN records r ON r.rowid = record_grams.rowid
                 WHERE record_grams MATCH ? AND r.deleted = 0 AND r.body IS NOT NULL AND instr(r.folded, ?) > 0
                 ORDER BY record_grams.rowid DESC
                 """, [.text(terms), .text(folded)])
         }
         // No letter or digit in it (punctuation alone): scan the folded text.
-        return ("SELECT id, title, folded FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC",
+        return ("SELECT id, title, folded, published, rowid FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC",
                 [.text(folded)])
     }
 
@@ -746,6 +746,8 @@ extension Store {
         struct Found { var count: Int; var titleCount: Int; var length: Int }
         var found: [String: Found] = [:]
         var ids: [String] = []
+        // Each hit's publication date and import order, read with its text.
+        var published: [String: String] = [:], imported: [String: Int64] = [:]
         let needle = Array(String(String.UnicodeScalarView(key)).utf8)
         let (sql, values) = Store.searchCandidates(key)
         try db.statement(sql).forEach(values) { row in
@@ -771,6 +773,8 @@ extension Store {
                 guard inBody > 0 || inTitle > 0 else { return }
                 found[id] = Found(count: inBody, titleCount: inTitle, length: scalars - 1)
                 ids.append(id)
+                published[id] = row.text(3)
+                imported[id] = row.int(4)
             }
             return true
         }
@@ -787,21 +791,22 @@ extension Store {
                   Store.holds(ScriptFolding.fold(TextNormalization.nfc(value)), needle) else { return }
             metadata[id, default: []].append(field)
         }
-        let fields = ["place", "source", "url", "author", "editor"]
-        try db.statement("SELECT id, \(fields.joined(separator: ", ")) FROM records WHERE deleted = 0 AND typeof(body) = 'text'").forEach { s in
+        try db.statement(Store.searchedMetadataSQL).forEach { s in
             guard let id = s.text(0) else { return true }
-            for (i, f) in fields.enumerated() { check(s, i + 1, id, f) }
+            for (i, f) in Store.searchedMetadataFields.enumerated() { check(s, i + 1, id, f) }
             return true
         }
         try db.statement("SELECT m.record, m.key, m.value FROM record_meta m JOIN records r ON r.id = m.record WHERE r.deleted = 0").forEach { s in
             if let id = s.text(0), let k = s.text(1) { check(s, 2, id, k) }
             return true
         }
-        for id in metadata.keys where found[id] == nil { ids.append(id) }
+        let metadataOnly = metadata.keys.filter { found[$0] == nil }
+        ids += metadataOnly
         guard !ids.isEmpty else { return [] }
-        var published: [String: String] = [:], imported: [String: Int64] = [:]
-        for row in try db.rows("SELECT id, published, rowid FROM records WHERE id IN (SELECT value FROM json_each(?))", .text(jsonArray(ids))) {
-            if let id = row[0].string { published[id] = row[1].string; imported[id] = row[2].int ?? 0 }
+        if !metadataOnly.isEmpty {
+            for row in try db.rows("SELECT id, published, rowid FROM records WHERE id IN (SELECT value FROM json_each(?))", .text(jsonArray(metadataOnly))) {
+                if let id = row[0].string { published[id] = row[1].string; imported[id] = row[2].int ?? 0 }
+            }
         }
         // BM25 (k1 = 1.2, b = 0.75) of one phrase: its frequency in each
         // record, against the record's length and the average length.
@@ -851,6 +856,16 @@ extension Store {
         }
         return chosen.map { hits[$0.index] }
     }
+
+    /// The record fields a search looks in besides the text.
+    static let searchedMetadataFields = ["place", "source", "url", "author", "editor"]
+    /// Those fields of every live record, from an index of them alone
+    /// (`records_searched`): a record's row holds its text before its
+    /// deleted mark, so a scan of the table read every report.
+    static let searchedMetadataSQL = """
+        SELECT id, \(searchedMetadataFields.joined(separator: ", ")) FROM records INDEXED BY records_searched
+        WHERE deleted = 0 AND typeof(body) = 'text'
+        """
 
     /// The first `k` of `items` in the order `before`, as `sorted(by:)`
     /// would give them, in time linear in the items for a small `k`.

@@ -247,6 +247,18 @@ enum Schema {
             // each record asked once whether it is live, 19 ms.
             try db.execute("CREATE INDEX annotations_counted ON annotations(deleted, record, status, stale)")
         },
+        { db in
+            // File version 14 (data schema still 6): the metadata `search`
+            // looks in, for the live records, in an index that holds nothing
+            // else: a record's row holds its text after these fields, and
+            // its deleted mark after the text, so a scan of the table read
+            // every report (a million changes: 14 ms of the search's 80 ms;
+            // from this index, 2 ms).
+            try db.execute("""
+                CREATE INDEX records_searched ON records(id, place, source, url, author, editor)
+                WHERE deleted = 0 AND typeof(body) = 'text'
+                """)
+        },
     ]
 
     /// The version of the file's layout: one per migration.

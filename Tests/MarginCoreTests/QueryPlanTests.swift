@@ -38,6 +38,15 @@ final class QueryPlanTests: StoreTestCase {
         }
     }
 
+    /// A search's look at the records' metadata reads an index of those
+    /// fields, not the records' rows, which hold each report's text
+    /// (observed: 14 ms of an 80 ms search at a million changes).
+    func testASearchReadsTheMetadataFromItsIndex() throws {
+        let store = try makeStore("a")
+        let p = try plan(store, Store.searchedMetadataSQL)
+        XCTAssertTrue(p.contains("USING INDEX records_searched"), p)
+    }
+
     /// `log -n N` reads the log by clock reading and sorts only the ties
     /// (observed: 2.9 s at 1M changes, sorting the whole log).
     func testTheNewestChangesAreReadByTheTimeIndex() throws {
