@@ -8,6 +8,7 @@ import MarginSQLite
 extension Store {
     /// Empties the derived tables and replays the whole log into them.
     public func rebuildState() throws {
+        try raiseCacheForWriting()
         try inScope { try db.transaction { try projector.rebuild(scope: &scope) } }
     }
 
