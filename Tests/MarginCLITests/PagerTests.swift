@@ -34,6 +34,22 @@ final class PagerTests: CLITestCase {
         func type(_ s: String) { _ = s.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) } }
     }
 
+    /// Output made in bytes (a whole-store listing) goes to standard output
+    /// as bytes, and follows `out` wherever it is sent instead: the pager
+    /// collects a command's output by replacing `out`, and bytes must not
+    /// go around it to the terminal.
+    func testBytesFollowTheConsolesOutWhenItIsReplaced() {
+        var direct: [UInt8] = [], collected = ""
+        var console = Console(out: { _ in XCTFail("text went to the first out") }, err: { _ in })
+        console.outBytes = { direct += $0 }
+        console.out(bytes: Array("159名黨員\n".utf8))
+        XCTAssertEqual(String(decoding: direct, as: UTF8.self), "159名黨員\n")
+        console.out = { collected += $0 }
+        console.out(bytes: Array("16個臨時黨支部\n".utf8))
+        XCTAssertEqual(collected, "16個臨時黨支部\n")
+        XCTAssertEqual(String(decoding: direct, as: UTF8.self), "159名黨員\n")
+    }
+
     func testLessRunsInTheForegroundAndQuitsOnQInAShellWithJobControl() throws {
         guard let binary = CLITestCase.binary else { throw XCTSkip("the margin binary is not built") }
         for tool in ["/usr/bin/setsid", "/bin/bash", "/usr/bin/less"] where !FileManager.default.isExecutableFile(atPath: tool) {

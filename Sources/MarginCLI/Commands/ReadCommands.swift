@@ -176,7 +176,7 @@ struct ListCommand: Command {
             let mine = done[r.id]?.contains(store.node.name) == true ? "✓" : " "
             output += "\(Format.id(r.id))  \(date)  \(Format.pad("\(r.annotations) ann, \(r.open) open", 16)) \(mine) \(Format.oneLine(r.title ?? r.opening.map { "… " + $0 } ?? "(untitled)", max: 50))\n"
         }
-        context.console.out(json ? String(decoding: bytes, as: UTF8.self) : output)
+        if json { context.console.out(bytes: bytes) } else { context.console.out(output) }
         if rows.isEmpty && !json { context.warn("no records match") }
         return ExitCode.success
     }
