@@ -39,7 +39,7 @@ final class GramIndexTests: StoreTestCase {
 
     /// What a scan of the folded text finds, newest first: the reference.
     func scan(_ s: Store, _ text: String) throws -> [String] {
-        let key = Store.searchKey(text)
+        let key = RecordSearch.searchKey(text)
         var v = String.UnicodeScalarView()
         v.append(contentsOf: key)
         return try s.db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC",
@@ -141,7 +141,7 @@ final class ByteOccurrenceTests: XCTestCase {
             let bytes = Array(text.utf8)
             for start in 0..<min(bytes.count, 9) where bytes[start] & 0xC0 != 0x80 {
                 let tail = String(decoding: bytes[start...], as: UTF8.self)
-                bytes[start...].withUnsafeBytes { XCTAssertEqual(Store.scalarCount($0), tail.unicodeScalars.count, tail) }
+                bytes[start...].withUnsafeBytes { XCTAssertEqual(RecordSearch.scalarCount($0), tail.unicodeScalars.count, tail) }
             }
         }
     }
@@ -155,16 +155,16 @@ final class ByteOccurrenceTests: XCTestCase {
             var byScalars = 0
             ScalarText(String(String.UnicodeScalarView(hay)), boundaries: false).forEachOccurrence(of: needle) { _ in byScalars += 1; return true }
             let bytes = Array(String(String.UnicodeScalarView(hay)).utf8)
-            let byBytes = bytes.withUnsafeBytes { Store.occurrences(of: Array(String(String.UnicodeScalarView(needle)).utf8), in: $0) }
+            let byBytes = bytes.withUnsafeBytes { RecordSearch.occurrences(of: Array(String(String.UnicodeScalarView(needle)).utf8), in: $0) }
             XCTAssertEqual(byBytes, byScalars, "\(hay) / \(needle)")
         }
         // Overlapping matches count, as a search counts them.
-        XCTAssertEqual(Array("党党党".utf8).withUnsafeBytes { Store.occurrences(of: Array("党党".utf8), in: $0) }, 2)
+        XCTAssertEqual(Array("党党党".utf8).withUnsafeBytes { RecordSearch.occurrences(of: Array("党党".utf8), in: $0) }, 2)
     }
 }
 
 /// A search's first N, in each order, are the first N of all its hits
-/// sorted: `Store.first` (kept in order as the hits go by) against a full
+/// sorted: `RecordSearch.first` (kept in order as the hits go by) against a full
 /// sort, and `rankedSearch` with and without a limit.
 final class RankedSearchLimitTests: StoreTestCase {
     func testTheFirstKAreThePrefixOfTheStableSort() {
@@ -173,7 +173,7 @@ final class RankedSearchLimitTests: StoreTestCase {
             let items = (0..<Int.random(in: 0...40, using: &rng)).map { i in (key: Int.random(in: 0...5, using: &rng), at: i) }
             let sorted = items.sorted { $0.key > $1.key || ($0.key == $1.key && $0.at < $1.at) }
             for k in 0...(items.count + 1) {
-                let first = Store.first(k, of: items) { $0.key > $1.key }
+                let first = RecordSearch.first(k, of: items) { $0.key > $1.key }
                 XCTAssertEqual(first.map(\.at), sorted.prefix(k).map(\.at), "k \(k) of \(items.map(\.key))")
             }
         }

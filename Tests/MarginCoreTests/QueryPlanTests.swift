@@ -43,7 +43,7 @@ final class QueryPlanTests: StoreTestCase {
     /// (observed: 14 ms of an 80 ms search at a million changes).
     func testASearchReadsTheMetadataFromItsIndex() throws {
         let store = try makeStore("a")
-        let p = try plan(store, Store.searchedMetadataSQL)
+        let p = try plan(store, RecordSearch.searchedMetadataSQL)
         XCTAssertTrue(p.contains("USING INDEX records_searched"), p)
     }
 
