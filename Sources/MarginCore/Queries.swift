@@ -325,13 +325,19 @@ extension Store {
             merges = try store.codeLinks("merged_into").links
         }
 
-        mutating func annotation(_ row: [SQLValue]) throws -> Annotation {
+        /// The annotation in the statement's current row (`annotationColumns`),
+        /// read column by column: not made a row of values first, which cost
+        /// a whole-store listing an array and a value per column.
+        mutating func annotation(_ s: Statement) throws -> Annotation {
+            // As `SQLValue`'s readings: a text or an integer, else nil.
+            func string(_ i: Int) -> String? { s.storageClass(i) == .text ? s.text(i) : nil }
+            func int(_ i: Int) -> Int64? { s.storageClass(i) == .integer ? s.int(i) : nil }
             var span: Span?
-            if let s = row[4].int, let e = row[5].int {
-                span = Span(start: Int(s), end: Int(e), quote: row[6].string ?? "", prefix: row[7].string ?? "", suffix: row[8].string ?? "")
+            if let start = int(4), let end = int(5) {
+                span = Span(start: Int(start), end: Int(end), quote: string(6) ?? "", prefix: string(7) ?? "", suffix: string(8) ?? "")
             }
-            var code = row[2].string
-            var codeName = row[3].string
+            var code = string(2)
+            var codeName = string(3)
             if let c = code, merges[c] != nil {
                 let effective = Store.followMerges(c, merges)
                 if effective != c {
@@ -342,27 +348,31 @@ extension Store {
                     codeName = names[effective] ?? nil
                 }
             }
-            return Annotation(id: row[0].string ?? "", record: row[1].string ?? "", code: code, codeName: codeName, span: span,
-                              value: row[9].string, note: row[10].string,
+            return Annotation(id: string(0) ?? "", record: string(1) ?? "", code: code, codeName: codeName, span: span,
+                              value: string(9), note: string(10),
                               // A stale review shows as open (`effectiveStatusSQL`), decided
                               // here from the stale column: SQLite would run the test twice.
-                              status: row[18].int == 1 ? .open : row[11].string.flatMap(ReviewStatus.init(rawValue:)) ?? .open,
-                              comment: row[12].string, reviewer: row[13].string, author: row[14].string,
-                              created: row[15].int ?? 0, updated: row[16].int ?? 0,
-                              staleReview: row[18].int == 1 ? row[17].string.flatMap(ReviewStatus.init(rawValue:)) : nil,
-                              reviewed: row[19].string)
+                              status: int(18) == 1 ? .open : string(11).flatMap(ReviewStatus.init(rawValue:)) ?? .open,
+                              comment: string(12), reviewer: string(13), author: string(14),
+                              created: int(15) ?? 0, updated: int(16) ?? 0,
+                              staleReview: int(18) == 1 ? string(17).flatMap(ReviewStatus.init(rawValue:)) : nil,
+                              reviewed: string(19))
         }
     }
 
     /// A live annotation; with `includingDeleted`, also one that is deleted
     /// (to show what a conflict is about).
     public func annotation(_ id: String, includingDeleted: Bool = false) throws -> Annotation? {
-        let rows = try db.rows("""
+        var reader = try AnnotationReader(self)
+        var found: Annotation?
+        try db.statement("""
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
             WHERE a.id = ? AND (a.deleted = 0 OR ?) AND a.record IS NOT NULL
-            """, .text(id), .integer(includingDeleted ? 1 : 0))
-        var reader = try AnnotationReader(self)
-        return try rows.first.map { try reader.annotation($0) }
+            """).forEach([.text(id), .integer(includingDeleted ? 1 : 0)]) { s in
+            found = try reader.annotation(s)
+            return false
+        }
+        return found
     }
 
     /// What changed since a stale review: for code, span and value whose
@@ -415,7 +425,7 @@ extension Store {
             ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
             """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
         var reader = try AnnotationReader(self)
-        try db.statement(sql).forEach(values) { row in try body(try reader.annotation(row.row())) }
+        try db.statement(sql).forEach(values) { s in try body(try reader.annotation(s)) }
     }
 
     /// Live coded annotations counted in SQLite by record, code (as

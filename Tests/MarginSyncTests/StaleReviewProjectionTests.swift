@@ -87,7 +87,7 @@ final class StaleReviewProjectionTests: SyncTestCase {
         try a.backup(to: old)
         do {
             let db = try Database(path: old + "/" + Store.fileName)
-            try db.execute("DROP INDEX annotations_counted; ALTER TABLE annotations DROP COLUMN stale; DROP INDEX records_alive; DROP INDEX records_listed")
+            try db.execute("DROP INDEX annotations_counted; ALTER TABLE annotations DROP COLUMN stale; DROP INDEX records_alive; DROP INDEX records_listed; DROP INDEX records_searched")
             try db.setUserVersion(10)
             db.close()
         }
