@@ -16,6 +16,35 @@ final class ReadingTests: OneReportTestCase {
         XCTAssertEqual(margin("show", record, "--color=sometimes").code, 64)
     }
 
+    /// An annotation's JSON is written member by member straight into
+    /// bytes: every member a reviewed, then edited, annotation has, each
+    /// once, keys in order, the same object from `list` and `show`.
+    func testAnAnnotationsJSONHasEveryMemberOnceInKeyOrder() throws {
+        XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名网格员", "--value", "1055", "--note", "核对\"户数\"").code, 0)
+        let first = try XCTUnwrap(margin("list", "--annotations", "--json").out.split(separator: "\n").first.map(String.init))
+        let annotation = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])?["id"] as? String)
+        XCTAssertEqual(margin("review", annotation, "--accept", "--comment", "ok").code, 0)
+        XCTAssertEqual(margin("edit", annotation, "--value", "1056").code, 0)
+        let line = try XCTUnwrap(margin("list", "--annotations", "--json").out.split(separator: "\n").first.map(String.init))
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        XCTAssertEqual(object["value"] as? String, "1056")
+        XCTAssertEqual(object["note"] as? String, "核对\"户数\"")
+        XCTAssertEqual(object["comment"] as? String, "ok")
+        XCTAssertEqual(object["changed_since"] as? String, "accepted")
+        XCTAssertEqual(object["quote"] as? String, "1055名网格员")
+        XCTAssertEqual(object["code_name"] as? String, "party-members")
+        XCTAssertNotNil(object["reviewer"] as? String)
+        // Keys as they stand in the bytes: each once, in code-point order.
+        let keys = object.keys.sorted { a, b in
+            (line.range(of: "\"\(a)\":")?.lowerBound ?? line.endIndex) < (line.range(of: "\"\(b)\":")?.lowerBound ?? line.endIndex)
+        }
+        XCTAssertEqual(keys, object.keys.sorted(), line)
+        XCTAssertEqual(keys.count, 19, "every member an annotation can have: \(line)")
+        let shown = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(margin("show", record, "--json").out.utf8)) as? [String: Any])
+        let inShow = try XCTUnwrap((shown["annotations"] as? [[String: Any]])?.first)
+        XCTAssertEqual(NSDictionary(dictionary: inShow), NSDictionary(dictionary: object))
+    }
+
     func testOverlappingSpansAndNotesAreDrawnApart() throws {
         XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名网格员").code, 0)
         XCTAssertEqual(margin("annotate", record, "--code", "party-members", "--quote", "1055名").code, 0)

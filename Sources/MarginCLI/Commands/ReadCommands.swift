@@ -2,30 +2,54 @@ import Foundation
 import MarginCore
 
 func annotationJSON(_ a: Annotation) -> JSONText.Value {
-    // Built in key order, as every `--json` object is written, rather than
-    // sorted for each annotation (a whole-store list writes a million).
-    var o: [(String, JSONText.Value)] = []
-    o.reserveCapacity(19)
-    if let v = a.author { o.append(("author", .string(v))) }
-    if let stale = a.staleReview { o.append(("changed_since", .string(stale.rawValue))) }
-    if let c = a.code { o.append(("code", .string(c))) }
-    if let n = a.codeName { o.append(("code_name", .string(n))) }
-    if let v = a.comment { o.append(("comment", .string(v))) }
-    o.append(("created", .string(Format.iso(a.created))))
-    if let s = a.span { o.append(("end", .int(s.end))) }
-    o.append(("id", .string(a.id)))
-    o.append(("kind", .string(a.kindLabel)))
-    if let v = a.note { o.append(("note", .string(v))) }
-    if let s = a.span { o += [("prefix", .string(s.prefix)), ("quote", .string(s.quote))] }
-    o.append(("record", .string(a.record)))
-    if let v = a.reviewer { o.append(("reviewer", .string(v))) }
-    if let s = a.span { o.append(("start", .int(s.start))) }
-    o.append(("status", .string(a.status.rawValue)))
-    if let s = a.span { o.append(("suffix", .string(s.suffix))) }
-    o.append(("updated", .string(Format.iso(a.updated))))
-    if let v = a.value { o.append(("value", .string(v))) }
-    assert(o.map(\.0) == o.map(\.0).sorted(), "annotationJSON's keys out of order")
-    return .object(o)
+    var bytes: [UInt8] = []
+    writeAnnotationJSON(a, into: &bytes)
+    return .raw(bytes)
+}
+
+/// One annotation as a JSON object, its members written straight into
+/// `out` in key order, as every `--json` object has them: a whole-store
+/// listing writes a million, and building each as values first cost a
+/// box per member.
+func writeAnnotationJSON(_ a: Annotation, into out: inout [UInt8]) {
+    var last = ""
+    func key(_ k: String) {
+        assert(last < k, "annotation JSON keys out of order: \(k) after \(last)")
+        out.append(last.isEmpty ? UInt8(ascii: "{") : UInt8(ascii: ","))
+        last = k
+        JSONText.string(k, into: &out)
+        out.append(UInt8(ascii: ":"))
+    }
+    func string(_ k: String, _ v: String?) {
+        guard let v else { return }
+        key(k)
+        JSONText.string(v, into: &out)
+    }
+    func int(_ k: String, _ v: Int?) {
+        guard let v else { return }
+        key(k)
+        out.append(contentsOf: String(v).utf8)
+    }
+    string("author", a.author)
+    string("changed_since", a.staleReview?.rawValue)
+    string("code", a.code)
+    string("code_name", a.codeName)
+    string("comment", a.comment)
+    string("created", Format.iso(a.created))
+    int("end", a.span?.end)
+    string("id", a.id)
+    string("kind", a.kindLabel)
+    string("note", a.note)
+    string("prefix", a.span?.prefix)
+    string("quote", a.span?.quote)
+    string("record", a.record)
+    string("reviewer", a.reviewer)
+    int("start", a.span?.start)
+    string("status", a.status.rawValue)
+    string("suffix", a.span?.suffix)
+    string("updated", Format.iso(a.updated))
+    string("value", a.value)
+    out.append(UInt8(ascii: "}"))
 }
 
 func recordJSON(_ r: Record) -> [String: Any] {
@@ -139,7 +163,7 @@ struct ListCommand: Command {
                 guard store.isVisible(a, blind: blind), ids?.contains(a.record) ?? true else { return true }
                 shown += 1
                 if json {
-                    JSONText.write(annotationJSON(a), into: &out.bytes)
+                    writeAnnotationJSON(a, into: &out.bytes)
                     out.bytes.append(UInt8(ascii: "\n"))
                 } else {
                     out.bytes.append(contentsOf: AnnotationLine.render(a, withRecord: true).utf8)

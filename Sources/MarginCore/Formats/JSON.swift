@@ -259,6 +259,9 @@ public enum JSONText {
         case double(Double)
         case object([(String, Value)])
         case array([Value])
+        /// JSON already written (by a writer that puts an object's members
+        /// straight into bytes, in key order), written as it is.
+        case raw([UInt8])
 
         /// An object from pairs in any order: sorted by key here, as every
         /// `--json` output has them.
@@ -294,6 +297,8 @@ public enum JSONText {
                 write(v, into: &out)
             }
             out.append(UInt8(ascii: "]"))
+        case .raw(let bytes):
+            out.append(contentsOf: bytes)
         }
     }
 
