@@ -135,6 +135,16 @@ extension Store {
         return out
     }
 
+    /// The ids of those of `annotations` whose spans do not hold in `body`,
+    /// a record's text of now as `record(_:)` gives it: what
+    /// `unanchoredAnnotations(record:)` finds, for a reader that holds the
+    /// record and its annotations already (`show`), without reading them
+    /// again.
+    public static func unanchored(_ annotations: [Annotation], in body: String) -> Set<String> {
+        let text = ScalarText(body, boundaries: false)
+        return Set(annotations.compactMap { a in a.span.flatMap { isAnchored($0, in: text) ? nil : a.id } })
+    }
+
     /// Whether a span still holds in its record's text of now: its offsets
     /// in range and its quote, prefix and suffix there. Scalars are
     /// compared, so `text` needs no character boundaries (`boundaries:

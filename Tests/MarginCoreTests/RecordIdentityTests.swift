@@ -82,6 +82,8 @@ final class RecordIdentityTests: StoreTestCase {
         XCTAssertNotNil(try s.annotation(gone), "an orphan is kept")
         XCTAssertNil(try s.annotation(tag)?.span)
         XCTAssertEqual(try s.unanchoredAnnotations().map(\.id), [gone])
+        // What `show` finds from the record and annotations it holds.
+        XCTAssertEqual(Store.unanchored(try s.annotations(record: id), in: record.body), [gone])
         XCTAssertThrowsError(try s.check()) { error in
             XCTAssertTrue(MarginError.message(for: error).contains("not anchored"), MarginError.message(for: error))
         }

@@ -267,7 +267,7 @@ struct ShowCommand: Command {
         let colours = Dictionary(try store.codes(includeMerged: true, counted: false).map { ($0.id, $0.colour) }, uniquingKeysWith: { a, _ in a })
         // A span placed on an earlier cleaning is not marked in this text,
         // whose offsets would point elsewhere; its line says so.
-        let unanchored = Set(try store.unanchoredAnnotations(record: rid).map(\.id))
+        let unanchored = Store.unanchored(annotations, in: r.body)
         context.print(Highlighter.render(body: r.body, annotations: annotations.filter { !unanchored.contains($0.id) }, colours: colours, colour: context.useColour))
         context.print("")
         context.print("annotations (\(annotations.count))")
