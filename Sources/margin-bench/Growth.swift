@@ -266,10 +266,13 @@ enum Growth {
     /// This program, which runs as `margin` when its first argument is `--as-margin`.
     static let marginExecutable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
 
-    /// Runs `exe` with its output thrown away; fails when it fails (unless `mayFail`).
-    static func runQuietly(_ exe: String, _ arguments: [String], mayFail: Bool) throws {
-        let status = try spawnQuietly(exe, arguments).status
+    /// Runs `exe` with its output thrown away, and gives its seconds; fails
+    /// when it fails (unless `mayFail`).
+    @discardableResult
+    static func runQuietly(_ exe: String, _ arguments: [String], mayFail: Bool) throws -> Double {
+        let (seconds, status) = try spawnQuietly(exe, arguments)
         guard status == 0 || mayFail else { throw MarginError.invalid("\(exe) \(arguments.joined(separator: " ")) exited \(status)") }
+        return seconds
     }
 }
 

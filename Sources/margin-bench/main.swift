@@ -793,9 +793,7 @@ do {
 }
 
 func runProcess(_ exe: String, _ args: [String]) throws -> Double {
-    let (s, status) = try spawnQuietly(exe, args)
-    guard status == 0 else { throw MarginError.invalid("\(exe) \(args.joined(separator: " ")) exited \(status)") }
-    return s
+    try Growth.runQuietly(exe, args, mayFail: false)
 }
 
 let sqlite3 = Growth.sqliteShell
