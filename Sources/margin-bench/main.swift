@@ -742,7 +742,7 @@ var shortTimes: [Double] = [], scanTimes: [Double] = []
 for q in ["党", "黨員", "疫", "雹"] {
     for _ in 0..<3 {
         shortTimes.append(try time { try reports.search(q, limit: 20) }.1)
-        scanTimes.append(try time { try reports.db.rows("SELECT id FROM records WHERE instr(folded, ?) > 0 LIMIT 20", .text(ScriptFolding.fold(q))) }.1)
+        scanTimes.append(try time { try reports.db.rows("SELECT rowid FROM record_folded WHERE instr(folded, ?) > 0 LIMIT 20", .text(ScriptFolding.fold(q))) }.1)
     }
 }
 let shortWorst = shortTimes.max() ?? 0

@@ -42,7 +42,10 @@ final class GramIndexTests: StoreTestCase {
         let key = RecordSearch.searchKey(text)
         var v = String.UnicodeScalarView()
         v.append(contentsOf: key)
-        return try s.db.rows("SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL AND instr(folded, ?) > 0 ORDER BY rowid DESC",
+        return try s.db.rows("""
+            SELECT r.id FROM records r JOIN record_folded f ON f.rowid = r.rowid
+            WHERE r.deleted = 0 AND r.body IS NOT NULL AND instr(f.folded, ?) > 0 ORDER BY r.rowid DESC
+            """,
                              .text(String(v))).compactMap { $0[0].string }
     }
 
@@ -60,6 +63,13 @@ final class GramIndexTests: StoreTestCase {
         XCTAssertEqual(try s.search("黨的").map(\.record), [ids[4]])
         XCTAssertEqual(try s.search("報告4").map(\.record), [])
         for q in queries { XCTAssertEqual(try s.search(q).map(\.record), try scan(s, q), q) }
+        // A deleted record drops out, of the ranking too (which reads the
+        // folded texts and the metadata's index, not the records' rows).
+        _ = try s.delete(record: ids[1])
+        for q in queries {
+            XCTAssertEqual(try s.search(q).map(\.record), try scan(s, q), q)
+            XCTAssertEqual(try s.rankedSearch(q, order: .imported).map(\.record), try scan(s, q), "ranked: \(q)")
+        }
         XCTAssertNoThrow(try s.check())
         // Rebuilt from the log, the index answers the same.
         try s.rebuildState()

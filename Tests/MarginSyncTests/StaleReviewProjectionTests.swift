@@ -87,7 +87,12 @@ final class StaleReviewProjectionTests: SyncTestCase {
         try a.backup(to: old)
         do {
             let db = try Database(path: old + "/" + Store.fileName)
-            try db.execute("DROP INDEX annotations_counted; ALTER TABLE annotations DROP COLUMN stale; DROP INDEX records_alive; DROP INDEX records_listed; DROP INDEX records_searched")
+            try db.execute("""
+                DROP INDEX annotations_counted; ALTER TABLE annotations DROP COLUMN stale; DROP INDEX records_alive; DROP INDEX records_listed; DROP INDEX records_searched;
+                ALTER TABLE records ADD COLUMN folded TEXT;
+                UPDATE records SET folded = (SELECT folded FROM record_folded f WHERE f.rowid = records.rowid);
+                DROP TABLE record_folded
+                """)
             try db.setUserVersion(10)
             db.close()
         }

@@ -242,10 +242,10 @@ final class Projector {
         }
     }
 
-    /// A kind's row columns in a fixed order (the projected fields', and a
-    /// record's folded text), so that a pending row holds its values in
-    /// slots and names the columns it sets by a bit mask.
-    private static let recordRowColumns = Set(recordFieldColumns.values).union(["folded"]).sorted()
+    /// A kind's row columns in a fixed order (the projected fields'), so
+    /// that a pending row holds its values in slots and names the columns
+    /// it sets by a bit mask.
+    private static let recordRowColumns = Set(recordFieldColumns.values).sorted()
     private static let annotationRowColumns = Set(annotationFieldColumns.values).sorted()
     private static let codeRowColumns = Set(codeFieldColumns.values).sorted()
     private static func rowColumns(of kind: EntityKind) -> [String] {
@@ -270,7 +270,6 @@ final class Projector {
         case .conflict: nil
         }
     }
-    private static let foldedSlot = recordRowColumns.firstIndex(of: "folded") ?? 0
 
     /// Per kind: the upsert that creates an entity's row and widens its
     /// times, returning whether the entity was ever deleted.
@@ -341,15 +340,8 @@ final class Projector {
     }
 
     func flushPendingRow(scope: inout WriteScope?) throws {
-        guard var row = pendingRow, let table = Projector.table(of: row.kind) else { return }
+        guard let row = pendingRow, let table = Projector.table(of: row.kind) else { return }
         pendingRow = nil
-        // A new record's row takes its folded text now, not in a second
-        // write of the whole row when the index is brought up to date.
-        if row.kind == .record, row.fresh, let entry = scope?.preparedIndex[row.entity] {
-            row.values[Projector.foldedSlot] = .text(entry.folded)
-            row.set |= 1 << UInt32(Projector.foldedSlot)
-            scope?.foldedWithRow.insert(row.entity)
-        }
         let key = Int(ChangeCodec.kindCode(row.kind)) << 32 | Int(row.set)
         let s: Statement
         if let held = rowUpserts[key] {
@@ -458,32 +450,27 @@ final class Projector {
     func flushReindex(scope: inout WriteScope?) throws {
         let records = scope?.reindex ?? []
         scope?.reindex.removeAll()
-        defer { scope?.preparedIndex.removeAll(); scope?.foldedWithRow.removeAll() }
+        defer { scope?.preparedIndex.removeAll() }
         for id in records.sorted() { try reindex(record: id, scope: &scope) }
     }
 
     /// Keeps the full-text index (over the Simplified-folded title and body)
-    /// in step with a record's title and body.
+    /// and the folded text it is made from (`record_folded`) in step with a
+    /// record's title and body.
     private func reindex(record id: EntityID, scope: inout WriteScope?) throws {
         let prepared = scope?.preparedIndex[id]
-        // A row first written in this write has no index entry yet, whatever
-        // its folded column holds.
-        let indexedBefore = scope?.foldedWithRow.contains(id) != true
-        // With an entry made beforehand, the title and body are not read
-        // back; nor is the folded text when there is no entry to remove.
-        let rows = try db.rows(prepared == nil ? "SELECT rowid, folded, title, body FROM records WHERE id = ?"
-                               : indexedBefore ? "SELECT rowid, folded FROM records WHERE id = ?"
-                                               : "SELECT rowid FROM records WHERE id = ?", .entity(id))
+        // With an entry made beforehand, the title and body are not read back.
+        let rows = try db.rows(prepared == nil
+            ? "SELECT r.rowid, f.folded, r.title, r.body FROM records r LEFT JOIN record_folded f ON f.rowid = r.rowid WHERE r.id = ?"
+            : "SELECT r.rowid, f.folded FROM records r LEFT JOIN record_folded f ON f.rowid = r.rowid WHERE r.id = ?", .entity(id))
         guard let row = rows.first, let rowid = row[0].int else { return }
         // The old entry is removed with the text it was indexed from; a record
         // indexed for the first time has none.
-        if indexedBefore, let old = row[1].string {
+        if let old = row[1].string {
             try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', ?, ?)", .integer(rowid), .text(GramIndex.grams(old)))
         }
         let entry = prepared ?? Store.IndexEntry(title: row[2].string, body: row[3].string ?? "")
-        if !(prepared != nil && !indexedBefore) {
-            try db.run("UPDATE records SET folded = ? WHERE rowid = ?", .text(entry.folded), .integer(rowid))
-        }
+        try db.run("INSERT OR REPLACE INTO record_folded(rowid, folded) VALUES(?, ?)", .integer(rowid), .text(entry.folded))
         try db.run("INSERT INTO record_grams(rowid, grams) VALUES(?, ?)", .integer(rowid), .text(entry.grams))
     }
 

@@ -96,7 +96,11 @@ struct DerivedState {
             : "SELECT kind, entity, field, quote(value), origin, seq FROM fields ORDER BY 1, 2, 3"
         return [
             winners,
-            "SELECT id, title, source, published, place, url, author, editor, body, folded, deleted, created_ms, updated_ms FROM records ORDER BY id",
+            """
+            SELECT id, title, source, published, place, url, author, editor, body,
+                (SELECT folded FROM record_folded f WHERE f.rowid = records.rowid), deleted, created_ms, updated_ms
+            FROM records ORDER BY id
+            """,
             "SELECT record, key, value FROM record_meta ORDER BY 1, 2",
             "SELECT record, coder FROM record_done ORDER BY 1, 2",
             "SELECT * FROM annotations ORDER BY id",

@@ -32,9 +32,6 @@ struct WriteScope {
     /// body it was made from; any later change to either removes it, so an
     /// entry here is always the record's current one.
     var preparedIndex: [EntityID: Store.IndexEntry] = [:]
-    /// Records whose row was first written in this write with the folded
-    /// text of their prepared entry: they have no index entry to remove.
-    var foldedWithRow: Set<EntityID> = []
     /// The last record an annotation's change was found to name rightly
     /// (it has a body); see `Store.ruleProblem`.
     var lastRecordWithBody: EntityID?
