@@ -77,7 +77,7 @@ extension Store {
         var located: Span?
         if let span {
             guard let body = try winner(.record, EntityID(stored: record), "body")?.value.string else { return nil }
-            located = try Store.locate(span, in: scalarText(of: body))
+            located = try SpanLocation.locate(span, in: scalarText(of: body))
         }
         return try annotations(record: record).first {
             $0.layer == node.name && $0.code == code && $0.span?.start == located?.start && $0.span?.end == located?.end

@@ -230,7 +230,7 @@ final class QuoteTests: StoreTestCase {
         let rid = try s.importReport(ReportDraft(body: body, title: "t")).id
         // As copied from a terminal: the break became one space, or a single newline.
         for copied in ["354名幹部 組成16個", "354名幹部\n組成16個", "354名干部  组成16个"] {
-            let span = try Store.locate(.quote(copied, occurrence: nil), in: body)
+            let span = try SpanLocation.locate(.quote(copied, occurrence: nil), in: body)
             XCTAssertEqual(span.quote, "354名幹部\n\n組成16個", "stored exactly as in the body")
             XCTAssertEqual(span.start, 5)
         }
@@ -241,15 +241,15 @@ final class QuoteTests: StoreTestCase {
     func testAQuoteThatWouldSplitACharacterSaysSo() throws {
         // q with a dot above has no precomposed form: NFC keeps two scalars, one character.
         let body = "Faq\u{307} 👍🏽 共有159名黨員"
-        XCTAssertThrowsError(try Store.locate(.quote("Faq", occurrence: nil), in: body)) { error in
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("Faq", occurrence: nil), in: body)) { error in
             XCTAssertTrue(MarginError.message(for: error).contains("only as part of a character"), MarginError.message(for: error))
         }
-        XCTAssertThrowsError(try Store.locate(.quote("👍", occurrence: nil), in: body)) { error in
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("👍", occurrence: nil), in: body)) { error in
             XCTAssertTrue(MarginError.message(for: error).contains("only as part of a character"), MarginError.message(for: error))
         }
-        XCTAssertThrowsError(try Store.locate(.quote("不在這裡", occurrence: nil), in: body)) { error in
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("不在這裡", occurrence: nil), in: body)) { error in
             XCTAssertTrue(MarginError.message(for: error).contains("not found"))
         }
-        XCTAssertEqual(try Store.locate(.quote("Faq\u{307}", occurrence: nil), in: body).quote, "Faq\u{307}")
+        XCTAssertEqual(try SpanLocation.locate(.quote("Faq\u{307}", occurrence: nil), in: body).quote, "Faq\u{307}")
     }
 }

@@ -41,7 +41,7 @@ final class TextTests: XCTestCase {
 
     /// The quote at a span's offsets is the stored quote, whatever the script.
     func checkRoundTrip(_ body: String, quote: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let span = try Store.locate(.quote(quote, occurrence: nil), in: body)
+        let span = try SpanLocation.locate(.quote(quote, occurrence: nil), in: body)
         let text = ScalarText(TextNormalization.nfc(body))
         XCTAssertEqual(span.quote, TextNormalization.nfc(quote), file: file, line: line)
         XCTAssertEqual(text.slice(span.start, span.end), span.quote, file: file, line: line)
@@ -52,7 +52,7 @@ final class TextTests: XCTestCase {
 
     func testOffsetsAreUnicodeScalars() throws {
         let body = "𠀋𠀋中文159名黨員"
-        let span = try Store.locate(.quote("159名黨員", occurrence: nil), in: body)
+        let span = try SpanLocation.locate(.quote("159名黨員", occurrence: nil), in: body)
         // 𠀋 (U+2000B) is one scalar, two UTF-16 units, four UTF-8 bytes.
         XCTAssertEqual(span.start, 4)
         XCTAssertEqual(span.end, 10)
@@ -87,32 +87,32 @@ final class TextTests: XCTestCase {
 
     func testQuoteInsideAClusterIsNotFound() {
         // The combining mark alone is not a whole character of "é".
-        XCTAssertThrowsError(try Store.locate(.quote("\u{0301}", occurrence: nil), in: "e\u{0301}"))
-        XCTAssertThrowsError(try Store.locate(.quote("🏽", occurrence: nil), in: "👍🏽"))
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("\u{0301}", occurrence: nil), in: "e\u{0301}"))
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("🏽", occurrence: nil), in: "👍🏽"))
     }
 
     func testContextIsUpTo32Scalars() throws {
         let body = String(repeating: "黨", count: 40) + "159名" + String(repeating: "員", count: 40)
-        let span = try Store.locate(.quote("159名", occurrence: nil), in: body)
+        let span = try SpanLocation.locate(.quote("159名", occurrence: nil), in: body)
         XCTAssertEqual(span.prefix, String(repeating: "黨", count: 32))
         XCTAssertEqual(span.suffix, String(repeating: "員", count: 32))
     }
 
     func testAmbiguousAndMissingQuotes() throws {
         let body = "黨員幹部,黨員群眾,黨員"
-        XCTAssertThrowsError(try Store.locate(.quote("黨員", occurrence: nil), in: body)) { error in
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("黨員", occurrence: nil), in: body)) { error in
             guard case MarginError.ambiguous(let m) = error else { return XCTFail("\(error)") }
             XCTAssertTrue(m.contains("3 times"), m)
             XCTAssertTrue(m.contains("1: 0..2"), m)
         }
-        let second = try Store.locate(.quote("黨員", occurrence: 2), in: body)
+        let second = try SpanLocation.locate(.quote("黨員", occurrence: 2), in: body)
         XCTAssertEqual(second.start, 5)
-        XCTAssertThrowsError(try Store.locate(.quote("黨員", occurrence: 4), in: body))
-        XCTAssertThrowsError(try Store.locate(.quote("不存在", occurrence: nil), in: body)) { error in
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("黨員", occurrence: 4), in: body))
+        XCTAssertThrowsError(try SpanLocation.locate(.quote("不存在", occurrence: nil), in: body)) { error in
             guard case MarginError.notFound = error else { return XCTFail("\(error)") }
         }
         // Simplified input finds Traditional text, and the stored quote is the body's.
-        let folded = try Store.locate(.quote("党员干部", occurrence: nil), in: body)
+        let folded = try SpanLocation.locate(.quote("党员干部", occurrence: nil), in: body)
         XCTAssertEqual(folded.quote, "黨員幹部")
     }
 

@@ -62,7 +62,7 @@ extension Store {
                     span = .range(start, end)
                     if let quote = selectors.first(where: { $0["type"]?.string == "TextQuoteSelector" })?["exact"]?.string,
                        let body = try winner(.record, EntityID(stored: record), "body")?.value.string,
-                       try Store.locate(.range(start, end), in: scalarText(of: body)).quote != quote {
+                       try SpanLocation.locate(.range(start, end), in: scalarText(of: body)).quote != quote {
                         throw MarginError.invalid("\(label): the text at \(start)..\(end) is not its quote '\(Printable.line(quote))'")
                     }
                 }
