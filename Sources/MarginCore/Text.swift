@@ -227,6 +227,30 @@ public enum TextNormalization {
         return false
     }
 
+    /// Where `needle` occurs in `haystack`, left to right, each occurrence
+    /// after the one before (not overlapping), found on their UTF-8 bytes:
+    /// every range starts and ends on a scalar. For texts in NFC, as the
+    /// cleaner's are, it finds what Foundation's `range(of:)` finds, without
+    /// going through NSString and a locale for each call (which was most of
+    /// an import's look for a province before its place).
+    public static func ranges(of needle: String, in haystack: String) -> [Range<String.Index>] {
+        let n = Array(needle.utf8)
+        guard let first = n.first else { return [] }
+        let view = haystack.utf8
+        var found: [Range<String.Index>] = []
+        var i = view.startIndex
+        while let start = view[i...].firstIndex(of: first) {
+            guard let end = view.index(start, offsetBy: n.count, limitedBy: view.endIndex) else { break }
+            if view[start..<end].elementsEqual(n) {
+                found.append(start..<end)
+                i = end
+            } else {
+                i = view.index(after: start)
+            }
+        }
+        return found
+    }
+
     /// Strict UTF-8 decoding: nil for invalid input rather than replacement characters.
     public static func decodeUTF8(_ data: Data) -> String? {
         // The standard library's validation is strict (no overlong forms,

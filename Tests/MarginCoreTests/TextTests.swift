@@ -7,6 +7,31 @@ final class TextTests: XCTestCase {
     /// every scalar of its ranges, alone and after each other one of a
     /// sample, and the forms it must send the long way.
     /// `holds` says what comparing with a slice says, without making one.
+    /// `TextNormalization.ranges` (bytes) finds what Foundation's
+    /// `range(of:)` finds, searching on after each match, in NFC text of
+    /// every width (the cleaner's look for a province before a place used
+    /// Foundation's, through NSString and a locale, and it was most of that
+    /// look's time).
+    func testRangesOfATextFindWhatFoundationFinds() {
+        let alphabet = ["黨", "員", "省", "青海", "a", "é", "😷", "\n", " ", "𠀀", "玉树市"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<400 {
+            let text = (0..<Int.random(in: 0...30, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? "" }.joined()
+            let needle = (0..<Int.random(in: 1...3, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? "" }.joined()
+            var expected: [Range<String.Index>] = []
+            var from = text.startIndex
+            while let r = text.range(of: needle, range: from..<text.endIndex) {
+                expected.append(r)
+                from = r.upperBound
+            }
+            XCTAssertEqual(TextNormalization.ranges(of: needle, in: text).map { text[$0] }, expected.map { text[$0] }, "\(needle) in \(text)")
+            XCTAssertEqual(TextNormalization.ranges(of: needle, in: text).map { text.utf8.distance(from: text.startIndex, to: $0.lowerBound) },
+                           expected.map { text.utf8.distance(from: text.startIndex, to: $0.lowerBound) }, "\(needle) in \(text)")
+        }
+        XCTAssertEqual(TextNormalization.ranges(of: "", in: "黨員").count, 0)
+        XCTAssertEqual(TextNormalization.ranges(of: "黨黨", in: "黨黨黨").count, 1, "each match after the one before")
+    }
+
     func testHoldsAgreesWithSlicing() {
         let text = ScalarText("共有159名黨員加入其中,成立16個臨時黨支部。👩‍⚕️e\u{301}")
         let candidates = ["", "共有", "159名黨員", "黨支部。", "部。👩", "e", "e\u{301}", "159名党员", "共有159名黨員加入其中,成立16個臨時黨支部。👩‍⚕️e\u{301}x"]

@@ -831,8 +831,7 @@ public enum ReportCleaner {
     /// The province named right before `place` somewhere in the texts (青海省玉树市 → 青海省).
     static func province(before place: String, in texts: [String]) -> String? {
         for text in texts {
-            var searchFrom = text.startIndex
-            while let r = text.range(of: place, range: searchFrom..<text.endIndex) {
+            for r in TextNormalization.ranges(of: place, in: text) {
                 // The few characters before this occurrence, not the whole text before it.
                 let from = text.index(r.lowerBound, offsetBy: -12, limitedBy: text.startIndex) ?? text.startIndex
                 let before = Array(text[from..<r.lowerBound])
@@ -842,7 +841,6 @@ public enum ReportCleaner {
                           ScriptFolding.isHan(u.value), !ImportRules.notInPlaceNames.contains(before[start - 1]) { start -= 1 }
                     if before.count - suffix.count - start >= 2 { return String(before[start...]) }
                 }
-                searchFrom = r.upperBound
             }
         }
         return nil
