@@ -114,35 +114,48 @@ struct DerivedState {
     /// itself rebuilt (`check`), whatever its size, in little memory.
     func digest() throws -> (rows: Int, digest: [UInt8]) {
         var h = SHA256(), rows = 0
+        // The bytes gathered and hashed 64 KB at a time: handed to the hash
+        // value by value (a type byte, a length, a number), the calls cost
+        // more than the hashing (`check` at a million changes).
+        var pending: [UInt8] = []
+        pending.reserveCapacity(1 << 17)
+        func flush(over limit: Int) {
+            guard pending.count > limit else { return }
+            h.update(pending)
+            pending.removeAll(keepingCapacity: true)
+        }
+        func append<T: FixedWidthInteger>(_ n: T) {
+            withUnsafeBytes(of: n.littleEndian) { pending.append(contentsOf: $0) }
+        }
         for q in DerivedState.queries(inKeyOrder: true) {
-            // Each table's rows end with a mark (no storage class is 0xff)
-            // and the count of rows so far, so no row can pass for one of
-            // another table.
-            defer {
-                h.update(CollectionOfOne(UInt8(0xff)))
-                withUnsafeBytes(of: UInt64(rows).littleEndian) { h.update($0) }
-            }
             try db.statement(q).forEach { s in
                 // Each value as its type, then its length and bytes or its
                 // number: no two different rows hash alike.
                 for i in 0..<s.columnCount {
                     let type = s.storageClass(i)
-                    h.update(CollectionOfOne(type.rawValue))
+                    pending.append(type.rawValue)
                     switch type {
-                    case .integer: withUnsafeBytes(of: s.int(i).littleEndian) { h.update($0) }
-                    case .real: withUnsafeBytes(of: s.double(i).bitPattern.littleEndian) { h.update($0) }
+                    case .integer: append(s.int(i))
+                    case .real: append(s.double(i).bitPattern)
                     case .text, .blob:
                         s.withColumnBytes(i) { bytes in
-                            withUnsafeBytes(of: UInt64(bytes.count).littleEndian) { h.update($0) }
-                            h.update(bytes)
+                            append(UInt64(bytes.count))
+                            pending.append(contentsOf: bytes)
                         }
                     case .null: break
                     }
                 }
                 rows += 1
+                flush(over: 1 << 16)
                 return true
             }
+            // Each table's rows end with a mark (no storage class is 0xff)
+            // and the count of rows so far, so no row can pass for one of
+            // another table.
+            pending.append(0xff)
+            append(UInt64(rows))
         }
+        flush(over: 0)
         return (rows, h.finalize())
     }
 
