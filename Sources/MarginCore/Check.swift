@@ -16,9 +16,9 @@ extension Store {
         do {
             try checkFile(passed)
             // The state is rebuilt from a copy of the store on another core
-            // while the log and the signatures are checked here (at a
-            // million changes, about 8 s of the check beside the rebuild's
-            // 25); each says what it found in the order it always has.
+            // while the log and the signatures are checked here and the
+            // copy's state before the rebuild is read (at a million changes,
+            // 33-46 s to 20-24 s); each says what it found in its order.
             let rebuild = try RebuildCheck(store: self)
             defer { rebuild.finish() }
             try checkLog(passed)
@@ -244,18 +244,22 @@ extension Store {
 }
 
 /// `check`'s rebuild: a snapshot of the store copied with `VACUUM INTO`
-/// (its derived tables are the live state at that moment), and, on another
-/// core, the copy's state read as a digest, rebuilt from the copy's log and
-/// read again. The copy holds everything the store does, so it lives
-/// inside the store's own folder (mode 700), never in a shared temporary
-/// folder; one that a killed check left behind is removed first.
+/// (its derived tables are the live state at that moment), rebuilt from its
+/// own log on another core. The state before the rebuild is read, as a
+/// digest, here, on a second connection whose read began before the
+/// rebuild did (the copy is in WAL mode, so that read keeps its snapshot
+/// while the rebuild writes). The copy holds everything the store does, so
+/// it lives inside the store's own folder (mode 700), never in a shared
+/// temporary folder; one that a killed check left behind is removed first.
 private final class RebuildCheck: @unchecked Sendable {
     private let store: Store
     private let scratch: String
+    /// The copy as it was made, held in a read transaction until `report`.
+    private let before: Store
     private let done = DispatchGroup()
     /// Written once, on the worker, before `done` is left; read only after
     /// `done.wait()` has returned.
-    private var result: Result<(live: (rows: Int, digest: [UInt8]), rebuilt: (rows: Int, digest: [UInt8])), any Error>?
+    private var result: Result<(rows: Int, digest: [UInt8]), any Error>?
 
     init(store: Store) throws {
         self.store = store
@@ -268,37 +272,44 @@ private final class RebuildCheck: @unchecked Sendable {
         try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         do {
             try store.db.run("VACUUM INTO ?", .text((scratch as NSString).appendingPathComponent(Store.fileName)))
+            // Opening it as a store puts it in WAL mode; the read begins
+            // at the first row read, before the worker starts.
+            before = try Store(directory: scratch)
+            try before.db.execute("BEGIN")
+            _ = try before.db.scalar("SELECT count(*) FROM meta")
         } catch {
             try? fm.removeItem(atPath: scratch)
             throw MarginError.store("could not make a scratch copy in \(parent): \(MarginError.message(for: error))")
         }
         done.enter()
         DispatchQueue.global().async { [self] in
-            // The copy opened here, on this thread: its connection is this
-            // thread's alone. Compared by digest, a row at a time, so that
-            // a large store's rows are never all in memory.
+            // The copy opened again here, on this thread: this connection
+            // is this thread's alone. Compared by digest, a row at a time,
+            // so that a large store's rows are never all in memory.
             result = Result {
                 let copy = try Store(directory: scratch)
                 defer { copy.db.close() }
-                let live = try copy.derivedStateDigest()
                 try copy.rebuildState()
-                return (live, try copy.derivedStateDigest())
+                return try copy.derivedStateDigest()
             }
             done.leave()
         }
     }
 
-    /// Waits for the rebuild; passes, or throws what it found.
+    /// Reads the state as it was copied, waits for the rebuild; passes, or
+    /// throws what it found.
     func report(_ passed: (String) -> Void) throws {
+        let live = try before.derivedStateDigest()
+        try? before.db.execute("COMMIT")
         done.wait()
         guard let result else { throw MarginError.store("the rebuild check did not finish") }
-        let (live, rebuilt) = try result.get()
-        try store.compare(live: live, rebuilt: rebuilt, copy: scratch, passed)
+        try store.compare(live: live, rebuilt: try result.get(), copy: scratch, passed)
     }
 
     /// Waits for the rebuild, whatever the other checks found, and removes the copy.
     func finish() {
         done.wait()
+        before.db.close()
         try? FileManager.default.removeItem(atPath: scratch)
     }
 }

@@ -200,7 +200,7 @@ final class CheckTests: StoreTestCase {
     }
 
     /// The state is rebuilt on another core while the log is checked (check
-    /// at a million changes: 34-46 s to 26-27 s); what each finds is still
+    /// at a million changes: 33-46 s to 20-24 s); what each finds is still
     /// said in the order of the checks: a damaged log first, the state
     /// after, the quotes last, and a passing line for each before.
     func testWhatTheChecksFindIsSaidInTheirOrderWhileTheRebuildRunsBeside() throws {
