@@ -16,13 +16,19 @@ public struct Node: Sendable, Equatable {
 ///
 /// The front of the store: it opens the file, runs writes, and holds the
 /// parts. The parts are types of their own (`LocalKeys`, `ChangeLog`,
-/// `ConflictFinder`, `Projector`); the one write in progress is this
-/// store's `scope`, handed to the projector with each call. The receiver
-/// (Arrival.swift, Replication.swift) and the checks before a local write
-/// (ChangeRules.swift, Operations.swift) are still extensions of `Store`:
-/// a fork recovery moves the node to a new id and key, re-signs and
-/// re-clocks, which is the front's own state. This file holds opening,
+/// `ConflictFinder`, `Projector`, `Receiver`, `RecordSearch`, and the pure
+/// `SpanLocation`); the one write in progress is this store's `scope`,
+/// handed to the projector with each call. This file holds opening,
 /// `write` and `set`.
+///
+/// Why the type is large: its public API is one entry point for the CLI,
+/// the workspace and the tests, written as extensions by concern: the
+/// local edits (Operations.swift), the reads (Queries.swift), team work
+/// (TeamWork.swift), and what a peer is sent (Replication.swift). Each of
+/// those methods is one transaction or one query through the parts and
+/// keeps no state of its own; the state they share (the node, its key and
+/// clock, the write in progress) is the front's, and a fork recovery
+/// (`Receiver`) is the one place that moves the node to a new id.
 public final class Store {
     public static let fileName = "margin.sqlite"
     /// The data schema (fields, kinds and rules) this program writes; peers
