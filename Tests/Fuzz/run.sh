@@ -26,15 +26,17 @@ BUILD="$HERE/.build/debug"
 # SwiftPM links executables with its own entry point; libFuzzer brings main,
 # so the targets are compiled by SwiftPM and linked here.
 # A build that fails stops the run: linking the objects a failed build left
-# would fuzz old code. A build cache that names files since moved or renamed
-# ("missing inputs") is cleared once and the build tried again.
+# would fuzz old code. A build cache from before files were added, moved or
+# renamed in the main package (it keeps the main package's file list, and
+# fails with "missing inputs" or with types it cannot find) is cleared once
+# and the build tried again; a real error fails both times.
 build() {  # target
     local log
     if log="$(swift build "${FLAGS[@]}" --target "$1" 2>&1)"; then
         grep -E "warning: " <<<"$log" || true
         return 0
     fi
-    if grep -q "missing inputs" <<<"$log" && [ -z "${FUZZ_CLEARED:-}" ]; then
+    if [ -z "${FUZZ_CLEARED:-}" ]; then
         FUZZ_CLEARED=1
         rm -rf "$HERE/.build"
         build "$1"
