@@ -86,9 +86,11 @@ extension Store {
 /// history forked, its changes taken back and its own issued again under a
 /// fresh node id (`Store.ForkRecovery`).
 ///
-/// A type of its own on the store. It writes only through the store's
-/// `write`, its arrival (`Store.arrive`, the rules and the fold a local
-/// write uses too) and its change log; it holds nothing between batches.
+/// A type of its own on the store. It writes only inside the store's
+/// `write`: each change through the arrival (`Store.arrive`: the rules and
+/// the fold a local write uses too), and beside it the batch's signatures,
+/// the forks it met, and, in a fork recovery, the parked changes' removal
+/// from the log. It holds nothing between batches.
 /// It is the one place that changes the store's node id and key, which is
 /// why it reaches the store's `node` and `signingSeed`.
 struct Receiver {
