@@ -140,6 +140,32 @@ final class ImporterTests: XCTestCase {
         XCTAssertNil(s.draft.source)
     }
 
+    /// `isPlaceName` looks up the name's beginnings and ends in the list of
+    /// words that are not places; it says what a pass over every word of
+    /// the list says (as it was first written): on every word of the list,
+    /// each with characters before and after, and on random names.
+    func testAPlaceNameIsJudgedAsAPassOverTheWholeListJudgesIt() {
+        func byScan(_ p: String) -> Bool {
+            guard let first = p.first, !ImportRules.notInPlaceNames.contains(first) else { return false }
+            return !ImportRules.notPlaces.contains(p)
+                && !ImportRules.notPlaces.contains(where: { p.hasPrefix($0) || (p.hasSuffix($0) && p.count <= $0.count + 1) })
+        }
+        var names: [String] = []
+        for w in ImportRules.notPlaces { names += [w, "瀘" + w, "瀘縣" + w, w + "縣", w + "村", String(w.dropLast())] }
+        let alphabet = Array("瀘縣玛多县城区市社小园新都乡镇街道村上海") + Array(ImportRules.notPlaces.joined())
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            names.append(String((0..<Int.random(in: 1...6, using: &generator)).compactMap { _ in alphabet.randomElement(using: &generator) }))
+        }
+        var places = 0
+        for p in names {
+            XCTAssertEqual(ReportCleaner.isPlaceName(p), byScan(p), p)
+            if byScan(p) { places += 1 }
+        }
+        XCTAssertGreaterThan(places, 100, "both answers occur")
+        XCTAssertLessThan(places, names.count - 100, "both answers occur")
+    }
+
     /// The look before the label expression never turns a line away that
     /// the expression would match: checked on crafted lines and on every
     /// line of the samples and (when present) the seeds.
