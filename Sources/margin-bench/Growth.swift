@@ -25,7 +25,23 @@ enum Growth {
         var shell: [String: Double] = [:]
         /// Open conflicts on the store the sync ran on.
         var openConflicts = 0
+        /// The shell running the query that gives `search`'s result (the
+        /// phrase counted in every report that holds it, ranked by BM25),
+        /// reported beside the judged one, FTS5's rank, which reads no report.
+        var countingSearchShell: Double?
     }
+
+    /// `search 党员 -n 20` as one SQL query: the candidates' folded texts,
+    /// the phrase counted in each, BM25 over the counts and the lengths.
+    static let countingSearchSQL = """
+        SELECT r.id, r.title, substr(r.body, 1, 200) FROM (
+            SELECT rid, n, len, avg(len) OVER () AS average FROM (
+                SELECT f.rowid AS rid, (length(f.folded) - length(replace(f.folded, '党员', ''))) / 2 AS n, length(f.folded) AS len
+                FROM record_grams JOIN record_folded f ON f.rowid = record_grams.rowid WHERE record_grams MATCH '"党员"')
+            WHERE n > 0) h
+        JOIN records r ON r.rowid = h.rid WHERE r.deleted = 0
+        ORDER BY h.n * 2.2 / (h.n + 1.2 * (0.25 + 0.75 * h.len / h.average)) DESC, r.published DESC LIMIT 20
+        """
 
     /// `sizes`: reports at each size (`--sizes A,B,C`), else by `quick`.
     /// `keep`: a folder to build the stores in and leave them (`--keep DIR`,
@@ -84,6 +100,11 @@ enum Growth {
                     entry["shell_ratio"] = shellRatio
                     entry["process_seconds"] = last.process[command]; entry["shell_seconds"] = last.shell[command]
                 }
+                // Reported, not judged: the issue's baseline stays FTS5's rank.
+                if command == "search", let counting = last.countingSearchShell, let process = last.process[command] {
+                    entry["counting_shell_seconds"] = counting
+                    entry["counting_shell_ratio"] = process / max(counting, 1e-6)
+                }
             } else {
                 var conflicts: [String: Int] = [:]
                 for s in samples { conflicts[String(Int(s.changes))] = s.openConflicts }
@@ -95,7 +116,8 @@ enum Growth {
             lines.append(command.padding(toLength: 26, withPad: " ", startingAt: 0)
                          + String(format: "exponent %.2f ", exponent) + versus
                          + samples.map { String(format: "%.0f changes %.3f s", $0.changes, $0.seconds[command] ?? 0) }.joined(separator: ", ")
-                         + (missed.isEmpty ? "  targets met" : "  missed: " + missed.joined(separator: ", ")))
+                         + (missed.isEmpty ? "  targets met" : "  missed: " + missed.joined(separator: ", "))
+                         + ((entry["counting_shell_ratio"] as? Double).map { String(format: "  (against the counting query: %.1f)", $0) } ?? ""))
         }
         // The machine's load before and after, beside the figures (a shared
         // machine's neighbours move them).
@@ -257,6 +279,9 @@ enum Growth {
                 sample.process[name] = try best { try Growth.runQuietly(Growth.marginExecutable, ["--as-margin", "--store", directory, "--no-pager"] + arguments, mayFail: name == "check") }
                 sample.shell[name] = try best { try Growth.runQuietly(shell, ["-batch", "-readonly", path, sql], mayFail: false) }
             }
+        }
+        if let shell = Growth.sqliteShell {
+            sample.countingSearchShell = try best { try Growth.runQuietly(shell, ["-batch", "-readonly", path, Growth.countingSearchSQL], mayFail: false) }
         }
         return sample
     }
