@@ -79,7 +79,14 @@ def open_record(title_part):
 
 try:
     driver.get(address)  # the token, once; then the cookie
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#records tbody tr"))
+    try:
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#records tbody tr"))
+    except Exception:
+        # What the page showed instead, for the test's message and a picture.
+        sys.stderr.write("no records listed at " + driver.current_url + "; the page said:\n"
+                         + driver.find_element(By.TAG_NAME, "body").text[:800] + "\n")
+        shot("no-records")
+        raise
     seen["address_after_entry"] = driver.current_url
     seen["count"] = driver.find_element(By.ID, "count").text
     shot("records")

@@ -84,7 +84,10 @@ final class WorkspaceBrowserTests: CLITestCase {
             if chunk.isEmpty { break }
             printed += String(decoding: chunk, as: UTF8.self)
         }
-        let address = try XCTUnwrap(printed.split(separator: " ").first { $0.hasPrefix("http://127.0.0.1:") }.map { String($0.trimmingCharacters(in: .whitespacesAndNewlines)) }, printed)
+        // Split on any white space: the address line and the next ("Ctrl-C
+        // stops it") may come in one read, and then "ADDRESS\nCtrl-C" was
+        // taken for the address (a wrong token, and a page with no records).
+        let address = try XCTUnwrap(printed.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://127.0.0.1:") }.map(String.init), printed)
         XCTAssertTrue(address.contains("?token="), address)
 
         let shots = ProcessInfo.processInfo.environment["MARGIN_UI_SCREENSHOTS"] ?? CLITestCase.repo.appendingPathComponent(".build/ui-screenshots").path
