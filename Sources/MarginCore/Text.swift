@@ -217,14 +217,7 @@ public enum TextNormalization {
 
     /// Substring test on UTF-8 bytes, without going through Foundation.
     public static func contains(_ haystack: String, _ needle: String) -> Bool {
-        let h = Array(haystack.utf8), n = Array(needle.utf8)
-        guard !n.isEmpty, n.count <= h.count else { return n.isEmpty }
-        var i = 0
-        while i <= h.count - n.count {
-            if h[i] == n[0] && h[i..<(i + n.count)].elementsEqual(n) { return true }
-            i += 1
-        }
-        return false
+        needle.isEmpty || firstRange(of: Array(needle.utf8), in: haystack, from: haystack.startIndex) != nil
     }
 
     /// Where `needle` occurs in `haystack`, left to right, each occurrence
@@ -235,20 +228,27 @@ public enum TextNormalization {
     /// an import's look for a province before its place).
     public static func ranges(of needle: String, in haystack: String) -> [Range<String.Index>] {
         let n = Array(needle.utf8)
-        guard let first = n.first else { return [] }
-        let view = haystack.utf8
         var found: [Range<String.Index>] = []
-        var i = view.startIndex
-        while let start = view[i...].firstIndex(of: first) {
-            guard let end = view.index(start, offsetBy: n.count, limitedBy: view.endIndex) else { break }
-            if view[start..<end].elementsEqual(n) {
-                found.append(start..<end)
-                i = end
-            } else {
-                i = view.index(after: start)
-            }
+        var from = haystack.startIndex
+        while let r = firstRange(of: n, in: haystack, from: from) {
+            found.append(r)
+            from = r.upperBound
         }
         return found
+    }
+
+    /// The first place at or after `from` where the bytes `needle` occur in
+    /// `haystack`'s UTF-8 (none for an empty needle).
+    static func firstRange(of needle: [UInt8], in haystack: String, from: String.Index) -> Range<String.Index>? {
+        guard let first = needle.first else { return nil }
+        let view = haystack.utf8
+        var i = from
+        while let start = view[i...].firstIndex(of: first) {
+            guard let end = view.index(start, offsetBy: needle.count, limitedBy: view.endIndex) else { return nil }
+            if view[start..<end].elementsEqual(needle) { return start..<end }
+            i = view.index(after: start)
+        }
+        return nil
     }
 
     /// Strict UTF-8 decoding: nil for invalid input rather than replacement characters.

@@ -27,8 +27,11 @@ final class TextTests: XCTestCase {
             XCTAssertEqual(TextNormalization.ranges(of: needle, in: text).map { text[$0] }, expected.map { text[$0] }, "\(needle) in \(text)")
             XCTAssertEqual(TextNormalization.ranges(of: needle, in: text).map { text.utf8.distance(from: text.startIndex, to: $0.lowerBound) },
                            expected.map { text.utf8.distance(from: text.startIndex, to: $0.lowerBound) }, "\(needle) in \(text)")
+            // `contains` is the same search, stopped at the first.
+            XCTAssertEqual(TextNormalization.contains(text, needle), !expected.isEmpty, "\(needle) in \(text)")
         }
         XCTAssertEqual(TextNormalization.ranges(of: "", in: "黨員").count, 0)
+        XCTAssertTrue(TextNormalization.contains("黨員", ""), "the empty text is in every text")
         XCTAssertEqual(TextNormalization.ranges(of: "黨黨", in: "黨黨黨").count, 1, "each match after the one before")
     }
 
