@@ -64,7 +64,7 @@ extension Store {
     /// The normal form of a report as received: NFC, LF line ends, no white
     /// space before the first character or after the last.
     public static func received(_ text: String) -> String {
-        ReportCleaner.trim(TextNormalization.unixNewlines(TextNormalization.nfc(text)))
+        PageLines.trim(TextNormalization.unixNewlines(TextNormalization.nfc(text)))
     }
 
     /// The id a record had before data schema 6: the hash of its NFC body.
@@ -167,7 +167,7 @@ extension Store {
         var value = rawValue
         if field == "published", let raw = rawValue {
             // The formats the importer reads, stored the way it stores them.
-            guard let date = ReportCleaner.normalizedDate(raw) else {
+            guard let date = ReportMetadata.normalizedDate(raw) else {
                 throw MarginError.invalid("'\(raw)' is not a date margin reads: use 2022-09-23, 2022-09-23 14:54, 2022/9/23 or 2022年9月23日")
             }
             value = date

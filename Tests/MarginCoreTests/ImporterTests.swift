@@ -120,13 +120,13 @@ final class ImporterTests: XCTestCase {
     }
 
     func testDates() {
-        XCTAssertEqual(ReportCleaner.normalizedDate("2022年09月23日14:54"), "2022-09-23T14:54")
-        XCTAssertEqual(ReportCleaner.normalizedDate("2022-11-07 17:00:37"), "2022-11-07T17:00:37")
-        XCTAssertEqual(ReportCleaner.normalizedDate("2020-02-26"), "2020-02-26")
-        XCTAssertEqual(ReportCleaner.normalizedDate("2021年8月3日"), "2021-08-03")
-        XCTAssertEqual(ReportCleaner.normalizedDate("2021/8/3 9:05"), "2021-08-03T09:05")
-        XCTAssertNil(ReportCleaner.normalizedDate("2021-13-03"))
-        XCTAssertNil(ReportCleaner.normalizedDate("共有159名黨員"))
+        XCTAssertEqual(ReportMetadata.normalizedDate("2022年09月23日14:54"), "2022-09-23T14:54")
+        XCTAssertEqual(ReportMetadata.normalizedDate("2022-11-07 17:00:37"), "2022-11-07T17:00:37")
+        XCTAssertEqual(ReportMetadata.normalizedDate("2020-02-26"), "2020-02-26")
+        XCTAssertEqual(ReportMetadata.normalizedDate("2021年8月3日"), "2021-08-03")
+        XCTAssertEqual(ReportMetadata.normalizedDate("2021/8/3 9:05"), "2021-08-03T09:05")
+        XCTAssertNil(ReportMetadata.normalizedDate("2021-13-03"))
+        XCTAssertNil(ReportMetadata.normalizedDate("共有159名黨員"))
     }
 
     func testMetadataLineShapes() {
@@ -159,7 +159,7 @@ final class ImporterTests: XCTestCase {
         }
         var places = 0
         for p in names {
-            XCTAssertEqual(ReportCleaner.isPlaceName(p), byScan(p), p)
+            XCTAssertEqual(ReportPlace.isPlaceName(p), byScan(p), p)
             if byScan(p) { places += 1 }
         }
         XCTAssertGreaterThan(places, 100, "both answers occur")
@@ -183,15 +183,15 @@ final class ImporterTests: XCTestCase {
         var labelled = 0
         for line in lines {
             // The cleaner's matcher finds what the expression finds, label for label.
-            let expected = ReportCleaner.matches(ReportCleaner.labelPattern, line).compactMap { ReportCleaner.group($0, 1, in: line) }
-            XCTAssertEqual(ReportCleaner.labelMatches(line).map(\.label), expected, line)
+            let expected = PageLines.matches(ReportMetadata.labelPattern, line).compactMap { PageLines.group($0, 1, in: line) }
+            XCTAssertEqual(ReportMetadata.labelMatches(line).map(\.label), expected, line)
             guard !expected.isEmpty else { continue }
             labelled += 1
-            XCTAssertTrue(ReportCleaner.mayHaveLabel(line), line)
+            XCTAssertTrue(ReportMetadata.mayHaveLabel(line), line)
         }
         XCTAssertGreaterThan(labelled, 10)
-        XCTAssertFalse(ReportCleaner.mayHaveLabel("通知:明天开会"))
-        XCTAssertFalse(ReportCleaner.mayHaveLabel("共有159名黨員"))
+        XCTAssertFalse(ReportMetadata.mayHaveLabel("通知:明天开会"))
+        XCTAssertFalse(ReportMetadata.mayHaveLabel("共有159名黨員"))
     }
 
     func testGlossesNeedHanBeforeAndPinyinInside() {

@@ -95,7 +95,7 @@ struct ListCommand: Command {
             guard let raw = try args.option(option) else { return nil }
             // A month or a year alone is a prefix of the stored dates.
             if raw.range(of: #"^\d{4}(-\d{2})?$"#, options: .regularExpression) != nil { return raw }
-            guard let d = ReportCleaner.normalizedDate(raw) else {
+            guard let d = ReportMetadata.normalizedDate(raw) else {
                 throw UsageError("\(option) takes a date (2022-11-07, 2022-11, 2022/11/7, 2022年11月7日), not '\(raw)'")
             }
             return String(d.prefix(10))

@@ -67,7 +67,7 @@ public enum ReportFile {
             for u in line.unicodeScalars {
                 if let c = current, c == "?" || c == "？", cjk(before), cjk(u) { why = "'?' inside a word"; break }
                 // 勇?lián)?dāng: a character lost, its pinyin gloss left behind.
-                if let c = current, c == "?" || c == "？", cjk(before), ReportCleaner.isPinyinLetter(u) { why = "'?' before pinyin"; break }
+                if let c = current, c == "?" || c == "？", cjk(before), PinyinGlosses.isPinyinLetter(u) { why = "'?' before pinyin"; break }
                 if (0xE000...0xF8FF).contains(u.value) { why = "a private-use character U+\(String(u.value, radix: 16, uppercase: true))"; break }
                 if u.value == 0xFFFD { why = "the replacement character U+FFFD"; break }
                 before = current
