@@ -18,6 +18,24 @@ public struct Record: Equatable, Sendable {
     /// The editable metadata fields (the body changes only by `reclean`).
     public static let metadataFields = Vocabulary.metadataFields
 
+}
+
+/// What a record and a report about to be stored share: the metadata
+/// fields (`Record.metadataFields`) as properties, and free metadata in
+/// `meta`. The one place a field's name is mapped to its property.
+public protocol RecordMetadata {
+    var title: String? { get }
+    var source: String? { get }
+    var published: String? { get }
+    var place: String? { get }
+    var url: String? { get }
+    var author: String? { get }
+    var editor: String? { get }
+    var meta: [String: String] { get }
+}
+
+extension RecordMetadata {
+    /// A metadata field's value by its name; any other name is free metadata.
     public func metadata(_ field: String) -> String? {
         switch field {
         case "title": return title
@@ -31,6 +49,8 @@ public struct Record: Equatable, Sendable {
         }
     }
 }
+
+extension Record: RecordMetadata {}
 
 public enum ReviewStatus: String, CaseIterable, Sendable {
     case open, accepted, rejected

@@ -3,7 +3,7 @@ import MarginCrypto
 import MarginSQLite
 
 /// A report ready to store: cleaned text plus the metadata found in it.
-public struct ReportDraft: Equatable, Sendable {
+public struct ReportDraft: RecordMetadata, Equatable, Sendable {
     public var body: String
     public var title: String?
     public var source: String?
@@ -20,18 +20,7 @@ public struct ReportDraft: Equatable, Sendable {
     /// The metadata fields (`Record.metadataFields`, in their order) with
     /// their values: the one list an import, a reclean and a comparison read.
     public var fields: [(field: String, value: String?)] {
-        Record.metadataFields.map { field in
-            switch field {
-            case "title": (field, title)
-            case "source": (field, source)
-            case "published": (field, published)
-            case "place": (field, place)
-            case "url": (field, url)
-            case "author": (field, author)
-            case "editor": (field, editor)
-            default: (field, meta[field])
-            }
-        }
+        Record.metadataFields.map { ($0, metadata($0)) }
     }
 
     public init(body: String, title: String? = nil, source: String? = nil, published: String? = nil,

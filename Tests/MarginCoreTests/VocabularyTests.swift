@@ -35,6 +35,36 @@ final class VocabularyTests: StoreTestCase {
         }
     }
 
+    /// A record and a draft hold each metadata field of the vocabulary as
+    /// a property of the same name, and `metadata(_:)` reads that property:
+    /// a field added to the vocabulary without its property, or mapped to
+    /// another one, fails here.
+    func testEachMetadataFieldIsThePropertyOfItsName() {
+        var draft = ReportDraft(body: "正文")
+        let values = Dictionary(uniqueKeysWithValues: Record.metadataFields.enumerated().map { ($1, "值\($0)") })
+        draft.title = values["title"]; draft.source = values["source"]; draft.published = values["published"]
+        draft.place = values["place"]; draft.url = values["url"]; draft.author = values["author"]; draft.editor = values["editor"]
+        draft.meta = ["县": "曲麻莱县"]
+        let record = Record(id: "r", title: draft.title, source: draft.source, published: draft.published, place: draft.place,
+                            url: draft.url, author: draft.author, editor: draft.editor, body: draft.body, meta: draft.meta,
+                            created: 0, updated: 0)
+        for value in [draft as any RecordMetadata, record] {
+            // The optional text properties, by name.
+            let properties = Dictionary(uniqueKeysWithValues: Mirror(reflecting: value).children.compactMap { child -> (String, String?)? in
+                guard let label = child.label, let text = child.value as? String? else { return nil }
+                return (label, text)
+            })
+            for field in Record.metadataFields {
+                XCTAssertTrue(properties.keys.contains(field), "\(type(of: value)) has no property \(field)")
+                XCTAssertEqual(value.metadata(field), values[field], "\(type(of: value)).\(field)")
+                XCTAssertEqual(properties[field].flatMap { $0 }, values[field], "\(type(of: value)).\(field)")
+            }
+            XCTAssertEqual(value.metadata("县"), "曲麻莱县")
+        }
+        XCTAssertEqual(draft.fields.map(\.field), Record.metadataFields)
+        XCTAssertEqual(draft.fields.map(\.value), Record.metadataFields.map { values[$0] })
+    }
+
     func testEachFieldIsDeclaredOnce() {
         var seen: Set<String> = []
         for f in Vocabulary.fields { XCTAssertTrue(seen.insert("\(f.kind).\(f.name)").inserted, "\(f.kind).\(f.name) twice") }
