@@ -278,6 +278,13 @@ enum Schema {
                 WHERE deleted = 0 AND typeof(body) = 'text';
                 """)
         },
+        { db in
+            // File version 16 (data schema still 6): a conflict's aliases by
+            // the conflict, so that whether it is open (`Store.openConflictSQL`)
+            // is two look-ups by key. Without it, each conflict's check read
+            // every alias of every conflict.
+            try db.execute("CREATE INDEX conflict_aliases_by_id ON conflict_aliases(id)")
+        },
     ]
 
     /// The version of the file's layout: one per migration.
