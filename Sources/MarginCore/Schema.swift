@@ -280,9 +280,9 @@ enum Schema {
         },
         { db in
             // File version 16 (data schema still 6): a conflict's aliases by
-            // the conflict, so that whether it is open (`Store.openConflictSQL`)
-            // is two look-ups by key. Without it, each conflict's check read
-            // every alias of every conflict.
+            // the conflict, so that finding the resolution of one conflict
+            // (`Store.resolutionEntitySQL`, what `conflicts --all` and
+            // `show` read) is a look-up by key, not a pass over every alias.
             try db.execute("CREATE INDEX conflict_aliases_by_id ON conflict_aliases(id)")
         },
     ]

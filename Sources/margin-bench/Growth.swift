@@ -11,8 +11,8 @@ import MarginSync
 /// plain SQLite query on the same file, with the targets of issue 28 each
 /// misses. The team: two coders import the same reports, `suggest` on part
 /// of them, sync (as a bundle each way), decide the same suggestions
-/// differently (open conflicts), accept some of their own and review half
-/// of that, and sync again.
+/// differently (conflicts), accept some of their own and review half of
+/// that, settle a fifth of the conflicts, and sync again.
 enum Growth {
     struct Sample {
         var changes: Double
@@ -202,6 +202,14 @@ enum Growth {
                     try s.review(annotation: a.id, status: i % 4 == 0 ? .accepted : .rejected, comment: i % 8 == 0 ? "checked against the source" : nil)
                 }
             }
+        }
+        // Settling some: alice resolves a fifth of the open conflicts
+        // (keeping what every node shows), as a team works through them;
+        // the rest stay open. Whether each conflict is open is then a
+        // question with two answers, which `conflicts`, `status` and a
+        // sync's count of new conflicts all ask.
+        for id in try alice.openConflictIDs().enumerated().filter({ $0.offset % 5 == 0 }).map(\.element) {
+            try alice.resolve(conflict: id, .keepWinner, comment: nil)
         }
         _ = try bob.importBundle(try alice.bundle())
         _ = try alice.importBundle(try bob.bundle())
