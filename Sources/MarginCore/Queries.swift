@@ -642,6 +642,17 @@ extension Store {
                 WHERE f.kind = 'conflict' AND f.field = 'resolution' AND f.value IS NOT NULL)
         """
 
+    /// The same question as `openConflictSQL`, asked of one conflict by
+    /// key: its own id's resolution, then its aliases' (through
+    /// `conflict_aliases_by_id`). For a page of conflicts, which asks it of
+    /// the page alone, where listing every settled conflict first would
+    /// cost more than the page (`conflicts -n 20`).
+    static let openConflictByKeySQL = """
+        NOT EXISTS (SELECT 1 FROM fields f WHERE f.kind = 'conflict' AND f.entity = c.id AND f.field = 'resolution' AND f.value IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM conflict_aliases a JOIN fields f ON f.kind = 'conflict' AND f.entity = a.alias
+            AND f.field = 'resolution' AND f.value IS NOT NULL WHERE a.id = c.id)
+        """
+
     /// The entity holding conflict `c`'s resolution: its own id's or an
     /// alias's, the newest group when both have one (a deletion conflict
     /// filed by schema 1 under each racing edit). Looked up by key: by the
@@ -703,7 +714,7 @@ extension Store {
         var values: [SQLValue] = []
         var conditions: [String] = []
         if let id { conditions.append("c.id = ?"); values.append(.text(id)) }
-        if !includeResolved { conditions.append(Store.openConflictSQL) }
+        if !includeResolved { conditions.append(limit == nil && id == nil ? Store.openConflictSQL : Store.openConflictByKeySQL) }
         let condition = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         sql += condition + " ORDER BY c.ms DESC, c.id"
         var counted = "SELECT count(*) FROM conflicts c" + condition

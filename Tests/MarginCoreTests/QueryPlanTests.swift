@@ -60,10 +60,13 @@ final class QueryPlanTests: StoreTestCase {
         XCTAssertEqual(scans(open), [], open)
         XCTAssertFalse(open.contains("CORRELATED"), "the settled conflicts are listed once\n\(open)")
         XCTAssertTrue(open.contains("LIST SUBQUERY"), open)
-        let resolution = try plan(store, "SELECT \(Store.resolutionEntitySQL) FROM conflicts c")
-        XCTAssertEqual(scans(resolution), [], resolution)
-        XCTAssertFalse(resolution.contains("(kind=?)"), "every conflict entity searched for each conflict\n\(resolution)")
-        XCTAssertTrue(resolution.contains("conflict_aliases_by_id (id=?)"), resolution)
+        for (name, sql) in [("resolution", "SELECT \(Store.resolutionEntitySQL) FROM conflicts c"),
+                            ("first page", "SELECT c.id FROM conflicts c WHERE \(Store.openConflictByKeySQL) ORDER BY c.ms DESC, c.id LIMIT 20")] {
+            let p = try plan(store, sql)
+            XCTAssertEqual(scans(p), [], "\(name)\n\(p)")
+            XCTAssertFalse(p.contains("(kind=?)"), "\(name): every conflict entity searched for each conflict\n\(p)")
+            XCTAssertTrue(p.contains("conflict_aliases_by_id (id=?)"), "\(name)\n\(p)")
+        }
     }
 
     /// A search's look at the records' metadata reads an index of those

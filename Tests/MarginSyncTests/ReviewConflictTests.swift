@@ -149,6 +149,12 @@ final class ReviewConflictTests: SyncTestCase {
         try b.store.edit(annotation: id, e, anyLayer: true)
         XCTAssertEqual(try b.sync(with: a).newConflicts, 1)
         let c = try XCTUnwrap(try b.store.conflicts(includeResolved: false).first)
+        func firstPage(_ s: Store) throws -> [String] {
+            var ids: [String] = []
+            try s.forEachConflict(includeResolved: false, limit: 20) { ids.append($0.id); return true }
+            return ids
+        }
+        XCTAssertEqual(try firstPage(b.store), [c.id])
         let alias = ConflictFinder.conflictID(c.winner.id, c.loser.id)
         XCTAssertNotEqual(alias, c.id)
         XCTAssertEqual(try b.store.db.rows("SELECT id FROM conflict_aliases WHERE alias = ?", .text(alias)).first?.first?.string, c.id)
@@ -161,6 +167,7 @@ final class ReviewConflictTests: SyncTestCase {
             XCTAssertEqual(try n.store.openConflictIDs(), [], n.name)
             XCTAssertEqual(try n.store.status().openConflicts, 0, n.name)
             XCTAssertEqual(try n.store.conflicts(includeResolved: false).count, 0, n.name)
+            XCTAssertEqual(try firstPage(n.store), [], "\(n.name): the first page asks each conflict by key")
             let shown = try XCTUnwrap(try n.store.conflict(c.id), n.name)
             XCTAssertEqual(shown.resolution, "winner", n.name)
             XCTAssertEqual(shown.comment, "under the alias", n.name)
