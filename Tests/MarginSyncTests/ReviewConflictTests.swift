@@ -106,9 +106,9 @@ final class ReviewConflictTests: SyncTestCase {
         XCTAssertEqual(try a.store.conflicts(includeResolved: false).first?.field, "start")
     }
 
-    /// A delete racing an edit of two fields used to give two conflicts, and
-    /// resolving one left the other stale.
-    func testADeleteRacingAnEditOfTwoFieldsIsOneConflictAndResolvingSettlesIt() throws {
+    /// Alice deletes an annotation while bob edits its value (and its note),
+    /// and they sync: one deletion conflict, on both.
+    func deleteRacingAnEdit(note: String?) throws -> (alice: TestNode, bob: TestNode, annotation: String) {
         let a = try node("alice"), b = try node("bob", serve: false)
         let (rid, code) = try seed(a)
         let id = try a.store.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
@@ -116,9 +116,16 @@ final class ReviewConflictTests: SyncTestCase {
         try a.store.delete(annotation: id, anyLayer: true)
         var e = Store.AnnotationEdit()
         e.value = .some("160")
-        e.note = .some("checked twice")
+        if let note { e.note = .some(note) }
         try b.store.edit(annotation: id, e, anyLayer: true)
         XCTAssertEqual(try b.sync(with: a).newConflicts, 1)
+        return (a, b, id)
+    }
+
+    /// A delete racing an edit of two fields used to give two conflicts, and
+    /// resolving one left the other stale.
+    func testADeleteRacingAnEditOfTwoFieldsIsOneConflictAndResolvingSettlesIt() throws {
+        let (a, b, id) = try deleteRacingAnEdit(note: "checked twice")
         for n in [a, b] { XCTAssertEqual(try n.store.conflicts(includeResolved: false).count, 1, n.name) }
         let c = try XCTUnwrap(try b.store.conflicts(includeResolved: false).first)
         XCTAssertEqual(c.field, "deleted")
@@ -137,17 +144,10 @@ final class ReviewConflictTests: SyncTestCase {
     /// filed one conflict per racing edit, under the pair's id) settles it,
     /// and is the one shown; a newer one under the conflict's own id is
     /// shown over it. Held here because the look-up was rewritten from one
-    /// condition into two look-ups by key.
+    /// condition with `OR` into a list of the settled conflicts (the whole
+    /// list, the counts) and look-ups by key (a page, one conflict).
     func testAResolutionUnderAnAliasSettlesTheConflictAndTheNewestIsShown() throws {
-        let a = try node("alice"), b = try node("bob", serve: false)
-        let (rid, code) = try seed(a)
-        let id = try a.store.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
-        try b.sync(with: a)
-        try a.store.delete(annotation: id, anyLayer: true)
-        var e = Store.AnnotationEdit()
-        e.value = .some("160")
-        try b.store.edit(annotation: id, e, anyLayer: true)
-        XCTAssertEqual(try b.sync(with: a).newConflicts, 1)
+        let (a, b, _) = try deleteRacingAnEdit(note: nil)
         let c = try XCTUnwrap(try b.store.conflicts(includeResolved: false).first)
         func firstPage(_ s: Store) throws -> [String] {
             var ids: [String] = []
