@@ -264,15 +264,16 @@ struct ExportCommand: Command {
             context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
             return ExitCode.success
         }
-        if format == "csv" {
+        if format == "csv" || format == "w3c" {
             // Streamed, to standard output or to a temporary file renamed
             // over FILE at the end.
             var written = 0, left = 0
             try context.streamOut(to: output) { write in
-                (written, left) = try ExportSet.streamCSV(store, excel: excel) { try write($0) }
+                (written, left) = format == "csv" ? try ExportSet.streamCSV(store, excel: excel) { try write($0) }
+                    : try ExportSet.streamW3C(store) { try write($0) }
             }
             if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
-            if let output { context.warn("exported \(written) annotations as csv to \(output)") }
+            if let output { context.warn("exported \(written) annotations as \(format) to \(output)") }
             return ExitCode.success
         }
         if format != "jsonl" {
@@ -280,7 +281,6 @@ struct ExportCommand: Command {
             if set.unanchored > 0 { context.warn(ExportSet.unanchoredWarning(set.unanchored)) }
             let text: String
             switch format {
-            case "w3c": text = try JSONText.encode(set.w3c()) + "\n"
             case "doccano": text = try set.doccano()
             default:
                 guard let output else { return ExitCode.usage }

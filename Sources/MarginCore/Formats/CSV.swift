@@ -114,20 +114,31 @@ extension ExportSet {
         return line
     }
 
-    /// The CSV `csv(excel:)` writes, streamed: annotations read in export
-    /// order one at a time, each record's text and fields read once as its
-    /// annotations come, each line handed to `write`. Memory is one record,
-    /// not the store. Returns the rows written and the annotations left
-    /// out as unanchored.
+    /// The CSV `csv(excel:)` writes, streamed (`forEachExported`): each
+    /// line handed to `write`. Memory is one record, not the store.
+    /// Returns the rows written and the annotations left out as unanchored.
     @discardableResult
     public static func streamCSV(_ store: Store, excel: Bool, _ write: (String) throws -> Void) throws -> (rows: Int, unanchored: Int) {
+        try write((excel ? "\u{FEFF}" : "") + csvLine(csvHeaders, excel: excel))
+        let counts = try forEachExported(store) { a, r, path in
+            try write(csvLine(csvRow(a, title: r?.title, place: r?.place, published: r?.published, path: path), excel: excel))
+        }
+        return (counts.items, counts.unanchored)
+    }
+
+    /// What every export holds, one annotation at a time: read in export
+    /// order, blind coding respected, each record's text and fields read
+    /// once as its annotations come, unanchored spans left out (and
+    /// counted). `body` gets the annotation, its record and its code's path
+    /// (a merged code named as the code it stands for). Returns the
+    /// annotations handed on and those left out as unanchored.
+    static func forEachExported(_ store: Store, _ body: (Annotation, Record?, String?) throws -> Void) throws -> (items: Int, unanchored: Int) {
         let blind = try store.isBlind
         let paths = try store.codePaths()
         let merges = try store.codeLinks("merged_into").links
         func path(_ code: String?) -> String? { code.flatMap { paths[Store.followMerges($0, merges)] } }
-        try write((excel ? "\u{FEFF}" : "") + csvLine(csvHeaders, excel: excel))
         var record: (id: String, text: ScalarText?, fields: Record?)?
-        var rows = 0, unanchored = 0
+        var items = 0, unanchored = 0
         try store.forEachAnnotation(exportOrder: true) { a in
             guard store.isVisible(a, blind: blind) else { return true }
             if record?.id != a.record {
@@ -141,11 +152,10 @@ extension ExportSet {
                 unanchored += 1
                 return true
             }
-            let r = record?.fields
-            try write(csvLine(csvRow(a, title: r?.title, place: r?.place, published: r?.published, path: path(a.code)), excel: excel))
-            rows += 1
+            try body(a, record?.fields, path(a.code))
+            items += 1
             return true
         }
-        return (rows, unanchored)
+        return (items, unanchored)
     }
 }
