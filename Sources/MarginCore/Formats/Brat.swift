@@ -15,10 +15,14 @@ extension ExportSet {
     public func brat() -> (files: [(name: String, text: String)], types: [String]) {
         var files: [(String, String)] = []
         var types = Set<String>()
+        // Each record's annotations from one grouping, in export order (a
+        // pass over every annotation for each record took 33 s for 4,700
+        // reports and 95,883 annotations).
+        let byRecord = Dictionary(grouping: annotations, by: \.record)
         for r in records {
             var lines: [String] = []
             var t = 0, note = 0
-            for a in annotations where a.record == r.id {
+            for a in byRecord[r.id] ?? [] {
                 guard let s = a.span, let p = path(a) else { continue }
                 t += 1
                 let type = ExportSet.bratType(p)

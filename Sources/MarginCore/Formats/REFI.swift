@@ -310,6 +310,10 @@ extension Store {
             }.joined() + "  </Variables>\n"
         }
         if !records.isEmpty { xml += "  <Sources>\n" }
+        // Each record's annotations from one grouping, in export order (a
+        // pass over every annotation for each record took most of 27 s for
+        // 4,700 reports and 95,883 annotations).
+        let byRecord = Dictionary(grouping: annotations, by: \.record)
         for r in records {
             let source = REFI.guid("record", r.id)
             entries.append(Zip.Entry(name: "sources/\(source).txt", data: Array(r.body.utf8)))
@@ -320,7 +324,7 @@ extension Store {
                 entries.append(Zip.Entry(name: "sources/\(source).received.txt", data: Array(received.utf8)))
             }
             xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\">\n"
-            for a in annotations where a.record == r.id {
+            for a in byRecord[r.id] ?? [] {
                 guard let s = a.span else { continue }
                 xml += "      <PlainTextSelection guid=\"\(REFI.guid("annotation", a.id))\" name=\"\(XML.escape(s.quote))\" startPosition=\"\(s.start)\" endPosition=\"\(s.end)\""
                 if let u = a.author { xml += " creatingUser=\"\(REFI.guid("user", u))\"" }
