@@ -237,6 +237,12 @@ enum Growth {
             ("export", ["export"], "SELECT * FROM changes WHERE current = 1 ORDER BY kind, entity"),
             ("export --format csv", ["export", "--format", "csv"],
              "SELECT a.*, r.title, r.place, r.published FROM annotations a JOIN records r ON r.id = a.record WHERE a.deleted = 0 ORDER BY a.record, a.span_start"),
+            // The formats other tools read that go to standard output: each
+            // annotation of each record, as the CSV's query reads them.
+            ("export --format w3c", ["export", "--format", "w3c"],
+             "SELECT a.*, r.title FROM annotations a JOIN records r ON r.id = a.record WHERE a.deleted = 0 ORDER BY a.record, a.span_start"),
+            ("export --format doccano", ["export", "--format", "doccano"],
+             "SELECT r.id, r.body, a.span_start, a.span_end, a.code FROM records r LEFT JOIN annotations a ON a.record = r.id AND a.deleted = 0 WHERE r.deleted = 0 ORDER BY r.id, a.span_start"),
             ("check", ["check"], "PRAGMA integrity_check"),
             ("agree", ["agree", "--coders", "alice,bob"], "SELECT author, code, record, span_start, span_end, value FROM annotations WHERE deleted = 0"),
             ("table codes --by place", ["table", "codes", "--by", "place"],
