@@ -63,6 +63,33 @@ final class ExportStreamTests: StoreTestCase {
         XCTAssertEqual(none, try JSONText.encode(try ExportSet(empty).w3c()) + "\n")
     }
 
+    /// An annotation's W3C item written straight into text is, byte for
+    /// byte, the item's dictionary as the JSON writer writes it, with every
+    /// part present or absent: code, value, note (empty counts as absent),
+    /// author, span, and text that needs escaping.
+    func testAW3CItemWrittenDirectlyIsTheItemsDictionaryAsJSON() throws {
+        let spans: [Span?] = [nil, Span(start: 3, end: 9, quote: "159名\"黨員\"", prefix: "共有\n", suffix: "\t參加\\")]
+        var n = 0
+        for path in [nil, "人员/党员"] as [String?] {
+            for value in [nil, "", "159"] as [String?] {
+                for note in [nil, "", "核对\r\n两次 \u{1}"] as [String?] {
+                    for author in [nil, "alice"] as [String?] {
+                        for span in spans {
+                            let a = Annotation(id: "a\(n)", record: "r\(n % 3)", code: path == nil ? nil : "c1", codeName: nil, span: span,
+                                               value: value, note: note, status: .open, comment: nil, reviewer: nil, author: author,
+                                               created: 1_700_000_000_123 + Int64(n), updated: 1_700_000_100_000)
+                            var direct = ""
+                            ExportSet.writeW3CItem(a, path: path, into: &direct)
+                            XCTAssertEqual(direct, try JSONText.encode(ExportSet.w3cItem(a, path: path)), "\(a)")
+                            n += 1
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(n, 72)
+    }
+
     /// doccano's lines take each record's annotations from one grouping,
     /// not a filter of every annotation per record (observed: 23.5 s for
     /// 4,700 reports and 95,883 annotations): each line holds its record's
