@@ -17,7 +17,6 @@ public struct Record: Equatable, Sendable {
 
     /// The editable metadata fields (the body changes only by `reclean`).
     public static let metadataFields = Vocabulary.metadataFields
-
 }
 
 /// What a record and a report about to be stored share: the metadata

@@ -317,10 +317,11 @@ struct CheckCommand: Command {
     every node's changes are numbered without gaps, that each matches its
     hash and its node's hash chain, that it keeps every rule a receiver
     enforces (PROTOCOL.md §1), and that every change it refers to is present;
-    verifies every signature the store holds; rebuilds the state from the change log in a
-    scratch copy (inside the store's folder, removed afterwards; on a second
-    core while the log is checked) and compares it with the live state; and checks that every annotation's quote still matches its
-    record's text at its offsets. An annotation placed on an earlier
+    verifies every signature the store holds; rebuilds the state from the
+    change log in a scratch copy (inside the store's folder, removed
+    afterwards; on a second core while the log is checked) and compares it
+    with the live state; and checks that every annotation's quote still
+    matches its record's text at its offsets. An annotation placed on an earlier
     cleaning of its record (orphaned by `margin reclean`, or a colleague's
     coding synced after one) is named as not anchored, with what to run.
     Prints each check that passed. Exits 1 naming the first inconsistency

@@ -282,14 +282,13 @@ extension ExportSet {
     /// items written and the annotations left out as unanchored.
     @discardableResult
     public static func streamW3C(_ store: Store, _ write: (String) throws -> Void) throws -> (items: Int, unanchored: Int) {
-        // The collection with no items, split where they go: keys are
-        // written in order, so `items` opens the page and `total` follows it.
-        let empty = try JSONText.encode(w3cCollection(items: [], total: 0))
-        let marker = #""items":[]"#
-        guard let at = empty.range(of: marker), let total = empty.range(of: #""total":0"#, range: at.upperBound..<empty.endIndex) else {
-            throw MarginError.invalid("the W3C collection has no place for its items")
-        }
-        try write(String(empty[..<at.lowerBound]) + #""items":["#)
+        // The collection's members in key order, as `JSONText` writes
+        // `w3cCollection`: `first` (the page, which holds the items) comes
+        // before `total`, so the count is written after the items.
+        var head = "{"
+        JSONText.string("@context", into: &head); head += ":"; JSONText.string(w3cContext, into: &head)
+        head += #","first":{"items":["#
+        try write(head)
         var first = true
         var item = ""
         let counts = try forEachExported(store) { a, _, path in
@@ -299,7 +298,7 @@ extension ExportSet {
             try write(item)
             first = false
         }
-        try write("]" + String(empty[at.upperBound..<total.lowerBound]) + "\"total\":\(counts.items)" + String(empty[total.upperBound...]) + "\n")
+        try write(#"],"type":"AnnotationPage"},"id":"urn:margin:export","total":"# + String(counts.items) + #","type":"AnnotationCollection"}"# + "\n")
         return counts
     }
 }
