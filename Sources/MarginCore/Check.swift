@@ -14,13 +14,21 @@ extension Store {
     /// the store is changed.
     public func check(passed: (String) -> Void = { _ in }) throws {
         do {
-            try checkFile(passed)
             // The state is rebuilt from a copy of the store on another core
-            // while the log and the signatures are checked here and the
-            // copy's state before the rebuild is read (at a million changes,
-            // 33-46 s to 20-24 s); each says what it found in its order.
-            let rebuild = try RebuildCheck(store: self)
+            // while the file, the log and the signatures are checked here
+            // and the copy's state before the rebuild is read; each says
+            // what it found in its order. A file too damaged to copy is
+            // named by SQLite's check. (At a million changes: 20-25 s with
+            // the file checked before the copy, 10 s beside it, with the
+            // rebuild folding a field's changes in hand.)
+            let rebuild: RebuildCheck
+            do { rebuild = try RebuildCheck(store: self) } catch {
+                try checkFile(passed)
+                throw error
+            }
+            // Once a check has failed, the rebuild is stopped, not awaited.
             defer { rebuild.finish() }
+            try checkFile(passed)
             try checkLog(passed)
             try checkSignatures(passed)
             try rebuild.report(passed)
@@ -64,27 +72,21 @@ extension Store {
             """).first {
             throw MarginError.corrupt("a change-log row (node number \(row[0].int ?? 0), change \(row[1].int ?? 0)) names an entity or node the store has no id for")
         }
-        for row in try db.rows("SELECT origin, COUNT(*), MIN(seq), MAX(seq) FROM changes GROUP BY origin") {
-            let origin = row[0].string ?? "?", count = row[1].int ?? 0, low = row[2].int ?? 0, high = row[3].int ?? 0
-            guard low == 1, high == count else {
-                throw MarginError.corrupt("the change log of node \(origin) has gaps: \(count) changes numbered \(low) to \(high)")
-            }
-            guard heads[origin] == high else {
-                throw MarginError.corrupt("node \(origin): the log holds changes up to \(high) but its head says \(heads[origin].map(String.init) ?? "nothing")")
-            }
-            total += count
-            origins += 1
-        }
-        if heads.count != origins, let origin = heads.keys.sorted().first(where: { (heads[$0] ?? 0) > 0 }) {
-            throw MarginError.corrupt("node \(origin) has a head but no changes in the log")
-        }
-
         // Every change fits the schema, and what it refers to is in the log.
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         var problem: String?
-        // Each origin's changes in sequence order (its sequences are dense,
-        // checked above), so each one's link is the hash of the row before.
-        var previous: (origin: Int64, hash: [UInt8])?
+        // Each origin's changes in sequence order, so each one's link is
+        // the hash of the row before, and its sequence one more than that
+        // row's (dense: a missing change is named as a gap, before the
+        // broken link it leaves).
+        var previous: (origin: Int64, seq: Int64, hash: [UInt8])?
+        // Each origin's last sequence (its count, as they are dense), for its head.
+        var seen: [(origin: NodeID, high: Int64)] = []
+        var gapIn: NodeID?
+        // Span groups not yet whole, by entity and stamp: five fields from
+        // one writer with one reading. Each leaves once its fifth field is
+        // read, so in a sound log this holds a few at a time.
+        var openGroups: [SpanGroupKey: Int] = [:]
         // In a scope of its own, as a write's rules run: the rules' caches
         // (the annotation whose record was just found, the record whose body
         // is held) then spare a look-up for each of an annotation's changes.
@@ -92,8 +94,20 @@ extension Store {
         try inScope { try db.statement("\(Store.logRows) ORDER BY l.origin, l.seq").forEach { s in
             var c = try Store.change(from: s)
             let origin = s.int(16), stored = s.column(14).blob
+            if previous?.origin == origin {
+                guard c.id.seq == (previous?.seq ?? 0) + 1 else { gapIn = c.id.origin; return false }
+                seen[seen.count - 1].high = c.id.seq
+            } else {
+                guard c.id.seq == 1 else { gapIn = c.id.origin; return false }
+                seen.append((c.id.origin, 1))
+            }
             c.prev = previous?.origin == origin ? previous?.hash ?? ChangeHash.genesis : ChangeHash.genesis
-            previous = (origin, stored ?? [])
+            previous = (origin, c.id.seq, stored ?? [])
+            if c.kind == .annotation, Store.spanGroupFields.contains(c.field) {
+                let key = SpanGroupKey(entity: s.int(15), origin: origin, hlc: c.hlc)
+                let count = openGroups[key, default: 0] + 1
+                openGroups[key] = count == Store.spanGroupFields.count ? nil : count
+            }
             // The hash covers the change and its link to the one before, so
             // this checks each origin's whole chain.
             guard stored == c.hash else {
@@ -108,14 +122,26 @@ extension Store {
             if c.id.origin == node.id && ownLatest < c.hlc { ownLatest = c.hlc }
             return true
         } }
+        if let gapIn, let row = try db.rows("SELECT count(*), min(seq), max(seq) FROM changes WHERE origin = ?", .node(gapIn)).first {
+            throw MarginError.corrupt("the change log of node \(gapIn) has gaps: \(row[0].int ?? 0) changes numbered \(row[1].int ?? 0) to \(row[2].int ?? 0)")
+        }
+        // A change found unsound stopped the pass: what it read of the
+        // heads is not all there is.
         if let problem { throw MarginError.corrupt(problem) }
-        // Every span group whole: five fields from one writer with one reading.
-        if let row = try db.rows("""
-            SELECT entity, origin, ms, ctr, count(*) FROM changes
-            WHERE kind = 'annotation' AND field IN ('start', 'end', 'quote', 'prefix', 'suffix')
-            GROUP BY entity, origin, ms, ctr HAVING count(*) <> 5 LIMIT 1
-            """).first {
-            throw MarginError.corrupt("annotation \(row[0].string ?? "?"): a span written by \(row[1].string ?? "?") at \(row[2].int ?? 0).\(row[3].int ?? 0) is torn (\(row[4].int ?? 0) of its 5 fields)")
+        for (origin, high) in seen {
+            total += high
+            guard heads[origin.hex] == high else {
+                throw MarginError.corrupt("node \(origin): the log holds changes up to \(high) but its head says \(heads[origin.hex].map(String.init) ?? "nothing")")
+            }
+        }
+        origins = seen.count
+        if heads.count != origins, let origin = heads.keys.sorted().first(where: { (heads[$0] ?? 0) > 0 }) {
+            throw MarginError.corrupt("node \(origin) has a head but no changes in the log")
+        }
+        if let (group, count) = openGroups.min(by: { $0.key < $1.key }) {
+            let entity = try db.scalar("SELECT id FROM entities WHERE key = ?", .integer(group.entity)).string ?? "?"
+            let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(group.origin)).string ?? "?"
+            throw MarginError.corrupt("annotation \(entity): a span written by \(origin) at \(group.hlc.milliseconds).\(group.hlc.counter) is torn (\(count) of its \(Store.spanGroupFields.count) fields)")
         }
         let meta = try Store.readMeta(db)
         let saved = HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0)
@@ -123,6 +149,21 @@ extension Store {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
         passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
+    }
+
+    /// The fields of a span, which one write sets together
+    /// (`FieldSchema.groups`): `check` finds each span whole.
+    static let spanGroupFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
+
+    /// A span group as `check` counts it: an annotation's fields written by
+    /// one origin with one reading of its clock (local keys).
+    struct SpanGroupKey: Hashable, Comparable {
+        var entity: Int64
+        var origin: Int64
+        var hlc: HLC
+        static func < (a: SpanGroupKey, b: SpanGroupKey) -> Bool {
+            (a.entity, a.origin) != (b.entity, b.origin) ? (a.entity, a.origin) < (b.entity, b.origin) : a.hlc < b.hlc
+        }
     }
 
     /// Every signature the store holds verifies, under its origin's key,
@@ -256,6 +297,9 @@ private final class RebuildCheck: @unchecked Sendable {
     private let scratch: String
     /// The copy as it was made, held in a read transaction until `report`.
     private let before: Store
+    /// The copy the worker rebuilds: opened here, used only by the worker
+    /// until `done`, closed by `finish` (so that `finish` may interrupt it).
+    private let copy: Store
     private let done = DispatchGroup()
     /// Written once, on the worker, before `done` is left; read only after
     /// `done.wait()` has returned.
@@ -277,18 +321,16 @@ private final class RebuildCheck: @unchecked Sendable {
             before = try Store(directory: scratch)
             try before.db.execute("BEGIN")
             _ = try before.db.scalar("SELECT count(*) FROM meta")
+            copy = try Store(directory: scratch)
         } catch {
             try? fm.removeItem(atPath: scratch)
             throw MarginError.store("could not make a scratch copy in \(parent): \(MarginError.message(for: error))")
         }
         done.enter()
         DispatchQueue.global().async { [self] in
-            // The copy opened again here, on this thread: this connection
-            // is this thread's alone. Compared by digest, a row at a time,
-            // so that a large store's rows are never all in memory.
+            // Compared by digest, a row at a time, so that a large store's
+            // rows are never all in memory.
             result = Result {
-                let copy = try Store(directory: scratch)
-                defer { copy.db.close() }
                 try copy.rebuildState()
                 return try copy.derivedStateDigest()
             }
@@ -306,9 +348,14 @@ private final class RebuildCheck: @unchecked Sendable {
         try store.compare(live: live, rebuilt: try result.get(), copy: scratch, passed)
     }
 
-    /// Waits for the rebuild, whatever the other checks found, and removes the copy.
+    /// Stops the rebuild if it is still running (a check has failed, or
+    /// `report` has read its result), and removes the copy.
     func finish() {
-        done.wait()
+        // An interrupt stops the statement running, and those begun before
+        // the connection is idle; between two statements it may find none,
+        // so it is asked again until the worker has stopped.
+        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut { copy.db.interrupt() }
+        copy.db.close()
         before.db.close()
         try? FileManager.default.removeItem(atPath: scratch)
     }

@@ -198,6 +198,15 @@ public final class Database {
     /// Returns once the background checkpoints requested so far are done.
     func waitForBackgroundCheckpoint() { checkpointer?.drain() }
 
+    /// Stops the statement this connection is running, from another
+    /// thread: it fails with SQLITE_INTERRUPT, and so does every statement
+    /// started before the running ones have all ended. `check` stops its
+    /// rebuild with it once another check has found damage. The caller
+    /// keeps the connection open meanwhile.
+    public func interrupt() {
+        if let handle { sqlite3_interrupt(handle) }
+    }
+
     public func close() {
         checkpointer?.stop()
         for statement in cache.values { statement.finalize() }

@@ -121,6 +121,15 @@ final class CheckTests: StoreTestCase {
         assertCorrupt(a, "supersedes \(a.node.id):999 is not held")
     }
 
+    func testATornSpanIsNamed() throws {
+        let (a, _, aid) = try populated()
+        // One of the span's five fields moved to another reading of the clock.
+        try a.db.run("UPDATE log SET ctr = ctr + 1 WHERE entity = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?) AND field = 'quote'", .text(aid))
+        try rehash(a)
+        assertCorrupt(a, "annotation \(aid): a span written by \(a.node.id) at ")
+        assertCorrupt(a, "is torn (4 of its 5 fields)")
+    }
+
     func testALiveStateThatTheLogDoesNotGiveIsNamed() throws {
         let (a, _, aid) = try populated()
         try a.db.run("UPDATE annotations SET value = 'tampered' WHERE id = ?", .text(aid))

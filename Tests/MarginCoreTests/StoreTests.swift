@@ -205,11 +205,20 @@ final class StoreTests: StoreTestCase {
         var ids: [String] = []
         try s.write { for i in 0..<900 { ids.append(try s.annotate(record: rid, code: code, span: .range(6, 8), value: "\(i)", note: nil)) } }
         try s.write { for (i, id) in ids.enumerated() where i % 3 == 0 { try s.edit(annotation: id, { var e = Store.AnnotationEdit(); e.value = .some("edited \(i)"); return e }(), anyLayer: true) } }
+        // One field changed more times than a chunk holds: its changes are
+        // folded together, whichever chunks they were read in.
+        try s.write { for i in 0..<4500 { try s.edit(annotation: ids[1], { var e = Store.AnnotationEdit(); e.value = .some("v\(i)"); return e }(), anyLayer: true) } }
         XCTAssertGreaterThan(try s.status().changes, 2 * 4096)
         let live = try s.dumpDerivedState()
         try s.rebuildState()
         XCTAssertEqual(try s.dumpDerivedState(), live)
         XCTAssertEqual(try s.annotation(ids[3])?.value, "edited 3")
+        XCTAssertEqual(try s.annotation(ids[1])?.value, "v4499")
+        // The rebuild writes only the winner flags that differ from the
+        // log's: every flag turned over is turned back.
+        try s.db.execute("UPDATE log SET current = 1 - current")
+        try s.rebuildState()
+        XCTAssertEqual(try s.dumpDerivedState(), live)
     }
 
     /// A received batch skips the look-up of a field of an entity first

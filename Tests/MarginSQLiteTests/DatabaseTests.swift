@@ -34,6 +34,36 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(try Database(path: path()).scalar("SELECT count(*) FROM t").int, 100)
     }
 
+    /// `check` stops its rebuild on another thread once a check has
+    /// failed: a statement that would never end stops with SQLITE_INTERRUPT,
+    /// and the connection serves the next one.
+    func testAStatementIsInterruptedFromAnotherThread() throws {
+        // The connection and what the worker found, handed to it whole.
+        final class Shared: @unchecked Sendable {
+            let db: Database
+            var error: (any Error)?
+            init(_ db: Database) { self.db = db }
+        }
+        let db = try Database(path: path())
+        defer { db.close() }
+        let outcome = Shared(db), done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global().async {
+            do {
+                _ = try outcome.db.scalar("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+            } catch { outcome.error = error }
+            done.leave()
+        }
+        var asked = 0
+        while done.wait(timeout: .now() + .milliseconds(10)) == .timedOut {
+            db.interrupt()
+            asked += 1
+            if asked > 3000 { return XCTFail("the statement was not interrupted in 30 s") }
+        }
+        XCTAssertEqual((outcome.error as? SQLiteError)?.primaryCode, 9, "\(String(describing: outcome.error))")
+        XCTAssertEqual(try db.scalar("SELECT 41 + 1").int, 42)
+    }
+
     /// SQLite's count of its memory takes a process-wide lock on every
     /// allocation; it is off from the first connection on.
     /// The counter sees what it is for: `field = ?` beside a partial index

@@ -319,7 +319,7 @@ struct CheckCommand: Command {
     enforces (PROTOCOL.md §1), and that every change it refers to is present;
     verifies every signature the store holds; rebuilds the state from the
     change log in a scratch copy (inside the store's folder, removed
-    afterwards; on a second core while the log is checked) and compares it
+    afterwards; on a second core while the rest is checked) and compares it
     with the live state; and checks that every annotation's quote still
     matches its record's text at its offsets. An annotation placed on an earlier
     cleaning of its record (orphaned by `margin reclean`, or a colleague's

@@ -157,7 +157,7 @@ extension Store {
     /// for the paths that read the log in bulk, by key.
     static let logRows = """
         SELECT o.id, l.seq, l.ms, l.ctr, e.kind, e.id, l.field, l.value, so.id, l.sup_seq, d.id, l.del_seq, l.seen,
-            NULL, l.hash, l.entity, l.origin
+            NULL, l.hash, l.entity, l.origin, l.current
         FROM log l JOIN nodes o ON o.key = l.origin JOIN entities e ON e.key = l.entity
             LEFT JOIN nodes so ON so.key = l.sup_origin LEFT JOIN nodes d ON d.key = l.del_origin
         """

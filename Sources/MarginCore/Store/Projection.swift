@@ -173,7 +173,10 @@ final class Projector {
     /// maxima, and conflicts are pairs found from whichever member arrives
     /// second.
     /// `field`: the field's logged changes, when the caller has read them.
-    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil, scope: inout WriteScope?) throws {
+    /// Returns whether the change won its field. A rebuild
+    /// (`replayingLog`) keeps the winner flags itself (`foldField`).
+    @discardableResult
+    func fold(_ c: Change, hash: [UInt8]?, logged: Bool, field: [FieldChange]? = nil, scope: inout WriteScope?) throws -> Bool {
         if c.kind == .code { codeFolds &+= 1 }
         let others = try (field ?? fieldChanges(c.kind, c.entity, c.field, .near(c.supersedes), scope: &scope)).filter { $0.id != c.id }
         let current = others.first(where: \.current)
@@ -181,16 +184,17 @@ final class Projector {
         var firstOfEntity = false
         if !logged {
             firstOfEntity = try appendToLog(c, hash: hash ?? c.hash, current: wins, scope: &scope)
-        } else if wins {
+        } else if wins, !replayingLog {
             try setCurrent(c.kind, c.entity, c.field, c.id, true, scope: &scope)
         }
-        if wins, let current { try setCurrent(c.kind, c.entity, c.field, current.id, false, scope: &scope) }
+        if wins, let current, !replayingLog { try setCurrent(c.kind, c.entity, c.field, current.id, false, scope: &scope) }
         let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity, scope: &scope)
         if wins, c.kind == .annotation, Projector.reviewedFields.contains(c.field) {
             if coalescing { pendingRow?.reviewTouched = true } else { try refreshStaleReview(c.entity) }
         }
         if wins { try projectOutsideRow(c, scope: &scope) }
         try conflictFinder.detect(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
+        return wins
     }
 
     /// The annotation fields a review's staleness depends on: those its

@@ -27,45 +27,100 @@ extension Projector {
         // that nothing written before the rebuild outlives it.
         try flushPendingRow(scope: &scope)
         for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
-        try db.execute("UPDATE log SET current = 0 WHERE current <> 0")
         try db.execute("INSERT INTO record_grams(record_grams) VALUES('delete-all')")
         // Read in chunks in key order, each chunk whole before it is
-        // folded: folding sets winner flags in this same table, and
-        // SQLite leaves a scan of a table the connection is changing
-        // undefined.
-        var after: (entity: Int64, field: String, origin: Int64, seq: Int64)?
+        // folded: folding writes this same table, and SQLite leaves a scan
+        // of a table the connection is changing undefined.
         let first = try db.statement("\(Store.logRows) ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096")
         let next = try db.statement("""
             \(Store.logRows) WHERE (l.entity, l.field, l.origin, l.seq) > (?, ?, ?, ?)
             ORDER BY l.entity, l.field, l.origin, l.seq LIMIT 4096
             """)
+        let setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = ?2 AND origin = ?3 AND seq = ?4")
         // An entity's changes are one run of the log's key order, so its
         // row is written once (coalesced), not upserted once per change.
-        // Every change is logged already: no entity is fresh.
+        // Every change is logged already: no entity is fresh, and a field's
+        // winner flags are kept here, a field at a time (`foldField`).
         replayingLog = true
         defer { replayingLog = false }
         let coalesces = beginCoalescing()
         defer { if coalesces { endCoalescing() } }
+        var after: ReplayedChange?
+        // The changes to the field the last chunk ended in: a field is
+        // folded only once all its changes are read.
+        var held: [ReplayedChange] = []
         while true {
-            var chunk: [Change] = []
-            var last: (entity: Int64, field: String, origin: Int64, seq: Int64)?
-            let read = { (s: Statement) throws -> Bool in
-                let c = try Store.change(from: s)
-                chunk.append(c)
-                last = (s.int(15), c.field, s.int(16), c.id.seq)
+            var chunk = held
+            var read = 0
+            let take = { (s: Statement) throws -> Bool in
+                chunk.append(ReplayedChange(change: try Store.change(from: s), entity: s.int(15), origin: s.int(16), stored: s.int(17) == 1))
+                read += 1
                 return true
             }
             if let a = after {
-                try next.forEach([.integer(a.entity), .text(a.field), .integer(a.origin), .integer(a.seq)], read)
+                try next.forEach([.integer(a.entity), .text(a.change.field), .integer(a.origin), .integer(a.change.id.seq)], take)
             } else {
-                try first.forEach([], read)
+                try first.forEach([], take)
             }
-            guard let last else { break }
-            for c in chunk { try fold(c, hash: nil, logged: true, scope: &scope) }
-            after = last
+            after = chunk.last
+            let complete = read < 4096 ? chunk.endIndex
+                : chunk.lastIndex { $0.entity != chunk.last?.entity || $0.change.field != chunk.last?.change.field }.map { $0 + 1 } ?? 0
+            var start = chunk.startIndex
+            while start < complete {
+                var end = start + 1
+                while end < complete, chunk[end].entity == chunk[start].entity, chunk[end].change.field == chunk[start].change.field { end += 1 }
+                try foldField(chunk[start..<end], setCurrent: setCurrent, scope: &scope)
+                start = end
+            }
+            held = Array(chunk[complete...])
+            if read < 4096 { break }
         }
         if coalesces { try flushPendingRow(scope: &scope) }
         try flushReindex(scope: &scope)
+    }
+
+    /// A logged change as the rebuild reads it: with its local keys and
+    /// the winner flag the log held before the rebuild.
+    struct ReplayedChange {
+        var change: Change
+        var entity: Int64
+        var origin: Int64
+        var stored: Bool
+    }
+
+    /// Folds every change to one field, in the log's order. The field's
+    /// changes are all in hand, so what a fold would probe the log for (the
+    /// winner so far and the change's siblings, `fieldChanges`) is taken
+    /// from them, in the probe's order, and the winner flags are kept here:
+    /// only a flag that ends up other than the log held it is written (none,
+    /// when the state was sound). At a million changes this is most of a
+    /// rebuild's time.
+    private func foldField(_ run: ArraySlice<ReplayedChange>, setCurrent: Statement, scope: inout WriteScope?) throws {
+        let base = run.startIndex
+        var current: Int?
+        var bySupersedes: [ChangeID?: [Int]] = [:]
+        for i in run.indices { bySupersedes[run[i].change.supersedes, default: []].append(i - base) }
+        func fieldChange(_ i: Int) -> FieldChange {
+            let c = run[base + i].change
+            return FieldChange(id: c.id, stamp: c.stamp, value: c.value, supersedes: c.supersedes, current: i == current)
+        }
+        for i in run.indices {
+            let c = run[i].change
+            // As the probe reads them: the winner, and the changes that
+            // supersede what this one does, in key order.
+            var rows = bySupersedes[c.supersedes] ?? []
+            if let current, !rows.contains(current) {
+                rows.insert(current, at: rows.firstIndex { $0 > current } ?? rows.endIndex)
+            }
+            if try fold(c, hash: nil, logged: true, field: rows.map(fieldChange), scope: &scope) { current = i - base }
+        }
+        for i in run.indices where run[i].stored != (i - base == current) {
+            setCurrent.reset()
+            try setCurrent.bind(1, run[i].entity); try setCurrent.bind(2, run[i].change.field)
+            try setCurrent.bind(3, run[i].origin); try setCurrent.bind(4, run[i].change.id.seq)
+            try setCurrent.bind(5, Int64(i - base == current ? 1 : 0))
+            try setCurrent.execute()
+        }
     }
 }
 
