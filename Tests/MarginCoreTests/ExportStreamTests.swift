@@ -120,5 +120,12 @@ final class ExportStreamTests: StoreTestCase {
         XCTAssertEqual(try set.doccano(), expected)
         XCTAssertEqual(try set.doccano().split(separator: "\n").count, 4)
         XCTAssertEqual(set.annotations.count, 8)
+        // Streamed, the same lines: the labels gathered by record first,
+        // each record read as its line is written.
+        var streamed = ""
+        let (items, left) = try ExportSet.streamDoccano(s) { streamed += $0 }
+        XCTAssertEqual(streamed, expected)
+        XCTAssertEqual(items, 8)
+        XCTAssertEqual(left, 0)
     }
 }

@@ -264,36 +264,31 @@ struct ExportCommand: Command {
             context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
             return ExitCode.success
         }
-        if format == "csv" || format == "w3c" {
+        if format == "csv" || format == "w3c" || format == "doccano" {
             // Streamed, to standard output or to a temporary file renamed
             // over FILE at the end.
             var written = 0, left = 0
             try context.streamOut(to: output) { write in
-                (written, left) = format == "csv" ? try ExportSet.streamCSV(store, excel: excel) { try write($0) }
-                    : try ExportSet.streamW3C(store) { try write($0) }
+                switch format {
+                case "csv": (written, left) = try ExportSet.streamCSV(store, excel: excel) { try write($0) }
+                case "w3c": (written, left) = try ExportSet.streamW3C(store) { try write($0) }
+                default: (written, left) = try ExportSet.streamDoccano(store) { try write($0) }
+                }
             }
             if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
             if let output { context.warn("exported \(written) annotations as \(format) to \(output)") }
             return ExitCode.success
         }
-        if format != "jsonl" {
+        if format == "brat", let output {
             let set = try ExportSet(store)
             if set.unanchored > 0 { context.warn(ExportSet.unanchoredWarning(set.unanchored)) }
-            let text: String
-            switch format {
-            case "doccano": text = try set.doccano()
-            default:
-                guard let output else { return ExitCode.usage }
-                let folder = context.absolute(output)
-                let brat = set.brat()
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                for (name, body) in brat.files {
-                    try Data(body.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)), options: .atomic)
-                }
-                context.warn("wrote \(set.records.count) records and annotation.conf (\(brat.types.count) entity types) to \(output)")
-                return ExitCode.success
+            let folder = context.absolute(output)
+            let brat = set.brat()
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (name, body) in brat.files {
+                try Data(body.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)), options: .atomic)
             }
-            try context.emit(text, to: output, summary: "exported \(set.annotations.count) annotations as \(format)")
+            context.warn("wrote \(set.records.count) records and annotation.conf (\(brat.types.count) entity types) to \(output)")
             return ExitCode.success
         }
         // Streamed in chunks, to standard output or to a temporary file
