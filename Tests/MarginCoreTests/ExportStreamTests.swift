@@ -25,6 +25,30 @@ final class ExportStreamTests: StoreTestCase {
         return s
     }
 
+    /// brat's files and doccano's lines, streamed a record at a time, are
+    /// what the whole export set writes: the same names and texts, the same
+    /// types, a record with no annotation included, the orphan left out.
+    func testTheStreamedBratFilesAndDoccanoLinesAreTheWholeExportSets() throws {
+        let s = try exportedStore()
+        _ = try s.importReport(ReportDraft(body: "未标注的第三份报告。", title: "第三份"))
+        let set = try ExportSet(s)
+        let whole = set.brat()
+        var streamed: [String: String] = [:]
+        let (records, types, left) = try ExportSet.streamBrat(s) { name, text in
+            XCTAssertNil(streamed[name], "\(name) written once")
+            streamed[name] = text
+        }
+        XCTAssertEqual(streamed, Dictionary(uniqueKeysWithValues: whole.files.map { ($0.name, $0.text) }))
+        XCTAssertEqual(streamed.count, 2 * 3 + 1)
+        XCTAssertEqual(types, whole.types)
+        XCTAssertEqual(records, set.records.count)
+        XCTAssertEqual(left, set.unanchored)
+        XCTAssertGreaterThan(left, 0)
+        var lines = ""
+        XCTAssertEqual(try ExportSet.streamDoccano(s) { lines += $0 }.unanchored, set.unanchored)
+        XCTAssertEqual(lines, try set.doccano())
+    }
+
     func testTheStreamedCSVIsTheCSVOfTheWholeExportSet() throws {
         let s = try exportedStore()
         for excel in [false, true] {

@@ -280,15 +280,14 @@ struct ExportCommand: Command {
             return ExitCode.success
         }
         if format == "brat", let output {
-            let set = try ExportSet(store)
-            if set.unanchored > 0 { context.warn(ExportSet.unanchoredWarning(set.unanchored)) }
+            // Streamed: each record's files written as its annotations end.
             let folder = context.absolute(output)
-            let brat = set.brat()
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for (name, body) in brat.files {
-                try Data(body.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)), options: .atomic)
+            let (records, types, left) = try ExportSet.streamBrat(store) { name, text in
+                try Data(text.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)), options: .atomic)
             }
-            context.warn("wrote \(set.records.count) records and annotation.conf (\(brat.types.count) entity types) to \(output)")
+            if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
+            context.warn("wrote \(records) records and annotation.conf (\(types.count) entity types) to \(output)")
             return ExitCode.success
         }
         // Streamed in chunks, to standard output or to a temporary file
