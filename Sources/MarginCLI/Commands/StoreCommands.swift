@@ -221,7 +221,7 @@ struct ExportCommand: Command {
       w3c      W3C Web Annotation (JSON-LD): an AnnotationCollection; spans
                carry a TextPositionSelector and a TextQuoteSelector; save it
                as .jsonld and `margin import` reads it back
-      doccano  JSON Lines of {"text", "label": [[start, end, code]]}
+      doccano  JSON Lines of {"id", "text", "label": [[start, end, code]]}
       brat     a folder (-o DIR) of RECORD.txt and RECORD.ann standoff files
                and annotation.conf with the codes as entity types
       refi     a REFI-QDA project (-o FILE.qdpx) for NVivo, MAXQDA, ATLAS.ti
