@@ -331,7 +331,7 @@ private final class RebuildCheck: @unchecked Sendable {
             // Compared by digest, a row at a time, so that a large store's
             // rows are never all in memory.
             result = Result {
-                try copy.rebuildState()
+                try copy.rebuildState(largeCache: false)
                 return try copy.derivedStateDigest()
             }
             done.leave()

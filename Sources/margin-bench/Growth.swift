@@ -23,6 +23,9 @@ enum Growth {
         /// measured them; empty without a sqlite3 shell.
         var process: [String: Double] = [:]
         var shell: [String: Double] = [:]
+        /// The margin process's peak resident memory, in MB (the most of
+        /// its timed runs).
+        var peakMB: [String: Double] = [:]
         /// Open conflicts on the store the sync ran on.
         var openConflicts = 0
         /// The shell running the query that gives `search`'s result (the
@@ -92,7 +95,15 @@ enum Growth {
             if let ratio, ratio > 3 { missed.append("more than 3x sqlite3") }
             if Growth.interactive.contains(command), (last.seconds[command] ?? 0) > 0.1 { missed.append("over 100 ms") }
             if command == Growth.sync, samples.contains(where: { ($0.seconds[command] ?? 0) > 0.05 }) { missed.append("over 50 ms") }
+            // Flat memory: at ten times the changes, at most half as much
+            // again (the process's own start and SQLite's caches are the
+            // same at every size; what grows with the store is held).
+            let peaks = samples.compactMap { s in s.peakMB[command].map { (String(Int(s.changes)), $0) } }
+            if Growth.flatMemory.contains(command), let low = first.peakMB[command], let high = last.peakMB[command], high > 1.5 * low {
+                missed.append("memory not flat")
+            }
             var entry: [String: Any] = ["exponent": exponent, "seconds": seconds, "missed": missed]
+            if !peaks.isEmpty { entry["peak_mb"] = Dictionary(peaks, uniquingKeysWith: max) }
             if let ratio, let floorRatio, let sqliteExponent {
                 entry["sqlite_ratio"] = ratio; entry["sqlite_exponent"] = sqliteExponent; entry["sqlite_seconds"] = sqliteSeconds
                 entry["in_process_ratio"] = floorRatio
@@ -143,6 +154,10 @@ enum Growth {
         let times = try timeSyncsOfTenChanges(writer: writer, client: client, record: record, rounds: 8)
         return (median(times), try client.status().openConflicts)
     }
+
+    /// The commands issue 28 wants in flat memory: the whole-store outputs
+    /// and `check`.
+    static let flatMemory: Set<String> = ["export", "list --annotations --json", "check"]
 
     /// The commands issue 28 wants under 100 ms at a million changes.
     /// (`conflicts` by its first page, as the issue names it.)
@@ -290,7 +305,12 @@ enum Growth {
             // As issue 28 measured: the margin process, and the sqlite3
             // shell printing the rows (to /dev/null, as margin's output).
             if let shell = Growth.sqliteShell {
-                sample.process[name] = try best { try Growth.runQuietly(Growth.marginExecutable, ["--as-margin", "--store", directory, "--no-pager"] + arguments, mayFail: name == "check") }
+                var peak = 0.0
+                sample.process[name] = try best {
+                    let run = try Growth.runMeasured(Growth.marginExecutable, ["--as-margin", "--store", directory, "--no-pager"] + arguments, mayFail: name == "check")
+                    peak = max(peak, run.peakMB)
+                }
+                sample.peakMB[name] = peak
                 sample.shell[name] = try best { try Growth.runQuietly(shell, ["-batch", "-readonly", path, sql], mayFail: false) }
             }
         }
@@ -309,9 +329,34 @@ enum Growth {
     /// when it fails (unless `mayFail`).
     @discardableResult
     static func runQuietly(_ exe: String, _ arguments: [String], mayFail: Bool) throws -> Double {
+        try runMeasured(exe, arguments, mayFail: mayFail).seconds
+    }
+
+    /// `runQuietly`, with the peak resident memory of a `--as-margin`
+    /// child, which writes its own (`VmHWM`) to the file named by
+    /// `peakFileVariable` as it exits. Not the parent's `wait4`: Linux keeps
+    /// a process's peak across `exec`, so a child spawned from this large
+    /// bench would report the bench's own memory.
+    static func runMeasured(_ exe: String, _ arguments: [String], mayFail: Bool) throws -> (seconds: Double, peakMB: Double) {
+        let file = NSTemporaryDirectory() + "margin-bench-peak-\(getpid())"
+        unlink(file)
+        setenv(peakFileVariable, file, 1)
+        defer { unsetenv(peakFileVariable); unlink(file) }
         let (seconds, status) = try spawnQuietly(exe, arguments)
         guard status == 0 || mayFail else { throw MarginError.invalid("\(exe) \(arguments.joined(separator: " ")) exited \(status)") }
-        return seconds
+        let kilobytes = (try? String(contentsOfFile: file, encoding: .utf8)).flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        return (seconds, kilobytes / 1024)
+    }
+
+    /// The variable naming the file a `--as-margin` child writes its peak
+    /// memory to.
+    static let peakFileVariable = "MARGIN_BENCH_PEAK_FILE"
+
+    /// This process's peak resident memory in kB, from `/proc/self/status`.
+    static func ownPeakKilobytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 }
 

@@ -34,7 +34,12 @@ func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").u
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--as-margin" {
-    exit(MarginCLI.run(arguments: Array(arguments.dropFirst())))
+    let status = MarginCLI.run(arguments: Array(arguments.dropFirst()))
+    // The growth runs' memory figure: this process's own peak.
+    if let file = ProcessInfo.processInfo.environment[Growth.peakFileVariable], let peak = Growth.ownPeakKilobytes() {
+        try? String(peak).write(toFile: file, atomically: false, encoding: .utf8)
+    }
+    exit(status)
 }
 // `--plain` (last) runs the session with the record layer's cipher off: the
 // baseline that prices encryption. Both children must agree.
