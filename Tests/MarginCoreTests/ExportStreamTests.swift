@@ -49,6 +49,29 @@ final class ExportStreamTests: StoreTestCase {
         XCTAssertEqual(lines, try set.doccano())
     }
 
+    /// The JSON Lines export reads annotations a record at a time (its
+    /// memory was every annotation's id): the objects still come in the
+    /// order of one query over the whole table, by record, span (a
+    /// record-level annotation, with none, first) and id, each blind
+    /// coder's alone when blind.
+    func testTheJSONLinesExportKeepsTheOrderOfOneQueryOverEveryAnnotation() throws {
+        let s = try exportedStore()
+        let other = try s.importReport(ReportDraft(body: "又有12名党员报名参加志愿服务。", title: "第三份")).id
+        let code = try XCTUnwrap(try s.codes().first?.id)
+        _ = try s.annotate(record: other, code: code, span: .quote("12名党员", occurrence: nil), value: nil, note: nil)
+        _ = try s.annotate(record: other, code: nil, span: nil, value: nil, note: "whole record")
+        let ids = { (lines: [String]) in lines.compactMap { try? JSONValue.parse($0).object?["id"]?.string } }
+        for author in [nil, s.node.name] {
+            let expected = try ["SELECT id FROM codes WHERE deleted = 0 AND name IS NOT NULL ORDER BY id",
+                                "SELECT id FROM records WHERE deleted = 0 AND body IS NOT NULL ORDER BY id",
+                                "SELECT id FROM annotations WHERE deleted = 0 AND record IS NOT NULL"
+                                    + (author == nil ? "" : " AND author = ?") + " ORDER BY record, span_start, id"]
+                .flatMap { sql in try s.db.statement(sql).all(sql.contains("author") ? [.text(author ?? "")] : []).compactMap { $0[0].string } }
+            XCTAssertEqual(ids(try s.exportLines(onlyAuthor: author)), expected)
+            XCTAssertGreaterThan(expected.count, 8)
+        }
+    }
+
     func testTheStreamedCSVIsTheCSVOfTheWholeExportSet() throws {
         let s = try exportedStore()
         for excel in [false, true] {
