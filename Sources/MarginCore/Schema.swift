@@ -302,4 +302,6 @@ enum Schema {
 
     /// Tables derived from the log, emptied before a rebuild.
     static let derivedTables = ["record_meta", "record_done", "annotations", "codes", "conflicts", "conflict_aliases", "record_folded", "records"]
+    /// Those of them keyed without a rowid (`WITHOUT ROWID`).
+    static let derivedTablesWithoutRowid: Set<String> = ["record_meta", "record_done", "conflict_aliases"]
 }
