@@ -1,3 +1,4 @@
+import Foundation
 import MarginSQLite
 
 /// Failures a user can cause and read about. Each message is one line meant
@@ -33,6 +34,16 @@ public enum MarginError: Error, Equatable, CustomStringConvertible {
         }
         if let e = error as? MigrationError, case .newerSchema(let found, let known) = e {
             return "the store was written by a newer margin (schema \(found); this margin knows up to \(known)): upgrade margin"
+        }
+        // Foundation's file errors, as one line: the path and the system's
+        // reason, not the error domain's dump.
+        let ns = error as NSError
+        if ns.domain == NSCocoaErrorDomain {
+            let path = (ns.userInfo[NSFilePathErrorKey] as? String) ?? (ns.userInfo[NSURLErrorKey] as? URL)?.path
+            let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError
+            let reason = underlying.flatMap { $0.domain == NSPOSIXErrorDomain ? String(cString: strerror(Int32($0.code))) : nil }
+                ?? ns.localizedDescription
+            return path.map { "\($0): \(reason)" } ?? reason
         }
         return "\(error)"
     }

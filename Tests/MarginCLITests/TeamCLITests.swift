@@ -513,6 +513,33 @@ final class CSVExportTests: CLITestCase {
 /// text-bound annotation (its reader joins the fragments' texts with one
 /// space and requires the line's text field to equal them).
 final class BratExportTests: CLITestCase {
+    /// A brat export that cannot be written says so in one line, exits 1
+    /// and leaves what was there: a file named as the folder, or a folder
+    /// that cannot be made.
+    func testAFolderThatCannotBeWrittenIsOneLineAndChangesNothing() throws {
+        XCTAssertEqual(margin("init", "--name", "alice").code, 0)
+        let raw = dir.appendingPathComponent("r.txt").path
+        try "共有159名黨員。".write(toFile: raw, atomically: true, encoding: .utf8)
+        XCTAssertEqual(margin("import", "--raw", raw).code, 0)
+        let file = dir.appendingPathComponent("taken").path
+        try "mine".write(toFile: file, atomically: true, encoding: .utf8)
+        for (target, expected) in [(file, "is a file"), ("/proc/margin-no-such/brat", "/proc/margin-no-such")] {
+            let r = margin("export", "--format", "brat", "-o", target)
+            XCTAssertEqual(r.code, 1, r.err)
+            XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
+            XCTAssertTrue(r.err.contains(expected) && !r.err.contains("Domain"), r.err)
+        }
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8), "mine")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("margin-export") }, [])
+        // Into a folder that holds files already: the export's are added.
+        let out = dir.appendingPathComponent("brat").path
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try "keep".write(toFile: out + "/notes.md", atomically: true, encoding: .utf8)
+        XCTAssertEqual(margin("export", "--format", "brat", "-o", out).code, 0)
+        let names = try FileManager.default.contentsOfDirectory(atPath: out)
+        XCTAssertTrue(names.contains("notes.md") && names.contains("annotation.conf") && names.filter { $0.hasSuffix(".txt") }.count == 1, "\(names)")
+    }
+
     func testSpansAcrossLineBreaksAreDiscontinuousAndNoAnnLineHoldsACROrLF() throws {
         guard (try? CLITestCase.runCommand("/usr/bin/env", ["python3", "-c", "pass"])) == 0 else {
             throw XCTSkip("python3 is not installed: the brat check is written in it, as brat is")

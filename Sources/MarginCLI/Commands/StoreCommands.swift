@@ -280,11 +280,37 @@ struct ExportCommand: Command {
             return ExitCode.success
         }
         if format == "brat", let output {
-            // Streamed: each record's files written as its annotations end.
+            // Streamed: each record's files written as its annotations end,
+            // into a folder beside DIR, moved into place once whole, so that
+            // a failure leaves DIR as it was.
+            let fm = FileManager.default
             let folder = context.absolute(output)
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let (records, types, left) = try ExportSet.streamBrat(store) { name, text in
-                try Data(text.utf8).write(to: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)), options: .atomic)
+            var isFolder: ObjCBool = false
+            let exists = fm.fileExists(atPath: folder, isDirectory: &isFolder)
+            if exists && !isFolder.boolValue { throw MarginError.invalid("\(output) is a file: --format brat writes a folder of files") }
+            let staging = folder + ".margin-export-\(getpid())"
+            do { try fm.createDirectory(atPath: staging, withIntermediateDirectories: true) } catch {
+                throw MarginError.invalid("cannot write \(output) (\(MarginError.message(for: error)))")
+            }
+            let records: Int, types: [String], left: Int
+            do {
+                (records, types, left) = try ExportSet.streamBrat(store) { name, text in
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent(name)))
+                }
+                if !exists {
+                    guard rename(staging, folder) == 0 else { throw MarginError.invalid("cannot write \(output): \(String(cString: strerror(errno)))") }
+                } else {
+                    for name in try fm.contentsOfDirectory(atPath: staging) {
+                        let target = (folder as NSString).appendingPathComponent(name)
+                        guard rename((staging as NSString).appendingPathComponent(name), target) == 0 else {
+                            throw MarginError.invalid("cannot write \(target): \(String(cString: strerror(errno)))")
+                        }
+                    }
+                    try fm.removeItem(atPath: staging)
+                }
+            } catch {
+                try? fm.removeItem(atPath: staging)
+                throw error
             }
             if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
             context.warn("wrote \(records) records and annotation.conf (\(types.count) entity types) to \(output)")
