@@ -207,16 +207,28 @@ struct RecordSearch {
         // a value of ASCII alone (a url, a date) cannot hold a needle that
         // is not, and is not folded.
         let needleIsASCII = needle.allSatisfy { $0 < 0x80 }
+        // A place or a source recurs over many reports: each distinct value
+        // is normalised and folded once.
+        // Keyed by the value's bytes: hashing a String normalises it first.
+        var known: [[UInt8]: Bool] = [:]
         func holds(_ s: Statement, _ column: Int) -> Bool {
             guard s.storageClass(column) == .text else { return false }
-            let mayHold = s.withColumnBytes(column) { bytes in needleIsASCII || bytes.contains { $0 >= 0x80 } }
-            guard mayHold, let value = s.text(column) else { return false }
-            return RecordSearch.holds(ScriptFolding.fold(TextNormalization.nfc(value)), needle)
+            let raw: [UInt8]? = s.withColumnBytes(column) { bytes in
+                needleIsASCII || bytes.contains { $0 >= 0x80 } ? Array(bytes) : nil
+            }
+            guard let raw else { return false }
+            if let answer = known[raw] { return answer }
+            let answer = RecordSearch.holds(ScriptFolding.fold(TextNormalization.nfc(String(decoding: raw, as: UTF8.self))), needle)
+            if known.count < 100_000 { known[raw] = answer }
+            return answer
         }
         // The live records with a text, from an index of their metadata and
         // publication date alone: the text matches of those are the hits,
-        // with the records whose metadata holds the text.
+        // with the records whose metadata holds the text. Their number is
+        // BM25's count of documents.
+        var total = 0
         try db.statement(RecordSearch.searchedMetadataSQL).forEach { s in
+            total += 1
             let rowid = s.int(0)
             let fields = RecordSearch.searchedMetadataFields.indices.filter { holds(s, $0 + 1) }.map { RecordSearch.searchedMetadataFields[$0] }
             let match = counted[rowid]
@@ -247,11 +259,10 @@ struct RecordSearch {
         }
         // BM25 (k1 = 1.2, b = 0.75) of one phrase: its frequency in each
         // record, against the record's length and the average length.
-        let total = Double(try db.scalar("SELECT count(*) FROM records WHERE deleted = 0 AND typeof(body) = 'text'").int ?? 1)
         let lengths = hits.compactMap { $0.counted?.length }
         let average = lengths.isEmpty ? 1 : max(1, Double(lengths.reduce(0, +)) / Double(lengths.count))
         let n = Double(hits.count)
-        let idf = Foundation.log(1.0 + (total - n + 0.5) / (n + 0.5))
+        let idf = Foundation.log(1.0 + (Double(total) - n + 0.5) / (n + 0.5))
         let scores = hits.map { h -> Double in
             let tf = Double((h.counted?.count ?? 0) + 2 * (h.counted?.titleCount ?? 0) + (h.metadata.isEmpty ? 0 : 1))
             let norm = 1.2 * (0.25 + 0.75 * Double(h.counted?.length ?? 0) / average)
@@ -372,17 +383,29 @@ struct RecordSearch {
     static let searchMapBytes = 1 << 30
 
     /// How many scalars valid UTF-8 holds: its bytes that are not
-    /// continuation bytes (`10xxxxxx`), counted eight at a time.
+    /// continuation bytes (`10xxxxxx`). A search counts every hit's length
+    /// this way, over every report holding a common word, so it goes eight
+    /// bytes to a word with each byte's answer (0 or 1) kept in its own
+    /// byte, summed across bytes once per 255 words: no bit count per word
+    /// (the toolchain's baseline x86-64 has no `popcnt` instruction, and
+    /// Swift's SIMD lane operations here ran a lane at a time).
     static func scalarCount(_ bytes: UnsafeRawBufferPointer) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
         var continuations = 0, i = 0
-        let high: UInt64 = 0x8080_8080_8080_8080
+        let low: UInt64 = 0x0101_0101_0101_0101, pairs: UInt64 = 0x00FF_00FF_00FF_00FF
         while i + 8 <= bytes.count {
-            let w = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            // Bit 7 set and bit 6 clear: shifting by one brings each byte's
-            // bit 6 under its bit 7 (bit 7 moves into the next byte's bit 0,
-            // which the mask drops).
-            continuations &+= (w & ~(w << 1) & high).nonzeroBitCount
-            i += 8
+            var lanes: UInt64 = 0
+            var rounds = 0
+            while rounds < 255 && i + 8 <= bytes.count {
+                let w = (base + i).loadUnaligned(as: UInt64.self)
+                // Bit 7 set and bit 6 clear, moved down to each byte's bit 0.
+                lanes &+= ((w & ~(w << 1)) >> 7) & low
+                i += 8
+                rounds += 1
+            }
+            // Eight byte-wide counts to four 16-bit ones, then their sum.
+            let wide = (lanes & pairs) &+ ((lanes >> 8) & pairs)
+            continuations += Int((wide &* 0x0001_0001_0001_0001) >> 48)
         }
         while i < bytes.count {
             continuations &+= bytes[i] & 0xC0 == 0x80 ? 1 : 0

@@ -171,6 +171,28 @@ final class ByteOccurrenceTests: XCTestCase {
         // Overlapping matches count, as a search counts them.
         XCTAssertEqual(Array("党党党".utf8).withUnsafeBytes { RecordSearch.occurrences(of: Array("党党".utf8), in: $0) }, 2)
     }
+
+    /// Texts long enough for the counts' 32-byte blocks and their partial
+    /// sums (255 blocks), with matches placed across every block edge.
+    func testLongTextsCountAsTheWalkByScalars() {
+        let alphabet: [Unicode.Scalar] = ["党", "员", "a", "𠀀", "😷", "名", "\n", "1", "é", "黨"]
+        var generator = SystemRandomNumberGenerator()
+        for length in [31, 32, 33, 95, 96, 97, 2_000, 9_000, 20_000] {
+            let hay = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }
+            let text = String(String.UnicodeScalarView(hay))
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(bytes.withUnsafeBytes { RecordSearch.scalarCount($0) }, length)
+            for needle in [["党", "员"], ["党"], ["a", "𠀀", "😷"], ["员", "员"], ["1"]] as [[Unicode.Scalar]] {
+                var byScalars = 0
+                ScalarText(text, boundaries: false).forEachOccurrence(of: needle) { _ in byScalars += 1; return true }
+                let byBytes = bytes.withUnsafeBytes { RecordSearch.occurrences(of: Array(String(String.UnicodeScalarView(needle)).utf8), in: $0) }
+                XCTAssertEqual(byBytes, byScalars, "length \(length), needle \(needle)")
+            }
+        }
+        // A match ending on the last byte, and one starting on the first.
+        let edge = Array(("党员" + String(repeating: "a", count: 61) + "党员").utf8)
+        XCTAssertEqual(edge.withUnsafeBytes { RecordSearch.occurrences(of: Array("党员".utf8), in: $0) }, 2)
+    }
 }
 
 /// A search's first N, in each order, are the first N of all its hits
