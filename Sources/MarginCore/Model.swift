@@ -19,6 +19,14 @@ public struct Record: Equatable, Sendable {
     public static let metadataFields = Vocabulary.metadataFields
 }
 
+extension Record {
+    /// A record known by its id and text alone (what an export of texts reads).
+    init(id: String, body: String) {
+        self.init(id: id, title: nil, source: nil, published: nil, place: nil, url: nil, author: nil, editor: nil,
+                  body: body, meta: [:], created: 0, updated: 0)
+    }
+}
+
 /// What a record and a report about to be stored share: the metadata
 /// fields (`Record.metadataFields`) as properties, and free metadata in
 /// `meta`. The one place a field's name is mapped to its property.

@@ -160,6 +160,38 @@ extension Store {
         return try rows.first.map(recordFrom)
     }
 
+    /// The body `record(id)` would hold, read alone: an export that writes
+    /// a record's text and nothing else of it reads no metadata.
+    func recordBody(_ id: String) throws -> String? {
+        var body: String?
+        try db.statement("SELECT body FROM records WHERE id = ? AND deleted = 0 AND body IS NOT NULL").forEach([.text(id)]) { s in
+            body = s.storageClass(0) == .text ? s.text(0) ?? "" : ""
+            return false
+        }
+        return body
+    }
+
+    /// Each record `records()` lists, in its order, with its body: the
+    /// order found first on the rows without their texts (a sort holding
+    /// every report would hold the store's text), then each record read
+    /// by its rowid.
+    func forEachRecordBody(_ body: (_ id: String, _ text: String) throws -> Void) throws {
+        var order: [Int64] = []
+        try db.statement("SELECT r.rowid FROM records r WHERE r.deleted = 0 AND typeof(r.body) = 'text' ORDER BY \(Store.recordListOrder)").forEach { s in
+            order.append(s.int(0))
+            return true
+        }
+        let read = try db.statement("SELECT id, body FROM records WHERE rowid = ?")
+        for rowid in order {
+            var row: (String, String)?
+            try read.forEach([.integer(rowid)]) { s in
+                row = (s.text(0) ?? "", s.text(1) ?? "")
+                return false
+            }
+            if let (id, text) = row { try body(id, text) }
+        }
+    }
+
     public struct RecordFilter: Sendable {
         public var code: String?
         public var status: ReviewStatus?
@@ -280,9 +312,12 @@ extension Store {
             (SELECT count(*) FROM annotations a WHERE a.record = r.id AND a.deleted = 0 AND \(effectiveStatusSQL) = 'open'\(only)),
             CASE WHEN r.title IS NULL THEN substr(r.body, 1, 40) END
         FROM records r WHERE \(conditions.joined(separator: " AND "))
-        ORDER BY coalesce(r.published, '') DESC, r.title, r.id
+        ORDER BY \(recordListOrder)
         """
     }
+
+    /// How records are listed: newest publication first, then by title and id.
+    static let recordListOrder = "coalesce(r.published, '') DESC, r.title, r.id"
 
     static func jsonArray(_ strings: [String]) -> String {
         (try? JSONText.encode(strings)) ?? "[]"
@@ -310,6 +345,13 @@ extension Store {
     static let annotationColumns = """
         a.id, a.record, a.code, c.name, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, a.value, a.note,
         a.status, a.comment, a.reviewer, a.author, a.created_ms, a.updated_ms, a.status, a.stale, a.reviewed
+        """
+
+    /// `annotationColumns` in the same places, with only what locates an
+    /// annotation read (the rest NULL): no code row joined.
+    static let locatedAnnotationColumns = """
+        a.id, a.record, a.code, NULL, a.span_start, a.span_end, a.quote, a.prefix, a.suffix, NULL, NULL,
+        a.status, NULL, NULL, a.author, NULL, NULL, a.status, a.stale, NULL
         """
 
     /// Turns `annotationColumns` rows into annotations, with each code
@@ -418,9 +460,22 @@ extension Store {
     public func forEachAnnotation(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil,
                                   coding: Set<String>? = nil, exportOrder: Bool = false,
                                   _ body: (Annotation) throws -> Bool) throws {
+        try forEachAnnotation(record: record, code: code, status: status, limit: limit, coding: coding, exportOrder: exportOrder,
+                              locatedOnly: false, body)
+    }
+
+    /// `forEachAnnotation`, and with `locatedOnly` only what places a code
+    /// on a text is read: id, record, code, span with its quote and
+    /// context, author and status. The code's name, value, note, review
+    /// and times are left empty (an export of spans alone reads 8 of 20
+    /// columns, and no code row).
+    func forEachAnnotation(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil, limit: Int? = nil,
+                           coding: Set<String>? = nil, exportOrder: Bool = false, locatedOnly: Bool,
+                           _ body: (Annotation) throws -> Bool) throws {
         let (conditions, values) = try annotationConditions(record: record, code: code, status: status, coding: coding)
         let sql = """
-            SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
+            SELECT \(locatedOnly ? Store.locatedAnnotationColumns + " FROM annotations a"
+                                  : Store.annotationColumns + " FROM annotations a LEFT JOIN codes c ON c.id = a.code")
             WHERE \(conditions.joined(separator: " AND "))
             ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
             """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")

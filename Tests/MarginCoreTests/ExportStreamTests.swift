@@ -31,6 +31,12 @@ final class ExportStreamTests: StoreTestCase {
     func testTheStreamedBratFilesAndDoccanoLinesAreTheWholeExportSets() throws {
         let s = try exportedStore()
         _ = try s.importReport(ReportDraft(body: "未标注的第三份报告。", title: "第三份"))
+        // Lines in list order: a dated report first, an untitled one by
+        // id, a deleted one left out.
+        _ = try s.importReport(ReportDraft(body: "较早的第四份报告,有日期。", title: "第四份", published: "2022-11-20"))
+        _ = try s.importReport(ReportDraft(body: "没有标题的第五份报告。"))
+        let (gone, _) = try s.importReport(ReportDraft(body: "已删除的第六份报告。", title: "第六份"))
+        _ = try s.delete(record: gone)
         let set = try ExportSet(s)
         let whole = set.brat()
         var streamed: [String: String] = [:]
@@ -39,7 +45,7 @@ final class ExportStreamTests: StoreTestCase {
             streamed[name] = text
         }
         XCTAssertEqual(streamed, Dictionary(uniqueKeysWithValues: whole.files.map { ($0.name, $0.text) }))
-        XCTAssertEqual(streamed.count, 2 * 3 + 1)
+        XCTAssertEqual(streamed.count, 2 * 5 + 1)
         XCTAssertEqual(types, whole.types)
         XCTAssertEqual(records, set.records.count)
         XCTAssertEqual(left, set.unanchored)
@@ -47,6 +53,9 @@ final class ExportStreamTests: StoreTestCase {
         var lines = ""
         XCTAssertEqual(try ExportSet.streamDoccano(s) { lines += $0 }.unanchored, set.unanchored)
         XCTAssertEqual(lines, try set.doccano())
+        XCTAssertEqual(lines.split(separator: "\n").count, 5)
+        XCTAssertTrue(lines.hasPrefix(#"{"id":"\#(try s.records().first?.id ?? "-")""#), "the dated report first")
+        XCTAssertEqual(try s.records().first?.published, "2022-11-20")
     }
 
     /// The JSON Lines export reads annotations a record at a time (its

@@ -49,15 +49,15 @@ extension ExportSet {
             written.insert(c.record.id)
             current = nil
         }
-        let counts = try forEachExported(store) { a, record, path in
+        let counts = try forEachExported(store, wholeRecords: false) { a, record, path in
             guard let record, isListed.contains(record.id) else { return }
             if current?.record.id != record.id { try flush(); current = (record, []) }
             if let path { current?.coded.append((a, path)) }
         }
         try flush()
         for id in listed where !written.contains(id) {
-            guard let r = try store.record(id) else { continue }
-            try write(id + ".txt", r.body)
+            guard let text = try store.recordBody(id) else { continue }
+            try write(id + ".txt", text)
             try write(id + ".ann", "")
             written.insert(id)
         }

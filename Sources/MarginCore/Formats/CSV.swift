@@ -131,21 +131,27 @@ extension ExportSet {
     /// once as its annotations come, unanchored spans left out (and
     /// counted). `body` gets the annotation, its record and its code's path
     /// (a merged code named as the code it stands for). Returns the
-    /// annotations handed on and those left out as unanchored.
-    static func forEachExported(_ store: Store, _ body: (Annotation, Record?, String?) throws -> Void) throws -> (items: Int, unanchored: Int) {
+    /// annotations handed on and those left out as unanchored. With
+    /// `wholeRecords` false the record handed on holds its id and body
+    /// alone (no fields, no metadata read): for exports that write no more.
+    /// With `locatedOnly` each annotation holds only what locates it
+    /// (`Store.forEachAnnotation(locatedOnly:)`).
+    static func forEachExported(_ store: Store, wholeRecords: Bool = true, locatedOnly: Bool = false,
+                                _ body: (Annotation, Record?, String?) throws -> Void) throws -> (items: Int, unanchored: Int) {
         let blind = try store.isBlind
         let paths = try store.codePaths()
         let merges = try store.codeLinks("merged_into").links
         func path(_ code: String?) -> String? { code.flatMap { paths[Store.followMerges($0, merges)] } }
         var record: (id: String, text: ScalarText?, fields: Record?)?
         var items = 0, unanchored = 0
-        try store.forEachAnnotation(exportOrder: true) { a in
+        try store.forEachAnnotation(exportOrder: true, locatedOnly: locatedOnly) { a in
             guard store.isVisible(a, blind: blind) else { return true }
             if record?.id != a.record {
                 // The record's row holds the winning body (what spans are
                 // anchored in); checking a span compares scalars, so no
                 // character boundaries are worked out.
-                let fields = try store.record(a.record)
+                let fields = wholeRecords ? try store.record(a.record)
+                    : try store.recordBody(a.record).map { Record(id: a.record, body: $0) }
                 record = (a.record, fields.map { ScalarText($0.body, boundaries: false) }, fields)
             }
             if let span = a.span, let text = record?.text, !Store.isAnchored(span, in: text) {

@@ -292,7 +292,7 @@ extension ExportSet {
         try write(head)
         var first = true
         var item: [UInt8] = []
-        let counts = try forEachExported(store) { a, _, path in
+        let counts = try forEachExported(store, wholeRecords: false) { a, _, path in
             item.removeAll(keepingCapacity: true)
             if !first { item.append(UInt8(ascii: ",")) }
             writeW3CItem(a, path: path, into: &item)
