@@ -125,25 +125,65 @@ public final class Context {
             out.flush()
             return
         }
-        let path = absolute(output)
-        let temporary = path + ".margin-export-\(getpid())"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
-            throw MarginError.invalid("cannot write \(output)")
-        }
+        let file = try AtomicFile(absolute(output), shownAs: output)
         do {
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(OutputChunks.size + 4096)
-            try body { text in
-                buffer += text.utf8
-                if buffer.count >= OutputChunks.size { try file.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+            try body { text in try file.write(text.utf8) }
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
+    /// The file `output` names, written as `body` hands over bytes,
+    /// all or nothing as `streamOut`.
+    func streamBytes(to output: String, _ body: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
+        let file = try AtomicFile(absolute(output), shownAs: output)
+        do {
+            try body { try file.write($0) }
+            try file.commit()
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
+    /// A file written through a temporary one beside it, renamed over it
+    /// once whole (`commit`); `discard` leaves no partial file. Bytes are
+    /// gathered a megabyte at a time.
+    private final class AtomicFile {
+        let path: String, temporary: String, shown: String
+        let file: FileHandle
+        var buffer: [UInt8] = []
+
+        init(_ path: String, shownAs shown: String) throws {
+            self.path = path
+            self.shown = shown
+            temporary = path + ".margin-export-\(getpid())"
+            guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
+                throw MarginError.invalid("cannot write \(shown)")
             }
+            self.file = file
+            buffer.reserveCapacity(OutputChunks.size + 4096)
+        }
+
+        func write<Bytes: Sequence<UInt8>>(_ bytes: Bytes) throws {
+            buffer += bytes
+            if buffer.count >= OutputChunks.size {
+                try file.write(contentsOf: buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+
+        func commit() throws {
             try file.write(contentsOf: buffer)
             try file.close()
-            guard rename(temporary, path) == 0 else { throw MarginError.invalid("cannot write \(output): \(String(cString: strerror(errno)))") }
-        } catch {
+            guard rename(temporary, path) == 0 else { throw MarginError.invalid("cannot write \(shown): \(String(cString: strerror(errno)))") }
+        }
+
+        func discard() {
             try? file.close()
             unlink(temporary)
-            throw error
         }
     }
 

@@ -333,6 +333,25 @@ public final class Database {
         }
     }
 
+    /// Runs `body` on one snapshot of the file: a read transaction
+    /// (deferred: no lock until the first read, none for writing), so that
+    /// an output read in several passes sees no other process's commit
+    /// between them. Inside a transaction already, `body` simply runs.
+    public func readingOneSnapshot<T>(_ body: () throws -> T) throws -> T {
+        guard !isInTransaction else { return try body() }
+        try execute("BEGIN DEFERRED")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Schema version kept in `PRAGMA user_version`.
     public var userVersion: Int {
         get throws { Int(try scalar("PRAGMA user_version").int ?? 0) }

@@ -210,7 +210,7 @@ final class REFITests: CLITestCase {
         XCTAssertEqual(CRC32.checksum(Array("123456789".utf8)), 0xCBF4_3926, "the CRC-32/ISO-HDLC check value")
         XCTAssertEqual(CRC32.checksum([]), 0)
         let entries = [Zip.Entry(name: "a.txt", data: Array("共有159名黨員".utf8)), Zip.Entry(name: "dir/空.txt", data: [])]
-        let archive = Zip.archive(entries)
+        let archive = try Zip.archive(entries)
         XCTAssertEqual(try Zip.entries(archive), entries)
         var damaged = archive
         damaged[40] ^= 0xFF
@@ -226,6 +226,20 @@ final class REFITests: CLITestCase {
         p.standardOutput = FileHandle.nullDevice
         try p.run(); p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)
+    }
+
+    /// Zip's end record counts entries in 16 bits and offsets in 32: the
+    /// writer refuses the entry past 65,535 (ZIP64, which Margin does not
+    /// write) instead of writing an archive whose count wrapped.
+    func testTheZipWriterRefusesWhatNeedsZIP64() throws {
+        var written = 0
+        var writer = Zip.Writer { written += $0.count }
+        for n in 0..<65_535 { try writer.add(name: String(n), data: []) }
+        XCTAssertThrowsError(try writer.add(name: "one more", data: [])) { error in
+            XCTAssertTrue(MarginError.message(for: error).contains("65,535"), "\(error)")
+        }
+        try writer.finish()
+        XCTAssertGreaterThan(written, 65_535 * 30)
     }
 
     func testXMLReaderDecodesWhatTheWriterEscapes() throws {
@@ -251,6 +265,16 @@ final class REFITests: CLITestCase {
         let qdpx = dir.appendingPathComponent("project.qdpx").path
         let e = margin("--store", a, "export", "--format", "refi", "-o", qdpx)
         XCTAssertEqual(e.code, 0, e.err)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".margin-") }, [],
+                       "no spool or temporary file is left beside the project")
+        // Python's zipfile, which QualCoder reads projects with, checks
+        // every entry's CRC; unzip tests the archive as well.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") {
+            XCTAssertEqual(try CLITestCase.runCommand("/usr/bin/python3", ["-c", "import sys, zipfile; sys.exit(zipfile.ZipFile(sys.argv[1]).testzip() is not None)", qdpx]), 0)
+        }
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/unzip") {
+            XCTAssertEqual(try CLITestCase.runCommand("/usr/bin/unzip", ["-tq", qdpx]), 0)
+        }
 
         // The project's required elements and attributes (REFI-QDA Project.xsd, 1.0).
         let entries = try Zip.entries(Array(try Data(contentsOf: URL(fileURLWithPath: qdpx))))

@@ -5,7 +5,7 @@ import XCTest
 /// Issue 23: REFI-QDA projects and zip archives that crashed an import, cost
 /// gigabytes, or put spans on the wrong characters.
 final class HostileProjectTests: StoreTestCase {
-    func project(text: String, selections: [(String, String)], qde: [UInt8]? = nil) -> [UInt8] {
+    func project(text: String, selections: [(String, String)], qde: [UInt8]? = nil) throws -> [UInt8] {
         let body = selections.map { start, end in
             """
             <PlainTextSelection guid="s-\(start)-\(end)" startPosition="\(start)" endPosition="\(end)"><Coding guid="c-\(start)"><CodeRef targetGUID="code-1"/></Coding></PlainTextSelection>
@@ -16,7 +16,7 @@ final class HostileProjectTests: StoreTestCase {
             <Project name="p" xmlns="urn:QDA-XML:project:1.0"><CodeBook><Codes><Code guid="code-1" name="party-members" isCodable="true"/></Codes></CodeBook>
             <Sources><TextSource guid="t-1" name="report"><PlainTextContent>\(XML.escape(text))</PlainTextContent>\(body)</TextSource></Sources></Project>
             """
-        return Zip.archive([Zip.Entry(name: "project.qde", data: qde ?? Array(xml.utf8))])
+        return try Zip.archive([Zip.Entry(name: "project.qde", data: qde ?? Array(xml.utf8))])
     }
 
     /// 50,000 nested elements in 350 KB crashed the import (SIGSEGV).
@@ -32,7 +32,7 @@ final class HostileProjectTests: StoreTestCase {
     /// Central-directory entries that all point at one stored entry: a 2 MB
     /// archive read as gigabytes.
     func testZipEntriesThatShareBytesAreRefused() throws {
-        let one = Zip.archive([Zip.Entry(name: "a.txt", data: Array(repeating: 0x41, count: 1000))])
+        let one = try Zip.archive([Zip.Entry(name: "a.txt", data: Array(repeating: 0x41, count: 1000))])
         // The same central entry three times, all at offset 0.
         guard let cd = (0..<one.count - 3).first(where: { one[$0] == 0x50 && one[$0 + 1] == 0x4B && one[$0 + 2] == 0x01 && one[$0 + 3] == 0x02 }),
               let eocd = (0..<one.count - 3).last(where: { one[$0] == 0x50 && one[$0 + 1] == 0x4B && one[$0 + 2] == 0x05 && one[$0 + 3] == 0x06 }) else {

@@ -255,13 +255,20 @@ struct ExportCommand: Command {
             return ExitCode.success
         }
         if format == "refi", let output {
+            // Streamed: the project's sources set aside in a file beside
+            // FILE, the archive written to a temporary file renamed over
+            // FILE at the end.
             let name = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
-            let blind = try store.isBlind
-            let (chosen, left) = try ExportSet.anchored(store, try store.annotations().filter { store.isVisible($0, blind: blind) })
+            var bytes = 0, left = 0
+            try context.streamBytes(to: output) { write in
+                left = try store.writeREFIProject(name: name.isEmpty ? "Margin" : name,
+                                                  spoolPath: context.absolute(output) + ".margin-spool-\(getpid())") { part in
+                    bytes += part.count
+                    try write(part)
+                }
+            }
             if left > 0 { context.warn(ExportSet.unanchoredWarning(left)) }
-            let bytes = try store.refiProject(name: name.isEmpty ? "Margin" : name, annotations: chosen)
-            try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
-            context.warn("wrote a REFI-QDA project (\(bytes.count) bytes) to \(output)")
+            context.warn("wrote a REFI-QDA project (\(bytes) bytes) to \(output)")
             return ExitCode.success
         }
         if format == "csv" || format == "w3c" || format == "doccano" {

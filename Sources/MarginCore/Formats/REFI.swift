@@ -276,55 +276,102 @@ extension REFI {
 
 extension Store {
     /// The store as a REFI-QDA project: `project.qde` and one UTF-8 text
-    /// per record under `sources/`, zipped (stored entries). Each
-    /// annotation with a span is a PlainTextSelection whose GUID is the
-    /// annotation's id, coded with its code if it has one (a tag or note
-    /// without a span is left out: REFI codes whole sources through Cases,
-    /// which Margin does not have); its value and note are its Description,
-    /// as `value: …` and `note: …` lines; its author is its creating User.
-    /// A record's metadata (title, place, published, source, url, author,
-    /// editor and free keys) are Text Variables with a VariableValue on its
+    /// per record under `sources/`, zipped (stored entries), held in
+    /// memory (`writeREFIProject` streams it). Each annotation with a span
+    /// is a PlainTextSelection whose GUID is the annotation's id, coded
+    /// with its code if it has one (a tag or note without a span is left
+    /// out: REFI codes whole sources through Cases, which Margin does not
+    /// have); its value and note are its Description, as `value: …` and
+    /// `note: …` lines; its author is its creating User. A record's
+    /// metadata (title, place, published, source, url, author, editor and
+    /// free keys) are Text Variables with a VariableValue on its
     /// TextSource. No creation times: importing the project and exporting
-    /// it again gives the same bytes. `annotations`: those to write (blind
-    /// coding shows only one's own); nil, all.
-    public func refiProject(name: String, annotations chosen: [Annotation]? = nil) throws -> [UInt8] {
-        let codes = try self.codes(includeMerged: true, counted: false)
-        let annotations = Store.exportOrder(try chosen ?? self.annotations())
-        let users = Set(annotations.compactMap(\.author)).sorted()
-        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-        xml += "<Project xmlns=\"\(REFI.projectNamespace)\" name=\"\(XML.escape(name))\" origin=\"Margin\">\n"
-        if !users.isEmpty {
-            xml += "  <Users>\n" + users.map { "    <User guid=\"\(REFI.guid("user", $0))\" name=\"\(XML.escape($0))\"/>\n" }.joined() + "  </Users>\n"
-        }
-        if codes.contains(where: { $0.mergedInto == nil }) { xml += "  <CodeBook>\n" + REFI.codesXML(codes, indent: "    ") + "  </CodeBook>\n" }
-        var entries: [Zip.Entry] = []
-        var records: [Record] = []
-        for summary in try self.records() { if let r = try record(summary.id) { records.append(r) } }
-        records.sort { $0.id < $1.id }
-        // Every metadata field some record holds, the fixed ones first.
-        var variables = Record.metadataFields.filter { f in records.contains { $0.metadata(f) != nil } }
-        variables += Set(records.flatMap { $0.meta.keys }).subtracting(Record.metadataFields).sorted()
-        if !variables.isEmpty {
-            xml += "  <Variables>\n" + variables.map {
-                "    <Variable guid=\"\(REFI.guid("variable", $0))\" name=\"\(XML.escape($0))\" typeOfVariable=\"Text\"/>\n"
-            }.joined() + "  </Variables>\n"
-        }
-        if !records.isEmpty { xml += "  <Sources>\n" }
-        // Each record's annotations from one grouping, in export order (a
-        // pass over every annotation for each record took most of 27 s for
-        // 4,700 reports and 95,883 annotations).
-        let byRecord = Dictionary(grouping: annotations, by: \.record)
-        for r in records {
-            let source = REFI.guid("record", r.id)
-            entries.append(Zip.Entry(name: "sources/\(source).txt", data: Array(r.body.utf8)))
-            // The report as received, which the record id is the hash of
-            // (data schema 6), beside the text: read back by a Margin import
-            // so the record keeps its id; other tools ignore the file.
-            if let received = try winner(.record, EntityID(stored: r.id), "received")?.value.string {
-                entries.append(Zip.Entry(name: "sources/\(source).received.txt", data: Array(received.utf8)))
+    /// it again gives the same bytes. The annotations are those every
+    /// export writes (`ExportSet.forEachExported`): under blind coding one's
+    /// own, unanchored ones left out.
+    public func refiProject(name: String) throws -> [UInt8] {
+        var out: [UInt8] = []
+        _ = try writeREFIProject(name: name, spoolPath: nil) { out += $0 }
+        return out
+    }
+
+    /// `refiProject`, written to `sink` as it is made: memory is one
+    /// record and its annotations, not the store (observed: about 300 MB
+    /// for 4,700 reports and 95,883 annotations). The project's header
+    /// (its users and variables) comes before its sources and is known
+    /// only after them, so the sources' XML is set aside first, in the
+    /// file `spoolPath` names (removed after) or in memory when nil; the
+    /// texts are read again in a second pass, on the same snapshot of the
+    /// store. Returns the annotations left out as unanchored.
+    public func writeREFIProject(name: String, spoolPath: String?, to sink: ([UInt8]) throws -> Void) throws -> Int {
+        // The writer keeps the sink only while this call runs.
+        try withoutActuallyEscaping(sink) { sink in try db.readingOneSnapshot {
+            let spool = try Spool(path: spoolPath)
+            defer { spool.remove() }
+            let sources = try spoolREFISources(into: spool)
+            var zip = Zip.Writer(sink)
+            // project.qde: the header, the sources set aside, the end.
+            let codes = try self.codes(includeMerged: true, counted: false)
+            var head = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+            head += "<Project xmlns=\"\(REFI.projectNamespace)\" name=\"\(XML.escape(name))\" origin=\"Margin\">\n"
+            if !sources.users.isEmpty {
+                head += "  <Users>\n" + sources.users.map { "    <User guid=\"\(REFI.guid("user", $0))\" name=\"\(XML.escape($0))\"/>\n" }.joined() + "  </Users>\n"
             }
-            xml += "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\">\n"
-            for a in byRecord[r.id] ?? [] {
+            if codes.contains(where: { $0.mergedInto == nil }) { head += "  <CodeBook>\n" + REFI.codesXML(codes, indent: "    ") + "  </CodeBook>\n" }
+            if !sources.variables.isEmpty {
+                head += "  <Variables>\n" + sources.variables.map {
+                    "    <Variable guid=\"\(REFI.guid("variable", $0))\" name=\"\(XML.escape($0))\" typeOfVariable=\"Text\"/>\n"
+                }.joined() + "  </Variables>\n"
+            }
+            if !sources.ids.isEmpty { head += "  <Sources>\n" }
+            let tail = Array(((sources.ids.isEmpty ? "" : "  </Sources>\n") + "</Project>\n").utf8)
+            let headBytes = Array(head.utf8)
+            var crc = CRC32.update(CRC32.start, headBytes)
+            try spool.forEachChunk { crc = CRC32.update(crc, $0) }
+            crc = CRC32.update(crc, tail)
+            try zip.add(name: "project.qde", crc: CRC32.finish(crc), size: headBytes.count + spool.count + tail.count) { write in
+                try write(headBytes)
+                try spool.forEachChunk(write)
+                try write(tail)
+            }
+            // Each record's text, and the report as received, which the
+            // record id is the hash of (data schema 6), beside it: read back
+            // by a Margin import so the record keeps its id; other tools
+            // ignore the file.
+            for id in sources.ids {
+                let source = REFI.guid("record", id)
+                try zip.add(name: "sources/\(source).txt", data: Array((try recordBody(id) ?? "").utf8))
+                if let received = try winner(.record, EntityID(stored: id), "received")?.value.string {
+                    try zip.add(name: "sources/\(source).received.txt", data: Array(received.utf8))
+                }
+            }
+            try zip.finish()
+            return sources.unanchored
+        } }
+    }
+
+    /// The `<TextSource>` elements of every live record, in id order, each
+    /// with its selections in export order and its variables, appended to
+    /// `spool`; with the users, the variables and the records they name.
+    private func spoolREFISources(into spool: Spool) throws -> (users: [String], variables: [String], ids: [String], unanchored: Int) {
+        var ids: [String] = []
+        try db.statement("SELECT id FROM records WHERE deleted = 0 AND typeof(body) = 'text' ORDER BY id").forEach { s in
+            if let id = s.text(0) { ids.append(id) }
+            return true
+        }
+        var written: [String] = []
+        var users = Set<String>(), fixed = Set<String>(), free = Set<String>()
+        func source(_ r: Record, _ selections: [Annotation]) throws {
+            written.append(r.id)
+            // The record's variables in the project's order: the fixed
+            // fields first, then free keys sorted.
+            let own = Record.metadataFields.filter { r.metadata($0) != nil }
+                + r.meta.keys.filter { !Record.metadataFields.contains($0) }.sorted()
+            fixed.formUnion(own.filter { Record.metadataFields.contains($0) })
+            free.formUnion(own.filter { !Record.metadataFields.contains($0) })
+            let source = REFI.guid("record", r.id)
+            var xml = "    <TextSource guid=\"\(source)\" name=\"\(XML.escape(r.title ?? String(r.body.prefix(20))))\" plainTextPath=\"internal://\(source).txt\">\n"
+            for a in selections {
                 guard let s = a.span else { continue }
                 xml += "      <PlainTextSelection guid=\"\(REFI.guid("annotation", a.id))\" name=\"\(XML.escape(s.quote))\" startPosition=\"\(s.start)\" endPosition=\"\(s.end)\""
                 if let u = a.author { xml += " creatingUser=\"\(REFI.guid("user", u))\"" }
@@ -339,16 +386,42 @@ extension Store {
                 }
                 xml += "      </PlainTextSelection>\n"
             }
-            for v in variables {
+            for v in own {
                 guard let value = r.metadata(v) else { continue }
                 xml += "      <VariableValue>\n        <VariableRef targetGUID=\"\(REFI.guid("variable", v))\"/>\n"
                 xml += "        <TextValue>\(XML.escape(value))</TextValue>\n      </VariableValue>\n"
             }
             xml += "    </TextSource>\n"
+            try spool.append(Array(xml.utf8))
         }
-        if !records.isEmpty { xml += "  </Sources>\n" }
-        xml += "</Project>\n"
-        return Zip.archive([Zip.Entry(name: "project.qde", data: Array(xml.utf8))] + entries)
+        // The records in id order, merged with the walk of the exported
+        // annotations (by record, in the same order): a record with none
+        // is written where it falls.
+        var next = 0
+        func recordsBefore(_ id: String?) throws {
+            while next < ids.count, id.map({ ids[next] < $0 }) ?? true {
+                if let r = try record(ids[next]) { try source(r, []) }
+                next += 1
+            }
+        }
+        var current: (record: Record, selections: [Annotation])?
+        let counts = try ExportSet.forEachExported(self) { a, r, _ in
+            if let u = a.author { users.insert(u) }
+            guard let r else { return }
+            if current?.record.id != r.id {
+                if let c = current { try source(c.record, c.selections) }
+                current = nil
+                try recordsBefore(r.id)
+                guard next < ids.count, ids[next] == r.id else { return }
+                next += 1
+                current = (r, [])
+            }
+            current?.selections.append(a)
+        }
+        if let c = current { try source(c.record, c.selections) }
+        try recordsBefore(nil)
+        let variables = Record.metadataFields.filter { fixed.contains($0) } + free.sorted()
+        return (users.sorted(), variables, written, counts.unanchored)
     }
 
     /// What importing a REFI-QDA project did.
