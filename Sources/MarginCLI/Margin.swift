@@ -142,8 +142,12 @@ public func run(arguments: [String], environment: [String: String] = ProcessInfo
         context.warn("margin \(name): \(e.message)\nusage: \(type.usage)")
         return ExitCode.usage
     } catch {
-        // A message may quote what the user typed or a file held: shown, not obeyed.
-        context.warn("margin \(name): \(Format.safe(MarginError.message(for: error)))")
+        // A message may quote what the user typed or a file held: shown,
+        // not obeyed. Each line is made safe apart, so that a message that
+        // lists choices (an ambiguous quote's occurrences) keeps its lines
+        // instead of showing `\u{A}` between them.
+        let lines = MarginError.message(for: error).split(separator: "\n", omittingEmptySubsequences: false).map { Format.safe(String($0)) }
+        context.warn("margin \(name): " + lines.joined(separator: "\n"))
         return ExitCode.failure
     }
 }

@@ -35,6 +35,12 @@ final class SessionTests: CLITestCase {
         XCTAssertEqual(amb.code, 1)
         XCTAssertTrue(amb.err.contains("occurs"), amb.err)
         XCTAssertTrue(amb.err.contains("--occurrence"), amb.err)
+        // One line for the error, then one per occurrence, each numbered:
+        // line breaks shown as breaks, not as `\u{A}`.
+        XCTAssertFalse(amb.err.contains("\\u{A}"), amb.err)
+        let listed = amb.err.split(separator: "\n").filter { $0.hasPrefix("  ") }
+        XCTAssertGreaterThan(listed.count, 1, amb.err)
+        XCTAssertTrue(listed.first?.hasPrefix("  1: ") ?? false, amb.err)
         XCTAssertEqual(try storeState().changes, before.changes)
         XCTAssertEqual(margin("annotate", short, "--code", "cadres", "--quote", "黨員", "--occurrence", "2").code, 0)
         XCTAssertEqual(margin("annotate", short, "--code", "temporary-branch", "--range", "48..52", "--note", "by range").code, 0)
