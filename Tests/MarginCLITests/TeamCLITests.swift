@@ -267,6 +267,11 @@ final class REFITests: CLITestCase {
         XCTAssertEqual(e.code, 0, e.err)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".margin-") }, [],
                        "no spool or temporary file is left beside the project")
+        // A place it cannot write: one line, exit 1, nothing left behind.
+        let bad = margin("--store", a, "export", "--format", "refi", "-o", dir.appendingPathComponent("no-such-folder/p.qdpx").path)
+        XCTAssertEqual(bad.code, 1)
+        XCTAssertEqual(bad.err.split(separator: "\n").count, 1, bad.err)
+        XCTAssertTrue(bad.err.contains("cannot write"), bad.err)
         // Python's zipfile, which QualCoder reads projects with, checks
         // every entry's CRC; unzip tests the archive as well.
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") {

@@ -128,6 +128,28 @@ final class DatabaseTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: odd + "-shm"), "nothing was created beside the file")
     }
 
+    /// An output read in several passes (the REFI export) sees one
+    /// snapshot: another connection's commit between two reads is not
+    /// seen inside, and is seen after.
+    func testReadingOneSnapshotSeesNoCommitMadeMeanwhile() throws {
+        let reader = try Database(path: path())
+        try reader.execute("PRAGMA journal_mode=WAL; CREATE TABLE t(v); INSERT INTO t VALUES(1)")
+        let writer = try Database(path: path())
+        let count = { try reader.scalar("SELECT count(*) FROM t").int ?? -1 }
+        let inside = try reader.readingOneSnapshot { () throws -> (Int64, Int64) in
+            let first = try count()
+            try writer.execute("INSERT INTO t VALUES(2)")
+            return (first, try count())
+        }
+        XCTAssertEqual(inside.0, 1)
+        XCTAssertEqual(inside.1, 1, "the commit made meanwhile is not seen")
+        XCTAssertFalse(reader.isInTransaction)
+        XCTAssertEqual(try count(), 2, "and is seen after")
+        // A failure inside ends the read all the same.
+        XCTAssertThrowsError(try reader.readingOneSnapshot { throw SQLiteError(code: 1, message: "x", sql: nil) })
+        XCTAssertFalse(reader.isInTransaction)
+    }
+
     func testTransactionRollsBackOnThrow() throws {
         let db = try Database(path: path())
         try db.execute("CREATE TABLE t(v INTEGER)")
