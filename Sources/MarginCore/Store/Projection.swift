@@ -139,6 +139,12 @@ final class Projector {
         // An entity without a key has no logged change at all.
         guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return out }
         let statements = try statements(), s: Statement
+        let historyKey = FieldHistory.Key(entity: key, field: field)
+        if case .near(let target) = rows, let history = scope?.fieldHistories[historyKey] {
+            return try history.near(target).map { row in
+                FieldChange(id: row.id, stamp: row.stamp, value: try value(key, field, row), supersedes: row.supersedes, current: row.current)
+            }
+        }
         switch rows {
         case .near: s = statements.fieldNear
         case .atWinner: s = statements.fieldAtWinner
@@ -163,7 +169,39 @@ final class Projector {
                                    supersedes: s.node(5).map { ChangeID(origin: $0, seq: s.int(6)) },
                                    current: s.int(7) == 1))
         }
+        // A field found with logged changes a second time in one receiving
+        // write is kept (see `FieldHistory`).
+        if case .near = rows, scope != nil, !out.isEmpty, scope?.fieldsWithHistory.insert(historyKey).inserted == false {
+            scope?.fieldHistories[historyKey] = try history(key, field)
+        }
         return out
+    }
+
+    /// Every logged change of one field, without values.
+    private func history(_ entity: Int64, _ field: String) throws -> FieldHistory {
+        let s = try statements().fieldHistory
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, entity); try s.bind(2, field)
+        var rows: [FieldHistory.Row] = []
+        while try s.step() {
+            guard let origin = s.node(0) else { continue }
+            let seq = s.int(2)
+            rows.append(FieldHistory.Row(id: ChangeID(origin: origin, seq: seq), originKey: s.int(1),
+                                         stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(3), counter: s.int(4)), origin: origin, seq: seq),
+                                         supersedes: s.node(5).map { ChangeID(origin: $0, seq: s.int(6)) }, current: s.int(7) == 1))
+        }
+        return FieldHistory(rows)
+    }
+
+    /// One logged change's value, by the log's key.
+    private func value(_ entity: Int64, _ field: String, _ row: FieldHistory.Row) throws -> FieldValue {
+        let s = try statements().valueByKey
+        s.reset()
+        defer { s.reset() }
+        try s.bind(1, entity); try s.bind(2, field); try s.bind(3, row.originKey); try s.bind(4, row.id.seq)
+        guard try s.step() else { throw MarginError.corrupt("change \(row.id) left the log during a write") }
+        return try FieldValue(s.column(0))
     }
 
     /// Folds one change into the derived state, appending it to the log
@@ -220,6 +258,9 @@ final class Projector {
         s.reset()
         try s.bind(1, key); try s.bind(2, field); try s.bind(3, origin); try s.bind(4, id.seq); try s.bind(5, Int64(current ? 1 : 0))
         try s.execute()
+        if scope?.fieldHistories.isEmpty == false {
+            scope?.fieldHistories[FieldHistory.Key(entity: key, field: field)]?.setCurrent(id, current)
+        }
     }
 
     /// The table of a kind's entity rows (switched, not looked up: it is
@@ -489,6 +530,10 @@ final class Projector {
         /// a local write reads, in one statement.
         let fieldAtWinner: Statement
         let setCurrent: Statement
+        /// Every change of a field, without values (`FieldHistory`), and
+        /// one change's value by key.
+        let fieldHistory: Statement
+        let valueByKey: Statement
         let winner: Statement
         let exists: Statement
         let refreshStale: Statement
@@ -521,6 +566,12 @@ final class Projector {
                     (SELECT w.origin, w.seq FROM log w WHERE w.entity = ?1 AND w.field = +?2 AND w.current = 1))
                 """)
             setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = +?2 AND origin = ?3 AND seq = ?4")
+            fieldHistory = try db.statement("""
+                SELECT o.id, l.origin, l.seq, l.ms, l.ctr, so.id, l.sup_seq, l.current
+                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
+                WHERE l.entity = ?1 AND l.field = +?2
+                """)
+            valueByKey = try db.statement("SELECT value FROM log WHERE entity = ?1 AND field = +?2 AND origin = ?3 AND seq = ?4")
             winner = try db.statement("""
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value FROM log l JOIN nodes o ON o.key = l.origin
                 WHERE l.entity = ?1 AND l.field = +?2 AND l.current = 1
@@ -556,6 +607,10 @@ final class Projector {
             throw MarginError.corrupt("could not number \(c.kind.rawValue) \(c.entity) or node \(c.id.origin) in the log")
         }
         try changeLog.append(c, entity: entity, origin: origin, hash: hash, current: current)
+        if scope?.fieldHistories.isEmpty == false {
+            scope?.fieldHistories[FieldHistory.Key(entity: entity, field: c.field)]?.append(
+                FieldHistory.Row(id: c.id, originKey: origin, stamp: c.stamp, supersedes: c.supersedes, current: current))
+        }
         if scope != nil {
             scope?.heads.set(c.id.origin, c.id.seq, tip: hash)
         } else {

@@ -42,6 +42,11 @@ struct WriteScope {
     var annotationsGivenRecords: Set<AnnotationByOrigin> = []
     /// The last entity looked for and not found (see `Projector.numberedEntity`).
     var lastMissingEntity: EntityRef?
+    /// The fields this write has found logged changes of, while receiving;
+    /// found a second time, a field's history is read and kept here
+    /// (`FieldHistory`).
+    var fieldsWithHistory: Set<FieldHistory.Key> = []
+    var fieldHistories: [FieldHistory.Key: FieldHistory] = [:]
     /// The error of a nested write that failed after writing: the
     /// outermost write fails with it (see `Store.write`).
     var failedNestedWrite: (any Error)?
@@ -52,11 +57,13 @@ struct WriteScope {
         self.annotationsGivenRecords = annotationsGivenRecords
     }
 
-    /// Forgets what the rules remembered about the rows (after a rollback,
-    /// or when changes leave the log): a record may hold no body now.
+    /// Forgets what the rules and the fields' histories remembered about
+    /// the rows (after a rollback, or when changes leave the log): a record
+    /// may hold no body now, a field fewer changes.
     mutating func forgetRules() {
         lastRecordWithBody = nil
         lastAnnotationWithRecord = nil
+        fieldHistories.removeAll()
     }
 
     /// What runs when the outermost write's body has returned, in this
