@@ -140,7 +140,7 @@ final class Projector {
         guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return out }
         let statements = try statements(), s: Statement
         let historyKey = FieldHistory.Key(entity: key, field: field)
-        if case .near(let target) = rows, let history = scope?.fieldHistories[historyKey] {
+        if case .near(let target) = rows, scope?.fieldHistories.isEmpty == false, let history = scope?.fieldHistories[historyKey] {
             return try history.near(target).map { row in
                 FieldChange(id: row.id, stamp: row.stamp, value: try value(key, field, row), supersedes: row.supersedes, current: row.current)
             }
