@@ -42,9 +42,9 @@ struct WriteScope {
     var annotationsGivenRecords: Set<AnnotationByOrigin> = []
     /// The last entity looked for and not found (see `Projector.numberedEntity`).
     var lastMissingEntity: EntityRef?
-    /// The fields this write has found logged changes of, while receiving;
-    /// found a second time, a field's history is read and kept here
-    /// (`FieldHistory`).
+    /// The fields an arrival or a fold in this write has found logged
+    /// changes of; found a second time, a field's history is read and kept
+    /// in `fieldHistories` (see `FieldHistory`).
     var fieldsWithHistory: Set<FieldHistory.Key> = []
     var fieldHistories: [FieldHistory.Key: FieldHistory] = [:]
     /// The error of a nested write that failed after writing: the
