@@ -113,8 +113,10 @@ public struct Code: Equatable, Sendable {
 
 /// A pair of concurrent changes that the store keeps for review.
 /// `winner` and `loser` are the two changes as shown: every field but the
-/// chain link (`prev` is the genesis link), which a conflict, read to be
-/// reviewed and never sent, does not need (`Store.change(_:)` reads it).
+/// chain link (`prev` is the genesis link) and what each writer had seen
+/// (`seen` is nil), which a conflict, read to be reviewed and never sent,
+/// does not need (`Store.change(_:)` reads both). Parsing `seen` was a
+/// tenth of `margin conflicts` at a million changes.
 public struct Conflict: Equatable, Sendable {
     public var id: String
     public var kind: EntityKind

@@ -761,7 +761,7 @@ extension Store {
         var sql = """
             SELECT c.id, c.kind, c.entity, c.field, c.winner_origin, c.winner_seq, c.loser_origin, c.loser_seq, c.ms,
                 \(resolution),
-                \(Store.changeColumns(of: "w", withChainLink: false)), \(Store.changeColumns(of: "l", withChainLink: false))
+                \(Store.changeColumns(of: "w", withChainLink: false, withSeen: false)), \(Store.changeColumns(of: "l", withChainLink: false, withSeen: false))
             FROM conflicts c
             JOIN changes w ON w.origin = c.winner_origin AND w.seq = c.winner_seq
             JOIN changes l ON l.origin = c.loser_origin AND l.seq = c.loser_seq

@@ -170,8 +170,14 @@ extension Store {
     /// reads changes beside other columns (`change(from:at:)` reads them).
     /// `withChainLink: false` reads NULL for the link (a change read to be
     /// shown, never hashed or sent: the link is a second probe of the log).
-    static func changeColumns(of table: String, withChainLink: Bool = true) -> String {
-        baseChangeColumns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
+    /// `withSeen: false` reads NULL for `seen` too (what the writer had
+    /// seen, a version vector parsed for each change, which nothing shown
+    /// uses).
+    static func changeColumns(of table: String, withChainLink: Bool = true, withSeen: Bool = true) -> String {
+        baseChangeColumns.split(separator: ",").map { column in
+            let name = column.trimmingCharacters(in: .whitespaces)
+            return !withSeen && name == "seen" ? "NULL" : "\(table).\(name)"
+        }.joined(separator: ", ")
             + (withChainLink ? ", (SELECT p.hash FROM changes p WHERE p.origin = \(table).origin AND p.seq = \(table).seq - 1)" : ", NULL")
     }
 
