@@ -28,9 +28,10 @@ let package = Package(
         .target(name: "MarginUI", dependencies: ["MarginCore", "MarginSync"]),
         .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync", "MarginUI"]),
         .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
-        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI", "MarginUI"]),
-        // Seeded generators and generated stores shared by the test targets.
-        .target(name: "MarginTestSupport", dependencies: ["MarginCore"], path: "Tests/MarginTestSupport"),
+        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI", "MarginUI", "MarginTestSupport"]),
+        // Seeded generators, generated stores and signed chains shared by
+        // the test targets and margin-bench.
+        .target(name: "MarginTestSupport", dependencies: ["MarginCore", "MarginCrypto"], path: "Tests/MarginTestSupport"),
         .testTarget(name: "MarginSQLiteTests", dependencies: ["MarginSQLite"]),
         .testTarget(name: "MarginCryptoTests", dependencies: ["MarginCrypto"]),
         .testTarget(name: "MarginCoreTests", dependencies: ["MarginCore", "MarginCrypto", "MarginTestSupport"], exclude: ["Fixtures"]),

@@ -263,26 +263,22 @@ public final class Database {
     /// bind of that parameter expire the statement, so such a term binds
     /// `+?` instead (the index on the column still serves it). Tests hold
     /// the hot paths to zero.
-    public var reprepareCount: Int {
-        var total = 0
-        var next = sqlite3_next_stmt(handle, nil)
-        while let stmt = next {
-            total += Int(sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_REPREPARE, 0))
-            next = sqlite3_next_stmt(handle, stmt)
-        }
-        return total
-    }
+    public var reprepareCount: Int { summedStatementStatus(SQLITE_STMTSTATUS_REPREPARE) }
 
     /// How many virtual-machine steps this connection's statements have
     /// run (`SQLITE_STMTSTATUS_VM_STEP`, summed over every statement it
     /// holds): the work SQLite did, counted, not timed. A test compares
     /// it between a small and a large input to see how a path's cost grows,
     /// on any machine and under any load.
-    public var virtualMachineSteps: Int {
+    public var virtualMachineSteps: Int { summedStatementStatus(SQLITE_STMTSTATUS_VM_STEP) }
+
+    /// One `sqlite3_stmt_status` counter, summed over the statements the
+    /// connection holds.
+    private func summedStatementStatus(_ counter: Int32) -> Int {
         var total = 0
         var next = sqlite3_next_stmt(handle, nil)
         while let stmt = next {
-            total += Int(sqlite3_stmt_status(stmt, SQLITE_STMTSTATUS_VM_STEP, 0))
+            total += Int(sqlite3_stmt_status(stmt, counter, 0))
             next = sqlite3_next_stmt(handle, stmt)
         }
         return total

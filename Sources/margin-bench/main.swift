@@ -16,6 +16,7 @@ import MarginCore
 import MarginCrypto
 import MarginSQLite
 import MarginSync
+import MarginTestSupport
 import MarginUI
 
 // MARK: - Child modes
@@ -602,26 +603,8 @@ metrics.append(Metric(name: "large_batch_steps", value: Double(large.count) / st
 let oneFieldN = quick ? 1_000 : 4_000
 note("one_field_apply: \(oneFieldN) changes to one field vs to \(oneFieldN) codes…")
 let fieldSeed = [UInt8](repeating: 0x5e, count: 32)
-let fieldOrigin = NodeKey.derivedID(Ed25519.publicKey(seed: fieldSeed))
-func codeChanges(oneField: Bool) -> ([Change], [HeadSignature]) {
-    let start = SystemClock().nowMilliseconds() - Int64(oneFieldN) - 10
-    var prev = ChangeHash.genesis
-    var out: [Change] = []
-    for i in 0..<oneFieldN {
-        let entity = oneField ? "00000000000f1e1d" : String(format: "%016llx", 0xc0de_0000 + i)
-        let supersedes = oneField && i > 0 ? ChangeID(origin: fieldOrigin, seq: Int64(i)) : nil
-        var c = Change(id: ChangeID(origin: fieldOrigin, seq: Int64(i + 1)), hlc: HLC(milliseconds: start + Int64(i), counter: 0),
-                       kind: .code, entity: EntityID(stored: entity), field: "name", value: .text("code-\(i)"), supersedes: supersedes)
-        c.prev = prev
-        prev = c.hash
-        out.append(c)
-    }
-    let last = out[out.count - 1]
-    let signature = HeadSignature(origin: fieldOrigin, seq: last.id.seq, publicKey: Ed25519.publicKey(seed: fieldSeed),
-                                  signature: Ed25519.sign(NodeKey.message(origin: fieldOrigin, seq: last.id.seq, hash: last.hash), seed: fieldSeed))
-    return (out, [signature])
-}
-let (spread, spreadSignatures) = codeChanges(oneField: false), (oneField, oneFieldSignatures) = codeChanges(oneField: true)
+let (spread, spreadSignatures) = SignedChains.codeNames(oneFieldN, seed: fieldSeed, oneField: false)
+let (oneField, oneFieldSignatures) = SignedChains.codeNames(oneFieldN, seed: fieldSeed, oneField: true)
 let spreadTarget = try Store.create(directory: path("spread-fields"), name: "spread")
 let (_, spreadSeconds) = try time { try spreadTarget.receiveBatch(spread, signatures: spreadSignatures) }
 let oneFieldTarget = try Store.create(directory: path("one-field"), name: "one-field")

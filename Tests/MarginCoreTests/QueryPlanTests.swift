@@ -1,6 +1,6 @@
 @testable import MarginCore
-import MarginCrypto
 import MarginSQLite
+import MarginTestSupport
 import XCTest
 
 /// Queries whose cost must follow what they return, not the store: their
@@ -206,35 +206,13 @@ final class StatusCountTests: StoreTestCase {
 
 /// A field's history does not make each change to it cost more.
 final class FieldHistoryGrowthTests: StoreTestCase {
-    /// `n` changes to one code's name from one signed origin, each
-    /// superseding the one before: what a value edited thousands of times
-    /// arrives as, or what a hostile peer can send.
-    static func oneFieldChain(_ n: Int, seedByte: UInt8) -> ([Change], [HeadSignature]) {
-        let seed = [UInt8](repeating: seedByte, count: 32)
-        let origin = NodeKey.derivedID(Ed25519.publicKey(seed: seed))
-        let start = SystemClock().nowMilliseconds() - Int64(n) - 10
-        var prev = ChangeHash.genesis, out: [Change] = []
-        for i in 0..<n {
-            var c = Change(id: ChangeID(origin: origin, seq: Int64(i + 1)), hlc: HLC(milliseconds: start + Int64(i), counter: 0),
-                           kind: .code, entity: EntityID(stored: "00000000000f1e1d"), field: "name", value: .text("code-\(i)"),
-                           supersedes: i > 0 ? ChangeID(origin: origin, seq: Int64(i)) : nil)
-            c.prev = prev
-            prev = c.hash
-            out.append(c)
-        }
-        let last = out[out.count - 1]
-        let signature = HeadSignature(origin: origin, seq: last.id.seq, publicKey: Ed25519.publicKey(seed: seed),
-                                      signature: Ed25519.sign(NodeKey.message(origin: origin, seq: last.id.seq, hash: last.hash), seed: seed))
-        return (out, [signature])
-    }
-
     /// SQLite's steps per change, applying one batch of `n` changes to one field.
     func stepsPerChange(_ n: Int) throws -> Double {
         let store = try makeStore("one-field-\(n)")
-        let (changes, signatures) = Self.oneFieldChain(n, seedByte: 0x5e)
+        let (changes, signatures) = SignedChains.codeNames(n, seed: [UInt8](repeating: 0x5e, count: 32), oneField: true)
         let before = store.db.virtualMachineSteps
         XCTAssertEqual(try store.receiveBatch(changes, signatures: signatures).applied, n)
-        XCTAssertEqual(try store.code("00000000000f1e1d")?.name, "code-\(n - 1)")
+        XCTAssertEqual(try store.code(SignedChains.oneFieldCode)?.name, "code-\(n - 1)")
         return Double(store.db.virtualMachineSteps - before) / Double(n)
     }
 
