@@ -283,3 +283,146 @@ extension FieldHistoryGrowthTests {
         }
     }
 }
+
+/// Deletions do not make later deletions or edits of the entity cost more.
+final class DeletionGrowthTests: StoreTestCase {
+    /// One code's changes from one origin: a name, then `deletions`
+    /// changes to `deleted` (deleted, restored, deleted…, each having seen
+    /// everything before it), and `edits` renames, each naming the last
+    /// deletion change as what it saw; `editsFirst` puts the renames before
+    /// the deletions.
+    static func toggles(deletions: Int, edits: Int, editsFirst: Bool) -> ([Change], [HeadSignature]) {
+        let code = EntityID(stored: SignedChains.oneFieldCode)
+        var lastName: ChangeID?, lastDeleted: ChangeID?
+        return SignedChains.chain(1 + deletions + edits, seed: [UInt8](repeating: 0x6d, count: 32)) { i, id, hlc in
+            let rename = i == 0 || (editsFirst ? i <= edits : i > deletions)
+            defer { if rename { lastName = id } else { lastDeleted = id } }
+            if rename {
+                return Change(id: id, hlc: hlc, kind: .code, entity: code, field: "name", value: .text("name \(i)"),
+                              supersedes: lastName, deletionBase: lastDeleted)
+            }
+            let deleting = lastDeleted == nil || (i % 2 == 1)
+            return Change(id: id, hlc: hlc, kind: .code, entity: code, field: FieldSchema.deleted, value: .int(deleting ? 1 : 0),
+                          supersedes: lastDeleted, seen: VersionVector([id.origin: id.seq - 1]))
+        }
+    }
+
+    /// SQLite's steps per change, applying `toggles` in one batch.
+    func stepsPerChange(deletions: Int, edits: Int, editsFirst: Bool) throws -> Double {
+        let store = try makeStore("toggles-\(deletions)-\(edits)-\(editsFirst)")
+        let (changes, signatures) = Self.toggles(deletions: deletions, edits: edits, editsFirst: editsFirst)
+        let before = store.db.virtualMachineSteps
+        XCTAssertEqual(try store.receiveBatch(changes, signatures: signatures).applied, changes.count)
+        XCTAssertEqual(try store.conflicts(includeResolved: true).count, 0, "one writer saw everything: nothing raced")
+        return Double(store.db.virtualMachineSteps - before) / Double(changes.count)
+    }
+
+    /// Observed: each deletion read every logged change of its entity
+    /// (its deletions too) to find the edits it raced, and each edit of an
+    /// entity ever deleted read every deletion of it. 150 changes deleting
+    /// and restoring one code, then 150 renames, cost 1,793 steps per
+    /// change; four times as many, 6,630 (3.7 times); renames first, 3.5
+    /// times. A peer's long run of them was quadratic.
+    func testDeletionsAndEditsDoNotMakeEachOtherCostMore() throws {
+        for editsFirst in [false, true] {
+            let small = try stepsPerChange(deletions: 150, edits: 150, editsFirst: editsFirst)
+            let large = try stepsPerChange(deletions: 600, edits: 600, editsFirst: editsFirst)
+            XCTAssertLessThan(large / small, 1.3, "edits first: \(editsFirst); steps per change: \(small) for 300, \(large) for 1,200")
+        }
+    }
+}
+
+extension DeletionGrowthTests {
+    /// The deletion conflicts the rule names (PROTOCOL.md §3), found over
+    /// every pair of a deletion and an edit in `changes`: for each
+    /// deletion that raced an edit, the newest edit it raced.
+    static func racingPairs(_ changes: [Change]) -> [ChangeID: ChangeID] {
+        let byID = Dictionary(changes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var found: [ChangeID: Change] = [:]
+        for d in changes where d.field == FieldSchema.deleted && d.value == .int(1) {
+            guard let seen = d.seen else { continue }
+            for e in changes where e.kind == d.kind && e.entity == d.entity && e.field != FieldSchema.deleted {
+                if seen.covers(e.id) { continue }
+                if let base = e.deletionBase, base == d.id || byID[base]?.seen?.covers(d.id) == true { continue }
+                if let held = found[d.id], !Change.wins(e.stamp, over: held.stamp) { continue }
+                found[d.id] = e
+            }
+        }
+        return found.mapValues(\.id)
+    }
+
+    /// The racing deletions found by origin and sequence are the ones the
+    /// rule names, on three coders' history of one annotation edited (70
+    /// times by one of them: more edits than one scan reads), deleted and
+    /// restored in rounds with partial syncs between.
+    func testRacingDeletionsFoundByOriginAndSequenceAreThoseTheRuleNames() throws {
+        let alice = try makeStore("alice"), bob = try makeStore("bob"), carol = try makeStore("carol")
+        let code = try alice.addCode(name: "teams", description: nil, colour: nil, parent: nil)
+        let record = try alice.importReport(ReportDraft(body: "玛多县组建党员突击队3支,共有159名黨員。", title: "玛多")).id
+        let annotation = try alice.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try exchange(alice, bob)
+        try exchange(bob, carol)
+        var rng = SplitMix64(seed: 2026)
+        let coders = [alice, bob, carol]
+        for round in 0..<6 {
+            for (n, coder) in coders.enumerated() {
+                let edits = round == 0 && n == 0 ? 70 : Int(rng.next() % 4)
+                for i in 0..<edits {
+                    var e = Store.AnnotationEdit()
+                    e.value = .some("\(coder.node.name) \(round) \(i)")
+                    // A coder holding the annotation deleted edits nothing.
+                    try? coder.edit(annotation: annotation, e, anyLayer: true)
+                }
+                if rng.next() % 2 == 0, (try? coder.delete(annotation: annotation, anyLayer: true)) != nil, rng.next() % 2 == 0 {
+                    _ = try coder.undoLast(1)
+                }
+            }
+            let a = Int(rng.next() % 3), b = (a + 1 + Int(rng.next() % 2)) % 3
+            try exchange(coders[a], coders[b])
+        }
+        try exchange(alice, bob)
+        try exchange(bob, carol)
+        try exchange(alice, bob)
+        let log = try alice.log(limit: nil)
+        XCTAssertGreaterThan(log.filter { $0.entity.text == annotation && $0.field != FieldSchema.deleted }.count, DeletionGrowthTests.editsScannedBound,
+                             "more edits than one scan reads")
+        let expected = Self.racingPairs(log)
+        XCTAssertGreaterThan(expected.count, 0, "some deletion raced an edit")
+        for store in coders {
+            let filed = try store.conflicts(includeResolved: true).filter { $0.field == FieldSchema.deleted }
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: filed.map { ($0.winner.id, $0.loser.id) }), expected, store.node.name)
+            XCTAssertEqual(Set(filed.map(\.id)), Set(expected.keys.map(ConflictFinder.deletionConflictID)), store.node.name)
+        }
+    }
+
+    static var editsScannedBound: Int { ConflictFinder.editsScanned }
+}
+
+extension DeletionGrowthTests {
+    /// An edit made after a restore races a deletion its writer had not
+    /// seen: the first change of its origin, just past what the restore's
+    /// writer had seen of that origin.
+    func testAnEditRacesTheFirstDeletionItsViewOfDeletedLacks() throws {
+        let alice = try makeStore("alice"), bob = try makeStore("bob"), carol = try makeStore("carol")
+        let code = try alice.addCode(name: "teams", description: nil, colour: nil, parent: nil)
+        let record = try alice.importReport(ReportDraft(body: "共有159名黨員。", title: "t")).id
+        let annotation = try alice.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try exchange(alice, bob)
+        try exchange(alice, carol)
+        try alice.delete(annotation: annotation, anyLayer: true)
+        _ = try alice.undoLast(1)
+        try exchange(alice, bob)
+        var e = Store.AnnotationEdit()
+        e.value = .some("160")
+        try bob.edit(annotation: annotation, e, anyLayer: true)
+        XCTAssertEqual(try carol.head(of: carol.node.id), 0, "carol has written nothing yet")
+        try carol.delete(annotation: annotation, anyLayer: true)
+        for _ in 0..<2 { try exchange(alice, bob); try exchange(bob, carol) }
+        let expected = Self.racingPairs(try bob.log(limit: nil))
+        XCTAssertEqual(expected.count, 1, "carol's deletion races bob's edit")
+        for store in [alice, bob, carol] {
+            let filed = try store.conflicts(includeResolved: true).filter { $0.field == FieldSchema.deleted }
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: filed.map { ($0.winner.id, $0.loser.id) }), expected, store.node.name)
+        }
+    }
+}

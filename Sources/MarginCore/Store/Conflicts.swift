@@ -23,7 +23,12 @@ public struct ConflictFinder {
     ///
     /// `siblings`: the other logged changes to the field that supersede the
     /// same base. `entityEverDeleted` false means no deletion to race with
-    /// yet; a deletion arriving later scans the edits.
+    /// yet; a deletion arriving later finds the edits.
+    ///
+    /// A deletion reads only the edits its `seen` lacks, and an edit only
+    /// the deletions its `deletionBase` had not seen, each by origin and
+    /// sequence number: an entity deleted and restored, or edited,
+    /// thousands of times costs each change what it raced, not its history.
     func detect(_ c: Change, siblings: [Projector.FieldChange], entityEverDeleted: Bool) throws {
         // Resolutions are settled by LWW alone: two people resolving one
         // conflict at once is not a conflict about the conflict (the values
@@ -44,31 +49,121 @@ public struct ConflictFinder {
                             ms: max(c.hlc.milliseconds, otherStamp.hlc.milliseconds))
         }
         if c.field == FieldSchema.deleted {
-            guard c.value == .int(1), let seen = c.seen else { return }
-            let edits = try db.rows("""
-                SELECT origin, seq, ms, ctr, del_origin, del_seq FROM changes
-                WHERE kind = ? AND entity = ? AND field <> 'deleted'
-                """, .text(c.kind.rawValue), .entity(c.entity))
-            for row in edits {
-                guard let origin = row[0].node, let seq = row[1].int else { continue }
-                let edit = ChangeID(origin: origin, seq: seq)
-                if seen.covers(edit) { continue }
-                let base = row[4].node.flatMap { o in row[5].int.map { ChangeID(origin: o, seq: $0) } }
-                if try saw(base, deletion: c.id) { continue }
-                let stamp = Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq)
+            guard c.value == .int(1), let seen = c.seen, let entity = try entityKey(c.kind, c.entity) else { return }
+            // The edits the deletion had not seen, and then only those
+            // whose writers had not seen it.
+            var bases: [ChangeID: Bool] = [:]
+            try forEachEdit(of: entity, notCoveredBy: seen) { edit, stamp, base in
+                if let base {
+                    if bases[base] == nil { bases[base] = try saw(base, deletion: c.id) }
+                    if bases[base] == true { return }
+                }
                 try addDeletionConflict(c.kind, c.entity, deletion: c.id, deletionMs: c.hlc.milliseconds, edit: edit, editStamp: stamp)
             }
-        } else if entityEverDeleted {
-            let deletions = try db.rows("""
-                SELECT origin, seq, ms, seen FROM changes
-                WHERE kind = ? AND entity = ? AND field = 'deleted' AND value = 1
-                """, .text(c.kind.rawValue), .entity(c.entity))
-            for row in deletions {
-                guard let origin = row[0].node, let seq = row[1].int else { continue }
-                let deletion = ChangeID(origin: origin, seq: seq)
-                if let seen = row[3].string.flatMap({ VersionVector(parsing: $0) }), seen.covers(c.id) { continue }
-                if try saw(c.deletionBase, deletion: deletion) { continue }
-                try addDeletionConflict(c.kind, c.entity, deletion: deletion, deletionMs: row[2].int ?? 0, edit: c.id, editStamp: c.stamp)
+        } else if entityEverDeleted, let entity = try entityKey(c.kind, c.entity) {
+            // The deletions the edit's writer had not seen: none its view of
+            // `deleted` (`deletionBase`) had seen, nor that view itself.
+            // Of those, the ones whose writers had not seen the edit.
+            let baseSeen = try c.deletionBase.map { try seen(of: $0) ?? VersionVector() }
+            try forEachDeletion(of: entity, notCoveredBy: baseSeen) { deletion, ms, seen in
+                if deletion == c.deletionBase { return }
+                if let seen, seen.covers(c.id) { return }
+                try addDeletionConflict(c.kind, c.entity, deletion: deletion, deletionMs: ms, edit: c.id, editStamp: c.stamp)
+            }
+        }
+    }
+
+    // MARK: - Racing deletions and edits, found by origin and sequence
+
+    /// The log's number for an entity, if it has one.
+    private func entityKey(_ kind: EntityKind, _ entity: EntityID) throws -> Int64? {
+        try db.scalar("SELECT key FROM entities WHERE kind = ? AND id = ?", .text(kind.rawValue), .entity(entity)).int
+    }
+
+    /// What the writer of a change to `deleted` had seen.
+    private func seen(of change: ChangeID) throws -> VersionVector? {
+        try db.scalar("SELECT seen FROM changes WHERE origin = ? AND seq = ?", .node(change.origin), .integer(change.seq))
+            .string.flatMap { VersionVector(parsing: $0) }
+    }
+
+    /// How many of an entity's changes to other fields are read in one scan
+    /// before they are looked up by field and origin instead.
+    static let editsScanned = 64
+
+    /// Each change to the entity's fields other than `deleted` that
+    /// `seen` does not cover, with its stamp and its `deletionBase`.
+    ///
+    /// An entity with a few edits has them read in one scan. One with many
+    /// (a value edited over and over, or a peer's long run of edits, each
+    /// then followed by a deletion that had seen them all) has them read by
+    /// field and origin, from the first sequence number `seen` lacks: a
+    /// deletion costs what it raced, not the entity's history.
+    private func forEachEdit(of entity: Int64, notCoveredBy seen: VersionVector,
+                             _ body: (ChangeID, Change.Stamp, ChangeID?) throws -> Void) throws {
+        let columns = """
+            SELECT o.id, l.seq, l.ms, l.ctr, d.id, l.del_seq
+            FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes d ON d.key = l.del_origin
+            """
+        func each(_ s: Statement) throws -> Bool {
+            guard let origin = s.node(0) else { return true }
+            let edit = ChangeID(origin: origin, seq: s.int(1))
+            guard !seen.covers(edit) else { return true }
+            let base = s.node(4).flatMap { o in s.isNull(5) ? nil : ChangeID(origin: o, seq: s.int(5)) }
+            try body(edit, Change.Stamp(hlc: HLC(milliseconds: s.int(2), counter: s.int(3)), origin: origin, seq: edit.seq), base)
+            return true
+        }
+        // The fields before `deleted` and after it: two ranges of the key
+        // (one condition with OR is one scan of the entity, its deletions too).
+        func count(_ range: String) throws -> Int64 {
+            try db.scalar("SELECT count(*) FROM (SELECT 1 FROM log WHERE entity = ?1 AND \(range) LIMIT \(Self.editsScanned + 1))",
+                          .integer(entity)).int ?? 0
+        }
+        if try count("field < 'deleted'") + count("field > 'deleted'") <= Int64(Self.editsScanned) {
+            try db.statement(columns + " WHERE l.entity = ?1 AND l.field < 'deleted'").forEach([.integer(entity)], each)
+            try db.statement(columns + " WHERE l.entity = ?1 AND l.field > 'deleted'").forEach([.integer(entity)], each)
+            return
+        }
+        // Each field, then each origin in it, found by a seek of the key
+        // (a condition on the pair, `(field, origin) > (?, ?)`, is a scan
+        // from the field on).
+        let nextField = try db.statement("SELECT field FROM log WHERE entity = ?1 AND field > ?2 ORDER BY field LIMIT 1")
+        let nextOrigin = try db.statement("""
+            SELECT l.origin, o.id FROM log l JOIN nodes o ON o.key = l.origin
+            WHERE l.entity = ?1 AND l.field = ?2 AND l.origin > ?3 ORDER BY l.origin LIMIT 1
+            """)
+        let range = try db.statement(columns + " WHERE l.entity = ?1 AND l.field = ?2 AND l.origin = ?3 AND l.seq > ?4")
+        var field = ""
+        while let found = try nextField.all([.integer(entity), .text(field)]).first?.first?.string {
+            field = found
+            if field == FieldSchema.deleted { continue }
+            var origin: Int64 = -1
+            while let row = try nextOrigin.all([.integer(entity), .text(field), .integer(origin)]).first,
+                  let key = row[0].int, let id = row[1].node {
+                origin = key
+                try range.forEach([.integer(entity), .text(field), .integer(key), .integer(seen.heads[id] ?? 0)], each)
+            }
+        }
+    }
+
+    /// Each deletion of the entity (its `deleted` set to 1) that `seen`
+    /// does not cover (nil: every deletion), with its time and what its
+    /// writer had seen: by origin, from the first sequence number `seen`
+    /// lacks, so an edit costs what it raced, not the entity's deletions.
+    private func forEachDeletion(of entity: Int64, notCoveredBy seen: VersionVector?,
+                                 _ body: (ChangeID, Int64, VersionVector?) throws -> Void) throws {
+        let next = try db.statement("""
+            SELECT l.origin, o.id FROM log l JOIN nodes o ON o.key = l.origin
+            WHERE l.entity = ?1 AND l.field = 'deleted' AND l.origin > ?2 ORDER BY l.origin LIMIT 1
+            """)
+        let range = try db.statement("""
+            SELECT seq, ms, seen FROM log WHERE entity = ?1 AND field = 'deleted' AND origin = ?2 AND seq > ?3 AND value = 1
+            """)
+        var after: Int64 = -1
+        while let row = try next.all([.integer(entity), .integer(after)]).first, let origin = row[0].int, let id = row[1].node {
+            after = origin
+            try range.forEach([.integer(entity), .integer(origin), .integer(seen?.heads[id] ?? 0)]) { s in
+                try body(ChangeID(origin: id, seq: s.int(0)), s.int(1), s.text(2).flatMap { VersionVector(parsing: $0) })
+                return true
             }
         }
     }
@@ -96,10 +191,7 @@ public struct ConflictFinder {
     private func saw(_ base: ChangeID?, deletion: ChangeID) throws -> Bool {
         guard let base else { return false }
         if base == deletion { return true }
-        guard let text = try db.scalar("SELECT seen FROM changes WHERE origin = ? AND seq = ?",
-                                       .node(base.origin), .integer(base.seq)).string,
-              let seen = VersionVector(parsing: text) else { return false }
-        return seen.covers(deletion)
+        return try seen(of: base)?.covers(deletion) ?? false
     }
 
     /// A pair's conflict id: the same on every node, whichever change came first.
