@@ -286,21 +286,34 @@ extension Store {
 
 /// `check`'s rebuild: a snapshot of the store copied with `VACUUM INTO`
 /// (its derived tables are the live state at that moment), rebuilt from its
-/// own log on another core. The state before the rebuild is read, as a
-/// digest, here, on a second connection whose read began before the
-/// rebuild did (the copy is in WAL mode, so that read keeps its snapshot
-/// while the rebuild writes). The copy holds everything the store does, so
-/// it lives inside the store's own folder (mode 700), never in a shared
-/// temporary folder; one that a killed check left behind is removed first.
+/// own log on another core. The copy is made there too, on a connection of
+/// its own, while this core checks the file and the log: at a million
+/// changes it takes about 3 s, which this core spent waiting. The state
+/// before the rebuild is read, as a digest, here, on a second connection
+/// to the copy whose read began before the rebuild did (the copy is in WAL
+/// mode, so that read keeps its snapshot while the rebuild writes). The
+/// copy holds everything the store does, so it lives inside the store's
+/// own folder (mode 700), never in a shared temporary folder; one that a
+/// killed check left behind is removed first.
 private final class RebuildCheck: @unchecked Sendable {
+    /// The store checked: used here only, never on the worker.
     private let store: Store
     private let scratch: String
-    /// The copy as it was made, held in a read transaction until `report`.
-    private let before: Store
-    /// The copy the worker rebuilds: opened here, used only by the worker
-    /// until `done`, closed by `finish` (so that `finish` may interrupt it).
-    private let copy: Store
+    private let parent: String
+    /// The connections the worker has made: set on the worker while
+    /// `copied` is held, read here only after `copied.wait()` has returned.
+    /// `before` is the copy as it was made, held in a read transaction
+    /// until `report`; `copy` is the one the worker rebuilds, closed by
+    /// `finish` (so that `finish` may interrupt it).
+    private var before: Store?
+    private var copy: Store?
+    private var copyError: (any Error)?
+    private let copied = DispatchGroup()
     private let done = DispatchGroup()
+    /// The connection the worker is running a statement on, for `finish`
+    /// to interrupt (`runningLock` held for each use).
+    private var running: Database?
+    private let runningLock = NSLock()
     /// Written once, on the worker, before `done` is left; read only after
     /// `done.wait()` has returned.
     private var result: Result<(rows: Int, digest: [UInt8]), any Error>?
@@ -308,39 +321,59 @@ private final class RebuildCheck: @unchecked Sendable {
     init(store: Store) throws {
         self.store = store
         let fm = FileManager.default
-        let parent = store.isReadOnly ? NSTemporaryDirectory() : store.directory
+        parent = store.isReadOnly ? NSTemporaryDirectory() : store.directory
         for stale in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where stale.hasPrefix(Store.checkScratchPrefix) {
             try? fm.removeItem(atPath: (parent as NSString).appendingPathComponent(stale))
         }
         scratch = (parent as NSString).appendingPathComponent(Store.checkScratchPrefix + Store.randomEntityID())
         try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        do {
-            try store.db.run("VACUUM INTO ?", .text((scratch as NSString).appendingPathComponent(Store.fileName)))
-            // Opening it as a store puts it in WAL mode; the read begins
-            // at the first row read, before the worker starts.
-            before = try Store(directory: scratch)
-            try before.db.execute("BEGIN")
-            _ = try before.db.scalar("SELECT count(*) FROM meta")
-            copy = try Store(directory: scratch)
-        } catch {
-            try? fm.removeItem(atPath: scratch)
-            throw MarginError.store("could not make a scratch copy in \(parent): \(MarginError.message(for: error))")
-        }
+        // The store read on a connection of the worker's own: read-only, or
+        // immutable where no -wal file says anyone writes and the folder
+        // cannot hold the -shm file (as `Store` opens it).
+        var options = Database.Options()
+        if store.isReadOnly && !fm.fileExists(atPath: store.path + "-wal") { options.immutable = true } else { options.readOnly = true }
+        let path = store.path, sourceOptions = options
+        copied.enter()
         done.enter()
         DispatchQueue.global().async { [self] in
+            defer { done.leave() }
+            do {
+                let source = try Database(path: path, options: sourceOptions)
+                runningLock.withLock { running = source }
+                defer { runningLock.withLock { running = nil }; source.close() }
+                try source.run("VACUUM INTO ?", .text((scratch as NSString).appendingPathComponent(Store.fileName)))
+                // Opening it as a store puts it in WAL mode; the read begins
+                // at the first row read, before the rebuild starts.
+                let before = try Store(directory: scratch)
+                self.before = before
+                try before.db.execute("BEGIN")
+                _ = try before.db.scalar("SELECT count(*) FROM meta")
+                copy = try Store(directory: scratch)
+            } catch {
+                copyError = error
+                copied.leave()
+                return
+            }
+            copied.leave()
+            guard let copy else { return }
+            runningLock.withLock { running = copy.db }
             // Compared by digest, a row at a time, so that a large store's
             // rows are never all in memory.
             result = Result {
                 try copy.rebuildState(largeCache: false)
                 return try copy.derivedStateDigest()
             }
-            done.leave()
+            runningLock.withLock { running = nil }
         }
     }
 
     /// Reads the state as it was copied, waits for the rebuild; passes, or
     /// throws what it found.
     func report(_ passed: (String) -> Void) throws {
+        copied.wait()
+        guard let before else {
+            throw MarginError.store("could not make a scratch copy in \(parent): \(copyError.map(MarginError.message(for:)) ?? "no copy")")
+        }
         let live = try before.derivedStateDigest()
         try? before.db.execute("COMMIT")
         done.wait()
@@ -348,15 +381,17 @@ private final class RebuildCheck: @unchecked Sendable {
         try store.compare(live: live, rebuilt: try result.get(), copy: scratch, passed)
     }
 
-    /// Stops the rebuild if it is still running (a check has failed, or
-    /// `report` has read its result), and removes the copy.
+    /// Stops the copy or the rebuild if it is still running (a check has
+    /// failed, or `report` has read its result), and removes the copy.
     func finish() {
         // An interrupt stops the statement running, and those begun before
         // the connection is idle; between two statements it may find none,
         // so it is asked again until the worker has stopped.
-        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut { copy.db.interrupt() }
-        copy.db.close()
-        before.db.close()
+        while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            runningLock.withLock { running?.interrupt() }
+        }
+        copy?.db.close()
+        before?.db.close()
         try? FileManager.default.removeItem(atPath: scratch)
     }
 }
