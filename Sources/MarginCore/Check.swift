@@ -20,7 +20,9 @@ extension Store {
             // what it found in its order. A file too damaged to copy is
             // named by SQLite's check. (At a million changes: 20-25 s with
             // the file checked before the copy, 10 s beside it, with the
-            // rebuild folding a field's changes in hand.)
+            // rebuild folding a field's changes in hand; on a team's store
+            // of a million changes, 13.3 s with the copy made before the
+            // checks began, 11.5 s with it made on the rebuild's core.)
             let rebuild: RebuildCheck
             do { rebuild = try RebuildCheck(store: self) } catch {
                 try checkFile(passed)
