@@ -202,6 +202,14 @@ struct DerivedState {
         func append<T: FixedWidthInteger>(_ n: T) {
             withUnsafeBytes(of: n.littleEndian) { pending.append(contentsOf: $0) }
         }
+        // Lengths and integers as varints: most are small, and as eight
+        // bytes each they were half of what was hashed (a million winners
+        // of six columns each), and SHA-256 the digest's main cost.
+        func varint(_ n: UInt64) {
+            var n = n
+            while n >= 0x80 { pending.append(UInt8(truncatingIfNeeded: n) | 0x80); n >>= 7 }
+            pending.append(UInt8(n))
+        }
         for q in DerivedState.queries(inKeyOrder: true) {
             try db.statement(q).forEach { s in
                 // Each value as its type, then its length and bytes or its
@@ -210,11 +218,11 @@ struct DerivedState {
                     let type = s.storageClass(i)
                     pending.append(type.rawValue)
                     switch type {
-                    case .integer: append(s.int(i))
+                    case .integer: varint(UInt64(bitPattern: s.int(i)))
                     case .real: append(s.double(i).bitPattern)
                     case .text, .blob:
                         s.withColumnBytes(i) { bytes in
-                            append(UInt64(bytes.count))
+                            varint(UInt64(bytes.count))
                             pending.append(contentsOf: bytes)
                         }
                     case .null: break
