@@ -356,12 +356,7 @@ extension DeletionGrowthTests {
     /// times by one of them: more edits than one scan reads), deleted and
     /// restored in rounds with partial syncs between.
     func testRacingDeletionsFoundByOriginAndSequenceAreThoseTheRuleNames() throws {
-        let alice = try makeStore("alice"), bob = try makeStore("bob"), carol = try makeStore("carol")
-        let code = try alice.addCode(name: "teams", description: nil, colour: nil, parent: nil)
-        let record = try alice.importReport(ReportDraft(body: "玛多县组建党员突击队3支,共有159名黨員。", title: "玛多")).id
-        let annotation = try alice.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
-        try exchange(alice, bob)
-        try exchange(bob, carol)
+        let (alice, bob, carol, annotation) = try threeCodersOnOneAnnotation()
         var rng = SplitMix64(seed: 2026)
         let coders = [alice, bob, carol]
         for round in 0..<6 {
@@ -384,18 +379,33 @@ extension DeletionGrowthTests {
         try exchange(bob, carol)
         try exchange(alice, bob)
         let log = try alice.log(limit: nil)
-        XCTAssertGreaterThan(log.filter { $0.entity.text == annotation && $0.field != FieldSchema.deleted }.count, DeletionGrowthTests.editsScannedBound,
+        XCTAssertGreaterThan(log.filter { $0.entity.text == annotation && $0.field != FieldSchema.deleted }.count, ConflictFinder.editsScanned,
                              "more edits than one scan reads")
         let expected = Self.racingPairs(log)
         XCTAssertGreaterThan(expected.count, 0, "some deletion raced an edit")
-        for store in coders {
-            let filed = try store.conflicts(includeResolved: true).filter { $0.field == FieldSchema.deleted }
-            XCTAssertEqual(Dictionary(uniqueKeysWithValues: filed.map { ($0.winner.id, $0.loser.id) }), expected, store.node.name)
-            XCTAssertEqual(Set(filed.map(\.id)), Set(expected.keys.map(ConflictFinder.deletionConflictID)), store.node.name)
-        }
+        try assertDeletionConflicts(in: coders, are: expected)
     }
 
-    static var editsScannedBound: Int { ConflictFinder.editsScanned }
+    /// Three coders holding one annotation on one record.
+    func threeCodersOnOneAnnotation() throws -> (Store, Store, Store, String) {
+        let alice = try makeStore("alice"), bob = try makeStore("bob"), carol = try makeStore("carol")
+        let code = try alice.addCode(name: "teams", description: nil, colour: nil, parent: nil)
+        let record = try alice.importReport(ReportDraft(body: "玛多县组建党员突击队3支,共有159名黨員。", title: "玛多")).id
+        let annotation = try alice.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
+        try exchange(alice, bob)
+        try exchange(bob, carol)
+        return (alice, bob, carol, annotation)
+    }
+
+    /// Each store's deletion conflicts are `expected`: by deletion, the
+    /// newest edit it raced, under the deletion's conflict id.
+    func assertDeletionConflicts(in stores: [Store], are expected: [ChangeID: ChangeID], line: UInt = #line) throws {
+        for store in stores {
+            let filed = try store.conflicts(includeResolved: true).filter { $0.field == FieldSchema.deleted }
+            XCTAssertEqual(Dictionary(uniqueKeysWithValues: filed.map { ($0.winner.id, $0.loser.id) }), expected, store.node.name, line: line)
+            XCTAssertEqual(Set(filed.map(\.id)), Set(expected.keys.map(ConflictFinder.deletionConflictID)), store.node.name, line: line)
+        }
+    }
 }
 
 extension DeletionGrowthTests {
@@ -403,12 +413,7 @@ extension DeletionGrowthTests {
     /// seen: the first change of its origin, just past what the restore's
     /// writer had seen of that origin.
     func testAnEditRacesTheFirstDeletionItsViewOfDeletedLacks() throws {
-        let alice = try makeStore("alice"), bob = try makeStore("bob"), carol = try makeStore("carol")
-        let code = try alice.addCode(name: "teams", description: nil, colour: nil, parent: nil)
-        let record = try alice.importReport(ReportDraft(body: "共有159名黨員。", title: "t")).id
-        let annotation = try alice.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "159", note: nil)
-        try exchange(alice, bob)
-        try exchange(alice, carol)
+        let (alice, bob, carol, annotation) = try threeCodersOnOneAnnotation()
         try alice.delete(annotation: annotation, anyLayer: true)
         _ = try alice.undoLast(1)
         try exchange(alice, bob)
@@ -420,9 +425,6 @@ extension DeletionGrowthTests {
         for _ in 0..<2 { try exchange(alice, bob); try exchange(bob, carol) }
         let expected = Self.racingPairs(try bob.log(limit: nil))
         XCTAssertEqual(expected.count, 1, "carol's deletion races bob's edit")
-        for store in [alice, bob, carol] {
-            let filed = try store.conflicts(includeResolved: true).filter { $0.field == FieldSchema.deleted }
-            XCTAssertEqual(Dictionary(uniqueKeysWithValues: filed.map { ($0.winner.id, $0.loser.id) }), expected, store.node.name)
-        }
+        try assertDeletionConflicts(in: [alice, bob, carol], are: expected)
     }
 }
