@@ -289,8 +289,9 @@ extension Store {
 /// `check`'s rebuild: a snapshot of the store copied with `VACUUM INTO`
 /// (its derived tables are the live state at that moment), rebuilt from its
 /// own log on another core. The copy is made there too, on a connection of
-/// its own, while this core checks the file and the log: at a million
-/// changes it takes about 3 s, which this core spent waiting. The state
+/// its own, while this core checks the file and the log (at a million
+/// changes, making and opening the copy took about 3 s, which this core
+/// spent waiting). The state
 /// before the rebuild is read, as a digest, here, on a second connection
 /// to the copy whose read began before the rebuild did (the copy is in WAL
 /// mode, so that read keeps its snapshot while the rebuild writes). The
@@ -373,7 +374,7 @@ private final class RebuildCheck: @unchecked Sendable {
     /// throws what it found.
     func report(_ passed: (String) -> Void) throws {
         copied.wait()
-        guard let before else {
+        guard copyError == nil, let before else {
             throw MarginError.store("could not make a scratch copy in \(parent): \(copyError.map(MarginError.message(for:)) ?? "no copy")")
         }
         let live = try before.derivedStateDigest()
