@@ -30,6 +30,12 @@ extension Projector {
         // A row still pending from changes folded before goes first, so
         // that nothing written before the rebuild outlives it.
         try flushPendingRow(scope: &scope)
+        // The rebuild sets the winner flags with statements of its own:
+        // what the write remembered about rows (the fields' histories, the
+        // rules' last look-ups) is dropped, for a write that goes on
+        // folding after it (a bundle's next batch after a fork recovery's
+        // rebuild).
+        scope?.forgetRules()
         // With foreign keys on, SQLite deletes row by row, and a statement
         // keeps the pages it changes to undo it (in memory, as temp_store
         // is): emptying `records` in one statement held 25 MB at a million
