@@ -140,8 +140,9 @@ final class Projector {
         guard let key = try entityKey(kind, entity, create: false, scope: &scope) else { return out }
         let statements = try statements(), s: Statement
         let historyKey = FieldHistory.Key(entity: key, field: field)
-        if case .near(let target) = rows, scope?.fieldHistories.isEmpty == false, let history = scope?.fieldHistories[historyKey] {
-            return try history.near(target).map { row in
+        if case .near(let target) = rows, scope?.fieldHistories.isEmpty == false,
+           let known = scope?.fieldHistories[historyKey]?.near(target) {
+            return try known.map { row in
                 FieldChange(id: row.id, stamp: row.stamp, value: try value(key, field, row), supersedes: row.supersedes, current: row.current)
             }
         }
@@ -169,29 +170,17 @@ final class Projector {
                                    supersedes: s.node(5).map { ChangeID(origin: $0, seq: s.int(6)) },
                                    current: s.int(7) == 1))
         }
-        // A field found with logged changes a second time in one receiving
-        // write is kept (see `FieldHistory`).
-        if case .near = rows, scope != nil, !out.isEmpty, scope?.fieldsWithHistory.insert(historyKey).inserted == false {
-            scope?.fieldHistories[historyKey] = try history(key, field)
+        // A field found with logged changes a second time in one write gets
+        // a history, from its winner just read (see `FieldHistory`).
+        if case .near = rows, scope != nil, !out.isEmpty, scope?.fieldHistories[historyKey] == nil,
+           scope?.fieldsWithHistory.insert(historyKey).inserted == false {
+            var winner: FieldHistory.Row?
+            if let c = out.first(where: \.current), let origin = try keys.node(c.id.origin, create: false) {
+                winner = FieldHistory.Row(id: c.id, originKey: origin, stamp: c.stamp, supersedes: c.supersedes, current: true)
+            }
+            scope?.fieldHistories[historyKey] = FieldHistory(winner: winner)
         }
         return out
-    }
-
-    /// Every logged change of one field, without values.
-    private func history(_ entity: Int64, _ field: String) throws -> FieldHistory {
-        let s = try statements().fieldHistory
-        s.reset()
-        defer { s.reset() }
-        try s.bind(1, entity); try s.bind(2, field)
-        var rows: [FieldHistory.Row] = []
-        while try s.step() {
-            guard let origin = s.node(0) else { continue }
-            let seq = s.int(2)
-            rows.append(FieldHistory.Row(id: ChangeID(origin: origin, seq: seq), originKey: s.int(1),
-                                         stamp: Change.Stamp(hlc: HLC(milliseconds: s.int(3), counter: s.int(4)), origin: origin, seq: seq),
-                                         supersedes: s.node(5).map { ChangeID(origin: $0, seq: s.int(6)) }, current: s.int(7) == 1))
-        }
-        return FieldHistory(rows)
     }
 
     /// One logged change's value, by the log's key.
@@ -259,7 +248,9 @@ final class Projector {
         try s.bind(1, key); try s.bind(2, field); try s.bind(3, origin); try s.bind(4, id.seq); try s.bind(5, Int64(current ? 1 : 0))
         try s.execute()
         if scope?.fieldHistories.isEmpty == false {
-            scope?.fieldHistories[FieldHistory.Key(entity: key, field: field)]?.setCurrent(id, current)
+            let historyKey = FieldHistory.Key(entity: key, field: field)
+            scope?.fieldHistories[historyKey]?.setCurrent(id, current)
+            if scope?.fieldHistories[historyKey]?.isStale == true { scope?.fieldHistories[historyKey] = nil }
         }
     }
 
@@ -530,9 +521,7 @@ final class Projector {
         /// a local write reads, in one statement.
         let fieldAtWinner: Statement
         let setCurrent: Statement
-        /// Every change of a field, without values (`FieldHistory`), and
-        /// one change's value by key.
-        let fieldHistory: Statement
+        /// One change's value by key (`FieldHistory`).
         let valueByKey: Statement
         let winner: Statement
         let exists: Statement
@@ -566,11 +555,6 @@ final class Projector {
                     (SELECT w.origin, w.seq FROM log w WHERE w.entity = ?1 AND w.field = +?2 AND w.current = 1))
                 """)
             setCurrent = try db.statement("UPDATE log SET current = ?5 WHERE entity = ?1 AND field = +?2 AND origin = ?3 AND seq = ?4")
-            fieldHistory = try db.statement("""
-                SELECT o.id, l.origin, l.seq, l.ms, l.ctr, so.id, l.sup_seq, l.current
-                FROM log l JOIN nodes o ON o.key = l.origin LEFT JOIN nodes so ON so.key = l.sup_origin
-                WHERE l.entity = ?1 AND l.field = +?2
-                """)
             valueByKey = try db.statement("SELECT value FROM log WHERE entity = ?1 AND field = +?2 AND origin = ?3 AND seq = ?4")
             winner = try db.statement("""
                 SELECT o.id, l.seq, l.ms, l.ctr, l.value FROM log l JOIN nodes o ON o.key = l.origin

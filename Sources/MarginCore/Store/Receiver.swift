@@ -166,6 +166,10 @@ struct Receiver {
                 store.scope?.annotationsGivenRecords = outerGiven
                 store.scope?.heads = PendingHeads()
                 store.scope?.headAtStart = nil
+                // The fields' histories are the step's: a bundle of a
+                // million changes in one transaction holds one batch's.
+                store.scope?.fieldHistories.removeAll()
+                store.scope?.fieldsWithHistory.removeAll()
             }
         }
         do {
