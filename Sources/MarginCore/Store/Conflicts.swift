@@ -11,6 +11,7 @@ import MarginSQLite
 public struct ConflictFinder {
     let db: Database
     let changeLog: ChangeLog
+    let keys: LocalKeys
 
     /// The conflict rule. Two changes conflict when
     ///  - they set the same field of the same entity to different values and
@@ -77,7 +78,7 @@ public struct ConflictFinder {
 
     /// The log's number for an entity, if it has one.
     private func entityKey(_ kind: EntityKind, _ entity: EntityID) throws -> Int64? {
-        try db.scalar("SELECT key FROM entities WHERE kind = ? AND id = ?", .text(kind.rawValue), .entity(entity)).int
+        try keys.entity(kind, entity, create: false, knownMissing: false)?.key
     }
 
     /// What the writer of a change to `deleted` had seen.

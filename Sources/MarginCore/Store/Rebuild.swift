@@ -211,11 +211,7 @@ struct DerivedState {
         // Lengths and integers as varints: most are small, and as eight
         // bytes each they were half of what was hashed (a million winners
         // of six columns each), and SHA-256 the digest's main cost.
-        func varint(_ n: UInt64) {
-            var n = n
-            while n >= 0x80 { pending.append(UInt8(truncatingIfNeeded: n) | 0x80); n >>= 7 }
-            pending.append(UInt8(n))
-        }
+        func varint(_ n: UInt64) { ByteWriter.uvarint(n, into: &pending) }
         for q in DerivedState.queries(inKeyOrder: true) {
             try db.statement(q).forEach { s in
                 // Each value as its type, then its length and bytes or its

@@ -107,7 +107,7 @@ public final class Store {
         }
         keys = LocalKeys(db)
         changeLog = ChangeLog(db, keys: keys)
-        conflictFinder = ConflictFinder(db: db, changeLog: changeLog)
+        conflictFinder = ConflictFinder(db: db, changeLog: changeLog, keys: keys)
         projector = Projector(db: db, keys: keys, changeLog: changeLog, conflictFinder: conflictFinder)
         if !isReadOnly {
             try Store.configure(db)
