@@ -46,4 +46,34 @@ final class BinaryTests: CLITestCase {
         XCTAssertEqual(p.terminationReason, .exit, "not killed by a signal or a trap")
         XCTAssertEqual(p.terminationStatus, 0)
     }
+
+    /// The binary is a static executable (Package.swift): no dynamic loader
+    /// runs at each command's start. What glibc still loads at run time,
+    /// its name-service modules, is exercised through the binary itself:
+    /// the login name `init` falls back to, and a host name to serve on
+    /// and sync with.
+    func testTheBinaryStartsWithoutALoaderAndStillResolvesNames() throws {
+        let exe = try XCTUnwrap(CLITestCase.binary)
+        let elf = try Data(contentsOf: exe)
+        XCTAssertEqual(Array(elf.prefix(4)), [0x7f, 0x45, 0x4c, 0x46], "an ELF file")
+        func integer(_ at: Int, _ size: Int) -> Int { (0..<size).reduce(0) { $0 | Int(elf[at + $1]) << (8 * $1) } }
+        let headers = integer(0x20, 8), size = integer(0x36, 2), count = integer(0x38, 2)
+        let types = (0..<count).map { integer(headers + $0 * size, 4) }
+        XCTAssertTrue(types.contains(1), "the program headers were read (a PT_LOAD among them)")
+        XCTAssertFalse(types.contains(3), "no PT_INTERP: the binary names no dynamic loader")
+
+        let alice = try folder("alice"), bob = try folder("bob")
+        var r = try binary(["init"], in: alice, env: ["USER": "", "LOGNAME": ""])
+        XCTAssertEqual(r.code, 0, r.err)
+        let login = String(cString: try XCTUnwrap(getpwuid(getuid())?.pointee.pw_name))
+        XCTAssertTrue(r.out.contains("(\(login))"), "the login name from the password database: \(r.out)")
+        XCTAssertEqual(try binary(["init", "--name", "bob"], in: bob).code, 0)
+        XCTAssertEqual(try binary(["import", CLITestCase.samples.appendingPathComponent("reports").path], in: alice).code, 0)
+        let server = try MarginProcess(["serve", "--listen", "localhost:0"], in: alice)
+        defer { _ = server.stop(SIGTERM) }
+        let port = try XCTUnwrap(server.port(host: "localhost"), server.text)
+        r = try binary(["sync", "localhost:\(port)"], in: bob)
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("4 records"), r.out)
+    }
 }

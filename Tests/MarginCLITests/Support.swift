@@ -182,10 +182,10 @@ final class MarginProcess: @unchecked Sendable {
     }
 
     /// The port from the "serving … on 127.0.0.1:PORT" line.
-    func port() -> String? {
-        guard wait(for: { $0.contains(" on 127.0.0.1:") }) else { return nil }
+    func port(host: String = "127.0.0.1") -> String? {
+        guard wait(for: { $0.contains(" on \(host):") }) else { return nil }
         let t = text
-        guard let r = t.range(of: " on 127.0.0.1:") else { return nil }
+        guard let r = t.range(of: " on \(host):") else { return nil }
         return String(t[r.upperBound...].prefix { $0.isNumber })
     }
 
