@@ -194,9 +194,10 @@ public final class Database {
         return (try? execute("PRAGMA wal_checkpoint(TRUNCATE)")) != nil
     }
 
-    /// Closes the connection now; later use throws.
-    /// Returns once the background checkpoints requested so far are done.
-    func waitForBackgroundCheckpoint() { checkpointer?.drain() }
+    /// Returns once the background checkpoints requested so far are done:
+    /// a checkpoint of one's own meanwhile finds the log busy and copies
+    /// nothing (margin-bench empties the log before it times commands).
+    public func waitForBackgroundCheckpoint() { checkpointer?.drain() }
 
     /// Stops the statement this connection is running, from another
     /// thread: it fails with SQLITE_INTERRUPT, and so does every statement
@@ -207,6 +208,7 @@ public final class Database {
         if let handle { sqlite3_interrupt(handle) }
     }
 
+    /// Closes the connection now; later use throws.
     public func close() {
         checkpointer?.stop()
         for statement in cache.values { statement.finalize() }
