@@ -363,7 +363,7 @@ private final class RebuildCheck: @unchecked Sendable {
             // Compared by digest, a row at a time, so that a large store's
             // rows are never all in memory.
             result = Result {
-                try copy.rebuildState(largeCache: false)
+                try copy.rebuildScratchCopy()
                 return try copy.derivedStateDigest()
             }
             runningLock.withLock { running = nil }

@@ -136,6 +136,28 @@ final class CheckTests: StoreTestCase {
         assertCorrupt(a, "the live state holds a row the log does not give")
     }
 
+    /// `check` rebuilds its scratch copy without the full-text index; the
+    /// folded text records are searched in is still rebuilt and compared.
+    func testAFoldedSearchTextThatTheRecordDoesNotGiveIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("UPDATE record_folded SET folded = '曲麻莱县 tampered'")
+        assertCorrupt(a, "the live state holds a row the log does not give")
+    }
+
+    /// The scratch copy's rebuild (tables emptied in bulk with foreign keys
+    /// off, no full-text index) folds the same state a rebuild does, and
+    /// leaves foreign keys on.
+    func testTheScratchRebuildFoldsWhatARebuildFolds() throws {
+        let (a, _, _) = try populated()
+        let live = try a.dumpDerivedState()
+        try a.rebuildState()
+        XCTAssertEqual(try a.dumpDerivedState(), live)
+        try a.rebuildScratchCopy()
+        XCTAssertEqual(try a.dumpDerivedState(), live)
+        XCTAssertEqual(try a.db.scalar("PRAGMA foreign_keys").int, 1)
+        XCTAssertGreaterThan(try a.db.scalar("SELECT count(*) FROM record_folded").int ?? 0, 0)
+    }
+
     func testAWinnerFlagOnTheWrongChangeIsNamed() throws {
         let (a, _, aid) = try populated()
         // The field's older changes marked as winners, the winner not.
