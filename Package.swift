@@ -1,20 +1,6 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The two programs are linked as static executables, with LLVM's linker:
-// no dynamic loader, no shared library to map and relocate at each start.
-// A command such as `margin show` was 5 ms of process, of which the loader
-// and the relocations of libstdc++, SQLite and glibc were about 1.5 ms
-// (README, Performance). glibc still loads its name-service modules
-// (user and host names) at run time, so build on the machine, or the
-// glibc version, that runs the binary. LLVM's linker, unlike gold, does
-// not print glibc's warnings about that.
-// Foundation's private libraries are named here because a build without
-// `--static-swift-stdlib` compiles the modules for dynamic linking, which
-// leaves them out of what the objects ask the linker for.
-let staticExecutable: [LinkerSetting] = [.unsafeFlags(["-static-executable", "-use-ld=lld"])]
-    + ["CoreFoundation", "_FoundationCShims", "_FoundationCollections", "_FoundationICU"].map { .linkedLibrary($0) }
-
 let package = Package(
     name: "Margin",
     products: [
@@ -41,9 +27,8 @@ let package = Package(
         .target(name: "MarginSync", dependencies: ["MarginCore", "MarginCrypto"]),
         .target(name: "MarginUI", dependencies: ["MarginCore", "MarginSync"]),
         .target(name: "MarginCLI", dependencies: ["MarginCore", "MarginSync", "MarginUI"]),
-        .executableTarget(name: "margin", dependencies: ["MarginCLI"], linkerSettings: staticExecutable),
-        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI", "MarginUI", "MarginTestSupport"],
-                         linkerSettings: staticExecutable),
+        .executableTarget(name: "margin", dependencies: ["MarginCLI"]),
+        .executableTarget(name: "margin-bench", dependencies: ["MarginCore", "MarginSync", "MarginSQLite", "MarginCrypto", "MarginCLI", "MarginUI", "MarginTestSupport"]),
         // Seeded generators, generated stores and signed chains shared by
         // the test targets and margin-bench.
         .target(name: "MarginTestSupport", dependencies: ["MarginCore", "MarginCrypto"], path: "Tests/MarginTestSupport"),
