@@ -536,4 +536,30 @@ final class StoreTests: StoreTestCase {
             }
         }
     }
+
+    /// The node key as each command reads it: 64 hex digits, whitespace
+    /// around them allowed (a newline, an editor's CRLF); anything else is
+    /// a damaged key, named, and the store does not open.
+    func testTheNodeKeyIsReadWholeOrNamedDamaged() throws {
+        let store = try makeStore("k")
+        let folder = store.directory, key = (folder as NSString).appendingPathComponent(NodeKey.fileName)
+        let digits = try XCTUnwrap(String(contentsOfFile: key, encoding: .utf8).split(separator: "\n").first.map(String.init))
+        XCTAssertEqual(digits.count, 64)
+        func rewrite(_ text: String) throws {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: key))
+            chmod(key, 0o600)
+        }
+        for fine in [digits, " \t" + digits + "\r\n\n"] {
+            try rewrite(fine)
+            XCTAssertEqual(try Store(directory: folder).node.id, store.node.id)
+        }
+        for damaged in ["", "\n", String(digits.dropLast()), digits + "00", digits.replacingOccurrences(of: digits.prefix(1), with: "g"),
+                        digits + "\n" + String(repeating: " ", count: 600)] {
+            try rewrite(damaged)
+            XCTAssertThrowsError(try Store(directory: folder), damaged.debugDescription) { error in
+                XCTAssertTrue("\(error)".contains("is damaged"), "\(error)")
+            }
+        }
+        try rewrite(digits + "\n")
+    }
 }
