@@ -509,13 +509,13 @@ final class Projector {
             ? "SELECT r.rowid, f.folded, r.title, r.body FROM records r LEFT JOIN record_folded f ON f.rowid = r.rowid WHERE r.id = ?"
             : "SELECT r.rowid, f.folded FROM records r LEFT JOIN record_folded f ON f.rowid = r.rowid WHERE r.id = ?", .entity(id))
         guard let row = rows.first, let rowid = row[0].int else { return }
-        // The old entry is removed with the text it was indexed from; a record
-        // indexed for the first time has none.
         guard indexesFullText else {
             let folded = prepared?.folded ?? Store.IndexEntry.folded(title: row[2].string ?? "", body: row[3].string ?? "")
             try db.run("INSERT OR REPLACE INTO record_folded(rowid, folded) VALUES(?, ?)", .integer(rowid), .text(folded))
             return
         }
+        // The old entry is removed with the text it was indexed from; a record
+        // indexed for the first time has none.
         if let old = row[1].string {
             try db.run("INSERT INTO record_grams(record_grams, rowid, grams) VALUES('delete', ?, ?)", .integer(rowid), .text(GramIndex.grams(old)))
         }
