@@ -194,10 +194,10 @@ extension Store {
     /// The name of `check`'s scratch folders, inside the store's folder.
     static let checkScratchPrefix = ".check-"
 
-    /// The live state and the copy's rebuilt one compared by their digests;
-    /// only when they differ are the rows read, to name one.
-    fileprivate func compare(live: (rows: Int, digest: [UInt8]), rebuilt: (rows: Int, digest: [UInt8]), copy: String, _ passed: (String) -> Void) throws {
-        guard live.rows == rebuilt.rows, live.digest == rebuilt.digest else {
+    /// Passes when the copy's state before and after its rebuild were the
+    /// same; otherwise reads the rows, to name one.
+    fileprivate func compare(_ compared: (rows: Int, same: Bool), copy: String, _ passed: (String) -> Void) throws {
+        guard compared.same else {
             // Only now the rows themselves: this store's live state (which
             // the check has not changed) against the copy's rebuilt state.
             let copy = try Store(directory: copy)
@@ -212,7 +212,7 @@ extension Store {
             }
             throw MarginError.corrupt("the live state differs from the state its log gives")
         }
-        passed("state rebuilt from the log matches the live state (\(live.rows) rows)")
+        passed("state rebuilt from the log matches the live state (\(compared.rows) rows)")
     }
 
     private func clip(_ line: String) -> String {
@@ -291,9 +291,10 @@ extension Store {
 /// its own, while this core checks the file and the log (at a million
 /// changes, making and opening the copy took about 3 s, which this core
 /// spent waiting). The state
-/// before the rebuild is read, as a digest, here, on a second connection
-/// to the copy whose read began before the rebuild did (the copy is in WAL
-/// mode, so that read keeps its snapshot while the rebuild writes). The
+/// before the rebuild is read on a second connection to the copy whose
+/// read began before the rebuild did (the copy is in WAL mode, so that
+/// read keeps its snapshot while the rebuild writes), and compared there,
+/// once the rebuild is done, with the state rebuilt, row by row. The
 /// copy holds everything the store does, so it lives inside the store's
 /// own folder (mode 700), never in a shared temporary folder; one that a
 /// killed check left behind is removed first.
@@ -305,8 +306,8 @@ private final class RebuildCheck: @unchecked Sendable {
     /// The connections the worker has made: set on the worker while
     /// `copied` is held, read here only after `copied.wait()` has returned.
     /// `before` is the copy as it was made, held in a read transaction
-    /// until `report`; `copy` is the one the worker rebuilds, closed by
-    /// `finish` (so that `finish` may interrupt it).
+    /// until the comparison; `copy` is the one the worker rebuilds. Both
+    /// are closed by `finish` (so that `finish` may interrupt them).
     private var before: Store?
     private var copy: Store?
     private var copyError: (any Error)?
@@ -318,7 +319,7 @@ private final class RebuildCheck: @unchecked Sendable {
     private let runningLock = NSLock()
     /// Written once, on the worker, before `done` is left; read only after
     /// `done.wait()` has returned.
-    private var result: Result<(rows: Int, digest: [UInt8]), any Error>?
+    private var result: Result<(rows: Int, same: Bool), any Error>?
 
     init(store: Store) throws {
         self.store = store
@@ -357,30 +358,30 @@ private final class RebuildCheck: @unchecked Sendable {
                 return
             }
             copied.leave()
-            guard let copy else { return }
+            guard let copy, let before else { return }
             runningLock.withLock { running = copy.db }
-            // Compared by digest, a row at a time, so that a large store's
-            // rows are never all in memory.
+            // Compared a row at a time, so that a large store's rows are
+            // never all in memory. (An interrupt of `copy` stops the
+            // comparison too: it steps both at each row.)
             result = Result {
                 try copy.rebuildScratchCopy()
-                return try copy.derivedStateDigest()
+                return try DerivedState(db: before.db).compared(with: DerivedState(db: copy.db))
             }
+            try? before.db.execute("COMMIT")
             runningLock.withLock { running = nil }
         }
     }
 
-    /// Reads the state as it was copied, waits for the rebuild; passes, or
-    /// throws what it found.
+    /// Waits for the rebuild and its comparison; passes, or throws what it
+    /// found.
     func report(_ passed: (String) -> Void) throws {
         copied.wait()
-        guard copyError == nil, let before else {
+        guard copyError == nil, before != nil else {
             throw MarginError.store("could not make a scratch copy in \(parent): \(copyError.map(MarginError.message(for:)) ?? "no copy")")
         }
-        let live = try before.derivedStateDigest()
-        try? before.db.execute("COMMIT")
         done.wait()
         guard let result else { throw MarginError.store("the rebuild check did not finish") }
-        try store.compare(live: live, rebuilt: try result.get(), copy: scratch, passed)
+        try store.compare(try result.get(), copy: scratch, passed)
     }
 
     /// Stops the copy or the rebuild if it is still running (a check has

@@ -158,6 +158,30 @@ final class CheckTests: StoreTestCase {
         XCTAssertGreaterThan(try a.db.scalar("SELECT count(*) FROM record_folded").int ?? 0, 0)
     }
 
+    /// The rebuilt state is compared row by row with the copied one, on two
+    /// connections to one file (as `check` does): a value of another
+    /// storage class with the same bytes, a row too many, and one
+    /// character changed in a long text are each a difference.
+    func testTheRowByRowComparisonFindsEachKindOfDifference() throws {
+        let (a, _, _) = try populated()
+        let second = try Database(path: a.path)
+        defer { second.close() }
+        let state = DerivedState(db: a.db), other = DerivedState(db: second)
+        let agreed = try state.compared(with: other)
+        XCTAssertTrue(agreed.same)
+        XCTAssertEqual(agreed.rows, try a.dumpDerivedState().count)
+        for tamper in ["UPDATE log SET value = CAST(value AS BLOB) WHERE current = 1 AND field = 'title'",
+                       "INSERT INTO record_done(record, coder) SELECT id, 'nobody' FROM records LIMIT 1",
+                       "UPDATE records SET body = substr(body, 1, length(body) - 1) || '！'"] {
+            try second.execute("SAVEPOINT t")
+            try second.execute(tamper)
+            XCTAssertEqual(second.changes, 1, tamper)
+            XCTAssertFalse(try state.compared(with: other).same, tamper)
+            try second.execute("ROLLBACK TO t; RELEASE t")
+        }
+        XCTAssertTrue(try state.compared(with: other).same)
+    }
+
     func testAWinnerFlagOnTheWrongChangeIsNamed() throws {
         let (a, _, aid) = try populated()
         // The field's older changes marked as winners, the winner not.

@@ -1,6 +1,5 @@
 import Foundation
 import Glibc
-import MarginCrypto
 import MarginSQLite
 
 /// Rebuilding the derived state from the log (the projector's fold over
@@ -34,9 +33,6 @@ extension Store {
 
     /// Every derived row, as text lines in a stable order (see `DerivedState.dump`).
     public func dumpDerivedState() throws -> [String] { try DerivedState(db: db).dump() }
-
-    /// A digest of every derived row (see `DerivedState.digest`).
-    func derivedStateDigest() throws -> (rows: Int, digest: [UInt8]) { try DerivedState(db: db).digest() }
 }
 
 extension Projector {
@@ -165,8 +161,9 @@ extension Projector {
 }
 
 /// The derived state as one value to compare: every derived row read back,
-/// as lines or as a digest. It only reads; `check` compares a store's with
-/// the same store rebuilt, and the tests compare two nodes'.
+/// as lines, or row by row beside another state. It only reads; `check`
+/// compares a store's with the same store rebuilt, and the tests compare
+/// two nodes'.
 struct DerivedState {
     let db: Database
 
@@ -181,8 +178,8 @@ struct DerivedState {
     /// The queries that read the derived state, in a stable order.
     /// `inKeyOrder`: the winners in the log's own order (by local keys, no
     /// sort), which is stable within one store only, with their values as
-    /// stored (the digest hashes each value's type and bytes; an SQL
-    /// literal made of each, for a million winners, cost 0.3 s a digest).
+    /// stored (`compared(with:)` compares each value's type and bytes; an
+    /// SQL literal made of each, for a million winners, cost 0.3 s).
     private static func queries(inKeyOrder: Bool) -> [String] {
         let winners = inKeyOrder
             ? """
@@ -206,58 +203,51 @@ struct DerivedState {
         ]
     }
 
-    /// A digest of every derived row and how many there are, read a row at
-    /// a time and hashed from SQLite's own bytes: for comparing a store with
-    /// itself rebuilt (`check`), whatever its size, in little memory.
-    func digest() throws -> (rows: Int, digest: [UInt8]) {
-        var h = SHA256(), rows = 0
-        // The bytes gathered and hashed 64 KB at a time: handed to the hash
-        // value by value (a type byte, a length, a number), the calls cost
-        // more than the hashing (`check` at a million changes).
-        var pending: [UInt8] = []
-        pending.reserveCapacity(1 << 17)
-        func flush(over limit: Int) {
-            guard pending.count > limit else { return }
-            h.update(pending)
-            pending.removeAll(keepingCapacity: true)
-        }
-        func append<T: FixedWidthInteger>(_ n: T) {
-            withUnsafeBytes(of: n.littleEndian) { pending.append(contentsOf: $0) }
-        }
-        // Lengths and integers as varints: most are small, and as eight
-        // bytes each they were half of what was hashed (a million winners
-        // of six columns each), and SHA-256 the digest's main cost.
-        func varint(_ n: UInt64) { ByteWriter.uvarint(n, into: &pending) }
+    /// How many derived rows this state holds, and whether `other` holds
+    /// the same, read a row at a time from both in step and compared by
+    /// storage class and bytes, in key order. Both must be of one store
+    /// (`check`: its copy before and after the rebuild, on the rebuild's
+    /// core; the SHA-256 digests of each it took before were about 2.6 s
+    /// of a million-change check, half of it hashing). Stops at the first
+    /// difference (`rows` then counts the rows found equal).
+    func compared(with other: DerivedState) throws -> (rows: Int, same: Bool) {
+        var rows = 0
         for q in DerivedState.queries(inKeyOrder: true) {
-            try db.statement(q).forEach { s in
-                // Each value as its type, then its length and bytes or its
-                // number: no two different rows hash alike.
-                for i in 0..<s.columnCount {
-                    let type = s.storageClass(i)
-                    pending.append(type.rawValue)
-                    switch type {
-                    case .integer: varint(UInt64(bitPattern: s.int(i)))
-                    case .real: append(s.double(i).bitPattern)
-                    case .text, .blob:
-                        s.withColumnBytes(i) { bytes in
-                            varint(UInt64(bytes.count))
-                            pending.append(contentsOf: bytes)
-                        }
-                    case .null: break
+            let mine = try db.statement(q), theirs = try other.db.statement(q)
+            try mine.bind([])
+            try theirs.bind([])
+            defer { mine.reset(); theirs.reset() }
+            while true {
+                let more = try mine.step()
+                guard more == (try theirs.step()) else { return (rows, false) }
+                guard more else { break }
+                guard DerivedState.sameRow(mine, theirs) else { return (rows, false) }
+                rows += 1
+            }
+        }
+        return (rows, true)
+    }
+
+    private static func sameRow(_ a: Statement, _ b: Statement) -> Bool {
+        guard a.columnCount == b.columnCount else { return false }
+        for i in 0..<a.columnCount {
+            let type = a.storageClass(i)
+            guard type == b.storageClass(i) else { return false }
+            switch type {
+            case .integer: guard a.int(i) == b.int(i) else { return false }
+            case .real: guard a.double(i).bitPattern == b.double(i).bitPattern else { return false }
+            case .text, .blob:
+                let equal = a.withColumnBytes(i) { x in
+                    b.withColumnBytes(i) { y in
+                        guard x.count == y.count, let p = x.baseAddress, let q = y.baseAddress else { return x.count == y.count }
+                        return memcmp(p, q, x.count) == 0
                     }
                 }
-                rows += 1
-                flush(over: 1 << 16)
-                return true
+                guard equal else { return false }
+            case .null: break
             }
-            // Each table's rows end with a mark (no storage class is 0xff)
-            // and the count of rows so far, so no row can pass for one of
-            // another table.
-            pending.append(0xff)
-            append(UInt64(rows))
         }
-        flush(over: 0)
-        return (rows, h.finalize())
+        return true
     }
 
     /// `dump`'s lines, one at a time.
