@@ -41,9 +41,7 @@ public struct ByteWriter {
     public mutating func u32(_ v: UInt32) { for s in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
     public mutating func i64(_ v: Int64) { let u = UInt64(bitPattern: v); for s in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: u >> UInt64(s))) } }
     /// Unsigned LEB128: 7 bits a byte, low first, high bit set on all but the last.
-    public mutating func uvarint(_ v: UInt64) { Self.uvarint(v, into: &bytes) }
-    /// `uvarint` into a buffer of the caller's.
-    public static func uvarint(_ v: UInt64, into bytes: inout [UInt8]) {
+    public mutating func uvarint(_ v: UInt64) {
         var x = v
         while x >= 0x80 { bytes.append(UInt8(x & 0x7f) | 0x80); x >>= 7 }
         bytes.append(UInt8(x))
