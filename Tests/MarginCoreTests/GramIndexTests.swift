@@ -236,4 +236,36 @@ final class RankedSearchLimitTests: StoreTestCase {
             }
         }
     }
+
+    /// A metadata value's answer is worked out once and found again by its
+    /// bytes wherever they lie; another value, even of the same length, is
+    /// worked out for itself.
+    func testAMetadataValueIsWorkedOutOncePerValue() {
+        var known = RecordSearch.KnownValues()
+        var worked: [String] = []
+        func ask(_ value: String, _ answer: Bool) -> Bool {
+            var copy = value  // another buffer each time, as SQLite's rows are
+            return copy.withUTF8 { known.answer(for: UnsafeRawBufferPointer($0)) { worked.append(value); return answer } }
+        }
+        XCTAssertTrue(ask("黨員之家", true))
+        XCTAssertTrue(ask("黨員之家", false), "the answer kept, not worked out again")
+        XCTAssertFalse(ask("黨校之家", false), "same length, other bytes: its own answer")
+        XCTAssertFalse(ask("", false))
+        XCTAssertFalse(ask("", true), "the empty value kept too")
+        XCTAssertEqual(worked, ["黨員之家", "黨校之家", ""])
+    }
+
+    /// Many records sharing metadata values, in both scripts: each record
+    /// whose place holds the text is a hit, and no other.
+    func testRecordsSharingAPlaceAreEachFoundByIt() throws {
+        let store = try makeStore("a")
+        let places = ["黨員之家", "党员之家", "縣委黨校", "县委党校"]
+        for n in 0..<40 {
+            _ = try store.importReport(ReportDraft(body: "防疫工作第\(n)天。", title: "報道 \(n)", published: "2022-01-01", place: places[n % 4]))
+        }
+        let hits = try store.rankedSearch("党员", order: .imported)
+        XCTAssertEqual(hits.count, 20)
+        XCTAssertTrue(hits.allSatisfy { $0.metadata == ["place"] })
+        XCTAssertEqual(try store.rankedSearch("党校", order: .imported).count, 20)
+    }
 }
