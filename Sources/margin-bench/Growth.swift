@@ -287,14 +287,28 @@ enum Growth {
         // second, one run of `list --annotations --json` at a million
         // changes, 0.61 s against 0.34 s as a process, made its exponent
         // 1.22; with three, a 5 ms `show` was once timed at 8.7 ms).
+        func runs(after first: Double) -> Int { first < 0.1 ? 10 : first < 2 ? 3 : 1 }
         func best(_ run: () throws -> Void) rethrows -> Double {
             var times: [Double] = []
             repeat {
                 let start = Date()
                 try run()
                 times.append(Date().timeIntervalSince(start))
-            } while times.count < (times[0] < 0.1 ? 10 : times[0] < 2 ? 3 : 1)
+            } while times.count < runs(after: times[0])
             return times.min() ?? 0
+        }
+        // The margin process and the shell timed in turn, each as many
+        // times as `best` would: the machine's speed drifts over a run (the
+        // shell's `conflicts -n 20` took 1.9 ms in one full run and 2.9 in
+        // another), and ten of one side then ten of the other put the
+        // drift into their ratio.
+        func bestInTurn(_ a: () throws -> Double, _ b: () throws -> Double) rethrows -> (Double, Double) {
+            var ta = [try a()], tb = [try b()]
+            while ta.count < runs(after: ta[0]) || tb.count < runs(after: tb[0]) {
+                if ta.count < runs(after: ta[0]) { ta.append(try a()) }
+                if tb.count < runs(after: tb[0]) { tb.append(try b()) }
+            }
+            return (ta.min() ?? 0, tb.min() ?? 0)
         }
         for (name, arguments, sql) in commands {
             sample.seconds[name] = try best {
@@ -314,11 +328,13 @@ enum Growth {
             // shell printing the rows (to /dev/null, as margin's output).
             if let shell = Growth.sqliteShell {
                 let margin = ["--as-margin", "--store", directory, "--no-pager"] + arguments
-                sample.process[name] = try best { try Growth.runQuietly(Growth.marginExecutable, margin, mayFail: name == "check") }
+                let (process, shellSeconds) = try bestInTurn({ try Growth.runQuietly(Growth.marginExecutable, margin, mayFail: name == "check") },
+                                                              { try Growth.runQuietly(shell, ["-batch", "-readonly", path, sql], mayFail: false) })
+                sample.process[name] = process
+                sample.shell[name] = shellSeconds
                 // The peak memory in a run of its own, untimed: reading and
                 // writing it costs a 4 ms command a tenth of its time.
                 sample.peakMB[name] = try Growth.peakMegabytes(Growth.marginExecutable, margin, mayFail: name == "check")
-                sample.shell[name] = try best { try Growth.runQuietly(shell, ["-batch", "-readonly", path, sql], mayFail: false) }
             }
         }
         if let shell = Growth.sqliteShell {
