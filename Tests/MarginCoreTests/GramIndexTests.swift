@@ -244,8 +244,8 @@ final class RankedSearchLimitTests: StoreTestCase {
         var known = RecordSearch.KnownValues()
         var worked: [String] = []
         func ask(_ value: String, _ answer: Bool) -> Bool {
-            var copy = value  // another buffer each time, as SQLite's rows are
-            return copy.withUTF8 { known.answer(for: UnsafeRawBufferPointer($0)) { worked.append(value); return answer } }
+            let bytes = Array(value.utf8)  // a buffer of its own each time, as SQLite's rows are
+            return bytes.withUnsafeBytes { known.answer(for: $0) { worked.append(value); return answer } }
         }
         XCTAssertTrue(ask("黨員之家", true))
         XCTAssertTrue(ask("黨員之家", false), "the answer kept, not worked out again")
