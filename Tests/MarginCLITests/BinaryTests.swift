@@ -1,4 +1,5 @@
 import Foundation
+import MarginCLI
 import XCTest
 
 /// The real `margin` executable, as a user runs it.
@@ -72,5 +73,19 @@ final class BinaryTests: CLITestCase {
         r = try binary(["sync", "localhost:\(port)"], in: bob)
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.out.contains("4 records"), r.out)
+    }
+
+    /// The environment as `getenv` reads it: each entry split at its first
+    /// `=` byte. A value that begins with a combining mark makes `=` and the
+    /// mark one Character, and a split by Characters lost the variable.
+    func testTheEnvironmentIsSplitAtTheFirstEqualsByte() {
+        let cases = ["MARGIN_TEST_MARK": "\u{301}store", "MARGIN_TEST_EQUALS": "a=b=", "MARGIN_TEST_EMPTY": ""]
+        for (name, value) in cases { setenv(name, value, 1) }
+        defer { for name in cases.keys { unsetenv(name) } }
+        let environment = processEnvironment()
+        for (name, value) in cases {
+            XCTAssertEqual(environment[name], value, name)
+            XCTAssertEqual(environment[name], String(cString: getenv(name)), "as getenv reads it: \(name)")
+        }
     }
 }
