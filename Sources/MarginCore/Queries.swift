@@ -477,10 +477,34 @@ extension Store {
             SELECT \(locatedOnly ? Store.locatedAnnotationColumns + " FROM annotations a"
                                   : Store.annotationColumns + " FROM annotations a LEFT JOIN codes c ON c.id = a.code")
             WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id
+            ORDER BY \(Store.annotationOrder(exportOrder: exportOrder))
             """ + (limit.map { " LIMIT \(max(0, $0))" } ?? "")
         var reader = try AnnotationReader(self)
         try db.statement(sql).forEach(values) { s in try body(try reader.annotation(s)) }
+    }
+
+    /// The order `forEachAnnotation` reads in: by record, then span (spans
+    /// in body order, record-level ones last), then creation, then id.
+    private static func annotationOrder(exportOrder: Bool) -> String {
+        "a.record, a.span_start IS NULL, a.span_start, a.span_end, \(exportOrder ? "" : "a.created_ms, ")a.id"
+    }
+
+    /// The annotations `forEachAnnotation` gives, in its order, as their
+    /// id, author and record alone: for a walk that reads each annotation
+    /// when it comes to it (`margin review`). Observed: `review` read every
+    /// annotation whole to list the ids it walks, 2.5 s and 136 MB before
+    /// its first item on a team's store of a million changes.
+    public func forEachAnnotationID(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil,
+                                    _ body: (_ id: String, _ author: String?, _ record: String) throws -> Void) throws {
+        let (conditions, values) = try annotationConditions(record: record, code: code, status: status, coding: nil)
+        let sql = """
+            SELECT a.id, a.author, a.record FROM annotations a WHERE \(conditions.joined(separator: " AND "))
+            ORDER BY \(Store.annotationOrder(exportOrder: false))
+            """
+        try db.statement(sql).forEach(values) { s in
+            try body(s.text(0) ?? "", s.text(1), s.text(2) ?? "")
+            return true
+        }
     }
 
     /// Live coded annotations counted in SQLite by record, code (as

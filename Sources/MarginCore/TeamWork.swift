@@ -143,8 +143,11 @@ extension Store {
 
     /// Whether this node's user may see `a` now: always, unless blind
     /// coding is on and `a` is another coder's (or gold's).
-    public func isVisible(_ a: Annotation, blind: Bool) -> Bool {
-        !blind || a.author == nil || a.author == node.name
+    public func isVisible(_ a: Annotation, blind: Bool) -> Bool { isVisible(author: a.author, blind: blind) }
+
+    /// `isVisible` for an annotation known by its author alone.
+    public func isVisible(author: String?, blind: Bool) -> Bool {
+        !blind || author == nil || author == node.name
     }
 
     /// Checks a list of coders against the store's; nil means all of them.

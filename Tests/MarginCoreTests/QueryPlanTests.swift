@@ -204,6 +204,44 @@ final class StatusCountTests: StoreTestCase {
     }
 }
 
+extension QueryPlanTests {
+    /// `review` walks ids read alone (`forEachAnnotationID`): the same
+    /// annotations, in the same order, as the annotations read whole, for
+    /// every status, a code and a record, with each one's author and record.
+    func testTheIDWalkGivesTheAnnotationsInTheirOrder() throws {
+        let s = try makeStore("a")
+        let code = try s.addCode(name: "party-members", description: nil, colour: nil, parent: nil, triggers: "党员")
+        var records: [String] = []
+        for n in 0..<3 {
+            let (id, _) = try s.importReport(ReportDraft(body: "全县共有\(16 + n)名党员,38名志愿者,另有党员\(n)名。", title: "报告\(n)"))
+            records.append(id)
+            _ = try s.annotate(record: id, code: code, span: .quote("38名志愿者", occurrence: nil), value: "38", note: nil)
+            let first = try s.annotate(record: id, code: nil, span: .range(0, 2), value: nil, note: "county")
+            _ = try s.annotate(record: id, code: code, span: nil, value: nil, note: "whole report")
+            if n == 1 { try s.review(annotation: first, status: .accepted, comment: nil) }
+            try s.storeSuggestions(try s.suggestions(record: id, triggers: try s.suggestionTriggers()))
+        }
+        func walked(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil) throws -> [String] {
+            var out: [String] = []
+            try s.forEachAnnotationID(record: record, code: code, status: status) { id, author, rec in
+                out.append("\(id) \(author ?? "-") \(rec)")
+            }
+            return out
+        }
+        func whole(record: String? = nil, code: String? = nil, status: ReviewStatus? = nil) throws -> [String] {
+            try s.annotations(record: record, code: code, status: status).map { "\($0.id) \($0.author ?? "-") \($0.record)" }
+        }
+        XCTAssertEqual(try walked(), try whole())
+        XCTAssertGreaterThan(try walked().count, 9, "suggestions and coding both")
+        for status in [ReviewStatus.suggested, .open, .accepted, .rejected] {
+            XCTAssertEqual(try walked(status: status), try whole(status: status), "\(status)")
+        }
+        XCTAssertEqual(try walked(status: .accepted).count, 1)
+        XCTAssertEqual(try walked(code: code), try whole(code: code))
+        XCTAssertEqual(try walked(record: records[1]), try whole(record: records[1]))
+    }
+}
+
 /// A field's history does not make each change to it cost more.
 final class FieldHistoryGrowthTests: StoreTestCase {
     /// SQLite's steps per change, applying one batch of `n` changes to one field.

@@ -17,16 +17,32 @@ struct AnnotationSelection {
     var isEmpty: Bool { code == nil && author == nil && record == nil && status == nil && text == nil }
 
     func select(_ store: Store) throws -> [Annotation] {
+        let (recordID, codeID, keeps) = try resolved(store)
+        return try store.annotations(record: recordID, code: codeID, status: status).filter { keeps($0.author, $0.record) }
+    }
+
+    /// The ids `select` would give, in its order, without reading each
+    /// annotation (`margin review` reads one when it shows it).
+    func selectIDs(_ store: Store) throws -> [String] {
+        let (recordID, codeID, keeps) = try resolved(store)
+        var ids: [String] = []
+        try store.forEachAnnotationID(record: recordID, code: codeID, status: status) { id, author, record in
+            if keeps(author, record) { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// The record and code named, resolved, and what the store's query
+    /// does not choose: visibility (blind coding), --author and --text.
+    private func resolved(_ store: Store) throws -> (record: String?, code: String?, keeps: (_ author: String?, _ record: String) -> Bool) {
         let codeID = try code.map { try store.resolveCode($0) }
         let recordID = try record.map { try store.resolve($0, kind: .record) }
         let blind = try store.isBlind
-        var found = try store.annotations(record: recordID, code: codeID, status: status).filter { store.isVisible($0, blind: blind) }
-        if let author { found = found.filter { $0.author == author } }
-        if let text {
-            let ids = Set(try store.records(Store.RecordFilter(text: text)).map(\.id))
-            found = found.filter { ids.contains($0.record) }
-        }
-        return found
+        let matching = try text.map { Set(try store.records(Store.RecordFilter(text: $0)).map(\.id)) }
+        let author = self.author
+        return (recordID, codeID, { a, r in
+            store.isVisible(author: a, blind: blind) && (author == nil || a == author) && (matching?.contains(r) ?? true)
+        })
     }
 }
 

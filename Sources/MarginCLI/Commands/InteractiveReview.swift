@@ -75,7 +75,7 @@ struct InteractiveReview {
             for status in [ReviewStatus.suggested, .open] where selection.status == nil || selection.status == status {
                 var one = selection
                 one.status = status
-                items += try one.select(store).map { .annotation($0.id) }
+                items += try one.selectIDs(store).map { .annotation($0) }
             }
         }
         // Conflicts have no code or author of their own: a walk narrowed by either skips them.
