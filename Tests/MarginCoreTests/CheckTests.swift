@@ -263,6 +263,11 @@ final class CheckTests: StoreTestCase {
         var lines: [String] = []
         try a.check { lines.append($0) }
         XCTAssertEqual(lines.map { String($0.prefix(12)) }, ["SQLite integ", "full-text in", "change log: ", "signatures: ", "state rebuil", "annotations:"])
+        // The quotes are checked while the state is compared: a quote
+        // altered in the live state is named as the state's difference.
+        try a.db.run("UPDATE annotations SET quote = 'altered' WHERE id = ?", .text(aid))
+        assertCorrupt(a, "the live state holds a row the log does not give")
+        try a.rebuildState()
         // The state and the log both damaged: the log is named.
         try a.db.run("UPDATE annotations SET value = 'tampered' WHERE id = ?", .text(aid))
         assertCorrupt(a, "the live state holds a row the log does not give")
