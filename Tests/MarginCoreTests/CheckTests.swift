@@ -152,10 +152,25 @@ final class CheckTests: StoreTestCase {
         let live = try a.dumpDerivedState()
         try a.rebuildState()
         XCTAssertEqual(try a.dumpDerivedState(), live)
-        try a.rebuildScratchCopy()
+        let winners = try a.rebuildScratchCopy()
         XCTAssertEqual(try a.dumpDerivedState(), live)
         XCTAssertEqual(try a.db.scalar("PRAGMA foreign_keys").int, 1)
         XCTAssertGreaterThan(try a.db.scalar("SELECT count(*) FROM record_folded").int ?? 0, 0)
+        // What `check` compares the winners by: every flag as the log held
+        // it, and one winner for each field that has one.
+        XCTAssertEqual(winners.rewritten, 0)
+        XCTAssertEqual(winners.fields, try a.db.scalar("SELECT count(*) FROM log WHERE current = 1").int.map(Int.init))
+        XCTAssertEqual(try a.db.scalar("SELECT count(*) FROM (SELECT DISTINCT entity, field FROM log)").int.map(Int.init), winners.fields)
+        // A field's flag moved to a change that lost: both of its flags are
+        // written back.
+        try a.db.run("""
+            UPDATE log SET current = 1 - current WHERE (entity, field) =
+                (SELECT entity, field FROM log GROUP BY entity, field HAVING count(*) = 2 LIMIT 1)
+            """)
+        XCTAssertEqual(a.db.changes, 2)
+        XCTAssertEqual(try a.rebuildScratchCopy().rewritten, 2)
+        XCTAssertEqual(try a.rebuildScratchCopy().rewritten, 0)
+        XCTAssertEqual(try a.dumpDerivedState(), live)
     }
 
     /// The rebuilt state is compared row by row with the copied one, on two

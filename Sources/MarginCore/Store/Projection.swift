@@ -74,6 +74,11 @@ final class Projector {
     private var pendingRow: PendingRow?
     /// A rebuild is folding changes the log already holds: no entity is new.
     var replayingLog = false
+    /// What the last rebuild did to the log's winner flags: the fields it
+    /// found a winner for (the rows flagged after it), and the flags it had
+    /// to write because they were other than the log held (`foldField`).
+    /// `check` reads them instead of comparing every winner again.
+    var rebuiltWinners = (fields: 0, rewritten: 0)
     /// Whether the full-text index (`record_grams`) is kept in step with
     /// the records. Only `check`'s scratch copy goes without: its rebuilt
     /// state is compared without the index (which `check` verifies on the
