@@ -352,6 +352,7 @@ public enum TextRules {
     /// Free text (a body, note, comment or value): tab, newline and carriage
     /// return are allowed, no other C0 control.
     public static func problem(inText s: String) -> String? {
+        guard hasControlByte(s, allowingLineBreaks: true) else { return nil }
         for (i, u) in s.unicodeScalars.enumerated() where u.value < 0x20 && u != "\t" && u != "\n" && u != "\r" {
             return u.value == 0 ? "contains a NUL character (at character \(i + 1))"
                                 : "contains the control character U+\(String(format: "%04X", u.value)) (at character \(i + 1))"
@@ -361,11 +362,23 @@ public enum TextRules {
 
     /// One line (a name, title, key): no C0 control at all.
     public static func problem(inLine s: String) -> String? {
+        guard hasControlByte(s, allowingLineBreaks: false) else { return nil }
         for (i, u) in s.unicodeScalars.enumerated() where u.value < 0x20 {
             return u.value == 0 ? "contains a NUL character (at character \(i + 1))"
                                 : "contains a line break or control character (at character \(i + 1))"
         }
         return nil
+    }
+
+    /// Whether `s` may hold a C0 control: in UTF-8 each is one byte below
+    /// 0x20, which no other scalar's bytes are, so the bytes are scanned
+    /// first and the scalars counted only to name a position (every change
+    /// written, received or checked passes here).
+    private static func hasControlByte(_ s: String, allowingLineBreaks: Bool) -> Bool {
+        var s = s
+        return s.withUTF8 { bytes in
+            bytes.contains { $0 < 0x20 && !(allowingLineBreaks && ($0 == 0x09 || $0 == 0x0A || $0 == 0x0D)) }
+        }
     }
 
     public static func requireText(_ s: String, what: String) throws {

@@ -78,6 +78,29 @@ final class TextTests: XCTestCase {
         XCTAssertEqual(again, span, file: file, line: line)
     }
 
+    /// The rules on stored text look at bytes first: each C0 control is
+    /// named at its scalar position, wherever it falls among multi-byte
+    /// scalars, and text without one (CJK, Latin, emoji) passes.
+    func testEveryControlCharacterIsNamedAtItsScalar() {
+        for value in UInt32(0)..<0x20 {
+            let control = String(Character(Unicode.Scalar(value)!))
+            let text = "159名黨員" + control + "é🙂"
+            let line = TextRules.problem(inLine: text)
+            XCTAssertNotNil(line, "U+\(value)")
+            XCTAssertTrue(line?.contains("at character 7") == true, line ?? "")
+            let free = TextRules.problem(inText: text)
+            if [0x09, 0x0A, 0x0D].contains(value) {
+                XCTAssertNil(free, "U+\(value)")
+            } else {
+                XCTAssertTrue(free?.contains("at character 7") == true, free ?? "U+\(value)")
+            }
+        }
+        for clean in ["", "16個臨時黨支部", "Qinghai, 2022 🙂", "\u{7F}\u{85}\u{2028}"] {
+            XCTAssertNil(TextRules.problem(inLine: clean), clean)
+            XCTAssertNil(TextRules.problem(inText: clean + "\r\n\t"), clean)
+        }
+    }
+
     func testOffsetsAreUnicodeScalars() throws {
         let body = "𠀋𠀋中文159名黨員"
         let span = try SpanLocation.locate(.quote("159名黨員", occurrence: nil), in: body)
