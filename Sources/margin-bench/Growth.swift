@@ -290,13 +290,16 @@ enum Growth {
              "SELECT r.*, a.*, c.name FROM records r LEFT JOIN annotations a ON a.record = r.id LEFT JOIN codes c ON c.id = a.code WHERE r.id = '\(record)'"),
         ]
         let path = (directory as NSString).appendingPathComponent(Store.fileName)
-        // Each side timed once, twice more when under two seconds, and nine
-        // more when under a tenth of a second: the best of three or of ten,
-        // as the machine's noise is larger than a short command (at half a
-        // second, one run of `list --annotations --json` at a million
-        // changes, 0.61 s against 0.34 s as a process, made its exponent
-        // 1.22; with three, a 5 ms `show` was once timed at 8.7 ms).
-        func runs(after first: Double) -> Int { first < 0.1 ? 10 : first < 2 ? 3 : 1 }
+        // Each side timed once, twice more when under fifteen seconds, and
+        // nine more when under a tenth of a second: the best of three or of
+        // ten, as the machine's noise is larger than a short command (at
+        // half a second, one run of `list --annotations --json` at a
+        // million changes, 0.61 s against 0.34 s as a process, made its
+        // exponent 1.22; with three, a 5 ms `show` was once timed at 8.7
+        // ms). Up to fifteen seconds, not two: a command that crossed two
+        // seconds at the largest size (`check`, `export`) was timed once
+        // there and the best of three below, which pushed its exponent up.
+        func runs(after first: Double) -> Int { first < 0.1 ? 10 : first < 15 ? 3 : 1 }
         func best(_ run: () throws -> Void) rethrows -> Double {
             var times: [Double] = []
             repeat {
