@@ -48,6 +48,9 @@ final class CheckTests: StoreTestCase {
             var lines: [String] = []
             try s.check { lines.append($0) }
             XCTAssertEqual(lines.count, 6, "\(lines)")
+            // The rows compared, the winners counted by the rebuild among
+            // them, are every derived row.
+            XCTAssertTrue(lines.contains("state rebuilt from the log matches the live state (\(try s.dumpDerivedState().count) rows)"), "\(lines)")
             XCTAssertTrue(lines.contains { $0.hasPrefix("annotations: 2 quotes match") }, "\(lines)")
             XCTAssertTrue(lines.contains { $0.contains("from 2 node(s)") }, "\(lines)")
         }

@@ -182,7 +182,8 @@ struct DerivedState {
         return lines
     }
 
-    /// The queries that read the derived state, in a stable order.
+    /// The queries that read the derived state, in a stable order, the
+    /// winners' first (`compared(with:sameWinners:)` may skip it).
     /// `inKeyOrder`: the winners in the log's own order (by local keys, no
     /// sort), which is stable within one store only, with their values as
     /// stored (`compared(with:)` compares each value's type and bytes; an
@@ -226,7 +227,8 @@ struct DerivedState {
     /// core).
     func compared(with other: DerivedState, sameWinners: Int? = nil) throws -> (rows: Int, same: Bool) {
         var rows = sameWinners ?? 0
-        for (i, q) in DerivedState.queries(inKeyOrder: true).enumerated() where !(i == 0 && sameWinners != nil) {
+        let queries = DerivedState.queries(inKeyOrder: true)
+        for q in sameWinners == nil ? queries[...] : queries.dropFirst() {
             let mine = try db.statement(q), theirs = try other.db.statement(q)
             try mine.bind([])
             try theirs.bind([])
