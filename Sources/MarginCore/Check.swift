@@ -112,7 +112,9 @@ extension Store {
                 problem = "change \(c.id) does not match its hash: its content or its origin's chain was altered in this store"
                 return false
             }
-            // The same rules a receiver enforces (ChangeRules).
+            // The same rules a receiver enforces (ChangeRules). The row's
+            // entity number is taken for the rules' look-ups of this entity.
+            projector.keys.remember(c.kind, c.entity, key: s.int(15))
             if let p = try ruleProblem(c) {
                 problem = "change \(c.id) breaks a rule: \(p)"
                 return false

@@ -56,6 +56,54 @@ final class CheckTests: StoreTestCase {
         }
     }
 
+    /// The log pass holds each annotation's change to the rules, which look
+    /// up the annotation's record. In the pass's order (each origin's
+    /// changes in turn) a reviewer's changes are each to another
+    /// annotation: the look-up took the annotation's number by searching
+    /// the entities' ids, once per change, where the row read holds it.
+    func testTheLogPassSearchesForNoEntityByItsId() throws {
+        let a = try makeStore("a"), b = try makeStore("b")
+        let (rid, _) = try a.importReport(ReportDraft(body: body, title: "曲麻萊縣", place: "曲麻萊縣"))
+        let code = try a.addCode(name: "party", description: nil, colour: nil, parent: nil)
+        var ids: [String] = []
+        try a.write {
+            for i in 0..<40 { ids.append(try a.annotate(record: rid, code: code, span: .quote("159名黨員", occurrence: nil), value: "\(i)", note: nil)) }
+        }
+        try exchange(a, b)
+        try b.write { for id in ids { try b.review(annotation: id, status: .accepted, comment: nil) } }
+        try exchange(a, b)
+        // Opened again, as `margin check` opens them: nothing is known yet.
+        for s in [try Store(directory: a.directory), try Store(directory: b.directory)] {
+            let before = s.projector.keys.searches
+            var lines: [String] = []
+            try s.check { lines.append($0) }
+            XCTAssertTrue(lines.contains { $0.hasPrefix("change log: ") }, "\(lines)")
+            // A few (the record, the code), not one per annotation: 42 when
+            // the rules searched for each annotation's number.
+            XCTAssertLessThanOrEqual(s.projector.keys.searches - before, 4)
+        }
+    }
+
+    /// A rebuild reads each change with its entity's number, and the fold's
+    /// look-ups of that entity take it: a deletion's search for the edits
+    /// it raced searched the entities' ids again, each time (270 searches
+    /// for these 30 annotations, then 30 with the fold's own look-ups).
+    func testTheRebuildSearchesForNoEntityByItsId() throws {
+        let a = try makeStore("a")
+        let (rid, _) = try a.importReport(ReportDraft(body: body, title: "曲麻萊縣", place: "曲麻萊縣"))
+        try a.write {
+            for i in 0..<30 {
+                let id = try a.annotate(record: rid, code: nil, span: .quote("159名黨員", occurrence: nil), value: "\(i)", note: nil)
+                try a.delete(annotation: id)
+            }
+        }
+        let reopened = try Store(directory: a.directory)
+        let before = reopened.projector.keys.searches
+        try reopened.rebuildState()
+        XCTAssertEqual(reopened.projector.keys.searches - before, 0)
+        XCTAssertEqual(try reopened.annotations(record: rid).count, 0)
+    }
+
     func assertCorrupt(_ store: Store, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try store.check(), file: file, line: line) { error in
             guard case MarginError.corrupt(let message) = error else {

@@ -78,7 +78,8 @@ public struct ConflictFinder {
 
     /// The log's number for an entity, if it has one.
     private func entityKey(_ kind: EntityKind, _ entity: EntityID) throws -> Int64? {
-        try keys.entity(kind, entity, create: false, knownMissing: false)?.key
+        if let key = keys.cachedEntity(kind, entity) { return key }
+        return try keys.entity(kind, entity, create: false, knownMissing: false)?.key
     }
 
     /// What the writer of a change to `deleted` had seen.

@@ -61,6 +61,15 @@ final class LocalKeys {
         return key
     }
 
+    /// Takes an entity's number read beside its change (a reader of the
+    /// log has both), so that the rules' look-ups of that entity (an
+    /// annotation's record) need no search of the ids' index: `check`'s
+    /// log pass reads a million rows, and each look-up by id was a descent
+    /// of that index.
+    func remember(_ kind: EntityKind, _ id: EntityID, key: Int64) {
+        lastEntity = (kind, id, key)
+    }
+
     /// The number of an entity not in the cache (ask `cachedEntity` first),
     /// and whether this call numbered it (then it had no logged change
     /// before, so it has no row either). `knownMissing`: the caller knows it
@@ -91,7 +100,13 @@ final class LocalKeys {
         lastEntity = nil
     }
 
+    /// How many times a number was searched for by id in the database
+    /// (for tests: a pass over the log that reads each row's numbers
+    /// searches for none of them).
+    private(set) var searches = 0
+
     private func find(_ find: Statement, _ values: [SQLValue]) throws -> Int64? {
+        searches += 1
         find.reset()
         defer { find.reset() }
         for (i, v) in values.enumerated() { try find.bind(Int32(i + 1), v) }

@@ -147,6 +147,9 @@ extension Projector {
         }
         for i in run.indices {
             let c = run[i].change
+            // The entity's number, read with the change, for the fold's
+            // look-ups of it (its row, the edits a deletion raced).
+            keys.remember(c.kind, c.entity, key: run[i].entity)
             // As the probe reads them: the winner, and the changes that
             // supersede what this one does, in key order.
             var rows = bySupersedes[c.supersedes] ?? []
