@@ -206,6 +206,10 @@ final class CheckTests: StoreTestCase {
         let winners = try a.rebuildScratchCopy()
         XCTAssertEqual(try a.dumpDerivedState(), live)
         XCTAssertEqual(try a.db.scalar("PRAGMA foreign_keys").int, 1)
+        // A copy to throw away: freed pages are not overwritten, and its
+        // cache is a fixed 16 MB.
+        XCTAssertEqual(try a.db.scalar("PRAGMA secure_delete").int, 0)
+        XCTAssertEqual(try a.db.scalar("PRAGMA cache_size").int, -16384)
         XCTAssertGreaterThan(try a.db.scalar("SELECT count(*) FROM record_folded").int ?? 0, 0)
         // What `check` compares the winners by: every flag as the log held
         // it, and one winner for each field that has one.

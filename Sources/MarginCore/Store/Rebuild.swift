@@ -24,8 +24,17 @@ extension Store {
     /// foreign keys on. Returns what the fold found of the winner flags
     /// (`Projector.rebuiltWinners`): none rewritten means the winners are
     /// as copied, so the comparison need not read them again.
+    ///
+    /// The copy is thrown away once compared, so nothing it frees is
+    /// overwritten (Debian's SQLite is built with `secure_delete` on), and
+    /// its connection keeps 16 MB of pages, not 2, so that fewer of the
+    /// rebuild's pages are spilled to the log and read back (on a team's
+    /// store of a million changes, the rebuild took 4.99 s with neither and
+    /// 4.25 s with both, the median of five runs each, alternately). A
+    /// bound, not a share of the store: `check`'s memory stays flat.
     @discardableResult
     func rebuildScratchCopy() throws -> (fields: Int, rewritten: Int) {
+        try db.execute("PRAGMA secure_delete=OFF; PRAGMA cache_size=-16384")
         try db.execute("PRAGMA foreign_keys=OFF")
         for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
         try db.execute("PRAGMA foreign_keys=ON")
