@@ -222,6 +222,11 @@ extension Store {
         let entity = EntityID(stored: id)
         // Reads from the log only, so the annotation's row is written once.
         try write { try coalescingRows {
+            // A fresh id (128 random bits) is no entity's yet: its number is
+            // made without searching the ids for it first. Were it one's,
+            // making it would break the ids' uniqueness and fail the write,
+            // instead of writing into that annotation.
+            if given == nil { scope?.lastMissingEntity = EntityRef(kind: .annotation, id: entity) }
             var first: HLC?, last: HLC?
             if let times {
                 let now = clock.tick()

@@ -41,6 +41,33 @@ final class QueryPlanTests: StoreTestCase {
         }
     }
 
+    /// A new annotation's id is fresh: it is numbered without a search of
+    /// the entities' ids for it (observed: one search for every annotation
+    /// written, 103 for 100). An id given (an import's) is still searched for.
+    func testAFreshAnnotationIsNumberedWithoutASearch() throws {
+        let made = try makeStore("a")
+        let (record, _) = try made.importReport(ReportDraft(body: "曲麻萊縣成立16個臨時黨支部,共有159名黨員參加。", title: "曲麻萊縣"))
+        let code = try made.addCode(name: "party-members", description: nil, colour: nil, parent: nil)
+        // Opened again, as a command opens it: no number known yet.
+        let store = try Store(directory: made.directory)
+        let before = store.projector.keys.searches
+        var ids: [String] = []
+        try store.write {
+            for n in 0..<100 {
+                ids.append(try store.annotate(record: record, code: code, span: .quote("159名黨員", occurrence: nil), value: "\(n)", note: nil))
+            }
+        }
+        // The record and the code.
+        XCTAssertLessThanOrEqual(store.projector.keys.searches - before, 3)
+        XCTAssertEqual(try store.annotations(record: record).count, 100)
+        XCTAssertEqual(Set(try store.annotations(record: record).map(\.id)), Set(ids))
+        // An id given is looked for: one held already is refused.
+        XCTAssertThrowsError(try store.annotate(record: record, code: code, span: nil, value: nil, note: nil, id: ids[0]))
+        let given = Store.randomEntityID()
+        XCTAssertEqual(try store.annotate(record: record, code: code, span: nil, value: nil, note: "given", id: given), given)
+        XCTAssertEqual(try store.annotations(record: record).count, 101)
+    }
+
     /// Whether a conflict is open is a look-up in the list of settled
     /// conflicts, made once from the resolutions, not a search of the
     /// resolutions for each conflict; which entity holds one conflict's
