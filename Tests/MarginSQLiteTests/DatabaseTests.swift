@@ -34,6 +34,35 @@ final class DatabaseTests: XCTestCase {
         XCTAssertEqual(try Database(path: path()).scalar("SELECT count(*) FROM t").int, 100)
     }
 
+    /// A long receive keeps its log in bounds between steps by copying it
+    /// back and writing it again from its start, in the same file: the
+    /// file is neither cut to nothing (so that the next frames are written
+    /// over blocks the file system already holds, not appended to fresh
+    /// ones) nor left to grow with everything written; once the log starts
+    /// again it is cut back to the limit. Nothing committed is lost.
+    func testARestartedLogIsWrittenAgainFromItsStartInTheSameFile() throws {
+        let db = try Database(path: path())
+        try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=0; CREATE TABLE t(v)")
+        let blob = [UInt8](repeating: 7, count: 8192)
+        let limit = 256 << 10
+        for _ in 0..<100 { try db.transaction { try db.run("INSERT INTO t(v) VALUES(?)", .blob(blob)) } }
+        let grown = db.walBytes
+        XCTAssertGreaterThan(grown, 4 * limit)
+        XCTAssertFalse(db.restartLog(over: grown), "a log within its limit is left alone")
+        XCTAssertTrue(db.restartLog(over: limit))
+        XCTAssertEqual(db.walBytes, grown, "the file is kept, not truncated")
+        // The next commit writes from the log's start and cuts the file
+        // back to the limit; the commits after it stay within it.
+        for _ in 0..<5 { try db.transaction { try db.run("INSERT INTO t(v) VALUES(?)", .blob(blob)) } }
+        XCTAssertEqual(db.walBytes, limit)
+        XCTAssertEqual(try db.scalar("SELECT count(*) FROM t").int, 105)
+        // A failed write's frames are still given back whole.
+        XCTAssertTrue(db.truncateLog(over: 0))
+        XCTAssertEqual(db.walBytes, 0)
+        db.close()
+        XCTAssertEqual(try Database(path: path()).scalar("SELECT count(*) FROM t").int, 105)
+    }
+
     /// `check` stops its rebuild on another thread once a check has
     /// failed: a statement that would never end stops with SQLITE_INTERRUPT,
     /// and the connection serves the next one.

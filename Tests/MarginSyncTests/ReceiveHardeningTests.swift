@@ -264,7 +264,7 @@ final class ReceiveHardeningTests: HostileServerTestCase {
             for i in 0..<40 { _ = try big.store.importReport(ReportDraft(body: "第\(i)篇報告。\n" + line, title: "報告\(i)")) }
         }
         let fresh = try node("fresh", serve: false)
-        // The receiver's log is truncated between steps once past its
+        // The receiver's log is started again between steps once past its
         // limit (64 MiB; 1 MiB here), not left to grow with the receive.
         Store.logLimitBytes = 1 << 20
         defer { Store.logLimitBytes = 64 << 20 }

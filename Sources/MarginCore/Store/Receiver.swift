@@ -127,7 +127,7 @@ struct Receiver {
             }
             start = end
             // Between steps, the log is kept from growing with the receive.
-            store.db.truncateLog(over: Store.logLimitBytes)
+            store.db.restartLog(over: Store.logLimitBytes)
             // A breath between steps, longer than the 2 ms a waiting
             // writer's busy handler sleeps, so that it gets its turn.
             if stepMilliseconds != nil && start < changes.count { usleep(5_000) }

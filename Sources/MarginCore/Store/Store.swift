@@ -50,7 +50,7 @@ public final class Store {
     static let signEvery = 1000
     static let signEveryBytes = 256 << 10
     /// How far the write-ahead log may grow during a long receive before it
-    /// is copied back and truncated between two steps (a test lowers it).
+    /// is copied back and started again between two steps (a test lowers it).
     nonisolated(unsafe) static var logLimitBytes = 64 << 20
     /// `codeLinks` per field, with the `PRAGMA data_version` it was read at
     /// and the projector's count of folded code changes then: a change to
