@@ -166,6 +166,76 @@ final class ImporterTests: XCTestCase {
         XCTAssertLessThan(places, names.count - 100, "both answers occur")
     }
 
+    /// `ReportPlace.find` reads a line as its scalars where each is a
+    /// Character of its own, and finds what reading it as Characters finds:
+    /// on every report of the samples and (when present) the seeds, on
+    /// reports written for this test whose lines hold what makes a scalar
+    /// part of a larger Character (a combining mark, a joiner, Hangul
+    /// jamo, CR LF, a compatibility ideograph) next to place names, and on
+    /// random lines of place characters, rules' characters and those.
+    func testThePlaceIsFoundAlikeReadingScalarsOrCharacters() throws {
+        var reports: [(title: String?, body: [String])] = []
+        var dirs = [Paths.samples.appendingPathComponent("reports")]
+        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
+        for dir in dirs {
+            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
+                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+                let lines = TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
+                reports.append((lines.first, Array(lines.dropFirst())))
+            }
+        }
+        XCTAssertGreaterThanOrEqual(reports.count, 4)
+        // Written for this test: a scalar that joins the one before (a
+        // combining mark after 县, a joiner, a variation selector), Hangul
+        // jamo, a compatibility ideograph (U+F9B5 is 例), CR LF, emoji.
+        reports += [
+            ("玛多县:疫情防控", ["玛多县\u{0301}组织159名党员,玛多县设卡口16个。", "玛多县\u{200D}縣城", "共和縣各乡镇\r\n共和縣城区"]),
+            ("同仁市防控工作", ["同仁市\u{FE0F}组建突击队,同仁市\u{F9B5}外", "ᄀ\u{1161}县和县城,同仁市👨\u{200D}👩区", "隆务镇\u{302A}县"]),
+            (nil, ["尖扎县尖扎县坎布拉镇", "黄南藏族自治州尖扎县", "青海省玉树市玉树市玉树市"]),
+        ]
+        let alphabet: [Character] = Array("玛多县縣市区區州旗盟自治同仁尖扎共和十多黄南藏族镇乡城社团全各,。:、 a1") + ["\u{0301}", "\u{200D}", "\u{F9B5}", "\r\n", "ᄀ\u{1161}", "👍🏽", "\u{302A}"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<1500 {
+            func line() -> String {
+                var s = ""
+                for _ in 0..<Int.random(in: 1...24, using: &generator) { if let c = alphabet.randomElement(using: &generator) { s.append(c) } }
+                return s
+            }
+            reports.append((Bool.random(using: &generator) ? line() : nil, (0..<Int.random(in: 1...4, using: &generator)).map { _ in line() }))
+        }
+        var found = 0, scalarLines = 0, characterLines = 0
+        for r in reports {
+            let byScalars = ReportPlace.find(title: r.title, body: r.body)
+            let byCharacters = ReportPlace.find(title: r.title, body: r.body, scalarScan: false)
+            XCTAssertEqual(byScalars?.place, byCharacters?.place, "\(r)")
+            XCTAssertEqual(byScalars?.province, byCharacters?.province, "\(r)")
+            XCTAssertEqual(byScalars?.town, byCharacters?.town, "\(r)")
+            if byScalars != nil { found += 1 }
+            for l in (r.title.map { [$0] } ?? []) + r.body {
+                if ScanUnits.scalars(l) != nil { scalarLines += 1 } else { characterLines += 1 }
+            }
+        }
+        XCTAssertGreaterThan(found, 100, "places are found")
+        XCTAssertGreaterThan(scalarLines, 1000, "lines are read as scalars")
+        XCTAssertGreaterThan(characterLines, 1000, "lines are read as Characters")
+        // A line of the samples is read as scalars; one with a combining
+        // mark or a compatibility ideograph is not.
+        XCTAssertNotNil(ScanUnits.scalars("疫情发生以来,玛多县组织159名党员(共16个临时党支部)。"))
+        XCTAssertNil(ScanUnits.scalars("玛多县\u{0301}"))
+        XCTAssertNil(ScanUnits.scalars("同仁市\u{F9B5}"))
+        XCTAssertNil(ScanUnits.scalars("a\r\nb"))
+        // Every character of the rules is one scalar the scalar reading
+        // keeps, so its tables hold the whole of the rules.
+        let ruleCharacters = ImportRules.placeSuffixes.flatMap(Array.init) + Array(ImportRules.notInPlaceNames)
+            + ImportRules.notAfterSuffix.flatMap { [$0.key] + Array($0.value) }
+        for c in ruleCharacters {
+            XCTAssertEqual(c.unicodeScalars.count, 1, "\(c)")
+            XCTAssertTrue(c.unicodeScalars.first.map { ScanUnits.standsAlone($0.value) } ?? false, "\(c)")
+        }
+        XCTAssertEqual(ScanUnits.notInPlaceNames.count, ImportRules.notInPlaceNames.count)
+        XCTAssertEqual(ScanUnits.placeSuffixesByFirst.values.map(\.count).reduce(0, +), ImportRules.placeSuffixes.count)
+    }
+
     /// The look before the label expression never turns a line away that
     /// the expression would match: checked on crafted lines and on every
     /// line of the samples and (when present) the seeds.

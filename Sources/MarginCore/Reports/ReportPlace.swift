@@ -15,7 +15,9 @@ enum ReportPlace {
     /// `ImportRules.notInPlaceNames`); it is two characters unless the text
     /// shows a shorter or longer one consistently. A province just before
     /// it (青海省玉树市) is returned on its own.
-    static func find(title: String?, body: [String]) -> (place: String, province: String?, town: String?)? {
+    /// `scalarScan: false` reads every line as Characters (the tests
+    /// compare the two readings).
+    static func find(title: String?, body: [String], scalarScan: Bool = true) -> (place: String, province: String?, town: String?)? {
         // A title's own place may hold a numeral (十家堡镇:); only a collective word rules it out.
         if let t = title, let m = PageLines.matches(titlePlace, t).first, var p = PageLines.group(m, 1, in: t), let first = p.first,
            !collectivePrefixes.contains(first), !ImportRules.notPlaces.contains(p) {
@@ -28,39 +30,52 @@ enum ReportPlace {
             }
             return (p, province(before: p, in: [t] + body), town)
         }
-        struct Occurrence { var chars: [Character]; var suffix: Int; var longest: Int; var inTitle: Bool; var at: Int }
+        // `names[n - 1]`: the name of n characters before the suffix, made
+        // once for the counting and the choice.
+        struct Occurrence { var names: [String]; var longest: Int; var inTitle: Bool; var at: Int }
         var occurrences: [Occurrence] = []
         var counts: [String: Int] = [:]
         var position = 0
-        for (t, text) in ((title.map { [$0] } ?? []) + body).enumerated() {
-            let chars = Array(text)
+        // Each line is read as its scalars where each of them is a
+        // character of its own (`ScanUnits.scalars`: a Chinese report's
+        // lines, nearly always), else as Characters; both readings find the
+        // same names. Cutting a report into Characters was a third of
+        // finding its place.
+        func scan<Unit: PlaceScanUnit>(_ chars: [Unit], inTitle: Bool) {
             var i = 0
             while i < chars.count {
                 // Most characters start no suffix: their first scalar says so
                 // before the character is hashed.
-                guard let u = chars[i].unicodeScalars.first, placeSuffixFirstScalars.contains(u.value),
-                      let suffix = placeSuffixesByFirst[chars[i]]?.first(where: { i + $0.count <= chars.count && chars[i..<(i + $0.count)].elementsEqual($0) }) else {
+                guard mayStartSuffix(chars[i].firstScalar),
+                      let suffix = Unit.placeSuffixesByFirst[chars[i]]?.first(where: { i + $0.count <= chars.count && chars[i..<(i + $0.count)].elementsEqual($0) }) else {
                     i += 1
                     continue
                 }
                 let end = i + suffix.count
-                if end < chars.count, let last = suffix.last, ImportRules.notAfterSuffix[last]?.contains(chars[end]) == true { i = end; continue }
+                if end < chars.count, let last = suffix.last, Unit.notAfterSuffix[last]?.contains(chars[end]) == true { i = end; continue }
                 var start = i
-                while start > 0, i - start < 4, let u = chars[start - 1].unicodeScalars.first, chars[start - 1].unicodeScalars.count == 1,
-                      ScriptFolding.isHan(u.value), !ImportRules.notInPlaceNames.contains(chars[start - 1]) { start -= 1 }
+                while start > 0, i - start < 4, chars[start - 1].isLoneHan, !Unit.notInPlaceNames.contains(chars[start - 1]) { start -= 1 }
                 if i > start {
-                    let window = Array(chars[start..<end])
-                    occurrences.append(Occurrence(chars: window, suffix: suffix.count, longest: i - start, inTitle: title != nil && t == 0, at: position + i))
-                    for n in 1...(i - start) { counts[String(window.suffix(n + suffix.count)), default: 0] += 1 }
+                    let names = (1...(i - start)).map { n in Unit.string(chars[(i - n)..<end]) }
+                    occurrences.append(Occurrence(names: names, longest: i - start, inTitle: inTitle, at: position + i))
+                    for name in names { counts[name, default: 0] += 1 }
                 }
                 i = end
             }
             position += chars.count + 1
         }
+        for (t, text) in ((title.map { [$0] } ?? []) + body).enumerated() {
+            let inTitle = title != nil && t == 0
+            if scalarScan, let scalars = ScanUnits.scalars(text) {
+                scan(scalars, inTitle: inTitle)
+            } else {
+                scan(Array(text), inTitle: inTitle)
+            }
+        }
         var scores: [String: (score: Double, at: Int)] = [:]
         var placeNames: [String: Bool] = [:]   // isPlaceName, once per candidate
         for o in occurrences {
-            func name(_ n: Int) -> String { String(o.chars.suffix(n + o.suffix)) }
+            func name(_ n: Int) -> String { o.names[n - 1] }
             var n = min(2, o.longest)
             if n == 2, let one = counts[name(1)], one >= 2, Double(counts[name(2)] ?? 0) < 0.6 * Double(one) { n = 1 }
             while n < o.longest, let longer = counts[name(n + 1)], longer >= 2, Double(longer) >= 0.6 * Double(counts[name(n)] ?? 0) { n += 1 }
@@ -86,6 +101,16 @@ enum ReportPlace {
     static let placeSuffixesByFirst: [Character: [[Character]]] =
         Dictionary(grouping: ImportRules.placeSuffixes.map(Array.init).filter { !$0.isEmpty }, by: { $0[0] })
     static let placeSuffixFirstScalars = Set(placeSuffixesByFirst.keys.compactMap { $0.unicodeScalars.first?.value })
+    /// `placeSuffixFirstScalars` of the Basic Multilingual Plane as bits,
+    /// asked of every character of a report without hashing it.
+    static let placeSuffixFirstBits: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 0x10000 / 64)
+        for v in placeSuffixFirstScalars where v < 0x10000 { bits[Int(v >> 6)] |= 1 << UInt64(v & 63) }
+        return bits
+    }()
+    static func mayStartSuffix(_ v: UInt32) -> Bool {
+        v < 0x10000 ? placeSuffixFirstBits[Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 : placeSuffixFirstScalars.contains(v)
+    }
 
     static let collectivePrefixes: Set<Character> = ["全", "本", "该", "該", "我", "各", "此", "每", "团", "團"]
 
@@ -125,4 +150,107 @@ enum ReportPlace {
         }
         return nil
     }
+}
+
+/// What `ReportPlace.find` reads a line as: its Characters, or its scalars
+/// where each scalar is a Character of its own. The rules' characters are
+/// looked up as either.
+protocol PlaceScanUnit: Hashable {
+    /// The value of the unit's first scalar.
+    var firstScalar: UInt32 { get }
+    /// A Han character of one scalar (a name's characters are).
+    var isLoneHan: Bool { get }
+    /// Units of a line as a String.
+    static func string(_ units: ArraySlice<Self>) -> String
+    static var placeSuffixesByFirst: [Self: [[Self]]] { get }
+    static var notAfterSuffix: [Self: Set<Self>] { get }
+    static var notInPlaceNames: Set<Self> { get }
+}
+
+extension Character: PlaceScanUnit {
+    var firstScalar: UInt32 { unicodeScalars.first?.value ?? 0 }
+    var isLoneHan: Bool {
+        guard let u = unicodeScalars.first, unicodeScalars.count == 1 else { return false }
+        return ScriptFolding.isHan(u.value)
+    }
+    static func string(_ units: ArraySlice<Character>) -> String { String(units) }
+    static var placeSuffixesByFirst: [Character: [[Character]]] { ReportPlace.placeSuffixesByFirst }
+    static var notAfterSuffix: [Character: Set<Character>] { ImportRules.notAfterSuffix }
+    static var notInPlaceNames: Set<Character> { ImportRules.notInPlaceNames }
+}
+
+extension Unicode.Scalar: PlaceScanUnit {
+    var firstScalar: UInt32 { value }
+    var isLoneHan: Bool { ScriptFolding.isHan(value) }
+    static func string(_ units: ArraySlice<Unicode.Scalar>) -> String {
+        var view = String.UnicodeScalarView()
+        view.append(contentsOf: units)
+        return String(view)
+    }
+    static var placeSuffixesByFirst: [Unicode.Scalar: [[Unicode.Scalar]]] { ScanUnits.placeSuffixesByFirst }
+    static var notAfterSuffix: [Unicode.Scalar: Set<Unicode.Scalar>] { ScanUnits.notAfterSuffix }
+    static var notInPlaceNames: Set<Unicode.Scalar> { ScanUnits.notInPlaceNames }
+}
+
+/// The scalar reading of `ReportPlace.find`: when it may be used, and the
+/// rules' characters as scalars.
+enum ScanUnits {
+    /// `text`'s scalars when every one of them is a Character of its own
+    /// and equal, as a Character, only to itself, so that comparing
+    /// scalars is comparing Characters; nil otherwise. Only scalars that
+    /// never join a neighbour in a grapheme (no combining mark, joiner,
+    /// Hangul jamo, regional indicator, CR or LF) and that have no
+    /// singleton canonical decomposition (a compatibility ideograph such as
+    /// U+F900 equals, as a Character, the ideograph it decomposes to).
+    static func scalars(_ text: String) -> [Unicode.Scalar]? {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(text.utf8.count / 3 + 1)
+        for u in text.unicodeScalars {
+            guard standsAlone(u.value) else { return nil }
+            out.append(u)
+        }
+        return out
+    }
+
+    /// Printable ASCII and Latin-1 (but the soft hyphen), CJK punctuation
+    /// (but its combining tone marks), general punctuation (but spaces,
+    /// joiners, separators and format characters), the unified Han
+    /// ideographs (but the compatibility ones), fullwidth ASCII.
+    static func standsAlone(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x20...0x7E, 0xA0...0xAC, 0xAE...0xFF: true
+        case 0x2010...0x2027, 0x2030...0x205E: true
+        case 0x3000...0x3029, 0x3030...0x303F: true
+        case 0x3400...0x4DBF, 0x4E00...0x9FFF: true
+        case 0xFF01...0xFF5E: true
+        case 0x20000...0x2EBEF, 0x30000...0x323AF: true
+        default: false
+        }
+    }
+
+    private static func lone(_ c: Character) -> Unicode.Scalar? {
+        c.unicodeScalars.count == 1 ? c.unicodeScalars.first : nil
+    }
+
+    /// The rules' characters that are one scalar: a unit of the scalar
+    /// reading is one scalar, so it can equal no other.
+    static let placeSuffixesByFirst: [Unicode.Scalar: [[Unicode.Scalar]]] = {
+        var out: [Unicode.Scalar: [[Unicode.Scalar]]] = [:]
+        for (first, suffixes) in ReportPlace.placeSuffixesByFirst {
+            guard let f = lone(first) else { continue }
+            out[f] = suffixes.compactMap { suffix in
+                let scalars = suffix.compactMap(lone)
+                return scalars.count == suffix.count ? scalars : nil
+            }
+        }
+        return out
+    }()
+    static let notAfterSuffix: [Unicode.Scalar: Set<Unicode.Scalar>] = {
+        var out: [Unicode.Scalar: Set<Unicode.Scalar>] = [:]
+        for (last, next) in ImportRules.notAfterSuffix {
+            if let l = lone(last) { out[l] = Set(next.compactMap(lone)) }
+        }
+        return out
+    }()
+    static let notInPlaceNames = Set(ImportRules.notInPlaceNames.compactMap(lone))
 }
