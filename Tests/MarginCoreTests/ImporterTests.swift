@@ -236,6 +236,60 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(ScanUnits.placeSuffixesByFirst.values.map(\.count).reduce(0, +), ImportRules.placeSuffixes.count)
     }
 
+    /// `normalizedDate` asks its expressions only of texts they could
+    /// match, and answers as asking them always did: on every line of the
+    /// samples and (when present) the seeds, on crafted dates (a weekday
+    /// first or last, fullwidth and other scripts' digits, spaces), and on
+    /// random strings of their characters.
+    func testADateIsReadAsTheExpressionsAloneReadIt() throws {
+        func always(_ raw: String) -> String? {
+            var s = PageLines.trim(raw)
+            if let m = PageLines.matches(ReportMetadata.weekday, s).first, let r = Range(m.range, in: s) { s = PageLines.trim(s.replacingCharacters(in: r, with: " ")) }
+            s = s.replacingOccurrences(of: "  ", with: " ")
+            for re in ReportMetadata.datePatterns {
+                guard let m = PageLines.matches(re, s).first else { continue }
+                guard let y = PageLines.group(m, 1, in: s).flatMap(Int.init), let mo = PageLines.group(m, 2, in: s).flatMap(Int.init),
+                      let d = PageLines.group(m, 3, in: s).flatMap(Int.init), (1...12).contains(mo), (1...31).contains(d), y >= 1900 else { return nil }
+                var out = String(format: "%04d-%02d-%02d", y, mo, d)
+                if let h = PageLines.group(m, 4, in: s).flatMap(Int.init), let mi = PageLines.group(m, 5, in: s).flatMap(Int.init) {
+                    guard (0...23).contains(h), (0...59).contains(mi) else { return nil }
+                    out += String(format: "T%02d:%02d", h, mi)
+                    if let sec = PageLines.group(m, 6, in: s).flatMap(Int.init) {
+                        guard (0...59).contains(sec) else { return nil }
+                        out += String(format: ":%02d", sec)
+                    }
+                }
+                return out
+            }
+            return nil
+        }
+        var texts = ["星期四 2020年02月20日", "2020年02月20日 星期四", "  礼拜天2021/8/3 9:05", "週五 2022-11-07 17:00:37", "２０２０年２月２０日", "٢٠٢٠-٠٢-٢٠",
+                     "2020年 2月 20日 14时05分30秒", "周一", "2020-13-01", "1899-01-01", "x2020-02-02", "2020-02-02x", ""]
+        var dirs = [Paths.samples.appendingPathComponent("reports")]
+        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
+        for dir in dirs {
+            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
+                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+                texts += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
+            }
+        }
+        let alphabet: [Character] = Array("0123456789２０年月日时時分秒:：-/. T星期礼拜周週一四日天x") + ["\u{00A0}", "٢"]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            var s = ""
+            for _ in 0..<Int.random(in: 0...20, using: &generator) { if let c = alphabet.randomElement(using: &generator) { s.append(c) } }
+            texts.append(s)
+        }
+        texts += (0..<300).map { _ in "\(Int.random(in: 1890...2030, using: &generator))年\(Int.random(in: 0...13, using: &generator))月\(Int.random(in: 0...32, using: &generator))日" }
+        var dates = 0
+        for t in texts {
+            XCTAssertEqual(ReportMetadata.normalizedDate(t), always(t), t)
+            if always(t) != nil { dates += 1 }
+        }
+        XCTAssertGreaterThan(dates, 100, "dates are read")
+        XCTAssertEqual(ReportMetadata.normalizedDate("星期四 2020年02月20日"), "2020-02-20")
+    }
+
     /// The look before the label expression never turns a line away that
     /// the expression would match: checked on crafted lines and on every
     /// line of the samples and (when present) the seeds.

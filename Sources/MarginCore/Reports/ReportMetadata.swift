@@ -218,6 +218,8 @@ public enum ReportMetadata {
     }
 
     static let weekday = PageLines.regex("\\s*(?:星期|礼拜|禮拜|周|週)[一二三四五六日天]\\s*")
+    /// The first characters of `weekday`'s words.
+    static let weekdayFirstScalars = Set("星礼禮周週".unicodeScalars)
 
     static let datePatterns: [NSRegularExpression?] = [
         PageLines.regex("^(\\d{4})\\s*年\\s*(\\d{1,2})\\s*月\\s*(\\d{1,2})\\s*日?\\s*(?:(\\d{1,2})\\s*[:：时時]\\s*(\\d{2})\\s*(?:[:：分]\\s*(\\d{2}))?\\s*秒?)?$"),
@@ -229,8 +231,13 @@ public enum ReportMetadata {
     /// written `2022年09月23日14:54`, `2022-11-07 17:00:37` and the like.
     public static func normalizedDate(_ raw: String) -> String? {
         // A weekday beside the date says nothing more: 2020年02月20日 星期四.
+        // Each expression is asked only of a text it could match (the
+        // weekday needs one of its first characters, a date begins with a
+        // digit): a report asks this of most of its short lines.
         var s = PageLines.trim(raw)
-        if let m = PageLines.matches(weekday, s).first, let r = Range(m.range, in: s) { s = PageLines.trim(s.replacingCharacters(in: r, with: " ")) }
+        if s.unicodeScalars.contains(where: { weekdayFirstScalars.contains($0) }),
+           let m = PageLines.matches(weekday, s).first, let r = Range(m.range, in: s) { s = PageLines.trim(s.replacingCharacters(in: r, with: " ")) }
+        guard s.unicodeScalars.first?.properties.generalCategory == .decimalNumber else { return nil }
         s = s.replacingOccurrences(of: "  ", with: " ")
         for re in datePatterns {
             guard let m = PageLines.matches(re, s).first else { continue }
