@@ -290,6 +290,38 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(ReportMetadata.normalizedDate("星期四 2020年02月20日"), "2020-02-20")
     }
 
+    /// `isDisclaimer` runs its expression only on a line that begins with
+    /// a heading's first character past brackets and spaces, and answers as
+    /// the expression alone does: on the samples' and seeds' lines, crafted
+    /// headings and random strings of their characters.
+    func testADisclaimerIsFoundAsTheExpressionAloneFindsIt() throws {
+        var lines = ["【版權及免責聲明】本網站所載文章", "（免责声明）:", "\u{3000}版权声明：", " 【 本站声明 】", "[特别声明]", "特別聲明", "声明：", "版权所有", "網站聲明的", "\t法律声明"]
+        var dirs = [Paths.samples.appendingPathComponent("reports")]
+        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
+        for dir in dirs {
+            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
+                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+                lines += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
+            }
+        }
+        let alphabet: [Character] = Array("【[(（】])） \u{3000}\t:：") + Array(ImportRules.disclaimerHeadings.joined())
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            var s = ""
+            for _ in 0..<Int.random(in: 0...12, using: &generator) { if let c = alphabet.randomElement(using: &generator) { s.append(c) } }
+            if Bool.random(using: &generator), let h = ImportRules.disclaimerHeadings.randomElement(using: &generator) { s = String(s.prefix(2)) + h + s }
+            lines.append(s)
+        }
+        var found = 0
+        for line in lines {
+            let expected = !PageLines.matches(PageLines.disclaimerPattern, line).isEmpty
+            XCTAssertEqual(PageLines.isDisclaimer(line), expected, line)
+            if expected { found += 1 }
+        }
+        XCTAssertGreaterThan(found, 100, "disclaimers are found")
+        XCTAssertLessThan(found, lines.count - 300, "other lines are not")
+    }
+
     /// The look before the label expression never turns a line away that
     /// the expression would match: checked on crafted lines and on every
     /// line of the samples and (when present) the seeds.

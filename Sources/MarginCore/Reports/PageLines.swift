@@ -102,7 +102,16 @@ enum PageLines {
     /// page's footer however long its paragraphs.
     static let disclaimerPattern = regex("^[【\\[(（]?\\s*(" + ImportRules.disclaimerHeadings.joined(separator: "|") + ")\\s*[】\\])）]?\\s*[:：]?")
 
-    static func isDisclaimer(_ line: String) -> Bool { !matches(disclaimerPattern, line).isEmpty }
+    /// Asked of nearly every line of a report: the expression runs only on
+    /// a line whose first character past brackets and spaces begins a
+    /// heading.
+    static func isDisclaimer(_ line: String) -> Bool {
+        guard let first = line.unicodeScalars.first(where: { !disclaimerLead.contains($0) && !$0.properties.isWhitespace }),
+              disclaimerFirstScalars.contains(first) else { return false }
+        return !matches(disclaimerPattern, line).isEmpty
+    }
+    static let disclaimerLead = Set("【[(（".unicodeScalars)
+    static let disclaimerFirstScalars = Set(ImportRules.disclaimerHeadings.compactMap(\.unicodeScalars.first))
 
     static func isFooterMarker(_ line: String) -> Bool {
         guard line.unicodeScalars.count <= 80 else { return false }
