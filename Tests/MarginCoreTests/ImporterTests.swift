@@ -290,6 +290,27 @@ final class ImporterTests: XCTestCase {
         XCTAssertEqual(ReportMetadata.normalizedDate("星期四 2020年02月20日"), "2020-02-20")
     }
 
+    /// `hasAtMost` tells a line's length in scalars from its UTF-8 length
+    /// where that decides, and says what counting them says: at every
+    /// bound around the lengths of one-, two-, three- and four-byte
+    /// scalars, mixed and alone.
+    func testALineIsMeasuredAsCountingItsScalarsMeasuresIt() {
+        let units = ["a", "é", "黨", "𠀀", "e\u{301}"]
+        var generator = SystemRandomNumberGenerator()
+        var lines: [String] = [""]
+        for unit in units { for n in [1, 19, 20, 21, 39, 40, 41, 79, 80, 81, 119, 120, 121, 160, 161, 500] { lines.append(String(repeating: unit, count: n)) } }
+        for _ in 0..<2000 {
+            var s = ""
+            for _ in 0..<Int.random(in: 0...200, using: &generator) { s += units.randomElement(using: &generator) ?? "" }
+            lines.append(s)
+        }
+        for line in lines {
+            for n in [20, 30, 40, 80, 120, 160] {
+                XCTAssertEqual(PageLines.hasAtMost(n, scalarsIn: line), line.unicodeScalars.count <= n, "\(n) \(line.unicodeScalars.count)")
+            }
+        }
+    }
+
     /// `isDisclaimer` runs its expression only on a line that begins with
     /// a heading's first character past brackets and spaces, and answers as
     /// the expression alone does: on the samples' and seeds' lines, crafted

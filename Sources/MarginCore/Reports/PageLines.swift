@@ -25,6 +25,17 @@ enum PageLines {
 
     static let bracketsAndSpace: Set<Unicode.Scalar> = ["【", "】", "[", "]", "(", ")", "（", "）", " ", "<", ">", "《", "》"]
 
+    /// Whether `s` holds at most `n` scalars: told by its UTF-8 length
+    /// alone unless that is between n and 4n bytes (a scalar is one to four
+    /// bytes). The cleaner asks it of every line, and counting a long
+    /// paragraph's scalars walked the whole paragraph.
+    static func hasAtMost(_ n: Int, scalarsIn s: String) -> Bool {
+        let bytes = s.utf8.count
+        if bytes <= n { return true }
+        if bytes > 4 * n { return false }
+        return s.unicodeScalars.dropFirst(n).isEmpty
+    }
+
     static func regex(_ pattern: String) -> NSRegularExpression? {
         try? NSRegularExpression(pattern: pattern, options: [])
     }
@@ -40,7 +51,7 @@ enum PageLines {
 
     /// The segments of a breadcrumb line (首页 / 要闻 / 动态, 人民網>>四川頻道), or nil.
     static func breadcrumbSegments(_ line: String) -> [String]? {
-        guard line.unicodeScalars.dropFirst(120).isEmpty, !line.unicodeScalars.contains("。") else { return nil }
+        guard hasAtMost(120, scalarsIn: line), !line.unicodeScalars.contains("。") else { return nil }
         var body = line
         if line.unicodeScalars.contains("位"), let m = matches(breadcrumbLabel, line).first, let r = Range(m.range, in: line) {
             body = String(line[r.upperBound...])
@@ -64,7 +75,7 @@ enum PageLines {
     /// A line of widget words only (`ImportRules.widgetWords`), brackets,
     /// colons and separators aside: 【打印】【关闭】, 字号:大 中 小, 分享:.
     static func isWidget(_ line: String) -> Bool {
-        guard line.unicodeScalars.count <= 40 else { return false }
+        guard hasAtMost(40, scalarsIn: line) else { return false }
         let tokens = line.components(separatedBy: CharacterSet(charactersIn: "【】[]()（） :：|丨｜/·•\u{3000}\u{00A0}")).filter { !$0.isEmpty }
         // Counters count too (阅读 1234), beside at least one widget word.
         let words = tokens.filter { !$0.allSatisfy(\.isNumber) }
@@ -73,7 +84,7 @@ enum PageLines {
 
     /// The furniture label a short line starts with (`ImportRules.furnitureLabels`), or nil.
     static func furnitureLabel(_ line: String) -> String? {
-        guard line.unicodeScalars.count <= 120 else { return nil }
+        guard hasAtMost(120, scalarsIn: line) else { return nil }
         let bare = trim(line) { bracketsAndSpace.contains($0) }
         for label in ImportRules.furnitureLabels where bare.hasPrefix(label) {
             guard let next = bare.dropFirst(label.count).unicodeScalars.first else { return label }
@@ -114,7 +125,7 @@ enum PageLines {
     static let disclaimerFirstScalars = Set(ImportRules.disclaimerHeadings.compactMap(\.unicodeScalars.first))
 
     static func isFooterMarker(_ line: String) -> Bool {
-        guard line.unicodeScalars.count <= 80 else { return false }
+        guard hasAtMost(80, scalarsIn: line) else { return false }
         let bare = trim(line) { bracketsAndSpace.contains($0) }
         if ImportRules.footerMarkers.contains(where: { bare.hasPrefix($0) }) { return true }
         return TextNormalization.contains(line, "ICP")

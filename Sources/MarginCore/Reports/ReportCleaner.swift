@@ -83,7 +83,7 @@ public enum ReportCleaner {
                 line = bare
             }
             if PageLines.breadcrumbSegments(line) != nil { notes.decide(n, line, "furniture", "breadcrumb"); continue }
-            if !siteNames.isEmpty, line.unicodeScalars.dropFirst(30).isEmpty, siteNames.contains(line) { notes.decide(n, line, "furniture", "site name"); continue }
+            if !siteNames.isEmpty, PageLines.hasAtMost(30, scalarsIn: line), siteNames.contains(line) { notes.decide(n, line, "furniture", "site name"); continue }
             // 【纠错】【责任编辑：陈晨】: buttons and bracketed metadata on one line.
             if let found = ReportMetadata.bracketedSegments(line) {
                 fields += found
@@ -250,7 +250,7 @@ public enum ReportCleaner {
             let line = kept[k].text
             if let w = siteWord(line) { notes.decide(kept[k].n, line, "furniture", "site header ('\(w)')"); drop.append(k); continue }
             // 岷县融媒体中心 alone under the title: who published it.
-            if line.unicodeScalars.count <= 20, !line.unicodeScalars.contains(where: { CharacterSet.punctuationCharacters.contains($0) || $0 == " " }),
+            if PageLines.hasAtMost(20, scalarsIn: line), !line.unicodeScalars.contains(where: { CharacterSet.punctuationCharacters.contains($0) || $0 == " " }),
                ImportRules.publisherEndings.contains(where: { line.hasSuffix($0) }) {
                 notes.publisher = notes.publisher ?? line
                 notes.decisions.append(Decision(line: kept[k].n, text: line, role: "metadata", why: "publisher line: the source unless a line names one"))

@@ -76,7 +76,7 @@ public enum ReportMetadata {
         if let first = line.first, let last = line.last, "([（【".contains(first), ")]）】".contains(last) {
             line = String(line.dropFirst().dropLast())
         }
-        guard line.unicodeScalars.dropFirst(160).isEmpty else { return nil }
+        guard PageLines.hasAtMost(160, scalarsIn: line) else { return nil }
         // A short line that ends in a date after a publisher's name, as a
         // repost or an account's header writes it: 原创 岷县发布 2020-02-15.
         if line.count <= 40, !line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" || $0 == "。" }) {
@@ -262,7 +262,7 @@ public enum ReportMetadata {
     /// A line of bracketed segments, each a widget or a metadata field
     /// (`【纠错】【责任编辑：陈晨】`): the fields, or nil when it is not one.
     static func bracketedSegments(_ line: String) -> [(String, String)]? {
-        guard line.hasPrefix("【"), line.hasSuffix("】"), TextNormalization.contains(line, "】【"), line.unicodeScalars.count <= 160 else { return nil }
+        guard line.hasPrefix("【"), line.hasSuffix("】"), TextNormalization.contains(line, "】【"), PageLines.hasAtMost(160, scalarsIn: line) else { return nil }
         var fields: [(String, String)] = []
         for segment in line.dropFirst().dropLast().components(separatedBy: "】【") {
             if ImportRules.widgetWords.contains(PageLines.trim(segment)) { continue }
