@@ -291,7 +291,8 @@ final class ImporterTests: XCTestCase {
     }
 
     /// `hasAtMost` tells a line's length in scalars from its UTF-8 length
-    /// where that decides, and says what counting them says: at every
+    /// where that decides, and in Characters by walking no further than the
+    /// bound, and says what counting them says: at every
     /// bound around the lengths of one-, two-, three- and four-byte
     /// scalars, mixed and alone.
     func testALineIsMeasuredAsCountingItsScalarsMeasuresIt() {
@@ -307,7 +308,10 @@ final class ImporterTests: XCTestCase {
         for line in lines {
             for n in [20, 30, 40, 80, 120, 160] {
                 XCTAssertEqual(PageLines.hasAtMost(n, scalarsIn: line), line.unicodeScalars.count <= n, "\(n) \(line.unicodeScalars.count)")
+                XCTAssertEqual(PageLines.hasAtMost(n, charactersIn: line), line.count <= n, "\(n) \(line.count)")
             }
+            XCTAssertEqual(PageLines.hasAtMost(3, scalarsIn: line), line.unicodeScalars.count <= 3)
+            XCTAssertEqual(PageLines.hasAtMost(39, charactersIn: line), line.count <= 39)
         }
     }
 

@@ -36,6 +36,12 @@ enum PageLines {
         return s.unicodeScalars.dropFirst(n).isEmpty
     }
 
+    /// Whether `s` holds at most `n` Characters, walking at most `n` of
+    /// them (`count` breaks the whole line into Characters).
+    static func hasAtMost(_ n: Int, charactersIn s: String) -> Bool {
+        s.utf8.count <= n || s.dropFirst(n).isEmpty
+    }
+
     static func regex(_ pattern: String) -> NSRegularExpression? {
         try? NSRegularExpression(pattern: pattern, options: [])
     }
@@ -133,11 +139,11 @@ enum PageLines {
 
     /// A line of running text rather than a list entry or caption.
     static func isParagraph(_ line: String) -> Bool {
-        line.count >= 40 || line.hasSuffix("。") || line.hasSuffix("！") || line.hasSuffix("？")
+        !hasAtMost(39, charactersIn: line) || line.hasSuffix("。") || line.hasSuffix("！") || line.hasSuffix("？")
     }
 
     static func isHeadline(_ line: String) -> Bool {
-        line.count <= 80 && line.unicodeScalars.count >= 4 && !startsText(line) && !line.hasSuffix("。") && !line.hasSuffix("；")
+        hasAtMost(80, charactersIn: line) && !hasAtMost(3, scalarsIn: line) && !startsText(line) && !line.hasSuffix("。") && !line.hasSuffix("；")
             && !line.hasPrefix("—") && !line.hasPrefix("──") && line.unicodeScalars.contains { ScriptFolding.isHan($0.value) }
     }
 

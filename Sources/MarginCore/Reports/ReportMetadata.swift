@@ -79,7 +79,7 @@ public enum ReportMetadata {
         guard PageLines.hasAtMost(160, scalarsIn: line) else { return nil }
         // A short line that ends in a date after a publisher's name, as a
         // repost or an account's header writes it: 原创 岷县发布 2020-02-15.
-        if line.count <= 40, !line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" || $0 == "。" }) {
+        if PageLines.hasAtMost(40, charactersIn: line), !line.unicodeScalars.contains(where: { $0 == ":" || $0 == "：" || $0 == "。" }) {
             var rest = line
             if let date = trailingDate(&rest) {
                 var source = rest.trimmingCharacters(in: separators)
@@ -94,7 +94,7 @@ public enum ReportMetadata {
         var fields: [(String, String)] = []
         if found.isEmpty {
             // A line that is only a date, or a date and a site name.
-            if let date = normalizedDate(line), line.count <= 40 { return [("published", date)] }
+            if let date = normalizedDate(line), PageLines.hasAtMost(40, charactersIn: line) { return [("published", date)] }
             return nil
         }
         let lead = String(line[..<found[0].range.lowerBound]).trimmingCharacters(in: separators)
