@@ -166,6 +166,20 @@ final class ImporterTests: XCTestCase {
         XCTAssertLessThan(places, names.count - 100, "both answers occur")
     }
 
+    /// Every line of the sample reports and (when present) the seeds.
+    func sampleAndSeedLines() throws -> [String] {
+        var lines: [String] = []
+        var dirs = [Paths.samples.appendingPathComponent("reports")]
+        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
+        for dir in dirs {
+            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
+                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
+                lines += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
+            }
+        }
+        return lines
+    }
+
     /// `ReportPlace.find` reads a line as its scalars where each is a
     /// Character of its own, and finds what reading it as Characters finds:
     /// on every report of the samples and (when present) the seeds, on
@@ -242,37 +256,10 @@ final class ImporterTests: XCTestCase {
     /// first or last, fullwidth and other scripts' digits, spaces), and on
     /// random strings of their characters.
     func testADateIsReadAsTheExpressionsAloneReadIt() throws {
-        func always(_ raw: String) -> String? {
-            var s = PageLines.trim(raw)
-            if let m = PageLines.matches(ReportMetadata.weekday, s).first, let r = Range(m.range, in: s) { s = PageLines.trim(s.replacingCharacters(in: r, with: " ")) }
-            s = s.replacingOccurrences(of: "  ", with: " ")
-            for re in ReportMetadata.datePatterns {
-                guard let m = PageLines.matches(re, s).first else { continue }
-                guard let y = PageLines.group(m, 1, in: s).flatMap(Int.init), let mo = PageLines.group(m, 2, in: s).flatMap(Int.init),
-                      let d = PageLines.group(m, 3, in: s).flatMap(Int.init), (1...12).contains(mo), (1...31).contains(d), y >= 1900 else { return nil }
-                var out = String(format: "%04d-%02d-%02d", y, mo, d)
-                if let h = PageLines.group(m, 4, in: s).flatMap(Int.init), let mi = PageLines.group(m, 5, in: s).flatMap(Int.init) {
-                    guard (0...23).contains(h), (0...59).contains(mi) else { return nil }
-                    out += String(format: "T%02d:%02d", h, mi)
-                    if let sec = PageLines.group(m, 6, in: s).flatMap(Int.init) {
-                        guard (0...59).contains(sec) else { return nil }
-                        out += String(format: ":%02d", sec)
-                    }
-                }
-                return out
-            }
-            return nil
-        }
+        func always(_ raw: String) -> String? { ReportMetadata.normalizedDate(raw, screened: false) }
         var texts = ["星期四 2020年02月20日", "2020年02月20日 星期四", "  礼拜天2021/8/3 9:05", "週五 2022-11-07 17:00:37", "２０２０年２月２０日", "٢٠٢٠-٠٢-٢٠",
                      "2020年 2月 20日 14时05分30秒", "周一", "2020-13-01", "1899-01-01", "x2020-02-02", "2020-02-02x", ""]
-        var dirs = [Paths.samples.appendingPathComponent("reports")]
-        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
-        for dir in dirs {
-            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
-                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
-                texts += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
-            }
-        }
+        texts += try sampleAndSeedLines()
         let alphabet: [Character] = Array("0123456789２０年月日时時分秒:：-/. T星期礼拜周週一四日天x") + ["\u{00A0}", "٢"]
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<3000 {
@@ -321,14 +308,7 @@ final class ImporterTests: XCTestCase {
     /// headings and random strings of their characters.
     func testADisclaimerIsFoundAsTheExpressionAloneFindsIt() throws {
         var lines = ["【版權及免責聲明】本網站所載文章", "（免责声明）:", "\u{3000}版权声明：", " 【 本站声明 】", "[特别声明]", "特別聲明", "声明：", "版权所有", "網站聲明的", "\t法律声明"]
-        var dirs = [Paths.samples.appendingPathComponent("reports")]
-        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
-        for dir in dirs {
-            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
-                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
-                lines += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
-            }
-        }
+        lines += try sampleAndSeedLines()
         let alphabet: [Character] = Array("【[(（】])） \u{3000}\t:：") + Array(ImportRules.disclaimerHeadings.joined())
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<3000 {
@@ -353,14 +333,7 @@ final class ImporterTests: XCTestCase {
     func testTheLabelLookNeverMissesALabel() throws {
         var lines = ["時間:2020年02月11日 點擊次數:14619", "编辑:张晓  责编:李华  编审:王强", "来源:新华网", "来源 ：新华网", "来源\u{3000}:x", "(責編:羅昱)", "發布時間：2022", "作者:张三 丨 来源:新华网",
                      "通知:明天开会", "12:30", "时间", "来源", ":来源", "转自:人民网", "出處 : 網", "共有159名黨員"]
-        var dirs = [Paths.samples.appendingPathComponent("reports")]
-        if FileManager.default.fileExists(atPath: Paths.seeds.path) { dirs.append(Paths.seeds) }
-        for dir in dirs {
-            for url in try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) {
-                guard let text = try? String(contentsOf: url, encoding: .utf8) else { continue }
-                lines += TextNormalization.lines(TextNormalization.unixNewlines(text)).map(String.init)
-            }
-        }
+        lines += try sampleAndSeedLines()
         var labelled = 0
         for line in lines {
             // The cleaner's matcher finds what the expression finds, label for label.

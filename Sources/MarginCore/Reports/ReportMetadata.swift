@@ -229,15 +229,17 @@ public enum ReportMetadata {
     /// The ISO 8601 form (`2022-09-23`, `2022-09-23T14:54`,
     /// `2022-11-07T17:00:37`: seconds when the page gives them) of a date
     /// written `2022年09月23日14:54`, `2022-11-07 17:00:37` and the like.
-    public static func normalizedDate(_ raw: String) -> String? {
+    ///
+    /// Each expression is asked only of a text it could match (the weekday
+    /// needs one of its first characters, a date begins with a digit): a
+    /// report asks this of most of its short lines. `screened: false` asks
+    /// them of every text (the tests compare the two).
+    public static func normalizedDate(_ raw: String, screened: Bool = true) -> String? {
         // A weekday beside the date says nothing more: 2020年02月20日 星期四.
-        // Each expression is asked only of a text it could match (the
-        // weekday needs one of its first characters, a date begins with a
-        // digit): a report asks this of most of its short lines.
         var s = PageLines.trim(raw)
-        if s.unicodeScalars.contains(where: { weekdayFirstScalars.contains($0) }),
+        if !screened || s.unicodeScalars.contains(where: { weekdayFirstScalars.contains($0) }),
            let m = PageLines.matches(weekday, s).first, let r = Range(m.range, in: s) { s = PageLines.trim(s.replacingCharacters(in: r, with: " ")) }
-        guard s.unicodeScalars.first?.properties.generalCategory == .decimalNumber else { return nil }
+        guard !screened || s.unicodeScalars.first?.properties.generalCategory == .decimalNumber else { return nil }
         s = s.replacingOccurrences(of: "  ", with: " ")
         for re in datePatterns {
             guard let m = PageLines.matches(re, s).first else { continue }
