@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Importing files into a store, whatever they hold: plain-text reports
 /// (cleaned on another core while the chunk before is written), JSON Lines
@@ -211,25 +212,40 @@ final class CleanedChunk: @unchecked Sendable {
     init(_ paths: [String], raw: Bool, encoding: String?) {
         done.enter()
         DispatchQueue.global().async { [self] in
-            var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
-            for path in paths where Importer.reportExtensions.contains((path as NSString).pathExtension.lowercased()) {
-                let size = Importer.fileSize(path)
-                guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !ChangeBundle.looksLikeBundle(data) else {
-                    continue
-                }
-                out[path] = Result {
-                    var cleaned = try ReportFile.parse(data, raw: raw, encoding: encoding)
-                    // The index entry as the store will make it, from the
-                    // title and body it will store.
-                    let title = cleaned.draft.title.map(TextNormalization.nfc)
-                    cleaned.index = Store.IndexEntry(title: title?.isEmpty == false ? title : nil, body: TextNormalization.nfc(cleaned.draft.body),
-                                                     received: cleaned.draft.received, withRecordID: true)
-                    return cleaned
-                }
+            // On every core, a part of the chunk each: the cleaning was the
+            // longer of an import's two sides (5,000 reports: 3.7 s of CPU
+            // against the writes' 2.2 s), so on one core it set the pace
+            // while the writing core waited; in parts, the cores share
+            // both.
+            let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, paths.count / 8))
+            let cleaned = Mutex<[String: Result<ReportCleaner.Result, any Error>]>([:])
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let mine = CleanedChunk.clean(paths[(paths.count * part / parts)..<(paths.count * (part + 1) / parts)], raw: raw, encoding: encoding)
+                cleaned.withLock { $0.merge(mine) { first, _ in first } }
             }
-            results = out
+            results = cleaned.withLock { $0 }
             done.leave()
         }
+    }
+
+    /// Each report file of `paths` read and cleaned, with the index entry
+    /// the store will make from the title and body it will store.
+    private static func clean(_ paths: ArraySlice<String>, raw: Bool, encoding: String?) -> [String: Result<ReportCleaner.Result, any Error>] {
+        var out: [String: Result<ReportCleaner.Result, any Error>] = [:]
+        for path in paths where Importer.reportExtensions.contains((path as NSString).pathExtension.lowercased()) {
+            let size = Importer.fileSize(path)
+            guard size <= ReportFile.maxBytes, let data = FileManager.default.contents(atPath: path), !ChangeBundle.looksLikeBundle(data) else {
+                continue
+            }
+            out[path] = Result {
+                var cleaned = try ReportFile.parse(data, raw: raw, encoding: encoding)
+                let title = cleaned.draft.title.map(TextNormalization.nfc)
+                cleaned.index = Store.IndexEntry(title: title?.isEmpty == false ? title : nil, body: TextNormalization.nfc(cleaned.draft.body),
+                                                 received: cleaned.draft.received, withRecordID: true)
+                return cleaned
+            }
+        }
+        return out
     }
 
     func wait() -> [String: Result<ReportCleaner.Result, any Error>] {

@@ -433,3 +433,62 @@ final class QuoteTests: StoreTestCase {
         XCTAssertEqual(try SpanLocation.locate(.quote("Faq\u{307}", occurrence: nil), in: body).quote, "Faq\u{307}")
     }
 }
+
+/// `Importer.run` on more reports than one transaction holds, the next
+/// chunk cleaned in parts on every core while one is written.
+final class ImporterChunkTests: StoreTestCase {
+    /// Each report goes in as it goes in alone, in the files' order, and a
+    /// bad file fails alone, in either part of a chunk: 300 reports (a
+    /// chunk of 256, then 44), with a binary file and an empty one in each
+    /// chunk's first and second halves.
+    func testAChunkCleanedInPartsImportsAsEachFileAlone() throws {
+        let folder = dir.appendingPathComponent("reports")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let places = ["玛多县", "泸县", "同仁市", "尖扎县", "共和縣", "十堰市"]
+        var expected: [String: ReportCleaner.Result] = [:]
+        let bad: Set<Int> = [10, 200, 270, 290]
+        for i in 0..<300 {
+            let url = folder.appendingPathComponent(String(format: "%03d.txt", i))
+            let data: Data
+            if bad.contains(i) {
+                data = i % 20 == 10 ? Data([0x00, 0xFF, 0xFE, 0x00, 0x01]) : Data()
+            } else {
+                let place = places[i % places.count]
+                let text = "\(place)防控工作报告(\(i))\n来源:\(place)融媒体中心\n发布时间:2022-11-\(String(format: "%02d", i % 28 + 1))\n\n"
+                    + "疫情发生以来,\(place)组织\(100 + i)名党员下沉社区,设立\(i % 17 + 1)个临时党支部,\(place)各乡镇同步行动。\n"
+                    + "\(place)还开设心理疏导热线\(i)条,为居家群众提供服务。"
+                data = Data(text.utf8)
+                expected[url.path] = try ReportFile.parse(data, raw: false, encoding: nil)
+            }
+            try data.write(to: url)
+        }
+        let store = try makeStore("chunks")
+        let files = try Importer.files([(folder.path, folder.path)], storeDirectory: store.directory) { _ in }
+        XCTAssertEqual(files.count, 300)
+        var outcomes: [(path: String, outcome: Result<Importer.Imported, any Error>)] = []
+        try Importer().run(files, into: store) { outcomes += $0 }
+        XCTAssertEqual(outcomes.map(\.path), files, "every file once, in order")
+        var imported = 0
+        for (path, outcome) in outcomes {
+            let i = Int((path as NSString).lastPathComponent.prefix(3)) ?? -1
+            switch outcome {
+            case .success(.report(let report)):
+                XCTAssertFalse(bad.contains(i), path)
+                let alone = try XCTUnwrap(expected[path])
+                let record = try XCTUnwrap(try store.record(report.id))
+                XCTAssertEqual(record.title, alone.draft.title, path)
+                XCTAssertEqual(record.place, alone.draft.place, path)
+                XCTAssertEqual(record.published, alone.draft.fields.first { $0.field == "published" }?.value ?? nil, path)
+                XCTAssertEqual(record.body, TextNormalization.nfc(alone.draft.body), path)
+                XCTAssertEqual(report.cleaned, alone.cleaned, path)
+                imported += 1
+            case .success:
+                XCTFail("\(path) was not read as a report")
+            case .failure:
+                XCTAssertTrue(bad.contains(i), "\(path) failed")
+            }
+        }
+        XCTAssertEqual(imported, 296)
+        XCTAssertEqual(try store.status().records, 296)
+    }
+}
