@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Importing files into a store, whatever they hold: plain-text reports
-/// (cleaned on another core while the chunk before is written), JSON Lines
+/// (cleaned in parts on every core while the chunk before is written), JSON Lines
 /// exports, bundles, REFI-QDA projects and W3C annotations. What both
 /// `margin import` and `margin-bench` run; the CLI only words the outcome.
 public struct Importer: Sendable {
@@ -114,7 +114,7 @@ public struct Importer: Sendable {
 
     /// Imports `files` in chunks of `filesPerTransaction`: each chunk one
     /// transaction, each file a savepoint in it (a bad file rolls back
-    /// alone), the next chunk's reports cleaned on another core meanwhile.
+    /// alone), the next chunk's reports cleaned meanwhile, in parts on every core.
     /// `starting` is told of each file before it is imported; `committed`
     /// gets each chunk's outcomes once it has committed (all of them
     /// failures, with the reason, when the chunk could not commit).
@@ -198,7 +198,7 @@ public struct Importer: Sendable {
     }
 }
 
-/// The report files of one chunk, read and cleaned on another core while
+/// The report files of one chunk, read and cleaned in parts on every core while
 /// the chunk before is written: cleaning is most of an import's work that
 /// is not the store's. A file that is not a plain-text report (an export,
 /// a bundle, even one named .txt) gets no entry and is read as it is
