@@ -232,9 +232,12 @@ public enum ReportMetadata {
     ///
     /// Each expression is asked only of a text it could match (the weekday
     /// needs one of its first characters, a date begins with a digit): a
-    /// report asks this of most of its short lines. `screened: false` asks
-    /// them of every text (the tests compare the two).
-    public static func normalizedDate(_ raw: String, screened: Bool = true) -> String? {
+    /// report asks this of most of its short lines.
+    public static func normalizedDate(_ raw: String) -> String? { normalizedDate(raw, screened: true) }
+
+    /// `normalizedDate`; `screened: false` asks the expressions of every
+    /// text (the tests compare the two).
+    static func normalizedDate(_ raw: String, screened: Bool) -> String? {
         // A weekday beside the date says nothing more: 2020年02月20日 星期四.
         var s = PageLines.trim(raw)
         if !screened || s.unicodeScalars.contains(where: { weekdayFirstScalars.contains($0) }),
