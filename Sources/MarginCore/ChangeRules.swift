@@ -1,4 +1,5 @@
 import Foundation
+import MarginSQLite
 
 /// The rules every change keeps, wherever it comes from: written here once,
 /// enforced when a change is received (sync and bundles) and checked again
@@ -211,7 +212,9 @@ extension Store {
     }
 
     /// Every body a record's log holds, the winner's and those a reclean replaced.
-    func loggedBodies(of record: EntityID) throws -> [String] {
+    func loggedBodies(of record: EntityID) throws -> [String] { try Store.loggedBodies(of: record, in: db) }
+
+    static func loggedBodies(of record: EntityID, in db: Database) throws -> [String] {
         try db.rows("""
             SELECT DISTINCT l.value FROM log l JOIN entities e ON e.key = l.entity
             WHERE e.kind = 'record' AND e.id = ? AND l.field = 'body'

@@ -6,7 +6,7 @@ extension Store {
     /// Verifies that the store is sound, from the file up: SQLite's own
     /// integrity check, the full-text index, the change log (dense per-origin
     /// sequences, heads, references, schema), the derived state (rebuilt from
-    /// the log in a scratch copy and compared with the live state), and every
+    /// the log in a scratch file and compared with the live state), and every
     /// annotation's quote against its record's text.
     ///
     /// `passed` is called with one line per check that passed. The first
@@ -14,16 +14,17 @@ extension Store {
     /// the store is changed.
     public func check(passed: (String) -> Void = { _ in }) throws {
         do {
-            // The state is rebuilt from a copy of the store on another core
-            // while the file, the log and the signatures are checked here;
-            // the copy's state before the rebuild is compared with the state
-            // rebuilt, and its quotes checked, there. Each check says what it
-            // found in its order. A file too damaged to copy is
-            // named by SQLite's check. (At a million changes: 20-25 s with
-            // the file checked before the copy, 10 s beside it, with the
-            // rebuild folding a field's changes in hand; on a team's store
-            // of a million changes, 13.3 s with the copy made before the
-            // checks began, 11.5 s with it made on the rebuild's core.)
+            // The state is rebuilt from the log on another core, into a
+            // scratch file of the derived tables alone, while the file, the
+            // log and the signatures are checked here; it is compared with
+            // the live state, and its quotes checked, there. Each check
+            // says what it found in its order. A file too damaged to read
+            // is named by SQLite's check. (At a million changes: 20-25 s
+            // with the file checked before a copy of the store, 10 s beside
+            // it, with the rebuild folding a field's changes in hand; on a
+            // team's store of a million changes, 13.3 s with the copy made
+            // before the checks began, 11.5 s with it made on the rebuild's
+            // core, 6.8 s before the copy gave way to the scratch file.)
             let rebuild: RebuildCheck
             do { rebuild = try RebuildCheck(store: self) } catch {
                 try checkFile(passed)
@@ -196,32 +197,35 @@ extension Store {
     /// The name of `check`'s scratch folders, inside the store's folder.
     static let checkScratchPrefix = ".check-"
 
-    /// Passes when the copy's state before and after its rebuild were the
-    /// same; otherwise reads the rows, to name one.
-    fileprivate func compare(_ compared: (rows: Int, same: Bool), copy: String, _ passed: (String) -> Void) throws {
-        guard compared.same else {
-            // Only now the rows themselves: this store's live state (which
-            // the check has not changed) against the copy's rebuilt state.
-            let copy = try Store(directory: copy)
-            defer { copy.db.close() }
-            let liveRows = try dumpDerivedState(), rebuiltRows = try copy.dumpDerivedState()
-            let liveSet = Set(liveRows), rebuiltSet = Set(rebuiltRows)
-            if let extra = liveRows.first(where: { !rebuiltSet.contains($0) }) {
-                throw MarginError.corrupt("the live state holds a row the log does not give: \(clip(extra))")
-            }
-            if let missing = rebuiltRows.first(where: { !liveSet.contains($0) }) {
-                throw MarginError.corrupt("the live state lacks a row the log gives: \(clip(missing))")
-            }
-            throw MarginError.corrupt("the live state differs from the state its log gives")
+    /// The first difference between the live state and the state its log
+    /// gives (`scratch`'s, rebuilt), as `check` names it: a winner flag the
+    /// fold found other than the store holds it, else the first row the
+    /// live state holds that the rebuilt one does not, else one it lacks.
+    /// Only once the comparison has found them differ: it holds both
+    /// states' rows in memory.
+    fileprivate static func difference(in scratch: ScratchState) throws -> String {
+        func clip(_ line: String) -> String { line.count <= 120 ? line : String(line.prefix(120)) + "…" }
+        if let flag = try scratch.flagDifference() {
+            return flag.liveHolds ? "the live state holds a row the log does not give: \(clip(flag.line))"
+                : "the live state lacks a row the log gives: \(clip(flag.line))"
         }
-        passed("state rebuilt from the log matches the live state (\(compared.rows) rows)")
+        let liveRows = try DerivedState(db: scratch.db, schema: ScratchState.store).dump(winners: false)
+        let rebuiltRows = try DerivedState(db: scratch.db).dump(winners: false)
+        let liveSet = Set(liveRows), rebuiltSet = Set(rebuiltRows)
+        if let extra = liveRows.first(where: { !rebuiltSet.contains($0) }) {
+            return "the live state holds a row the log does not give: \(clip(extra))"
+        }
+        if let missing = rebuiltRows.first(where: { !liveSet.contains($0) }) {
+            return "the live state lacks a row the log gives: \(clip(missing))"
+        }
+        return "the live state differs from the state its log gives"
     }
 
-    private func clip(_ line: String) -> String {
-        line.count <= 120 ? line : String(line.prefix(120)) + "…"
-    }
-
-    fileprivate func checkSpans(_ passed: (String) -> Void) throws {
+    /// Every live annotation's quote, prefix and suffix against its
+    /// record's text at its offsets, read through `db` (`check`'s scratch
+    /// connection, whose rebuilt tables it reads once they are found the
+    /// same as the store's).
+    fileprivate static func checkSpans(in db: Database, _ passed: (String) -> Void) throws {
         var checked = 0
         var unanchored: [(String, String)] = []
         var currentRecord: String?
@@ -265,7 +269,7 @@ extension Store {
             if let mismatch {
                 // Placed on a body the record had before a reclean: not
                 // damage, but not anchored in the text of now either.
-                let earlier = (try? loggedBodies(of: EntityID(stored: record))) ?? []
+                let earlier = (try? Store.loggedBodies(of: EntityID(stored: record), in: db)) ?? []
                 if earlier.contains(where: { Store.spanProblem(in: ScalarText($0), Int64(start), Int64(end), quote: stored[0], prefix: stored[1], suffix: stored[2]) == nil }) {
                     unanchored.append((id, record))
                     return true
@@ -287,42 +291,34 @@ extension Store {
     }
 }
 
-/// `check`'s rebuild: a snapshot of the store copied with `VACUUM INTO`
-/// (its derived tables are the live state at that moment), rebuilt from its
-/// own log on another core. The copy is made there too, on a connection of
-/// its own, while this core checks the file and the log (at a million
-/// changes, making and opening the copy took about 3 s, which this core
-/// spent waiting). The state
-/// before the rebuild is read on a second connection to the copy whose
-/// read began before the rebuild did (the copy is in WAL mode, so that
-/// read keeps its snapshot while the rebuild writes), and compared there,
-/// once the rebuild is done, with the state rebuilt, row by row; its
-/// annotations' quotes are then checked against its records. The
-/// copy holds everything the store does, so it lives inside the store's
-/// own folder (mode 700), never in a shared temporary folder; one that a
-/// killed check left behind is removed first.
+/// `check`'s rebuild, on another core while this one checks the file and
+/// the log: the derived state folded again from the store's log into a
+/// scratch file of the derived tables alone (`ScratchState`), then
+/// compared, row by row, with the store's own derived tables read in the
+/// same snapshot as the log, then its annotations' quotes checked against
+/// its records. The scratch file holds records' texts, so it lives inside
+/// the store's own folder (mode 700), never in a shared temporary folder;
+/// one that a killed check left behind is removed first.
 private final class RebuildCheck: @unchecked Sendable {
     /// The store checked: used here only, never on the worker.
     private let store: Store
     private let scratch: String
     private let parent: String
-    /// The connections the worker has made: set on the worker while
-    /// `copied` is held, read here only after `copied.wait()` has returned.
-    /// `before` is the copy as it was made, held in a read transaction
-    /// until the comparison; `copy` is the one the worker rebuilds. Both
-    /// are closed by `finish` (so that `finish` may interrupt them).
-    private var before: Store?
-    private var copy: Store?
-    private var copyError: (any Error)?
-    private let copied = DispatchGroup()
+    /// The scratch connection the worker made: set on the worker while
+    /// `made` is held, read here only after `made.wait()` has returned,
+    /// closed by `finish` (so that `finish` may interrupt it).
+    private var state: ScratchState?
+    private var makeError: (any Error)?
+    private let made = DispatchGroup()
     private let done = DispatchGroup()
     /// The connection the worker is running a statement on, for `finish`
     /// to interrupt (`runningLock` held for each use).
     private var running: Database?
     private let runningLock = NSLock()
     /// Written once, on the worker, before `done` is left; read only after
-    /// `done.wait()` has returned.
-    private var result: Result<(rows: Int, same: Bool), any Error>?
+    /// `done.wait()` has returned: the rows found the same, or the first
+    /// difference, named.
+    private var result: Result<(rows: Int, difference: String?), any Error>?
     /// The quotes' check, as `result`: what it passed, or what it found.
     private var spans: Result<[String], any Error>?
 
@@ -335,81 +331,68 @@ private final class RebuildCheck: @unchecked Sendable {
         }
         scratch = (parent as NSString).appendingPathComponent(Store.checkScratchPrefix + Store.randomEntityID())
         try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        // The store read on a connection of the worker's own: read-only, or
-        // immutable where no -wal file says anyone writes and the folder
-        // cannot hold the -shm file (as `Store` opens it).
-        var options = Database.Options()
-        if store.isReadOnly && !fm.fileExists(atPath: store.path + "-wal") { options.immutable = true } else { options.readOnly = true }
-        let path = store.path, sourceOptions = options
-        copied.enter()
+        // The store is read as `Store` opens it: immutable where no -wal
+        // file says anyone writes and the folder cannot hold the -shm file.
+        let immutable = store.isReadOnly && !fm.fileExists(atPath: store.path + "-wal")
+        let path = store.path, file = (scratch as NSString).appendingPathComponent(Store.fileName)
+        made.enter()
         done.enter()
         DispatchQueue.global().async { [self] in
             defer { done.leave() }
+            let state: ScratchState
             do {
-                let source = try Database(path: path, options: sourceOptions)
-                runningLock.withLock { running = source }
-                defer { runningLock.withLock { running = nil }; source.close() }
-                try source.run("VACUUM INTO ?", .text((scratch as NSString).appendingPathComponent(Store.fileName)))
-                // Opening it as a store puts it in WAL mode; the read begins
-                // at the first row read, before the rebuild starts.
-                let before = try Store(directory: scratch)
-                self.before = before
-                try before.db.execute("BEGIN")
-                _ = try before.db.scalar("SELECT count(*) FROM meta")
-                copy = try Store(directory: scratch)
+                state = try ScratchState(file: file, store: path, immutable: immutable)
+                self.state = state
+                try state.begin()
             } catch {
-                copyError = error
-                copied.leave()
+                makeError = error
+                made.leave()
                 return
             }
-            copied.leave()
-            guard let copy, let before else { return }
-            runningLock.withLock { running = copy.db }
-            // Compared a row at a time, so that a large store's rows are
-            // never all in memory. (An interrupt of `copy` stops the
-            // comparison too: it steps both at each row.)
+            made.leave()
+            runningLock.withLock { running = state.db }
+            defer { runningLock.withLock { running = nil } }
             result = Result {
-                // A winner flag the fold had to rewrite is a difference;
-                // none, and the winners are as copied.
-                let winners = try copy.rebuildScratchCopy()
-                guard winners.rewritten == 0 else { return (rows: 0, same: false) }
-                return try DerivedState(db: before.db).compared(with: DerivedState(db: copy.db), sameWinners: winners.fields)
+                // A winner flag the fold found other than the log holds it
+                // is a difference; none, and the winners are the store's.
+                let winners = try state.rebuild()
+                let compared = winners.rewritten == 0
+                    ? try DerivedState(db: state.db, schema: ScratchState.store).compared(with: DerivedState(db: state.db), sameWinners: winners.fields)
+                    : (rows: 0, same: false)
+                return (compared.rows, compared.same ? nil : try Store.difference(in: state))
             }
             // The quotes are checked here too, once the state is found
-            // sound, in the copy as it was made (the store's own records
-            // and annotations): this core finishes its part before the
-            // other has checked the log (at a million changes, the rebuild
-            // and the comparison take about 5.6 s, the file, the log and
-            // the signatures 7.2 s, the quotes 0.4 s).
-            if case .success(let compared)? = result, compared.same {
-                runningLock.withLock { running = before.db }
+            // the same as the store's (so the rebuilt tables are read):
+            // this core finishes its part before the other has checked the
+            // log.
+            if case .success(let compared)? = result, compared.difference == nil {
                 spans = Result {
                     var lines: [String] = []
-                    try before.checkSpans { lines.append($0) }
+                    try Store.checkSpans(in: state.db) { lines.append($0) }
                     return lines
                 }
             }
-            try? before.db.execute("COMMIT")
-            runningLock.withLock { running = nil }
         }
     }
 
     /// Waits for the rebuild and its comparison; passes, or throws what it
     /// found.
     func report(_ passed: (String) -> Void) throws {
-        copied.wait()
-        guard copyError == nil, before != nil else {
-            throw MarginError.store("could not make a scratch copy in \(parent): \(copyError.map(MarginError.message(for:)) ?? "no copy")")
+        made.wait()
+        guard makeError == nil, state != nil else {
+            throw MarginError.store("could not make a scratch file in \(parent): \(makeError.map(MarginError.message(for:)) ?? "no file")")
         }
         done.wait()
         guard let result else { throw MarginError.store("the rebuild check did not finish") }
-        try store.compare(try result.get(), copy: scratch, passed)
+        let compared = try result.get()
+        if let difference = compared.difference { throw MarginError.corrupt(difference) }
+        passed("state rebuilt from the log matches the live state (\(compared.rows) rows)")
         guard let spans else { throw MarginError.store("the quote check did not finish") }
         try spans.get().forEach(passed)
     }
 
-    /// Stops the copy or the rebuild if it is still running (a check has
-    /// failed, or `report` has read its result), and removes the copy.
+    /// Stops the rebuild if it is still running (a check has failed, or
+    /// `report` has read its result), and removes the scratch file.
     func finish() {
         // An interrupt stops the statement running, and those begun before
         // the connection is idle; between two statements it may find none,
@@ -417,8 +400,7 @@ private final class RebuildCheck: @unchecked Sendable {
         while done.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
             runningLock.withLock { running?.interrupt() }
         }
-        copy?.db.close()
-        before?.db.close()
+        state?.db.close()
         try? FileManager.default.removeItem(atPath: scratch)
     }
 }

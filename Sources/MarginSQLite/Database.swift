@@ -80,6 +80,10 @@ public final class Database {
         public var immutable = false
         public var create = true
         public var busyTimeoutMilliseconds: Int32 = 10_000
+        /// Lets `attachReadOnly(_:as:immutable:)` attach a file for reading
+        /// only (a `file:` URI, which SQLite takes only from a connection
+        /// opened to take them; this one's own path is then given as one).
+        public var attachesReadOnly = false
         public init() {}
     }
 
@@ -109,6 +113,10 @@ public final class Database {
             flags |= SQLITE_OPEN_READWRITE
             if options.create { flags |= SQLITE_OPEN_CREATE }
         }
+        if options.attachesReadOnly && !options.immutable {
+            flags |= SQLITE_OPEN_URI
+            name = "file:" + Database.uriEscaped(path)
+        }
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
@@ -132,6 +140,16 @@ public final class Database {
     }
 
     static let busyPollMicroseconds = 2_000
+
+    /// Attaches the database at `path` as `schema`, for reading only
+    /// (`immutable`: as `Options.immutable` says). The connection must have
+    /// been opened with `Options.attachesReadOnly`. Unqualified names are
+    /// looked for in `main` first, then in what is attached.
+    public func attachReadOnly(_ path: String, as schema: String, immutable: Bool = false) throws {
+        let uri = "file:" + Database.uriEscaped(path) + (immutable ? "?immutable=1" : "?mode=ro")
+        let quoted = String(schema.flatMap { $0 == "\"" ? ["\"", "\""] : [$0] })
+        try run("ATTACH DATABASE ? AS \"\(quoted)\"", .text(uri))
+    }
 
     /// A path as a `file:` URI path: `?`, `#` and `%` (and bytes outside
     /// printable ASCII) percent-encoded.

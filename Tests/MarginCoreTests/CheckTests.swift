@@ -195,41 +195,64 @@ final class CheckTests: StoreTestCase {
         assertCorrupt(a, "the live state holds a row the log does not give")
     }
 
-    /// The scratch copy's rebuild (tables emptied in bulk with foreign keys
-    /// off, no full-text index) folds the same state a rebuild does, and
-    /// leaves foreign keys on.
-    func testTheScratchRebuildFoldsWhatARebuildFolds() throws {
+    /// `check` rebuilds into a scratch file of the derived tables alone,
+    /// reading the store's log through the same connection (attached for
+    /// reading only): it folds the state a rebuild folds, writes nothing to
+    /// the store, and counts a winner flag it finds other than the log
+    /// holds it, naming the first, instead of writing it.
+    func testTheScratchRebuildFoldsWhatARebuildFoldsAndWritesNothingToTheStore() throws {
         let (a, _, _) = try populated()
         let live = try a.dumpDerivedState()
         try a.rebuildState()
         XCTAssertEqual(try a.dumpDerivedState(), live)
-        let winners = try a.rebuildScratchCopy()
-        XCTAssertEqual(try a.dumpDerivedState(), live)
-        XCTAssertEqual(try a.db.scalar("PRAGMA foreign_keys").int, 1)
-        // A copy to throw away: freed pages are not overwritten, and its
-        // cache is a fixed 16 MB.
-        XCTAssertEqual(try a.db.scalar("PRAGMA secure_delete").int, 0)
-        XCTAssertEqual(try a.db.scalar("PRAGMA cache_size").int, -16384)
-        XCTAssertGreaterThan(try a.db.scalar("SELECT count(*) FROM record_folded").int ?? 0, 0)
-        // What `check` compares the winners by: every flag as the log held
-        // it, and one winner for each field that has one.
+        let folder = dir.path
+        func scratchRebuild() throws -> (ScratchState, (fields: Int, rewritten: Int)) {
+            let file = (folder as NSString).appendingPathComponent("scratch-\(UUID().uuidString).sqlite")
+            let scratch = try ScratchState(file: file, store: a.path, immutable: false)
+            try scratch.begin()
+            return (scratch, try scratch.rebuild())
+        }
+        let (scratch, winners) = try scratchRebuild()
+        defer { scratch.db.close() }
+        // The same rows as the store's own (its winners are the store's).
+        XCTAssertEqual(try DerivedState(db: scratch.db).dump(winners: false), try DerivedState(db: a.db).dump(winners: false))
+        XCTAssertEqual(try DerivedState(db: scratch.db, schema: ScratchState.store).dump(winners: false), try DerivedState(db: a.db).dump(winners: false))
+        XCTAssertTrue(try DerivedState(db: scratch.db, schema: ScratchState.store).compared(with: DerivedState(db: scratch.db), sameWinners: winners.fields).same)
+        // The derived tables alone, with a fixed 16 MB of pages and foreign
+        // keys on; the folded text is rebuilt, the full-text index is not.
+        XCTAssertEqual(try scratch.db.scalar("SELECT count(*) FROM main.sqlite_master WHERE name IN ('log', 'entities', 'record_grams')").int, 0)
+        XCTAssertEqual(try scratch.db.scalar("PRAGMA main.cache_size").int, -16384)
+        XCTAssertEqual(try scratch.db.scalar("PRAGMA foreign_keys").int, 1)
+        XCTAssertGreaterThan(try scratch.db.scalar("SELECT count(*) FROM main.record_folded").int ?? 0, 0)
+        XCTAssertLessThan(try scratch.db.scalar("PRAGMA main.page_count").int ?? 0, try a.db.scalar("PRAGMA page_count").int ?? 0)
+        // The store is attached for reading only.
+        XCTAssertThrowsError(try scratch.db.execute("UPDATE \(ScratchState.store).log SET current = current"))
+        // What `check` compares the winners by: no flag other than the log
+        // holds it, and one winner for each field that has one.
         XCTAssertEqual(winners.rewritten, 0)
+        XCTAssertNil(try scratch.flagDifference())
         XCTAssertEqual(winners.fields, try a.db.scalar("SELECT count(*) FROM log WHERE current = 1").int.map(Int.init))
         XCTAssertEqual(try a.db.scalar("SELECT count(*) FROM (SELECT DISTINCT entity, field FROM log)").int.map(Int.init), winners.fields)
-        // A field's flag moved to a change that lost: both of its flags are
-        // written back.
+        // A field's flag moved to a change that lost: both flags are
+        // counted, the first named, and the store's flags left as they are.
         try a.db.run("""
             UPDATE log SET current = 1 - current WHERE (entity, field) =
                 (SELECT entity, field FROM log GROUP BY entity, field HAVING count(*) = 2 LIMIT 1)
             """)
         XCTAssertEqual(a.db.changes, 2)
-        XCTAssertEqual(try a.rebuildScratchCopy().rewritten, 2)
-        XCTAssertEqual(try a.rebuildScratchCopy().rewritten, 0)
-        XCTAssertEqual(try a.dumpDerivedState(), live)
+        let flags = try a.db.rows("SELECT entity, field, origin, seq, current FROM log ORDER BY 1, 2, 3, 4")
+        let (moved, rewritten) = try scratchRebuild()
+        defer { moved.db.close() }
+        XCTAssertEqual(rewritten.rewritten, 2)
+        let named = try XCTUnwrap(try moved.flagDifference())
+        let field = try XCTUnwrap(try a.db.scalar("SELECT field FROM log GROUP BY entity, field HAVING count(*) = 2 LIMIT 1").string)
+        XCTAssertTrue(named.line.contains("'\(field)'"), named.line)
+        XCTAssertEqual(try a.db.rows("SELECT entity, field, origin, seq, current FROM log ORDER BY 1, 2, 3, 4"), flags)
+        XCTAssertEqual(try DerivedState(db: a.db).dump(winners: false), try DerivedState(db: moved.db).dump(winners: false))
     }
 
-    /// The rebuilt state is compared row by row with the copied one, on two
-    /// connections to one file (as `check` does): a value of another
+    /// The rebuilt state is compared row by row with the live one, on two
+    /// connections to one file: a value of another
     /// storage class with the same bytes, a row too many, and one
     /// character changed in a long text are each a difference.
     func testTheRowByRowComparisonFindsEachKindOfDifference() throws {

@@ -345,8 +345,9 @@ struct CheckCommand: Command {
     hash and its node's hash chain, that it keeps every rule a receiver
     enforces (PROTOCOL.md §1), and that every change it refers to is present;
     verifies every signature the store holds; rebuilds the state from the
-    change log in a scratch copy (inside the store's folder, removed
-    afterwards; on a second core while the rest is checked) and compares it
+    change log in a scratch file of the derived tables (inside the store's
+    folder, removed afterwards; on a second core while the rest is checked;
+    it needs about a quarter of the store's size in free disk) and compares it
     with the live state; and checks that every annotation's quote still
     matches its record's text at its offsets. An annotation placed on an earlier
     cleaning of its record (orphaned by `margin reclean`, or a colleague's

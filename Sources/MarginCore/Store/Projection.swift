@@ -79,6 +79,13 @@ final class Projector {
     /// to write because they were other than the log held (`foldField`).
     /// `check` reads them instead of comparing every winner again.
     var rebuiltWinners = (fields: 0, rewritten: 0)
+    /// Whether a rebuild writes a winner flag it finds other than the log
+    /// holds it. `check` rebuilds beside a log it only reads: it counts
+    /// them instead, and keeps the first (`firstRewrittenFlag`) to name.
+    var writesWinnerFlags = true
+    /// The first flag a rebuild found other than the log holds it: the
+    /// change's local keys, and the flag the log holds.
+    var firstRewrittenFlag: (entity: Int64, field: String, origin: Int64, seq: Int64, stored: Bool)?
     /// Whether the full-text index (`record_grams`) is kept in step with
     /// the records. Only `check`'s scratch copy goes without: its rebuilt
     /// state is compared without the index (which `check` verifies on the

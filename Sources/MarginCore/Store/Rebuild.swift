@@ -15,35 +15,6 @@ extension Store {
         try inScope { try db.transaction { try projector.rebuild(scope: &scope) } }
     }
 
-    /// `check`'s rebuild of its scratch copy, which is compared and thrown
-    /// away. The derived tables are emptied first with foreign keys off, so
-    /// that SQLite clears each in bulk (at a million changes, a second of
-    /// the copy's eight when they were deleted row by row, as foreign keys
-    /// make it). The full-text index is left as copied (see
-    /// `Projector.indexesFullText`). The fold itself is `rebuildState`'s,
-    /// foreign keys on. Returns what the fold found of the winner flags
-    /// (`Projector.rebuiltWinners`): none rewritten means the winners are
-    /// as copied, so the comparison need not read them again.
-    ///
-    /// The copy is thrown away once compared, so nothing it frees is
-    /// overwritten (Debian's SQLite is built with `secure_delete` on), and
-    /// its connection keeps 16 MB of pages, not 2, so that fewer of the
-    /// rebuild's pages are spilled to the log and read back (on a team's
-    /// store of a million changes, the rebuild took 4.99 s with neither and
-    /// 4.25 s with both, the median of five runs each, alternately). A
-    /// bound, not a share of the store: `check`'s memory stays flat.
-    @discardableResult
-    func rebuildScratchCopy() throws -> (fields: Int, rewritten: Int) {
-        try db.execute("PRAGMA secure_delete=OFF; PRAGMA cache_size=-16384")
-        try db.execute("PRAGMA foreign_keys=OFF")
-        for table in Schema.derivedTables { try db.execute("DELETE FROM \(table)") }
-        try db.execute("PRAGMA foreign_keys=ON")
-        projector.indexesFullText = false
-        defer { projector.indexesFullText = true }
-        try rebuildState(largeCache: false)
-        return projector.rebuiltWinners
-    }
-
     /// Every derived row, as text lines in a stable order (see `DerivedState.dump`).
     public func dumpDerivedState() throws -> [String] { try DerivedState(db: db).dump() }
 }
@@ -93,6 +64,7 @@ extension Projector {
         replayingLog = true
         defer { replayingLog = false }
         rebuiltWinners = (0, 0)
+        firstRewrittenFlag = nil
         let coalesces = beginCoalescing()
         defer { if coalesces { endCoalescing() } }
         var after: ReplayedChange?
@@ -170,6 +142,12 @@ extension Projector {
         if current != nil { rebuiltWinners.fields += 1 }
         for i in run.indices where run[i].stored != (i - base == current) {
             rebuiltWinners.rewritten += 1
+            guard writesWinnerFlags else {
+                if firstRewrittenFlag == nil {
+                    firstRewrittenFlag = (run[i].entity, run[i].change.field, run[i].origin, run[i].change.id.seq, run[i].stored)
+                }
+                continue
+            }
             setCurrent.reset()
             try setCurrent.bind(1, run[i].entity); try setCurrent.bind(2, run[i].change.field)
             try setCurrent.bind(3, run[i].origin); try setCurrent.bind(4, run[i].change.id.seq)
@@ -179,18 +157,99 @@ extension Projector {
     }
 }
 
+/// `check`'s rebuild: the derived tables alone, made empty in a scratch
+/// file and folded there from the log of the store, which the same
+/// connection reads, attached for reading only as `store`. Unqualified
+/// names are found in the scratch file first, so the fold writes the
+/// derived tables there and reads the log, the entities and the nodes from
+/// the store; the store's own derived tables, the live state, are read as
+/// `store.<table>`, in the same snapshot as its log (one transaction from
+/// `begin` to the end).
+///
+/// It replaced a copy of the whole store (`VACUUM INTO`), rebuilt in
+/// place: at a million changes that copy was 0.76 s of the rebuild's core
+/// and 325 MB written, as much free disk as the store; the derived tables
+/// are a quarter of it (77 MB). The fold is `rebuildState`'s, foreign keys on, but it
+/// keeps no full-text index (`Projector.indexesFullText`: `check`
+/// verifies the store's own) and writes no winner flag: it counts the
+/// flags it finds other than the log holds them (`Projector.writesWinnerFlags`).
+/// The file keeps 16 MB of pages, not 2, so that fewer of the rebuild's
+/// pages are spilled and read back: a bound, not a share of the store, so
+/// `check`'s memory stays flat. Nothing is synced or journalled to disk:
+/// the file is thrown away.
+final class ScratchState {
+    static let store = "store"
+    let db: Database
+    private let projector: Projector
+
+    /// `file`: the scratch file to make; `store`: the store's file, as
+    /// `Store` opens it (`immutable` where it cannot be written and no one
+    /// writes it).
+    init(file: String, store: String, immutable: Bool) throws {
+        var options = Database.Options()
+        options.attachesReadOnly = true
+        db = try Database(path: file, options: options)
+        try db.execute("PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384; PRAGMA foreign_keys=ON")
+        try db.attachReadOnly(store, as: ScratchState.store, immutable: immutable)
+        let keys = LocalKeys(db), changeLog = ChangeLog(db, keys: keys)
+        projector = Projector(db: db, keys: keys, changeLog: changeLog, conflictFinder: ConflictFinder(db: db, changeLog: changeLog, keys: keys))
+        projector.indexesFullText = false
+        projector.writesWinnerFlags = false
+    }
+
+    /// Begins the one read of the store that everything after it reads,
+    /// and makes the derived tables and their indexes as the store defines
+    /// them, empty.
+    func begin() throws {
+        try db.execute("BEGIN")
+        let tables = Schema.derivedTables.map { "'\($0)'" }.joined(separator: ", ")
+        let definitions = try db.rows("""
+            SELECT sql FROM \(ScratchState.store).sqlite_master
+            WHERE tbl_name IN (\(tables)) AND type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type = 'index', rowid
+            """).compactMap { $0[0].string }
+        for sql in definitions { try db.execute(sql) }
+    }
+
+    /// Folds the store's log into the scratch tables. Returns what the fold
+    /// found of the winner flags (`Projector.rebuiltWinners`): none other
+    /// than the log holds them means the winners are the store's own.
+    func rebuild() throws -> (fields: Int, rewritten: Int) {
+        var scope: WriteScope? = WriteScope()
+        try projector.rebuild(scope: &scope)
+        return projector.rebuiltWinners
+    }
+
+    /// The first winner flag the fold found other than the store holds it,
+    /// as a row of the live state's winners (`DerivedState.dump`'s line):
+    /// held by the live state and not given by the log, or the other way.
+    func flagDifference() throws -> (liveHolds: Bool, line: String)? {
+        guard let f = projector.firstRewrittenFlag else { return nil }
+        let s = ScratchState.store
+        let line = try db.rows("""
+            SELECT e.kind, e.id, l.field, quote(l.value), o.id, l.seq
+            FROM \(s).log l JOIN \(s).entities e ON e.key = l.entity JOIN \(s).nodes o ON o.key = l.origin
+            WHERE l.entity = ? AND l.field = ? AND l.origin = ? AND l.seq = ?
+            """, .integer(f.entity), .text(f.field), .integer(f.origin), .integer(f.seq)).first.map(DerivedState.line) ?? "?"
+        return (f.stored, line)
+    }
+}
+
 /// The derived state as one value to compare: every derived row read back,
 /// as lines, or row by row beside another state. It only reads; `check`
 /// compares a store's with the same store rebuilt, and the tests compare
 /// two nodes'.
 struct DerivedState {
     let db: Database
+    /// The schema its tables are read from: `main`, or the store `check`
+    /// attaches beside its scratch tables (`ScratchState.store`).
+    var schema = "main"
 
     /// Every derived row, as text lines in a stable order: two stores whose
-    /// dumps are equal hold the same derived state.
-    func dump() throws -> [String] {
+    /// dumps are equal hold the same derived state. `winners`: with the
+    /// fields' winners first (a scratch state has none of its own).
+    func dump(winners: Bool = true) throws -> [String] {
         var lines: [String] = []
-        try forEachLine { lines.append($0) }
+        try forEachLine(winners: winners) { lines.append($0) }
         return lines
     }
 
@@ -200,26 +259,27 @@ struct DerivedState {
     /// sort), which is stable within one store only, with their values as
     /// stored (`compared(with:)` compares each value's type and bytes; an
     /// SQL literal made of each, for a million winners, cost 0.3 s).
-    private static func queries(inKeyOrder: Bool) -> [String] {
+    private func queries(inKeyOrder: Bool) -> [String] {
+        let s = schema
         let winners = inKeyOrder
             ? """
               SELECT e.kind, e.id, l.field, l.value, o.id, l.seq
-              FROM log l JOIN entities e ON e.key = l.entity JOIN nodes o ON o.key = l.origin
+              FROM \(s).log l JOIN \(s).entities e ON e.key = l.entity JOIN \(s).nodes o ON o.key = l.origin
               WHERE l.current = 1 ORDER BY l.entity, l.field
               """
-            : "SELECT kind, entity, field, quote(value), origin, seq FROM fields ORDER BY 1, 2, 3"
+            : "SELECT kind, entity, field, quote(value), origin, seq FROM \(s).fields ORDER BY 1, 2, 3"
         return [
             winners,
             """
             SELECT id, title, source, published, place, url, author, editor, body,
-                (SELECT folded FROM record_folded f WHERE f.rowid = records.rowid), deleted, created_ms, updated_ms
-            FROM records ORDER BY id
+                (SELECT folded FROM \(s).record_folded f WHERE f.rowid = r.rowid), deleted, created_ms, updated_ms
+            FROM \(s).records r ORDER BY id
             """,
-            "SELECT record, key, value FROM record_meta ORDER BY 1, 2",
-            "SELECT record, coder FROM record_done ORDER BY 1, 2",
-            "SELECT * FROM annotations ORDER BY id",
-            "SELECT * FROM codes ORDER BY id",
-            "SELECT * FROM conflicts ORDER BY id",
+            "SELECT record, key, value FROM \(s).record_meta ORDER BY 1, 2",
+            "SELECT record, coder FROM \(s).record_done ORDER BY 1, 2",
+            "SELECT * FROM \(s).annotations ORDER BY id",
+            "SELECT * FROM \(s).codes ORDER BY id",
+            "SELECT * FROM \(s).conflicts ORDER BY id",
         ]
     }
 
@@ -239,9 +299,9 @@ struct DerivedState {
     /// core).
     func compared(with other: DerivedState, sameWinners: Int? = nil) throws -> (rows: Int, same: Bool) {
         var rows = sameWinners ?? 0
-        let queries = DerivedState.queries(inKeyOrder: true)
-        for q in sameWinners == nil ? queries[...] : queries.dropFirst() {
-            let mine = try db.statement(q), theirs = try other.db.statement(q)
+        let myQueries = queries(inKeyOrder: true), theirQueries = other.queries(inKeyOrder: true)
+        for (q, r) in zip(myQueries, theirQueries).dropFirst(sameWinners == nil ? 0 : 1) {
+            let mine = try db.statement(q), theirs = try other.db.statement(r)
             try mine.bind([])
             try theirs.bind([])
             defer { mine.reset(); theirs.reset() }
@@ -279,11 +339,20 @@ struct DerivedState {
     }
 
     /// `dump`'s lines, one at a time.
-    private func forEachLine(_ body: (String) throws -> Void) throws {
-        let queries = DerivedState.queries(inKeyOrder: false)
-        // Each value as an SQL literal, so that two lines are equal exactly
-        // when the rows are (and without `String(describing:)`, whose
-        // reflection had been half the time of `check`).
+    private func forEachLine(winners: Bool, _ body: (String) throws -> Void) throws {
+        for q in queries(inKeyOrder: false).dropFirst(winners ? 0 : 1) {
+            try db.statement(q).forEach { s in
+                try body(DerivedState.line((0..<s.columnCount).map(s.column)))
+                return true
+            }
+        }
+    }
+
+    /// A row as a dump's line: each value as an SQL literal, so that two
+    /// lines are equal exactly when the rows are (and without
+    /// `String(describing:)`, whose reflection had been half the time of
+    /// `check`).
+    static func line(_ row: [SQLValue]) -> String {
         func cell(_ v: SQLValue) -> String {
             switch v {
             case .null: "NULL"
@@ -293,16 +362,6 @@ struct DerivedState {
             case .blob(let b): "X'\(b.hex)'"
             }
         }
-        for q in queries {
-            try db.statement(q).forEach { s in
-                var line = ""
-                for i in 0..<s.columnCount {
-                    if i > 0 { line += "|" }
-                    line += cell(s.column(i))
-                }
-                try body(line)
-                return true
-            }
-        }
+        return row.map(cell).joined(separator: "|")
     }
 }
