@@ -1,6 +1,7 @@
 import Foundation
 import MarginCrypto
 import MarginSQLite
+import Synchronization
 
 extension Store {
     /// Verifies that the store is sound, from the file up: SQLite's own
@@ -175,18 +176,33 @@ extension Store {
     /// signed: with the hash chains checked above, every change of a signed
     /// origin up to its signed head is as its origin wrote it.
     private func checkSignatures(_ passed: (String) -> Void) throws {
-        var count = 0
+        var signed: [(signature: HeadSignature, hash: [UInt8])] = []
         for row in try db.rows("SELECT origin, seq, signature FROM signatures ORDER BY origin, seq") {
             guard let origin = row[0].node, let seq = row[1].int, let signature = row[2].blob else { continue }
             guard let hash = try storedHash(ChangeID(origin: origin, seq: seq)) else {
                 throw MarginError.corrupt("a signature names \(origin):\(seq), which is not in the log")
             }
             guard let key = try publicKey(of: origin) else { throw MarginError.corrupt("no key is known for \(origin), whose changes are signed") }
-            if let problem = try signatureProblem(HeadSignature(origin: origin, seq: seq, publicKey: key, signature: signature), hash: hash) {
-                throw MarginError.corrupt(problem)
-            }
-            count += 1
+            let s = HeadSignature(origin: origin, seq: seq, publicKey: key, signature: signature)
+            if let problem = try signatureKeyProblem(s) { throw MarginError.corrupt(problem) }
+            signed.append((s, hash))
         }
+        // The verifications read nothing, so they run on every core: by
+        // now the rebuild's core has often finished (1,606 signatures were
+        // 0.31 s of a team's store of a million changes on one core). The
+        // first one in order that fails is named.
+        let all = signed, parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, all.count / 16))
+        let failed = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            for i in (all.count * part / parts)..<(all.count * (part + 1) / parts) {
+                if let problem = Store.verificationProblem(all[i].signature, hash: all[i].hash) {
+                    failed.withLock { $0[i] = problem }
+                    return
+                }
+            }
+        }
+        if let (_, problem) = failed.withLock({ $0.min { $0.key < $1.key } }) { throw MarginError.corrupt(problem) }
+        let count = signed.count
         let head = try head(of: node.id)
         if head > 0, !isReadOnly, try db.scalar("SELECT 1 FROM signatures WHERE origin = ? AND seq = ?", .node(node.id), .integer(head)).int == nil {
             throw MarginError.corrupt("this node's latest change \(node.id):\(head) is not signed")

@@ -144,6 +144,12 @@ extension Store {
 
     /// Why `s` cannot vouch for `origin`'s change with hash `hash`, or nil.
     func signatureProblem(_ s: HeadSignature, hash: [UInt8]) throws -> String? {
+        try signatureKeyProblem(s) ?? Store.verificationProblem(s, hash: hash)
+    }
+
+    /// Why `s`'s key cannot vouch for its origin, or nil: what
+    /// `signatureProblem` looks up in the store.
+    func signatureKeyProblem(_ s: HeadSignature) throws -> String? {
         guard s.publicKey.count == Ed25519.publicKeyLength else { return "a public key is 32 bytes" }
         // A key vouches for the id derived from it; a schema-2 id, for the
         // first key seen signing for it, only.
@@ -156,6 +162,12 @@ extension Store {
                 }
             }
         }
+        return nil
+    }
+
+    /// Why `s` does not verify against the change with hash `hash`, or nil:
+    /// what `signatureProblem` computes, reading nothing.
+    static func verificationProblem(_ s: HeadSignature, hash: [UInt8]) -> String? {
         guard Ed25519.verify(s.signature, of: NodeKey.message(origin: s.origin, seq: s.seq, hash: hash), publicKey: s.publicKey) else {
             return "the signature of \(s.origin):\(s.seq) does not verify (the change was altered, or forged)"
         }

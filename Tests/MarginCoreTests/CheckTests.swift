@@ -300,6 +300,26 @@ final class CheckTests: StoreTestCase {
         assertCorrupt(a, "names an entity or node the store has no id for")
     }
 
+    /// The signatures are verified in parts on every core; the first in
+    /// the order of origin and sequence that fails is named, whichever part
+    /// holds it.
+    func testASignatureThatDoesNotVerifyIsNamedFirstInOrder() throws {
+        let (a, _, _) = try populated()
+        let (rid, _) = try a.importReport(ReportDraft(body: "玉樹市共有37名黨員參加值守。", title: "玉樹市"))
+        for i in 0..<40 { _ = try a.annotate(record: rid, code: nil, span: nil, value: nil, note: "note \(i)") }
+        let signed = try a.db.rows("SELECT origin, seq FROM signatures ORDER BY origin, seq").map { ($0[0].node, $0[1].int ?? 0) }
+        XCTAssertGreaterThanOrEqual(signed.count, 40, "one signature for each write")
+        XCTAssertNoThrow(try a.check())
+        func spoil(_ i: Int) throws {
+            try a.db.run("UPDATE signatures SET signature = zeroblob(64) WHERE origin = ? AND seq = ?", .node(signed[i].0!), .integer(signed[i].1))
+        }
+        // In the second part alone, then in both.
+        try spoil(signed.count - 3)
+        assertCorrupt(a, "the signature of \(signed[signed.count - 3].0!):\(signed[signed.count - 3].1) does not verify")
+        try spoil(4)
+        assertCorrupt(a, "the signature of \(signed[4].0!):\(signed[4].1) does not verify")
+    }
+
     func testAClockBehindTheLogIsNamed() throws {
         let (a, _, _) = try populated()
         try a.db.run("UPDATE meta SET value = 0 WHERE key IN ('clock_ms', 'clock_ctr')")
