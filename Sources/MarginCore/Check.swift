@@ -26,15 +26,18 @@ extension Store {
             // team's store of a million changes, 13.3 s with the copy made
             // before the checks began, 11.5 s with it made on the rebuild's
             // core, 6.8 s before the copy gave way to the scratch file.)
-            let rebuild: RebuildCheck
-            do { rebuild = try RebuildCheck(store: self) } catch {
+            let rebuild: RebuildCheck, logParts: LogPassParts
+            do {
+                logParts = try LogPassParts(planning: db, partSize: checkPartSize)
+                rebuild = try RebuildCheck(store: self, helping: logParts)
+            } catch {
                 try checkFile(passed)
                 throw error
             }
             // Once a check has failed, the rebuild is stopped, not awaited.
             defer { rebuild.finish() }
             try checkFile(passed)
-            try checkLog(passed)
+            try checkLog(logParts, passed)
             try checkSignatures(passed)
             try rebuild.report(passed)
         } catch let e as SQLiteError where e.primaryCode == 11 {
@@ -59,94 +62,57 @@ extension Store {
         }
     }
 
-    private func checkLog(_ passed: (String) -> Void) throws {
-        var total: Int64 = 0
-        var origins = 0
+    /// The log pass: every change, each origin's in sequence order, holds
+    /// to its hash and its origin's chain, its sequence follows the one
+    /// before (dense: a missing change is named as a gap, before the broken
+    /// link it leaves), it names an entity and nodes the store has ids for,
+    /// it keeps the rules a receiver enforces, and every span is whole;
+    /// then each origin's last change is its head, and the saved clock is
+    /// not behind this node's own changes. Run in parts (`LogPassParts`),
+    /// on this core and, once its own work is done, the rebuild's; the
+    /// first thing found wrong, in the log's order, is named.
+    private func checkLog(_ parts: LogPassParts, _ passed: (String) -> Void) throws {
         let heads = Dictionary(uniqueKeysWithValues: try db.rows("SELECT origin, seq FROM heads").compactMap { row in
             row[0].string.map { ($0, row[1].int ?? 0) }
         })
-        // Every change fits the schema, and what it refers to is in the log.
+        inScope { parts.work(on: self) }
         var ownLatest = HLC(milliseconds: 0, counter: 0)
-        var problem: String?
-        // Each origin's changes in sequence order, so each one's link is
-        // the hash of the row before, and its sequence one more than that
-        // row's (dense: a missing change is named as a gap, before the
-        // broken link it leaves).
-        var previous: (origin: Int64, seq: Int64, hash: [UInt8])?
-        // Each origin's last sequence (its count, as they are dense), for its head.
-        var seen: [(origin: NodeID, high: Int64)] = []
-        var gapIn: NodeID?
-        // Span groups not yet whole, by entity and stamp: five fields from
-        // one writer with one reading. Each leaves once its fifth field is
-        // read, so in a sound log this holds a few at a time.
+        // Span groups not yet whole at the end of a part: a write's five
+        // fields may fall on both sides of a boundary.
         var openGroups: [SpanGroupKey: Int] = [:]
-        // Every row's numbers must name an entity and nodes: `changes` and
-        // every other reader join them, so a row that names none would drop
-        // out of everything else. Joined here so that such a row is read
-        // (`logRowsKeepingUnnamed`), in the same pass (a pass of its own
-        // was 0.4 s at a million changes).
-        var unnamed: (origin: Int64, seq: Int64)?
-        // In a scope of its own, as a write's rules run: the rules' caches
-        // (the annotation whose record was just found, the record whose body
-        // is held) then spare a look-up for each of an annotation's changes.
-        // Nothing is written, so nothing they remember goes stale.
-        try inScope { try db.statement("\(Store.logRowsKeepingUnnamed) ORDER BY l.origin, l.seq").forEach { s in
-            guard s.int(18) == 0 else { unnamed = (s.int(16), s.int(1)); return false }
-            var c = try Store.change(from: s)
-            let origin = s.int(16), stored = s.column(14).blob
-            if previous?.origin == origin {
-                guard c.id.seq == (previous?.seq ?? 0) + 1 else { gapIn = c.id.origin; return false }
-                seen[seen.count - 1].high = c.id.seq
-            } else {
-                guard c.id.seq == 1 else { gapIn = c.id.origin; return false }
-                seen.append((c.id.origin, 1))
+        for finding in parts.findings() {
+            let found = try finding.get()
+            switch found.issue {
+            case .unnamed(let origin, let seq)?:
+                throw MarginError.corrupt("a change-log row (node number \(origin), change \(seq)) names an entity or node the store has no id for")
+            case .gap(let key)?:
+                let gapIn = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(key)).string ?? "number \(key)"
+                let row = try db.rows("SELECT count(*), min(seq), max(seq) FROM log WHERE origin = ?", .integer(key)).first ?? []
+                throw MarginError.corrupt("the change log of node \(gapIn) has gaps: \(row.first?.int ?? 0) changes numbered \(row.dropFirst().first?.int ?? 0) to \(row.last?.int ?? 0)")
+            case .problem(let problem)?:
+                throw MarginError.corrupt(problem)
+            case nil:
+                if ownLatest < found.ownLatest { ownLatest = found.ownLatest }
+                openGroups.merge(found.openGroups, uniquingKeysWith: +)
             }
-            c.prev = previous?.origin == origin ? previous?.hash ?? ChangeHash.genesis : ChangeHash.genesis
-            previous = (origin, c.id.seq, stored ?? [])
-            if c.kind == .annotation, Store.spanGroupFields.contains(c.field) {
-                let key = SpanGroupKey(entity: s.int(15), origin: origin, hlc: c.hlc)
-                let count = openGroups[key, default: 0] + 1
-                openGroups[key] = count == Store.spanGroupFields.count ? nil : count
-            }
-            // The hash covers the change and its link to the one before, so
-            // this checks each origin's whole chain.
-            guard stored == c.hash else {
-                problem = "change \(c.id) does not match its hash: its content or its origin's chain was altered in this store"
-                return false
-            }
-            // The same rules a receiver enforces (ChangeRules). The row's
-            // entity number is taken for the rules' look-ups of this entity.
-            projector.keys.remember(c.kind, c.entity, key: s.int(15))
-            if let p = try ruleProblem(c) {
-                problem = "change \(c.id) breaks a rule: \(p)"
-                return false
-            }
-            if c.id.origin == node.id && ownLatest < c.hlc { ownLatest = c.hlc }
-            return true
-        } }
-        if let unnamed {
-            throw MarginError.corrupt("a change-log row (node number \(unnamed.origin), change \(unnamed.seq)) names an entity or node the store has no id for")
         }
-        if let gapIn, let row = try db.rows("SELECT count(*), min(seq), max(seq) FROM changes WHERE origin = ?", .node(gapIn)).first {
-            throw MarginError.corrupt("the change log of node \(gapIn) has gaps: \(row[0].int ?? 0) changes numbered \(row[1].int ?? 0) to \(row[2].int ?? 0)")
-        }
-        // A change found unsound stopped the pass: what it read of the
-        // heads is not all there is.
-        if let problem { throw MarginError.corrupt(problem) }
-        for (origin, high) in seen {
+        var total: Int64 = 0
+        for (key, high) in parts.highs {
+            let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(key)).string ?? "?"
             total += high
-            guard heads[origin.hex] == high else {
-                throw MarginError.corrupt("node \(origin): the log holds changes up to \(high) but its head says \(heads[origin.hex].map(String.init) ?? "nothing")")
+            guard heads[origin] == high else {
+                throw MarginError.corrupt("node \(origin): the log holds changes up to \(high) but its head says \(heads[origin].map(String.init) ?? "nothing")")
             }
         }
-        origins = seen.count
+        let origins = parts.highs.count
         if heads.count != origins, let origin = heads.keys.sorted().first(where: { (heads[$0] ?? 0) > 0 }) {
             throw MarginError.corrupt("node \(origin) has a head but no changes in the log")
         }
-        if let (group, count) = openGroups.min(by: { $0.key < $1.key }) {
+        let fields = Store.spanGroupFields.count
+        if let (group, count) = openGroups.filter({ $0.value % fields != 0 }).min(by: { $0.key < $1.key }) {
             let entity = try db.scalar("SELECT id FROM entities WHERE key = ?", .integer(group.entity)).string ?? "?"
             let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(group.origin)).string ?? "?"
-            throw MarginError.corrupt("annotation \(entity): a span written by \(origin) at \(group.hlc.milliseconds).\(group.hlc.counter) is torn (\(count) of its \(Store.spanGroupFields.count) fields)")
+            throw MarginError.corrupt("annotation \(entity): a span written by \(origin) at \(group.hlc.milliseconds).\(group.hlc.counter) is torn (\(count % fields) of its \(fields) fields)")
         }
         let meta = try Store.readMeta(db)
         let saved = HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0)
@@ -156,13 +122,86 @@ extension Store {
         passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
     }
 
+    /// One part of the log pass: an origin's changes (by local key) from
+    /// `first` to `last` in sequence order, `first` being 1 for its first
+    /// part (which also reads any row numbered below 1, as a gap).
+    struct LogPart: Sendable {
+        var origin: Int64
+        var first: Int64
+        var last: Int64
+    }
+
+    /// What a part of the log pass found: the first thing wrong in it, or
+    /// what the pass adds up over its parts.
+    struct LogPartFinding: Sendable {
+        enum Issue: Sendable {
+            /// A row that names an entity or node the store has no id for:
+            /// `changes` and every other reader join them, so it would
+            /// drop out of everything else.
+            case unnamed(origin: Int64, seq: Int64)
+            case gap(origin: Int64)
+            case problem(String)
+        }
+        var issue: Issue?
+        var openGroups: [SpanGroupKey: Int] = [:]
+        var ownLatest = HLC(milliseconds: 0, counter: 0)
+    }
+
+    /// Checks one part of the log (see `checkLog`), on this store's
+    /// connection, in the rules' scope the caller opened: the rules' caches
+    /// (the annotation whose record was just found, the record whose body
+    /// is held) then spare a look-up for each of an annotation's changes.
+    /// Nothing is written, so nothing they remember goes stale.
+    func checkLogPart(_ part: LogPart) throws -> LogPartFinding {
+        var found = LogPartFinding()
+        // The hash of the change before the part's first, which the first
+        // links to (a missing one is the previous part's gap).
+        var previous = part.first == 1 ? ChangeHash.genesis
+            : try db.statement("SELECT hash FROM log WHERE origin = ? AND seq = ?").all([.integer(part.origin), .integer(part.first - 1)]).first?.first?.blob ?? []
+        var expected = part.first
+        let rows = try db.statement("\(Store.logRowsKeepingUnnamed) WHERE l.origin = ? AND l.seq BETWEEN ? AND ? ORDER BY l.seq")
+        try rows.forEach([.integer(part.origin), .integer(part.first == 1 ? Int64.min : part.first), .integer(part.last)]) { s in
+            // Joined here so that such a row is read (a pass of its own
+            // was 0.4 s at a million changes).
+            guard s.int(18) == 0 else { found.issue = .unnamed(origin: s.int(16), seq: s.int(1)); return false }
+            var c = try Store.change(from: s)
+            guard c.id.seq == expected else { found.issue = .gap(origin: part.origin); return false }
+            expected += 1
+            let stored = s.column(14).blob
+            c.prev = previous
+            previous = stored ?? []
+            if c.kind == .annotation, Store.spanGroupFields.contains(c.field) {
+                let key = SpanGroupKey(entity: s.int(15), origin: part.origin, hlc: c.hlc)
+                let count = found.openGroups[key, default: 0] + 1
+                found.openGroups[key] = count == Store.spanGroupFields.count ? nil : count
+            }
+            // The hash covers the change and its link to the one before, so
+            // this checks each origin's whole chain.
+            guard stored == c.hash else {
+                found.issue = .problem("change \(c.id) does not match its hash: its content or its origin's chain was altered in this store")
+                return false
+            }
+            // The same rules a receiver enforces (ChangeRules). The row's
+            // entity number is taken for the rules' look-ups of this entity.
+            projector.keys.remember(c.kind, c.entity, key: s.int(15))
+            if let p = try ruleProblem(c) {
+                found.issue = .problem("change \(c.id) breaks a rule: \(p)")
+                return false
+            }
+            if c.id.origin == node.id && found.ownLatest < c.hlc { found.ownLatest = c.hlc }
+            return true
+        }
+        if found.issue == nil, expected != part.last + 1 { found.issue = .gap(origin: part.origin) }
+        return found
+    }
+
     /// The fields of a span, which one write sets together
     /// (`FieldSchema.groups`): `check` finds each span whole.
     static let spanGroupFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
 
     /// A span group as `check` counts it: an annotation's fields written by
     /// one origin with one reading of its clock (local keys).
-    struct SpanGroupKey: Hashable, Comparable {
+    struct SpanGroupKey: Hashable, Comparable, Sendable {
         var entity: Int64
         var origin: Int64
         var hlc: HLC
@@ -338,8 +377,13 @@ private final class RebuildCheck: @unchecked Sendable {
     /// The quotes' check, as `result`: what it passed, or what it found.
     private var spans: Result<[String], any Error>?
 
-    init(store: Store) throws {
+    /// The log pass's parts, which the worker helps with once its own
+    /// work is done.
+    private let logParts: LogPassParts
+
+    init(store: Store, helping logParts: LogPassParts) throws {
         self.store = store
+        self.logParts = logParts
         let fm = FileManager.default
         parent = store.isReadOnly ? NSTemporaryDirectory() : store.directory
         for stale in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] where stale.hasPrefix(Store.checkScratchPrefix) {
@@ -350,7 +394,7 @@ private final class RebuildCheck: @unchecked Sendable {
         // The store is read as `Store` opens it: immutable where no -wal
         // file says anyone writes and the folder cannot hold the -shm file.
         let immutable = store.isReadOnly && !fm.fileExists(atPath: store.path + "-wal")
-        let path = store.path, file = (scratch as NSString).appendingPathComponent(Store.fileName)
+        let path = store.path, directory = store.directory, file = (scratch as NSString).appendingPathComponent(Store.fileName)
         made.enter()
         done.enter()
         DispatchQueue.global().async { [self] in
@@ -388,6 +432,14 @@ private final class RebuildCheck: @unchecked Sendable {
                     return lines
                 }
             }
+            // Then the log pass's parts still to take, on a reader of the
+            // store's own, opened for reading only, so that opening it
+            // writes nothing.
+            guard logParts.hasWork, let reader = try? Store(directory: directory, readOnly: true) else { return }
+            runningLock.withLock { running = reader.db }
+            reader.inScope { logParts.work(on: reader) }
+            runningLock.withLock { running = nil }
+            reader.db.close()
         }
     }
 
@@ -410,6 +462,7 @@ private final class RebuildCheck: @unchecked Sendable {
     /// Stops the rebuild if it is still running (a check has failed, or
     /// `report` has read its result), and removes the scratch file.
     func finish() {
+        logParts.stop()
         // An interrupt stops the statement running, and those begun before
         // the connection is idle; between two statements it may find none,
         // so it is asked again until the worker has stopped.
@@ -418,5 +471,101 @@ private final class RebuildCheck: @unchecked Sendable {
         }
         state?.db.close()
         try? FileManager.default.removeItem(atPath: scratch)
+    }
+}
+
+/// The log pass's parts (`Store.checkLogPart`), taken in order by whichever
+/// core is free: `check`'s own from the start, the rebuild's once its own
+/// work is done (on a team's store of a million changes it finished about
+/// a second before a log pass on one core did, and waited). Each part
+/// links to the part before it through the stored hash of the change
+/// before its first, so the parts of one origin's chain can be checked
+/// apart; the pass stops taking parts after one that found something.
+final class LogPassParts: @unchecked Sendable {
+    /// About this many changes a part: enough that reading the hash the
+    /// part begins from is nothing beside it, few enough that the two cores
+    /// end together.
+    static let partSize: Int64 = 16_384
+
+    let parts: [Store.LogPart]
+    /// Each origin's highest sequence, by local key, in key order: its
+    /// count, once the pass has found its sequence dense.
+    let highs: [(origin: Int64, high: Int64)]
+    private struct Taking {
+        var next = 0
+        var firstIssue = Int.max
+        var stopped = false
+    }
+    private let taking = Mutex(Taking())
+    private let found = Mutex<[Int: Result<Store.LogPartFinding, any Error>]>([:])
+    private let working = DispatchGroup()
+
+    /// Plans the parts from the log's origins and each one's lowest and
+    /// highest sequence (look-ups in the index by origin, not a scan).
+    init(planning db: Database, partSize: Int64 = LogPassParts.partSize) throws {
+        var parts: [Store.LogPart] = []
+        var highs: [(Int64, Int64)] = []
+        let size = max(1, partSize)
+        let nextOrigin = try db.statement("SELECT min(origin) FROM log WHERE origin > ?")
+        let high = try db.statement("SELECT max(seq) FROM log WHERE origin = ?")
+        var after = Int64.min
+        while let origin = try nextOrigin.all([.integer(after)]).first?.first?.int {
+            after = origin
+            let last = try high.all([.integer(origin)]).first?.first?.int ?? 0
+            highs.append((origin, last))
+            var first: Int64 = 1
+            repeat {
+                parts.append(Store.LogPart(origin: origin, first: first, last: min(last, first + size - 1)))
+                first += size
+            } while first <= last
+        }
+        self.parts = parts
+        self.highs = highs
+    }
+
+    /// Whether a part is left for a core to take.
+    var hasWork: Bool { taking.withLock { !$0.stopped && $0.next < min(parts.count, $0.firstIssue) } }
+
+    /// Checks parts on `store`'s connection until none is left to take.
+    func work(on store: Store) {
+        while let i = take() {
+            let result = Result { try store.checkLogPart(parts[i]) }
+            let issue: Bool
+            switch result {
+            case .success(let f): issue = f.issue != nil
+            case .failure: issue = true
+            }
+            found.withLock { $0[i] = result }
+            if issue { taking.withLock { $0.firstIssue = min($0.firstIssue, i) } }
+            working.leave()
+        }
+    }
+
+    private func take() -> Int? {
+        taking.withLock { t in
+            guard !t.stopped, t.next < parts.count, t.next < t.firstIssue else { return nil }
+            working.enter()
+            t.next += 1
+            return t.next - 1
+        }
+    }
+
+    /// No part is taken after this (a check has failed elsewhere).
+    func stop() { taking.withLock { $0.stopped = true } }
+
+    /// Waits for every part taken; their findings in order, up to the
+    /// first that found something.
+    func findings() -> [Result<Store.LogPartFinding, any Error>] {
+        working.wait()
+        return found.withLock { f in
+            var out: [Result<Store.LogPartFinding, any Error>] = []
+            for i in parts.indices {
+                guard let r = f[i] else { break }
+                out.append(r)
+                if case .success(let finding) = r, finding.issue == nil { continue }
+                break
+            }
+            return out
+        }
     }
 }

@@ -44,7 +44,8 @@ final class CheckTests: StoreTestCase {
 
     func testASoundStorePassesEveryCheck() throws {
         let (a, b, _) = try populated()
-        for s in [a, b] {
+        for (s, size) in [(a, LogPassParts.partSize), (b, LogPassParts.partSize), (a, 3), (b, 1), (b, 2)] {
+            s.checkPartSize = size
             var lines: [String] = []
             try s.check { lines.append($0) }
             XCTAssertEqual(lines.count, 6, "\(lines)")
@@ -53,7 +54,61 @@ final class CheckTests: StoreTestCase {
             XCTAssertTrue(lines.contains("state rebuilt from the log matches the live state (\(try s.dumpDerivedState().count) rows)"), "\(lines)")
             XCTAssertTrue(lines.contains { $0.hasPrefix("annotations: 2 quotes match") }, "\(lines)")
             XCTAssertTrue(lines.contains { $0.contains("from 2 node(s)") }, "\(lines)")
+            let total = try XCTUnwrap(try s.db.scalar("SELECT count(*) FROM log").int)
+            XCTAssertTrue(lines.contains { $0.hasPrefix("change log: \(total) changes from 2 node(s)") }, "parts of \(size): \(lines)")
         }
+        a.checkPartSize = LogPassParts.partSize
+        b.checkPartSize = LogPassParts.partSize
+    }
+
+    /// The log pass in parts names what a pass in one piece named first:
+    /// a gap in an early part before an altered change in a later one, a
+    /// change numbered below 1, and a change missing at the end of a part.
+    func testTheLogPassInPartsNamesTheFirstThingFoundInTheLogsOrder() throws {
+        let (a, _, _) = try populated()
+        let origin = try XCTUnwrap(try a.db.scalar("SELECT key FROM nodes WHERE id = ?", .node(a.node.id)).int)
+        let count = try XCTUnwrap(try a.db.scalar("SELECT max(seq) FROM log WHERE origin = ?", .integer(origin)).int)
+        XCTAssertGreaterThan(count, 12)
+        // A change near the end altered, one near the start missing.
+        try a.db.run("UPDATE log SET ms = ms + 1 WHERE origin = ? AND seq = ?", .integer(origin), .integer(count - 1))
+        assertCorrupt(a, "change \(a.node.id):\(count - 1) does not match its hash")
+        try a.db.execute("SAVEPOINT gap")
+        try a.db.run("DELETE FROM log WHERE origin = ? AND seq = 4", .integer(origin))
+        assertCorrupt(a, "has gaps: \(count - 1) changes numbered 1 to \(count)")
+        try a.db.execute("ROLLBACK TO gap; RELEASE gap")
+        // The last change of a part (parts of 3: 1-3, 4-6) missing.
+        try a.db.execute("SAVEPOINT gap")
+        try a.db.run("DELETE FROM log WHERE origin = ? AND seq = 6", .integer(origin))
+        assertCorrupt(a, "has gaps")
+        try a.db.execute("ROLLBACK TO gap; RELEASE gap")
+        // A change numbered 0: read by the origin's first part.
+        try a.db.run("UPDATE log SET seq = 0 WHERE origin = ? AND seq = 1", .integer(origin))
+        assertCorrupt(a, "has gaps: \(count) changes numbered 0 to \(count)")
+    }
+
+    /// The parts are taken by whichever reader is free: two readers of
+    /// the store on two threads check every part once, and the findings
+    /// come in the log's order.
+    func testTwoReadersShareTheLogPassPartByPart() throws {
+        let (a, _, _) = try populated()
+        let parts = try LogPassParts(planning: a.db, partSize: 2)
+        let total = try XCTUnwrap(try a.db.scalar("SELECT count(*) FROM log").int)
+        XCTAssertEqual(parts.parts.map { $0.last - $0.first + 1 }.reduce(0, +), total)
+        XCTAssertEqual(parts.highs.map(\.high).reduce(0, +), total)
+        let directory = a.directory, ended = DispatchSemaphore(value: 0)
+        let other = Thread {
+            defer { ended.signal() }
+            guard let reader = try? Store(directory: directory, readOnly: true) else { return }
+            reader.inScope { parts.work(on: reader) }
+            reader.db.close()
+        }
+        other.start()
+        a.inScope { parts.work(on: a) }
+        let findings = parts.findings()
+        ended.wait()
+        XCTAssertEqual(findings.count, parts.parts.count)
+        for finding in findings { XCTAssertNil(try finding.get().issue) }
+        XCTAssertFalse(parts.hasWork)
     }
 
     /// The log pass holds each annotation's change to the rules, which look
@@ -104,12 +159,19 @@ final class CheckTests: StoreTestCase {
         XCTAssertEqual(try reopened.annotations(record: rid).count, 0)
     }
 
+    /// The check fails naming `expected`, with its log pass in parts of
+    /// its own size and in parts of 3 changes (every span's five fields
+    /// and every chain then cross parts, which both cores take).
     func assertCorrupt(_ store: Store, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try store.check(), file: file, line: line) { error in
-            guard case MarginError.corrupt(let message) = error else {
-                return XCTFail("not a corruption: \(error)", file: file, line: line)
+        defer { store.checkPartSize = LogPassParts.partSize }
+        for size in [LogPassParts.partSize, 3] {
+            store.checkPartSize = size
+            XCTAssertThrowsError(try store.check(), "parts of \(size)", file: file, line: line) { error in
+                guard case MarginError.corrupt(let message) = error else {
+                    return XCTFail("not a corruption: \(error)", file: file, line: line)
+                }
+                XCTAssertTrue(message.contains(expected), "parts of \(size): \(message)", file: file, line: line)
             }
-            XCTAssertTrue(message.contains(expected), message, file: file, line: line)
         }
     }
 

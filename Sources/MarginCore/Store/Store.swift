@@ -69,11 +69,17 @@ public final class Store {
     var recordsHistory = true
     /// See `scalarText(of:)`.
     var lastBodyText: ScalarText?
+    /// How many changes a part of `check`'s log pass holds
+    /// (`LogPassParts`): tests make it small, so that parts end inside
+    /// spans and chains.
+    var checkPartSize = LogPassParts.partSize
 
     /// Opens the store in `directory`; it must exist.
     /// `busyTimeoutMilliseconds`: how long a write waits for another
     /// writer's lock before failing with "the store is busy" (10 s).
-    public init(directory: String, wall: any WallClock = SystemClock(), busyTimeoutMilliseconds: Int32 = 10_000) throws {
+    /// `readOnly`: opened as for a user who cannot write it, so that the
+    /// opening writes nothing either (`check`'s second reader of the log).
+    public init(directory: String, wall: any WallClock = SystemClock(), busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false) throws {
         self.directory = directory
         let path = (directory as NSString).appendingPathComponent(Store.fileName)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -84,7 +90,7 @@ public final class Store {
         options.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         // A store this user cannot write is opened for reading only, so
         // that reading commands work and writing ones fail before starting.
-        isReadOnly = access(path, W_OK) != 0 || access(directory, W_OK) != 0
+        isReadOnly = readOnly || access(path, W_OK) != 0 || access(directory, W_OK) != 0
         if isReadOnly {
             // With no -wal file nobody is writing; SQLite could not create
             // the -shm file it needs, so it is told the file will not change.
