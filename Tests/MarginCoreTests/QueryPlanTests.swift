@@ -451,6 +451,36 @@ extension DeletionGrowthTests {
         try assertDeletionConflicts(in: coders, are: expected)
     }
 
+    /// As above, with more changes to `deleted` than one scan reads
+    /// (`ConflictFinder.deletionsScanned`): each round a coder deletes the
+    /// annotation and restores it while the others edit it, with partial
+    /// syncs between; the conflicts filed are those the rule names, found
+    /// by the scan while the changes to `deleted` are few and by origin
+    /// once they are many.
+    func testRacingDeletionsPastOneScanAreThoseTheRuleNames() throws {
+        let (alice, bob, carol, annotation) = try threeCodersOnOneAnnotation()
+        let coders = [alice, bob, carol]
+        for round in 0..<14 {
+            let deleter = coders[round % 3]
+            for (n, coder) in coders.enumerated() where coder !== deleter {
+                var e = Store.AnnotationEdit()
+                e.value = .some("\(coder.node.name) \(round) \(n)")
+                try? coder.edit(annotation: annotation, e, anyLayer: true)
+            }
+            if (try? deleter.delete(annotation: annotation, anyLayer: true)) != nil { _ = try deleter.undoLast(1) }
+            try exchange(coders[round % 3], coders[(round + 1) % 3])
+        }
+        try exchange(alice, bob)
+        try exchange(bob, carol)
+        try exchange(alice, bob)
+        let log = try alice.log(limit: nil)
+        XCTAssertGreaterThan(log.filter { $0.entity.text == annotation && $0.field == FieldSchema.deleted }.count, ConflictFinder.deletionsScanned,
+                             "more changes to deleted than one scan reads")
+        let expected = Self.racingPairs(log)
+        XCTAssertGreaterThan(expected.count, 0, "some deletion raced an edit")
+        try assertDeletionConflicts(in: coders, are: expected)
+    }
+
     /// Three coders holding one annotation on one record.
     func threeCodersOnOneAnnotation() throws -> (Store, Store, Store, String) {
         let alice = try makeStore("alice"), bob = try makeStore("bob"), carol = try makeStore("carol")
