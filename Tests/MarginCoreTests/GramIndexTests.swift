@@ -189,6 +189,15 @@ final class ByteOccurrenceTests: XCTestCase {
                 XCTAssertEqual(byBytes, byScalars, "length \(length), needle \(needle)")
             }
         }
+        // One scalar over and over: with 4-byte scalars, six byte lanes
+        // of every word are continuations, the most each set of counts
+        // takes before it is summed.
+        for scalar in ["😷", "𠀀", "党", "é", "a"] as [Unicode.Scalar] {
+            for length in [503, 504, 505, 3_000] {
+                let bytes = Array(String(repeating: String(scalar), count: length).utf8)
+                XCTAssertEqual(bytes.withUnsafeBytes { RecordSearch.scalarCount($0) }, length, "\(scalar) × \(length)")
+            }
+        }
         // A match ending on the last byte, and one starting on the first.
         let edge = Array(("党员" + String(repeating: "a", count: 61) + "党员").utf8)
         XCTAssertEqual(edge.withUnsafeBytes { RecordSearch.occurrences(of: Array("党员".utf8), in: $0) }, 2)
