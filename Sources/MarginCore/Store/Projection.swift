@@ -87,9 +87,10 @@ final class Projector {
     /// change's local keys, and the flag the log holds.
     var firstRewrittenFlag: (entity: Int64, field: String, origin: Int64, seq: Int64, stored: Bool)?
     /// Whether the full-text index (`record_grams`) is kept in step with
-    /// the records. Only `check`'s scratch copy goes without: its rebuilt
-    /// state is compared without the index (which `check` verifies on the
-    /// store itself), and rebuilding it was a ninth of the copy's work.
+    /// the records. Only `check`'s scratch rebuild (`ScratchState`) goes
+    /// without: its rebuilt state is compared without the index (which
+    /// `check` verifies on the store itself), and rebuilding it was a
+    /// ninth of the rebuild's work.
     var indexesFullText = true
     /// How many changes to codes this connection has folded: readers that
     /// cache what codes say (`Store.codeLinks`) compare it.

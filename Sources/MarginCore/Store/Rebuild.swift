@@ -5,13 +5,11 @@ import MarginSQLite
 /// Rebuilding the derived state from the log (the projector's fold over
 /// every logged change), and reading it back to compare (`DerivedState`).
 extension Store {
-    /// Empties the derived tables and replays the whole log into them.
-    /// `largeCache`: with the 32 MB of pages a writing connection keeps.
-    /// `check`'s rebuild of its scratch copy does without: at a million
-    /// changes it took as long with SQLite's 2 MB, and `check` held 48 MB
-    /// instead of 100 (32 and 54 MB at 100,000 changes).
-    public func rebuildState(largeCache: Bool = true) throws {
-        if largeCache { try raiseCacheForWriting() }
+    /// Empties the derived tables and replays the whole log into them,
+    /// with the 32 MB of pages a writing connection keeps. (`check`'s
+    /// rebuild, `ScratchState`, keeps 16 MB.)
+    public func rebuildState() throws {
+        try raiseCacheForWriting()
         try inScope { try db.transaction { try projector.rebuild(scope: &scope) } }
     }
 
