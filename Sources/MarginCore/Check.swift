@@ -28,7 +28,7 @@ extension Store {
             // core, 6.8 s before the copy gave way to the scratch file.)
             let rebuild: RebuildCheck, logParts: LogPassParts
             do {
-                logParts = try LogPassParts(planning: db, partSize: checkPartSize)
+                logParts = LogPassParts()
                 rebuild = try RebuildCheck(store: self, helping: logParts)
             } catch {
                 try checkFile(passed)
@@ -72,9 +72,17 @@ extension Store {
     /// on this core and, once its own work is done, the rebuild's; the
     /// first thing found wrong, in the log's order, is named.
     private func checkLog(_ parts: LogPassParts, _ passed: (String) -> Void) throws {
+        // The heads, the plan of the parts, this core's parts and the saved
+        // clock are read in one snapshot: a store being served is written
+        // beside the check, and the heads read after the plan had moved on
+        // from it. (The rebuild's core reads its parts in a later one: the
+        // log only grows, and a part is a range of changes already logged.)
+        try db.execute("SAVEPOINT check_log")
+        defer { try? db.execute("RELEASE check_log") }
         let heads = Dictionary(uniqueKeysWithValues: try db.rows("SELECT origin, seq FROM heads").compactMap { row in
             row[0].string.map { ($0, row[1].int ?? 0) }
         })
+        try parts.plan(db, partSize: checkPartSize)
         inScope { parts.work(on: self) }
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         // Span groups not yet whole at the end of a part: a write's five
@@ -97,14 +105,15 @@ extension Store {
             }
         }
         var total: Int64 = 0
-        for (key, high) in parts.highs {
+        let highs = parts.highs
+        for (key, high) in highs {
             let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(key)).string ?? "?"
             total += high
             guard heads[origin] == high else {
                 throw MarginError.corrupt("node \(origin): the log holds changes up to \(high) but its head says \(heads[origin].map(String.init) ?? "nothing")")
             }
         }
-        let origins = parts.highs.count
+        let origins = highs.count
         if heads.count != origins, let origin = heads.keys.sorted().first(where: { (heads[$0] ?? 0) > 0 }) {
             throw MarginError.corrupt("node \(origin) has a head but no changes in the log")
         }
@@ -435,7 +444,7 @@ private final class RebuildCheck: @unchecked Sendable {
             // Then the log pass's parts still to take, on a reader of the
             // store's own, opened for reading only, so that opening it
             // writes nothing.
-            guard logParts.hasWork, let reader = try? Store(directory: directory, readOnly: true) else { return }
+            guard logParts.waitForWork(), let reader = try? Store(directory: directory, readOnly: true) else { return }
             runningLock.withLock { running = reader.db }
             reader.inScope { logParts.work(on: reader) }
             runningLock.withLock { running = nil }
@@ -481,28 +490,35 @@ private final class RebuildCheck: @unchecked Sendable {
 /// links to the part before it through the stored hash of the change
 /// before its first, so the parts of one origin's chain can be checked
 /// apart; the pass stops taking parts after one that found something.
-final class LogPassParts: @unchecked Sendable {
+final class LogPassParts: Sendable {
     /// About this many changes a part: enough that reading the hash the
     /// part begins from is nothing beside it, few enough that the two cores
     /// end together.
     static let partSize: Int64 = 16_384
 
-    let parts: [Store.LogPart]
-    /// Each origin's highest sequence, by local key, in key order: its
-    /// count, once the pass has found its sequence dense.
-    let highs: [(origin: Int64, high: Int64)]
-    private struct Taking {
+    private struct State {
+        /// Planned once, by `plan`, before any part is taken.
+        var planned = false
+        var parts: [Store.LogPart] = []
+        /// Each origin's highest sequence, by local key, in key order: its
+        /// count, once the pass has found its sequence dense.
+        var highs: [(origin: Int64, high: Int64)] = []
         var next = 0
         var firstIssue = Int.max
         var stopped = false
     }
-    private let taking = Mutex(Taking())
+    private let state = Mutex(State())
     private let found = Mutex<[Int: Result<Store.LogPartFinding, any Error>]>([:])
     private let working = DispatchGroup()
+    /// Left once the parts are planned, or the pass stopped.
+    private let planning = DispatchGroup()
 
-    /// Plans the parts from the log's origins and each one's lowest and
-    /// highest sequence (look-ups in the index by origin, not a scan).
-    init(planning db: Database, partSize: Int64 = LogPassParts.partSize) throws {
+    init() { planning.enter() }
+
+    /// Plans the parts from the log's origins and each one's highest
+    /// sequence (look-ups in the index by origin, not a scan), in the
+    /// snapshot `db` reads.
+    func plan(_ db: Database, partSize: Int64 = LogPassParts.partSize) throws {
         var parts: [Store.LogPart] = []
         var highs: [(Int64, Int64)] = []
         let size = max(1, partSize)
@@ -519,47 +535,65 @@ final class LogPassParts: @unchecked Sendable {
                 first += size
             } while first <= last
         }
-        self.parts = parts
-        self.highs = highs
+        let wasPlanned = state.withLock { s in
+            defer { (s.parts, s.highs, s.planned) = (parts, highs, true) }
+            return s.planned
+        }
+        if !wasPlanned { planning.leave() }
     }
 
-    /// Whether a part is left for a core to take.
-    var hasWork: Bool { taking.withLock { !$0.stopped && $0.next < min(parts.count, $0.firstIssue) } }
+    /// The parts planned.
+    var parts: [Store.LogPart] { state.withLock { $0.parts } }
+    var highs: [(origin: Int64, high: Int64)] { state.withLock { $0.highs } }
+
+    /// Waits until the parts are planned (or the pass stopped); then
+    /// whether one is left for a core to take.
+    func waitForWork() -> Bool {
+        planning.wait()
+        return state.withLock { !$0.stopped && $0.next < min($0.parts.count, $0.firstIssue) }
+    }
 
     /// Checks parts on `store`'s connection until none is left to take.
     func work(on store: Store) {
-        while let i = take() {
-            let result = Result { try store.checkLogPart(parts[i]) }
+        while let (i, part) = take() {
+            let result = Result { try store.checkLogPart(part) }
             let issue: Bool
             switch result {
             case .success(let f): issue = f.issue != nil
             case .failure: issue = true
             }
             found.withLock { $0[i] = result }
-            if issue { taking.withLock { $0.firstIssue = min($0.firstIssue, i) } }
+            if issue { state.withLock { $0.firstIssue = min($0.firstIssue, i) } }
             working.leave()
         }
     }
 
-    private func take() -> Int? {
-        taking.withLock { t in
-            guard !t.stopped, t.next < parts.count, t.next < t.firstIssue else { return nil }
+    private func take() -> (Int, Store.LogPart)? {
+        state.withLock { s in
+            guard s.planned, !s.stopped, s.next < s.parts.count, s.next < s.firstIssue else { return nil }
             working.enter()
-            t.next += 1
-            return t.next - 1
+            s.next += 1
+            return (s.next - 1, s.parts[s.next - 1])
         }
     }
 
     /// No part is taken after this (a check has failed elsewhere).
-    func stop() { taking.withLock { $0.stopped = true } }
+    func stop() {
+        let wasPlanned = state.withLock { s in
+            defer { (s.stopped, s.planned) = (true, true) }
+            return s.planned
+        }
+        if !wasPlanned { planning.leave() }
+    }
 
     /// Waits for every part taken; their findings in order, up to the
     /// first that found something.
     func findings() -> [Result<Store.LogPartFinding, any Error>] {
         working.wait()
+        let count = parts.count
         return found.withLock { f in
             var out: [Result<Store.LogPartFinding, any Error>] = []
-            for i in parts.indices {
+            for i in 0..<count {
                 guard let r = f[i] else { break }
                 out.append(r)
                 if case .success(let finding) = r, finding.issue == nil { continue }
