@@ -14,6 +14,12 @@ extension Store {
     /// inconsistency is thrown as `MarginError.corrupt` naming it. Nothing in
     /// the store is changed.
     public func check(passed: (String) -> Void = { _ in }) throws {
+        try check(logPartSize: LogPassParts.partSize, passed: passed)
+    }
+
+    /// `check`, with the log pass in parts of `logPartSize` changes (tests
+    /// make them small, so that parts end inside spans and chains).
+    func check(logPartSize: Int64, passed: (String) -> Void = { _ in }) throws {
         do {
             // The state is rebuilt from the log on another core, into a
             // scratch file of the derived tables alone, while the file, the
@@ -37,7 +43,7 @@ extension Store {
             // Once a check has failed, the rebuild is stopped, not awaited.
             defer { rebuild.finish() }
             try checkFile(passed)
-            try checkLog(logParts, passed)
+            try checkLog(logParts, partSize: logPartSize, passed)
             try checkSignatures(passed)
             try rebuild.report(passed)
         } catch let e as SQLiteError where e.primaryCode == 11 {
@@ -71,7 +77,7 @@ extension Store {
     /// not behind this node's own changes. Run in parts (`LogPassParts`),
     /// on this core and, once its own work is done, the rebuild's; the
     /// first thing found wrong, in the log's order, is named.
-    private func checkLog(_ parts: LogPassParts, _ passed: (String) -> Void) throws {
+    private func checkLog(_ parts: LogPassParts, partSize: Int64, _ passed: (String) -> Void) throws {
         // The heads, the plan of the parts, this core's parts and the saved
         // clock are read in one snapshot: a store being served is written
         // beside the check, and the heads read after the plan had moved on
@@ -82,7 +88,7 @@ extension Store {
         let heads = Dictionary(uniqueKeysWithValues: try db.rows("SELECT origin, seq FROM heads").compactMap { row in
             row[0].string.map { ($0, row[1].int ?? 0) }
         })
-        try parts.plan(db, partSize: checkPartSize)
+        try parts.plan(db, partSize: partSize)
         inScope { parts.work(on: self) }
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         // Span groups not yet whole at the end of a part: a write's five
@@ -364,8 +370,6 @@ extension Store {
 /// the store's own folder (mode 700), never in a shared temporary folder;
 /// one that a killed check left behind is removed first.
 private final class RebuildCheck: @unchecked Sendable {
-    /// The store checked: used here only, never on the worker.
-    private let store: Store
     private let scratch: String
     private let parent: String
     /// The scratch connection the worker made: set on the worker while
@@ -391,7 +395,6 @@ private final class RebuildCheck: @unchecked Sendable {
     private let logParts: LogPassParts
 
     init(store: Store, helping logParts: LogPassParts) throws {
-        self.store = store
         self.logParts = logParts
         let fm = FileManager.default
         parent = store.isReadOnly ? NSTemporaryDirectory() : store.directory
@@ -535,11 +538,12 @@ final class LogPassParts: Sendable {
                 first += size
             } while first <= last
         }
-        let wasPlanned = state.withLock { s in
-            defer { (s.parts, s.highs, s.planned) = (parts, highs, true) }
-            return s.planned
+        let first = state.withLock { s in
+            let first = !s.planned
+            (s.parts, s.highs, s.planned) = (parts, highs, true)
+            return first
         }
-        if !wasPlanned { planning.leave() }
+        if first { planning.leave() }
     }
 
     /// The parts planned.
@@ -579,11 +583,12 @@ final class LogPassParts: Sendable {
 
     /// No part is taken after this (a check has failed elsewhere).
     func stop() {
-        let wasPlanned = state.withLock { s in
-            defer { (s.stopped, s.planned) = (true, true) }
-            return s.planned
+        let first = state.withLock { s in
+            let first = !s.planned
+            (s.stopped, s.planned) = (true, true)
+            return first
         }
-        if !wasPlanned { planning.leave() }
+        if first { planning.leave() }
     }
 
     /// Waits for every part taken; their findings in order, up to the

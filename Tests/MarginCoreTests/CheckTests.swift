@@ -46,9 +46,8 @@ final class CheckTests: StoreTestCase {
     func testASoundStorePassesEveryCheck() throws {
         let (a, b, _) = try populated()
         for (s, size) in [(a, LogPassParts.partSize), (b, LogPassParts.partSize), (a, 3), (b, 1), (b, 2)] {
-            s.checkPartSize = size
             var lines: [String] = []
-            try s.check { lines.append($0) }
+            try s.check(logPartSize: size) { lines.append($0) }
             XCTAssertEqual(lines.count, 6, "\(lines)")
             // The rows compared, the winners counted by the rebuild among
             // them, are every derived row.
@@ -58,8 +57,6 @@ final class CheckTests: StoreTestCase {
             let total = try XCTUnwrap(try s.db.scalar("SELECT count(*) FROM log").int)
             XCTAssertTrue(lines.contains { $0.hasPrefix("change log: \(total) changes from 2 node(s)") }, "parts of \(size): \(lines)")
         }
-        a.checkPartSize = LogPassParts.partSize
-        b.checkPartSize = LogPassParts.partSize
     }
 
     /// The log pass in parts names what a pass in one piece named first:
@@ -120,8 +117,8 @@ final class CheckTests: StoreTestCase {
     /// connection writing all the while changes no check's verdict.
     func testACheckBesideAWriterFindsTheStoreConsistent() throws {
         let (a, _, _) = try populated()
-        a.checkPartSize = 3
         let (rid, _) = try a.importReport(ReportDraft(body: "玉樹市共有37名黨員參加值守。", title: "玉樹市"))
+        let before = try XCTUnwrap(try a.db.scalar("SELECT count(*) FROM log").int)
         let directory = a.directory, done = DispatchSemaphore(value: 0)
         let stopWriting = Mutex(false)
         let writer = Thread {
@@ -135,9 +132,11 @@ final class CheckTests: StoreTestCase {
             other.db.close()
         }
         writer.start()
-        for _ in 0..<8 { XCTAssertNoThrow(try a.check()) }
+        for _ in 0..<8 { XCTAssertNoThrow(try a.check(logPartSize: 3)) }
         stopWriting.withLock { $0 = true }
         done.wait()
+        // The writer wrote while the checks ran.
+        XCTAssertGreaterThan(try XCTUnwrap(try a.db.scalar("SELECT count(*) FROM log").int), before)
         XCTAssertNoThrow(try a.check())
     }
 
@@ -193,10 +192,8 @@ final class CheckTests: StoreTestCase {
     /// its own size and in parts of 3 changes (every span's five fields
     /// and every chain then cross parts, which both cores take).
     func assertCorrupt(_ store: Store, _ expected: String, file: StaticString = #filePath, line: UInt = #line) {
-        defer { store.checkPartSize = LogPassParts.partSize }
         for size in [LogPassParts.partSize, 3] {
-            store.checkPartSize = size
-            XCTAssertThrowsError(try store.check(), "parts of \(size)", file: file, line: line) { error in
+            XCTAssertThrowsError(try store.check(logPartSize: size), "parts of \(size)", file: file, line: line) { error in
                 guard case MarginError.corrupt(let message) = error else {
                     return XCTFail("not a corruption: \(error)", file: file, line: line)
                 }

@@ -69,10 +69,6 @@ public final class Store {
     var recordsHistory = true
     /// See `scalarText(of:)`.
     var lastBodyText: ScalarText?
-    /// How many changes a part of `check`'s log pass holds
-    /// (`LogPassParts`): tests make it small, so that parts end inside
-    /// spans and chains.
-    var checkPartSize = LogPassParts.partSize
 
     /// Opens the store in `directory`; it must exist.
     /// `busyTimeoutMilliseconds`: how long a write waits for another
