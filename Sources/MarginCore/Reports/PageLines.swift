@@ -33,7 +33,16 @@ enum PageLines {
         let bytes = s.utf8.count
         if bytes <= n { return true }
         if bytes > 4 * n { return false }
-        return s.unicodeScalars.dropFirst(n).isEmpty
+        // Scalars are the bytes that are not continuation bytes (10xxxxxx),
+        // counted on the UTF-8 in place until there are more than n.
+        return s.utf8.withContiguousStorageIfAvailable { bytes in
+            var scalars = 0
+            for b in bytes where b & 0xC0 != 0x80 {
+                scalars += 1
+                if scalars > n { return false }
+            }
+            return true
+        } ?? s.unicodeScalars.dropFirst(n).isEmpty
     }
 
     /// Whether `s` holds at most `n` Characters, walking at most `n` of

@@ -217,14 +217,19 @@ public enum ReportCleaner {
     static func chooseTitle(_ kept: inout [(n: Int, text: String)], draft: inout ReportDraft, notes: inout Notes) {
         let firstText = kept.firstIndex { PageLines.startsText($0.text) } ?? kept.count
         guard firstText > 0 else { return }
-        let textGrams = bigrams(kept[firstText...].map(\.text).joined(separator: "\n"))
+        // Only the lines before the text are ever compared with it, so the
+        // text is asked which of their pairs it holds (a set of the text's
+        // every pair was 3% of an import).
+        let lineGrams = kept[..<firstText].map { bigrams($0.text) }
+        let textGrams = sharedBigrams(lineGrams.reduce(into: Set<UInt64>()) { $0.formUnion($1) }, in: kept[firstText...].lazy.map(\.text))
         func siteWord(_ line: String) -> String? { ImportRules.siteWords.first { TextNormalization.contains(line, $0) } }
-        func related(_ line: String) -> Double {
-            let g = bigrams(line)
+        /// How many of line k's pairs the text holds (k before the text).
+        func related(_ k: Int) -> Double {
+            let g = lineGrams[k]
             return g.isEmpty ? 0 : Double(g.filter { textGrams.contains($0) }.count) / Double(g.count)
         }
         let candidates = (0..<firstText).filter { PageLines.isHeadline(kept[$0].text) && siteWord(kept[$0].text) == nil }
-        guard let chosen = candidates.first(where: { related(kept[$0].text) >= 0.3 }) ?? candidates.first else { return }
+        guard let chosen = candidates.first(where: { related($0) >= 0.3 }) ?? candidates.first else { return }
         var title = kept[chosen].text
         if let (bare, column) = withoutTitlePrefix(title) {
             if let column { draft.meta["column"] = column }
@@ -244,7 +249,7 @@ public enum ReportCleaner {
         for k in 0..<chosen {
             let line = kept[k].text
             if let w = siteWord(line) { notes.decide(kept[k].n, line, "furniture", "site header ('\(w)')"); drop.append(k) }
-            else if related(line) < 0.1 && !PageLines.startsText(line) { notes.decide(kept[k].n, line, "furniture", "unrelated to the report's text"); drop.append(k) }
+            else if related(k) < 0.1 && !PageLines.startsText(line) { notes.decide(kept[k].n, line, "furniture", "unrelated to the report's text"); drop.append(k) }
         }
         for k in (chosen + 1)..<max(chosen + 1, firstText) {
             let line = kept[k].text
@@ -268,14 +273,39 @@ public enum ReportCleaner {
     /// "shares words" compares.
     static func bigrams(_ s: String) -> Set<UInt64> {
         var out = Set<UInt64>()
+        forEachBigram(s) { out.insert($0) }
+        return out
+    }
+
+    /// Each Han pair of `s` in order, repeats included, as `bigrams` keys them.
+    @inline(__always) static func forEachBigram(_ s: String, _ body: (UInt64) -> Void) {
         var previous: UInt32 = 0
         for u in s.unicodeScalars {
             guard ScriptFolding.isHan(u.value) else { previous = 0; continue }
             let v = ScriptFolding.fold(u).value
-            if previous != 0 { out.insert(UInt64(previous) << 32 | UInt64(v)) }
+            if previous != 0 { body(UInt64(previous) << 32 | UInt64(v)) }
             previous = v
         }
-        return out
+    }
+
+    /// The pairs of `wanted` that occur in any of `lines` (each line's
+    /// pairs as `bigrams` finds them; no pair spans two lines). A text's
+    /// pair is looked up only when a 4,096-bit filter of the wanted pairs
+    /// may hold it: most of a report's pairs are not in its header lines.
+    static func sharedBigrams<Lines: Sequence>(_ wanted: Set<UInt64>, in lines: Lines) -> Set<UInt64> where Lines.Element == String {
+        guard !wanted.isEmpty else { return [] }
+        @inline(__always) func slot(_ pair: UInt64) -> Int { Int(truncatingIfNeeded: (pair &* 0x9E37_79B9_7F4A_7C15) >> 52) }
+        var filter = [UInt64](repeating: 0, count: 64)
+        for pair in wanted { let i = slot(pair); filter[i >> 6] |= 1 << UInt64(i & 63) }
+        var found = Set<UInt64>()
+        for line in lines {
+            forEachBigram(line) { pair in
+                let i = slot(pair)
+                if filter[i >> 6] & (1 << UInt64(i & 63)) != 0, wanted.contains(pair) { found.insert(pair) }
+            }
+            if found.count == wanted.count { break }
+        }
+        return found
     }
 
 

@@ -1,0 +1,119 @@
+import Foundation
+import XCTest
+@testable import MarginCore
+
+/// The text helpers the importer runs on every report work on UTF-8 bytes
+/// in place; each must answer as the scalar-by-scalar rule it replaced,
+/// which these tests keep as the reference.
+final class TextBytesTests: XCTestCase {
+    /// Units mixing one-, two-, three- and four-byte scalars, CR and LF,
+    /// combining marks and scalars either side of the NFC quick check's
+    /// ranges.
+    static let units = ["a", "Z", " ", "\r", "\n", "\r\n", "\n\r", "é", "e\u{301}", "\u{2FF}", "\u{300}", "黨", "党", "員",
+                        "。", "\u{2010}", "\u{2027}", "\u{2028}", "\u{205E}", "\u{205F}", "\u{3000}", "\u{3029}", "\u{302A}",
+                        "\u{3400}", "\u{4DBF}", "\u{4DC0}", "\u{9FFF}", "\u{A000}", "\u{F900}", "\u{FF01}", "\u{FFEF}", "\u{FFF0}",
+                        "𠀀", "👩‍⚕️", "\u{304B}\u{3099}", "\u{1100}\u{1161}", "159", "名"]
+
+    static func randomTexts(_ count: Int, maxUnits: Int = 60) -> [String] {
+        var generator = SystemRandomNumberGenerator()
+        var texts = units + ["", "\r", "\r\r\n\n", String(repeating: "黨員\r\n", count: 40)]
+        for _ in 0..<count {
+            var s = ""
+            for _ in 0..<Int.random(in: 0...maxUnits, using: &generator) { s += units.randomElement(using: &generator) ?? "" }
+            texts.append(s)
+        }
+        return texts
+    }
+
+    func testUnixNewlinesRewritesAsTheScalarRuleDoes() {
+        func reference(_ s: String) -> String {
+            var out = String.UnicodeScalarView()
+            var previousCR = false
+            for u in s.unicodeScalars {
+                if u == "\r" { out.append("\n"); previousCR = true; continue }
+                if u == "\n" && previousCR { previousCR = false; continue }
+                previousCR = false
+                out.append(u)
+            }
+            return String(out)
+        }
+        for text in TextBytesTests.randomTexts(3000) {
+            let got = TextNormalization.unixNewlines(text)
+            XCTAssertEqual(Array(got.unicodeScalars), Array(reference(text).unicodeScalars), text.debugDescription)
+            XCTAssertFalse(got.utf8.contains(13))
+        }
+        XCTAssertEqual(TextNormalization.unixNewlines("a\r\r\nb\rc\n\rd\r"), "a\n\nb\nc\n\nd\n")
+    }
+
+    func testLinesSplitAtEachLineFeedAsTheScalarsDo() {
+        for text in TextBytesTests.randomTexts(3000) {
+            let got = TextNormalization.lines(text).map { Array($0.unicodeScalars) }
+            let reference = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0) }
+            XCTAssertEqual(got, reference, text.debugDescription)
+        }
+        XCTAssertEqual(TextNormalization.lines(""), [""])
+        XCTAssertEqual(TextNormalization.lines("\n黨\n"), ["", "黨", ""])
+    }
+
+    func testTheNFCQuickCheckOnBytesAgreesWithItsRuleOnScalars() {
+        func reference(_ s: String) -> Bool {
+            s.unicodeScalars.allSatisfy { u in
+                switch u.value {
+                case 0..<0x300, 0x2010...0x2027, 0x2030...0x205E, 0x3000...0x3029, 0x3030...0x303F,
+                     0x3400...0x4DBF, 0x4E00...0x9FFF, 0xFF01...0xFFEF: return true
+                default: return false
+                }
+            }
+        }
+        var passed = 0
+        for text in TextBytesTests.randomTexts(3000, maxUnits: 6) {
+            XCTAssertEqual(TextNormalization.isSurelyNFC(text), reference(text), text.debugDescription)
+            if reference(text) { passed += 1 }
+        }
+        // Every two- and three-byte scalar, alone and after CJK text.
+        for v in UInt32(0x80)...0xFFFF {
+            guard let u = Unicode.Scalar(v) else { continue }
+            let s = "黨員" + String(u)
+            XCTAssertEqual(TextNormalization.isSurelyNFC(s), reference(s), String(v, radix: 16))
+        }
+        XCTAssertGreaterThan(passed, 100, "the random texts should include some the check passes")
+    }
+
+    func testByteRangesAreTheRangesAScalarSearchFinds() {
+        let needles = ["黨員", "員", "\r\n", "e\u{301}", "159名", "a", "黨員黨", "𠀀", "\u{3000}黨"]
+        for text in TextBytesTests.randomTexts(1500) {
+            for needle in needles {
+                let got = TextNormalization.ranges(of: needle, in: text).map { text.utf8.distance(from: text.startIndex, to: $0.lowerBound) }
+                // The reference: byte offsets of non-overlapping occurrences, left to right.
+                let hay = Array(text.utf8), n = Array(needle.utf8)
+                var expected: [Int] = [], i = 0
+                while i + n.count <= hay.count {
+                    if Array(hay[i..<(i + n.count)]) == n { expected.append(i); i += n.count } else { i += 1 }
+                }
+                XCTAssertEqual(got, expected, "\(needle.debugDescription) in \(text.debugDescription)")
+                XCTAssertEqual(TextNormalization.contains(text, needle), !expected.isEmpty)
+                for r in TextNormalization.ranges(of: needle, in: text) { XCTAssertEqual(String(text[r]), needle) }
+            }
+        }
+        XCTAssertTrue(TextNormalization.contains("共有159名黨員", ""))
+        XCTAssertTrue(TextNormalization.ranges(of: "", in: "黨員").isEmpty)
+    }
+
+    /// The title's choice asks the text which of the header lines' pairs it
+    /// holds: the answer is the pairs the whole text's set would have given.
+    func testSharedPairsAreThoseTheWholeTextsPairsShare() {
+        let units = ["黨", "党", "員", "员", "支", "部", "縣", "县", "防", "控", "。", "a", " ", "159"]
+        var generator = SystemRandomNumberGenerator()
+        func random(_ n: Int) -> String { (0..<n).map { _ in units.randomElement(using: &generator) ?? "" }.joined() }
+        for _ in 0..<400 {
+            let header = (0..<Int.random(in: 0...4, using: &generator)).map { _ in random(Int.random(in: 0...12, using: &generator)) }
+            let text = (0..<Int.random(in: 0...6, using: &generator)).map { _ in random(Int.random(in: 0...80, using: &generator)) }
+            let wanted = header.reduce(into: Set<UInt64>()) { $0.formUnion(ReportCleaner.bigrams($1)) }
+            let expected = wanted.intersection(ReportCleaner.bigrams(text.joined(separator: "\n")))
+            XCTAssertEqual(ReportCleaner.sharedBigrams(wanted, in: text), expected, "\(header) \(text)")
+        }
+        // Traditional pairs fold to the Simplified ones they share.
+        XCTAssertEqual(ReportCleaner.sharedBigrams(ReportCleaner.bigrams("党员"), in: ["共有159名黨員"]), ReportCleaner.bigrams("党员"))
+        XCTAssertEqual(ReportCleaner.sharedBigrams(ReportCleaner.bigrams("党员"), in: ["黨\n員"]), [])
+    }
+}
