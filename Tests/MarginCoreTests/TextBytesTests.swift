@@ -116,4 +116,48 @@ final class TextBytesTests: XCTestCase {
         XCTAssertEqual(ReportCleaner.sharedBigrams(ReportCleaner.bigrams("党员"), in: ["共有159名黨員"]), ReportCleaner.bigrams("党员"))
         XCTAssertEqual(ReportCleaner.sharedBigrams(ReportCleaner.bigrams("党员"), in: ["黨\n員"]), [])
     }
+
+    /// The expressions anchored at a closing parenthesis are run only on
+    /// paragraphs that end with one: every paragraph they match passes that
+    /// check, whatever white space follows.
+    func testEveryParagraphTheClosingExpressionsMatchEndsWithAParenthesis() {
+        let bodies = ["……100余輛次。(溫明霞)", "全县共有159名黨員。（平泉市委组织部 张丽 供稿）", "(供稿:县委组织部,原标题:《抗疫》)",
+                      "成立16個臨時黨支部 (陈大文、李小明)", "（作者：王五）", "无括号的段落。", "(张三", "张三)", "（温明霞）"]
+        let tails = ["", " ", "\u{3000}", "\n", "\r\n", "\u{85}", "\u{2028}", "\t \n", "。", "x"]
+        var matched = 0
+        for body in bodies {
+            for tail in tails {
+                let p = body + tail
+                for re in [ReportMetadata.trailingSupplier, ReportMetadata.closingNotePattern, ReportMetadata.byline] where !PageLines.matches(re, p).isEmpty {
+                    matched += 1
+                    XCTAssertTrue(PageLines.endsWithClosingParenthesis(p), p.debugDescription)
+                }
+            }
+        }
+        XCTAssertGreaterThan(matched, 10)
+        XCTAssertFalse(PageLines.endsWithClosingParenthesis("(张三"))
+        XCTAssertFalse(PageLines.endsWithClosingParenthesis(" \n"))
+        XCTAssertTrue(PageLines.endsWithClosingParenthesis("（温明霞）\u{3000}\n"))
+        XCTAssertEqual(ReportMetadata.trailingByline(["……100余輛次。(溫明霞)"]), "溫明霞")
+        XCTAssertEqual(ReportMetadata.closingNote("全县共有159名黨員。（平泉市委组织部 张丽 供稿）")?.0, "全县共有159名黨員。")
+    }
+
+    /// A text skipped by the gloss check is one the full scan leaves as it is.
+    func testTheGlossCheckSkipsOnlyTextsWithoutGlosses() {
+        let units = ["網", "黨", "(", "（", ")", "）", "wǎng", "de", "ḿ", "ü", "lüe", "Wang", "溫明霞", " ", "a", "。", "ńg", "xiàn"]
+        var generator = SystemRandomNumberGenerator()
+        var stripped = 0
+        for _ in 0..<4000 {
+            let text = (0..<Int.random(in: 0...14, using: &generator)).map { _ in units.randomElement(using: &generator) ?? "" }.joined()
+            let full = PinyinGlosses.stripScanning(text)
+            let (out, count) = PinyinGlosses.strip(text)
+            XCTAssertEqual(out, full.0, text)
+            XCTAssertEqual(count, full.1, text)
+            if full.1 > 0 { stripped += 1; XCTAssertTrue(PinyinGlosses.mayHoldGloss(text), text) }
+        }
+        XCTAssertGreaterThan(stripped, 10)
+        XCTAssertEqual(PinyinGlosses.strip("人民網（wǎng）報道").0, "人民網報道")
+        XCTAssertEqual(PinyinGlosses.strip("人民網(ḿ)").1, 1)
+        XCTAssertFalse(PinyinGlosses.mayHoldGloss("(溫明霞)（供稿）(A)"))
+    }
 }

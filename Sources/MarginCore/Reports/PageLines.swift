@@ -51,6 +51,15 @@ enum PageLines {
         s.utf8.count <= n || s.dropFirst(n).isEmpty
     }
 
+    /// Whether the last scalar of `s` that is not white space is `)` or
+    /// `）`: what an expression ending in `[)）]\s*$` needs before it is run
+    /// (over every paragraph, an expression anchored at the end is tried at
+    /// each place in it: 3% of an import).
+    static func endsWithClosingParenthesis(_ s: String) -> Bool {
+        guard let last = s.unicodeScalars.last(where: { !$0.properties.isWhitespace }) else { return false }
+        return last == ")" || last == "）"
+    }
+
     static func regex(_ pattern: String) -> NSRegularExpression? {
         try? NSRegularExpression(pattern: pattern, options: [])
     }

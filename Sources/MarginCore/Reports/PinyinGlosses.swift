@@ -36,6 +36,12 @@ enum PinyinGlosses {
     /// has toned glosses too, so a parenthesised word in a normal report
     /// stays. A parenthesised CJK name such as (溫明霞) is never a gloss.
     static func strip(_ text: String) -> (String, Int) {
+        guard mayHoldGloss(text) else { return (text, 0) }
+        return stripScanning(text)
+    }
+
+    /// `strip` without its quick check: every parenthesis looked at.
+    static func stripScanning(_ text: String) -> (String, Int) {
         let scalars = Array(text.unicodeScalars)
         var candidates: [(start: Int, end: Int, toned: Bool)] = []
         var i = 1
@@ -64,4 +70,27 @@ enum PinyinGlosses {
         out.append(contentsOf: scalars[cursor...])
         return (String(out), remove.count)
     }
+
+    /// Whether an opening parenthesis in `text` is followed by what could
+    /// start a pinyin letter: a to z, or the first byte of ü or a toned
+    /// letter (C3, C4, C5, C7; E1 for ḿ). A text without one holds no gloss,
+    /// and is not copied into an array of scalars to find that out (every
+    /// report is stripped on import).
+    static func mayHoldGloss(_ text: String) -> Bool {
+        @inline(__always) func startsLetter(_ b: UInt8) -> Bool {
+            (0x61...0x7A).contains(b) || b == 0xC3 || b == 0xC4 || b == 0xC5 || b == 0xC7 || b == 0xE1
+        }
+        return text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                if b == 0x28, i + 1 < bytes.count, startsLetter(bytes[i + 1]) { return true }
+                // （ is EF BC 88.
+                if b == 0xEF, i + 3 < bytes.count, bytes[i + 1] == 0xBC, bytes[i + 2] == 0x88, startsLetter(bytes[i + 3]) { return true }
+                i += 1
+            }
+            return false
+        } ?? true
+    }
 }
+

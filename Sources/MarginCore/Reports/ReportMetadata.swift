@@ -156,7 +156,8 @@ public enum ReportMetadata {
     /// paragraph without it and the note's fields; nil when it has none.
     static func closingNote(_ paragraph: String) -> (String, [(String, String)])? {
         // (平泉市委组织部 张丽 供稿): the supplier, and a name after it as the author.
-        if let m = PageLines.matches(trailingSupplier, paragraph).first, let r = Range(m.range, in: paragraph), let who = PageLines.group(m, 1, in: paragraph) {
+        let closed = PageLines.endsWithClosingParenthesis(paragraph)
+        if closed, TextNormalization.contains(paragraph, "供稿"), let m = PageLines.matches(trailingSupplier, paragraph).first, let r = Range(m.range, in: paragraph), let who = PageLines.group(m, 1, in: paragraph) {
             var fields: [(String, String)] = []
             let parts = who.split(whereSeparator: { $0 == " " || $0 == "\u{3000}" }).map(String.init)
             if parts.count >= 2, let last = parts.last, (2...4).contains(last.count), last.unicodeScalars.allSatisfy({ ScriptFolding.isHan($0.value) }) {
@@ -166,7 +167,7 @@ public enum ReportMetadata {
             }
             return (PageLines.trim(String(paragraph[..<r.lowerBound])), fields)
         }
-        guard paragraph.hasSuffix(")") || paragraph.hasSuffix("）"), let m = PageLines.matches(closingNotePattern, paragraph).first,
+        guard closed, paragraph.hasSuffix(")") || paragraph.hasSuffix("）"), let m = PageLines.matches(closingNotePattern, paragraph).first,
               let inner = PageLines.group(m, 1, in: paragraph), let r = Range(m.range, in: paragraph),
               let fields = metadata(in: inner), !fields.isEmpty else { return nil }
         return (PageLines.trim(String(paragraph[..<r.lowerBound])), fields)
@@ -282,7 +283,7 @@ public enum ReportMetadata {
     /// The author's name that closes a report, as in `……100余輛次。(溫明霞)`.
     static func trailingByline(_ paragraphs: [String]) -> String? {
         for p in paragraphs.suffix(4).reversed() {
-            if let m = PageLines.matches(byline, p).first, let name = PageLines.group(m, 1, in: p) {
+            if PageLines.endsWithClosingParenthesis(p), let m = PageLines.matches(byline, p).first, let name = PageLines.group(m, 1, in: p) {
                 return name
             }
         }
