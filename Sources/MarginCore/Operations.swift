@@ -123,7 +123,7 @@ extension Store {
             }
             // A record of a release before schema 6 holding this body is
             // this report, as that release would have found.
-            let legacy = Store.recordID(normalizedBody: body), former = EntityID(stored: legacy)
+            let legacy = made?.legacyRecordID ?? Store.recordID(normalizedBody: body), former = EntityID(stored: legacy)
             if legacy != id, try hasWinner(.record, former, "body"), try !isDeleted(.record, former), try !hasWinner(.record, former, "received") {
                 return (legacy, true)
             }

@@ -157,4 +157,32 @@ final class RecordIdentityTests: StoreTestCase {
         try exchange(s, fresh)
         XCTAssertEqual(try fresh.digest(), try s.digest())
     }
+
+    /// A record an older release stored under the hash of its body is found
+    /// by an import whose full-text entry (and the ids in it) was made on
+    /// another core beforehand, as by one made on the writing core.
+    func testAnImportWithItsEntryMadeBeforehandFindsTheRecordStoredUnderItsBody() throws {
+        let s = try makeStore("legacy")
+        let draft = RecordIdentityTests.olderCleaning(RecordIdentityTests.report)
+        let body = TextNormalization.nfc(draft.body)
+        let legacy = Store.recordID(normalizedBody: body)
+        XCTAssertNotEqual(legacy, Store.recordID(received: RecordIdentityTests.report))
+        try s.write {
+            try s.set(.record, EntityID(stored: legacy), "body", .text(body))
+            try s.set(.record, EntityID(stored: legacy), FieldSchema.deleted, .null)
+        }
+        let entry = Store.IndexEntry(title: draft.title, body: body, received: draft.received, withRecordID: true)
+        XCTAssertEqual(entry.legacyRecordID, legacy)
+        let withEntry = try s.importReport(draft, index: entry)
+        XCTAssertEqual(withEntry.id, legacy)
+        XCTAssertTrue(withEntry.alreadyPresent)
+        let without = try s.importReport(draft)
+        XCTAssertEqual(without.id, legacy)
+        XCTAssertTrue(without.alreadyPresent)
+        XCTAssertEqual(try s.records(Store.RecordFilter()).count, 1)
+        // A body received as it is stored has one id, made once.
+        let plain = Store.IndexEntry(title: "t", body: "全县共有159名黨員。", withRecordID: true)
+        XCTAssertEqual(plain.legacyRecordID, plain.recordID)
+    }
 }
+

@@ -24,6 +24,11 @@ extension Store {
         public let recordID: String?
         /// The report as received (normalised) the id was made from.
         public let received: String?
+        /// The id a release before data schema 6 gave this body (the hash
+        /// of the body itself), made with `recordID`: an import looks for a
+        /// record under it, and hashing a report on the writing core was a
+        /// twentieth of an import's write.
+        public let legacyRecordID: String?
         public let folded: String
         public let grams: String
 
@@ -32,7 +37,9 @@ extension Store {
             self.body = body
             let text = withRecordID ? Store.received(received ?? body) : nil
             self.received = text
-            recordID = text.map { Store.recordID(normalizedBody: $0) }
+            let id = text.map { Store.recordID(normalizedBody: $0) }
+            recordID = id
+            legacyRecordID = text.map { $0.hasSameBytes(as: body) ? id : Store.recordID(normalizedBody: body) } ?? nil
             folded = IndexEntry.folded(title: self.title, body: body)
             grams = GramIndex.grams(folded)
         }
