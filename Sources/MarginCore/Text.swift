@@ -463,11 +463,38 @@ public enum TextRules {
     /// 0x20, which no other scalar's bytes are, so the bytes are scanned
     /// first and the scalars counted only to name a position (every change
     /// written, received or checked passes here).
-    private static func hasControlByte(_ s: String, allowingLineBreaks: Bool) -> Bool {
+    ///
+    /// Eight bytes at a time: a word with no byte below 0x20 (most words of
+    /// a report; the test is exact, `hasLess` below) is passed over whole,
+    /// and only a word holding one, a line break mostly, is looked at byte
+    /// by byte.
+    static func hasControlByte(_ s: String, allowingLineBreaks: Bool) -> Bool {
         var s = s
         return s.withUTF8 { bytes in
-            bytes.contains { $0 < 0x20 && !(allowingLineBreaks && ($0 == 0x09 || $0 == 0x0A || $0 == 0x0D)) }
+            @inline(__always) func isControl(_ b: UInt8) -> Bool {
+                b < 0x20 && !(allowingLineBreaks && (b == 0x09 || b == 0x0A || b == 0x0D))
+            }
+            guard let base = UnsafeRawPointer(bytes.baseAddress) else { return false }
+            var i = 0
+            while i + 8 <= bytes.count {
+                let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if hasLess(w, than: 0x20) {
+                    for k in i..<(i + 8) where isControl(bytes[k]) { return true }
+                }
+                i += 8
+            }
+            while i < bytes.count {
+                if isControl(bytes[i]) { return true }
+                i += 1
+            }
+            return false
         }
+    }
+
+    /// Whether any byte of `w` is below `n` (n ≤ 128): Bit Twiddling Hacks'
+    /// `hasless`, exact as a yes or no (which bytes it flags is not).
+    @inline(__always) static func hasLess(_ w: UInt64, than n: UInt64) -> Bool {
+        (w &- 0x0101_0101_0101_0101 &* n) & ~w & 0x8080_8080_8080_8080 != 0
     }
 
     public static func requireText(_ s: String, what: String) throws {

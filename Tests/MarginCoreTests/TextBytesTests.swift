@@ -160,4 +160,31 @@ final class TextBytesTests: XCTestCase {
         XCTAssertEqual(PinyinGlosses.strip("人民網(ḿ)").1, 1)
         XCTAssertFalse(PinyinGlosses.mayHoldGloss("(溫明霞)（供稿）(A)"))
     }
+
+    /// The control-character test passes over words without a byte below
+    /// 0x20; it finds every control a byte-by-byte look finds, wherever in
+    /// a word (or the tail after the last word) it falls.
+    func testControlBytesAreFoundWhereverTheyFall() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200_000 {
+            let w: UInt64 = generator.next() & (generator.next() | 0x7F7F_7F7F_7F7F_7F7F)
+            let below = (0..<8).contains { (w >> (8 * UInt64($0))) & 0xFF < 0x20 }
+            XCTAssertEqual(TextRules.hasLess(w, than: 0x20), below, String(w, radix: 16))
+        }
+        for b in UInt64(0)...255 {
+            for at in 0..<8 {
+                let w = 0x4141_4141_4141_4141 & ~(0xFF << (8 * UInt64(at))) | b << (8 * UInt64(at))
+                XCTAssertEqual(TextRules.hasLess(w, than: 0x20), b < 0x20)
+            }
+        }
+        let units = ["黨", "a", "\n", "\t", "\r", "\u{0}", "\u{1}", "\u{1F}", " ", "é", "𠀀", "\u{7F}"]
+        for _ in 0..<5000 {
+            let text = (0..<Int.random(in: 0...40, using: &generator)).map { _ in units.randomElement(using: &generator) ?? "" }.joined()
+            let bytes = Array(text.utf8)
+            XCTAssertEqual(TextRules.hasControlByte(text, allowingLineBreaks: true),
+                           bytes.contains { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }, text.debugDescription)
+            XCTAssertEqual(TextRules.hasControlByte(text, allowingLineBreaks: false), bytes.contains { $0 < 0x20 }, text.debugDescription)
+        }
+        XCTAssertEqual(TextRules.problem(inText: "共有159名黨員\n成立16個臨時黨支部\u{1}"), "contains the control character U+0001 (at character 20)")
+    }
 }
