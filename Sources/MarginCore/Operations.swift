@@ -101,7 +101,20 @@ extension Store {
     /// core); it is used only if made from the title and body stored.
     @discardableResult
     public func importReport(_ draft: ReportDraft, index: IndexEntry? = nil) throws -> (id: String, alreadyPresent: Bool) {
-        let body = TextNormalization.nfc(draft.body)
+        // An entry made from this draft (its body, in NFC, has the draft's
+        // bytes, and its received text was normalised from the draft's) has
+        // the body and the received text this import would make: they are
+        // taken from it, not normalised again on the writing core. (An
+        // entry's body is in NFC, so a draft's body with its bytes is too.)
+        let made = index.flatMap { e -> IndexEntry? in
+            guard e.received != nil, e.body.hasSameBytes(as: draft.body) else { return nil }
+            switch (e.receivedFrom, draft.received) {
+            case (nil, nil): return e
+            case let (from?, given?): return from.hasSameBytes(as: given) ? e : nil
+            default: return nil
+            }
+        }
+        let body = made?.body ?? TextNormalization.nfc(draft.body)
         guard TextNormalization.hasText(body) else {
             throw MarginError.invalid("the report has no text")
         }
@@ -109,11 +122,10 @@ extension Store {
         for (field, value) in draft.fields {
             if let value { try TextRules.requireLine(value, what: "the \(field)") }
         }
-        let received = Store.received(draft.received ?? body)
+        // The entry's received text is taken, not hashed again: it is the record id's input.
+        let received = made?.received ?? Store.received(draft.received ?? body)
         guard TextNormalization.hasText(received) else { throw MarginError.invalid("the report has no text") }
         try TextRules.requireText(received, what: "the report")
-        // The entry's received text is compared, not hashed again: it is the record id's input.
-        let made = index.flatMap { $0.body.hasSameBytes(as: body) && $0.received?.hasSameBytes(as: received) == true ? $0 : nil }
         let id = made?.recordID ?? Store.recordID(normalizedBody: received)
         let entity = EntityID(stored: id)
         // Reads from the log only, so the record's row is written once.

@@ -184,5 +184,30 @@ final class RecordIdentityTests: StoreTestCase {
         let plain = Store.IndexEntry(title: "t", body: "全县共有159名黨員。", withRecordID: true)
         XCTAssertEqual(plain.legacyRecordID, plain.recordID)
     }
+
+    /// An import takes the body and the received text from an entry only
+    /// when the entry was made from that draft's body and received text.
+    func testAnEntryIsTakenOnlyForTheDraftItWasMadeFrom() throws {
+        let s = try makeStore("entry")
+        let raw = "標題\r\n\r\n全县共有159名黨員。\r\n"
+        let draft = ReportDraft(body: "全县共有159名黨員。", title: "標題", received: raw)
+        let entry = Store.IndexEntry(title: "標題", body: draft.body, received: raw, withRecordID: true)
+        let a = try s.importReport(draft, index: entry)
+        XCTAssertEqual(a.id, Store.recordID(received: raw))
+        XCTAssertEqual(try s.winner(.record, EntityID(stored: a.id), "received")?.value.string, "標題\n\n全县共有159名黨員。")
+        // The same body received otherwise: its own id, not the entry's.
+        let other = ReportDraft(body: draft.body, title: "標題", received: raw + "（供稿）")
+        let b = try s.importReport(other, index: entry)
+        XCTAssertEqual(b.id, Store.recordID(received: raw + "（供稿）"))
+        XCTAssertFalse(b.alreadyPresent)
+        // A body not in NFC: the entry holds it in NFC, and the body stored is NFC either way.
+        let decomposed = ReportDraft(body: "Cafe\u{301}：黨員", title: "t")
+        let e = Store.IndexEntry(title: "t", body: decomposed.body, withRecordID: true)
+        XCTAssertEqual(Array(e.body.unicodeScalars), Array("Caf\u{E9}：黨員".unicodeScalars))
+        let c = try s.importReport(decomposed, index: e)
+        XCTAssertEqual(try s.record(c.id).map { Array($0.body.unicodeScalars) }, Array("Caf\u{E9}：黨員".unicodeScalars))
+        XCTAssertEqual(c.id, Store.recordID(received: "Caf\u{E9}：黨員"))
+        try s.check()
+    }
 }
 

@@ -32,11 +32,19 @@ extension Store {
         public let folded: String
         public let grams: String
 
+        /// The text `received` was normalised from (nil: from the body),
+        /// so that an import given the same can take `received` as it is.
+        let receivedFrom: String?
+
         public init(title: String?, body: String, received: String? = nil, withRecordID: Bool = false) {
             self.title = title ?? ""
+            // In NFC whatever the caller gave: an import takes it as the
+            // body it stores when the draft's body has the same bytes.
+            let body = TextNormalization.nfc(body)
             self.body = body
             let text = withRecordID ? Store.received(received ?? body) : nil
             self.received = text
+            receivedFrom = withRecordID ? received : nil
             let id = text.map { Store.recordID(normalizedBody: $0) }
             recordID = id
             legacyRecordID = text.map { $0.hasSameBytes(as: body) ? id : Store.recordID(normalizedBody: body) } ?? nil
