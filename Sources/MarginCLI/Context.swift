@@ -242,10 +242,24 @@ public final class Context {
         return status
     }
 
+    /// `path` made absolute against the working directory, a leading `~`
+    /// expanded, and `.`, `..` and repeated slashes taken out by the text
+    /// alone, as the shell's `cd` does: a symbolic link in it stays as
+    /// given (resolving every folder of the path with readlink(2), as
+    /// Foundation's `standardizingPath` does, was a tenth of `margin show`'s
+    /// own work).
     func absolute(_ path: String) -> String {
-        let expanded = (path as NSString).expandingTildeInPath
-        if expanded.hasPrefix("/") { return (expanded as NSString).standardizingPath }
-        return ((workingDirectory as NSString).appendingPathComponent(expanded) as NSString).standardizingPath
+        let expanded = path.hasPrefix("~") ? (path as NSString).expandingTildeInPath : path
+        let full = expanded.hasPrefix("/") ? expanded : workingDirectory + "/" + expanded
+        var parts: [Substring] = []
+        for part in full.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..": _ = parts.popLast()
+            default: parts.append(part)
+            }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 
     /// The store directory: `--store`, else `MARGIN_STORE`, else the nearest

@@ -1,5 +1,5 @@
 import Foundation
-import MarginCLI
+@testable import MarginCLI
 import XCTest
 
 /// The real `margin` executable, as a user runs it.
@@ -27,6 +27,35 @@ final class BinaryTests: CLITestCase {
         XCTAssertEqual(r.err.split(separator: "\n").count, 1, r.err)
         r = try binary(["--version"])
         XCTAssertTrue(r.out.hasPrefix("margin "))
+    }
+
+    /// `--store` and `MARGIN_STORE` take a path as the shell does: relative
+    /// to the working folder, `.` and `..` and doubled slashes taken out by
+    /// the text, a symbolic link on the way followed as given.
+    func testAStorePathIsTakenAsTheShellTakesIt() throws {
+        XCTAssertEqual(try binary(["init", "--name", "p"], in: try folder("real")).code, 0)
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("linked").path, withDestinationPath: dir.appendingPathComponent("real").path)
+        _ = try folder("elsewhere/deeper")
+        for given in ["../../linked", "../..//linked/./", "../../real/../linked/.margin"] {
+            let r = try binary(["--store", given, "status"], in: dir.appendingPathComponent("elsewhere/deeper").path)
+            XCTAssertEqual(r.code, 0, "\(given): \(r.err)")
+            XCTAssertTrue(r.out.contains("node"), r.out)
+        }
+        let env = try binary(["status"], in: dir.appendingPathComponent("elsewhere").path, env: ["MARGIN_STORE": "..//linked/"])
+        XCTAssertEqual(env.code, 0, env.err)
+        let missing = try binary(["--store", "../nothing/..", "status"], in: dir.appendingPathComponent("elsewhere/deeper").path)
+        XCTAssertEqual(missing.code, 1)
+        XCTAssertEqual(missing.err.split(separator: "\n").count, 1, missing.err)
+    }
+
+    func testAPathIsMadeAbsoluteByItsTextAlone() {
+        let context = Context(console: Console(out: { _ in }, err: { _ in }), environment: [:], workingDirectory: "/w/x")
+        XCTAssertEqual(context.absolute("a/./b/../c"), "/w/x/a/c")
+        XCTAssertEqual(context.absolute("/y//z/"), "/y/z")
+        XCTAssertEqual(context.absolute("../../.."), "/")
+        XCTAssertEqual(context.absolute(""), "/w/x")
+        XCTAssertEqual(context.absolute("~"), NSString(string: "~").expandingTildeInPath)
+        XCTAssertEqual(context.absolute("名單/黨員.txt"), "/w/x/名單/黨員.txt")
     }
 
     /// `margin log | head -1`: the reader goes away; margin must not crash.
