@@ -44,7 +44,7 @@ enum GramIndex {
     static func grams(_ folded: String) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(folded.utf8.count * 3)
-        var seen = TokenSet(capacity: folded.utf8.count)
+        var seen = TokenSet(capacity: min(folded.utf8.count, 1024))
         var previous: (bytes: (UInt8, UInt8, UInt8, UInt8), count: Int, scalar: UInt64)?
         func append(_ b: (UInt8, UInt8, UInt8, UInt8), _ n: Int) {
             out.append(b.0)
@@ -83,30 +83,47 @@ enum GramIndex {
     }
 
     /// A set of tokens (a scalar, or a pair of scalars with the top bit
-    /// set) for one text: open addressing in a flat table sized for the
-    /// text, with no hashing of strings.
+    /// set) for one text: open addressing in a flat table, with no hashing
+    /// of strings. It starts small and doubles when half full: sized for
+    /// every token a text could hold (two per byte), a report's table was
+    /// 256 KB, zeroed for each report and read at random, where its few
+    /// thousand distinct tokens fit in a table a quarter of that.
     struct TokenSet {
         private var slots: [UInt64]
-        private let mask: Int
-
+        private var mask: Int
+        private(set) var count = 0
         init(capacity: Int) {
             var size = 64
             while size < 2 * capacity + 2 { size <<= 1 }
             slots = [UInt64](repeating: 0, count: size)
             mask = size - 1
         }
-
         /// Adds `token` (never 0); true when it was not there.
         mutating func insert(_ token: UInt64) -> Bool {
-            var i = Int(truncatingIfNeeded: (token &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+            var i = TokenSet.slot(token, mask)
             while true {
                 let slot = slots[i]
                 if slot == token { return false }
                 if slot == 0 {
                     slots[i] = token
+                    count += 1
+                    if 2 * count > mask { grow() }
                     return true
                 }
                 i = (i + 1) & mask
+            }
+        }
+        @inline(__always) private static func slot(_ token: UInt64, _ mask: Int) -> Int {
+            Int(truncatingIfNeeded: (token &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        }
+        private mutating func grow() {
+            let old = slots
+            mask = 2 * (mask + 1) - 1
+            slots = [UInt64](repeating: 0, count: mask + 1)
+            for token in old where token != 0 {
+                var i = TokenSet.slot(token, mask)
+                while slots[i] != 0 { i = (i + 1) & mask }
+                slots[i] = token
             }
         }
     }

@@ -20,6 +20,30 @@ final class GramIndexTests: StoreTestCase {
         XCTAssertEqual(GramIndex.query(long)?.components(separatedBy: " AND ").count, GramIndex.maxTerms)
     }
 
+    /// The token set starts small and doubles as it fills: it answers as
+    /// a set does through every growth, and a long text's grams are each
+    /// token once, in first-seen order.
+    func testTheTokenSetGrowsAndAnswersAsASet() {
+        var generator = SystemRandomNumberGenerator()
+        for capacity in [0, 1, 100, 1024] {
+            var tokens = GramIndex.TokenSet(capacity: capacity), reference = Set<UInt64>()
+            for _ in 0..<20_000 {
+                let t = UInt64.random(in: 1...30_000, using: &generator) | (Bool.random(using: &generator) ? 1 << 63 : 0)
+                XCTAssertEqual(tokens.insert(t), reference.insert(t).inserted)
+            }
+            XCTAssertEqual(tokens.count, reference.count)
+        }
+        var text = "", expected: [String] = [], seen = Set<String>()
+        var previous: Character?
+        for i in 0..<6000 {
+            let c = Character(Unicode.Scalar(0x4E00 + UInt32((i * 7919) % 2500))!)
+            text.append(c)
+            for token in [String(c)] + (previous.map { [String($0) + String(c)] } ?? []) where seen.insert(token).inserted { expected.append(token) }
+            previous = c
+        }
+        XCTAssertEqual(GramIndex.grams(text), expected.map { $0 + " " }.joined())
+    }
+
     /// With `detail=none` a token's repeats change nothing in the index:
     /// an entry made from text with repeats (as the release before
     /// removing them made it) is removed by the same text without them.
