@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Importing files into a store, whatever they hold: plain-text reports
-/// (cleaned in parts on every core while the chunk before is written), JSON Lines
+/// (cleaned in parts on every core, two chunks ahead of the one written), JSON Lines
 /// exports, bundles, REFI-QDA projects and W3C annotations. What both
 /// `margin import` and `margin-bench` run; the CLI only words the outcome.
 public struct Importer: Sendable {
@@ -114,7 +114,7 @@ public struct Importer: Sendable {
 
     /// Imports `files` in chunks of `filesPerTransaction`: each chunk one
     /// transaction, each file a savepoint in it (a bad file rolls back
-    /// alone), the next chunk's reports cleaned meanwhile, in parts on every core.
+    /// alone), the next two chunks' reports cleaned meanwhile, in parts on every core.
     /// `starting` is told of each file before it is imported; `committed`
     /// gets each chunk's outcomes once it has committed (all of them
     /// failures, with the reason, when the chunk could not commit).
@@ -122,12 +122,16 @@ public struct Importer: Sendable {
                     committed: ([(path: String, outcome: Result<Imported, any Error>)]) -> Void) throws {
         let size = Importer.filesPerTransaction
         func slice(at start: Int) -> [String] { Array(files[start..<min(files.count, start + size)]) }
-        var next: CleanedChunk? = files.isEmpty ? nil : CleanedChunk(slice(at: 0), raw: raw, encoding: encoding)
+        // Two chunks are cleaned ahead of the one being written: the
+        // cleaning threads run on through the writer's chunk instead of
+        // waiting for it to end.
+        var ahead: [CleanedChunk] = stride(from: 0, to: min(files.count, 2 * size), by: size).map {
+            CleanedChunk(slice(at: $0), raw: raw, encoding: encoding)
+        }
         for chunkStart in stride(from: 0, to: files.count, by: size) {
             let chunk = slice(at: chunkStart)
-            let cleaned = next?.wait() ?? [:]
-            // The next chunk is cleaned while this one is written.
-            next = chunkStart + size < files.count ? CleanedChunk(slice(at: chunkStart + size), raw: raw, encoding: encoding) : nil
+            let cleaned = ahead.isEmpty ? [:] : ahead.removeFirst().wait()
+            if chunkStart + 2 * size < files.count { ahead.append(CleanedChunk(slice(at: chunkStart + 2 * size), raw: raw, encoding: encoding)) }
             var outcomes: [(path: String, outcome: Result<Imported, any Error>)] = []
             do {
                 try store.write(isolatingNestedWrites: true) {
@@ -199,34 +203,42 @@ public struct Importer: Sendable {
 }
 
 /// The report files of one chunk, read and cleaned in parts on every core while
-/// the chunk before is written: cleaning is most of an import's work that
+/// the chunks before it are written: cleaning is most of an import's work that
 /// is not the store's. A file that is not a plain-text report (an export,
 /// a bundle, even one named .txt) gets no entry and is read as it is
 /// imported.
-final class CleanedChunk: @unchecked Sendable {
+final class CleanedChunk: Sendable {
     private let done = DispatchGroup()
-    /// Written once, on the worker, before `done` is left; read only after
-    /// `wait` has returned.
-    private var results: [String: Result<ReportCleaner.Result, any Error>] = [:]
+    private let cleaned = Mutex<[String: Result<ReportCleaner.Result, any Error>]>([:])
 
     init(_ paths: [String], raw: Bool, encoding: String?) {
-        done.enter()
-        DispatchQueue.global().async { [self] in
-            // On every core, a part of the chunk each: the cleaning was the
-            // longer of an import's two sides (5,000 reports: 3.7 s of CPU
-            // against the writes' 2.2 s), so on one core it set the pace
-            // while the writing core waited; in parts, the cores share
-            // both.
-            let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, paths.count / 8))
-            let cleaned = Mutex<[String: Result<ReportCleaner.Result, any Error>]>([:])
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                let mine = CleanedChunk.clean(paths[(paths.count * part / parts)..<(paths.count * (part + 1) / parts)], raw: raw, encoding: encoding)
-                cleaned.withLock { $0.merge(mine) { first, _ in first } }
+        // On every core, a part of the chunk each: the cleaning was the
+        // longer of an import's two sides (5,000 reports: 3.7 s of CPU
+        // against the writes' 2.2 s), so on one core it set the pace while
+        // the writing core waited; in parts, the cores share both.
+        //
+        // On threads of their own, at a lower priority (nice 10) than the
+        // writing thread: a cleaning thread then takes what the writer
+        // leaves of the cores instead of a third of its core while three
+        // threads shared two (the writer sets the pace now), and runs on
+        // into the next chunk while the writer works alone.
+        let parts = min(ProcessInfo.processInfo.activeProcessorCount, max(1, paths.count / 8))
+        for part in 0..<parts {
+            done.enter()
+            let mine = Array(paths[(paths.count * part / parts)..<(paths.count * (part + 1) / parts)])
+            let thread = Thread { [self] in
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, CleanedChunk.niceness)
+                let results = CleanedChunk.clean(mine[...], raw: raw, encoding: encoding)
+                cleaned.withLock { $0.merge(results) { first, _ in first } }
+                done.leave()
             }
-            results = cleaned.withLock { $0 }
-            done.leave()
+            thread.start()
         }
     }
+
+    /// The cleaning threads' nice value (Linux keeps one per thread; 0,
+    /// the calling thread, is the thread itself).
+    static let niceness: Int32 = 10
 
     /// Each report file of `paths` read and cleaned, with the index entry
     /// the store will make from the title and body it will store.
@@ -250,6 +262,6 @@ final class CleanedChunk: @unchecked Sendable {
 
     func wait() -> [String: Result<ReportCleaner.Result, any Error>] {
         done.wait()
-        return results
+        return cleaned.withLock { $0 }
     }
 }
