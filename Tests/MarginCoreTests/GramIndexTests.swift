@@ -286,6 +286,15 @@ final class RankedSearchLimitTests: StoreTestCase {
         XCTAssertFalse(ask("", false))
         XCTAssertFalse(ask("", true), "the empty value kept too")
         XCTAssertEqual(worked, ["黨員之家", "黨校之家", ""])
+        // Thousands of values, past every growth of the table, each of
+        // them worked out once and answered as it was the first time.
+        worked = []
+        let values = (0..<3000).map { "縣委黨校第\($0)分校" + String(repeating: "站", count: $0 % 11) }
+        for (n, v) in values.enumerated() { XCTAssertEqual(ask(v, n % 3 == 0), n % 3 == 0) }
+        for (n, v) in values.enumerated().reversed() { XCTAssertEqual(ask(v, n % 3 != 0), n % 3 == 0, v) }
+        XCTAssertEqual(worked, values)
+        XCTAssertNotEqual(RecordSearch.KnownValues.hash(UnsafeRawBufferPointer(start: nil, count: 0)),
+                          Array("a".utf8).withUnsafeBytes { RecordSearch.KnownValues.hash($0) })
     }
 
     /// Many records sharing metadata values, in both scripts: each record
