@@ -93,4 +93,3 @@ enum PinyinGlosses {
         } ?? true
     }
 }
-
