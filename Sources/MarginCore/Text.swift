@@ -274,6 +274,12 @@ public enum TextNormalization {
         }
         if let rewritten { return rewritten ?? s }
         guard s.utf8.contains(13) else { return s }
+        return unixNewlinesByScalars(s)
+    }
+
+    /// The rule `unixNewlines` follows, a scalar at a time: for a string
+    /// without contiguous UTF-8, and the tests' reference.
+    static func unixNewlinesByScalars(_ s: String) -> String {
         var out = String.UnicodeScalarView()
         var previousCR = false
         for u in s.unicodeScalars {

@@ -26,17 +26,7 @@ final class TextBytesTests: XCTestCase {
     }
 
     func testUnixNewlinesRewritesAsTheScalarRuleDoes() {
-        func reference(_ s: String) -> String {
-            var out = String.UnicodeScalarView()
-            var previousCR = false
-            for u in s.unicodeScalars {
-                if u == "\r" { out.append("\n"); previousCR = true; continue }
-                if u == "\n" && previousCR { previousCR = false; continue }
-                previousCR = false
-                out.append(u)
-            }
-            return String(out)
-        }
+        let reference = TextNormalization.unixNewlinesByScalars
         for text in TextBytesTests.randomTexts(3000) {
             let got = TextNormalization.unixNewlines(text)
             XCTAssertEqual(Array(got.unicodeScalars), Array(reference(text).unicodeScalars), text.debugDescription)
