@@ -268,14 +268,14 @@ public final class Context {
     public func storeDirectory() throws -> String {
         if let explicit = storeOption ?? environment["MARGIN_STORE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             let path = absolute(explicit)
-            let nested = (path as NSString).appendingPathComponent(".margin")
-            if FileManager.default.fileExists(atPath: (nested as NSString).appendingPathComponent(Store.fileName)) { return nested }
+            let nested = (path == "/" ? "" : path) + "/.margin"
+            if Store.exists(nested + "/" + Store.fileName) { return nested }
             return path
         }
         var dir = workingDirectory
         while true {
             let candidate = (dir as NSString).appendingPathComponent(".margin")
-            if FileManager.default.fileExists(atPath: (candidate as NSString).appendingPathComponent(Store.fileName)) { return candidate }
+            if Store.exists(candidate + "/" + Store.fileName) { return candidate }
             let parent = (dir as NSString).deletingLastPathComponent
             if parent == dir || parent.isEmpty { break }
             dir = parent

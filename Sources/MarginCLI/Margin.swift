@@ -86,10 +86,19 @@ public func processEnvironment() -> [String: String] {
     return environment
 }
 
+/// The working directory, by getcwd(3) (Foundation's `FileManager`, whose
+/// first use sets up its file and process machinery, is not needed for it);
+/// Foundation's answer when getcwd has none (a folder removed under us).
+public func currentDirectory() -> String {
+    guard let cwd = getcwd(nil, 0) else { return FileManager.default.currentDirectoryPath }
+    defer { free(cwd) }
+    return String(cString: cwd)
+}
+
 /// Runs `margin` with `arguments` (without the program name) and returns the
 /// exit status. Everything the binary does goes through here.
 public func run(arguments: [String], environment: [String: String] = processEnvironment(),
-                workingDirectory: String = FileManager.default.currentDirectoryPath,
+                workingDirectory: String = currentDirectory(),
                 console: Console = .standard()) -> Int32 {
     let context = Context(console: console, environment: environment, workingDirectory: workingDirectory)
     var words = arguments

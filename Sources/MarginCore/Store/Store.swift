@@ -75,10 +75,16 @@ public final class Store {
     /// writer's lock before failing with "the store is busy" (10 s).
     /// `readOnly`: opened as for a user who cannot write it, so that the
     /// opening writes nothing either (`check`'s second reader of the log).
+    /// Whether something is at `path` (links followed), by access(2):
+    /// opening a store to read it asked Foundation's `FileManager`, whose
+    /// first use sets up Foundation's file and process machinery, a
+    /// thirtieth of `margin show`.
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
     public init(directory: String, wall: any WallClock = SystemClock(), busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false) throws {
         self.directory = directory
         let path = (directory as NSString).appendingPathComponent(Store.fileName)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard Store.exists(path) else {
             throw MarginError.store("no Margin store at \(directory) (run `margin init` to create one)")
         }
         var options = Database.Options()
@@ -90,7 +96,7 @@ public final class Store {
         if isReadOnly {
             // With no -wal file nobody is writing; SQLite could not create
             // the -shm file it needs, so it is told the file will not change.
-            if FileManager.default.fileExists(atPath: path + "-wal") { options.readOnly = true } else { options.immutable = true }
+            if Store.exists(path + "-wal") { options.readOnly = true } else { options.immutable = true }
         }
         do {
             db = try Database(path: path, options: options)
