@@ -124,14 +124,17 @@ public struct Importer: Sendable {
         func slice(at start: Int) -> [String] { Array(files[start..<min(files.count, start + size)]) }
         // Two chunks are cleaned ahead of the one being written: the
         // cleaning threads run on through the writer's chunk instead of
-        // waiting for it to end.
-        var ahead: [CleanedChunk] = stride(from: 0, to: min(files.count, 2 * size), by: size).map {
-            CleanedChunk(slice(at: $0), raw: raw, encoding: encoding)
-        }
+        // waiting for it to end. The first is cleaned alone, so that the
+        // writer starts as soon as it can.
+        var ahead: [CleanedChunk] = files.isEmpty ? [] : [CleanedChunk(slice(at: 0), raw: raw, encoding: encoding)]
+        var nextToClean = min(size, files.count)
         for chunkStart in stride(from: 0, to: files.count, by: size) {
             let chunk = slice(at: chunkStart)
             let cleaned = ahead.isEmpty ? [:] : ahead.removeFirst().wait()
-            if chunkStart + 2 * size < files.count { ahead.append(CleanedChunk(slice(at: chunkStart + 2 * size), raw: raw, encoding: encoding)) }
+            while ahead.count < 2, nextToClean < files.count {
+                ahead.append(CleanedChunk(slice(at: nextToClean), raw: raw, encoding: encoding))
+                nextToClean += size
+            }
             var outcomes: [(path: String, outcome: Result<Imported, any Error>)] = []
             do {
                 try store.write(isolatingNestedWrites: true) {

@@ -438,16 +438,17 @@ final class QuoteTests: StoreTestCase {
 /// chunk cleaned in parts on every core while one is written.
 final class ImporterChunkTests: StoreTestCase {
     /// Each report goes in as it goes in alone, in the files' order, and a
-    /// bad file fails alone, in either part of a chunk: 300 reports (a
-    /// chunk of 256, then 44), with a binary file and an empty one in each
+    /// bad file fails alone, in either part of a chunk: 600 reports (chunks
+    /// of 256, 256 and 88: the first cleaned alone, then two cleaned ahead
+    /// of the one written), with a binary file or an empty one in each
     /// chunk's first and second halves.
     func testAChunkCleanedInPartsImportsAsEachFileAlone() throws {
         let folder = dir.appendingPathComponent("reports")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let places = ["玛多县", "泸县", "同仁市", "尖扎县", "共和縣", "十堰市"]
         var expected: [String: ReportCleaner.Result] = [:]
-        let bad: Set<Int> = [10, 200, 270, 290]
-        for i in 0..<300 {
+        let bad: Set<Int> = [10, 200, 270, 290, 330, 490, 530, 590]
+        for i in 0..<600 {
             let url = folder.appendingPathComponent(String(format: "%03d.txt", i))
             let data: Data
             if bad.contains(i) {
@@ -464,10 +465,12 @@ final class ImporterChunkTests: StoreTestCase {
         }
         let store = try makeStore("chunks")
         let files = try Importer.files([(folder.path, folder.path)], storeDirectory: store.directory) { _ in }
-        XCTAssertEqual(files.count, 300)
-        var outcomes: [(path: String, outcome: Result<Importer.Imported, any Error>)] = []
-        try Importer().run(files, into: store) { outcomes += $0 }
+        XCTAssertEqual(files.count, 600)
+        var outcomes: [(path: String, outcome: Result<Importer.Imported, any Error>)] = [], chunks: [Int] = [], started: [Int] = []
+        try Importer().run(files, into: store, starting: { n, _ in started.append(n) }) { outcomes += $0; chunks.append($0.count) }
         XCTAssertEqual(outcomes.map(\.path), files, "every file once, in order")
+        XCTAssertEqual(chunks, [256, 256, 88])
+        XCTAssertEqual(started, Array(0..<600))
         var imported = 0
         for (path, outcome) in outcomes {
             let i = Int((path as NSString).lastPathComponent.prefix(3)) ?? -1
@@ -488,7 +491,7 @@ final class ImporterChunkTests: StoreTestCase {
                 XCTAssertTrue(bad.contains(i), "\(path) failed")
             }
         }
-        XCTAssertEqual(imported, 296)
-        XCTAssertEqual(try store.status().records, 296)
+        XCTAssertEqual(imported, 592)
+        XCTAssertEqual(try store.status().records, 592)
     }
 }
