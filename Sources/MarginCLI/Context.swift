@@ -272,13 +272,13 @@ public final class Context {
             if Store.exists(nested + "/" + Store.fileName) { return nested }
             return path
         }
-        var dir = workingDirectory
+        // Upwards from the working directory, made absolute as a path given is.
+        var dir = absolute("")
         while true {
-            let candidate = (dir as NSString).appendingPathComponent(".margin")
+            let candidate = (dir == "/" ? "" : dir) + "/.margin"
             if Store.exists(candidate + "/" + Store.fileName) { return candidate }
-            let parent = (dir as NSString).deletingLastPathComponent
-            if parent == dir || parent.isEmpty { break }
-            dir = parent
+            guard dir != "/", let slash = dir.lastIndex(of: "/") else { break }
+            dir = slash == dir.startIndex ? "/" : String(dir[..<slash])
         }
         throw MarginError.store("no Margin store here or in any parent folder (run `margin init`, or give --store PATH)")
     }

@@ -46,6 +46,15 @@ final class BinaryTests: CLITestCase {
         let missing = try binary(["--store", "../nothing/..", "status"], in: dir.appendingPathComponent("elsewhere/deeper").path)
         XCTAssertEqual(missing.code, 1)
         XCTAssertEqual(missing.err.split(separator: "\n").count, 1, missing.err)
+        // With no path given, the nearest .margin/ upwards from the working
+        // folder, whose path may itself run through a link.
+        _ = try folder("real/a/b")
+        let below = try binary(["status"], in: dir.appendingPathComponent("linked/a/b").path)
+        XCTAssertEqual(below.code, 0, below.err)
+        let none = try binary(["status"], in: dir.appendingPathComponent("elsewhere/deeper").path)
+        XCTAssertEqual(none.code, 1)
+        XCTAssertTrue(none.err.contains("no Margin store here or in any parent folder"), none.err)
+        XCTAssertEqual(none.err.split(separator: "\n").count, 1, none.err)
     }
 
     func testAPathIsMadeAbsoluteByItsTextAlone() {

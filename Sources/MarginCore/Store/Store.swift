@@ -70,17 +70,17 @@ public final class Store {
     /// See `scalarText(of:)`.
     var lastBodyText: ScalarText?
 
-    /// Opens the store in `directory`; it must exist.
-    /// `busyTimeoutMilliseconds`: how long a write waits for another
-    /// writer's lock before failing with "the store is busy" (10 s).
-    /// `readOnly`: opened as for a user who cannot write it, so that the
-    /// opening writes nothing either (`check`'s second reader of the log).
     /// Whether something is at `path` (links followed), by access(2):
     /// opening a store to read it asked Foundation's `FileManager`, whose
     /// first use sets up Foundation's file and process machinery, a
     /// thirtieth of `margin show`.
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Opens the store in `directory`; it must exist.
+    /// `busyTimeoutMilliseconds`: how long a write waits for another
+    /// writer's lock before failing with "the store is busy" (10 s).
+    /// `readOnly`: opened as for a user who cannot write it, so that the
+    /// opening writes nothing either (`check`'s second reader of the log).
     public init(directory: String, wall: any WallClock = SystemClock(), busyTimeoutMilliseconds: Int32 = 10_000, readOnly: Bool = false) throws {
         self.directory = directory
         let path = (directory as NSString).appendingPathComponent(Store.fileName)
