@@ -15,6 +15,11 @@ public final class SyncServer: @unchecked Sendable {
         /// Authenticated sessions from one address beyond this are refused
         /// the same way, so that one host leaves room for others.
         public var maxSessionsPerAddress = 8
+        /// How long a peer that proved the secret waits for a session slot
+        /// before it is refused as busy: a laptop that syncs again the
+        /// moment its last session ended is not turned away while the
+        /// server's side of that session is still closing.
+        public var slotWait: Double = 2
         /// Handshakes in progress. When full, one is cut to make room: the
         /// oldest of the address with the most, so that a flood cuts its own
         /// and cannot keep a newcomer from starting its handshake.
@@ -36,11 +41,17 @@ public final class SyncServer: @unchecked Sendable {
     public let listener: TCPListener
     public let options: Options
     private let log: @Sendable (String) -> Void
-    private let lock = NSLock()
+    /// Guards the tables below; signalled when a session slot frees.
+    private let lock = NSCondition()
     private var stopped = false
     private var pending: [ObjectIdentifier: (connection: TCPConnection, host: String, started: Date)] = [:]
     private var active: [ObjectIdentifier: (connection: TCPConnection, host: String)] = [:]
     private var failures: [String: Failures] = [:]
+    private var waiting = 0
+    /// Admitted peers waiting for a session slot now.
+    var waitingForSlot: Int { lock.withLock { waiting } }
+    /// Sessions holding a slot now.
+    var sessionsHoldingSlots: Int { lock.withLock { active.count } }
     private let sessions = DispatchGroup()
 
     /// Until when `host` is shut out (the past when it is not).
@@ -82,6 +93,7 @@ public final class SyncServer: @unchecked Sendable {
             stopped = true
             for c in active.values { c.connection.shutdown() }
             for c in pending.values { c.connection.shutdown() }
+            lock.broadcast()
         }
         listener.close()
     }
@@ -124,10 +136,8 @@ public final class SyncServer: @unchecked Sendable {
             var admitted = false
             defer {
                 connection.close()
-                lock.withLock {
-                    pending[id] = nil
-                    active[id] = nil
-                }
+                lock.withLock { pending[id] = nil }
+                release(id)
                 sessions.leave()
             }
             do {
@@ -136,7 +146,7 @@ public final class SyncServer: @unchecked Sendable {
                 let r = try SyncSession.serve(stream: connection, options: sessionOptions, admit: {
                     admitted = true
                     return admit(id, connection, host)
-                }, openStore: { try Store(directory: directory) })
+                }, exchanged: { [self] in release(id) }, openStore: { try Store(directory: directory) })
                 var line = "synced with \(r.peerName) (\(connection.peer)): received \(r.received), sent \(r.sent)"
                 if r.newConflicts > 0 { line += ", \(r.newConflicts) new conflicts" }
                 log(line)
@@ -154,21 +164,42 @@ public final class SyncServer: @unchecked Sendable {
         }
     }
 
-    /// The peer proved the secret: a session slot, if one is free.
+    /// The peer proved the secret: a session slot, if one is free now or
+    /// within `slotWait`.
     private func admit(_ id: ObjectIdentifier, _ connection: TCPConnection, _ host: String) -> String? {
+        let deadline = Date().addingTimeInterval(options.slotWait)
         let refusal: String? = lock.withLock {
             pending[id] = nil
             failures[host]?.authentication = 0
-            if stopped { return "the server is stopping" }
-            if active.count >= options.maxSessions { return "too many sessions" }
-            if active.values.filter({ $0.host == host }).count >= options.maxSessionsPerAddress {
-                return "too many sessions from \(host)"
+            while true {
+                if stopped { return "the server is stopping" }
+                let full: String?
+                if active.count >= options.maxSessions {
+                    full = "too many sessions"
+                } else if active.values.filter({ $0.host == host }).count >= options.maxSessionsPerAddress {
+                    full = "too many sessions from \(host)"
+                } else {
+                    full = nil
+                }
+                guard let full else { break }
+                waiting += 1
+                let woken = lock.wait(until: deadline)
+                waiting -= 1
+                if !woken { return full }
             }
             active[id] = (connection, host)
             return nil
         }
         if let refusal { log("refused \(connection.peer): \(refusal)") }
         return refusal
+    }
+
+    /// The session's slot is free again (once its exchange has ended, or
+    /// when its thread ends, whichever comes first).
+    private func release(_ id: ObjectIdentifier) {
+        lock.withLock {
+            if active.removeValue(forKey: id) != nil { lock.broadcast() }
+        }
     }
 
     /// A handshake that failed: logged if it starts a burst, counted if not;

@@ -56,7 +56,6 @@ public struct SyncOptions: Sendable {
     public init() {}
 }
 
-/// What a session moved.
 /// How far a session has come, for a progress line.
 public enum SyncProgress: Sendable, Equatable {
     case sent(Int)
@@ -97,6 +96,8 @@ public final class SyncSession {
     let address: String?
     var report = SyncReport()
     var order: SessionOrder
+    /// Called once the peer has nothing more to send (see `serve`).
+    var exchanged: () -> Void = {}
 
     func now() -> Int64 { options.wall?() ?? store.wallClock.nowMilliseconds() }
 
@@ -175,14 +176,21 @@ public final class SyncSession {
     /// once the peer has proven the team secret, and `admit` is asked then
     /// for a session slot (nil: admitted; else why not): a peer without the
     /// secret costs a thread and a few hundred bytes, nothing more.
+    /// `exchanged` is called once the peer has sent its last message:
+    /// what follows (counting new conflicts, noting what the peer holds)
+    /// is this side's alone, so a server frees the session's slot there,
+    /// and a peer that syncs again at once is not refused as busy.
     public static func serve(stream: any ByteStream, options: SyncOptions, admit: () -> String? = { nil },
+                             exchanged: @escaping () -> Void = {},
                              openStore: () throws -> Store) throws -> SyncReport {
         let channel = SecureChannel(stream: stream, options: options)
         return try run(channel) {
             try channel.serverHandshake(psk: SessionKeys.psk(options.secret))
             if let refusal = admit() { throw SyncError(.busy, "the server is busy (\(refusal)); try again") }
             let store = try openStore()
-            return try SyncSession(store: store, channel: channel, options: options, role: .server, address: nil).runUnchecked()
+            let session = SyncSession(store: store, channel: channel, options: options, role: .server, address: nil)
+            session.exchanged = exchanged
+            return try session.runUnchecked()
         }
     }
 
@@ -323,6 +331,7 @@ public final class SyncSession {
             try receiveChanges(peerName: peer.name, holding: Set(forked.map(\.origin)))
             try sendChanges(above: delta, into: &theyHave)
         }
+        exchanged()
         // Asked for all of our own history and found no fork left to locate:
         // the next sessions ask for nothing again.
         if askedAll && !report.ownForkPending && order.receivesChanges { try store.clearOwnRewind() }
