@@ -314,6 +314,11 @@ final class CheckTests: StoreTestCase {
         XCTAssertEqual(try scratch.db.scalar("PRAGMA foreign_keys").int, 1)
         XCTAssertGreaterThan(try scratch.db.scalar("SELECT count(*) FROM main.record_folded").int ?? 0, 0)
         XCTAssertLessThan(try scratch.db.scalar("PRAGMA main.page_count").int ?? 0, try a.db.scalar("PRAGMA page_count").int ?? 0)
+        // Of the store's indexes, the unique ones and the one the quote
+        // check reads by; the commands' others are not built.
+        let indexes = try scratch.db.rows("SELECT name FROM main.sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").compactMap { $0[0].string }
+        XCTAssertEqual(indexes, ["annotations_by_record", "records_alive"])
+        XCTAssertEqual(try a.db.scalar("SELECT count(*) FROM sqlite_master WHERE name IN ('records_listed', 'annotations_counted', 'records_searched')").int, 3)
         // The store is attached for reading only.
         XCTAssertThrowsError(try scratch.db.execute("UPDATE \(ScratchState.store).log SET current = current"))
         // What `check` compares the winners by: no flag other than the log
@@ -386,6 +391,24 @@ final class CheckTests: StoreTestCase {
     func testALogRowThatNamesNoEntityIsNamed() throws {
         let (a, _, aid) = try populated()
         try a.db.run("UPDATE entities SET key = key + 100000 WHERE kind = 'annotation' AND id = ?", .text(aid))
+        assertCorrupt(a, "names an entity or node the store has no id for")
+    }
+
+    /// The same for a row whose node numbers name nothing: its own origin,
+    /// or the origin of the change it supersedes (the pass looks the ids up
+    /// once a part rather than joining them to each row).
+    func testALogRowThatNamesNoNodeIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("""
+            UPDATE log SET sup_origin = 424242, sup_seq = 1
+            WHERE (entity, field, origin, seq) = (SELECT entity, field, origin, seq FROM log ORDER BY origin, seq LIMIT 1 OFFSET 3)
+            """)
+        assertCorrupt(a, "names an entity or node the store has no id for")
+    }
+
+    func testALogRowWhoseOriginIsNamedByNoNodeIsNamed() throws {
+        let (a, _, _) = try populated()
+        try a.db.run("UPDATE nodes SET key = key + 100000 WHERE id = ?", .node(a.node.id))
         assertCorrupt(a, "names an entity or node the store has no id for")
     }
 

@@ -155,23 +155,12 @@ extension Store {
     /// The log's rows with their public ids, in `baseChangeColumns`' order,
     /// then NULL (no `prev`), the hash and the row's keys (entity, origin):
     /// for the paths that read the log in bulk, by key.
-    static let logRows = logRows(keepingUnnamed: false)
-    /// `logRows` with every row, and one more column (18): whether the row
-    /// names an entity or node the store has no id for (`check`, in its pass
-    /// over the log, for rows every other reader's joins would drop).
-    static let logRowsKeepingUnnamed = logRows(keepingUnnamed: true)
-    private static func logRows(keepingUnnamed: Bool) -> String {
-        let join = keepingUnnamed ? "LEFT JOIN" : "JOIN"
-        let unnamed = keepingUnnamed
-            ? ",\n    o.id IS NULL OR e.id IS NULL OR (l.sup_origin IS NOT NULL AND so.id IS NULL) OR (l.del_origin IS NOT NULL AND d.id IS NULL)"
-            : ""
-        return """
-            SELECT o.id, l.seq, l.ms, l.ctr, e.kind, e.id, l.field, l.value, so.id, l.sup_seq, d.id, l.del_seq, l.seen,
-                NULL, l.hash, l.entity, l.origin, l.current\(unnamed)
-            FROM log l \(join) nodes o ON o.key = l.origin \(join) entities e ON e.key = l.entity
-                LEFT JOIN nodes so ON so.key = l.sup_origin LEFT JOIN nodes d ON d.key = l.del_origin
-            """
-    }
+    static let logRows = """
+        SELECT o.id, l.seq, l.ms, l.ctr, e.kind, e.id, l.field, l.value, so.id, l.sup_seq, d.id, l.del_seq, l.seen,
+            NULL, l.hash, l.entity, l.origin, l.current
+        FROM log l JOIN nodes o ON o.key = l.origin JOIN entities e ON e.key = l.entity
+            LEFT JOIN nodes so ON so.key = l.sup_origin LEFT JOIN nodes d ON d.key = l.del_origin
+        """
     /// A change with its chain link: `prev` is the hash of the origin's
     /// change before it (a primary-key probe).
     static let changeColumns = baseChangeColumns
