@@ -394,6 +394,28 @@ final class CheckTests: StoreTestCase {
         assertCorrupt(a, "names an entity or node the store has no id for")
     }
 
+    /// The rebuilt state is compared first in the order rows were stored:
+    /// live rows stored in another order (here, reversed) are still the
+    /// same rows, and a changed one is still found.
+    func testRowsStoredInAnotherOrderAreComparedByIdAndStillMatch() throws {
+        let (a, _, aid) = try populated()
+        let rows = try a.db.scalar("SELECT count(*) FROM annotations").int ?? 0
+        XCTAssertGreaterThan(rows, 1)
+        try a.db.run("UPDATE annotations SET rowid = 1000000 - rowid")
+        try a.db.run("UPDATE codes SET rowid = 1000000 - rowid")
+        XCTAssertNoThrow(try a.check())
+        var passed: [String] = []
+        try a.check { passed.append($0) }
+        let before = try XCTUnwrap(passed.first { $0.hasPrefix("state rebuilt from the log matches") })
+        try a.db.run("UPDATE annotations SET note = 'changed by hand' WHERE id = ?", .text(aid))
+        assertCorrupt(a, "the live state holds a row the log does not give: '\(aid)'")
+        try a.db.run("UPDATE annotations SET note = NULL WHERE id = ?", .text(aid))
+        try a.rebuildState()
+        passed = []
+        try a.check { passed.append($0) }
+        XCTAssertEqual(passed.first { $0.hasPrefix("state rebuilt from the log matches") }, before, "the same rows counted either way")
+    }
+
     /// The same for a row whose node numbers name nothing: its own origin,
     /// or the origin of the change it supersedes (the pass looks the ids up
     /// once a part rather than joining them to each row).
