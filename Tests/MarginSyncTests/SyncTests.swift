@@ -176,13 +176,10 @@ final class SyncTests: SyncTestCase {
         try b.sync(with: hub)
         // Another writer holds the hub's store: the server's bookkeeping
         // after each exchange waits for it, the exchange itself does not.
-        try hub.store.db.execute("BEGIN IMMEDIATE")
-        var committed = false
-        defer { if !committed { try? hub.store.db.execute("ROLLBACK") } }
+        let lock = try WriteLock(on: hub.store)
         XCTAssertNoThrow(try b.sync(with: hub))
         XCTAssertNoThrow(try b.sync(with: hub), "the second session from this address finds the slot free")
-        try hub.store.db.execute("COMMIT")
-        committed = true
+        try lock.release()
         XCTAssertTrue(hub.log.wait { _ in hub.log.all.filter { $0.hasPrefix("synced with b") }.count == 3 }, "\(hub.log.all)")
         XCTAssertFalse(hub.log.all.contains { $0.contains("refused") }, "\(hub.log.all)")
     }
@@ -190,44 +187,54 @@ final class SyncTests: SyncTestCase {
     /// A peer that finds every slot taken waits a moment for one rather
     /// than being refused at once.
     func testAPeerWaitsForASlotThatFreesWithinTheWait() throws {
-        let hub = try node("hub") { $0.maxSessionsPerAddress = 1; $0.slotWait = 60 }
-        let server = try XCTUnwrap(hub.server)
-        _ = try seed(hub)
-        let b = try node("b", serve: false), c = try node("c", serve: false)
-        _ = try seed(b)
-        // b's changes wait for the hub's store, so b's session holds the slot.
-        try hub.store.db.execute("BEGIN IMMEDIATE")
-        var committed = false
-        defer { if !committed { try? hub.store.db.execute("ROLLBACK") } }
-        let first = syncInBackground(b, with: hub)
-        XCTAssertTrue(until { server.sessionsHoldingSlots == 1 }, "b's session holds the slot")
-        let second = syncInBackground(c, with: hub)
-        XCTAssertTrue(until { server.waitingForSlot == 1 }, "c waits for it")
-        try hub.store.db.execute("COMMIT")
-        committed = true
-        XCTAssertEqual(try first.result(), "ok")
+        let held = try slotHeld(wait: 60)
+        let second = syncInBackground(held.other, with: held.hub)
+        XCTAssertTrue(until { held.server.waitingForSlot == 1 }, "the second peer waits for it")
+        try held.lock.release()
+        XCTAssertEqual(try held.first.result(), "ok")
         XCTAssertEqual(try second.result(), "ok")
-        XCTAssertFalse(hub.log.all.contains { $0.contains("refused") }, "\(hub.log.all)")
+        XCTAssertFalse(held.hub.log.all.contains { $0.contains("refused") }, "\(held.hub.log.all)")
     }
 
     /// When no slot frees within the wait, the peer is refused as busy.
     func testAPeerIsRefusedAsBusyWhenNoSlotFreesWithinTheWait() throws {
-        let hub = try node("hub") { $0.maxSessionsPerAddress = 1; $0.slotWait = 0.2 }
+        let held = try slotHeld(wait: 0.2)
+        XCTAssertThrowsError(try held.other.sync(with: held.hub)) { error in
+            XCTAssertEqual("\(error)", "the peer refused: the server is busy (too many sessions from 127.0.0.1); try again")
+        }
+        try held.lock.release()
+        XCTAssertEqual(try held.first.result(), "ok")
+    }
+
+    /// A hub with one session slot an address, held by a peer whose
+    /// changes wait for the hub's store (`lock` holds it); `other` is a
+    /// second peer on the same address.
+    func slotHeld(wait: Double) throws -> (hub: TestNode, server: SyncServer, other: TestNode, lock: WriteLock, first: BackgroundSync) {
+        let hub = try node("hub") { $0.maxSessionsPerAddress = 1; $0.slotWait = wait }
         let server = try XCTUnwrap(hub.server)
         _ = try seed(hub)
         let b = try node("b", serve: false), c = try node("c", serve: false)
         _ = try seed(b)
-        try hub.store.db.execute("BEGIN IMMEDIATE")
-        var committed = false
-        defer { if !committed { try? hub.store.db.execute("ROLLBACK") } }
+        let lock = try WriteLock(on: hub.store)
         let first = syncInBackground(b, with: hub)
-        XCTAssertTrue(until { server.sessionsHoldingSlots == 1 }, "b's session holds the slot")
-        XCTAssertThrowsError(try c.sync(with: hub)) { error in
-            XCTAssertEqual("\(error)", "the peer refused: the server is busy (too many sessions from 127.0.0.1); try again")
+        XCTAssertTrue(until { server.sessionsHoldingSlots == 1 }, "the first peer's session holds the slot")
+        return (hub, server, c, lock, first)
+    }
+
+    /// The store's write lock, held by this connection until `release`
+    /// (or rolled back when the test ends without it).
+    final class WriteLock {
+        private let store: Store
+        private var held = true
+        init(on store: Store) throws {
+            self.store = store
+            try store.db.execute("BEGIN IMMEDIATE")
         }
-        try hub.store.db.execute("COMMIT")
-        committed = true
-        XCTAssertEqual(try first.result(), "ok")
+        func release() throws {
+            held = false
+            try store.db.execute("COMMIT")
+        }
+        deinit { if held { try? store.db.execute("ROLLBACK") } }
     }
 
     /// A sync run on its own thread, on its own connection to the store.
