@@ -234,7 +234,7 @@ extension ServeCommand {
         OptionSpec(["--listen"], .text("HOST:PORT"), "address to listen on (default 127.0.0.1:7433; port 0 picks a free port)"),
         OptionSpec(["--stdio"], .none, "one session on standard input and output"),
         OptionSpec(["--secret-file"], .text("F"), "the team secret (mode 600)"),
-        OptionSpec(["--max-sessions"], .count("N"), "concurrent authenticated sessions (default 16)"),
+        OptionSpec(["--max-sessions"], .count("N"), "concurrent authenticated sessions (default 16; a peer waits up to 2 s for a free one, then is told busy)"),
         OptionSpec(["--max-per-address"], .count("N"), "of them from one address (default 8)"),
         OptionSpec(["--max-pending"], .count("N"), "handshakes in progress (default 64; when full, the oldest is cut for a newcomer)"),
         OptionSpec(["--idle-timeout"], .text("S"), "seconds a peer may stay silent (default 30)"),
