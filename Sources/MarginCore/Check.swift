@@ -324,7 +324,7 @@ extension Store {
     /// record's text at its offsets, read through `db` (`check`'s scratch
     /// connection, whose rebuilt tables it reads once they are found the
     /// same as the store's).
-    fileprivate static func checkSpans(in db: Database, _ passed: (String) -> Void) throws {
+    static func checkSpans(in db: Database, _ passed: (String) -> Void) throws {
         var checked = 0
         var unanchored: [(String, String)] = []
         var currentRecord: String?
@@ -339,15 +339,12 @@ extension Store {
             FROM annotations WHERE deleted = 0 ORDER BY record
             """).forEach { s in
             let id = s.text(0) ?? "?"
-            guard let record = s.text(1) else {
-                problem = "annotation \(id) refers to a record that is not in the store"
-                return false
-            }
+            let record = s.text(1)
             if record != currentRecord {
                 currentRecord = record
-                text = try body.all([.text(record)]).first?.first?.string.map { ScalarText($0, boundaries: false) }
+                text = try record.flatMap { try body.all([.text($0)]).first?.first?.string }.map { ScalarText($0, boundaries: false) }
             }
-            guard text != nil else {
+            guard let record, text != nil else {
                 problem = "annotation \(id) refers to a record that is not in the store"
                 return false
             }

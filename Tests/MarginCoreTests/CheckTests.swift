@@ -416,6 +416,26 @@ final class CheckTests: StoreTestCase {
         XCTAssertEqual(passed.first { $0.hasPrefix("state rebuilt from the log matches") }, before, "the same rows counted either way")
     }
 
+    /// The quote check reads each record's text once, for its first
+    /// annotation: an annotation whose record has no row is named, beside
+    /// annotations of a record that has one.
+    func testTheQuoteCheckNamesAnAnnotationWhoseRecordIsNotHeld() throws {
+        let (a, _, aid) = try populated()
+        var lines: [String] = []
+        try Store.checkSpans(in: a.db) { lines.append($0) }
+        XCTAssertEqual(lines.count, 1)
+        let (other, _) = try a.importReport(ReportDraft(body: "瑪多縣組織38名黨員幹部值守7個交通卡點。", title: "瑪多縣"))
+        let code = try a.addCode(name: "cadres", description: nil, colour: nil, parent: nil)
+        _ = try a.annotate(record: other, code: code, span: .quote("38名黨員", occurrence: nil), value: "38", note: nil)
+        let record = try XCTUnwrap(a.db.scalar("SELECT record FROM annotations WHERE id = ?", .text(aid)).string)
+        try a.db.execute("PRAGMA foreign_keys = OFF")
+        try a.db.run("DELETE FROM records WHERE id = ?", .text(record))
+        XCTAssertThrowsError(try Store.checkSpans(in: a.db) { _ in }) { error in
+            guard case MarginError.corrupt(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.hasSuffix("refers to a record that is not in the store"), message)
+        }
+    }
+
     /// The same for a row whose node numbers name nothing: its own origin,
     /// or the origin of the change it supersedes (the pass looks the ids up
     /// once a part rather than joining them to each row).

@@ -270,40 +270,40 @@ struct DerivedState {
     /// SQL literal made of each, for a million winners, cost 0.3 s).
     private func queries(inKeyOrder: Bool) -> [String] { readings(inKeyOrder: inKeyOrder).map(\.sql) }
 
-    /// One query of the derived state: `sql` in the order of ids, and,
+    /// One query of the derived state: `sql` in the order of its key, and,
     /// for a table whose rows are stored in the order of their entities'
     /// numbers (a row is made with its entity's first change, and a
-    /// rebuild folds by entity), the same ordered by rowid.
+    /// rebuild folds by entity), `storedOrder`, the same ordered by rowid.
     private struct Reading {
         var sql: String
         var storedOrder: String?
-        init(_ sql: String, byRowid: Bool = false) {
-            self.sql = sql
-            storedOrder = byRowid ? String(sql.dropLast("id".count)) + "rowid" : nil
+        init(_ select: String, orderBy key: String, rowid: String? = nil) {
+            sql = select + " ORDER BY " + key
+            storedOrder = rowid.map { select + " ORDER BY " + $0 }
         }
     }
 
     private func readings(inKeyOrder: Bool) -> [Reading] {
         let s = schema
         let winners = inKeyOrder
-            ? """
+            ? (select: """
               SELECT e.kind, e.id, l.field, l.value, o.id, l.seq
               FROM \(s).log l JOIN \(s).entities e ON e.key = l.entity JOIN \(s).nodes o ON o.key = l.origin
-              WHERE l.current = 1 ORDER BY l.entity, l.field
-              """
-            : "SELECT kind, entity, field, quote(value), origin, seq FROM \(s).fields ORDER BY 1, 2, 3"
+              WHERE l.current = 1
+              """, key: "l.entity, l.field")
+            : (select: "SELECT kind, entity, field, quote(value), origin, seq FROM \(s).fields", key: "1, 2, 3")
         return [
-            Reading(winners),
+            Reading(winners.select, orderBy: winners.key),
             Reading("""
                 SELECT id, title, source, published, place, url, author, editor, body,
                     (SELECT folded FROM \(s).record_folded f WHERE f.rowid = r.rowid), deleted, created_ms, updated_ms
-                FROM \(s).records r ORDER BY r.id
-                """, byRowid: true),
-            Reading("SELECT record, key, value FROM \(s).record_meta ORDER BY 1, 2"),
-            Reading("SELECT record, coder FROM \(s).record_done ORDER BY 1, 2"),
-            Reading("SELECT * FROM \(s).annotations ORDER BY id", byRowid: true),
-            Reading("SELECT * FROM \(s).codes ORDER BY id", byRowid: true),
-            Reading("SELECT * FROM \(s).conflicts ORDER BY id"),
+                FROM \(s).records r
+                """, orderBy: "r.id", rowid: "r.rowid"),
+            Reading("SELECT record, key, value FROM \(s).record_meta", orderBy: "1, 2"),
+            Reading("SELECT record, coder FROM \(s).record_done", orderBy: "1, 2"),
+            Reading("SELECT * FROM \(s).annotations", orderBy: "id", rowid: "rowid"),
+            Reading("SELECT * FROM \(s).codes", orderBy: "id", rowid: "rowid"),
+            Reading("SELECT * FROM \(s).conflicts", orderBy: "id"),
         ]
     }
 
