@@ -91,6 +91,7 @@ extension Store {
         try parts.plan(db, partSize: partSize)
         inScope { parts.work(on: self) }
         var ownLatest = HLC(milliseconds: 0, counter: 0)
+        var blockHighs: [LogBlocks.Key: HLC] = [:]
         // Span groups not yet whole at the end of a part: a write's five
         // fields may fall on both sides of a boundary.
         var openGroups: [SpanGroupKey: Int] = [:]
@@ -108,7 +109,21 @@ extension Store {
             case nil:
                 if ownLatest < found.ownLatest { ownLatest = found.ownLatest }
                 openGroups.merge(found.openGroups, uniquingKeysWith: +)
+                blockHighs.merge(found.blockHighs, uniquingKeysWith: max)
             }
+        }
+        // Every change reads at most its block's high: `log -n` would pass
+        // over one that read higher.
+        var blockBounds: [LogBlocks.Key: HLC] = [:]
+        for row in try db.rows("SELECT origin, block, ms, ctr FROM log_blocks") {
+            blockBounds[LogBlocks.Key(origin: row[0].int ?? 0, block: row[1].int ?? 0)] = HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0)
+        }
+        for (block, high) in blockHighs.sorted(by: { ($0.key.origin, $0.key.block) < ($1.key.origin, $1.key.block) })
+        where blockBounds[block].map({ $0 < high }) ?? true {
+            let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(block.origin)).string ?? "number \(block.origin)"
+            let seqs = LogBlocks.seqs(of: block.block)
+            throw MarginError.corrupt("node \(origin): changes \(seqs.lowerBound)–\(seqs.upperBound) read up to \(high), "
+                + "but the log's table of newest changes (log_blocks) says \(blockBounds[block].map { "\($0)" } ?? "nothing"); `log -n` would miss them")
         }
         var total: Int64 = 0
         let highs = parts.highs
@@ -134,7 +149,7 @@ extension Store {
         guard !(saved < ownLatest) else {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
-        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
+        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present, newest-first blocks cover every change")
     }
 
     /// One part of the log pass: an origin's changes (by local key) from
@@ -160,6 +175,8 @@ extension Store {
         var issue: Issue?
         var openGroups: [SpanGroupKey: Int] = [:]
         var ownLatest = HLC(milliseconds: 0, counter: 0)
+        /// The highest reading in each block (`LogBlocks`) the part read.
+        var blockHighs: [LogBlocks.Key: HLC] = [:]
     }
 
     /// Checks one part of the log (see `checkLog`), on this store's
@@ -233,6 +250,8 @@ extension Store {
                 return false
             }
             if c.id.origin == node.id && found.ownLatest < c.hlc { found.ownLatest = c.hlc }
+            let block = LogBlocks.Key(origin: part.origin, block: LogBlocks.block(of: seq))
+            if let high = found.blockHighs[block], !(high < c.hlc) {} else { found.blockHighs[block] = c.hlc }
             return true
         }
         if found.issue == nil, expected != part.last + 1 { found.issue = .gap(origin: part.origin) }

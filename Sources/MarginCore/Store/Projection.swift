@@ -639,8 +639,10 @@ final class Projector {
         }
         if scope != nil {
             scope?.heads.set(c.id.origin, c.id.seq, tip: hash)
+            scope?.heads.appended(origin: origin, seq: c.id.seq, hlc: c.hlc)
         } else {
             try changeLog.saveHead(c.id.origin, c.id.seq)
+            try changeLog.saveBlockHighs([LogBlocks.Key(origin: origin, block: LogBlocks.block(of: c.id.seq)): c.hlc])
         }
         return first
     }
