@@ -92,6 +92,7 @@ extension Store {
         inScope { parts.work(on: self) }
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         var blockHighs: [LogBlocks.Key: HLC] = [:]
+        var authors: [Int64: NodeAuthors.Named] = [:]
         // Span groups not yet whole at the end of a part: a write's five
         // fields may fall on both sides of a boundary.
         var openGroups: [SpanGroupKey: Int] = [:]
@@ -110,7 +111,19 @@ extension Store {
                 if ownLatest < found.ownLatest { ownLatest = found.ownLatest }
                 openGroups.merge(found.openGroups, uniquingKeysWith: +)
                 blockHighs.merge(found.blockHighs, uniquingKeysWith: max)
+                if let named = found.author, authors[found.origin].map({ $0.seq < named.seq }) ?? true { authors[found.origin] = named }
             }
+        }
+        // Each node's last author name, as the log has it.
+        var keptAuthors: [Int64: NodeAuthors.Named] = [:]
+        for row in try db.rows("SELECT origin, seq, name FROM node_authors") {
+            keptAuthors[row[0].int ?? 0] = NodeAuthors.Named(seq: row[1].int ?? 0, name: row[2].string ?? "")
+        }
+        for origin in Set(authors.keys).union(keptAuthors.keys).sorted() where authors[origin] != keptAuthors[origin] {
+            let id = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(origin)).string ?? "number \(origin)"
+            func said(_ n: NodeAuthors.Named?) -> String { n.map { "'\(Printable.line($0.name))' (change \($0.seq))" } ?? "none" }
+            throw MarginError.corrupt("node \(id): the name it last wrote as an author is \(said(authors[origin])) in the log, "
+                + "but \(said(keptAuthors[origin])) in node_authors, which names it")
         }
         // Every change reads at most its block's high: `log -n` would pass
         // over one that read higher.
@@ -149,7 +162,7 @@ extension Store {
         guard !(saved < ownLatest) else {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
-        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present, newest-first blocks cover every change")
+        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present, newest-first blocks cover every change, authors' names match")
     }
 
     /// One part of the log pass: an origin's changes (by local key) from
@@ -177,6 +190,9 @@ extension Store {
         var ownLatest = HLC(milliseconds: 0, counter: 0)
         /// The highest reading in each block (`LogBlocks`) the part read.
         var blockHighs: [LogBlocks.Key: HLC] = [:]
+        /// The part's origin, and the last author name (`NodeAuthors`) it read.
+        var origin: Int64 = 0
+        var author: NodeAuthors.Named?
     }
 
     /// Checks one part of the log (see `checkLog`), on this store's
@@ -186,6 +202,7 @@ extension Store {
     /// Nothing is written, so nothing they remember goes stale.
     func checkLogPart(_ part: LogPart) throws -> LogPartFinding {
         var found = LogPartFinding()
+        found.origin = part.origin
         // The hash of the change before the part's first, which the first
         // links to (a missing one is the previous part's gap).
         var previous = part.first == 1 ? ChangeHash.genesis
@@ -250,6 +267,7 @@ extension Store {
                 return false
             }
             if c.id.origin == node.id && found.ownLatest < c.hlc { found.ownLatest = c.hlc }
+            if let name = NodeAuthors.name(in: c) { found.author = NodeAuthors.Named(seq: seq, name: name) }
             let block = LogBlocks.Key(origin: part.origin, block: LogBlocks.block(of: seq))
             if let high = found.blockHighs[block], !(high < c.hlc) {} else { found.blockHighs[block] = c.hlc }
             return true

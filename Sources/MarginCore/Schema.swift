@@ -212,7 +212,7 @@ enum Schema {
             // changes, so that naming a node that came by bundle (`log`,
             // `conflicts`) reads one row instead of walking back through
             // every change it made since its last annotation. Partial: one
-            // row per annotation, not per change.
+            // row per annotation, not per change. Replaced in file version 18.
             try db.execute("CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author'")
         },
         { db in
@@ -303,6 +303,15 @@ enum Schema {
                 CREATE INDEX log_blocks_by_time ON log_blocks(ms, ctr);
                 DROP INDEX log_by_time;
                 """)
+        },
+        { db in
+            // File version 18 (data schema still 6): the name each node
+            // last wrote as an annotation's author (`NodeAuthors`), kept
+            // once a write, instead of the index of every `author` change
+            // (file version 10), an insert more for every annotation logged.
+            try db.execute("CREATE TABLE node_authors(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL)")
+            try db.run("INSERT INTO node_authors(origin, seq, name) " + NodeAuthors.fromLogSQL, .text(Store.goldAuthor))
+            try db.execute("DROP INDEX log_authors")
         },
     ]
 

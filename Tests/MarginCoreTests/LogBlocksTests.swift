@@ -124,6 +124,8 @@ final class LogBlocksTests: StoreTestCase {
             try store.db.execute("""
                 DROP TABLE log_blocks;
                 CREATE INDEX log_by_time ON log(ms, ctr);
+                DROP TABLE node_authors;
+                CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author';
                 PRAGMA user_version = 16;
                 """)
             store.db.close()

@@ -357,6 +357,8 @@ struct Receiver {
                 return true
             }
         try store.db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .node(store.node.id), .integer(seq))
+        // The name it last wrote may have been among them.
+        if let key = try store.projector.keys.node(store.node.id, create: false) { try store.changeLog.recomputeAuthor(origin: key) }
         // A record whose body was among them may hold none now.
         store.scope?.forgetRules()
         try store.db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .node(store.node.id), .integer(seq))

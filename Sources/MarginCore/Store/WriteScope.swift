@@ -140,6 +140,17 @@ struct PendingHeads {
         lastBlock = (key, max(blockHighs[key] ?? hlc, hlc))
     }
 
+    /// The name each origin last gave as an annotation's author in the
+    /// changes appended here (`NodeAuthors`), by origin number.
+    private(set) var authors: [Int64: NodeAuthors.Named] = [:]
+
+    /// Notes that change `seq` of the origin numbered `origin` named `name`
+    /// as an annotation's author.
+    mutating func authored(origin: Int64, seq: Int64, name: String) {
+        if let known = authors[origin], known.seq > seq { return }
+        authors[origin] = NodeAuthors.Named(seq: seq, name: name)
+    }
+
     /// Every block appended to here, with its highest reading.
     var appendedBlocks: [LogBlocks.Key: HLC] {
         var out = blockHighs
