@@ -167,8 +167,11 @@ extension Store {
     /// A span group (PROTOCOL.md §1) as received: all five fields, from one
     /// writer with one reading, making a span that fits its record's body.
     /// `texts`: the bodies' scalar views already built in this batch, by
-    /// record (a batch checks many spans on one body).
-    func spanGroupProblem(annotation: EntityID, _ fields: [String: FieldValue], texts: inout [EntityID: ScalarText]) throws -> String? {
+    /// record (a batch checks many spans on one body). `record`: the
+    /// annotation's record, when the caller applied the change that set it
+    /// (it is set once, so that is the record the log holds).
+    func spanGroupProblem(annotation: EntityID, _ fields: [String: FieldValue], record known: EntityID? = nil,
+                          texts: inout [EntityID: ScalarText]) throws -> String? {
         let names = FieldSchema.groups[.annotation]?.first ?? []
         guard names.allSatisfy({ fields[$0] != nil }) else { return "annotation \(annotation): a span must arrive whole (start, end, quote, prefix, suffix together)" }
         if names.allSatisfy({ fields[$0] == .null }) { return nil }
@@ -176,7 +179,7 @@ extension Store {
               let prefix = fields["prefix"]?.string, let suffix = fields["suffix"]?.string else {
             return "annotation \(annotation): a span needs start, end, quote, prefix and suffix"
         }
-        guard let record = try winner(.annotation, annotation, "record")?.value.entityID else {
+        guard let record = try known ?? winner(.annotation, annotation, "record")?.value.entityID else {
             return "annotation \(annotation): a span needs the annotation's record"
         }
         // A record's body is read once per batch, not once per span on it.

@@ -438,7 +438,15 @@ final class Projector {
             parameter += 1
         }
         try s.execute()
-        if row.reviewTouched { try refreshStaleReview(row.entity) }
+        // A row made just now is not stale, and only a review (`reviewed`
+        // set) can make it so: a fresh annotation that has none is not looked up again.
+        if row.reviewTouched, !(row.fresh && !Projector.holdsValue(row, "reviewed")) { try refreshStaleReview(row.entity) }
+    }
+
+    /// Whether the pending row sets `field` to something other than NULL.
+    private static func holdsValue(_ row: PendingRow, _ field: String) -> Bool {
+        guard let i = slot(of: row.kind, field), row.set & (1 << UInt32(i)) != 0 else { return false }
+        return row.values[i] != .null
     }
 
     /// Creates or updates the entity's row for change `c`; returns whether a

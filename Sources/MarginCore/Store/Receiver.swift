@@ -247,6 +247,10 @@ struct Receiver {
             var spans: [SpanKey: (annotation: EntityID, first: ChangeID, fields: [String: FieldValue])] = [:]
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
             var lastEntity: EntityID = "", lastKind = EntityKind.conflict
+            // The records this step's applied changes set, by annotation:
+            // a record is set once, so each is what the log holds, and the
+            // span checks below need not look it up.
+            var appliedRecords: [EntityID: EntityID] = [:]
             // The loop reads state from the log only, so entity rows are
             // written once per run of changes to one entity.
             try store.coalescingRows {
@@ -290,6 +294,7 @@ struct Receiver {
                     }
                     switch arrival {
                     case .applied:
+                        if c.kind == .annotation, c.field == "record", let record = c.value.entityID { appliedRecords[c.entity] = record }
                         if c.kind == .annotation, spanFields.contains(c.field) {
                             let key = SpanKey(entity: c.entity, origin: c.id.origin, ms: c.hlc.milliseconds, ctr: c.hlc.counter)
                             spans[key, default: (c.entity, c.id, [:])].fields[c.field] = c.value
@@ -317,7 +322,8 @@ struct Receiver {
             }
             var texts: [EntityID: ScalarText] = [:]
             for (_, group) in spans.sorted(by: { $0.key < $1.key }) {
-                if let problem = try store.spanGroupProblem(annotation: group.annotation, group.fields, texts: &texts) {
+                if let problem = try store.spanGroupProblem(annotation: group.annotation, group.fields, record: appliedRecords[group.annotation],
+                                                            texts: &texts) {
                     throw MarginError.invalid("change \(group.first) refused: \(problem)")
                 }
             }
