@@ -91,8 +91,6 @@ extension Store {
         try parts.plan(db, partSize: partSize)
         inScope { parts.work(on: self) }
         var ownLatest = HLC(milliseconds: 0, counter: 0)
-        var blockHighs: [LogBlocks.Key: HLC] = [:]
-        var authors: [Int64: NodeAuthors.Named] = [:]
         // Span groups not yet whole at the end of a part: a write's five
         // fields may fall on both sides of a boundary.
         var openGroups: [SpanGroupKey: Int] = [:]
@@ -110,33 +108,7 @@ extension Store {
             case nil:
                 if ownLatest < found.ownLatest { ownLatest = found.ownLatest }
                 openGroups.merge(found.openGroups, uniquingKeysWith: +)
-                blockHighs.merge(found.blockHighs, uniquingKeysWith: max)
-                if let named = found.author, authors[found.origin].map({ $0.seq < named.seq }) ?? true { authors[found.origin] = named }
             }
-        }
-        // Each node's last author name, as the log has it.
-        var keptAuthors: [Int64: NodeAuthors.Named] = [:]
-        for row in try db.rows("SELECT origin, seq, name FROM node_authors") {
-            keptAuthors[row[0].int ?? 0] = NodeAuthors.Named(seq: row[1].int ?? 0, name: row[2].string ?? "")
-        }
-        for origin in Set(authors.keys).union(keptAuthors.keys).sorted() where authors[origin] != keptAuthors[origin] {
-            let id = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(origin)).string ?? "number \(origin)"
-            func said(_ n: NodeAuthors.Named?) -> String { n.map { "'\(Printable.line($0.name))' (change \($0.seq))" } ?? "none" }
-            throw MarginError.corrupt("node \(id): the name it last wrote as an author is \(said(authors[origin])) in the log, "
-                + "but \(said(keptAuthors[origin])) in node_authors, which names it")
-        }
-        // Every change reads at most its block's high: `log -n` would pass
-        // over one that read higher.
-        var blockBounds: [LogBlocks.Key: HLC] = [:]
-        for row in try db.rows("SELECT origin, block, ms, ctr FROM log_blocks") {
-            blockBounds[LogBlocks.Key(origin: row[0].int ?? 0, block: row[1].int ?? 0)] = HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0)
-        }
-        for (block, high) in blockHighs.sorted(by: { ($0.key.origin, $0.key.block) < ($1.key.origin, $1.key.block) })
-        where blockBounds[block].map({ $0 < high }) ?? true {
-            let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(block.origin)).string ?? "number \(block.origin)"
-            let seqs = LogBlocks.seqs(of: block.block)
-            throw MarginError.corrupt("node \(origin): changes \(seqs.lowerBound)–\(seqs.upperBound) read up to \(high), "
-                + "but the log's table of newest changes (log_blocks) says \(blockBounds[block].map { "\($0)" } ?? "nothing"); `log -n` would miss them")
         }
         var total: Int64 = 0
         let highs = parts.highs
@@ -162,7 +134,7 @@ extension Store {
         guard !(saved < ownLatest) else {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
-        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present, newest-first blocks cover every change, authors' names match")
+        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
     }
 
     /// One part of the log pass: an origin's changes (by local key) from
@@ -188,11 +160,6 @@ extension Store {
         var issue: Issue?
         var openGroups: [SpanGroupKey: Int] = [:]
         var ownLatest = HLC(milliseconds: 0, counter: 0)
-        /// The highest reading in each block (`LogBlocks`) the part read.
-        var blockHighs: [LogBlocks.Key: HLC] = [:]
-        /// The part's origin, and the last author name (`NodeAuthors`) it read.
-        var origin: Int64 = 0
-        var author: NodeAuthors.Named?
     }
 
     /// Checks one part of the log (see `checkLog`), on this store's
@@ -202,7 +169,6 @@ extension Store {
     /// Nothing is written, so nothing they remember goes stale.
     func checkLogPart(_ part: LogPart) throws -> LogPartFinding {
         var found = LogPartFinding()
-        found.origin = part.origin
         // The hash of the change before the part's first, which the first
         // links to (a missing one is the previous part's gap).
         var previous = part.first == 1 ? ChangeHash.genesis
@@ -267,9 +233,6 @@ extension Store {
                 return false
             }
             if c.id.origin == node.id && found.ownLatest < c.hlc { found.ownLatest = c.hlc }
-            if let name = NodeAuthors.name(in: c) { found.author = NodeAuthors.Named(seq: seq, name: name) }
-            let block = LogBlocks.Key(origin: part.origin, block: LogBlocks.block(of: seq))
-            if let high = found.blockHighs[block], !(high < c.hlc) {} else { found.blockHighs[block] = c.hlc }
             return true
         }
         if found.issue == nil, expected != part.last + 1 { found.issue = .gap(origin: part.origin) }

@@ -611,10 +611,8 @@ extension Store {
 
     // MARK: - Log, status, conflicts
 
-    /// The change log, newest first (in the LWW order: reading, then
-    /// origin, then sequence number, highest first).
+    /// The change log, newest first.
     public func log(limit: Int?, entity: String? = nil) throws -> [Change] {
-        if entity == nil, let limit { return try newestChanges(limit) }
         var out: [Change] = []
         try db.statement(Store.logSQL(limit: limit, entity: entity != nil)).forEach(entity.map { [.text($0)] } ?? []) { s in
             out.append(try Store.change(from: s))
@@ -623,41 +621,9 @@ extension Store {
         return out
     }
 
-    /// The newest `n` changes, read block by block (`LogBlocks`) from the
-    /// block with the highest reading down, until `n` changes found read
-    /// higher than any block not read yet: `log -n 20` reads a block or
-    /// two, not the log. Only the changes shown are read whole.
-    func newestChanges(_ n: Int) throws -> [Change] {
-        guard n > 0 else { return [] }
-        var ids: [Int64: NodeID] = [:]
-        for row in try db.rows("SELECT key, id FROM nodes") {
-            if let key = row[0].int, let id = row[1].string { ids[key] = NodeID(stored: id) }
-        }
-        var newest = NewestChanges(capacity: n)
-        let rows = try db.statement(Store.blockChangesSQL)
-        try db.statement(Store.newestBlocksSQL).forEach { block in
-            // Every change not read yet reads at most this block's high.
-            if newest.isSettled(above: HLC(milliseconds: block.int(2), counter: block.int(3))) { return false }
-            let origin = block.int(0)
-            // A row whose node has no id drops out, as from every join.
-            guard let id = ids[origin] else { return true }
-            let seqs = LogBlocks.seqs(of: block.int(1))
-            try rows.forEach([.integer(origin), .integer(seqs.lowerBound), .integer(seqs.upperBound)]) { row in
-                newest.offer(.init(hlc: HLC(milliseconds: row.int(1), counter: row.int(2)), origin: id, seq: row.int(0)))
-                return true
-            }
-            return true
-        }
-        return try newest.highestFirst.compactMap { try change(ChangeID(origin: $0.origin, seq: $0.seq)) }
-    }
-
-    /// The log's blocks, highest first (from the index `log_blocks_by_time`).
-    static let newestBlocksSQL = "SELECT origin, block, ms, ctr FROM log_blocks ORDER BY ms DESC, ctr DESC"
-    /// The changes of one block (from `log_by_origin`).
-    static let blockChangesSQL = "SELECT seq, ms, ctr FROM log WHERE origin = ?1 AND seq BETWEEN ?2 AND ?3"
-
-    /// The query `log` runs for one entity (by its key) or for the whole
-    /// log (sorted): newest first by the LWW order.
+    /// The query `log` runs: newest first by the LWW order, read from the
+    /// index by clock reading (`log_by_time`) when not for one entity, so
+    /// that `-n N` reads N changes and the ties at the edge, not the log.
     static func logSQL(limit: Int?, entity: Bool) -> String {
         var rows = "SELECT \(Store.baseChangeColumns) FROM changes"
         // Every kind named, so that the entities' key (kind, id) finds the entity.
@@ -922,57 +888,4 @@ public enum CodePath {
         names.append(current)
         return names.filter { !$0.isEmpty }
     }
-}
-
-/// The highest `capacity` changes offered, in the order `log` shows
-/// (reading, origin, sequence number), kept in a heap whose root is the
-/// lowest kept: each change offered costs a comparison, or a log-time
-/// replacement when it ranks among those kept.
-struct NewestChanges {
-    struct Entry {
-        var hlc: HLC
-        var origin: NodeID
-        var seq: Int64
-        static func < (a: Entry, b: Entry) -> Bool {
-            a.hlc != b.hlc ? a.hlc < b.hlc : a.origin != b.origin ? a.origin < b.origin : a.seq < b.seq
-        }
-    }
-
-    let capacity: Int
-    private var heap: [Entry] = []
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    mutating func offer(_ e: Entry) {
-        if heap.count < capacity {
-            heap.append(e)
-            var i = heap.count - 1
-            while i > 0, heap[i] < heap[(i - 1) / 2] {
-                heap.swapAt(i, (i - 1) / 2)
-                i = (i - 1) / 2
-            }
-        } else if let lowest = heap.first, lowest < e {
-            heap[0] = e
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count, heap[l] < heap[m] { m = l }
-                if r < heap.count, heap[r] < heap[m] { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
-            }
-        }
-    }
-
-    /// Whether the changes kept are the highest there are, when every
-    /// change not offered reads at most `bound`: a full heap whose lowest
-    /// reads higher (a change reading the same could rank above it by its
-    /// origin).
-    func isSettled(above bound: HLC) -> Bool {
-        heap.count == capacity && (heap.first.map { bound < $0.hlc } ?? false)
-    }
-
-    var highestFirst: [Entry] { heap.sorted { $1 < $0 } }
 }

@@ -203,8 +203,7 @@ enum Schema {
             // reading, so that `log -n N` reads the newest N changes instead
             // of sorting the whole log (readings rise along an origin's
             // sequence except for values imported from an export, so no
-            // merge of origins by sequence can stand in for it). Replaced
-            // in file version 17.
+            // merge of origins by sequence can stand in for it).
             try db.execute("CREATE INDEX log_by_time ON log(ms, ctr)")
         },
         { db in
@@ -212,7 +211,7 @@ enum Schema {
             // changes, so that naming a node that came by bundle (`log`,
             // `conflicts`) reads one row instead of walking back through
             // every change it made since its last annotation. Partial: one
-            // row per annotation, not per change. Replaced in file version 18.
+            // row per annotation, not per change.
             try db.execute("CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author'")
         },
         { db in
@@ -285,33 +284,6 @@ enum Schema {
             // (`Store.resolutionEntitySQL`, what `conflicts --all` and
             // `show` read) is a look-up by key, not a pass over every alias.
             try db.execute("CREATE INDEX conflict_aliases_by_id ON conflict_aliases(id)")
-        },
-        { db in
-            // File version 17 (data schema still 6): the log's newest
-            // changes are found from the highest reading of each block of
-            // 1,024 changes of one origin (`LogBlocks`), kept once a write,
-            // not from an index of every change by reading (file version
-            // 9), which was a third B-tree insert for every change logged.
-            try db.execute("""
-                CREATE TABLE log_blocks(
-                    origin INTEGER NOT NULL, block INTEGER NOT NULL, ms INTEGER NOT NULL, ctr INTEGER NOT NULL,
-                    PRIMARY KEY(origin, block)) WITHOUT ROWID;
-                INSERT INTO log_blocks(origin, block, ms, ctr)
-                    SELECT origin, seq >> \(LogBlocks.shift), ms, ctr FROM log WHERE true
-                    ON CONFLICT(origin, block) DO UPDATE SET ms = excluded.ms, ctr = excluded.ctr
-                    WHERE (excluded.ms, excluded.ctr) > (log_blocks.ms, log_blocks.ctr);
-                CREATE INDEX log_blocks_by_time ON log_blocks(ms, ctr);
-                DROP INDEX log_by_time;
-                """)
-        },
-        { db in
-            // File version 18 (data schema still 6): the name each node
-            // last wrote as an annotation's author (`NodeAuthors`), kept
-            // once a write, instead of the index of every `author` change
-            // (file version 10), an insert more for every annotation logged.
-            try db.execute("CREATE TABLE node_authors(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL)")
-            try db.run("INSERT INTO node_authors(origin, seq, name) " + NodeAuthors.fromLogSQL, .text(Store.goldAuthor))
-            try db.execute("DROP INDEX log_authors")
         },
     ]
 

@@ -278,16 +278,7 @@ enum Growth {
             ("agree", ["agree", "--coders", "alice,bob"], "SELECT author, code, record, span_start, span_end, value FROM annotations WHERE deleted = 0"),
             ("table codes --by place", ["table", "codes", "--by", "place"],
              "SELECT r.place, a.code, count(*) FROM annotations a JOIN records r ON r.id = a.record WHERE a.deleted = 0 GROUP BY 1, 2"),
-            // The log has no index of every change by reading (file
-            // version 17): the shell reads the newest changes the way the
-            // tables allow, from the two blocks with the highest readings.
-            ("log -n 20", ["log", "-n", "20"], """
-                SELECT c.* FROM (
-                    SELECT l.origin, l.seq FROM (SELECT origin, block FROM log_blocks ORDER BY ms DESC, ctr DESC LIMIT 2) b
-                    JOIN log l ON l.origin = b.origin AND l.seq BETWEEN b.block << 10 AND (b.block << 10) + 1023
-                    ORDER BY l.ms DESC, l.ctr DESC LIMIT 20) t
-                JOIN nodes n ON n.key = t.origin JOIN changes c ON c.origin = n.id AND c.seq = t.seq
-                """),
+            ("log -n 20", ["log", "-n", "20"], "SELECT * FROM changes ORDER BY ms DESC, ctr DESC LIMIT 20"),
             ("status", ["status"], """
                 SELECT (SELECT count(*) FROM records WHERE deleted = 0), (SELECT count(*) FROM codes WHERE deleted = 0),
                     (SELECT sum(seq) FROM heads), (SELECT count(*) FROM conflicts),

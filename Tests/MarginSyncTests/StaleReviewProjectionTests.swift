@@ -91,9 +91,7 @@ final class StaleReviewProjectionTests: SyncTestCase {
                 DROP INDEX annotations_counted; ALTER TABLE annotations DROP COLUMN stale; DROP INDEX records_alive; DROP INDEX records_listed; DROP INDEX records_searched;
                 ALTER TABLE records ADD COLUMN folded TEXT;
                 UPDATE records SET folded = (SELECT folded FROM record_folded f WHERE f.rowid = records.rowid);
-                DROP TABLE record_folded; DROP INDEX conflict_aliases_by_id;
-                DROP TABLE log_blocks; CREATE INDEX log_by_time ON log(ms, ctr);
-                DROP TABLE node_authors; CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author'
+                DROP TABLE record_folded; DROP INDEX conflict_aliases_by_id
                 """)
             try db.setUserVersion(10)
             db.close()

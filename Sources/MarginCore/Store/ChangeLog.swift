@@ -85,30 +85,6 @@ final class ChangeLog {
                    .node(origin), .integer(seq))
     }
 
-    /// Raises the highest readings `log_blocks` holds for these blocks
-    /// (never lowers one: a block's high is an upper bound on its rows).
-    func saveBlockHighs(_ highs: [LogBlocks.Key: HLC]) throws {
-        guard !highs.isEmpty else { return }
-        let s = try db.statement(LogBlocks.raiseSQL)
-        for (key, high) in highs.sorted(by: { ($0.key.origin, $0.key.block) < ($1.key.origin, $1.key.block) }) {
-            try s.run([.integer(key.origin), .integer(key.block), .integer(high.milliseconds), .integer(high.counter)])
-        }
-    }
-
-    /// Raises each origin's last author name (`NodeAuthors`) to these, where they are later.
-    func saveAuthors(_ named: [Int64: NodeAuthors.Named]) throws {
-        guard !named.isEmpty else { return }
-        let s = try db.statement(NodeAuthors.raiseSQL)
-        for (origin, n) in named.sorted(by: { $0.key < $1.key }) { try s.run([.integer(origin), .integer(n.seq), .text(n.name)]) }
-    }
-
-    /// Reads an origin's last author name from the log again (its changes
-    /// from some number on have left it: a fork recovery).
-    func recomputeAuthor(origin: Int64) throws {
-        try db.run("DELETE FROM node_authors WHERE origin = ?", .integer(origin))
-        try db.run("INSERT INTO node_authors(origin, seq, name) " + NodeAuthors.fromLogForOneSQL, .text(Store.goldAuthor), .integer(origin))
-    }
-
     func change(_ id: ChangeID) throws -> Change? {
         var found: Change?
         try db.statement("SELECT \(Store.changeColumns) FROM changes WHERE origin = ? AND seq = ?")
@@ -118,71 +94,6 @@ final class ChangeLog {
             }
         return found
     }
-}
-
-/// The log's changes in blocks of 1,024 of one origin's sequence numbers,
-/// each with the highest clock reading among its changes (table
-/// `log_blocks`): what `log -n N` reads newest first instead of an index of
-/// every change by reading, which cost each appended change a third
-/// B-tree insert (a tenth of the apply rate). A block's high is an upper
-/// bound on its rows' readings, so reading blocks from the highest high
-/// down finds the newest changes, whatever order their readings came in
-/// (`Store.newestChanges`). Highs are only raised: changes taken out of the
-/// log (a fork recovery's) leave a bound that is still true. `check`
-/// verifies that every change is under its block's high.
-enum LogBlocks {
-    struct Key: Hashable, Sendable {
-        var origin: Int64
-        var block: Int64
-    }
-
-    static let shift: Int64 = 10
-    static func block(of seq: Int64) -> Int64 { seq >> shift }
-    /// The sequence numbers block `block` covers.
-    static func seqs(of block: Int64) -> ClosedRange<Int64> { (block << shift)...((block << shift) + (1 << shift) - 1) }
-
-    static let raiseSQL = """
-        INSERT INTO log_blocks(origin, block, ms, ctr) VALUES(?1, ?2, ?3, ?4)
-        ON CONFLICT(origin, block) DO UPDATE SET ms = excluded.ms, ctr = excluded.ctr
-        WHERE (excluded.ms, excluded.ctr) > (log_blocks.ms, log_blocks.ctr)
-        """
-}
-
-/// The name each node last wrote as an annotation's author, not the gold
-/// layer's (table `node_authors`, by the node's number): how a node known
-/// only through relays is named (`Store.nodeName`). Kept as changes are
-/// logged, once a write, instead of from an index of every `author` change
-/// in the log (file versions 10 to 17), which was an insert more for every
-/// annotation logged. `check` compares it with the log.
-enum NodeAuthors {
-    struct Named: Equatable, Sendable {
-        var seq: Int64
-        var name: String
-    }
-
-    /// The name `c` gives, if it is one this table keeps.
-    static func name(in c: Change) -> String? {
-        guard c.kind == .annotation, c.field == field, case .text(let name) = c.value, name != Store.goldAuthor else { return nil }
-        return name
-    }
-
-    static let field = "author"
-
-    static let raiseSQL = """
-        INSERT INTO node_authors(origin, seq, name) VALUES(?1, ?2, ?3)
-        ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq, name = excluded.name WHERE excluded.seq > node_authors.seq
-        """
-
-    /// Each origin's last name, from the log itself; ?1 is the gold
-    /// layer's author. SQLite takes a bare column beside max() from the
-    /// row with the maximum.
-    static let fromLogSQL = """
-        SELECT l.origin, max(l.seq), l.value FROM log l JOIN entities e ON e.key = l.entity
-        WHERE l.field = 'author' AND e.kind = 'annotation' AND typeof(l.value) = 'text' AND l.value <> ?1
-        GROUP BY l.origin
-        """
-    /// `fromLogSQL` for the origin numbered ?2.
-    static let fromLogForOneSQL = fromLogSQL.replacingOccurrences(of: "WHERE l.field", with: "WHERE l.origin = ?2 AND l.field")
 }
 
 /// The log as the store's writes and readers see it: what the write under
@@ -225,16 +136,6 @@ extension Store {
     func storedHash(_ id: ChangeID) throws -> [UInt8]? { try changeLog.storedHash(id) }
 
     func saveHead(_ origin: NodeID, _ seq: Int64) throws { try changeLog.saveHead(origin, seq) }
-
-    /// Saves the heads a write (or a received step) moved, the highs of
-    /// the log's blocks it appended to, and the authors its changes named. `formerID`: a fork recovery's former
-    /// node id, whose head is saved even at 0.
-    func savePendingHeads(formerID: NodeID? = nil) throws {
-        guard let pending = scope?.heads else { return }
-        for (origin, seq) in pending.all.sorted(by: { $0.key < $1.key }) where seq > 0 || origin == formerID { try saveHead(origin, seq) }
-        try changeLog.saveBlockHighs(pending.appendedBlocks)
-        try changeLog.saveAuthors(pending.authors)
-    }
 
     public func head(of origin: NodeID) throws -> Int64 {
         if let cached = scope?.heads.head(origin) { return cached }

@@ -645,15 +645,10 @@ final class Projector {
             scope?.fieldHistories[FieldHistory.Key(entity: entity, field: c.field)]?.append(
                 FieldHistory.Row(id: c.id, originKey: origin, stamp: c.stamp, supersedes: c.supersedes, current: current))
         }
-        let author = NodeAuthors.name(in: c)
         if scope != nil {
             scope?.heads.set(c.id.origin, c.id.seq, tip: hash)
-            scope?.heads.appended(origin: origin, seq: c.id.seq, hlc: c.hlc)
-            if let author { scope?.heads.authored(origin: origin, seq: c.id.seq, name: author) }
         } else {
             try changeLog.saveHead(c.id.origin, c.id.seq)
-            try changeLog.saveBlockHighs([LogBlocks.Key(origin: origin, block: LogBlocks.block(of: c.id.seq)): c.hlc])
-            if let author { try changeLog.saveAuthors([origin: NodeAuthors.Named(seq: c.id.seq, name: author)]) }
         }
         return first
     }

@@ -331,7 +331,7 @@ struct Receiver {
                 try reissue(parked, from: recovery)
                 try store.setMeta("own_rewind", .null)
             }
-            try store.savePendingHeads(formerID: outcome.recovery?.formerID)
+            for (origin, seq) in store.scope?.heads.all ?? [:] where seq > 0 || origin == outcome.recovery?.formerID { try store.saveHead(origin, seq) }
             // Parked changes left the log: the state is folded anew from it.
             if outcome.recovery != nil { try store.rebuildState() }
             // Keep each verified signature whose change this batch applied.
@@ -363,8 +363,6 @@ struct Receiver {
                 return true
             }
         try store.db.run("DELETE FROM log WHERE origin = (SELECT key FROM nodes WHERE id = ?) AND seq >= ?", .node(store.node.id), .integer(seq))
-        // The name it last wrote may have been among them.
-        if let key = try store.projector.keys.node(store.node.id, create: false) { try store.changeLog.recomputeAuthor(origin: key) }
         // A record whose body was among them may hold none now.
         store.scope?.forgetRules()
         try store.db.run("DELETE FROM signatures WHERE origin = ? AND seq >= ?", .node(store.node.id), .integer(seq))

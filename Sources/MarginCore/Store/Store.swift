@@ -311,7 +311,7 @@ public final class Store {
             }
         case .saveHeads:
             guard savesHeads else { return }
-            try savePendingHeads()
+            for (origin, seq) in (scope?.heads.all ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
         case .reindex:
             try flushReindex()
         case .signHead:

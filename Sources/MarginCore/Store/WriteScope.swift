@@ -122,41 +122,6 @@ struct PendingHeads {
         if let last { out[last.origin] = last.seq }
         return out
     }
-
-    /// The highest clock reading appended to each block of the log
-    /// (`LogBlocks`), saved with the heads. The block appended to last is
-    /// kept apart: changes come in runs of one origin, in sequence order.
-    private var blockHighs: [LogBlocks.Key: HLC] = [:]
-    private var lastBlock: (key: LogBlocks.Key, high: HLC)?
-
-    /// Notes that change `seq` of the origin numbered `origin`, read at `hlc`, was appended.
-    mutating func appended(origin: Int64, seq: Int64, hlc: HLC) {
-        let key = LogBlocks.Key(origin: origin, block: LogBlocks.block(of: seq))
-        if let last = lastBlock, last.key == key {
-            if last.high < hlc { lastBlock = (key, hlc) }
-            return
-        }
-        if let last = lastBlock { blockHighs[last.key] = max(blockHighs[last.key] ?? last.high, last.high) }
-        lastBlock = (key, max(blockHighs[key] ?? hlc, hlc))
-    }
-
-    /// The name each origin last gave as an annotation's author in the
-    /// changes appended here (`NodeAuthors`), by origin number.
-    private(set) var authors: [Int64: NodeAuthors.Named] = [:]
-
-    /// Notes that change `seq` of the origin numbered `origin` named `name`
-    /// as an annotation's author.
-    mutating func authored(origin: Int64, seq: Int64, name: String) {
-        if let known = authors[origin], known.seq > seq { return }
-        authors[origin] = NodeAuthors.Named(seq: seq, name: name)
-    }
-
-    /// Every block appended to here, with its highest reading.
-    var appendedBlocks: [LogBlocks.Key: HLC] {
-        var out = blockHighs
-        if let last = lastBlock { out[last.key] = max(out[last.key] ?? last.high, last.high) }
-        return out
-    }
 }
 
 /// An annotation and an origin that writes to it.
