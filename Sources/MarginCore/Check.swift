@@ -308,8 +308,8 @@ extension Store {
             return flag.liveHolds ? "the live state holds a row the log does not give: \(clip(flag.line))"
                 : "the live state lacks a row the log gives: \(clip(flag.line))"
         }
-        let liveRows = try DerivedState(db: scratch.db, schema: ScratchState.store).dump(winners: false)
-        let rebuiltRows = try DerivedState(db: scratch.db).dump(winners: false)
+        let liveRows = try DerivedState(db: scratch.db, schema: ScratchState.store).dump(winners: false, numbered: true)
+        let rebuiltRows = try DerivedState(db: scratch.db).dump(winners: false, numbered: true)
         let liveSet = Set(liveRows), rebuiltSet = Set(rebuiltRows)
         if let extra = liveRows.first(where: { !rebuiltSet.contains($0) }) {
             return "the live state holds a row the log does not give: \(clip(extra))"

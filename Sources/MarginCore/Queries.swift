@@ -13,14 +13,17 @@ extension Store {
         guard !p.isEmpty, LowerHex.matches(p) else {
             throw MarginError.notFound("no \(kind.rawValue) with id '\(prefix)' (ids are hexadecimal)")
         }
-        let table: String
+        // Each kind's live ids, in order. Annotations' rows are keyed by
+        // number: their ids are read in order from the index of entities.
+        let from: String, id: String
         switch kind {
-        case .record: table = "records WHERE deleted = 0 AND body IS NOT NULL AND"
-        case .annotation: table = "annotations WHERE deleted = 0 AND record IS NOT NULL AND"
-        case .code: table = "codes WHERE deleted = 0 AND name IS NOT NULL AND"
-        case .conflict: table = "conflicts WHERE"
+        case .record: (from, id) = ("records WHERE deleted = 0 AND body IS NOT NULL AND", "id")
+        case .annotation:
+            (from, id) = ("entities e CROSS JOIN annotations a ON a.key = e.key WHERE e.kind = 'annotation' AND a.deleted = 0 AND a.record IS NOT NULL AND", "e.id")
+        case .code: (from, id) = ("codes WHERE deleted = 0 AND name IS NOT NULL AND", "id")
+        case .conflict: (from, id) = ("conflicts WHERE", "id")
         }
-        let rows = try db.rows("SELECT id FROM \(table) id >= ? AND id < ? ORDER BY id LIMIT 6", .text(p), .text(p + "g"))
+        let rows = try db.rows("SELECT \(id) FROM \(from) \(id) >= ? AND \(id) < ? ORDER BY \(id) LIMIT 6", .text(p), .text(p + "g"))
         let ids = rows.compactMap { $0[0].string }
         guard let first = ids.first else { throw MarginError.notFound("no \(kind.rawValue) with id '\(prefix)'") }
         guard ids.count == 1 else {
@@ -339,6 +342,11 @@ extension Store {
     /// reviewed or not; a CASE's condition is tested first.
     static let staleReviewSQL = "(CASE WHEN a.status <> 'open' AND a.reviewed IS NOT NULL THEN a.reviewed <> \(currentSignatureSQL) ELSE 0 END)"
 
+    /// The condition that finds annotation `a` by its id (one parameter):
+    /// through the index of entities, since its row is keyed by number
+    /// (`Projector.keyedByNumber`).
+    static let annotationByID = "a.key = (SELECT key FROM entities WHERE kind = 'annotation' AND id = ?)"
+
     /// The status a person sees: a stale review counts as open.
     public static let effectiveStatusSQL = "(CASE WHEN a.stale THEN 'open' ELSE a.status END)"
 
@@ -409,7 +417,7 @@ extension Store {
         var found: Annotation?
         try db.statement("""
             SELECT \(Store.annotationColumns) FROM annotations a LEFT JOIN codes c ON c.id = a.code
-            WHERE a.id = ? AND (a.deleted = 0 OR ?) AND a.record IS NOT NULL
+            WHERE \(Store.annotationByID) AND (a.deleted = 0 OR ?) AND a.record IS NOT NULL
             """).forEach([.text(id), .integer(includingDeleted ? 1 : 0)]) { s in
             found = try reader.annotation(s)
             return false

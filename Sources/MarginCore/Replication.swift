@@ -57,8 +57,9 @@ extension Store {
             }
             var prev = try tip(of: origin, head: first - 1)
             var rows: [(Change, [UInt8], [UInt8]?)] = []
+            let repeated = RepeatedStrings()
             try db.statement(rowsSQL).forEach([.node(origin), .integer(first), .integer(upper)]) { s in
-                var change = try Store.change(from: s)
+                var change = try Store.change(from: s, repeating: repeated)
                 change.prev = prev
                 let encoded = ChangeCodec.encoded(change)
                 // A change altered at rest is never passed on as sound.

@@ -285,7 +285,41 @@ enum Schema {
             // `show` read) is a look-up by key, not a pass over every alias.
             try db.execute("CREATE INDEX conflict_aliases_by_id ON conflict_aliases(id)")
         },
+        { db in
+            // File version 17 (data schema still 6): an annotation's row
+            // keyed by its entity's number (`entities.key`), not by its id.
+            // Ids are random, so a new annotation's id landed at a random
+            // place in two indexes, `entities(kind, id)` and this table's
+            // own index of ids, and a sync of a million changes wrote ever
+            // more pages of both at each commit. By number, the row appends
+            // (numbers rise in arrival order) and the one index of ids is
+            // `entities`', through which a look-up by id goes
+            // (`Store.annotationByID`). The id stays in the row, unindexed,
+            // for the readers that show it.
+            try db.execute("""
+                CREATE TABLE annotations_keyed(
+                    key INTEGER PRIMARY KEY, id TEXT NOT NULL, record TEXT, code TEXT, span_start INTEGER, span_end INTEGER,
+                    quote TEXT, prefix TEXT, suffix TEXT, value TEXT, note TEXT, status TEXT, comment TEXT,
+                    reviewer TEXT, author TEXT,
+                    deleted INTEGER NOT NULL DEFAULT 0, ever_deleted INTEGER NOT NULL DEFAULT 0, created_ms INTEGER, updated_ms INTEGER,
+                    reviewed TEXT, stale INTEGER NOT NULL DEFAULT 0);
+                INSERT INTO annotations_keyed(key, \(annotationColumnsButKey.joined(separator: ", ")))
+                    SELECT e.key, \(annotationColumnsButKey.map { "a." + $0 }.joined(separator: ", "))
+                    FROM annotations a JOIN entities e ON e.kind = 'annotation' AND e.id = a.id ORDER BY e.key;
+                DROP TABLE annotations;
+                ALTER TABLE annotations_keyed RENAME TO annotations;
+                CREATE INDEX annotations_by_record ON annotations(record);
+                CREATE INDEX annotations_by_code ON annotations(code);
+                CREATE INDEX annotations_counted ON annotations(deleted, record, status, stale);
+                """)
+        },
     ]
+
+    /// An annotation row's columns but its key (the entity's number, which
+    /// differs from node to node): what two nodes' rows are compared by.
+    static let annotationColumnsButKey = ["id", "record", "code", "span_start", "span_end", "quote", "prefix", "suffix", "value", "note",
+                                       "status", "comment", "reviewer", "author", "deleted", "ever_deleted", "created_ms", "updated_ms",
+                                       "reviewed", "stale"]
 
     /// The version of the file's layout: one per migration.
     static var fileVersion: Int { migrations.count }

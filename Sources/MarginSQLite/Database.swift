@@ -578,6 +578,20 @@ public final class Statement {
 
     public func isNull(_ i: Int) -> Bool { storageClass(i) == .null }
 
+    /// Whether column `i` is text with exactly `text`'s bytes: a reader of
+    /// many rows that repeat a string asks this before making it again.
+    public func textEquals(_ i: Int, _ text: String) -> Bool {
+        guard storageClass(i) == .text else { return false }
+        var text = text
+        return text.withUTF8 { mine in
+            withColumnBytes(i) { theirs in
+                guard mine.count == theirs.count else { return false }
+                guard let a = mine.baseAddress, let b = theirs.baseAddress else { return true }
+                return memcmp(a, b, mine.count) == 0
+            }
+        }
+    }
+
     public func row() -> [SQLValue] { (0..<columnCount).map(column) }
 
     /// Runs to completion. A statement that has returned SQLITE_DONE holds

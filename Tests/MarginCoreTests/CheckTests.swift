@@ -396,24 +396,37 @@ final class CheckTests: StoreTestCase {
 
     /// The rebuilt state is compared first in the order rows were stored:
     /// live rows stored in another order (here, reversed) are still the
-    /// same rows, and a changed one is still found.
+    /// same rows, and a changed one is still found. (Codes': an
+    /// annotation's row is keyed by its entity's number, so moving it is
+    /// damage, below.)
     func testRowsStoredInAnotherOrderAreComparedByIdAndStillMatch() throws {
-        let (a, _, aid) = try populated()
-        let rows = try a.db.scalar("SELECT count(*) FROM annotations").int ?? 0
+        let (a, _, _) = try populated()
+        let cid = try a.addCode(name: "second code", description: nil, colour: nil, parent: nil)
+        let rows = try a.db.scalar("SELECT count(*) FROM codes").int ?? 0
         XCTAssertGreaterThan(rows, 1)
-        try a.db.run("UPDATE annotations SET rowid = 1000000 - rowid")
         try a.db.run("UPDATE codes SET rowid = 1000000 - rowid")
         XCTAssertNoThrow(try a.check())
         var passed: [String] = []
         try a.check { passed.append($0) }
         let before = try XCTUnwrap(passed.first { $0.hasPrefix("state rebuilt from the log matches") })
-        try a.db.run("UPDATE annotations SET note = 'changed by hand' WHERE id = ?", .text(aid))
-        assertCorrupt(a, "the live state holds a row the log does not give: '\(aid)'")
-        try a.db.run("UPDATE annotations SET note = NULL WHERE id = ?", .text(aid))
+        try a.db.run("UPDATE codes SET description = 'changed by hand' WHERE id = ?", .text(cid))
+        assertCorrupt(a, "the live state holds a row the log does not give: '\(cid)'")
+        try a.db.run("UPDATE codes SET description = NULL WHERE id = ?", .text(cid))
         try a.rebuildState()
         passed = []
         try a.check { passed.append($0) }
         XCTAssertEqual(passed.first { $0.hasPrefix("state rebuilt from the log matches") }, before, "the same rows counted either way")
+    }
+
+    /// An annotation's row is keyed by its entity's number (file version
+    /// 17): a row under another number is found by no look-up of its id,
+    /// and `check` names it.
+    func testAnAnnotationRowUnderAnotherNumberIsNamed() throws {
+        let (a, _, aid) = try populated()
+        XCTAssertNotNil(try a.annotation(aid))
+        try a.db.run("UPDATE annotations SET key = key + 100000 WHERE id = ?", .text(aid))
+        XCTAssertNil(try a.annotation(aid))
+        assertCorrupt(a, "the live state holds a row the log does not give: '\(aid)'")
     }
 
     /// The quote check reads each record's text once, for its first

@@ -7,7 +7,7 @@ import XCTest
 final class VocabularyTests: StoreTestCase {
     func testEveryProjectedColumnIsInItsTableAndEveryFieldColumnIsDeclared() throws {
         let store = try makeStore("a")
-        let bookkeeping: Set<String> = ["id", "created_ms", "updated_ms", "ever_deleted", "folded", "stale"]
+        let bookkeeping: Set<String> = ["id", "key", "created_ms", "updated_ms", "ever_deleted", "folded", "stale"]
         for (kind, table) in [(EntityKind.record, "records"), (.annotation, "annotations"), (.code, "codes")] {
             let columns = Set(try store.db.rows("SELECT name FROM pragma_table_info(?)", .text(table)).compactMap { $0[0].string })
             XCTAssertFalse(columns.isEmpty, table)

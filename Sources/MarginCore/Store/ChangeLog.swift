@@ -183,22 +183,61 @@ extension Store {
 
     /// A change from `baseChangeColumns` (then, optionally, the link to the
     /// change before) starting at column `base`.
-    static func change(from s: Statement, at base: Int = 0) throws -> Change {
-        guard let origin = s.node(base), let kindName = s.text(base + 4), let kind = EntityKind(rawValue: kindName),
-              let entity = s.text(base + 5), let field = s.text(base + 6) else {
+    /// `repeating`: the strings of the row read before, reused where this
+    /// row repeats them (see `RepeatedStrings`).
+    static func change(from s: Statement, at base: Int = 0, repeating last: RepeatedStrings? = nil) throws -> Change {
+        guard let origin = last?.node(s, base) ?? s.node(base), let kind = last?.kind(s, base + 4) ?? s.text(base + 4).flatMap(EntityKind.init(rawValue:)),
+              let entity = last?.entity(s, base + 5) ?? s.text(base + 5).map(EntityID.init(stored:)),
+              let field = last?.field(s, base + 6) ?? s.text(base + 6) else {
             throw MarginError.corrupt("a change-log row is malformed")
         }
+        last?.keep(origin: origin, kind: kind, entity: entity, field: field)
         func id(_ o: Int, _ q: Int) -> ChangeID? {
-            guard let origin = s.node(base + o), !s.isNull(base + q) else { return nil }
+            guard let origin = last?.node(s, base + o) ?? s.node(base + o), !s.isNull(base + q) else { return nil }
             return ChangeID(origin: origin, seq: s.int(base + q))
         }
         return Change(id: ChangeID(origin: origin, seq: s.int(base + 1)),
                       hlc: HLC(milliseconds: s.int(base + 2), counter: s.int(base + 3)),
-                      kind: kind, entity: EntityID(stored: entity), field: field, value: try FieldValue(s.column(base + 7)),
+                      kind: kind, entity: entity, field: field, value: try FieldValue(s.column(base + 7)),
                       supersedes: id(8, 9), deletionBase: id(10, 11),
                       seen: s.text(base + 12).flatMap { VersionVector(parsing: $0) },
                       prev: s.columnCount > base + 13 && !s.isNull(base + 13) ? (s.column(base + 13).blob ?? ChangeHash.genesis) : ChangeHash.genesis)
     }
 
     public func change(_ id: ChangeID) throws -> Change? { try changeLog.change(id) }
+}
+
+/// The strings of the last log row read, which the next row often repeats
+/// (in the log's key order an entity's changes come together and a field's
+/// in a run; in an origin's order, its id on every row): compared in
+/// place, they are not made again. A rebuild reads every change, and
+/// making its strings was about a tenth of its work; a sync sends every
+/// change once.
+final class RepeatedStrings {
+    private var origin: NodeID?
+    private var kindName: EntityKind?
+    private var entityID: EntityID?
+    private var fieldName: String?
+
+    /// A node id column (the origin, or a referenced origin) that repeats
+    /// the last origin.
+    func node(_ s: Statement, _ i: Int) -> NodeID? {
+        guard let origin, s.textEquals(i, origin.hex) else { return nil }
+        return origin
+    }
+    func kind(_ s: Statement, _ i: Int) -> EntityKind? {
+        guard let kindName, s.textEquals(i, kindName.rawValue) else { return nil }
+        return kindName
+    }
+    func entity(_ s: Statement, _ i: Int) -> EntityID? {
+        guard let entityID, s.textEquals(i, entityID.text) else { return nil }
+        return entityID
+    }
+    func field(_ s: Statement, _ i: Int) -> String? {
+        guard let fieldName, s.textEquals(i, fieldName) else { return nil }
+        return fieldName
+    }
+    func keep(origin: NodeID, kind: EntityKind, entity: EntityID, field: String) {
+        (self.origin, kindName, entityID, fieldName) = (origin, kind, entity, field)
+    }
 }

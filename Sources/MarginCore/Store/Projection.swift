@@ -254,7 +254,11 @@ final class Projector {
         if wins, let current, !replayingLog { try setCurrent(c.kind, c.entity, c.field, current.id, false, scope: &scope) }
         let everDeleted = try touchEntity(c, wins: wins, firstOfEntity: firstOfEntity, scope: &scope)
         if wins, c.kind == .annotation, Projector.reviewedFields.contains(c.field) {
-            if coalescing { pendingRow?.reviewTouched = true } else { try refreshStaleReview(c.entity) }
+            if coalescing {
+                pendingRow?.reviewTouched = true
+            } else if let number = try entityKey(c.kind, c.entity, create: false, scope: &scope) {
+                try refreshStaleReview(number)
+            }
         }
         if wins { try projectOutsideRow(c, scope: &scope) }
         try conflictFinder.detect(c, siblings: others.filter { $0.supersedes == c.supersedes }, entityEverDeleted: everDeleted)
@@ -269,7 +273,7 @@ final class Projector {
     /// column), after a change to one of `reviewedFields` won. Only a
     /// reviewed annotation, or one stale before, is looked at: a suggestion
     /// or an open annotation costs one row probe.
-    private func refreshStaleReview(_ annotation: EntityID) throws {
+    private func refreshStaleReview(_ annotation: Int64) throws {
         let s = try statements().refreshStale
         s.reset()
         try s.bind(1, annotation)
@@ -344,13 +348,29 @@ final class Projector {
         }
     }
 
+    /// Whether a kind's rows are keyed by the entity's number
+    /// (`entities.key`) rather than by its id: annotations', the many
+    /// (file version 17), so that a new one's row appends instead of
+    /// landing at a random place in an index of random ids. Each write
+    /// of such a row binds the number as well as the id.
+    static func keyedByNumber(_ kind: EntityKind) -> Bool { kind == .annotation }
+
+    /// The column a kind's row is found by in an upsert, and the
+    /// parameter list's start for it (`keyParameter`: the number, when
+    /// the row is keyed by it).
+    private static func rowKey(_ kind: EntityKind, keyParameter: Int) -> (columns: String, values: String, target: String) {
+        keyedByNumber(kind) ? ("key, id", "?\(keyParameter), ?1", "key") : ("id", "?1", "id")
+    }
+
     /// Per kind: the upsert that creates an entity's row and widens its
-    /// times, returning whether the entity was ever deleted.
+    /// times, returning whether the entity was ever deleted. A row keyed
+    /// by number takes it as ?3.
     private static let entityRowSQL: [EntityKind: String] = EntityKind.allCases.reduce(into: [:]) { out, kind in
         guard let table = table(of: kind) else { return }
+        let key = rowKey(kind, keyParameter: 3)
         out[kind] = """
-        INSERT INTO \(table)(id, created_ms, updated_ms) VALUES(?1, ?2, ?2)
-        ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2)
+        INSERT INTO \(table)(\(key.columns), created_ms, updated_ms) VALUES(\(key.values), ?2, ?2)
+        ON CONFLICT(\(key.target)) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2)
         RETURNING ever_deleted
         """
     }
@@ -358,13 +378,15 @@ final class Projector {
     /// Per kind and field: the same upsert, also projecting the field into
     /// its column when the change wins (?4), and noting a deletion (?5).
     /// One statement where there were two: this is the hot path of a sync.
+    /// A row keyed by number takes it as ?6.
     private static let rowAndColumnSQL: [EntityKind: [String: String]] = EntityKind.allCases.reduce(into: [:]) { out, kind in
         guard let table = table(of: kind) else { return }
+        let key = rowKey(kind, keyParameter: 6)
         out[kind] = fieldColumns(of: kind).mapValues { column in
             let fresh = column == "deleted" ? "CASE WHEN ?4 THEN ?3 ELSE 0 END" : "CASE WHEN ?4 THEN ?3 END"
             return """
-                INSERT INTO \(table)(id, created_ms, updated_ms, \(column), ever_deleted) VALUES(?1, ?2, ?2, \(fresh), ?5)
-                ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2),
+                INSERT INTO \(table)(\(key.columns), created_ms, updated_ms, \(column), ever_deleted) VALUES(\(key.values), ?2, ?2, \(fresh), ?5)
+                ON CONFLICT(\(key.target)) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?2),
                     \(column) = CASE WHEN ?4 THEN ?3 ELSE \(column) END, ever_deleted = max(ever_deleted, ?5)
                 RETURNING ever_deleted
                 """
@@ -376,12 +398,17 @@ final class Projector {
     struct PendingRow {
         var kind: EntityKind
         var entity: EntityID
+        /// The entity's number, for a kind keyed by it (`keyedByNumber`).
+        var number: Int64?
         var createdMs: Int64
         var updatedMs: Int64
         var everDeleted: Bool
         /// The entity had no row when the run began, so it has no logged
         /// change but those of `fields`, the fields the run has changed.
         var fresh: Bool
+        /// The entity had no row when the run began (as `fresh`, or in a
+        /// rebuild, whose run of an entity holds every change it has).
+        var made: Bool
         var fields: [String] = []
         /// The winning values of the run, by slot (`rowColumns`), and the
         /// slots set.
@@ -421,11 +448,13 @@ final class Projector {
             s = held
         } else {
             let columns = Projector.rowColumns(of: row.kind).enumerated().filter { row.set & (1 << UInt32($0.offset)) != 0 }.map(\.element)
-            var sql = "INSERT INTO \(table)(id, created_ms, updated_ms, ever_deleted"
+            // A row keyed by number takes it as ?5, its columns after.
+            let rowKey = Projector.rowKey(row.kind, keyParameter: 5), first = Projector.keyedByNumber(row.kind) ? 6 : 5
+            var sql = "INSERT INTO \(table)(\(rowKey.columns), created_ms, updated_ms, ever_deleted"
             for column in columns { sql += ", " + column }
-            sql += ") VALUES(?1, ?2, ?3, ?4"
-            for i in columns.indices { sql += ", ?\(i + 5)" }
-            sql += ") ON CONFLICT(id) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?3), ever_deleted = max(ever_deleted, ?4)"
+            sql += ") VALUES(\(rowKey.values), ?2, ?3, ?4"
+            for i in columns.indices { sql += ", ?\(i + first)" }
+            sql += ") ON CONFLICT(\(rowKey.target)) DO UPDATE SET created_ms = min(created_ms, ?2), updated_ms = max(updated_ms, ?3), ever_deleted = max(ever_deleted, ?4)"
             for column in columns { sql += ", \(column) = excluded.\(column)" }
             s = try db.statement(sql)
             rowUpserts[key] = s
@@ -433,14 +462,19 @@ final class Projector {
         s.reset()
         try s.bind(1, row.entity); try s.bind(2, row.createdMs); try s.bind(3, row.updatedMs); try s.bind(4, Int64(row.everDeleted ? 1 : 0))
         var parameter: Int32 = 5
+        if let number = row.number {
+            try s.bind(5, number)
+            parameter = 6
+        }
         for (i, value) in row.values.enumerated() where row.set & (1 << UInt32(i)) != 0 {
             try s.bind(parameter, value)
             parameter += 1
         }
         try s.execute()
         // A row made just now is not stale, and only a review (`reviewed`
-        // set) can make it so: a fresh annotation that has none is not looked up again.
-        if row.reviewTouched, !(row.fresh && !Projector.holdsValue(row, "reviewed")) { try refreshStaleReview(row.entity) }
+        // set) can make it so: a new row that has none is not looked up
+        // again (most of a rebuild's annotations: suggestions and open ones).
+        if row.reviewTouched, !(row.made && !Projector.holdsValue(row, "reviewed")), let number = row.number { try refreshStaleReview(number) }
     }
 
     /// Whether the pending row sets `field` to something other than NULL.
@@ -453,6 +487,15 @@ final class Projector {
     /// deletion of the entity has ever been folded in. `firstOfEntity`: `c`
     /// is the entity's first logged change, so it has no row to look for.
     private func touchEntity(_ c: Change, wins: Bool, firstOfEntity: Bool, scope: inout WriteScope?) throws -> Bool {
+        // The entity's number, for a row keyed by it: the log row just
+        // written or read named it, so it is the one cached.
+        var number: Int64?
+        if Projector.keyedByNumber(c.kind) {
+            guard let key = try entityKey(c.kind, c.entity, create: false, scope: &scope) else {
+                throw MarginError.corrupt("\(c.kind.rawValue) \(c.entity) is not numbered in the log")
+            }
+            number = key
+        }
         if coalescing, let probe = try statements().entityRow(c.kind) {
             if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow(scope: &scope) }
             var row: PendingRow
@@ -464,12 +507,12 @@ final class Projector {
                 if !firstOfEntity {
                     probe.reset()
                     defer { probe.reset() }
-                    try probe.bind(1, c.entity)
+                    if let number { try probe.bind(1, number) } else { try probe.bind(1, c.entity) }
                     exists = try probe.step()
                     everDeleted = exists && probe.int(0) == 1
                 }
-                row = PendingRow(kind: c.kind, entity: c.entity, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
-                                 everDeleted: everDeleted, fresh: !exists && !replayingLog,
+                row = PendingRow(kind: c.kind, entity: c.entity, number: number, createdMs: c.hlc.milliseconds, updatedMs: c.hlc.milliseconds,
+                                 everDeleted: everDeleted, fresh: !exists && !replayingLog, made: !exists,
                                  values: Array(repeating: .null, count: Projector.rowColumns(of: c.kind).count))
             }
             if row.fresh && !row.fields.contains(c.field) { row.fields.append(c.field) }
@@ -488,9 +531,9 @@ final class Projector {
             let value: SQLValue = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
             let deletes: Int64 = c.field == FieldSchema.deleted && c.value == .int(1) ? 1 : 0
             row = try db.statement(sql).all([.entity(c.entity), .integer(c.hlc.milliseconds), value,
-                                             .integer(wins ? 1 : 0), .integer(deletes)])
+                                             .integer(wins ? 1 : 0), .integer(deletes)] + (number.map { [.integer($0)] } ?? []))
         } else if let sql = Projector.entityRowSQL[c.kind] {
-            row = try db.statement(sql).all([.entity(c.entity), .integer(c.hlc.milliseconds)])
+            row = try db.statement(sql).all([.entity(c.entity), .integer(c.hlc.milliseconds)] + (number.map { [.integer($0)] } ?? []))
         } else {
             return false
         }
@@ -577,7 +620,8 @@ final class Projector {
         let exists: Statement
         let refreshStale: Statement
         /// Per kind with a table: whether the entity has a row, and
-        /// whether it was ever deleted.
+        /// whether it was ever deleted (by id, or by number for a kind
+        /// keyed by it).
         let recordRow, annotationRow, codeRow: Statement
         func entityRow(_ kind: EntityKind) -> Statement? {
             switch kind {
@@ -613,10 +657,10 @@ final class Projector {
             exists = try db.statement("SELECT 1 FROM log WHERE entity = ?1 AND field = +?2 AND current = 1")
             refreshStale = try db.statement("""
                 UPDATE annotations AS a SET stale = \(Store.staleReviewSQL)
-                WHERE a.id = ?1 AND (a.stale = 1 OR (a.status <> 'open' AND a.reviewed IS NOT NULL))
+                WHERE a.key = ?1 AND (a.stale = 1 OR (a.status <> 'open' AND a.reviewed IS NOT NULL))
                 """)
             recordRow = try db.statement("SELECT ever_deleted FROM records WHERE id = ?1")
-            annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE id = ?1")
+            annotationRow = try db.statement("SELECT ever_deleted FROM annotations WHERE key = ?1")
             codeRow = try db.statement("SELECT ever_deleted FROM codes WHERE id = ?1")
         }
     }

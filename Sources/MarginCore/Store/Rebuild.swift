@@ -69,11 +69,12 @@ extension Projector {
         // The changes to the field the last chunk ended in: a field is
         // folded only once all its changes are read.
         var held: [ReplayedChange] = []
+        let repeated = RepeatedStrings()
         while true {
             var chunk = held
             var read = 0
             let take = { (s: Statement) throws -> Bool in
-                chunk.append(ReplayedChange(change: try Store.change(from: s), entity: s.int(15), origin: s.int(16), stored: s.int(17) == 1))
+                chunk.append(ReplayedChange(change: try Store.change(from: s, repeating: repeated), entity: s.int(15), origin: s.int(16), stored: s.int(17) == 1))
                 read += 1
                 return true
             }
@@ -256,9 +257,11 @@ struct DerivedState {
     /// Every derived row, as text lines in a stable order: two stores whose
     /// dumps are equal hold the same derived state. `winners`: with the
     /// fields' winners first (a scratch state has none of its own).
-    func dump(winners: Bool = true) throws -> [String] {
+    /// `numbered`: with the local numbers rows are keyed by, for a dump
+    /// compared with one of the same store only.
+    func dump(winners: Bool = true, numbered: Bool = false) throws -> [String] {
         var lines: [String] = []
-        try forEachLine(winners: winners) { lines.append($0) }
+        try forEachLine(winners: winners, numbered: numbered) { lines.append($0) }
         return lines
     }
 
@@ -268,7 +271,9 @@ struct DerivedState {
     /// sort), which is stable within one store only, with their values as
     /// stored (`compared(with:)` compares each value's type and bytes; an
     /// SQL literal made of each, for a million winners, cost 0.3 s).
-    private func queries(inKeyOrder: Bool) -> [String] { readings(inKeyOrder: inKeyOrder).map(\.sql) }
+    /// `numbered`: with the local numbers rows are keyed by, which only
+    /// rows of one store share.
+    private func queries(inKeyOrder: Bool, numbered: Bool) -> [String] { readings(inKeyOrder: inKeyOrder, numbered: numbered).map(\.sql) }
 
     /// One query of the derived state: `sql` in the order of its key, and,
     /// for a table whose rows are stored in the order of their entities'
@@ -283,7 +288,7 @@ struct DerivedState {
         }
     }
 
-    private func readings(inKeyOrder: Bool) -> [Reading] {
+    private func readings(inKeyOrder: Bool, numbered: Bool) -> [Reading] {
         let s = schema
         let winners = inKeyOrder
             ? (select: """
@@ -301,7 +306,10 @@ struct DerivedState {
                 """, orderBy: "r.id", rowid: "r.rowid"),
             Reading("SELECT record, key, value FROM \(s).record_meta", orderBy: "1, 2"),
             Reading("SELECT record, coder FROM \(s).record_done", orderBy: "1, 2"),
-            Reading("SELECT * FROM \(s).annotations", orderBy: "id", rowid: "rowid"),
+            // Within one store (`numbered`), with each row's entity number
+            // last: another node's store numbers its entities otherwise.
+            Reading("SELECT \(Schema.annotationColumnsButKey.joined(separator: ", "))\(numbered ? ", key" : "") FROM \(s).annotations",
+                    orderBy: "id", rowid: "key"),
             Reading("SELECT * FROM \(s).codes", orderBy: "id", rowid: "rowid"),
             Reading("SELECT * FROM \(s).conflicts", orderBy: "id"),
         ]
@@ -324,7 +332,7 @@ struct DerivedState {
     /// core).
     func compared(with other: DerivedState, sameWinners: Int? = nil) throws -> (rows: Int, same: Bool) {
         var rows = sameWinners ?? 0
-        let mine = readings(inKeyOrder: true), theirs = other.readings(inKeyOrder: true)
+        let mine = readings(inKeyOrder: true, numbered: true), theirs = other.readings(inKeyOrder: true, numbered: true)
         for (q, r) in zip(mine, theirs).dropFirst(sameWinners == nil ? 0 : 1) {
             // First in the order the rows were stored, read in place rather
             // than through the index of ids (on a team's store of a million
@@ -384,8 +392,8 @@ struct DerivedState {
     }
 
     /// `dump`'s lines, one at a time.
-    private func forEachLine(winners: Bool, _ body: (String) throws -> Void) throws {
-        for q in queries(inKeyOrder: false).dropFirst(winners ? 0 : 1) {
+    private func forEachLine(winners: Bool, numbered: Bool, _ body: (String) throws -> Void) throws {
+        for q in queries(inKeyOrder: false, numbered: numbered).dropFirst(winners ? 0 : 1) {
             try db.statement(q).forEach { s in
                 try body(DerivedState.line((0..<s.columnCount).map(s.column)))
                 return true
