@@ -143,17 +143,23 @@ extension Store {
     /// Whether the change `c` names as its `role` is held, and is a change
     /// to the same field (`supersedes`) or the entity's deletion
     /// (`deletion_base`).
+    ///
+    /// Read by the log's numbers, from its index by origin: no id is
+    /// joined or made (a review or an edit names the change it
+    /// supersedes, and `check` asks this of every one).
     private func referenceProblem(_ c: Change, _ role: String, _ target: ChangeID) throws -> String? {
-        guard let row = try db.rows("SELECT kind, entity, field, ms, ctr FROM changes WHERE origin = ? AND seq = ?",
-                                    .node(target.origin), .integer(target.seq)).first else {
+        guard let origin = try projector.keys.node(target.origin, create: false),
+              let row = try db.statement("SELECT entity, field, ms, ctr FROM log WHERE origin = ?1 AND seq = ?2")
+                .all([.integer(origin), .integer(target.seq)]).first else {
             return "\(role) \(target) is not held"
         }
-        let expected = [c.kind.rawValue, c.entity.text, role == "supersedes" ? c.field : FieldSchema.deleted]
-        guard row.prefix(3).map(\.string) == expected.map(Optional.some) else {
+        // An entity without a number yet has no change to name.
+        let entity = try entityKey(c.kind, c.entity, create: false)
+        guard entity != nil, row[0].int == entity, row[1].string == (role == "supersedes" ? c.field : FieldSchema.deleted) else {
             return role == "supersedes" ? "supersedes \(target), a change to another field"
                                         : "deletion_base \(target) is not a deletion of the same entity"
         }
-        let named = HLC(milliseconds: row[3].int ?? 0, counter: row[4].int ?? 0)
+        let named = HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0)
         if !(named < c.hlc) { return Store.readsLower(c, role, target, named) }
         return nil
     }

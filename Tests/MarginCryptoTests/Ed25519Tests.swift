@@ -84,6 +84,26 @@ final class Ed25519Tests: XCTestCase {
         XCTAssertFalse(Ed25519.verify(malleated, of: [], publicKey: publicKey))
     }
 
+    /// The variable-time multiples a verification takes give the same
+    /// points as the constant-time ones signing takes, for scalars with
+    /// every digit (zero digits, a top digit, all ones) and arbitrary ones.
+    func testPublicMultiplesMatchTheConstantTimeOnes() {
+        var scalars: [[UInt8]] = [[UInt8](repeating: 0, count: 32), [1] + [UInt8](repeating: 0, count: 31),
+                                  [UInt8](repeating: 0, count: 31) + [0x10], [UInt8](repeating: 0xff, count: 31) + [0x0f]]
+        var state: UInt64 = 0x9e3779b97f4a7c15
+        for _ in 0..<12 {
+            scalars.append((0..<32).map { i in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return UInt8(truncatingIfNeeded: state >> 33) & (i == 31 ? 0x0f : 0xff)
+            })
+        }
+        let point = Point.baseMultiple(scalars[scalars.count - 1])
+        for k in scalars {
+            XCTAssertEqual(Point.publicBaseMultiple(k).encoded(), Point.baseMultiple(k).encoded(), k.hex)
+            XCTAssertEqual(point.multiplied(byPublic: k).encoded(), point.multiplied(by: k).encoded(), k.hex)
+        }
+    }
+
     func testWycheproofVectors() throws {
         let root = try Vectors.json("wycheproof/ed25519_test.json")
         var count = 0
