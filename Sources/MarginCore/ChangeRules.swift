@@ -18,7 +18,7 @@ public enum ChangeRules {
 
     /// Fields whose value names another entity, and the kind it names.
     static func reference(_ kind: EntityKind, _ field: String) -> EntityKind? {
-        Vocabulary.references[kind]?[field]
+        Vocabulary.references(of: kind)[field]
     }
 
     /// The id form of each kind: lower-case hex of a fixed length.

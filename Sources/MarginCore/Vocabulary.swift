@@ -95,6 +95,18 @@ public enum Vocabulary {
     static let references: [EntityKind: [String: EntityKind]] = fields.reduce(into: [:]) { out, f in
         if let target = f.names { out[f.kind, default: [:]][f.name] = target }
     }
+    private static let recordReferences = references[.record] ?? [:], annotationReferences = references[.annotation] ?? [:]
+    private static let codeReferences = references[.code] ?? [:], conflictReferences = references[.conflict] ?? [:]
+    /// A kind's references, switched rather than looked up by kind: every
+    /// text value a receiver takes asks it.
+    static func references(of kind: EntityKind) -> [String: EntityKind] {
+        switch kind {
+        case .record: recordReferences
+        case .annotation: annotationReferences
+        case .code: codeReferences
+        case .conflict: conflictReferences
+        }
+    }
 
     /// The record's editable metadata fields, in the order shown.
     static let metadataFields = fields.filter { $0.kind == .record && $0.metadata }.map(\.name)

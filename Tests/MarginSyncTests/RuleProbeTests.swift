@@ -72,6 +72,38 @@ final class RuleProbeTests: HostileServerTestCase {
         try probe([head] + Array(span(from: 2, 0, 3, quote: body.slice(0, 3)).prefix(2)), "must arrive whole")
     }
 
+    /// Two annotations' span groups interleaved in one batch (nothing in
+    /// PROTOCOL.md orders one origin's changes by group): each group is
+    /// still found whole and checked, and the batch is taken.
+    func testSpanGroupsInterleavedInOneBatchAreEachTakenWhole() throws {
+        let other = String(repeating: "cd", count: 16)
+        let body = ScalarText(SyncTestCase.body)
+        let first = span(from: 3, 0, 3, quote: body.slice(0, 3), suffix: body.slice(3, 35))
+        let second = span(from: 8, 3, 6, quote: body.slice(3, 6), prefix: body.slice(0, 3), suffix: body.slice(6, 38)).map { c in
+            var c = c
+            c.entity = EntityID(stored: other)
+            return c
+        }
+        var changes = [change(1, .annotation, annotation, "record", .text(record)), change(2, .annotation, other, "record", .text(record))]
+        for (a, b) in zip(first, second) { changes += [a, b] }
+        changes = changes.enumerated().map { i, c in
+            var c = c
+            c.id = ChangeID(origin: origin, seq: Int64(i + 1))
+            return c
+        }
+        let p = try RawPeer(server.endpoint)
+        _ = try p.handshake()
+        let (linked, signatures) = attacker.chained(changes)
+        try p.send(.batch(number: 1, changes: linked, signatures: signatures))
+        try p.send(.done(count: UInt64(changes.count)))
+        guard let (m, _) = try p.receive(), case .ack(1, let applied) = m else { return XCTFail("no ACK") }
+        XCTAssertEqual(applied, UInt64(changes.count))
+        p.conn.close()
+        XCTAssertEqual(try server.store.annotation(annotation)?.span?.quote, body.slice(0, 3))
+        XCTAssertEqual(try server.store.annotation(other)?.span?.quote, body.slice(3, 6))
+        before = try server.store.digest()
+    }
+
     /// Schema 6: a record id is the hash of the report as received; the
     /// body may be cleaned again, but `received` must hash to the id.
     func testRecordsAreTheHashOfTheirReceivedText() throws {

@@ -244,7 +244,13 @@ struct Receiver {
                 var entity: EntityID, origin: NodeID, ms: Int64, ctr: Int64
                 static func < (a: SpanKey, b: SpanKey) -> Bool { (a.entity, a.origin, a.ms, a.ctr) < (b.entity, b.origin, b.ms, b.ctr) }
             }
-            var spans: [SpanKey: (annotation: EntityID, first: ChangeID, fields: [String: FieldValue])] = [:]
+            // The span groups in the order first seen, found by key. A
+            // group's five fields come one after another (one write), so
+            // the last group is asked first: one look-up by key a group,
+            // not one a field.
+            var spans: [(key: SpanKey, annotation: EntityID, first: ChangeID, fields: [String: FieldValue])] = []
+            var spanIndex: [SpanKey: Int] = [:]
+            var lastSpan: (key: SpanKey, index: Int)?
             let spanFields = Set(FieldSchema.groups[.annotation]?.first ?? [])
             var lastEntity: EntityID = "", lastKind = EntityKind.conflict
             // The records this step's applied changes set, by annotation:
@@ -297,7 +303,18 @@ struct Receiver {
                         if c.kind == .annotation, c.field == "record", let record = c.value.entityID { appliedRecords[c.entity] = record }
                         if c.kind == .annotation, spanFields.contains(c.field) {
                             let key = SpanKey(entity: c.entity, origin: c.id.origin, ms: c.hlc.milliseconds, ctr: c.hlc.counter)
-                            spans[key, default: (c.entity, c.id, [:])].fields[c.field] = c.value
+                            let index: Int
+                            if let last = lastSpan, last.key == key {
+                                index = last.index
+                            } else if let known = spanIndex[key] {
+                                index = known
+                            } else {
+                                index = spans.count
+                                spans.append((key, c.entity, c.id, Dictionary(minimumCapacity: spanFields.count)))
+                                spanIndex[key] = index
+                            }
+                            lastSpan = (key, index)
+                            spans[index].fields[c.field] = c.value
                         }
                         outcome.applied += 1
                         if c.hlc > outcome.maxHLC { outcome.maxHLC = c.hlc }
@@ -321,7 +338,7 @@ struct Receiver {
                 }
             }
             var texts: [EntityID: ScalarText] = [:]
-            for (_, group) in spans.sorted(by: { $0.key < $1.key }) {
+            for group in spans.sorted(by: { $0.key < $1.key }) {
                 if let problem = try store.spanGroupProblem(annotation: group.annotation, group.fields, record: appliedRecords[group.annotation],
                                                             texts: &texts) {
                     throw MarginError.invalid("change \(group.first) refused: \(problem)")
