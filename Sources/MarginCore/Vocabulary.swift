@@ -92,7 +92,7 @@ public enum Vocabulary {
     static let multilineNames = Set(fields.filter(\.multiline).map(\.name))
 
     /// What a field's value names, by kind and field.
-    static let references: [EntityKind: [String: EntityKind]] = fields.reduce(into: [:]) { out, f in
+    private static let references: [EntityKind: [String: EntityKind]] = fields.reduce(into: [:]) { out, f in
         if let target = f.names { out[f.kind, default: [:]][f.name] = target }
     }
     private static let recordReferences = references[.record] ?? [:], annotationReferences = references[.annotation] ?? [:]

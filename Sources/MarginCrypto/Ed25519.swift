@@ -328,8 +328,8 @@ struct Point {
     /// [k]self for a public scalar (a verification's k): by 4-bit digits
     /// from the top, four doublings and at most one addition of a
     /// precomputed multiple per digit (about 250 doublings and 80
-    /// additions where `multiplied(by:)` does 256 of each, a signature's
-    /// check a third faster). Its time depends on k: never for a secret.
+    /// additions where `multiplied(by:)` does 256 of each). Its time
+    /// depends on k: never for a secret.
     func multiplied(byPublic k: [UInt8]) -> Point {
         var multiples = [Point.identity, self]
         for _ in 2..<16 { multiples.append(multiples[multiples.count - 1].adding(self)) }

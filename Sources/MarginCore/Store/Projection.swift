@@ -487,14 +487,15 @@ final class Projector {
     /// deletion of the entity has ever been folded in. `firstOfEntity`: `c`
     /// is the entity's first logged change, so it has no row to look for.
     private func touchEntity(_ c: Change, wins: Bool, firstOfEntity: Bool, scope: inout WriteScope?) throws -> Bool {
-        // The entity's number, for a row keyed by it: the log row just
-        // written or read named it, so it is the one cached.
-        var number: Int64?
-        if Projector.keyedByNumber(c.kind) {
+        // The entity's number, for a row keyed by it, asked only where a
+        // row is begun or written (a pending row holds it): the log row
+        // just written or read named it, so it is the one cached.
+        func entityNumber() throws -> Int64? {
+            guard Projector.keyedByNumber(c.kind) else { return nil }
             guard let key = try entityKey(c.kind, c.entity, create: false, scope: &scope) else {
                 throw MarginError.corrupt("\(c.kind.rawValue) \(c.entity) is not numbered in the log")
             }
-            number = key
+            return key
         }
         if coalescing, let probe = try statements().entityRow(c.kind) {
             if let pending = pendingRow, pending.kind != c.kind || pending.entity != c.entity { try flushPendingRow(scope: &scope) }
@@ -503,6 +504,7 @@ final class Projector {
                 row = pending
                 pendingRow = nil  // the one copy, changed in place below
             } else {
+                let number = try entityNumber()
                 var exists = false, everDeleted = false
                 if !firstOfEntity {
                     probe.reset()
@@ -527,6 +529,7 @@ final class Projector {
             return row.everDeleted
         }
         let row: [[SQLValue]]
+        let number = try entityNumber()
         if let sql = Projector.rowAndColumnSQL[c.kind]?[c.field] {
             let value: SQLValue = (c.field == FieldSchema.deleted && c.value == .null) ? .integer(0) : c.value.sql
             let deletes: Int64 = c.field == FieldSchema.deleted && c.value == .int(1) ? 1 : 0
