@@ -15,6 +15,17 @@ let staticCxxRuntime: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-L", Context.packageDirectory + "/Sources/margin/Link"]),
 ]
 
+// SHA-256 on the x86 SHA extensions (Sources/SHAExtensions): the
+// intrinsics need their target features, which Swift takes for a whole
+// module, so they get a module of their own; the code in it runs only where
+// CPUID finds them. Optimised in debug builds too, as MarginCrypto is.
+// Other processors build the module empty.
+#if arch(x86_64)
+let shaExtensionFlags = ["-O", "-Xcc", "-msha", "-Xcc", "-mssse3", "-Xcc", "-msse4.1"]
+#else
+let shaExtensionFlags = ["-O"]
+#endif
+
 let package = Package(
     name: "Margin",
     products: [
@@ -36,7 +47,8 @@ let package = Package(
         // fifty times slower, and every sync session in the tests does a Noise
         // handshake and checks Ed25519 signatures (80% of a group sync's time
         // was FieldElement.multiplied before this). Release builds are -O anyway.
-        .target(name: "MarginCrypto", swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(name: "SHAExtensions", swiftSettings: [.unsafeFlags(shaExtensionFlags)]),
+        .target(name: "MarginCrypto", dependencies: ["SHAExtensions"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "MarginCore", dependencies: ["MarginSQLite", "MarginCrypto"]),
         .target(name: "MarginSync", dependencies: ["MarginCore", "MarginCrypto"]),
         .target(name: "MarginUI", dependencies: ["MarginCore", "MarginSync"]),

@@ -1,3 +1,7 @@
+#if arch(x86_64)
+import SHAExtensions
+#endif
+
 /// SHA-256 (FIPS 180-4). Margin uses it for content-derived ids and digests,
 /// and, through HMAC, to authenticate peers; the toolchain on Linux has no
 /// hash function of its own, and the project takes no third-party packages.
@@ -6,6 +10,9 @@ public struct SHA256: Sendable {
         (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
     private var buffer: [UInt8] = []
     private var length: UInt64 = 0
+    /// Whether blocks go to the processor's SHA instructions
+    /// (`SHAExtensions`) or to the portable function below.
+    private var onExtensions = SHA256.extensionsAvailable
 
     public static let blockSize = 64
     public static let digestSize = 32
@@ -14,6 +21,20 @@ public struct SHA256: Sendable {
 
     /// For `hash(contiguous:)`, which buffers nothing.
     private init(unbuffered: Void) {}
+
+    #if arch(x86_64)
+    static let extensionsAvailable = SHAExtensions.available
+    #else
+    static let extensionsAvailable = false
+    #endif
+
+    /// A hash that uses the portable block function whatever the
+    /// processor has: for the tests that hold the two to the same digests.
+    static func portable() -> SHA256 {
+        var h = SHA256()
+        h.onExtensions = false
+        return h
+    }
 
     /// Absorbs `bytes`: whole 64-byte blocks straight from contiguous
     /// storage (arrays, slices, native strings' UTF-8), the rest buffered.
@@ -42,9 +63,10 @@ public struct SHA256: Sendable {
             buffer.withUnsafeBytes { if let p = $0.baseAddress { compress(p) } }
             buffer.removeAll(keepingCapacity: true)
         }
-        while raw.count - offset >= SHA256.blockSize {
-            compress(base + offset)
-            offset += SHA256.blockSize
+        let blocks = (raw.count - offset) / SHA256.blockSize
+        if blocks > 0 {
+            compress(base + offset, blocks: blocks)
+            offset += blocks * SHA256.blockSize
         }
         if offset < raw.count { buffer.append(contentsOf: UnsafeRawBufferPointer(start: base + offset, count: raw.count - offset)) }
     }
@@ -93,9 +115,7 @@ public struct SHA256: Sendable {
     private static func hash(contiguous raw: UnsafeRawBufferPointer) -> [UInt8] {
         var h = SHA256(unbuffered: ())
         let whole = raw.count / blockSize * blockSize
-        if let base = raw.baseAddress {
-            for offset in stride(from: 0, to: whole, by: blockSize) { h.compress(base + offset) }
-        }
+        if let base = raw.baseAddress, whole > 0 { h.compress(base, blocks: whole / blockSize) }
         let rest = raw.count - whole
         // The rest, 0x80, zeros, and the length in bits: one block, or two
         // when fewer than nine bytes are left in the first.
@@ -136,9 +156,22 @@ public struct SHA256: Sendable {
     /// 180-4 §4.2.2) in the code: 300 MB/s with a loop over a table and a
     /// 64-word schedule, 373 MB/s so, on this project's machine. Every
     /// change a store logs, receives or checks is hashed.
-    private mutating func compress(_ block: UnsafeRawPointer) {
+    private mutating func compress(_ block: UnsafeRawPointer) { compress(block, blocks: 1) }
+
+    /// `blocks` consecutive blocks from `first`: on the processor's SHA
+    /// instructions where it has them (about four times as fast), else
+    /// one at a time here.
+    private mutating func compress(_ first: UnsafeRawPointer, blocks: Int) {
+        #if arch(x86_64)
+        if onExtensions {
+            withUnsafeMutableBytes(of: &state) { words in
+                if let state = words.baseAddress { SHAExtensions.compress(state: state, blocks: first, count: blocks) }
+            }
+            return
+        }
+        #endif
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 16) { w in
-            compress(block, schedule: w)
+            for i in 0..<blocks { compress(first + i * SHA256.blockSize, schedule: w) }
         }
     }
 

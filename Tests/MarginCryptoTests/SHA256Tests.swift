@@ -1,5 +1,5 @@
 import Foundation
-import MarginCrypto
+@testable import MarginCrypto
 import XCTest
 
 /// Published vectors: FIPS 180-4 examples (NIST CSRC) and RFC 4231.
@@ -11,6 +11,61 @@ final class SHA256Tests: XCTestCase {
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         XCTAssertEqual(SHA256.hash("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu").hex,
                        "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
+    }
+
+    /// The vectors again, through the portable block function: on a
+    /// processor with the SHA extensions the tests above took those.
+    func testFIPS180VectorsOnThePortableFunction() {
+        func portable(_ s: String) -> String {
+            var h = SHA256.portable()
+            h.update(s)
+            return h.finalize().hex
+        }
+        XCTAssertEqual(portable("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(portable(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(portable("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(portable("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu"),
+                       "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1")
+        var h = SHA256.portable()
+        h.update([UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000))
+        XCTAssertEqual(h.finalize().hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// The two block functions give the same digests on messages of every
+    /// length up to four blocks and some longer, of pseudo-random bytes,
+    /// fed whole or in pieces (many blocks in one call, or one at a time).
+    func testTheProcessorsInstructionsAndThePortableFunctionAgree() {
+        var seed: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next() -> UInt8 {
+            seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17
+            return UInt8(truncatingIfNeeded: seed)
+        }
+        for n in Array(0...260) + [511, 512, 513, 4096, 10_007] {
+            let data = (0..<n).map { _ in next() }
+            var portable = SHA256.portable()
+            portable.update(data)
+            let expected = portable.finalize()
+            XCTAssertEqual(SHA256.hash(data), expected, "length \(n), one call")
+            var pieces = SHA256()
+            pieces.update(data[..<(n / 3)])
+            pieces.update(data[(n / 3)...])
+            XCTAssertEqual(pieces.finalize(), expected, "length \(n), in two pieces")
+        }
+    }
+
+    /// The SHA extensions are used exactly where the kernel reports them
+    /// (`sha_ni` in /proc/cpuinfo): CPUID is read right.
+    func testTheExtensionsAreFoundWhereTheKernelReportsThem() throws {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else {
+            throw XCTSkip("no /proc/cpuinfo here")
+        }
+        #if arch(x86_64)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        XCTAssertEqual(SHA256.extensionsAvailable, flags.contains("sha_ni") && flags.contains("ssse3") && flags.contains("sse4_1"))
+        #else
+        XCTAssertFalse(SHA256.extensionsAvailable)
+        #endif
     }
 
     func testMillionAs() {
