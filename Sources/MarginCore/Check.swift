@@ -94,7 +94,10 @@ extension Store {
         // Span groups not yet whole at the end of a part: a write's five
         // fields may fall on both sides of a boundary.
         var openGroups: [SpanGroupKey: Int] = [:]
-        for finding in parts.findings() {
+        // The name each origin last wrote as an author: its last part's.
+        var authors: [Int64: (seq: Int64, name: String)] = [:]
+        let planned = parts.parts
+        for (i, finding) in parts.findings().enumerated() {
             let found = try finding.get()
             switch found.issue {
             case .unnamed(let origin, let seq)?:
@@ -108,6 +111,7 @@ extension Store {
             case nil:
                 if ownLatest < found.ownLatest { ownLatest = found.ownLatest }
                 openGroups.merge(found.openGroups, uniquingKeysWith: +)
+                if let a = found.author { authors[planned[i].origin] = a }
             }
         }
         var total: Int64 = 0
@@ -129,12 +133,27 @@ extension Store {
             let origin = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(group.origin)).string ?? "?"
             throw MarginError.corrupt("annotation \(entity): a span written by \(origin) at \(group.hlc.milliseconds).\(group.hlc.counter) is torn (\(count % fields) of its \(fields) fields)")
         }
+        try checkNodeAuthors(authors)
         let meta = try Store.readMeta(db)
         let saved = HLC(milliseconds: meta["clock_ms"]?.int ?? 0, counter: meta["clock_ctr"]?.int ?? 0)
         guard !(saved < ownLatest) else {
             throw MarginError.corrupt("the saved clock (\(saved)) is behind this node's latest change (\(ownLatest))")
         }
-        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present")
+        passed("change log: \(total) changes from \(origins) node(s); sequences dense, hash chains intact, heads match, references present, authors kept beside it match")
+    }
+
+    /// The names the log pass found each node last wrote as an author,
+    /// against those kept beside the log (`node_authors`, `NodeAuthors`).
+    private func checkNodeAuthors(_ found: [Int64: (seq: Int64, name: String)]) throws {
+        var stored: [Int64: (seq: Int64, name: String)] = [:]
+        for row in try db.rows("SELECT origin, seq, name FROM node_authors") {
+            if let origin = row[0].int { stored[origin] = (row[1].int ?? 0, row[2].string ?? "") }
+        }
+        func shown(_ a: (seq: Int64, name: String)?) -> String? { a.map { "\"\($0.name)\" (change \($0.seq))" } }
+        guard let origin = Set(stored.keys).union(found.keys).sorted().first(where: { shown(stored[$0]) != shown(found[$0]) }) else { return }
+        let node = try db.scalar("SELECT id FROM nodes WHERE key = ?", .integer(origin)).string ?? "number \(origin)"
+        throw MarginError.corrupt("the authors kept beside the log (node_authors) differ from it: node \(node) last wrote as author "
+            + "\(shown(found[origin]) ?? "nothing"), the table says \(shown(stored[origin]) ?? "nothing")")
     }
 
     /// One part of the log pass: an origin's changes (by local key) from
@@ -160,6 +179,8 @@ extension Store {
         var issue: Issue?
         var openGroups: [SpanGroupKey: Int] = [:]
         var ownLatest = HLC(milliseconds: 0, counter: 0)
+        /// The part's last author name, as `node_authors` keeps them.
+        var author: (seq: Int64, name: String)?
     }
 
     /// Checks one part of the log (see `checkLog`), on this store's
@@ -233,6 +254,7 @@ extension Store {
                 return false
             }
             if c.id.origin == node.id && found.ownLatest < c.hlc { found.ownLatest = c.hlc }
+            if let name = NodeAuthors.named(by: c) { found.author = (seq, name) }
             return true
         }
         if found.issue == nil, expected != part.last + 1 { found.issue = .gap(origin: part.origin) }

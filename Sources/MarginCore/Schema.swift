@@ -313,6 +313,18 @@ enum Schema {
                 CREATE INDEX annotations_counted ON annotations(deleted, record, status, stale);
                 """)
         },
+        { db in
+            // File version 18 (data schema still 6): the partial index
+            // `log_authors` (version 10) gives way to a table of one row a
+            // node, the name it last wrote as an author (`NodeAuthors`). The
+            // index tested every change logged and took a row for each
+            // annotation: about 7% of a receive's time.
+            try db.execute("""
+                CREATE TABLE node_authors(origin INTEGER PRIMARY KEY, seq INTEGER NOT NULL, name TEXT NOT NULL);
+                DROP INDEX log_authors;
+                """)
+            try NodeAuthors.rebuild(db)
+        },
     ]
 
     /// An annotation row's columns but its key (the entity's number, which

@@ -485,14 +485,10 @@ extension Store {
     public func nodeName(of origin: NodeID) throws -> String? {
         if origin == node.id { return node.name }
         if let name = try db.scalar("SELECT name FROM peers WHERE id = ?", .node(origin)).string { return name }
-        return try db.scalar(Store.authorNameSQL, .node(origin), .text(Store.goldAuthor)).string
+        return try db.scalar(Store.authorNameSQL, .node(origin)).string
     }
 
     /// The name a node last wrote as an annotation's author (not the gold
-    /// layer's), read from the index of `author` changes (`log_authors`).
-    static let authorNameSQL = """
-        SELECT l.value FROM log l JOIN nodes o ON o.key = l.origin JOIN entities e ON e.key = l.entity
-        WHERE o.id = ? AND l.field = 'author' AND e.kind = 'annotation' AND l.value <> ?
-        ORDER BY l.seq DESC LIMIT 1
-        """
+    /// layer's), kept beside the log (`node_authors`, see `NodeAuthors`).
+    static let authorNameSQL = "SELECT a.name FROM node_authors a JOIN nodes o ON o.key = a.origin WHERE o.id = ?"
 }

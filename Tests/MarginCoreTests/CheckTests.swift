@@ -557,6 +557,25 @@ final class CheckTests: StoreTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: a.directory).filter { $0.hasPrefix(Store.checkScratchPrefix) }, [])
     }
 
+    /// The name each node last wrote as an author, kept beside the log
+    /// (`node_authors`), is held to the log: each kind of difference is
+    /// named, and `rebuildState` makes the table again.
+    func testTheAuthorsKeptBesideTheLogAreHeldToIt() throws {
+        let (a, _, _) = try populated()
+        for (damage, expected) in [
+            ("UPDATE node_authors SET name = 'mallory'", "the table says \"mallory\""),
+            ("UPDATE node_authors SET seq = seq - 1", "the table says \"a\" (change"),
+            ("DELETE FROM node_authors", "the table says nothing"),
+            ("INSERT INTO node_authors VALUES(99, 1, 'mallory')", "last wrote as author nothing, the table says \"mallory\" (change 1)"),
+        ] {
+            try a.db.execute(damage)
+            assertCorrupt(a, expected)
+            assertCorrupt(a, "the authors kept beside the log (node_authors) differ from it")
+            try a.rebuildState()
+            XCTAssertNoThrow(try a.check(), damage)
+        }
+    }
+
     func testCheckChangesNothing() throws {
         let (a, _, _) = try populated()
         let before = try a.dumpDerivedState(), log = try a.log(limit: nil)

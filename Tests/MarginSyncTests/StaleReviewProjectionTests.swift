@@ -91,7 +91,8 @@ final class StaleReviewProjectionTests: SyncTestCase {
                 DROP INDEX annotations_counted; ALTER TABLE annotations DROP COLUMN stale; DROP INDEX records_alive; DROP INDEX records_listed; DROP INDEX records_searched;
                 ALTER TABLE records ADD COLUMN folded TEXT;
                 UPDATE records SET folded = (SELECT folded FROM record_folded f WHERE f.rowid = records.rowid);
-                DROP TABLE record_folded; DROP INDEX conflict_aliases_by_id
+                DROP TABLE record_folded; DROP INDEX conflict_aliases_by_id;
+                DROP TABLE node_authors; CREATE INDEX log_authors ON log(origin, seq) WHERE field = 'author'
                 """)
             try db.setUserVersion(10)
             db.close()

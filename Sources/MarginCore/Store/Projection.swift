@@ -692,10 +692,17 @@ final class Projector {
             scope?.fieldHistories[FieldHistory.Key(entity: entity, field: c.field)]?.append(
                 FieldHistory.Row(id: c.id, originKey: origin, stamp: c.stamp, supersedes: c.supersedes, current: current))
         }
+        let author = NodeAuthors.named(by: c)
         if scope != nil {
             scope?.heads.set(c.id.origin, c.id.seq, tip: hash)
+            if let author { scope?.nodeAuthors.take(origin: origin, seq: c.id.seq, name: author) }
         } else {
             try changeLog.saveHead(c.id.origin, c.id.seq)
+            if let author {
+                var authors = NodeAuthors()
+                authors.take(origin: origin, seq: c.id.seq, name: author)
+                try authors.save(db)
+            }
         }
         return first
     }

@@ -10,7 +10,12 @@ extension Store {
     /// rebuild, `ScratchState`, keeps 16 MB.)
     public func rebuildState() throws {
         try raiseCacheForWriting()
-        try inScope { try db.transaction { try projector.rebuild(scope: &scope) } }
+        try inScope {
+            try db.transaction {
+                try projector.rebuild(scope: &scope)
+                try NodeAuthors.rebuild(db)
+            }
+        }
     }
 
     /// Every derived row, as text lines in a stable order (see `DerivedState.dump`).

@@ -349,6 +349,7 @@ struct Receiver {
                 try store.setMeta("own_rewind", .null)
             }
             for (origin, seq) in store.scope?.heads.all ?? [:] where seq > 0 || origin == outcome.recovery?.formerID { try store.saveHead(origin, seq) }
+            try store.scope?.nodeAuthors.save(store.db)
             // Parked changes left the log: the state is folded anew from it.
             if outcome.recovery != nil { try store.rebuildState() }
             // Keep each verified signature whose change this batch applied.

@@ -312,6 +312,7 @@ public final class Store {
         case .saveHeads:
             guard savesHeads else { return }
             for (origin, seq) in (scope?.heads.all ?? [:]).sorted(by: { $0.key < $1.key }) where seq > 0 { try saveHead(origin, seq) }
+            try scope?.nodeAuthors.save(db)
         case .reindex:
             try flushReindex()
         case .signHead:
@@ -362,12 +363,13 @@ public final class Store {
     /// record to reindex per imported file) would copy them each time.
     private struct WriteMemory {
         let clock: HybridClock, node: Node, seed: [UInt8]?
-        let heads: PendingHeads?, unsigned: Int, unsignedBytes: Int
+        let heads: PendingHeads?, authors: NodeAuthors?, unsigned: Int, unsignedBytes: Int
         init(of store: Store) {
             clock = store.clock
             node = store.node
             seed = store.signingSeed
             heads = store.scope?.heads
+            authors = store.scope?.nodeAuthors
             unsigned = store.scope?.unsignedOwnChanges ?? 0
             unsignedBytes = store.scope?.unsignedOwnBytes ?? 0
         }
@@ -375,8 +377,9 @@ public final class Store {
             store.clock = clock
             store.node = node
             store.signingSeed = seed
-            if let heads {
+            if let heads, let authors {
                 store.scope?.heads = heads
+                store.scope?.nodeAuthors = authors
                 store.scope?.unsignedOwnChanges = unsigned
                 store.scope?.unsignedOwnBytes = unsignedBytes
             }

@@ -17,6 +17,8 @@ struct WriteScope {
     var headAtStart: Int64?
     /// The sequence heads and chain tips moved, saved once at the end.
     var heads = PendingHeads()
+    /// The author names this write appended, saved with the heads.
+    var nodeAuthors = NodeAuthors()
     /// This node's changes appended since its head was last signed, and
     /// their values' bytes: a long write signs every `Store.signEvery` of
     /// them, or every `Store.signEveryBytes`, so that no signed stretch of
