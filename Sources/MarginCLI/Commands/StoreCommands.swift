@@ -40,14 +40,20 @@ struct InitCommand: Command {
             throw MarginError.invalid("\(dir) is a file, not a folder: give --store a folder for the store")
         }
         let nodeName = name ?? InitCommand.loginName(context.environment) ?? "margin"
-        // Read the source before creating anything, so a bad one leaves no store behind.
-        var source: (bundle: [UInt8], legacy: [NodeID])?
-        if let from { source = try InitCommand.bundle(from: context.absolute(from)) }
+        // Open the source before creating anything, so a bad one leaves no store behind.
+        var source: InitCommand.Source?
+        if let from { source = try InitCommand.source(context.absolute(from)) }
         let store = try Store.create(directory: dir, name: nodeName)
-        if let (bundle, legacy) = source {
+        if let source {
             do {
-                try store.trustLegacyOrigins(legacy)
-                let r = try store.importBundle(bundle)
+                let r: Store.BundleOutcome
+                switch source {
+                case .store(let other):
+                    try store.trustLegacyOrigins(try other.legacyOrigins())
+                    r = try store.importStore(other)
+                case .bundle(let bytes):
+                    r = try store.importBundle(bytes)
+                }
                 context.print("Created a Margin store in \(dir) with the \(r.applied) changes of \(from ?? "")")
             } catch {
                 store.db.close()
@@ -61,21 +67,25 @@ struct InitCommand: Command {
         return ExitCode.success
     }
 
-    /// Every change of a store folder (or the folder holding `.margin`), or a bundle file.
-    /// The changes of a store folder (with the schema-2 node ids that store
-    /// trusts, so the new one trusts them too), or of a bundle file.
-    static func bundle(from path: String) throws -> (bundle: [UInt8], legacy: [NodeID]) {
+    /// What `--from` names: a store folder (or the folder holding
+    /// `.margin`), read change by change as it is copied (with the schema-2
+    /// node ids it trusts, so the new store trusts them too), or a bundle file.
+    enum Source {
+        case store(Store)
+        case bundle([UInt8])
+    }
+
+    static func source(_ path: String) throws -> Source {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(path): no such store or bundle") }
         if !isDir.boolValue {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             guard ChangeBundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
-            return (Array(data), [])
+            return .bundle(Array(data))
         }
         let nested = (path as NSString).appendingPathComponent(".margin")
         let dir = FileManager.default.fileExists(atPath: (nested as NSString).appendingPathComponent(Store.fileName)) ? nested : path
-        let source = try Store(directory: dir)
-        return (try source.bundle(), try source.legacyOrigins())
+        return .store(try Store(directory: dir))
     }
 }
 
