@@ -197,7 +197,8 @@ public struct Importer: Sendable {
         // Refuse an oversized file before reading it into memory.
         let size = Importer.fileSize(path)
         guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        // Mapped: a bundle is then copied once and read in place from the copy.
+        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         if ChangeBundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
         if Importer.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
         if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }

@@ -21,6 +21,20 @@ extension Store {
     /// signature for (an origin's changes travel only under its signature;
     /// unsigned schema-2 history excepted), and giving each change's
     /// signature where it has one.
+    /// What `forEachSignedChange` reads of each origin's log above
+    /// `theirs`, by origin: up to its last signed change (its head, for a
+    /// legacy origin that signs nothing).
+    func signedRanges(above theirs: VersionVector) throws -> [(origin: NodeID, next: Int64, last: Int64)] {
+        let mine = try versionVector(), signed = try signedHeads()
+        var ranges: [(origin: NodeID, next: Int64, last: Int64)] = []
+        for (origin, head) in mine.heads.sorted(by: { $0.key < $1.key }) {
+            let last = try isUnsignedLegacy(origin) ? head : min(head, signed.heads[origin] ?? 0)
+            let from = (theirs.heads[origin] ?? 0) + 1
+            if from <= last { ranges.append((origin, from, last)) }
+        }
+        return ranges
+    }
+
     public func forEachSignedChange(above theirs: VersionVector, _ body: (Change, HeadSignature?) throws -> Bool) throws {
         try forEachSignedChange(above: theirs) { c, _, signature in try body(c, signature) }
     }
@@ -28,15 +42,9 @@ extension Store {
     /// The same, with each change's byte form (`ChangeCodec`), made once:
     /// its hash is checked against the stored one, and a sender sends it.
     func forEachSignedChange(above theirs: VersionVector, _ body: (Change, [UInt8], HeadSignature?) throws -> Bool) throws {
-        let mine = try versionVector(), signed = try signedHeads()
         var keys: [NodeID: [UInt8]] = [:]
-        var cursors: [(origin: NodeID, next: Int64, last: Int64)] = []
-        for (origin, head) in mine.heads.sorted(by: { $0.key < $1.key }) {
-            let last = try isUnsignedLegacy(origin) ? head : min(head, signed.heads[origin] ?? 0)
-            let from = (theirs.heads[origin] ?? 0) + 1
-            if from <= last { cursors.append((origin, from, last)) }
-            keys[origin] = try publicKey(of: origin)
-        }
+        for origin in try versionVector().heads.keys { keys[origin] = try publicKey(of: origin) }
+        var cursors = try signedRanges(above: theirs)
         guard !cursors.isEmpty else { return }
         // Read each origin in chunks; merge the chunk heads by stamp. A
         // chunk is one range of the log by (origin, seq), its signatures one

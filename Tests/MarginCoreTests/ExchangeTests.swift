@@ -138,6 +138,17 @@ final class ExchangeTests: StoreTestCase {
         HeadSignature.encode(signatures, into: &w)
         refused(resealed(w.bytes), "does not fit this store")
         refused(Array("MRGNBNDL".utf8), "truncated")
+        // A byte after the signatures, the checksum taken again: the bundle
+        // is read twice in place (to the signatures, then the changes
+        // applied as they are decoded), and still refused whole.
+        refused(resealed(Array(bundle.dropLast(32)) + [0]), "malformed: 1 unexpected bytes at the end")
+        // A count of changes above what the bundle holds.
+        var more = ByteWriter()
+        more.raw(Array(bundle.prefix(12)))
+        more.uvarint(UInt64(count + 1))
+        for c in changes { ChangeCodec.encode(c, into: &more) }
+        HeadSignature.encode(signatures, into: &more)
+        refused(resealed(more.bytes), "malformed")
     }
 
     /// A NUL after the first 8 KB used to cut the body short silently; the

@@ -79,7 +79,8 @@ struct InitCommand: Command {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(path): no such store or bundle") }
         if !isDir.boolValue {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            // Mapped, then copied once: the bundle is read in place from that copy.
+            let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
             guard ChangeBundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
             return .bundle(Array(data))
         }
@@ -258,10 +259,11 @@ struct ExportCommand: Command {
     func run(_ context: Context) throws -> Int32 {
         let store = try context.store()
         if log, let output {
-            let bytes = try store.bundle()
-            try Data(bytes).write(to: URL(fileURLWithPath: context.absolute(output)), options: .atomic)
-            let count = try store.versionVector().heads.values.reduce(0, +)
-            context.warn("wrote a bundle of \(count) changes (\(bytes.count) bytes) to \(output)")
+            // Streamed, as the log is read, to a temporary file renamed
+            // over FILE at the end.
+            var made = (changes: 0, bytes: 0)
+            try context.streamBytes(to: output) { write in made = try store.writeBundle(write) }
+            context.warn("wrote a bundle of \(made.changes) changes (\(made.bytes) bytes) to \(output)")
             return ExitCode.success
         }
         if format == "refi", let output {

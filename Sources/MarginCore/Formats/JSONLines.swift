@@ -325,23 +325,46 @@ public enum ChangeBundle {
 extension Store {
     /// Every change this store holds, in the order sync sends them, as a bundle.
     public func bundle() throws -> [UInt8] {
-        var w = ByteWriter()
-        w.raw(ChangeBundle.magic)
-        w.u16(ChangeBundle.formatVersion)
-        w.u16(UInt16(Store.schemaVersion))
-        var changes = ByteWriter(), signatures: [HeadSignature] = []
-        var count = 0
-        try forEachSignedChange(above: VersionVector()) { c, signature in
-            ChangeCodec.encode(c, into: &changes)
+        var bytes: [UInt8] = []
+        _ = try writeBundle { bytes += $0 }
+        return bytes
+    }
+
+    /// The bundle `bundle` makes, handed to `write` a piece at a time as
+    /// the log is read (`export --log`: a store of a million changes made
+    /// its bundle of 220 MB in memory first). The count of changes comes
+    /// first in the format, so it is taken from the ranges the read will
+    /// cover; the checksum is taken as the pieces go. Returns the number
+    /// of changes and of bytes written.
+    public func writeBundle(_ write: ([UInt8]) throws -> Void) throws -> (changes: Int, bytes: Int) {
+        var checksum = SHA256(), written = 0
+        func put(_ bytes: [UInt8]) throws {
+            checksum.update(bytes)
+            written += bytes.count
+            try write(bytes)
+        }
+        let count = try signedRanges(above: VersionVector()).reduce(0) { $0 + Int($1.last - $1.next + 1) }
+        var header = ByteWriter()
+        header.raw(ChangeBundle.magic)
+        header.u16(ChangeBundle.formatVersion)
+        header.u16(UInt16(Store.schemaVersion))
+        header.uvarint(UInt64(count))
+        try put(header.bytes)
+        var signatures: [HeadSignature] = []
+        var read = 0
+        try forEachSignedChange(above: VersionVector()) { (_: Change, encoded: [UInt8], signature: HeadSignature?) in
+            try put(encoded)
             if let signature { signatures.append(signature) }
-            count += 1
+            read += 1
             return true
         }
-        w.uvarint(UInt64(count))
-        w.raw(changes.bytes)
-        HeadSignature.encode(signatures, into: &w)
-        w.raw(SHA256.hash(w.bytes))
-        return w.bytes
+        guard read == count else { throw MarginError.corrupt("the log gave \(read) changes where its heads promise \(count): run `margin check`") }
+        var tail = ByteWriter()
+        HeadSignature.encode(signatures, into: &tail)
+        try put(tail.bytes)
+        let digest = checksum.finalize()
+        try write(digest)
+        return (count, written + digest.count)
     }
 
     /// What importing a bundle did.
@@ -357,11 +380,14 @@ extension Store {
     public func importBundle(_ bytes: [UInt8]) throws -> BundleOutcome {
         guard ChangeBundle.looksLikeBundle(bytes) else { throw MarginError.invalid("not a Margin bundle") }
         guard bytes.count >= ChangeBundle.magic.count + 4 + 1 + ChangeHash.length else { throw MarginError.invalid("the bundle is truncated") }
-        let body = Array(bytes.dropLast(ChangeHash.length))
-        guard SHA256.hash(body) == Array(bytes.suffix(ChangeHash.length)) else {
+        let bodyCount = bytes.count - ChangeHash.length
+        guard SHA256.hash(bytes[..<bodyCount]) == Array(bytes[bodyCount...]) else {
             throw MarginError.invalid("the bundle is damaged or truncated (its checksum does not match)")
         }
-        var r = ByteReader(body)
+        // Read in place, twice: once to the signatures, which follow the
+        // changes, then the changes again, each applied as it is decoded
+        // (a million changes decoded into an array first took 785 MB).
+        var r = ByteReader(bytes)
         do {
             _ = try r.raw(ChangeBundle.magic.count)
             let format = try r.u16(), schema = try r.u16()
@@ -373,13 +399,22 @@ extension Store {
                 let which = Int(schema) > Store.schemaVersion ? "upgrade margin here" : "upgrade margin where the bundle was made, and make it again"
                 throw MarginError.invalid("the bundle has schema \(schema), this store \(Store.schemaVersion): \(which)")
             }
-            let count = try r.count(max: r.remaining / 48)
-            var changes: [Change] = []
-            changes.reserveCapacity(count)
-            for _ in 0..<count { changes.append(try ChangeCodec.decode(&r)) }
+            let count = try r.count(max: (r.remaining - ChangeHash.length) / 48)
+            let changesStart = r.offset
+            for _ in 0..<count { _ = try ChangeCodec.decode(&r) }
             let signatures = try HeadSignature.decodeList(&r)
-            try r.finish()
-            let outcome = try importSignedChanges(changes, signatures, horizon: clock.wall.nowMilliseconds() + 3_600_000)
+            let left = r.remaining - ChangeHash.length
+            if left != 0 { throw WireError("\(left) unexpected bytes at the end of a message") }
+            var bySeq: [ChangeID: HeadSignature] = [:]
+            for s in signatures { bySeq[ChangeID(origin: s.origin, seq: s.seq)] = s }
+            var again = ByteReader(bytes)
+            _ = try again.raw(changesStart)
+            let outcome = try importSignedChanges(horizon: clock.wall.nowMilliseconds() + 3_600_000, peer: "a bundle") { take in
+                for _ in 0..<count {
+                    let c = try ChangeCodec.decode(&again)
+                    try take(c, bySeq[c.id])
+                }
+            }
             return BundleOutcome(changes: count, applied: outcome.applied, outcome: outcome)
         } catch let e as WireError {
             throw MarginError.invalid("the bundle is malformed: \(e.message)")
@@ -389,20 +424,8 @@ extension Store {
         }
     }
 
-    /// Applies signed changes in batches of about 1 MB that each end, for
-    /// every origin, at a signed change (as a sync session would), all in one
-    /// transaction: a store that imported a bundle can pass its changes on
-    /// in batches of the same size.
-    func importSignedChanges(_ changes: [Change], _ signatures: [HeadSignature], horizon: Int64) throws -> BatchOutcome {
-        var bySeq: [ChangeID: HeadSignature] = [:]
-        for s in signatures { bySeq[ChangeID(origin: s.origin, seq: s.seq)] = s }
-        return try importSignedChanges(horizon: horizon, peer: "a bundle") { take in
-            for c in changes { try take(c, bySeq[c.id]) }
-        }
-    }
-
     /// Takes every change another store holds, as a sync from it would
-    /// (see `importSignedChanges`), reading it as it goes: the changes of a
+    /// (see `importSignedChanges(horizon:peer:_:)`), reading it as it goes: the changes of a
     /// store of any size pass through the memory of one batch (`init
     /// --from STORE`: a copy of a million changes took 785 MB through a
     /// bundle built in memory first).
@@ -418,9 +441,12 @@ extension Store {
         return BundleOutcome(changes: count, applied: outcome.applied, outcome: outcome)
     }
 
-    /// The batches of `importSignedChanges`, from the changes `produce`
-    /// hands to the function it is given, in order, each with the
-    /// signature of its head when it is a signed one.
+    /// Applies signed changes in batches of about 1 MB that each end, for
+    /// every origin, at a signed change (as a sync session would), all in one
+    /// transaction: a store that imported a bundle can pass its changes on
+    /// in batches of the same size. The changes are those `produce` hands,
+    /// in order, to the function it is given, each with the signature of
+    /// its head when it is a signed one: no more than a batch is held.
     private func importSignedChanges(horizon: Int64, peer: String,
                                      _ produce: (_ take: (Change, HeadSignature?) throws -> Void) throws -> Void) throws -> BatchOutcome {
         var total = BatchOutcome()
