@@ -54,9 +54,9 @@ link() {  # target, modules...
     swiftc -sanitize=fuzzer,address "${objects[@]}" -lsqlite3 -o "$WORK/bin/$target" 2>&1 | grep -v "Cannot export local symbol" || true
     test -x "$WORK/bin/$target"
 }
-link FuzzFrames MarginSync MarginCore MarginSQLite MarginCrypto
-link FuzzMessages MarginSync MarginCore MarginSQLite MarginCrypto
-link FuzzImporter MarginCore MarginSQLite MarginCrypto
+link FuzzFrames MarginSync MarginCore MarginSQLite MarginCrypto SHAExtensions
+link FuzzMessages MarginSync MarginCore MarginSQLite MarginCrypto SHAExtensions
+link FuzzImporter MarginCore MarginSQLite MarginCrypto SHAExtensions
 
 # Seed corpora.
 mkdir -p "$WORK/corpus/frames" "$WORK/corpus/messages" "$WORK/corpus/importer"

@@ -331,8 +331,8 @@ extension Store {
     }
 
     /// The bundle `bundle` makes, handed to `write` a piece at a time as
-    /// the log is read (`export --log`: a store of a million changes made
-    /// its bundle of 220 MB in memory first). The count of changes comes
+    /// the log is read (`export --log` of a million changes held 447 MB,
+    /// its 147 MB bundle built in memory first). The count of changes comes
     /// first in the format, so it is taken from the ranges the read will
     /// cover; the checksum is taken as the pieces go. Returns the number
     /// of changes and of bytes written.
@@ -425,13 +425,13 @@ extension Store {
     }
 
     /// Takes every change another store holds, as a sync from it would
-    /// (see `importSignedChanges(horizon:peer:_:)`), reading it as it goes: the changes of a
-    /// store of any size pass through the memory of one batch (`init
-    /// --from STORE`: a copy of a million changes took 785 MB through a
-    /// bundle built in memory first).
+    /// (see `importSignedChanges(horizon:peer:_:)`), reading it as it
+    /// goes: the changes of a store of any size pass through the memory of
+    /// one batch (`init --from STORE`: a copy of a million changes took
+    /// 785 MB through a bundle built in memory first).
     public func importStore(_ source: Store) throws -> BundleOutcome {
         var count = 0
-        let outcome = try importSignedChanges(horizon: clock.wall.nowMilliseconds() + 3_600_000, peer: "the store copied") { take in
+        let outcome = try importSignedChanges(horizon: clock.wall.nowMilliseconds() + 3_600_000, peer: "a copied store") { take in
             try source.forEachSignedChange(above: VersionVector()) { c, signature in
                 count += 1
                 try take(c, signature)
