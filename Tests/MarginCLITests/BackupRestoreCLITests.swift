@@ -81,5 +81,15 @@ final class BackupRestoreCLITests: CLITestCase {
         XCTAssertEqual(bad.code, 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("d/.margin/margin.sqlite").path),
                        "a bad source leaves no store behind")
+        // A file that starts like a bundle but is not one whole: refused in
+        // one line once the store was made, and nothing of it is left (its
+        // key and its folder were left behind before).
+        let broken = dir.appendingPathComponent("broken.bundle")
+        try Data("MRGNBNDLxx".utf8).write(to: broken)
+        let fresh = try folder("e")
+        let refused = try binary(["init", "--from", broken.path], in: fresh)
+        XCTAssertEqual(refused.code, 1)
+        XCTAssertEqual(refused.err, "margin init: the bundle is truncated\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e/.margin").path), "no folder, key or store left")
     }
 }

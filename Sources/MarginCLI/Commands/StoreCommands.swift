@@ -43,6 +43,7 @@ struct InitCommand: Command {
         // Open the source before creating anything, so a bad one leaves no store behind.
         var source: InitCommand.Source?
         if let from { source = try InitCommand.source(context.absolute(from)) }
+        let existed = FileManager.default.fileExists(atPath: dir)
         let store = try Store.create(directory: dir, name: nodeName)
         if let source {
             do {
@@ -56,8 +57,14 @@ struct InitCommand: Command {
                 }
                 context.print("Created a Margin store in \(dir) with the \(r.applied) changes of \(from ?? "")")
             } catch {
+                // Nothing of the new store is left: its file, its key, and
+                // the folder when this command made it.
                 store.db.close()
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.path + suffix) }
+                try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(NodeKey.fileName))
+                if !existed, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
+                    try? FileManager.default.removeItem(atPath: dir)
+                }
                 throw error
             }
         } else {
