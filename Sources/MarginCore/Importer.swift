@@ -197,9 +197,9 @@ public struct Importer: Sendable {
         // Refuse an oversized file before reading it into memory.
         let size = Importer.fileSize(path)
         guard size <= limit else { throw ReportFile.tooLarge(size, limit: limit) }
-        // Mapped: a bundle is then copied once and read in place from the copy.
-        let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        if ChangeBundle.looksLikeBundle(data) { return .bundle(try store.importBundle(Array(data))) }
+        // A bundle is read from the file a piece at a time; anything else whole.
+        if ChangeBundle.fileLooksLikeBundle(atPath: path) { return .bundle(try store.importBundle(atPath: path)) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         if Importer.bundleExtensions.contains(ext) { throw MarginError.invalid("not a Margin bundle") }
         if isExchange { return .exchange(try store.importJSONLines(try ReportFile.decodeText(data, limit: limit))) }
         return try importFile(path, into: store, cleaned: .success(ReportFile.parse(data, raw: raw, encoding: encoding)))

@@ -98,6 +98,34 @@ final class ExchangeTests: StoreTestCase {
         XCTAssertEqual(try a.versionVector(), try b.versionVector())
     }
 
+    /// A bundle read through a window of its bytes (a file read a piece
+    /// at a time) gives what it gives read whole, whatever the window's
+    /// size: values cross its edges, and a value longer than the window
+    /// (a report's body) is read with a larger one.
+    func testABundleReadThroughAWindowOfAnySizeGivesTheSameStore() throws {
+        let a = try makeStore("a")
+        try GeneratedReports.populate(a, reports: 3, seed: 5)
+        let bundle = try a.bundle()
+        for piece in [1, 3, 64, 700, 1 << 20] {
+            let b = try makeStore("b\(piece)")
+            XCTAssertEqual(try b.importBundle(from: BundleBytes(bytes: bundle), piece: piece).applied, try a.status().changes, "piece \(piece)")
+            XCTAssertEqual(try b.digest(), try a.digest(), "piece \(piece)")
+        }
+        // From a file, as `init --from FILE` and `import FILE` read it.
+        let file = dir.appendingPathComponent("a.bundle")
+        try Data(bundle).write(to: file)
+        let c = try makeStore("c")
+        XCTAssertEqual(try c.importBundle(atPath: file.path).changes, try a.status().changes)
+        XCTAssertEqual(try c.digest(), try a.digest())
+        // A file cut short is refused by its checksum, nothing applied.
+        try Data(bundle.dropLast(40)).write(to: file)
+        let d = try makeStore("d")
+        XCTAssertThrowsError(try d.importBundle(atPath: file.path)) { e in
+            XCTAssertTrue(MarginError.message(for: e).contains("damaged or truncated"), MarginError.message(for: e))
+        }
+        XCTAssertEqual(try d.status().changes, 0)
+    }
+
     func testABundleThatDoesNotFitIsRefusedWhole() throws {
         let a = try makeStore("a"), b = try makeStore("b")
         try GeneratedReports.populate(a, reports: 2, seed: 3)

@@ -52,8 +52,8 @@ struct InitCommand: Command {
                 case .store(let other):
                     try store.trustLegacyOrigins(try other.legacyOrigins())
                     r = try store.importStore(other)
-                case .bundle(let bytes):
-                    r = try store.importBundle(bytes)
+                case .bundle(let path):
+                    r = try store.importBundle(atPath: path)
                 }
                 context.print("Created a Margin store in \(dir) with the \(r.applied) changes of \(from ?? "")")
             } catch {
@@ -76,20 +76,21 @@ struct InitCommand: Command {
 
     /// What `--from` names: a store folder (or the folder holding
     /// `.margin`), read change by change as it is copied (with the schema-2
-    /// node ids it trusts, so the new store trusts them too), or a bundle file.
+    /// node ids it trusts, so the new store trusts them too), or a bundle
+    /// file, read a piece at a time.
     enum Source {
         case store(Store)
-        case bundle([UInt8])
+        case bundle(path: String)
     }
 
     static func source(_ path: String) throws -> Source {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw MarginError.notFound("\(path): no such store or bundle") }
         if !isDir.boolValue {
-            // Mapped, then copied once: the bundle is read in place from that copy.
-            let data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-            guard ChangeBundle.looksLikeBundle(data) else { throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)") }
-            return .bundle(Array(data))
+            guard ChangeBundle.fileLooksLikeBundle(atPath: path) else {
+                throw MarginError.invalid("\(path) is not a Margin bundle (make one with `margin export --log -o FILE`)")
+            }
+            return .bundle(path: path)
         }
         let nested = (path as NSString).appendingPathComponent(".margin")
         let dir = FileManager.default.fileExists(atPath: (nested as NSString).appendingPathComponent(Store.fileName)) ? nested : path
