@@ -7,20 +7,6 @@ import MarginSQLite
 /// an order that keeps every prefix causally complete, and atomic application
 /// of received batches.
 extension Store {
-    /// Calls `body` with every change above `theirs`, in hybrid-clock order
-    /// across origins (each origin's changes are already in clock order by
-    /// sequence number, so this is a merge of one index range per origin).
-    /// Sending in this order means that a receiver cut off at any point holds
-    /// a dense prefix of every origin and everything each held change had seen.
-    /// `body` returns false to stop early.
-    public func forEachChange(above theirs: VersionVector, _ body: (Change) throws -> Bool) throws {
-        try forEachSignedChange(above: theirs) { c, _ in try body(c) }
-    }
-
-    /// The same, stopping each origin at the last change this store holds a
-    /// signature for (an origin's changes travel only under its signature;
-    /// unsigned schema-2 history excepted), and giving each change's
-    /// signature where it has one.
     /// What `forEachSignedChange` reads of each origin's log above
     /// `theirs`, by origin: up to its last signed change (its head, for a
     /// legacy origin that signs nothing).
@@ -35,6 +21,20 @@ extension Store {
         return ranges
     }
 
+    /// Calls `body` with every change above `theirs`, in hybrid-clock order
+    /// across origins (each origin's changes are already in clock order by
+    /// sequence number, so this is a merge of one index range per origin).
+    /// Sending in this order means that a receiver cut off at any point holds
+    /// a dense prefix of every origin and everything each held change had seen.
+    /// `body` returns false to stop early.
+    public func forEachChange(above theirs: VersionVector, _ body: (Change) throws -> Bool) throws {
+        try forEachSignedChange(above: theirs) { c, _ in try body(c) }
+    }
+
+    /// The same, stopping each origin at the last change this store holds a
+    /// signature for (an origin's changes travel only under its signature;
+    /// unsigned schema-2 history excepted), and giving each change's
+    /// signature where it has one.
     public func forEachSignedChange(above theirs: VersionVector, _ body: (Change, HeadSignature?) throws -> Bool) throws {
         try forEachSignedChange(above: theirs) { c, _, signature in try body(c, signature) }
     }
