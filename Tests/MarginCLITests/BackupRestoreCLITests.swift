@@ -91,5 +91,10 @@ final class BackupRestoreCLITests: CLITestCase {
         XCTAssertEqual(refused.code, 1)
         XCTAssertEqual(refused.err, "margin init: the bundle is truncated\n")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("e/.margin").path), "no folder, key or store left")
+        // Folders init would have made on the way are taken away too; one
+        // that was there stays.
+        let nested = try binary(["init", "--store", "x/y/z", "--from", broken.path], in: fresh)
+        XCTAssertEqual(nested.code, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: fresh), [])
     }
 }

@@ -43,7 +43,14 @@ struct InitCommand: Command {
         // Open the source before creating anything, so a bad one leaves no store behind.
         var source: InitCommand.Source?
         if let from { source = try InitCommand.source(context.absolute(from)) }
-        let existed = FileManager.default.fileExists(atPath: dir)
+        // The highest folder of the path that this command will make (nil
+        // when the folder is there already), taken away if the copy fails.
+        var made: String?
+        var probe = dir
+        while !FileManager.default.fileExists(atPath: probe), probe != "/" {
+            made = probe
+            probe = (probe as NSString).deletingLastPathComponent
+        }
         let store = try Store.create(directory: dir, name: nodeName)
         if let source {
             do {
@@ -58,12 +65,15 @@ struct InitCommand: Command {
                 context.print("Created a Margin store in \(dir) with the \(r.applied) changes of \(from ?? "")")
             } catch {
                 // Nothing of the new store is left: its file, its key, and
-                // the folder when this command made it.
+                // the folders this command made, once nothing else is in them.
                 store.db.close()
                 for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store.path + suffix) }
                 try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(NodeKey.fileName))
-                if !existed, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true {
-                    try? FileManager.default.removeItem(atPath: dir)
+                var folder = dir
+                while let top = made, (try? FileManager.default.contentsOfDirectory(atPath: folder))?.isEmpty == true {
+                    try? FileManager.default.removeItem(atPath: folder)
+                    if folder == top { break }
+                    folder = (folder as NSString).deletingLastPathComponent
                 }
                 throw error
             }
