@@ -11,8 +11,14 @@ import PackageDescription
 // default one needs the archive after the Swift libraries that use it). The
 // programs stay dynamically linked and position-independent (address
 // randomisation), and SQLite stays the system's shared library.
+//
+// Their 77,000 relative relocations are packed (`-z pack-relative-relocs`,
+// DT_RELR, read by glibc 2.36 and later): the loader reads a 15 KB bitmap
+// instead of a 1.8 MB table, and `margin show` starts about 0.6 ms sooner
+// (README, Performance: "Packed relative relocations").
 let staticCxxRuntime: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-L", Context.packageDirectory + "/Sources/margin/Link"]),
+    .unsafeFlags(["-use-ld=lld", "-L", Context.packageDirectory + "/Sources/margin/Link",
+                  "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]),
 ]
 
 // SHA-256 on the x86 SHA extensions (Sources/SHAExtensions): the

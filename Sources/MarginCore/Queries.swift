@@ -69,9 +69,13 @@ extension Store {
 
     private func computeCodeLinks(_ field: String) throws -> (links: [String: String], ignored: [String: String]) {
         var links: [String: (target: String, stamp: Change.Stamp)] = [:]
+        // Written against the log's own tables, not the `fields` view: SQLite
+        // planned the view's five-table join on every first use, a sixth of
+        // the instructions of a `margin show`.
         for row in try db.rows("""
-            SELECT f.entity, f.value, f.ms, f.ctr, f.origin, f.seq FROM fields f JOIN codes c ON c.id = f.entity
-            WHERE f.kind = 'code' AND f.field = +? AND f.value IS NOT NULL AND c.deleted = 0
+            SELECT e.id, l.value, l.ms, l.ctr, o.id, l.seq
+            FROM entities e JOIN log l ON l.entity = e.key JOIN nodes o ON o.key = l.origin JOIN codes c ON c.id = e.id
+            WHERE e.kind = 'code' AND l.field = +? AND l.current = 1 AND l.value IS NOT NULL AND c.deleted = 0
             """, .text(field)) {
             guard let id = row[0].string, let target = row[1].string, let origin = row[4].node, let seq = row[5].int else { continue }
             links[id] = (target, Change.Stamp(hlc: HLC(milliseconds: row[2].int ?? 0, counter: row[3].int ?? 0), origin: origin, seq: seq))

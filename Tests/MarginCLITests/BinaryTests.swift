@@ -97,6 +97,9 @@ final class BinaryTests: CLITestCase {
         let elf = try Data(contentsOf: exe)
         XCTAssertEqual(Array(elf.prefix(4)), [0x7f, 0x45, 0x4c, 0x46], "an ELF file")
         XCTAssertEqual(Int(elf[0x10]) | Int(elf[0x11]) << 8, 3, "ET_DYN: position-independent, so loaded at a random address")
+        // Its relative relocations are packed (DT_RELR), so the loader
+        // reads a bitmap of them rather than a table of 77,000 entries.
+        XCTAssertTrue(try BinaryTests.dynamicTags(elf).contains(0x24), "DT_RELR: packed relative relocations")
 
         let alice = try folder("alice"), bob = try folder("bob")
         var r = try binary(["init"], in: alice, env: ["USER": "", "LOGNAME": ""])
@@ -111,6 +114,33 @@ final class BinaryTests: CLITestCase {
         r = try binary(["sync", "localhost:\(port)"], in: bob)
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.out.contains("4 records"), r.out)
+    }
+
+    struct ELFError: Error { let why: String }
+
+    /// The tags of a 64-bit little-endian ELF file's dynamic section, read
+    /// through its program headers as the loader reads them.
+    static func dynamicTags(_ elf: Data) throws -> [UInt64] {
+        let bytes = [UInt8](elf)
+        func word(_ at: Int, _ size: Int) throws -> UInt64 {
+            guard at >= 0, at + size <= bytes.count else { throw ELFError(why: "a field at \(at) lies past the end") }
+            return (0..<size).reduce(UInt64(0)) { $0 | UInt64(bytes[at + $1]) << (8 * UInt64($1)) }
+        }
+        XCTAssertEqual(bytes[4], 2, "ELFCLASS64")
+        let phoff = Int(try word(0x20, 8)), phentsize = Int(try word(0x36, 2)), phnum = Int(try word(0x38, 2))
+        for i in 0..<phnum {
+            let header = phoff + i * phentsize
+            guard try word(header, 4) == 2 else { continue } // PT_DYNAMIC
+            let offset = Int(try word(header + 8, 8)), size = Int(try word(header + 32, 8))
+            var tags: [UInt64] = []
+            for entry in stride(from: offset, to: offset + size, by: 16) {
+                let tag = try word(entry, 8)
+                if tag == 0 { break } // DT_NULL
+                tags.append(tag)
+            }
+            return tags
+        }
+        throw ELFError(why: "no dynamic section")
     }
 
     /// The environment as `getenv` reads it: each entry split at its first

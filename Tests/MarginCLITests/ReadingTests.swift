@@ -1,6 +1,6 @@
 import Foundation
 @testable import MarginCLI
-import MarginCore
+@testable import MarginCore
 import XCTest
 
 /// Reading at the terminal: colour on demand, a pager for long output,
@@ -43,6 +43,73 @@ final class ReadingTests: OneReportTestCase {
         let shown = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(margin("show", record, "--json").out.utf8)) as? [String: Any])
         let inShow = try XCTUnwrap((shown["annotations"] as? [[String: Any]])?.first)
         XCTAssertEqual(NSDictionary(dictionary: inShow), NSDictionary(dictionary: object))
+    }
+
+    /// The body goes out in pieces between the offsets where spans open or
+    /// close. Held to the text written a scalar at a time, as it was before:
+    /// seeded spans (nested, overlapping, touching, at either end, notes
+    /// among codes) over a body with line breaks, tabs, controls that are
+    /// escaped, combining marks and both scripts, in colour and without.
+    func testABodyDrawnInPiecesIsTheBodyDrawnScalarByScalar() {
+        let body = "\u{202E}共有黨員159名,\n\t组建16个临时党支部。e\u{301}\u{1}志愿服務隊312支\u{7F}\r\n"
+        let text = ScalarText(body, boundaries: false)
+        var seed: UInt64 = 0x5eed
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        let colours: [String: String?] = ["c1": "green", "c2": nil]
+        for round in 0..<300 {
+            var annotations: [Annotation] = []
+            for k in 0..<next(6) {
+                let start = next(text.count), end = start + 1 + next(text.count - start)
+                let quote = String(String.UnicodeScalarView(text.scalars[start..<end]))
+                let code: String? = [nil, "c1", "c2"][next(3)]
+                annotations.append(Annotation(id: "a\(round)-\(k)", record: "r", code: code, codeName: code.map { "name-\($0)" }, span: Span(start: start, end: end, quote: quote, prefix: "", suffix: ""),
+                                              value: nil, note: nil, status: .open, comment: nil, reviewer: nil, author: nil, created: 0, updated: 0))
+            }
+            for colour in [false, true] {
+                XCTAssertEqual(Highlighter.render(body: body, annotations: annotations, colours: colours, colour: colour),
+                               Self.renderScalarByScalar(body: body, annotations: annotations, colours: colours, colour: colour), "round \(round)")
+            }
+        }
+    }
+
+    /// Highlighter.render as it was: every offset looked at, every scalar
+    /// escaped and appended on its own.
+    static func renderScalarByScalar(body: String, annotations: [Annotation], colours: [String: String?], colour: Bool) -> String {
+        let text = ScalarText(body)
+        let spans = annotations.compactMap { a in a.span.map { (a, $0) } }.filter { $0.1.matches(text) }
+        var opens: [Int: [(Annotation, Span)]] = [:], closes: [Int: [(Annotation, Span)]] = [:]
+        for (a, s) in spans {
+            opens[s.start, default: []].append((a, s))
+            closes[s.end, default: []].append((a, s))
+        }
+        var out = ""
+        var active: [(Annotation, Span)] = []
+        func label(_ a: Annotation) -> String { a.codeName.map(Format.safe) ?? a.code.map { Format.id($0) } ?? "note" }
+        for i in 0...text.count {
+            for (a, _) in (closes[i] ?? []).sorted(by: { $0.1.start > $1.1.start }) {
+                active.removeAll { $0.0.id == a.id }
+                if colour {
+                    out += "\u{1B}[0m" + "\u{1B}[2m{\(label(a))}\u{1B}[0m"
+                    if let top = active.last { out += Highlighter.style(top.0, depth: active.count, colours: colours) }
+                } else {
+                    out += "⟧{\(label(a))}"
+                }
+            }
+            for (a, s) in (opens[i] ?? []).sorted(by: { $0.1.end > $1.1.end }) {
+                active.append((a, s))
+                if colour {
+                    if active.count > 1 { out += "\u{1B}[0m\u{1B}[2m⟦\u{1B}[0m" }
+                    out += Highlighter.style(a, depth: active.count, colours: colours)
+                } else {
+                    out += "⟦"
+                }
+            }
+            if i < text.count { out += Printable.text(String(Character(text.scalars[i]))) }
+        }
+        return out
     }
 
     func testOverlappingSpansAndNotesAreDrawnApart() throws {

@@ -315,42 +315,61 @@ enum Highlighter {
     /// every span its {code} where it ends, so overlapping spans stay
     /// apart. Otherwise spans are marked ⟦text⟧{code}.
     static func render(body: String, annotations: [Annotation], colours: [String: String?], colour: Bool) -> String {
-        let text = ScalarText(body)
-        let spans = annotations.compactMap { a in a.span.map { (a, $0) } }.filter { $0.1.matches(text) }
-        var opens: [Int: [(Annotation, Span)]] = [:], closes: [Int: [(Annotation, Span)]] = [:]
-        for (a, s) in spans {
-            opens[s.start, default: []].append((a, s))
-            closes[s.end, default: []].append((a, s))
+        // Spans are compared scalar by scalar: no character boundaries needed.
+        let text = ScalarText(body, boundaries: false)
+        var spans: [(annotation: Annotation, span: Span)] = []
+        for a in annotations { if let s = a.span, s.matches(text) { spans.append((a, s)) } }
+        // The spans by where they open (the longer first) and by where they
+        // close (the later-opened, inner, first), ties in the annotations'
+        // order: two sorted lists walked together, not two dictionaries of
+        // offsets (each new kind of dictionary costs a process a search of
+        // the runtime's tables the first time it is made).
+        let opening = spans.indices.sorted { a, b in
+            (spans[a].span.start, spans[b].span.end, a) < (spans[b].span.start, spans[a].span.end, b)
+        }
+        let closing = spans.indices.sorted { a, b in
+            (spans[a].span.end, spans[b].span.start, a) < (spans[b].span.end, spans[a].span.start, b)
         }
         var out = ""
-        var active: [(Annotation, Span)] = []
+        var active: [Int] = []
         func label(_ a: Annotation) -> String { a.codeName.map(Format.safe) ?? a.code.map { Format.id($0) } ?? "note" }
-        for i in 0...text.count {
-            if let ending = closes[i] {
-                // Close the spans that end here, inner (later-opened) ones first.
-                for (a, _) in ending.sorted(by: { $0.1.start > $1.1.start }) {
-                    active.removeAll { $0.0.id == a.id }
-                    if colour {
-                        out += "\u{1B}[0m" + "\u{1B}[2m{\(label(a))}\u{1B}[0m"
-                        if let top = active.last { out += style(top.0, depth: active.count, colours: colours) }
-                    } else {
-                        out += "⟧{\(label(a))}"
-                    }
-                }
-            }
-            if let starting = opens[i] {
-                for (a, s) in starting.sorted(by: { $0.1.end > $1.1.end }) {
-                    active.append((a, s))
-                    if colour {
-                        if active.count > 1 { out += "\u{1B}[0m\u{1B}[2m⟦\u{1B}[0m" }
-                        out += style(a, depth: active.count, colours: colours)
-                    } else {
-                        out += "⟦"
-                    }
-                }
-            }
+        // Only the offsets where a span opens or closes need a look; the text
+        // between two of them goes out in one piece, cut from the body's own
+        // bytes, found by walking its scalars once (the offsets come in order).
+        let scalars = body.unicodeScalars
+        var from = scalars.startIndex, walked = scalars.startIndex, offset = 0
+        var nextOpen = 0, nextClose = 0
+        while true {
+            let i = min(nextOpen < opening.count ? spans[opening[nextOpen]].span.start : text.count,
+                        nextClose < closing.count ? spans[closing[nextClose]].span.end : text.count)
+            while offset < i, walked < scalars.endIndex { scalars.formIndex(after: &walked); offset += 1 }
             // The body's own characters, controls escaped (paragraph breaks kept).
-            if i < text.count { out += Printable.text(String(Character(text.scalars[i]))) }
+            if from < walked { out += Printable.text(String(scalars[from..<walked])) }
+            from = walked
+            // Close the spans that end here, inner (later-opened) ones first.
+            while nextClose < closing.count, spans[closing[nextClose]].span.end == i {
+                let a = spans[closing[nextClose]].annotation
+                nextClose += 1
+                active.removeAll { spans[$0].annotation.id == a.id }
+                if colour {
+                    out += "\u{1B}[0m" + "\u{1B}[2m{\(label(a))}\u{1B}[0m"
+                    if let top = active.last { out += style(spans[top].annotation, depth: active.count, colours: colours) }
+                } else {
+                    out += "⟧{\(label(a))}"
+                }
+            }
+            while nextOpen < opening.count, spans[opening[nextOpen]].span.start == i {
+                let k = opening[nextOpen]
+                nextOpen += 1
+                active.append(k)
+                if colour {
+                    if active.count > 1 { out += "\u{1B}[0m\u{1B}[2m⟦\u{1B}[0m" }
+                    out += style(spans[k].annotation, depth: active.count, colours: colours)
+                } else {
+                    out += "⟦"
+                }
+            }
+            if i >= text.count, nextOpen == opening.count, nextClose == closing.count { break }
         }
         return out
     }
