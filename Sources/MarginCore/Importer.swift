@@ -114,7 +114,8 @@ public struct Importer: Sendable {
 
     /// Imports `files` in chunks of `filesPerTransaction`: each chunk one
     /// transaction, each file a savepoint in it (a bad file rolls back
-    /// alone), the next two chunks' reports cleaned meanwhile, in parts on every core.
+    /// alone), a bundle a transaction of its own, the next two chunks'
+    /// reports cleaned meanwhile, in parts on every core.
     /// `starting` is told of each file before it is imported; `committed`
     /// gets each chunk's outcomes once it has committed (all of them
     /// failures, with the reason, when the chunk could not commit).
@@ -136,16 +137,37 @@ public struct Importer: Sendable {
                 nextToClean += size
             }
             var outcomes: [(path: String, outcome: Result<Imported, any Error>)] = []
-            do {
-                try store.write(isolatingNestedWrites: true) {
-                    for (n, path) in chunk.enumerated() {
-                        starting(chunkStart + n, path)
-                        outcomes.append((path, Result { try importFile(path, into: store, cleaned: cleaned[path]) }))
-                    }
+            // A bundle goes in on its own, as its own transaction, between
+            // the files before it and those after: inside the chunk's, it
+            // was a savepoint, whose journal SQLite keeps in memory for the
+            // whole bundle (`import` of a team's bundle of a million changes
+            // peaked at 191 MB, against 78 MB for `init --from` the same
+            // file). Only files the cleaning did not take as reports are
+            // looked at.
+            func isBundle(_ path: String) -> Bool { cleaned[path] == nil && ChangeBundle.fileLooksLikeBundle(atPath: path) }
+            var next = 0
+            while next < chunk.count {
+                if isBundle(chunk[next]) {
+                    starting(chunkStart + next, chunk[next])
+                    outcomes.append((chunk[next], Result { try importFile(chunk[next], into: store) }))
+                    next += 1
+                    continue
                 }
-            } catch {
-                // The chunk did not commit: none of its files went in.
-                outcomes = chunk.map { ($0, .failure(error)) }
+                let run = next..<(chunk[next...].firstIndex(where: isBundle) ?? chunk.count)
+                var done: [(path: String, outcome: Result<Imported, any Error>)] = []
+                do {
+                    try store.write(isolatingNestedWrites: true) {
+                        for n in run {
+                            starting(chunkStart + n, chunk[n])
+                            done.append((chunk[n], Result { try importFile(chunk[n], into: store, cleaned: cleaned[chunk[n]]) }))
+                        }
+                    }
+                } catch {
+                    // The run did not commit: none of its files went in.
+                    done = run.map { (chunk[$0], .failure(error)) }
+                }
+                outcomes += done
+                next = run.upperBound
             }
             committed(outcomes)
         }
