@@ -141,7 +141,7 @@ public struct Importer: Sendable {
             // the files before it and those after: inside the chunk's, it
             // was a savepoint, whose journal SQLite keeps in memory for the
             // whole bundle (`import` of a team's bundle of a million changes
-            // peaked at 191 MB, against 78 MB for `init --from` the same
+            // peaked at 188 MB, against 77 MB for `init --from` the same
             // file). Only files the cleaning did not take as reports are
             // looked at.
             func isBundle(_ path: String) -> Bool { cleaned[path] == nil && ChangeBundle.fileLooksLikeBundle(atPath: path) }

@@ -530,7 +530,7 @@ final class ImporterChunkTests: StoreTestCase {
         }) { outcomes += $0; chunks += 1 }
         // Not a savepoint in the chunk's transaction, whose journal SQLite
         // keeps in memory: `import` of a team's bundle of a million changes
-        // peaked at 191 MB that way, against 78 MB for `init --from` it.
+        // peaked at 188 MB that way, against 77 MB for `init --from` it.
         XCTAssertEqual(inTransaction["b-colleague.bundle"], false, "a bundle starts outside the chunk's transaction")
         XCTAssertEqual(inTransaction["d-damaged.bundle"], false)
         XCTAssertEqual(inTransaction["a00.txt"], true, "reports go in inside it")
