@@ -42,10 +42,11 @@ extension Store {
     /// The same, with each change's byte form (`ChangeCodec`), made once:
     /// its hash is checked against the stored one, and a sender sends it.
     func forEachSignedChange(above theirs: VersionVector, _ body: (Change, [UInt8], HeadSignature?) throws -> Bool) throws {
-        var keys: [NodeID: [UInt8]] = [:]
-        for origin in try versionVector().heads.keys { keys[origin] = try publicKey(of: origin) }
         var cursors = try signedRanges(above: theirs)
         guard !cursors.isEmpty else { return }
+        // The keys of the origins whose changes are read: their signatures'.
+        var keys: [NodeID: [UInt8]] = [:]
+        for c in cursors { keys[c.origin] = try publicKey(of: c.origin) }
         // Read each origin in chunks; merge the chunk heads by stamp. A
         // chunk is one range of the log by (origin, seq), its signatures one
         // range of theirs; each change's `prev` is the hash of the row read

@@ -482,14 +482,10 @@ extension Store {
     /// its head when it is a signed one: no more than a batch is held.
     private func importSignedChanges(horizon: Int64, peer: String,
                                      _ produce: (_ take: (Change, HeadSignature?) throws -> Void) throws -> Void) throws -> BatchOutcome {
-        // Received changes are applied in steps that save the heads they
-        // move and start from the saved ones: inside another write, the
-        // heads that write had moved and not saved yet (the reports an
-        // import took before a bundle, in one transaction) were lost, and
-        // its next change reused a sequence number. So not inside one.
-        guard scope == nil else { throw MarginError.invalid("changes from \(peer) are applied as a write of their own, not inside another") }
         var total = BatchOutcome()
-        try write {
+        // Inside another write, it is that write's scope, and the batches
+        // are refused (`WriteScope.holdsReceivedBatches`).
+        try write(opening: WriteScope(holdsReceivedBatches: true)) {
             var batcher = SignedBatcher(targetBytes: 1 << 20)
             func apply() throws {
                 let b = batcher.take()

@@ -98,6 +98,11 @@ struct Receiver {
 
     func receive(_ changes: [Change], hashes known: [[UInt8]]?, signatures: [HeadSignature], horizon: Int64?,
                  holding: Set<NodeID>, peer: String?, stepMilliseconds: Double?, cancelled: () -> Bool) throws -> Store.BatchOutcome {
+        // Only as a write of its own, or inside one made for received
+        // batches (see `WriteScope.holdsReceivedBatches`).
+        if let scope = store.scope, !scope.holdsReceivedBatches {
+            throw MarginError.invalid("changes from \(peer ?? "a peer") are applied as a write of their own, not inside another")
+        }
         var outcome = Store.BatchOutcome()
         outcome.held = holding
         // Each change hashed once, for the chain, the signatures and the log:

@@ -13,6 +13,14 @@ struct WriteScope {
     let savesHeads: Bool
     /// Whether nested writes get savepoints (see `Store.write`).
     let isolatesNestedWrites: Bool
+    /// Whether received batches may be applied inside this write: only one
+    /// made for them (a bundle's or a copied store's changes, in one
+    /// transaction), which moves no heads of its own. A received batch's
+    /// steps save the heads they move and start from the saved ones, so
+    /// inside any other write they dropped the heads it had moved and not
+    /// saved (an import's reports before a bundle, in one chunk), and its
+    /// next change reused a sequence number (`Receiver.receive`).
+    let holdsReceivedBatches: Bool
     /// This node's head when the write began, for `undo`.
     var headAtStart: Int64?
     /// The sequence heads and chain tips moved, saved once at the end.
@@ -53,9 +61,11 @@ struct WriteScope {
     /// outermost write fails with it (see `Store.write`).
     var failedNestedWrite: (any Error)?
 
-    init(savesHeads: Bool = true, isolatesNestedWrites: Bool = false, annotationsGivenRecords: Set<AnnotationByOrigin> = []) {
+    init(savesHeads: Bool = true, isolatesNestedWrites: Bool = false, holdsReceivedBatches: Bool = false,
+         annotationsGivenRecords: Set<AnnotationByOrigin> = []) {
         self.savesHeads = savesHeads
         self.isolatesNestedWrites = isolatesNestedWrites
+        self.holdsReceivedBatches = holdsReceivedBatches
         self.annotationsGivenRecords = annotationsGivenRecords
     }
 
