@@ -322,9 +322,13 @@ enum Format {
     static func oneLine(_ s: String, max: Int = 60) -> String {
         // Line feeds become spaces scalar by scalar (Foundation's replacing
         // was an eighth of `margin conflicts`), only in text that has one.
-        let spaced = s.utf8.contains(0x0a)
-            ? String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\n" ? " " : $0 })) : s
+        // Both are one byte, so the bytes are swapped in place.
+        let spaced = s.utf8.contains(0x0a) ? String(decoding: s.utf8.map { $0 == 0x0a ? 0x20 : $0 }, as: UTF8.self) : s
         let flat = Printable.line(spaced, max: nil)
+        // No more scalars than `max`, so no more characters: nothing to cut,
+        // and no character boundaries worked out (a search's snippets are
+        // cut to 40 three at a time for every hit).
+        if flat.unicodeScalars.count <= max { return flat }
         // Characters counted only as far as the cut.
         guard let cut = flat.index(flat.startIndex, offsetBy: max, limitedBy: flat.endIndex), cut != flat.endIndex else { return flat }
         return String(flat.prefix(max - 1)) + "…"

@@ -168,8 +168,9 @@ extension Store {
     }
 
     /// The body `record(id)` would hold, read alone: an export that writes
-    /// a record's text and nothing else of it reads no metadata.
-    func recordBody(_ id: String) throws -> String? {
+    /// a record's text and nothing else of it, or `search` cutting a hit's
+    /// snippets from it, reads no metadata.
+    public func recordBody(_ id: String) throws -> String? {
         var body: String?
         try db.statement("SELECT body FROM records WHERE id = ? AND deleted = 0 AND body IS NOT NULL").forEach([.text(id)]) { s in
             body = s.storageClass(0) == .text ? s.text(0) ?? "" : ""

@@ -3,6 +3,30 @@ import Foundation
 import XCTest
 
 final class TextTests: XCTestCase {
+    /// A text's scalars decoded from its UTF-8 in one pass are the standard
+    /// library's: scalars of one to four bytes, at every length and place
+    /// (the word-at-a-time count that sizes the array has a tail), and the
+    /// empty text.
+    func testScalarsDecodedFromTheBytesAreTheStandardLibrarys() {
+        let alphabet: [Unicode.Scalar] = ["a", "\n", "\u{0}", "\u{7F}", "\u{80}", "é", "\u{7FF}", "\u{800}", "黨", "，", "\u{FFFD}", "\u{FFFF}",
+                                          "\u{10000}", "𠀋", "😷", "\u{10FFFF}", "\u{301}"]
+        var seed: UInt64 = 0x5ca1a
+        func next(_ n: Int) -> Int {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            return Int((seed >> 33) % UInt64(n))
+        }
+        for length in Array(0...80) + [255, 256, 257, 1000, 4099] {
+            for _ in 0..<3 {
+                let s = String(String.UnicodeScalarView((0..<length).map { _ in alphabet[next(alphabet.count)] }))
+                XCTAssertEqual(ScalarText.scalars(of: s), Array(s.unicodeScalars), "length \(length)")
+                XCTAssertEqual(ScalarText(s, boundaries: false).count, s.unicodeScalars.count)
+            }
+        }
+        // A bridged, not native, string is read the same.
+        let bridged = NSString(string: "同仁县黨員159名😷") as String
+        XCTAssertEqual(ScalarText.scalars(of: bridged), Array(bridged.unicodeScalars))
+    }
+
     /// The quick check passes only text Foundation's NFC leaves as it is:
     /// every scalar of its ranges, alone and after each other one of a
     /// sample, and the forms it must send the long way.

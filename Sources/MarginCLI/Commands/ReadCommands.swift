@@ -415,8 +415,9 @@ struct SearchCommand: Command {
                 try printJSON(h, context, ranked)
                 return true
             }
-            guard let r = try store.record(h.record) else { return true }
-            let body = ScalarText(r.body, boundaries: false)
+            // The snippets are cut from the body alone.
+            guard let text = try store.recordBody(h.record) else { return true }
+            let body = ScalarText(text, boundaries: false)
             let inMetadata = ranked.map { $0.metadata.isEmpty ? "" : ", in \($0.metadata.joined(separator: ", "))" } ?? ""
             context.print("\(Format.id(h.record))  \(Format.oneLine(h.title ?? "(untitled)", max: 60))  (\(h.matchCount) in body\(inMetadata))")
             for start in h.matches {
