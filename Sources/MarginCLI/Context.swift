@@ -148,22 +148,48 @@ public final class Context {
         }
     }
 
+    /// Whether `path` names something that is not a file or a folder: a
+    /// device, a pipe or a socket (`-o /dev/null`, `-o /dev/stdout`, a FIFO).
+    /// Such a target is written to, never replaced.
+    static func isSpecialFile(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
+    }
+
     /// A file written through a temporary one beside it, renamed over it
-    /// once whole (`commit`); `discard` leaves no partial file. Bytes are
-    /// gathered a megabyte at a time.
+    /// once whole (`commit`); `discard` leaves no partial file. A device,
+    /// pipe or socket is written to directly: a file renamed over
+    /// `/dev/null` replaced it with a regular file, into which every later
+    /// `> /dev/null` on the machine then wrote. Bytes are gathered a
+    /// megabyte at a time.
     private final class AtomicFile {
-        let path: String, temporary: String, shown: String
+        let path: String, shown: String
+        /// The temporary file, or nil when the target is written directly.
+        let temporary: String?
         let file: FileHandle
         var buffer: [UInt8] = []
 
         init(_ path: String, shownAs shown: String) throws {
             self.path = path
             self.shown = shown
-            temporary = path + ".margin-export-\(getpid())"
-            guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
-                throw MarginError.invalid("cannot write \(shown)")
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+                throw MarginError.invalid("cannot write \(shown): it is a folder")
             }
-            self.file = file
+            if Context.isSpecialFile(path) {
+                temporary = nil
+                guard let file = FileHandle(forWritingAtPath: path) else { throw MarginError.invalid("cannot write \(shown)") }
+                self.file = file
+            } else {
+                let temporary = path + ".margin-export-\(getpid())"
+                guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {
+                    throw MarginError.invalid("cannot write \(shown)")
+                }
+                self.temporary = temporary
+                self.file = file
+            }
             buffer.reserveCapacity(OutputChunks.size + 4096)
         }
 
@@ -178,12 +204,13 @@ public final class Context {
         func commit() throws {
             try file.write(contentsOf: buffer)
             try file.close()
+            guard let temporary else { return }
             guard rename(temporary, path) == 0 else { throw MarginError.invalid("cannot write \(shown): \(String(cString: strerror(errno)))") }
         }
 
         func discard() {
             try? file.close()
-            unlink(temporary)
+            if let temporary { unlink(temporary) }
         }
     }
 
@@ -191,7 +218,7 @@ public final class Context {
     /// `summary` on standard error), or to standard output when none.
     func emit(_ text: String, to output: String?, summary: @autoclosure () -> String) throws {
         guard let output else { console.out(text); return }
-        try Data(text.utf8).write(to: URL(fileURLWithPath: absolute(output)), options: .atomic)
+        try streamBytes(to: output) { write in try write(Array(text.utf8)) }
         warn(summary() + " to \(output)")
     }
     public func warn(_ line: String) { console.err(line + "\n") }

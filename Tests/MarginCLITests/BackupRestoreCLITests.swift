@@ -97,4 +97,42 @@ final class BackupRestoreCLITests: CLITestCase {
         XCTAssertEqual(nested.code, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: fresh), [])
     }
+
+    /// `-o` naming a pipe or a device (`-o /dev/null`, `-o /dev/stdout`)
+    /// writes into it and leaves it there. Observed: `export --log -o
+    /// /dev/null`, which wrote a temporary file and renamed it over the
+    /// target, replaced the machine's /dev/null with a regular file, into
+    /// which every later `> /dev/null` wrote, and from which a later
+    /// `margin review < /dev/null` read those lines as its answers. Tried
+    /// here on a pipe made for the test, read by `cat` as the bundle, the
+    /// REFI project and the codebook go through it.
+    func testAnOutputThatIsAPipeIsWrittenIntoAndLeftThere() throws {
+        XCTAssertEqual(try binary(["init", "--name", "p"]).code, 0)
+        XCTAssertEqual(try binary(["import", CLITestCase.samples.appendingPathComponent("reports").path]).code, 0)
+        XCTAssertEqual(try binary(["codes", "add", "party-members"]).code, 0)
+        let plain = dir.appendingPathComponent("plain.bundle").path
+        XCTAssertEqual(try binary(["export", "--log", "-o", plain]).code, 0)
+        for (args, expected) in [(["export", "--log"], try Data(contentsOf: URL(fileURLWithPath: plain))),
+                                 (["export", "--format", "refi"], nil), (["codes", "export"], nil)] as [([String], Data?)] {
+            let fifo = dir.appendingPathComponent("pipe").path
+            unlink(fifo)
+            XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+            let copy = dir.appendingPathComponent("read-from-pipe").path
+            let cat = Process()
+            cat.executableURL = URL(fileURLWithPath: "/bin/sh")
+            cat.arguments = ["-c", "exec cat \"$0\" > \"$1\"", fifo, copy]
+            try cat.run()
+            let r = try binary(args + ["-o", fifo])
+            var info = stat()
+            let stillAPipe = stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO
+            XCTAssertTrue(stillAPipe, "\(args): the pipe is still a pipe")
+            // Replaced, the pipe had no writer: its reader is stopped.
+            if !stillAPipe { cat.terminate() }
+            cat.waitUntilExit()
+            XCTAssertEqual(r.code, 0, "\(args): \(r.err)")
+            let read = (try? Data(contentsOf: URL(fileURLWithPath: copy))) ?? Data()
+            if let expected { XCTAssertEqual(read, expected, "\(args): the bundle, byte for byte") } else { XCTAssertFalse(read.isEmpty, "\(args)") }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".margin-") }, [], "no temporary file left")
+        }
+    }
 }
