@@ -148,22 +148,25 @@ public final class Context {
         }
     }
 
-    /// Whether `path` names something that is not a file or a folder: a
-    /// device, a pipe or a socket (`-o /dev/null`, `-o /dev/stdout`, a FIFO).
-    /// Such a target is written to, never replaced.
-    static func isSpecialFile(_ path: String) -> Bool {
+    /// Whether `path` is written into where it is rather than replaced by a
+    /// file renamed over it: a symbolic link (`/dev/stdout` is one, to
+    /// `/proc/self/fd/1`), written through as a shell's `>` writes, or a
+    /// device, a pipe or a socket (`-o /dev/null`, a FIFO).
+    static func isWrittenInPlace(_ path: String) -> Bool {
         var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK { return true }
         guard stat(path, &info) == 0 else { return false }
         let type = info.st_mode & S_IFMT
         return type != S_IFREG && type != S_IFDIR
     }
 
     /// A file written through a temporary one beside it, renamed over it
-    /// once whole (`commit`); `discard` leaves no partial file. A device,
-    /// pipe or socket is written to directly: a file renamed over
-    /// `/dev/null` replaced it with a regular file, into which every later
-    /// `> /dev/null` on the machine then wrote. Bytes are gathered a
-    /// megabyte at a time.
+    /// once whole (`commit`); `discard` leaves no partial file. A link, a
+    /// device, a pipe or a socket is written into directly
+    /// (`isWrittenInPlace`): a file renamed over `/dev/null` replaced it
+    /// with a regular file, into which every later `> /dev/null` on the
+    /// machine then wrote, and one renamed over `/dev/stdout` replaced the
+    /// link. Bytes are gathered a megabyte at a time.
     private final class AtomicFile {
         let path: String, shown: String
         /// The temporary file, or nil when the target is written directly.
@@ -178,10 +181,12 @@ public final class Context {
             if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
                 throw MarginError.invalid("cannot write \(shown): it is a folder")
             }
-            if Context.isSpecialFile(path) {
+            if Context.isWrittenInPlace(path) {
                 temporary = nil
-                guard let file = FileHandle(forWritingAtPath: path) else { throw MarginError.invalid("cannot write \(shown)") }
-                self.file = file
+                // Emptied first when it is a file behind a link, as `>` would.
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw MarginError.invalid("cannot write \(shown): \(String(cString: strerror(errno)))") }
+                file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             } else {
                 let temporary = path + ".margin-export-\(getpid())"
                 guard FileManager.default.createFile(atPath: temporary, contents: nil), let file = FileHandle(forWritingAtPath: temporary) else {

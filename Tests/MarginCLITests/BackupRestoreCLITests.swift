@@ -98,8 +98,8 @@ final class BackupRestoreCLITests: CLITestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: fresh), [])
     }
 
-    /// `-o` naming a pipe or a device (`-o /dev/null`, `-o /dev/stdout`)
-    /// writes into it and leaves it there. Observed: `export --log -o
+    /// `-o` naming a pipe, a device or a link (`-o /dev/null`, `-o
+    /// /dev/stdout`) writes into it and leaves it there. Observed: `export --log -o
     /// /dev/null`, which wrote a temporary file and renamed it over the
     /// target, replaced the machine's /dev/null with a regular file, into
     /// which every later `> /dev/null` wrote, and from which a later
@@ -134,5 +134,14 @@ final class BackupRestoreCLITests: CLITestCase {
             if let expected { XCTAssertEqual(read, expected, "\(args): the bundle, byte for byte") } else { XCTAssertFalse(read.isEmpty, "\(args)") }
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".margin-") }, [], "no temporary file left")
         }
+        // A link (as /dev/stdout is one, to /proc/self/fd/1) is written
+        // through, as a shell's `>` writes, and stays a link: renamed over,
+        // it had become a file of its own.
+        let target = dir.appendingPathComponent("target.bundle").path, link = dir.appendingPathComponent("link.bundle").path
+        try Data("old".utf8).write(to: URL(fileURLWithPath: target))
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
+        XCTAssertEqual(try binary(["export", "--log", "-o", link]).code, 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), target, "still a link")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: target)), try Data(contentsOf: URL(fileURLWithPath: plain)), "the bundle, through the link")
     }
 }

@@ -291,10 +291,10 @@ struct ExportCommand: Command {
             let name = ((output as NSString).lastPathComponent as NSString).deletingPathExtension
             var bytes = 0, left = 0
             try context.streamBytes(to: output) { write in
-                // Beside FILE, or in the temporary folder when FILE is a
-                // device or a pipe (`-o /dev/stdout`).
+                // Beside FILE, or in the temporary folder when FILE is
+                // written in place (`-o /dev/stdout`, a link, a pipe).
                 let target = context.absolute(output)
-                let spool = (Context.isSpecialFile(target) ? NSTemporaryDirectory() + "/margin" : target) + ".margin-spool-\(getpid())"
+                let spool = (Context.isWrittenInPlace(target) ? NSTemporaryDirectory() + "/margin" : target) + ".margin-spool-\(getpid())"
                 left = try store.writeREFIProject(name: name.isEmpty ? "Margin" : name, spoolPath: spool) { part in
                     bytes += part.count
                     try write(part)
