@@ -1,5 +1,6 @@
 import Foundation
 @testable import MarginCore
+import MarginTestSupport
 import XCTest
 
 final class ImporterTests: XCTestCase {
@@ -208,7 +209,10 @@ final class ImporterTests: XCTestCase {
             (nil, ["尖扎县尖扎县坎布拉镇", "黄南藏族自治州尖扎县", "青海省玉树市玉树市玉树市"]),
         ]
         let alphabet: [Character] = Array("玛多县縣市区區州旗盟自治同仁尖扎共和十多黄南藏族镇乡城社团全各,。:、 a1") + ["\u{0301}", "\u{200D}", "\u{F9B5}", "\r\n", "ᄀ\u{1161}", "👍🏽", "\u{302A}"]
-        var generator = SystemRandomNumberGenerator()
+        // Seeded: the counts below are held to thresholds, which an
+        // unseeded run missed now and then (994 lines read as scalars, for
+        // more than 1,000, in a clean clone's CI run).
+        var generator = SplitMix64(seed: 0x5ca1a75)
         for _ in 0..<1500 {
             func line() -> String {
                 var s = ""

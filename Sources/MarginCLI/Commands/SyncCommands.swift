@@ -17,7 +17,10 @@ func seconds(_ args: inout Arguments, _ name: String) throws -> Double? {
 /// Runs a server's loop until SIGINT or SIGTERM asks it to stop (`serve`,
 /// `ui`): the signals are taken from their default action, so that a
 /// session or a request under way ends cleanly, and "stopped" is said.
-func serveUntilInterrupted(_ context: Context, serve: () -> Void, stop: @escaping @Sendable () -> Void) -> Int32 {
+/// `ready` says where it serves once they are: said before, a Ctrl-C
+/// right after the line killed the process instead of stopping it
+/// (`SecurityCLITests` saw exit status 2, SIGINT's, on a loaded machine).
+func serveUntilInterrupted(_ context: Context, ready: () -> Void, serve: () -> Void, stop: @escaping @Sendable () -> Void) -> Int32 {
     signal(SIGINT, SIG_IGN)
     signal(SIGTERM, SIG_IGN)
     let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
@@ -26,6 +29,7 @@ func serveUntilInterrupted(_ context: Context, serve: () -> Void, stop: @escapin
         source.resume()
         return source
     }
+    ready()
     serve()
     sources.forEach { $0.cancel() }
     context.print("stopped")
@@ -116,8 +120,9 @@ struct ServeCommand: Command {
             throw MarginError.invalid("refusing to listen on \(endpoint) without a team secret: it is not a loopback address once resolved; give --secret-file F or MARGIN_SECRET (see `margin secret new`), or listen on 127.0.0.1")
         }
         let mode = secret.isEmpty ? "no secret: loopback only" : "team secret required"
-        context.print("serving \(Format.safe(store.node.name)) on \(server.endpoint) (\(mode), encrypted); Ctrl-C stops")
-        return serveUntilInterrupted(context, serve: server.serve, stop: server.stop)
+        return serveUntilInterrupted(context, ready: {
+            context.print("serving \(Format.safe(store.node.name)) on \(server.endpoint) (\(mode), encrypted); Ctrl-C stops")
+        }, serve: server.serve, stop: server.stop)
     }
 
     /// One session on standard input and output; the log on standard error.

@@ -55,10 +55,11 @@ struct UICommand: Command {
             throw MarginError.invalid(e.message)
         }
         workspace.syncSecret = try loadSecret(secretFile, context)
-        context.print("workspace for \(Format.safe(directory)) at \(workspace.address)")
-        context.print("Ctrl-C stops it")
-        if !noOpen { UICommand.openBrowser(workspace.address) }
-        return serveUntilInterrupted(context, serve: workspace.serve, stop: workspace.stop)
+        return serveUntilInterrupted(context, ready: {
+            context.print("workspace for \(Format.safe(directory)) at \(workspace.address)")
+            context.print("Ctrl-C stops it")
+            if !noOpen { UICommand.openBrowser(workspace.address) }
+        }, serve: workspace.serve, stop: workspace.stop)
     }
 
     /// Starts the desktop's browser on `address` when there is a desktop
